@@ -1,0 +1,90 @@
+"""The command line: each command reads like a script of stages; errors become messages in one place (`main`).
+
+Heavy imports (msgraph, azure-identity) happen inside the commands that talk to a tenant, so `validate`, `schema`
+and `skus` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+from teamslicensing import __version__
+from teamslicensing.errors import TeamsLicensingError
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    command: Callable[[argparse.Namespace], int] = args.command
+    try:
+        return command(args)
+    except TeamsLicensingError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_FAILURE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="teams-licensing",
+        description="Keep Microsoft Teams voice licenses in the state a YAML file declares.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    validate = commands.add_parser("validate", help="check a configuration file; touches no tenant")
+    validate.add_argument("config", metavar="CONFIG", help="desired-state YAML file")
+    validate.set_defaults(command=_validate)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of the configuration format")
+    schema.set_defaults(command=_schema)
+
+    skus = commands.add_parser("skus", help="list known SKUs and their Teams voice capabilities")
+    skus.add_argument("--search", metavar="TEXT", help="only SKUs whose name, id or service plans contain TEXT")
+    skus.add_argument("--voice", action="store_true", help="only SKUs that carry a voice capability")
+    skus.set_defaults(command=_skus)
+    return parser
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from teamslicensing.config import load_desired_state
+
+    desired = load_desired_state(args.config)
+    licenses = ", ".join(ref.ref for ref in desired.managed_licenses) or "none"
+    rules = len(desired.rules)
+    print(f"{desired.source}: valid ({rules} rule{'s' if rules != 1 else ''}; managed licenses: {licenses})")
+    return EXIT_OK
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from teamslicensing.config import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return EXIT_OK
+
+
+def _skus(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    from teamslicensing.catalog import load_catalog
+
+    out = out or sys.stdout
+    catalog = load_catalog()
+    skus = catalog.search(args.search) if args.search else catalog.skus
+    if args.voice:
+        skus = tuple(sku for sku in skus if sku.capabilities)
+    width = max((len(sku.part_number) for sku in skus), default=10)
+    for sku in skus:
+        capabilities = ", ".join(sorted(c.value for c in sku.capabilities)) or "-"
+        out.write(f"{sku.part_number:<{width}}  {sku.sku_id}  {capabilities:<40}  {sku.display_name}\n")
+    out.write(f"{len(skus)} SKU{'s' if len(skus) != 1 else ''}\n")
+    return EXIT_OK
