@@ -52,9 +52,7 @@ AttributeName = Literal[SELECTABLE_ATTRIBUTES]  # type: ignore[valid-type]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", strict=True, frozen=True, alias_generator=to_camel, populate_by_name=True
-    )
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, alias_generator=to_camel, populate_by_name=True)
 
 
 class Defaults(_Model):
@@ -92,7 +90,8 @@ class Rule(_Model):
     )
     usage_location: CountryCode | None = Field(None, description="Overrides defaults.usageLocation for this rule.")
     voice_routing: VoiceRouting = Field(
-        "callingPlan", description="How these users reach the PSTN; Direct Routing and Operator Connect need no Calling Plan."
+        "callingPlan",
+        description="How these users reach the PSTN; Direct Routing and Operator Connect need no Calling Plan.",
     )
 
 

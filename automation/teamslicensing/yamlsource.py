@@ -29,7 +29,9 @@ _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": Fals
 _INT = re.compile(r"^[-+]?[0-9]+$|^0o[0-7]+$|^0x[0-9a-fA-F]+$")
 _FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
 _MERGE_TAG = "tag:yaml.org,2002:merge"
-_PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp")}
+_PLAIN_TAGS = {
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp")
+}
 
 try:  # the C composer is much faster on large files; fall back when libyaml is absent
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment,attr-defined,unused-ignore]
@@ -165,8 +167,7 @@ class _Converter:
             return [self.convert(item, (*loc, index), depth + 1) for index, item in enumerate(node.value)]
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, loc, depth)
-        self._problem(node, "unsupported YAML node")  # pragma: no cover - composer yields only the three kinds
-        return None
+        return None  # pragma: no cover - the composer yields only the three node kinds
 
     def _mapping(self, node: yaml.MappingNode, loc: Loc, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -178,8 +179,9 @@ class _Converter:
             if key in result:
                 self._problem(key_node, f"duplicate key '{key}'")
                 continue
-            self.keys[(*loc, key)] = Position(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            result[key] = self.convert(value_node, (*loc, key), depth + 1)
+            path = (*loc, key)
+            self.keys[path] = Position(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[key] = self.convert(value_node, path, depth + 1)
         return result
 
     def _pairs(self, node: yaml.MappingNode, depth: int) -> Iterator[tuple[yaml.Node, yaml.Node]]:
