@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from teamslicensing.catalog import Catalog, is_guid, load_catalog
+from teamslicensing.catalog import Capability, Catalog, is_guid, load_catalog
 from teamslicensing.countries import is_country_code
 from teamslicensing.errors import ConfigError, Problem
 from teamslicensing.yamlsource import Loc, YamlDocument, YamlReadError, read_yaml_file
@@ -132,6 +132,7 @@ class LicenseRef:
 
     ref: str  # the skuPartNumber or GUID after alias expansion
     sku_ids: tuple[str, ...]  # lowercase skuIds the catalogue knows for it (the GUID itself for a GUID)
+    capabilities: frozenset[Capability] = frozenset()  # voice capabilities the catalogue knows it to grant
 
     @property
     def is_guid(self) -> bool:
@@ -382,10 +383,12 @@ def _desired_state(source: str, model: DesiredStateFile, catalog: Catalog) -> De
         target = model.licenses.get(name, name).strip()
         key = target.lower()
         if key not in refs:
-            ids = (key,) if is_guid(target) else tuple(sku.sku_id for sku in catalog.by_part_number(target))
-            part_numbers = {sku.part_number for sku in catalog.by_part_number(target)}
+            skus = catalog.resolve(target)
+            ids = (key,) if is_guid(target) else tuple(sku.sku_id for sku in skus)
+            part_numbers = {sku.part_number for sku in skus}
             canonical = next(iter(part_numbers)) if len(part_numbers) == 1 else target
-            refs[key] = LicenseRef(key if is_guid(target) else canonical, ids)
+            capabilities = frozenset(c for sku in skus for c in sku.capabilities)
+            refs[key] = LicenseRef(key if is_guid(target) else canonical, ids, capabilities)
         return refs[key]
 
     rules = []

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One thing wrong with an input file, at a 1-based line and column."""
+    """One thing wrong with an input file, at a 1-based line and column (0 when only a data path is known)."""
 
     file: str
     line: int
@@ -25,6 +25,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        if self.line <= 0:  # a problem found in parsed data (JSON) has a path in its message, not a position
+            return f"{self.file}: {self.message}"
         return f"{self.file}:{self.line}:{self.column}: {self.message}"
 
 

@@ -1,0 +1,180 @@
+"""Pure parsers from Microsoft Graph's JSON objects (subscribedSku, user, group) to the tenant types.
+
+Shared by every tenant source: a snapshot file holds Graph's own JSON, and the live reader parses page bytes with
+the same functions. A malformed object raises `ObjectError` with the field at fault; the caller adds where the
+object was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from teamslicensing.catalog import plan_capability
+from teamslicensing.tenant import (
+    NO_ATTRIBUTES,
+    LicenseAssignment,
+    TenantGroup,
+    TenantServicePlan,
+    TenantSku,
+    TenantUser,
+)
+
+# Graph's $select names for the user properties planning reads (attributes are added per configuration)
+USER_FIELDS = (
+    "id",
+    "userPrincipalName",
+    "displayName",
+    "accountEnabled",
+    "usageLocation",
+    "assignedLicenses",
+    "licenseAssignmentStates",
+)
+EXTENSION_ATTRIBUTES = frozenset(f"extensionAttribute{n}" for n in range(1, 16))
+
+
+class ObjectError(ValueError):
+    """A Graph object lacks a field or has one of the wrong type."""
+
+
+class Interner:
+    """Shares one string object per distinct id: 100k users hold the same few SKU and plan ids."""
+
+    __slots__ = ("_strings",)
+
+    def __init__(self) -> None:
+        self._strings: dict[str, str] = {}
+
+    def __call__(self, text: str) -> str:
+        return self._strings.setdefault(text, text)
+
+
+def _text(obj: Mapping[str, Any], key: str, *, required: bool = True) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise ObjectError(f"missing '{key}'")
+        return None
+    if not isinstance(value, str):
+        raise ObjectError(f"'{key}' must be a string, not {type(value).__name__}")
+    return value
+
+
+def _required(obj: Mapping[str, Any], key: str) -> str:
+    value = _text(obj, key)
+    assert value is not None
+    return value
+
+
+def _count(obj: Mapping[str, Any], key: str) -> int:
+    value = obj.get(key, 0)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ObjectError(f"'{key}' must be an integer")
+    return value
+
+
+def parse_subscribed_sku(obj: Any) -> TenantSku:
+    if not isinstance(obj, dict):
+        raise ObjectError("expected an object")
+    prepaid = obj.get("prepaidUnits") or {}
+    if not isinstance(prepaid, dict):
+        raise ObjectError("'prepaidUnits' must be an object")
+    plans = obj.get("servicePlans") or []
+    if not isinstance(plans, list):
+        raise ObjectError("'servicePlans' must be a list")
+    service_plans = []
+    for plan in plans:
+        if not isinstance(plan, dict):
+            raise ObjectError("'servicePlans' entries must be objects")
+        plan_id = _required(plan, "servicePlanId").strip().lower()
+        name = _text(plan, "servicePlanName", required=False) or plan_id
+        service_plans.append(TenantServicePlan(plan_id, name, plan_capability(name, plan_id)))
+    return TenantSku(
+        sku_id=_required(obj, "skuId").strip().lower(),
+        part_number=_required(obj, "skuPartNumber").strip(),
+        applies_to=_text(obj, "appliesTo", required=False) or "User",
+        capability_status=_text(obj, "capabilityStatus", required=False) or "Enabled",
+        enabled=_count(prepaid, "enabled"),
+        consumed=_count(obj, "consumedUnits"),
+        service_plans=tuple(service_plans),
+    )
+
+
+def parse_user(obj: Any, attributes: Collection[str] = (), intern: Interner | None = None) -> TenantUser:
+    """Parse a Graph user; keep only the selectable `attributes` the rules use."""
+    if not isinstance(obj, dict):
+        raise ObjectError("expected an object")
+    share = intern or Interner()
+    enabled = obj.get("accountEnabled", True)
+    if not isinstance(enabled, bool):
+        raise ObjectError("'accountEnabled' must be true or false")
+    usage_location = _text(obj, "usageLocation", required=False)
+    return TenantUser(
+        id=share(_required(obj, "id").strip().lower()),
+        user_principal_name=_required(obj, "userPrincipalName"),
+        display_name=_text(obj, "displayName", required=False) or "",
+        account_enabled=enabled,
+        usage_location=share(usage_location.upper()) if usage_location else None,
+        licenses=_licenses(obj, share),
+        attributes=_attributes(obj, attributes, share) if attributes else NO_ATTRIBUTES,
+    )
+
+
+def _licenses(obj: Mapping[str, Any], share: Interner) -> tuple[LicenseAssignment, ...]:
+    states = obj.get("licenseAssignmentStates")
+    if states is None:  # older exports and $select without states: everything counts as direct
+        states = obj.get("assignedLicenses") or []
+    if not isinstance(states, list):
+        raise ObjectError("'licenseAssignmentStates' must be a list")
+    result = []
+    for state in states:
+        if not isinstance(state, dict):
+            raise ObjectError("license entries must be objects")
+        disabled = state.get("disabledPlans") or []
+        if not isinstance(disabled, list) or not all(isinstance(p, str) for p in disabled):
+            raise ObjectError("'disabledPlans' must be a list of service plan ids")
+        group = _text(state, "assignedByGroup", required=False)
+        error = _text(state, "error", required=False)
+        result.append(
+            LicenseAssignment(
+                sku_id=share(_required(state, "skuId").strip().lower()),
+                disabled_plans=frozenset(share(p.strip().lower()) for p in disabled),
+                assigned_by_group=share(group.lower()) if group else None,
+                state=_text(state, "state", required=False),
+                error=None if error in (None, "None") else error,
+            )
+        )
+    return tuple(result)
+
+
+def _attributes(obj: Mapping[str, Any], names: Collection[str], share: Interner) -> Mapping[str, str]:
+    extension = obj.get("onPremisesExtensionAttributes") or {}
+    found: dict[str, str] = {}
+    for name in names:
+        source = extension if name in EXTENSION_ATTRIBUTES and isinstance(extension, dict) else obj
+        value = source.get(name)
+        if isinstance(value, str) and value:
+            found[name] = share(value)
+    return found or NO_ATTRIBUTES
+
+
+def parse_group(obj: Any, intern: Interner | None = None) -> TenantGroup:
+    if not isinstance(obj, dict):
+        raise ObjectError("expected an object")
+    share = intern or Interner()
+    members = obj.get("members") or []
+    if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+        raise ObjectError("'members' must be a list of user ids")
+    return TenantGroup(
+        id=_required(obj, "id").strip().lower(),
+        display_name=_text(obj, "displayName", required=False) or "",
+        members=frozenset(share(m.strip().lower()) for m in members),
+    )
+
+
+def user_select(attributes: Collection[str]) -> list[str]:
+    """The $select list for /users: planning fields plus the attributes rules select on."""
+    extra = sorted({"onPremisesExtensionAttributes" if a in EXTENSION_ATTRIBUTES else a for a in attributes})
+    return [*USER_FIELDS, *(a for a in extra if a not in USER_FIELDS)]

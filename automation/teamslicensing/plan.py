@@ -1,0 +1,125 @@
+"""A plan is data: what will change for whom, what cannot be done and why, and whether the seats are there.
+
+Computed once by the planner; reports and the executor only read it. Field names follow the JSON contract.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+class GapCode(str, enum.Enum):
+    """Why something is wrong or was not done. The values are a contract: scripts match on them."""
+
+    USAGE_LOCATION_MISSING = "USAGE_LOCATION_MISSING"
+    SKU_NOT_IN_TENANT = "SKU_NOT_IN_TENANT"
+    SUBSCRIPTION_NOT_ACTIVE = "SUBSCRIPTION_NOT_ACTIVE"
+    SEAT_SHORTAGE = "SEAT_SHORTAGE"
+    CALLING_PLAN_WITHOUT_PHONE_SYSTEM = "CALLING_PLAN_WITHOUT_PHONE_SYSTEM"
+    CREDITS_WITHOUT_PREREQUISITE = "CREDITS_WITHOUT_PREREQUISITE"
+    TENANT_HAS_NO_CREDITS_SUBSCRIPTION = "TENANT_HAS_NO_CREDITS_SUBSCRIPTION"
+    PHONE_SYSTEM_WITHOUT_CALLING_PLAN = "PHONE_SYSTEM_WITHOUT_CALLING_PLAN"
+    CREDITS_RECOMMENDED = "CREDITS_RECOMMENDED"
+    GROUP_LICENSE_ERROR = "GROUP_LICENSE_ERROR"
+    INHERITED_LICENSE_NOT_REMOVED = "INHERITED_LICENSE_NOT_REMOVED"
+    PROTECTED_USER_SKIPPED = "PROTECTED_USER_SKIPPED"
+    DISABLED_ACCOUNT_SKIPPED = "DISABLED_ACCOUNT_SKIPPED"
+    REDUNDANT_LICENSE = "REDUNDANT_LICENSE"
+    MUTUALLY_EXCLUSIVE_LICENSES = "MUTUALLY_EXCLUSIVE_LICENSES"
+    PHONE_NUMBER_AT_RISK = "PHONE_NUMBER_AT_RISK"
+    NOT_AVAILABLE_IN_USAGE_LOCATION = "NOT_AVAILABLE_IN_USAGE_LOCATION"
+    USER_NOT_FOUND = "USER_NOT_FOUND"
+    GROUP_NOT_FOUND = "GROUP_NOT_FOUND"
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    code: GapCode
+    severity: Severity
+    user_principal_name: str | None  # None for tenant-wide gaps
+    sku_part_number: str | None
+    message: str
+
+    def sort_key(self) -> tuple[int, str, str, str, str]:
+        return (
+            self.severity.rank,
+            self.code.value,
+            (self.user_principal_name or "").lower(),
+            self.sku_part_number or "",
+            self.message,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LicenseAdd:
+    sku_id: str
+    sku_part_number: str
+    disabled_plans: tuple[str, ...]  # sorted service plan ids; replaces the SKU's list when already assigned
+
+
+@dataclass(frozen=True, slots=True)
+class LicenseRemove:
+    sku_id: str
+    sku_part_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserChange:
+    """Everything that changes for one user: one usage-location PATCH and one assignLicense call at most."""
+
+    user_id: str
+    user_principal_name: str
+    set_usage_location: str | None
+    add_licenses: tuple[LicenseAdd, ...]
+    remove_licenses: tuple[LicenseRemove, ...]
+    rules: tuple[str, ...]
+    destructive: bool  # takes away the user's last phone-system or calling-plan service plan
+
+    @property
+    def changes_licenses(self) -> bool:
+        return bool(self.add_licenses or self.remove_licenses)
+
+
+@dataclass(frozen=True, slots=True)
+class SeatLine:
+    sku_id: str
+    sku_part_number: str
+    enabled: int
+    consumed: int
+    to_add: int  # new assignments planned
+    to_remove: int  # assignments the plan frees
+    available: int  # enabled - consumed + to_remove
+    shortfall: int  # new assignments wanted but left out for lack of seats
+
+
+@dataclass(frozen=True)
+class Plan:
+    changes: tuple[UserChange, ...]
+    gaps: tuple[Gap, ...]
+    seats: tuple[SeatLine, ...]
+
+    @property
+    def is_empty(self) -> bool:
+        """True when applying the plan would write nothing."""
+        return not self.changes
+
+    @property
+    def has_errors(self) -> bool:
+        return any(gap.severity is Severity.ERROR for gap in self.gaps)
+
+    def gap_count(self, severity: Severity) -> int:
+        return sum(1 for gap in self.gaps if gap.severity is severity)

@@ -1,0 +1,172 @@
+"""Teams voice rules over one user's licenses, at service-plan level: pure functions, no I/O.
+
+A user's licenses are a `Holding`: SKU id -> disabled service plan ids. What the user can do is the union of the
+enabled plans of every SKU held, so suites count (E5 carries Phone System and Audio Conferencing) and a plan
+disabled on one SKU may still come from another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from teamslicensing.availability import CountryAvailability, offers
+from teamslicensing.catalog import Capability
+from teamslicensing.config import AvailabilityOverride
+from teamslicensing.tenant import TenantServicePlan, TenantSku
+
+Holding = Mapping[str, frozenset[str]]
+
+# capabilities whose country availability Microsoft publishes and the planner warns about
+COUNTRY_DEPENDENT = (Capability.CALLING_PLAN, Capability.AUDIO_CONFERENCING, Capability.COMMUNICATIONS_CREDITS)
+_OVERRIDE_FIELD = {
+    Capability.CALLING_PLAN: "calling_plans",
+    Capability.AUDIO_CONFERENCING: "audio_conferencing",
+    Capability.COMMUNICATIONS_CREDITS: "communications_credits",
+}
+_SMALL_PRINT_PLANS = ("MCOSMS",)  # plans that ride along in stand-alone calling SKUs (SMS units)
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceProfile:
+    """What a set of licenses lets a user do on the phone."""
+
+    phone_system: bool
+    resource_account_only: bool  # every phone-system plan is a resource-account plan
+    exclusive_calling_plans: frozenset[str]  # plan ids; more than one is a conflict
+    calling_plan: bool  # any calling plan, pay-as-you-go included
+    audio_conferencing: bool
+    credits: bool
+
+    @property
+    def has_voice(self) -> bool:
+        return self.phone_system or self.calling_plan or self.audio_conferencing or self.credits
+
+
+NO_VOICE = VoiceProfile(False, False, frozenset(), False, False, False)
+
+
+class VoiceRules:
+    """Voice facts about a tenant's SKUs, memoised: 100k users share a handful of license combinations."""
+
+    def __init__(self, skus: Mapping[str, TenantSku]) -> None:
+        self._skus = skus
+        self._plans: dict[tuple[str, frozenset[str]], tuple[TenantServicePlan, ...]] = {}
+        self._profiles: dict[frozenset[tuple[str, frozenset[str]]], VoiceProfile] = {}
+
+    def voice_plans(self, sku_id: str, disabled: frozenset[str] = frozenset()) -> tuple[TenantServicePlan, ...]:
+        """The SKU's voice service plans that are enabled (not in `disabled`)."""
+        key = (sku_id, disabled)
+        plans = self._plans.get(key)
+        if plans is None:
+            sku = self._skus.get(sku_id)
+            plans = tuple(
+                plan
+                for plan in (sku.service_plans if sku else ())
+                if plan.capability is not None and plan.id not in disabled
+            )
+            self._plans[key] = plans
+        return plans
+
+    def capabilities(self, sku_id: str, disabled: frozenset[str] = frozenset()) -> frozenset[Capability]:
+        return frozenset(plan.capability for plan in self.voice_plans(sku_id, disabled) if plan.capability)
+
+    def profile(self, holding: Holding) -> VoiceProfile:
+        key = frozenset(holding.items())
+        found = self._profiles.get(key)
+        if found is None:
+            found = self._profile([plan for sku, off in holding.items() for plan in self.voice_plans(sku, off)])
+            self._profiles[key] = found
+        return found
+
+    @staticmethod
+    def _profile(plans: list[TenantServicePlan]) -> VoiceProfile:
+        if not plans:
+            return NO_VOICE
+        phone = [p for p in plans if p.capability is Capability.PHONE_SYSTEM]
+        return VoiceProfile(
+            phone_system=bool(phone),
+            resource_account_only=bool(phone) and all(p.is_resource_account_plan for p in phone),
+            exclusive_calling_plans=frozenset(p.id for p in plans if p.is_exclusive_calling_plan),
+            calling_plan=any(p.capability is Capability.CALLING_PLAN for p in plans),
+            audio_conferencing=any(p.capability is Capability.AUDIO_CONFERENCING for p in plans),
+            credits=any(p.capability is Capability.COMMUNICATIONS_CREDITS for p in plans),
+        )
+
+    def is_standalone_voice_sku(self, sku_id: str) -> bool:
+        """An add-on that sells voice alone (MCOEV, MCOPSTN1, MCOMEETADV…), as opposed to a suite such as E5."""
+        sku = self._skus.get(sku_id)
+        if sku is None or not sku.service_plans:
+            return False
+        return all(
+            plan.capability is not None or plan.name.upper().startswith(_SMALL_PRINT_PLANS)
+            for plan in sku.service_plans
+        )
+
+    def is_standalone_calling_plan(self, sku_id: str) -> bool:
+        """A stand-alone SKU whose only voice plan is one calling plan: the kind a swap may remove."""
+        plans = self.voice_plans(sku_id)
+        return (
+            self.is_standalone_voice_sku(sku_id) and len(plans) == 1 and plans[0].capability is Capability.CALLING_PLAN
+        )
+
+    def exclusive_calling_plans(self, sku_id: str, disabled: frozenset[str] = frozenset()) -> frozenset[str]:
+        return frozenset(p.id for p in self.voice_plans(sku_id, disabled) if p.is_exclusive_calling_plan)
+
+    def redundant_skus(self, holding: Holding) -> list[tuple[str, str]]:
+        """Stand-alone voice SKUs whose every enabled voice plan another held SKU already gives: (sku, provider)."""
+        found = []
+        for sku_id, disabled in holding.items():
+            plans = self.voice_plans(sku_id, disabled)
+            if not plans or not self.is_standalone_voice_sku(sku_id):
+                continue
+            for other, other_disabled in holding.items():
+                if other == sku_id:
+                    continue
+                others = self.voice_plans(other, other_disabled)
+                if all(_covers(others, plan) for plan in plans):
+                    found.append((sku_id, other))
+                    break
+        return found
+
+
+def _covers(plans: tuple[TenantServicePlan, ...], wanted: TenantServicePlan) -> bool:
+    if wanted.capability is Capability.CALLING_PLAN:  # calling plans differ in minutes and reach: same plan only
+        return any(plan.id == wanted.id for plan in plans)
+    return any(plan.capability is wanted.capability for plan in plans)
+
+
+def loses_phone_number(before: VoiceProfile, after: VoiceProfile) -> bool:
+    """Losing the last phone-system or calling-plan plan unassigns the user's number in Teams."""
+    return (before.phone_system and not after.phone_system) or (before.calling_plan and not after.calling_plan)
+
+
+def calling_plan_without_phone_system(profile: VoiceProfile) -> bool:
+    return profile.calling_plan and not profile.phone_system
+
+
+def credits_without_prerequisite(profile: VoiceProfile) -> bool:
+    # Microsoft's procedure: Communications Credits need Audio Conferencing or Phone System first.
+    return profile.credits and not (profile.audio_conferencing or profile.phone_system)
+
+
+def unavailable_in(
+    country: str | None,
+    capabilities: frozenset[Capability],
+    table: Mapping[str, CountryAvailability],
+    overrides: Mapping[str, AvailabilityOverride],
+) -> list[Capability]:
+    """Capabilities the (dated) country table says `country` does not offer; configuration overrides win."""
+    if not country:
+        return []
+    override = overrides.get(country)
+    missing = []
+    for capability in COUNTRY_DEPENDENT:
+        if capability not in capabilities:
+            continue
+        offered = getattr(override, _OVERRIDE_FIELD[capability]) if override else None
+        if offered is None:
+            offered = offers(table, country, capability)
+        if offered is False:
+            missing.append(capability)
+    return missing

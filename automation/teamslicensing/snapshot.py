@@ -1,0 +1,91 @@
+"""The snapshot tenant source: a JSON file of Graph's own objects, read into the tenant types.
+
+Format: {"subscribedSkus": [subscribedSku…], "users": [user…], "groups": [{"id","displayName","members":[id…]}]}.
+Each raw user is dropped as soon as it is parsed, so peak memory stays near that of the JSON itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Collection
+from pathlib import Path
+from typing import Any, TypeVar
+
+from teamslicensing.errors import Problem, SnapshotError
+from teamslicensing.graphobjects import Interner, ObjectError, parse_group, parse_subscribed_sku, parse_user
+from teamslicensing.tenant import Tenant
+
+MAX_REPORTED_PROBLEMS = 20
+T = TypeVar("T")
+
+
+def load_snapshot(path: str | Path, attributes: Collection[str] = ()) -> Tenant:
+    """Read a snapshot file; raise `SnapshotError` naming each malformed object (the first few)."""
+    name = str(path)
+    try:
+        with open(path, "rb") as handle:
+            document = json.load(handle)
+    except OSError as exc:
+        raise SnapshotError([Problem(name, 0, 0, f"cannot read file: {exc.strerror or exc}")]) from exc
+    except UnicodeDecodeError as exc:
+        raise SnapshotError([Problem(name, 0, 0, "file is not valid UTF-8 JSON")]) from exc
+    except json.JSONDecodeError as exc:
+        raise SnapshotError([Problem(name, exc.lineno, exc.colno, f"invalid JSON: {exc.msg}")]) from exc
+    return parse_snapshot(document, name, attributes)
+
+
+def parse_snapshot(document: Any, name: str, attributes: Collection[str] = ()) -> Tenant:
+    if not isinstance(document, dict):
+        raise SnapshotError([Problem(name, 0, 0, "expected an object with subscribedSkus, users and groups")])
+    problems: list[Problem] = []
+    share = Interner()
+    skus = _parse_list(document, "subscribedSkus", name, parse_subscribed_sku, problems)
+    users = _parse_list(document, "users", name, lambda obj: parse_user(obj, attributes, share), problems)
+    groups = _parse_list(document, "groups", name, lambda obj: parse_group(obj, share), problems)
+    unknown = sorted(set(document) - {"subscribedSkus", "users", "groups", "@odata.context", "exportedAt", "source"})
+    if unknown:
+        problems.append(Problem(name, 0, 0, f"unknown top-level keys: {', '.join(unknown)}"))
+    _check_unique(name, "users", [u.id for u in users], problems)
+    _check_unique(name, "subscribedSkus", [s.sku_id for s in skus], problems)
+    if problems:
+        raise SnapshotError(problems[:MAX_REPORTED_PROBLEMS])
+    return Tenant(skus=tuple(skus), users=tuple(users), groups=tuple(groups))
+
+
+def _parse_list(
+    document: dict[str, Any], key: str, name: str, parse: Callable[[Any], T], problems: list[Problem]
+) -> list[T]:
+    raw = document.get(key)
+    if raw is None:
+        problems.append(Problem(name, 0, 0, f"missing '{key}' (a list)"))
+        return []
+    if not isinstance(raw, list):
+        problems.append(Problem(name, 0, 0, f"'{key}' must be a list"))
+        return []
+    parsed: list[T] = []
+    for index in range(len(raw)):
+        item = raw[index]
+        raw[index] = None  # release the raw object now: the parsed one replaces it
+        try:
+            parsed.append(parse(item))
+        except ObjectError as exc:
+            if len(problems) < MAX_REPORTED_PROBLEMS:
+                problems.append(Problem(name, 0, 0, f"{key}[{index}]{_label(item)}: {exc}"))
+    return parsed
+
+
+def _label(item: Any) -> str:
+    if isinstance(item, dict):
+        for key in ("userPrincipalName", "skuPartNumber", "displayName", "id"):
+            if isinstance(item.get(key), str):
+                return f" ({item[key]})"
+    return ""
+
+
+def _check_unique(name: str, key: str, ids: list[str], problems: list[Problem]) -> None:
+    seen: set[str] = set()
+    for value in ids:
+        if value in seen:
+            problems.append(Problem(name, 0, 0, f"{key}: id {value} appears more than once"))
+            return
+        seen.add(value)

@@ -1,0 +1,120 @@
+"""The tenant as observed: slim, immutable types that every tenant source (snapshot, Graph) produces.
+
+Only what planning needs is kept, once: a 100,000-user tenant must fit beside its own JSON in memory, so these are
+slotted dataclasses, repeated strings (SKU and plan ids) are shared, and user attributes are kept only for the
+attribute names the rules select on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from teamslicensing.catalog import Capability, is_pay_as_you_go_calling_plan
+
+NO_ATTRIBUTES: Mapping[str, str] = MappingProxyType({})
+
+# capabilityStatus values of GET /subscribedSkus that mean the subscription cannot hand out licenses
+INACTIVE_STATUSES = frozenset({"Suspended", "LockedOut", "Deleted"})
+
+
+@dataclass(frozen=True, slots=True)
+class TenantServicePlan:
+    id: str  # lowercase GUID
+    name: str
+    capability: Capability | None
+
+    @property
+    def is_exclusive_calling_plan(self) -> bool:
+        """A user may hold at most one of these; pay-as-you-go plans are not in Microsoft's exclusivity list."""
+        return self.capability is Capability.CALLING_PLAN and not is_pay_as_you_go_calling_plan(self.name)
+
+    @property
+    def is_resource_account_plan(self) -> bool:
+        return "VIRTUALUSER" in self.name.upper()
+
+
+@dataclass(frozen=True, slots=True)
+class TenantSku:
+    """One subscribedSku: a product the tenant pays for, its seats and the service plans it carries."""
+
+    sku_id: str  # lowercase GUID
+    part_number: str
+    applies_to: str
+    capability_status: str
+    enabled: int  # prepaidUnits.enabled
+    consumed: int
+    service_plans: tuple[TenantServicePlan, ...]
+
+    @property
+    def available(self) -> int:
+        return self.enabled - self.consumed
+
+    @property
+    def is_active(self) -> bool:
+        return self.capability_status not in INACTIVE_STATUSES
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        return frozenset(p.capability for p in self.service_plans if p.capability is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class LicenseAssignment:
+    """One licenseAssignmentState: a SKU held directly (`assigned_by_group` None) or inherited from a group."""
+
+    sku_id: str
+    disabled_plans: frozenset[str]  # lowercase service plan ids
+    assigned_by_group: str | None = None
+    state: str | None = None  # Active, ActiveWithError, Disabled, Error
+    error: str | None = None  # None when Graph says "None"
+
+    @property
+    def is_direct(self) -> bool:
+        return self.assigned_by_group is None
+
+
+@dataclass(frozen=True, slots=True)
+class TenantUser:
+    id: str  # lowercase GUID
+    user_principal_name: str
+    display_name: str
+    account_enabled: bool
+    usage_location: str | None
+    licenses: tuple[LicenseAssignment, ...] = ()
+    attributes: Mapping[str, str] = field(default=NO_ATTRIBUTES)
+
+    def attribute(self, name: str) -> str | None:
+        if name == "usageLocation":
+            return self.usage_location
+        return self.attributes.get(name)
+
+    def direct_licenses(self) -> dict[str, frozenset[str]]:
+        return {a.sku_id: a.disabled_plans for a in self.licenses if a.assigned_by_group is None}
+
+    def inherited_licenses(self) -> dict[str, LicenseAssignment]:
+        """SKU id -> one inherited assignment (the first group's) for every SKU held through a group."""
+        inherited: dict[str, LicenseAssignment] = {}
+        for assignment in self.licenses:
+            if assignment.assigned_by_group is not None:
+                inherited.setdefault(assignment.sku_id, assignment)
+        return inherited
+
+
+@dataclass(frozen=True, slots=True)
+class TenantGroup:
+    id: str  # lowercase GUID
+    display_name: str
+    members: frozenset[str]  # lowercase user ids, transitive
+
+
+@dataclass(frozen=True)
+class Tenant:
+    skus: tuple[TenantSku, ...]
+    users: tuple[TenantUser, ...]
+    groups: tuple[TenantGroup, ...]
+    sku_by_id: Mapping[str, TenantSku] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sku_by_id", MappingProxyType({sku.sku_id: sku for sku in self.skus}))
