@@ -10,13 +10,23 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from teamslicensing import __version__
 from teamslicensing.errors import TeamsLicensingError
 
+if TYPE_CHECKING:
+    from teamslicensing.tenant import Tenant
+
 EXIT_OK = 0
 EXIT_FAILURE = 1
+EXIT_CHANGES = 2
+EXIT_GAPS = 3
+FORMATS = ("text", "json", "markdown")
+
+
+class UsageError(TeamsLicensingError):
+    """The command line asks for something that cannot be done."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,6 +57,18 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("config", metavar="CONFIG", help="desired-state YAML file")
     validate.set_defaults(command=_validate)
 
+    plan = commands.add_parser("plan", help="show what would change, what cannot be done, and the seat count")
+    plan.add_argument("config", metavar="CONFIG", help="desired-state YAML file")
+    plan.add_argument("--snapshot", metavar="FILE", help="plan against a tenant snapshot (JSON) instead of Graph")
+    plan.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    plan.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    plan.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="exit 0 when in sync, 2 when changes are pending, 3 when error-severity gaps remain",
+    )
+    plan.set_defaults(command=_plan)
+
     schema = commands.add_parser("schema", help="print the JSON Schema of the configuration format")
     schema.set_defaults(command=_schema)
 
@@ -65,6 +87,42 @@ def _validate(args: argparse.Namespace) -> int:
     rules = len(desired.rules)
     print(f"{desired.source}: valid ({rules} rule{'s' if rules != 1 else ''}; managed licenses: {licenses})")
     return EXIT_OK
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from teamslicensing.availability import load_availability
+    from teamslicensing.config import load_desired_state
+    from teamslicensing.planner import plan
+    from teamslicensing.report import render
+
+    desired = load_desired_state(args.config)  # every config error surfaces before the tenant is read
+    tenant, where = _read_tenant(args, desired.selected_attributes)
+    result = plan(desired, tenant, load_availability())
+    _write(render(result, args.format, title=f"teams-licensing plan: {desired.source} against {where}"), args.output)
+    if not args.detailed_exitcode:
+        return EXIT_OK
+    if result.has_errors:
+        return EXIT_GAPS
+    return EXIT_CHANGES if not result.is_empty else EXIT_OK
+
+
+def _read_tenant(args: argparse.Namespace, attributes: frozenset[str]) -> tuple[Tenant, str]:
+    from teamslicensing.snapshot import load_snapshot
+
+    if args.snapshot:
+        return load_snapshot(args.snapshot, attributes), f"snapshot {args.snapshot}"
+    raise UsageError("reading a live tenant is not available yet: pass --snapshot FILE")
+
+
+def _write(text: str, output: str | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
 
 
 def _schema(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
 from teamslicensing.catalog import Capability, Catalog, is_guid, load_catalog
@@ -117,6 +117,17 @@ class DesiredStateFile(_Model):
     )
     rules: list[Rule] = Field(default_factory=list)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_sections_mean_defaults(cls, data: Any) -> Any:
+        # `defaults:` followed only by comments is YAML null; admins mean "nothing set here"
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (v is None and k in _OPTIONAL_SECTIONS)}
+        return data
+
+
+_OPTIONAL_SECTIONS = ("defaults", "policy", "licenses", "availability", "rules")
+
 
 def json_schema() -> dict[str, Any]:
     schema = DesiredStateFile.model_json_schema(by_alias=True)
@@ -177,6 +188,13 @@ class DesiredState:
     policy: DesiredPolicy
     rules: tuple[DesiredRule, ...]
     availability: Mapping[str, AvailabilityOverride]
+
+    @property
+    def selected_attributes(self) -> frozenset[str]:
+        """User attribute names the rules select or exclude on: all a tenant source needs to read."""
+        return frozenset(
+            name for rule in self.rules for selector in (rule.select, rule.exclude) for name, _ in selector.attributes
+        )
 
     @property
     def managed_licenses(self) -> tuple[LicenseRef, ...]:

@@ -116,6 +116,8 @@ class _Planner:
             elif not sku.is_active:
                 message = f"the {sku.part_number} subscription is {sku.capability_status}: nothing is assigned from it"
                 self._tenant_gap(GapCode.SUBSCRIPTION_NOT_ACTIVE, ERROR, sku.part_number, message)
+                if Capability.COMMUNICATIONS_CREDITS in sku.capabilities:
+                    self._missing_sku(ref)  # a lapsed Credits subscription is as good as none
             else:
                 if sku.capability_status == "Warning":
                     message = f"the {sku.part_number} subscription is in its Warning (grace) period: renew it"
@@ -126,8 +128,8 @@ class _Planner:
     def _missing_sku(self, ref: LicenseRef) -> None:
         if Capability.COMMUNICATIONS_CREDITS in ref.capabilities:
             message = (
-                "a rule assigns Communications Credits but the tenant has no MCOPSTNC subscription: buy the "
-                "add-on and fund it in the admin center (Graph cannot)"
+                "a rule assigns Communications Credits but the tenant has no active MCOPSTNC subscription: buy "
+                "(or renew) the add-on and fund it in the Teams admin center; Graph cannot"
             )
             self._tenant_gap(GapCode.TENANT_HAS_NO_CREDITS_SUBSCRIPTION, ERROR, ref.ref, message)
         else:
@@ -176,9 +178,8 @@ class _Planner:
             for user_id in chosen - excluded:
                 selected_by[user_id].append(order)
                 user_wants = wants[user_id]
-                for sku, disabled in declared:
-                    if sku.sku_id in self.assignable:
-                        user_wants[sku.sku_id] = _merge_want(user_wants.get(sku.sku_id), disabled, order)
+                for sku, disabled in declared:  # unassignable SKUs too: wanted still means "do not prune"
+                    user_wants[sku.sku_id] = _merge_want(user_wants.get(sku.sku_id), disabled, order)
         return wants, selected_by
 
     def _report_selection_problem(self, rule: DesiredRule, code: GapCode, subject: str, why: str, role: str) -> None:
@@ -404,6 +405,8 @@ class _UserPlanner:
         draft: _Draft,
     ) -> None:
         for sku_id, want in wants.items():
+            if sku_id not in self.p.assignable:
+                continue  # the subscription cannot hand out licenses: a tenant-wide gap says so once
             if sku_id in denied:
                 message = "no seat left for this user: not assigned"
                 draft.gaps.append(self._user_gap(user, GapCode.SEAT_SHORTAGE, ERROR, sku_id, message))
@@ -441,7 +444,9 @@ class _UserPlanner:
         for sku in held_wanted:
             wanted_plans |= self.voice.exclusive_calling_plans(sku, direct.get(sku, frozenset()))
         if len(wanted_plans) > 1:
-            names = ", ".join(sorted(self.p.part_number(s) for s in wants))
+            names = ", ".join(
+                sorted(self.p.part_number(s) for s in wants if self.voice.exclusive_calling_plans(s, frozenset()))
+            )
             message = (
                 f"the rules give this user more than one calling plan ({names}); calling plans are mutually "
                 "exclusive, so none is added"
@@ -475,11 +480,11 @@ class _UserPlanner:
     def _why_not_swappable(self, sku_id: str, wants: Mapping[str, Want], inherited: Inherited) -> str:
         if sku_id in inherited:
             return "through a group"
+        if not self.voice.is_standalone_calling_plan(sku_id):
+            return "part of a bundle"
         if sku_id not in self.p.managed:
             return "not managed by this configuration"
-        if sku_id in wants:
-            return "also given by a rule"
-        return "part of a bundle"
+        return "also given by a rule"
 
     def _drop_adds(self, user: TenantUser, draft: _Draft, skus: Iterable[str], code: GapCode, message: str) -> None:
         for sku_id in sorted(skus, key=self.p.part_number):
@@ -681,6 +686,8 @@ def _holding(user: TenantUser) -> dict[str, frozenset[str]]:
     """SKU -> effectively disabled plans: a plan is on if any assignment of that SKU leaves it on."""
     holding: dict[str, frozenset[str]] = {}
     for assignment in user.licenses:
+        if not assignment.grants_plans:
+            continue
         previous = holding.get(assignment.sku_id)
         holding[assignment.sku_id] = (
             assignment.disabled_plans if previous is None else previous & assignment.disabled_plans
@@ -692,6 +699,8 @@ def _end_holding(direct: Direct, inherited: Inherited, draft: _Draft) -> dict[st
     end = {sku: off for sku, off in direct.items() if sku not in draft.removes}
     end.update(draft.adds)
     for sku, assignment in inherited.items():
+        if not assignment.grants_plans:
+            continue
         end[sku] = end[sku] & assignment.disabled_plans if sku in end else assignment.disabled_plans
     return end
 

@@ -74,6 +74,11 @@ class LicenseAssignment:
     def is_direct(self) -> bool:
         return self.assigned_by_group is None
 
+    @property
+    def grants_plans(self) -> bool:
+        """An assignment in state Error or Disabled is on record but gives the user nothing."""
+        return self.state not in ("Error", "Disabled")
+
 
 @dataclass(frozen=True, slots=True)
 class TenantUser:
@@ -83,7 +88,7 @@ class TenantUser:
     account_enabled: bool
     usage_location: str | None
     licenses: tuple[LicenseAssignment, ...] = ()
-    attributes: Mapping[str, str] = field(default=NO_ATTRIBUTES)
+    attributes: Mapping[str, str] = field(default_factory=lambda: NO_ATTRIBUTES)
 
     def attribute(self, name: str) -> str | None:
         if name == "usageLocation":
