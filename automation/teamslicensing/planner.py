@@ -86,6 +86,7 @@ class _Planner:
         self.managed: frozenset[str] = frozenset()
         self.unsafe_to_prune: set[str] = set()
         self.users_by_id = {user.id: user for user in tenant.users}
+        self.group_names = {group.id: group.display_name for group in tenant.groups}
 
     def run(self) -> Plan:
         self._resolve_licenses()
@@ -622,9 +623,8 @@ class _UserPlanner:
 
         for assignment in user.licenses:
             if assignment.error and (assignment.sku_id in self.p.managed or self.voice.voice_plans(assignment.sku_id)):
-                source = (
-                    f"group {assignment.assigned_by_group}" if assignment.assigned_by_group else "direct assignment"
-                )
+                group = assignment.assigned_by_group
+                source = f"group '{self.p.group_names.get(group, group)}'" if group else "direct assignment"
                 state = assignment.state or "Error"
                 add(GapCode.GROUP_LICENSE_ERROR, ERROR, assignment.sku_id, f"{source}: {state}, {assignment.error}")
         profile = self.voice.profile(holding)
