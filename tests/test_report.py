@@ -1,0 +1,111 @@
+"""Reports read the plan: JSON is a contract for scripts, text and Markdown are for people and must not bury danger."""
+
+from __future__ import annotations
+
+import json
+
+from teamslicensing.plan import Gap, GapCode, LicenseAdd, LicenseRemove, Plan, SeatLine, Severity, UserChange
+from teamslicensing.report import MAX_LINES_PER_CODE, plan_to_json, render
+
+SWAP = UserChange(
+    user_id="u1",
+    user_principal_name="grace@contoso.com",
+    set_usage_location="US",
+    add_licenses=(LicenseAdd("sku-2", "MCOPSTN2", ("plan-b", "plan-c")),),
+    remove_licenses=(LicenseRemove("sku-1", "MCOPSTN1"),),
+    rules=("international-sales",),
+    destructive=False,
+)
+LOSS = UserChange(
+    user_id="u2",
+    user_principal_name="dave@contoso.com",
+    set_usage_location=None,
+    add_licenses=(),
+    remove_licenses=(LicenseRemove("sku-ev", "MCOEV"),),
+    rules=(),
+    destructive=True,
+)
+SEAT = SeatLine("sku-ev", "MCOEV", enabled=8, consumed=5, to_add=4, to_remove=1, available=4, shortfall=2)
+GAPS = (
+    Gap(GapCode.SEAT_SHORTAGE, Severity.ERROR, None, "MCOEV", "2 more MCOEV seat(s) needed"),
+    Gap(GapCode.PHONE_NUMBER_AT_RISK, Severity.WARNING, "dave@contoso.com", None, "DESTRUCTIVE: number | lost"),
+)
+PLAN = Plan(changes=(SWAP, LOSS), gaps=GAPS, seats=(SEAT,))
+
+
+def test_json_follows_the_contract_exactly() -> None:
+    document = json.loads(render(PLAN, "json"))
+    assert document == plan_to_json(PLAN)
+    assert list(document) == ["version", "changes", "gaps", "seats"]
+    assert document["version"] == 1
+    assert document["changes"][0] == {
+        "userId": "u1",
+        "userPrincipalName": "grace@contoso.com",
+        "setUsageLocation": "US",
+        "addLicenses": [{"skuId": "sku-2", "skuPartNumber": "MCOPSTN2", "disabledPlans": ["plan-b", "plan-c"]}],
+        "removeLicenses": [{"skuId": "sku-1", "skuPartNumber": "MCOPSTN1"}],
+        "rules": ["international-sales"],
+        "destructive": False,
+    }
+    assert document["changes"][1]["destructive"] is True
+    assert document["gaps"][0] == {
+        "code": "SEAT_SHORTAGE",
+        "severity": "error",
+        "userPrincipalName": None,
+        "skuPartNumber": "MCOEV",
+        "message": "2 more MCOEV seat(s) needed",
+    }
+    assert document["seats"] == [
+        {
+            "skuId": "sku-ev",
+            "skuPartNumber": "MCOEV",
+            "enabled": 8,
+            "consumed": 5,
+            "toAdd": 4,
+            "toRemove": 1,
+            "available": 4,
+            "shortfall": 2,
+        }
+    ]
+
+
+def test_text_puts_destructive_changes_first() -> None:
+    text = render(PLAN, "text", title="plan")
+    lines = text.splitlines()
+    banner = next(i for i, line in enumerate(lines) if "DESTRUCTIVE" in line)
+    assert banner < next(i for i, line in enumerate(lines) if line == "Changes:")
+    assert "dave@contoso.com: removes MCOEV" in text
+    assert "  !! dave@contoso.com  [prune]" in text
+    assert "+ MCOPSTN2 (disabled plans: plan-b, plan-c)" in text
+    assert lines[-1] == (
+        "Plan: 2 users to change (1 license add, 2 removals, 1 usage location), 1 DESTRUCTIVE; "
+        "gaps: 1 error(s), 1 warning(s), 0 info."
+    )
+
+
+def test_markdown_flags_destructive_changes_and_escapes_tables() -> None:
+    markdown = render(PLAN, "markdown")
+    assert "> [!CAUTION]" in markdown
+    assert "> - `dave@contoso.com`: removes MCOEV" in markdown
+    assert "| **⚠ dave@contoso.com** |" in markdown
+    assert "DESTRUCTIVE: number \\| lost" in markdown
+    assert "| MCOEV | 8 | 5 | 4 | 1 | 4 | **2** |" in markdown
+
+
+def test_empty_plan_says_in_sync() -> None:
+    empty = Plan(changes=(), gaps=(), seats=())
+    assert "No changes: licenses are in the declared state." in render(empty, "text")
+    assert "No changes" in render(empty, "markdown")
+    assert json.loads(render(empty, "json")) == {"version": 1, "changes": [], "gaps": [], "seats": []}
+
+
+def test_people_get_a_bounded_list_of_repeated_gaps_and_json_gets_all() -> None:
+    many = tuple(
+        Gap(GapCode.CREDITS_RECOMMENDED, Severity.INFO, f"user{n:03}@contoso.com", None, "recommended")
+        for n in range(MAX_LINES_PER_CODE + 7)
+    )
+    plan = Plan(changes=(), gaps=many, seats=())
+    text = render(plan, "text")
+    assert text.count("CREDITS_RECOMMENDED  user") == MAX_LINES_PER_CODE
+    assert "… and 7 more CREDITS_RECOMMENDED" in text
+    assert len(json.loads(render(plan, "json"))["gaps"]) == MAX_LINES_PER_CODE + 7
