@@ -89,7 +89,8 @@ def test_plan_text_on_the_demo_tenant(
     assert main(["plan", str(example_config), "--snapshot", str(demo_tenant)]) == 0
     out = capsys.readouterr().out
     assert "bob@contoso.com" in out
-    assert "+ MCOPSTN2" in out and "- MCOPSTN1" in out  # grace's swap
+    assert "+ MCOPSTN2" in out  # grace's swap…
+    assert "- MCOPSTN1" in out  # …in the same change
     assert out.rstrip().splitlines()[-1].startswith("Plan: ")
 
 

@@ -125,7 +125,8 @@ def test_group_members_share_user_ids() -> None:
         ('{"subscribedSkus": [], "users": [], "groups": [{"id": "g", "members": "u1"}]}', "'members' must be a list"),
         ('{"subscribedSkus": [], "users": [], "groups": [], "usres": []}', "unknown top-level keys: usres"),
         (
-            '{"subscribedSkus": [], "users": [{"id": "a", "userPrincipalName": "a"}, {"id": "A", "userPrincipalName": "b"}], "groups": []}',
+            '{"subscribedSkus": [], "groups": [], "users": '
+            '[{"id": "a", "userPrincipalName": "a"}, {"id": "A", "userPrincipalName": "b"}]}',
             "users: id a appears more than once",
         ),
         ('{"subscribedSkus": [', "invalid JSON"),
