@@ -140,7 +140,7 @@ def _skus(args: argparse.Namespace, out: TextIO | None = None) -> int:
     skus = catalog.search(args.search) if args.search else catalog.skus
     if args.voice:
         skus = tuple(sku for sku in skus if sku.capabilities)
-    width = max((len(sku.part_number) for sku in skus), default=10)
+    width = min(max((len(sku.part_number) for sku in skus), default=10), 32)  # a few part numbers run to 60
     for sku in skus:
         capabilities = ", ".join(sorted(c.value for c in sku.capabilities)) or "-"
         out.write(f"{sku.part_number:<{width}}  {sku.sku_id}  {capabilities:<40}  {sku.display_name}\n")
