@@ -1,0 +1,401 @@
+"""Microsoft Graph behind one small interface: `Graph.get_json`, `Graph.pages` and `Graph.batch`.
+
+Everything HTTP lives here: endpoints and national clouds, tokens, paging, JSON `$batch`, throttling and the one
+retry layer of the program. The rest of the code sees parsed JSON and `BatchResponse`s, never httpx.
+
+msgraph-core supplies the HTTP client and its middleware (redirects, user agent, telemetry headers) but not its
+retry handler: we leave it out so attempts never multiply, and retry here with tenacity. Bulk pages are read as
+bytes and parsed with `json.loads`, because kiota's typed models cost seconds per 999 users (see GRAPH-FACTS).
+
+Errors: `GraphError` (status, code, message, request id) for anything Graph refused; `RetryableError` for 429 and
+transient failures, carrying `retry_after` when Graph said how long to wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import math
+import os
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, stop_after_delay
+
+from teamslicensing.errors import TeamsLicensingError
+
+DEFAULT_GRAPH_URL = "https://graph.microsoft.com/v1.0"
+BATCH_LIMIT = 20  # Graph's maximum number of requests in one JSON $batch
+DEFAULT_CONCURRENCY = 4  # batches in flight at once
+MAX_ATTEMPTS = 8
+MAX_TOTAL_WAIT = 15 * 60.0  # seconds one request may spend retrying before we give up on it
+REQUEST_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+TOKEN_ENV = "TEAMS_LICENSING_ACCESS_TOKEN"
+GRAPH_URL_ENV = "TEAMS_LICENSING_GRAPH_URL"
+_TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+_SLOW_DOWN_PERCENT = 80.0  # Graph adds x-ms-throttle-limit-percentage from 80% of a limit
+
+# cloud -> (Graph host, Entra authority host)
+CLOUDS: dict[str, tuple[str, str]] = {
+    "global": ("https://graph.microsoft.com", "login.microsoftonline.com"),
+    "usgov": ("https://graph.microsoft.us", "login.microsoftonline.us"),
+    "usgovdod": ("https://dod-graph.microsoft.us", "login.microsoftonline.us"),
+    "china": ("https://microsoftgraph.chinacloudapi.cn", "login.chinacloudapi.cn"),
+}
+
+
+class GraphError(TeamsLicensingError):
+    """Graph refused a request; `message` is Graph's own text."""
+
+    def __init__(self, status: int, code: str, message: str, request_id: str | None = None) -> None:
+        self.status, self.code, self.message, self.request_id = status, code, message, request_id
+        where = f" (request-id {request_id})" if request_id else ""
+        super().__init__(f"Graph answered {status} {code}: {message}{where}")
+
+
+class RetryableError(GraphError):
+    """429, 5xx, a timeout or a dropped connection: worth another try, after `retry_after` if Graph named it."""
+
+    def __init__(
+        self, status: int, code: str, message: str, request_id: str | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(status, code, message, request_id)
+        self.retry_after = retry_after
+
+
+class AuthenticationError(TeamsLicensingError):
+    """No token could be had: the message says which credential failed and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where Graph is and how to sign in. Never holds a token itself."""
+
+    graph_url: str = DEFAULT_GRAPH_URL
+    authority_host: str = CLOUDS["global"][1]
+    managed_identity_client_id: str | None = None
+
+    @property
+    def scope(self) -> str:
+        parts = urlsplit(self.graph_url)
+        return f"{parts.scheme}://{parts.netloc}/.default"
+
+    @classmethod
+    def from_options(
+        cls, cloud: str = "global", graph_url: str | None = None, managed_identity_client_id: str | None = None
+    ) -> Connection:
+        host, authority = CLOUDS[cloud]
+        url = graph_url or os.environ.get(GRAPH_URL_ENV) or f"{host}/v1.0"
+        return cls(url.rstrip("/"), authority, managed_identity_client_id)
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    id: str
+    method: str
+    url: str  # relative to the Graph version root, e.g. /users/{id}/assignLicense
+    body: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class BatchResponse:
+    id: str
+    status: int
+    body: Any
+    request_id: str | None
+    attempts: int = 1
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def error_message(self) -> str:
+        return _error_text(self.body) or f"HTTP {self.status}"
+
+
+TokenProvider = Callable[[], Awaitable[str]]
+
+
+def token_provider(connection: Connection) -> tuple[TokenProvider, Callable[[], Awaitable[None]]]:
+    """A coroutine giving a bearer token, and one closing the credential behind it."""
+    static = os.environ.get(TOKEN_ENV)
+    if static:  # a CI step that already holds a token: used as is, never logged
+
+        async def given() -> str:
+            return static
+
+        async def nothing() -> None:
+            return None
+
+        return given, nothing
+    from azure.core.exceptions import ClientAuthenticationError
+    from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
+
+    credential: Any
+    if connection.managed_identity_client_id:
+        credential = ManagedIdentityCredential(client_id=connection.managed_identity_client_id)
+    else:
+        credential = DefaultAzureCredential(authority=connection.authority_host)
+    cached: dict[str, Any] = {}
+
+    async def fetch() -> str:
+        token = cached.get("token")
+        if token is None or token.expires_on - 300 < time.time():
+            try:
+                token = await credential.get_token(connection.scope)
+            except ClientAuthenticationError as exc:
+                raise AuthenticationError(
+                    f"could not get a token for {connection.scope}: {str(exc).splitlines()[0]}. Sign in with "
+                    f"`az login`, run with a managed identity, or set {TOKEN_ENV}."
+                ) from exc
+            cached["token"] = token
+        return str(token.token)
+
+    return fetch, credential.close
+
+
+def graph_http_client(connection: Connection) -> httpx.AsyncClient:
+    """msgraph-core's client and middleware for `connection`, without its retry handler."""
+    from kiota_http.kiota_client_factory import KiotaClientFactory
+    from kiota_http.middleware import RetryHandler
+    from msgraph_core import GraphClientFactory
+    from msgraph_core.middleware import GraphTelemetryHandler
+
+    middleware = [m for m in KiotaClientFactory.get_default_middleware(None) if not isinstance(m, RetryHandler)]
+    middleware.append(GraphTelemetryHandler())
+    # base_url set here and again below: kiota-http ≥ 1.9.4 keeps the client's own (GRAPH-FACTS)
+    client = httpx.AsyncClient(base_url=connection.graph_url, timeout=REQUEST_TIMEOUT)
+    wrapped: httpx.AsyncClient = GraphClientFactory.create_with_custom_middleware(middleware=middleware, client=client)
+    wrapped.base_url = httpx.URL(connection.graph_url + "/")
+    return wrapped
+
+
+class _Pacer:
+    """Shared by every request: after a 429 nobody sends until its Retry-After; near a limit everyone slows."""
+
+    def __init__(self) -> None:
+        self._not_before = 0.0
+        self.delay = 0.0
+
+    async def wait(self) -> None:
+        pause = self._not_before - time.monotonic()
+        if pause > 0:
+            await asyncio.sleep(pause)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+
+    def throttled(self, seconds: float) -> None:
+        self._not_before = max(self._not_before, time.monotonic() + seconds)
+
+    def observe(self, headers: httpx.Headers) -> None:
+        percent = _number(headers.get("x-ms-throttle-limit-percentage"))
+        if percent is not None and percent >= _SLOW_DOWN_PERCENT:
+            self.delay = min(2.0, max(self.delay * 2, 0.05))
+        else:
+            self.delay = self.delay / 2 if self.delay > 0.01 else 0.0
+
+
+class Graph:
+    """An open connection to Graph. Use as `async with Graph(connection) as graph:`."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        client: httpx.AsyncClient | None = None,
+        token: TokenProvider | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_attempts: int = MAX_ATTEMPTS,
+        max_total_wait: float = MAX_TOTAL_WAIT,
+    ) -> None:
+        self.connection = connection
+        self._client = client
+        self._token = token
+        self._close_token: Callable[[], Awaitable[None]] | None = None
+        self._pacer = _Pacer()
+        self._slots = asyncio.Semaphore(concurrency)
+        self.max_attempts = max_attempts
+        self.max_total_wait = max_total_wait
+        self.read_requests = 0
+        self.write_requests = 0
+        self.retries = 0
+
+    async def __aenter__(self) -> Graph:
+        if self._client is None:
+            self._client = graph_http_client(self.connection)
+        if self._token is None:
+            self._token, self._close_token = token_provider(self.connection)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+        if self._close_token is not None:
+            await self._close_token()
+
+    # ---- reads -------------------------------------------------------------------------------------------------
+
+    async def get_json(self, url: str) -> Any:
+        self.read_requests += 1
+        response = await self._with_retries(functools.partial(self._send, "GET", url))
+        return json.loads(response.content)
+
+    async def pages(self, url: str) -> AsyncIterator[list[Any]]:
+        """Yield the `value` of each page, following `@odata.nextLink`; one page in memory at a time."""
+        next_url: str | None = url
+        while next_url:
+            page = await self.get_json(next_url)
+            yield page.get("value", [])
+            next_url = page.get("@odata.nextLink")
+
+    # ---- writes ------------------------------------------------------------------------------------------------
+
+    async def batch(self, requests: Sequence[BatchRequest]) -> list[BatchResponse]:
+        """Send up to 20 requests as one JSON $batch; retry throttled and transient items until they settle.
+
+        Our own batch bodies, not msgraph-core's BatchRequestContent: its items carry absolute URLs
+        (msgraph-sdk-python#1015), POST/PATCH items were reported failing (#1120), dependsOn is serialised as
+        depends_on (#996), inner 429s are not retried, and our ids are replaced by random UUIDs.
+        """
+        if len(requests) > BATCH_LIMIT:
+            raise ValueError(f"a $batch takes at most {BATCH_LIMIT} requests")
+        pending = {request.id: request for request in requests}
+        attempts = dict.fromkeys(pending, 0)
+        settled: dict[str, BatchResponse] = {}
+        started = time.monotonic()
+        while pending:
+            async with self._slots:
+                await self._pacer.wait()
+                body = {"requests": [_batch_item(r) for r in pending.values()]}
+                self.write_requests += 1
+                response = await self._with_retries(functools.partial(self._send, "POST", "/$batch", body))
+            answers = {str(item.get("id")): item for item in json.loads(response.content).get("responses", [])}
+            waits = []
+            for request_id in list(pending):
+                attempts[request_id] += 1
+                item = answers.get(request_id) or {}  # an item Graph did not answer is retried like a 503
+                status = int(item.get("status", 0))
+                headers = {str(k).lower(): str(v) for k, v in (item.get("headers") or {}).items()}
+                retryable = status == 429 or status == 0 or status in _TRANSIENT_STATUSES
+                out_of_time = time.monotonic() - started > self.max_total_wait
+                if retryable and attempts[request_id] < self.max_attempts and not out_of_time:
+                    wait = _number(headers.get("retry-after"))
+                    waits.append(wait if wait is not None else _backoff(attempts[request_id]))
+                    if status == 429:
+                        self._pacer.throttled(waits[-1])
+                    continue
+                request_id_header = headers.get("request-id") or _request_id(response.headers)
+                settled[request_id] = BatchResponse(
+                    request_id, status, item.get("body"), request_id_header, attempts[request_id], headers
+                )
+                del pending[request_id]
+            if pending:
+                self.retries += len(pending)
+                await asyncio.sleep(max(waits, default=_backoff(max(attempts.values()))))
+        return [settled[request.id] for request in requests]
+
+    # ---- one HTTP request, and the one retry layer -------------------------------------------------------------
+
+    async def _with_retries(self, send: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(RetryableError),
+            wait=_wait_for,
+            stop=stop_after_attempt(self.max_attempts) | stop_after_delay(self.max_total_wait),
+            before_sleep=self._before_sleep,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                await self._pacer.wait()
+                return await send()
+        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    def _before_sleep(self, state: RetryCallState) -> None:
+        self.retries += 1
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RetryableError) and exc.status == 429 and exc.retry_after:
+            self._pacer.throttled(exc.retry_after)
+
+    async def _send(self, method: str, url: str, body: Any = None) -> httpx.Response:
+        assert self._client is not None, "use Graph as an async context manager"
+        assert self._token is not None
+        headers = {"Authorization": f"Bearer {await self._token()}", "Accept": "application/json"}
+        content = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            content = json.dumps(body).encode()
+        target = url if url.startswith(("http://", "https://")) else self.connection.graph_url + url
+        try:
+            response = await self._client.request(method, target, headers=headers, content=content)
+        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            raise RetryableError(0, type(exc).__name__, str(exc) or "connection failed") from exc
+        self._pacer.observe(response.headers)
+        if response.status_code < 400:
+            return response
+        request_id = _request_id(response.headers)
+        code, message = _error_parts(response)
+        if response.status_code == 429 or response.status_code in _TRANSIENT_STATUSES:
+            raise RetryableError(
+                response.status_code, code, message, request_id, _number(response.headers.get("retry-after"))
+            )
+        raise GraphError(response.status_code, code, message, request_id)
+
+
+def _wait_for(state: RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, RetryableError) and exc.retry_after is not None:
+        return exc.retry_after
+    return _backoff(state.attempt_number)
+
+
+def _backoff(attempt: int) -> float:
+    """Exponential backoff with full jitter, capped at a minute."""
+    return random.uniform(0, min(60.0, 2.0**attempt))
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        number = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return number if number is not None and math.isfinite(number) and number >= 0 else None
+
+
+def _request_id(headers: httpx.Headers) -> str | None:
+    value = headers.get("request-id") or headers.get("client-request-id")
+    return str(value) if value else None
+
+
+def _error_parts(response: httpx.Response) -> tuple[str, str]:
+    try:
+        error = response.json().get("error", {})
+    except (ValueError, AttributeError):
+        return f"HTTP{response.status_code}", response.text[:200] or response.reason_phrase
+    return str(error.get("code", f"HTTP{response.status_code}")), str(error.get("message", ""))
+
+
+def _error_text(body: Any) -> str:
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return str(body["error"].get("message") or body["error"].get("code") or "")
+    return ""
+
+
+def _batch_item(request: BatchRequest) -> dict[str, Any]:
+    item: dict[str, Any] = {"id": request.id, "method": request.method, "url": request.url}
+    if request.body is not None:
+        item["headers"] = {"Content-Type": "application/json"}
+        item["body"] = request.body
+    return item
+
+
+def odata_string(value: str) -> str:
+    """A string literal for $filter: single quotes doubled, then URL-encoded."""
+    return quote("'" + value.replace("'", "''") + "'", safe="")
