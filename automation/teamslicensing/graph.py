@@ -204,7 +204,7 @@ class _Pacer:
 
 
 class Graph:
-    """An open connection to Graph. Use as `async with Graph(connection) as graph:`."""
+    """An open connection to Graph. Use as `async with Graph(connection) as graph:`; also a `WriteBackend`."""
 
     def __init__(
         self,
@@ -258,7 +258,11 @@ class Graph:
 
     # ---- writes ------------------------------------------------------------------------------------------------
 
-    async def batch(self, requests: Sequence[BatchRequest]) -> list[BatchResponse]:
+    async def batch(
+        self,
+        requests: Sequence[BatchRequest],
+        on_attempt: Callable[[BatchRequest, BatchResponse], None] | None = None,
+    ) -> list[BatchResponse]:
         """Send up to 20 requests as one JSON $batch; retry throttled and transient items until they settle.
 
         Our own batch bodies, not msgraph-core's BatchRequestContent: its items carry absolute URLs
@@ -284,6 +288,16 @@ class Graph:
                 item = answers.get(request_id) or {}  # an item Graph did not answer is retried like a 503
                 status = int(item.get("status", 0))
                 headers = {str(k).lower(): str(v) for k, v in (item.get("headers") or {}).items()}
+                answer = BatchResponse(
+                    request_id,
+                    status,
+                    item.get("body"),
+                    headers.get("request-id") or _request_id(response.headers),
+                    attempts[request_id],
+                    headers,
+                )
+                if on_attempt is not None:
+                    on_attempt(pending[request_id], answer)
                 retryable = status == 429 or status == 0 or status in _TRANSIENT_STATUSES
                 out_of_time = time.monotonic() - started > self.max_total_wait
                 if retryable and attempts[request_id] < self.max_attempts and not out_of_time:
@@ -292,15 +306,17 @@ class Graph:
                     if status == 429:
                         self._pacer.throttled(waits[-1])
                     continue
-                request_id_header = headers.get("request-id") or _request_id(response.headers)
-                settled[request_id] = BatchResponse(
-                    request_id, status, item.get("body"), request_id_header, attempts[request_id], headers
-                )
+                settled[request_id] = answer
                 del pending[request_id]
             if pending:
                 self.retries += len(pending)
                 await asyncio.sleep(max(waits, default=_backoff(max(attempts.values()))))
         return [settled[request.id] for request in requests]
+
+    async def send(
+        self, requests: Sequence[BatchRequest], on_attempt: Callable[[BatchRequest, BatchResponse], None]
+    ) -> list[BatchResponse]:
+        return await self.batch(requests, on_attempt)
 
     # ---- one HTTP request, and the one retry layer -------------------------------------------------------------
 
