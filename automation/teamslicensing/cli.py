@@ -7,15 +7,22 @@ and `skus` start fast.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, TextIO
 
 from teamslicensing import __version__
 from teamslicensing.errors import TeamsLicensingError
 
 if TYPE_CHECKING:
+    from teamslicensing.config import DesiredState
+    from teamslicensing.executor import ApplyResult
+    from teamslicensing.graph import Connection
+    from teamslicensing.plan import Plan
     from teamslicensing.tenant import Tenant
 
 EXIT_OK = 0
@@ -67,7 +74,27 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 0 when in sync, 2 when changes are pending, 3 when error-severity gaps remain",
     )
+    _connection_options(plan)
     plan.set_defaults(command=_plan)
+
+    apply = commands.add_parser("apply", help="plan, confirm, then write the changes to the tenant")
+    apply.add_argument("config", metavar="CONFIG", help="desired-state YAML file")
+    apply.add_argument("--snapshot", metavar="FILE", help="apply to a snapshot file (written back) instead of Graph")
+    apply.add_argument("--yes", action="store_true", help="apply without asking (required without a terminal)")
+    apply.add_argument("--max-changes", type=int, metavar="N", help="refuse plans changing more users than N")
+    apply.add_argument(
+        "--audit-log", metavar="FILE", help="JSON Lines audit log (default: ./teams-licensing-audit-<UTC>.jsonl)"
+    )
+    apply.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    apply.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    _connection_options(apply)
+    apply.set_defaults(command=_apply)
+
+    export = commands.add_parser("export", help="write a snapshot of the live tenant (the format --snapshot reads)")
+    export.add_argument("--output", metavar="FILE", required=True, help="snapshot file to write")
+    export.add_argument("--config", metavar="CONFIG", help="export only the groups this configuration names")
+    _connection_options(export)
+    export.set_defaults(command=_export)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of the configuration format")
     schema.set_defaults(command=_schema)
@@ -96,7 +123,7 @@ def _plan(args: argparse.Namespace) -> int:
     from teamslicensing.report import render
 
     desired = load_desired_state(args.config)  # every config error surfaces before the tenant is read
-    tenant, where = _read_tenant(args, desired.selected_attributes)
+    tenant, where = _read_tenant(args, desired)
     result = plan(desired, tenant, load_availability())
     _write(render(result, args.format, title=f"teams-licensing plan: {desired.source} against {where}"), args.output)
     if not args.detailed_exitcode:
@@ -106,12 +133,190 @@ def _plan(args: argparse.Namespace) -> int:
     return EXIT_CHANGES if not result.is_empty else EXIT_OK
 
 
-def _read_tenant(args: argparse.Namespace, attributes: frozenset[str]) -> tuple[Tenant, str]:
-    from teamslicensing.snapshot import load_snapshot
+def _connection_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("connecting to Graph (without --snapshot)")
+    group.add_argument(
+        "--cloud",
+        choices=("global", "usgov", "usgovdod", "china"),
+        default="global",
+        help="national cloud: Graph endpoint and sign-in authority (default: global)",
+    )
+    group.add_argument(
+        "--graph-url",
+        metavar="URL",
+        help="Graph endpoint, e.g. http://127.0.0.1:8080/v1.0 (env TEAMS_LICENSING_GRAPH_URL)",
+    )
+    group.add_argument("--managed-identity-client-id", metavar="ID", help="client id of a user-assigned identity")
 
+
+def _connection(args: argparse.Namespace) -> Connection:
+    from teamslicensing.graph import Connection
+
+    return Connection.from_options(args.cloud, args.graph_url, args.managed_identity_client_id)
+
+
+def _read_tenant(args: argparse.Namespace, desired: DesiredState) -> tuple[Tenant, str]:
     if args.snapshot:
-        return load_snapshot(args.snapshot, attributes), f"snapshot {args.snapshot}"
-    raise UsageError("reading a live tenant is not available yet: pass --snapshot FILE")
+        from teamslicensing.snapshot import load_snapshot
+
+        return load_snapshot(args.snapshot, desired.selected_attributes), f"snapshot {args.snapshot}"
+
+    async def read() -> Tenant:
+        from teamslicensing.graph import Graph
+        from teamslicensing.graphsource import read_tenant
+
+        async with Graph(connection) as graph:
+            return await read_tenant(graph, desired)
+
+    connection = _connection(args)
+    return asyncio.run(read()), connection.graph_url
+
+
+def _apply(args: argparse.Namespace) -> int:
+    from teamslicensing.availability import load_availability
+    from teamslicensing.config import load_desired_state
+    from teamslicensing.planner import plan
+    from teamslicensing.report import render, summary_line
+
+    desired = load_desired_state(args.config)
+    limit = args.max_changes if args.max_changes is not None else desired.policy.max_changes
+    tenant, where = _read_tenant(args, desired)
+    result = plan(desired, tenant, load_availability())
+    title = f"teams-licensing apply: {desired.source} against {where}"
+    if args.format != "json":
+        _write(render(result, args.format, title=title), args.output)
+    if result.is_empty:
+        print("Nothing to apply.", file=sys.stderr)
+        _finish_json(args, result, None)
+        return EXIT_GAPS if result.has_errors else EXIT_OK
+    if len(result.changes) > limit:
+        raise UsageError(
+            f"refusing to apply: the plan changes {len(result.changes)} users, more than the limit of {limit} "
+            "(policy.maxChanges or --max-changes); nothing was written"
+        )
+    _confirm(args, summary_line(result))
+    outcome = asyncio.run(_execute(args, result, tenant))
+    _finish_json(args, result, outcome)
+    print(_outcome_line(outcome), file=sys.stderr)
+    for failure in outcome.failed:
+        print(f"  FAILED {failure.user_principal_name}: {failure.reason}", file=sys.stderr)
+    if outcome.failed:
+        return EXIT_FAILURE
+    return EXIT_GAPS if result.has_errors else EXIT_OK
+
+
+def _confirm(args: argparse.Namespace, summary: str) -> None:
+    if args.yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError("refusing to apply without confirmation: no terminal to ask on, so pass --yes")
+    print(summary, file=sys.stderr)
+    answer = input("Apply these changes? Only 'yes' is accepted: ")
+    if answer.strip() != "yes":
+        raise UsageError("apply cancelled; nothing was written")
+
+
+async def _execute(args: argparse.Namespace, result: Plan, tenant: Tenant) -> ApplyResult:
+    from teamslicensing.executor import AuditLog, execute
+
+    audit_path = args.audit_log or f"teams-licensing-audit-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.jsonl"
+    before = {user.id: user for user in tenant.users}
+    with open(audit_path, "a", encoding="utf-8") as audit_file:
+        audit = AuditLog(audit_file, before)
+        progress = _Progress(sys.stderr)
+        if args.snapshot:
+            from teamslicensing.snapshotwriter import SnapshotWriter
+
+            writer = SnapshotWriter(args.snapshot)
+            try:
+                return await execute(result, writer, audit, progress)
+            finally:
+                writer.save()
+        from teamslicensing.graph import Graph
+
+        async with Graph(_connection(args)) as graph:
+            return await execute(result, graph, audit, progress)
+
+
+def _finish_json(args: argparse.Namespace, result: Plan, outcome: ApplyResult | None) -> None:
+    if args.format != "json":
+        return
+    from teamslicensing.report import plan_to_json
+
+    document = plan_to_json(result)
+    document["result"] = (
+        None
+        if outcome is None
+        else {
+            "applied": outcome.count("applied"),
+            "failed": outcome.count("failed"),
+            "skipped": outcome.count("skipped"),
+            "seconds": round(outcome.seconds, 3),
+            "users": [
+                {
+                    "userId": r.user_id,
+                    "userPrincipalName": r.user_principal_name,
+                    "status": r.status,
+                    "reason": r.reason,
+                }
+                for r in outcome.results
+            ],
+        }
+    )
+    _write(json.dumps(document, indent=2) + "\n", args.output)
+
+
+def _outcome_line(outcome: ApplyResult) -> str:
+    return (
+        f"Apply: {outcome.count('applied')} applied, {outcome.count('failed')} failed, "
+        f"{outcome.count('skipped')} skipped in {outcome.seconds:.1f} s"
+    )
+
+
+class _Progress:
+    """A live counter on a terminal; otherwise a plain line every 10% so logs stay readable."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.terminal = out.isatty()
+        self.last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.terminal:
+            self.out.write(f"\rapplying {done}/{total} writes")
+            if done == total:
+                self.out.write("\n")
+            self.out.flush()
+            return
+        step = max(total // 10, 1)
+        if done == total or done // step != self.last // step:
+            self.out.write(f"applied {done}/{total} writes\n")
+            self.out.flush()
+        self.last = done
+
+
+def _export(args: argparse.Namespace) -> int:
+    from teamslicensing.graph import Graph
+    from teamslicensing.graphsource import export_snapshot, referenced_groups
+
+    groups = None
+    if args.config:
+        from teamslicensing.config import load_desired_state
+
+        groups = referenced_groups(load_desired_state(args.config))
+
+    async def export() -> dict[str, int]:
+        async with Graph(_connection(args)) as graph:
+            with open(temporary, "w", encoding="utf-8") as out:
+                return await export_snapshot(graph, out, groups)
+
+    temporary = f"{args.output}.partial"
+    counts = asyncio.run(export())
+    os.replace(temporary, args.output)
+    print(
+        f"{args.output}: {counts['users']} users, {counts['subscribedSkus']} subscriptions, {counts['groups']} groups"
+    )
+    return EXIT_OK
 
 
 def _write(text: str, output: str | None) -> None:
