@@ -26,7 +26,8 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, stop_after_delay
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_delay
+from tenacity.stop import stop_base
 
 from teamslicensing.errors import TeamsLicensingError
 
@@ -39,7 +40,7 @@ REQUEST_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 TOKEN_ENV = "TEAMS_LICENSING_ACCESS_TOKEN"
 GRAPH_URL_ENV = "TEAMS_LICENSING_GRAPH_URL"
 _TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
-_SLOW_DOWN_PERCENT = 80.0  # Graph adds x-ms-throttle-limit-percentage from 80% of a limit
+_SLOW_DOWN_AT = 0.8  # Graph sends x-ms-throttle-limit-percentage (0.8 to 1.8) once 80% of a limit is used
 
 # cloud -> (Graph host, Entra authority host)
 CLOUDS: dict[str, tuple[str, str]] = {
@@ -196,11 +197,28 @@ class _Pacer:
         self._not_before = max(self._not_before, time.monotonic() + seconds)
 
     def observe(self, headers: httpx.Headers) -> None:
-        percent = _number(headers.get("x-ms-throttle-limit-percentage"))
-        if percent is not None and percent >= _SLOW_DOWN_PERCENT:
+        used = _number(headers.get("x-ms-throttle-limit-percentage"))
+        if used is not None and used > 2:  # documented as a fraction (0.8 to 1.8); tolerate a true percentage
+            used /= 100
+        if used is not None and used >= _SLOW_DOWN_AT:
             self.delay = min(2.0, max(self.delay * 2, 0.05))
         else:
             self.delay = self.delay / 2 if self.delay > 0.01 else 0.0
+
+
+class _StopAfterFailures(stop_base):
+    """Give up after `limit` transient failures; a throttling storm may last minutes, so 429s are bounded by
+    the total wait instead of by count."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.failures = 0
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        if not (isinstance(exc, RetryableError) and exc.status == 429):
+            self.failures += 1
+        return self.failures >= self.limit
 
 
 class Graph:
@@ -215,8 +233,10 @@ class Graph:
         concurrency: int = DEFAULT_CONCURRENCY,
         max_attempts: int = MAX_ATTEMPTS,
         max_total_wait: float = MAX_TOTAL_WAIT,
+        backoff_base: float = 1.0,
     ) -> None:
         self.connection = connection
+        self.backoff_base = backoff_base  # seconds; the first backoff is up to twice this, doubling per attempt
         self._client = client
         self._token = token
         self._close_token: Callable[[], Awaitable[None]] | None = None
@@ -273,6 +293,7 @@ class Graph:
             raise ValueError(f"a $batch takes at most {BATCH_LIMIT} requests")
         pending = {request.id: request for request in requests}
         attempts = dict.fromkeys(pending, 0)
+        failures = dict.fromkeys(pending, 0)  # transient failures; 429s are bounded by time, not by count
         settled: dict[str, BatchResponse] = {}
         started = time.monotonic()
         while pending:
@@ -298,11 +319,13 @@ class Graph:
                 )
                 if on_attempt is not None:
                     on_attempt(pending[request_id], answer)
+                if status != 429:
+                    failures[request_id] += status == 0 or status in _TRANSIENT_STATUSES
                 retryable = status == 429 or status == 0 or status in _TRANSIENT_STATUSES
                 out_of_time = time.monotonic() - started > self.max_total_wait
-                if retryable and attempts[request_id] < self.max_attempts and not out_of_time:
+                if retryable and failures[request_id] < self.max_attempts and not out_of_time:
                     wait = _number(headers.get("retry-after"))
-                    waits.append(wait if wait is not None else _backoff(attempts[request_id]))
+                    waits.append(wait if wait is not None else self._backoff(attempts[request_id]))
                     if status == 429:
                         self._pacer.throttled(waits[-1])
                     continue
@@ -310,7 +333,7 @@ class Graph:
                 del pending[request_id]
             if pending:
                 self.retries += len(pending)
-                await asyncio.sleep(max(waits, default=_backoff(max(attempts.values()))))
+                await asyncio.sleep(max(waits, default=self._backoff(max(attempts.values()))))
         return [settled[request.id] for request in requests]
 
     async def send(
@@ -323,8 +346,8 @@ class Graph:
     async def _with_retries(self, send: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(RetryableError),
-            wait=_wait_for,
-            stop=stop_after_attempt(self.max_attempts) | stop_after_delay(self.max_total_wait),
+            wait=self._wait_for,
+            stop=_StopAfterFailures(self.max_attempts) | stop_after_delay(self.max_total_wait),
             before_sleep=self._before_sleep,
             reraise=True,
         )
@@ -333,6 +356,16 @@ class Graph:
                 await self._pacer.wait()
                 return await send()
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    def _wait_for(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RetryableError) and exc.retry_after is not None:
+            return exc.retry_after
+        return self._backoff(state.attempt_number)
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter, capped at a minute."""
+        return random.uniform(0, min(60.0, self.backoff_base * 2.0**attempt))
 
     def _before_sleep(self, state: RetryCallState) -> None:
         self.retries += 1
@@ -363,18 +396,6 @@ class Graph:
                 response.status_code, code, message, request_id, _number(response.headers.get("retry-after"))
             )
         raise GraphError(response.status_code, code, message, request_id)
-
-
-def _wait_for(state: RetryCallState) -> float:
-    exc = state.outcome.exception() if state.outcome else None
-    if isinstance(exc, RetryableError) and exc.retry_after is not None:
-        return exc.retry_after
-    return _backoff(state.attempt_number)
-
-
-def _backoff(attempt: int) -> float:
-    """Exponential backoff with full jitter, capped at a minute."""
-    return random.uniform(0, min(60.0, 2.0**attempt))
 
 
 def _number(value: str | None) -> float | None:
