@@ -26,12 +26,12 @@ from teamslicensing.rules import (
     calling_plan_without_phone_system,
     credits_without_prerequisite,
     loses_phone_number,
+    number_capabilities_lost,
     unavailable_in,
 )
 from teamslicensing.tenant import LicenseAssignment, Tenant, TenantSku, TenantUser
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
-_NUMBER_CAPABILITIES = frozenset({Capability.PHONE_SYSTEM, Capability.CALLING_PLAN})
 _PRUNE = "prune"
 
 Direct = Mapping[str, frozenset[str]]
@@ -198,26 +198,48 @@ class _Planner:
     ) -> tuple[dict[str, set[str]], Counter[str], Counter[str]]:
         """Give each SKU's seats in rule order, then userPrincipalName; re-plan whoever is left out.
 
-        Denials only grow, so this ends; usually after one re-plan of the users left out.
+        A user left out of one SKU may drop another that depends on it (a calling plan without Phone System), and a
+        dropped swap frees nothing: seats a re-plan leaves unused go back to the next users left out of them. Each
+        (user, SKU) pair gets a seat back at most once and denials otherwise only grow, so this ends; usually after
+        one re-plan of the users left out.
         """
         denied: dict[str, set[str]] = defaultdict(set)
+        given_back: dict[str, set[str]] = defaultdict(set)
         while True:
             requests: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
             freed: Counter[str] = Counter()
             for user_id, outcome in outcomes.items():
+                if not outcome.new_seats and not outcome.freed:
+                    continue  # most users: nothing to count
                 upn = self.users_by_id[user_id].user_principal_name.lower()
                 for sku_id in outcome.new_seats:
                     requests[sku_id].append((wants[user_id][sku_id].order, upn, user_id))
                 freed.update(outcome.freed)
+            capacity = {sku.sku_id: max(sku.available + freed[sku.sku_id], 0) for sku in self.sku_of.values()}
             newly: dict[str, set[str]] = defaultdict(set)
             for sku_id, queue in requests.items():
-                capacity = max(self.tenant.sku_by_id[sku_id].available + freed[sku_id], 0)
-                for _, _, user_id in sorted(queue)[capacity:]:
+                for _, _, user_id in sorted(queue)[capacity[sku_id] :]:
                     newly[user_id].add(sku_id)
-            if not newly:
+            if newly:
+                for user_id, skus in newly.items():
+                    denied[user_id] |= skus
+                    outcomes[user_id] = user_planner.plan(self.users_by_id[user_id], frozenset(denied[user_id]))
+                continue
+            waiting: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
+            for user_id, skus in denied.items():
+                upn = self.users_by_id[user_id].user_principal_name.lower()
+                for sku_id in skus - given_back[user_id]:
+                    waiting[sku_id].append((wants[user_id][sku_id].order, upn, user_id))
+            regranted: dict[str, set[str]] = defaultdict(set)
+            for sku_id in sorted(waiting):
+                spare = max(capacity[sku_id] - len(requests.get(sku_id, ())), 0)
+                for _, _, user_id in sorted(waiting[sku_id])[:spare]:
+                    regranted[user_id].add(sku_id)
+            if not regranted:
                 return denied, Counter({sku: len(queue) for sku, queue in requests.items()}), freed
-            for user_id, skus in newly.items():
-                denied[user_id] |= skus
+            for user_id in sorted(regranted):
+                denied[user_id] -= regranted[user_id]
+                given_back[user_id] |= regranted[user_id]
                 outcomes[user_id] = user_planner.plan(self.users_by_id[user_id], frozenset(denied[user_id]))
 
     def _assemble(
@@ -363,8 +385,9 @@ class _UserPlanner:
         if self.policy.prune:
             self._prune(user, wants, direct, inherited, draft)
         self._calling_plan_conflicts(user, wants, direct, inherited, draft)
-        destructive = self._protect(user, self.voice.profile(_holding(user)), direct, inherited, draft)
-        usage_location = self._usage_location(user, draft)
+        destructive = self._protect(user, self.voice.profile(_holding(user)), direct, draft)
+        skip = self._skip_reason(user) if draft.adds or draft.removes else None
+        usage_location = self._usage_location(user, draft, required=skip is None)
         reported = {gap.code for gap in draft.gaps}
         if not draft.adds and not draft.removes:
             return _Outcome(None, draft.gaps + self._state_gaps(user, _holding(user), selected, reported))
@@ -382,12 +405,11 @@ class _UserPlanner:
             rules=tuple(self.rules[i].name for i in self.selected_by.get(user.id, [])),
             destructive=destructive,
         )
-        skip = self._skip_reason(user)
         if skip is not None:
             code, why = skip
             message = f"{why}: not changed; the plan would have {_describe(change)}"
             return _Outcome(None, [self._user_gap(user, code, INFO, None, message), *self._report_only_gaps(user)])
-        end = _end_holding(direct, inherited, draft)
+        end = _end_holding(user, draft)
         gaps = draft.gaps + self._state_gaps(user, end, selected, reported)
         gaps += self._availability_gaps(user, usage_location or user.usage_location, draft)
         new_seats = tuple(sku for sku in draft.adds if sku not in direct and sku not in inherited)
@@ -420,12 +442,20 @@ class _UserPlanner:
     def _prune(
         self, user: TenantUser, wants: Mapping[str, Want], direct: Direct, inherited: Inherited, draft: _Draft
     ) -> None:
+        # a stand-alone calling plan that conflicts with one being added goes only as the other half of that swap
+        incoming = frozenset().union(
+            *(self.voice.exclusive_calling_plans(s) for s in wants if s not in direct and s not in inherited)
+        )
         for sku_id in sorted(self.p.managed - wants.keys(), key=self.p.part_number):
             if sku_id in self.p.unsafe_to_prune:
                 continue
+            if sku_id in direct and incoming and self.voice.is_standalone_calling_plan(sku_id):
+                held = self.voice.exclusive_calling_plans(sku_id, direct[sku_id])
+                if held and not held <= incoming:
+                    continue
             if sku_id in direct:
                 draft.removes[sku_id] = _PRUNE
-            elif sku_id in inherited:
+            if sku_id in inherited:  # held both ways too: the direct copy goes, the inherited one stays
                 message = "no rule gives this user the license, but it comes from a group: remove them from the group"
                 draft.gaps.append(self._user_gap(user, GapCode.INHERITED_LICENSE_NOT_REMOVED, WARNING, sku_id, message))
 
@@ -497,14 +527,12 @@ class _UserPlanner:
 
     # ---- trimming to what is safe ------------------------------------------------------------------------------
 
-    def _protect(
-        self, user: TenantUser, before: VoiceProfile, direct: Direct, inherited: Inherited, draft: _Draft
-    ) -> bool:
+    def _protect(self, user: TenantUser, before: VoiceProfile, direct: Direct, draft: _Draft) -> bool:
         """Withhold what would lose a number or break a dependency; True when a number loss remains planned."""
         while True:  # every pass drops part of the draft or returns, so this ends
-            after = self.voice.profile(_end_holding(direct, inherited, draft))
+            after = self.voice.profile(_end_holding(user, draft))
             if loses_phone_number(before, after) and not self.policy.allow_number_loss:
-                withheld = self._withhold(draft, direct, _NUMBER_CAPABILITIES)
+                withheld = self._withhold(draft, direct, number_capabilities_lost(before, after))
                 names = ", ".join(self.p.part_number(s) for s in withheld)
                 message = (
                     f"removing {names} would take the user's last phone-system or calling-plan service plan and "
@@ -577,7 +605,7 @@ class _UserPlanner:
         message = f"{why}: removing {names} would leave it without one, so the removal is withheld"
         draft.gaps.append(self._user_gap(user, code, ERROR, None, message))
 
-    def _usage_location(self, user: TenantUser, draft: _Draft) -> str | None:
+    def _usage_location(self, user: TenantUser, draft: _Draft, *, required: bool = True) -> str | None:
         if not draft.adds or user.usage_location:
             return None
         for order in self.selected_by.get(user.id, []):
@@ -585,6 +613,8 @@ class _UserPlanner:
                 return self.rules[order].usage_location
         if self.p.desired.default_usage_location:
             return self.p.desired.default_usage_location
+        if not required:  # a user who is skipped anyway is reported as such, not as an error
+            return None
         names = ", ".join(self.p.part_number(s) for s in sorted(draft.adds, key=self.p.part_number))
         message = (
             f"needs {names} but has no usage location and none is configured (defaults.usageLocation or the "
@@ -695,11 +725,12 @@ def _holding(user: TenantUser) -> dict[str, frozenset[str]]:
     return holding
 
 
-def _end_holding(direct: Direct, inherited: Inherited, draft: _Draft) -> dict[str, frozenset[str]]:
-    end = {sku: off for sku, off in direct.items() if sku not in draft.removes}
-    end.update(draft.adds)
-    for sku, assignment in inherited.items():
-        if not assignment.grants_plans:
+def _end_holding(user: TenantUser, draft: _Draft) -> dict[str, frozenset[str]]:
+    """`_holding` once the draft is applied: the same rules, so an empty draft changes nothing."""
+    end = dict(draft.adds)  # an add for a SKU held directly replaces that assignment's disabled plans
+    for assignment in user.licenses:
+        sku = assignment.sku_id
+        if not assignment.grants_plans or (assignment.is_direct and (sku in draft.removes or sku in draft.adds)):
             continue
         end[sku] = end[sku] & assignment.disabled_plans if sku in end else assignment.disabled_plans
     return end

@@ -136,9 +136,19 @@ def _covers(plans: tuple[TenantServicePlan, ...], wanted: TenantServicePlan) -> 
     return any(plan.capability is wanted.capability for plan in plans)
 
 
+def number_capabilities_lost(before: VoiceProfile, after: VoiceProfile) -> frozenset[Capability]:
+    """Phone System and/or Calling Plan when `after` has none of that kind left but `before` had."""
+    lost = set()
+    if before.phone_system and not after.phone_system:
+        lost.add(Capability.PHONE_SYSTEM)
+    if before.calling_plan and not after.calling_plan:
+        lost.add(Capability.CALLING_PLAN)
+    return frozenset(lost)
+
+
 def loses_phone_number(before: VoiceProfile, after: VoiceProfile) -> bool:
     """Losing the last phone-system or calling-plan plan unassigns the user's number in Teams."""
-    return (before.phone_system and not after.phone_system) or (before.calling_plan and not after.calling_plan)
+    return bool(number_capabilities_lost(before, after))
 
 
 def calling_plan_without_phone_system(profile: VoiceProfile) -> bool:

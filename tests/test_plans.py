@@ -1,0 +1,312 @@
+"""The planner, driven by data: every tests/plans/<case>.yaml is a story with its desired state, tenant and plan.
+
+A case has `description`, `config` (the desired-state file as a mapping), `tenant` and `expect`.
+Tenant shorthand, expanded into Graph's own JSON with ids derived from names:
+- subscribedSkus: `MCOEV` or `{part: MCOEV, enabled: 5, consumed: 1, status: Warning, appliesTo: User}`; service
+  plans come from the shipped catalogue; `enabled` defaults to 100 and `consumed` to the users holding the SKU.
+  A SKU users hold but the list leaves out is added, fully consumed (a tenant pays for what its users hold).
+- users: `{upn, usageLocation (default US; null for none), enabled (default true), id, licenses, <attribute>...}`;
+  a license is `MCOEV` (direct) or `{sku, group, disabledPlans: [plan names], state, error}`; a user inheriting
+  from a group is a member of it; extensionAttributeN land in onPremisesExtensionAttributes.
+- groups: `{name, id (default derived from the name), members: [upn...]}`.
+Expected plan: `changes: {upn: {add: [PART | {sku, disabledPlans}], remove: [PART], usageLocation, destructive,
+rules}}` (the whole set), `gaps: [[CODE, upn|null, PART|null(, severity)]]` (the whole multiset) and optional
+`seats: {PART: {toAdd, toRemove, available, shortfall}}`.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from teamslicensing.availability import load_availability
+from teamslicensing.catalog import load_catalog
+from teamslicensing.config import DesiredState, load_desired_state
+from teamslicensing.plan import Plan
+from teamslicensing.planner import plan
+from teamslicensing.snapshot import parse_snapshot
+
+CASES = sorted((Path(__file__).parent / "plans").glob("*.yaml"))
+_NAMESPACE = uuid.UUID("6f1c3c1e-5b8a-4f43-9d0e-7a4f2f0c9e11")
+
+
+def guid(kind: str, name: str) -> str:
+    return str(uuid.uuid5(_NAMESPACE, f"{kind}:{name.lower()}"))
+
+
+def _catalog_sku(part: str) -> Any:
+    found = load_catalog().by_part_number(part)
+    assert found, f"{part} is not in the catalogue"
+    return found[0]
+
+
+def expand_tenant(spec: dict[str, Any]) -> dict[str, Any]:
+    """The case's tenant shorthand as a Graph snapshot document."""
+    groups = [
+        {"id": g.get("id", guid("group", g["name"])), "displayName": g["name"], "members": []}
+        for g in spec.get("groups", [])
+    ]
+    holders: Counter[str] = Counter()
+    users = [_expand_user(user, groups, holders) for user in spec.get("users", [])]
+    by_upn = {u["userPrincipalName"].lower(): u["id"] for u in users}
+    for group, group_spec in zip(groups, spec.get("groups", []), strict=False):  # groups users named come last
+        for upn in group_spec.get("members", []):
+            member = by_upn.get(upn.lower(), guid("user", upn))
+            if member not in group["members"]:
+                group["members"].append(member)
+    entries = [{"part": e} if isinstance(e, str) else e for e in spec.get("subscribedSkus", [])]
+    listed = {_catalog_sku(e["part"]).sku_id for e in entries}
+    held = [s for user in users for s in user["licenseAssignmentStates"] if s["skuId"] not in listed]
+    for sku_id in dict.fromkeys(s["skuId"] for s in held):  # a tenant pays for every SKU its users hold
+        entries.append({"part": load_catalog().by_id(sku_id).part_number, "enabled": holders[sku_id]})
+    skus = []
+    for entry in entries:
+        sku = _catalog_sku(entry["part"])
+        skus.append(
+            {
+                "skuId": sku.sku_id,
+                "skuPartNumber": sku.part_number,
+                "appliesTo": entry.get("appliesTo", "User"),
+                "capabilityStatus": entry.get("status", "Enabled"),
+                "consumedUnits": entry.get("consumed", holders[sku.sku_id]),
+                "prepaidUnits": {"enabled": entry.get("enabled", 100), "suspended": 0, "warning": 0, "lockedOut": 0},
+                "servicePlans": [
+                    {"servicePlanId": p.id, "servicePlanName": p.name, "provisioningStatus": "Success"}
+                    for p in sku.service_plans
+                ],
+            }
+        )
+    return {"subscribedSkus": skus, "users": users, "groups": groups}
+
+
+def _expand_user(user: dict[str, Any], groups: list[dict[str, Any]], holders: Counter[str]) -> dict[str, Any]:
+    user_id = user.get("id", guid("user", user["upn"]))
+    states = []
+    for entry in user.get("licenses", []):
+        entry = {"sku": entry} if isinstance(entry, str) else entry
+        sku = _catalog_sku(entry["sku"])
+        plan_ids = {p.name.lower(): p.id for p in sku.service_plans}
+        group = None
+        if "group" in entry:  # inheriting from a group means being one of its members
+            group = next((g for g in groups if g["displayName"] == entry["group"]), None)
+            if group is None:
+                group = {"id": guid("group", entry["group"]), "displayName": entry["group"], "members": []}
+                groups.append(group)
+            if user_id not in group["members"]:
+                group["members"].append(user_id)
+        states.append(
+            {
+                "skuId": sku.sku_id,
+                "disabledPlans": [plan_ids[name.lower()] for name in entry.get("disabledPlans", [])],
+                "assignedByGroup": group["id"] if group else None,
+                "state": entry.get("state", "Active"),
+                "error": entry.get("error", "None"),
+            }
+        )
+    holders.update({s["skuId"] for s in states})
+    obj: dict[str, Any] = {
+        "id": user_id,
+        "userPrincipalName": user["upn"],
+        "displayName": user["upn"].split("@")[0].title(),
+        "accountEnabled": user.get("enabled", True),
+        "usageLocation": user.get("usageLocation", "US"),
+        "assignedLicenses": [{"skuId": s["skuId"], "disabledPlans": s["disabledPlans"]} for s in states],
+        "licenseAssignmentStates": states,
+    }
+    for key, value in user.items():
+        if key.startswith("extensionAttribute"):
+            obj.setdefault("onPremisesExtensionAttributes", {})[key] = value
+        elif key not in ("upn", "id", "enabled", "usageLocation", "licenses"):
+            obj[key] = value
+    return obj
+
+
+def load_case(path: Path, tmp_path: Path) -> tuple[dict[str, Any], DesiredState, dict[str, Any]]:
+    case = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert set(case) <= {"description", "config", "tenant", "expect"}, f"unknown keys in {path.name}"
+    config_file = tmp_path / "licensing.yaml"
+    config_file.write_text(yaml.safe_dump(case["config"], sort_keys=False), encoding="utf-8")
+    return case, load_desired_state(config_file), expand_tenant(case["tenant"])
+
+
+def run(desired: DesiredState, document: dict[str, Any]) -> Plan:
+    tenant = parse_snapshot(copy.deepcopy(document), "case", desired.selected_attributes)
+    return plan(desired, tenant, load_availability())
+
+
+def compact(result: Plan, document: dict[str, Any]) -> dict[str, Any]:
+    """The plan in the cases' own shorthand: plan names instead of ids, defaults left out."""
+    names = {p["servicePlanId"]: p["servicePlanName"] for s in document["subscribedSkus"] for p in s["servicePlans"]}
+    changes = {}
+    for change in result.changes:
+        entry: dict[str, Any] = {"rules": list(change.rules)}
+        if change.add_licenses:
+            entry["add"] = [
+                {"sku": a.sku_part_number, "disabledPlans": sorted(names[p] for p in a.disabled_plans)}
+                if a.disabled_plans
+                else a.sku_part_number
+                for a in change.add_licenses
+            ]
+        if change.remove_licenses:
+            entry["remove"] = sorted(r.sku_part_number for r in change.remove_licenses)
+        if change.set_usage_location:
+            entry["usageLocation"] = change.set_usage_location
+        if change.destructive:
+            entry["destructive"] = True
+        changes[change.user_principal_name] = entry
+    gaps = [[g.code.value, g.user_principal_name, g.sku_part_number, g.severity.value] for g in result.gaps]
+    seats = {
+        s.sku_part_number: {
+            "toAdd": s.to_add,
+            "toRemove": s.to_remove,
+            "available": s.available,
+            "shortfall": s.shortfall,
+        }
+        for s in result.seats
+    }
+    return {"changes": changes, "gaps": gaps, "seats": seats}
+
+
+def _normal_change(entry: dict[str, Any], rules: bool) -> dict[str, Any]:
+    adds = [{"sku": a, "disabledPlans": []} if isinstance(a, str) else a for a in entry.get("add", [])]
+    normal = {
+        "add": sorted((a["sku"], sorted(a.get("disabledPlans", []))) for a in adds),
+        "remove": sorted(entry.get("remove", [])),
+        "usageLocation": entry.get("usageLocation"),
+        "destructive": entry.get("destructive", False),
+    }
+    return {**normal, "rules": entry.get("rules")} if rules else normal
+
+
+def mismatches(got: dict[str, Any], want: dict[str, Any]) -> list[str]:
+    problems = []
+    want_changes = want.get("changes") or {}
+    for upn in sorted(set(got["changes"]) | set(want_changes)):
+        g, w = got["changes"].get(upn), want_changes.get(upn)
+        if g is None or w is None or _normal_change(g, "rules" in w) != _normal_change(w, "rules" in w):
+            problems.append(f"change for {upn}: got {g}, want {w}")
+    left = [tuple(gap) for gap in got["gaps"]]
+    wanted = sorted((tuple(gap) for gap in want.get("gaps") or []), key=len, reverse=True)  # exact ones first
+    for gap in wanted:
+        match = next((i for i, have in enumerate(left) if have[: len(gap)] == gap), None)
+        if match is None:
+            problems.append(f"missing gap {list(gap)}")
+        else:
+            left.pop(match)
+    problems += [f"unexpected gap {list(gap)}" for gap in left]
+    for part, numbers in (want.get("seats") or {}).items():
+        line = got["seats"].get(part)
+        if line is None or any(line[k] != v for k, v in numbers.items()):
+            problems.append(f"seats {part}: got {line}, want {numbers}")
+    return problems
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_plan_case(path: Path, tmp_path: Path) -> None:
+    case, desired, document = load_case(path, tmp_path)
+    got = compact(run(desired, document), document)
+    problems = mismatches(got, case["expect"])
+    if problems:
+        pytest.fail("\n".join(["", *problems, "GOT:", _dump(got), "WANT:", _dump(case["expect"])]))
+
+
+def _dump(data: Any) -> str:
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=120)
+
+
+# ---- properties a user relies on, over every case -----------------------------------------------------------------
+
+CONTRACT_SEVERITY = {  # issue 3's table
+    "USAGE_LOCATION_MISSING": "error",
+    "SKU_NOT_IN_TENANT": "error",
+    "SUBSCRIPTION_NOT_ACTIVE": "error|warning",
+    "SEAT_SHORTAGE": "error",
+    "CALLING_PLAN_WITHOUT_PHONE_SYSTEM": "error",
+    "CREDITS_WITHOUT_PREREQUISITE": "error",
+    "TENANT_HAS_NO_CREDITS_SUBSCRIPTION": "error",
+    "PHONE_SYSTEM_WITHOUT_CALLING_PLAN": "warning",
+    "CREDITS_RECOMMENDED": "info",
+    "GROUP_LICENSE_ERROR": "error",
+    "INHERITED_LICENSE_NOT_REMOVED": "warning",
+    "PROTECTED_USER_SKIPPED": "info",
+    "DISABLED_ACCOUNT_SKIPPED": "info",
+    "REDUNDANT_LICENSE": "info",
+    "MUTUALLY_EXCLUSIVE_LICENSES": "error",
+    "PHONE_NUMBER_AT_RISK": "warning",
+    "NOT_AVAILABLE_IN_USAGE_LOCATION": "warning",
+    "USER_NOT_FOUND": "error",
+    "GROUP_NOT_FOUND": "error",
+}
+
+
+def test_cases_cover_every_gap_code_with_its_contract_severity(tmp_path: Path) -> None:
+    seen: set[str] = set()
+    for path in CASES:
+        _, desired, document = load_case(path, tmp_path)
+        for gap in run(desired, document).gaps:
+            assert gap.severity.value in CONTRACT_SEVERITY[gap.code.value].split("|"), (path.stem, gap)
+            seen.add(gap.code.value)
+    assert seen == set(CONTRACT_SEVERITY)
+
+
+def _shuffled(document: dict[str, Any], seed: int) -> dict[str, Any]:
+    shuffled = copy.deepcopy(document)
+    rng = random.Random(seed)
+    for key in ("subscribedSkus", "users", "groups"):
+        rng.shuffle(shuffled[key])
+    for user in shuffled["users"]:
+        rng.shuffle(user["licenseAssignmentStates"])
+    for group in shuffled["groups"]:
+        rng.shuffle(group["members"])
+    return shuffled
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_plan_is_deterministic_whatever_the_input_order(path: Path, tmp_path: Path) -> None:
+    _, desired, document = load_case(path, tmp_path)
+    first = run(desired, document)
+    assert run(desired, document) == first
+    for seed in range(3):
+        assert run(desired, _shuffled(document, seed)) == first
+
+
+def apply_changes(document: dict[str, Any], result: Plan) -> dict[str, Any]:
+    """What Graph would hold after the plan's assignLicense calls and usage-location updates."""
+    applied = copy.deepcopy(document)
+    users = {user["id"]: user for user in applied["users"]}
+    consumed = {sku["skuId"]: sku for sku in applied["subscribedSkus"]}
+    for change in result.changes:
+        user = users[change.user_id]
+        user["usageLocation"] = change.set_usage_location or user["usageLocation"]
+        before = {state["skuId"] for state in user["licenseAssignmentStates"]}
+        removed = {remove.sku_id for remove in change.remove_licenses}
+        states = [s for s in user["licenseAssignmentStates"] if s["assignedByGroup"] or s["skuId"] not in removed]
+        for add in change.add_licenses:
+            direct = next((s for s in states if not s["assignedByGroup"] and s["skuId"] == add.sku_id), None)
+            if direct is None:
+                direct = {"skuId": add.sku_id, "assignedByGroup": None, "state": "Active", "error": "None"}
+                states.append(direct)
+            direct["disabledPlans"] = list(add.disabled_plans)
+        after = {state["skuId"] for state in states}
+        for sku_id in after - before:
+            consumed[sku_id]["consumedUnits"] += 1
+        for sku_id in before - after:
+            consumed[sku_id]["consumedUnits"] -= 1
+        user["licenseAssignmentStates"] = states
+        user["assignedLicenses"] = [{"skuId": s["skuId"], "disabledPlans": s["disabledPlans"]} for s in states]
+    return applied
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_planning_again_after_applying_the_plan_changes_nothing(path: Path, tmp_path: Path) -> None:
+    _, desired, document = load_case(path, tmp_path)
+    first = run(desired, document)
+    again = run(desired, apply_changes(document, first))
+    assert again.changes == (), compact(again, document)["changes"]
