@@ -85,6 +85,7 @@ class _Planner:
         self.assignable: set[str] = set()
         self.managed: frozenset[str] = frozenset()
         self.unsafe_to_prune: set[str] = set()
+        self.phone_system_rules: set[int] = set()  # rules that assign a SKU carrying Phone System
         self.users_by_id = {user.id: user for user in tenant.users}
         self.group_names = {group.id: group.display_name for group in tenant.groups}
 
@@ -166,6 +167,8 @@ class _Planner:
             chosen, select_problems = resolver.members(rule.select, users_must_exist=True)
             excluded, exclude_problems = resolver.members(rule.exclude, users_must_exist=False)
             skus = [(ref, self.sku_of[ref]) for ref in rule.assign if ref in self.sku_of]
+            if any(Capability.PHONE_SYSTEM in sku.capabilities for _, sku in skus):
+                self.phone_system_rules.add(order)
             for code, subject, why in select_problems:
                 self._report_selection_problem(rule, code, subject, why, "selects")
             for code, subject, why in exclude_problems:
@@ -686,12 +689,14 @@ class _UserPlanner:
         return gaps
 
     def _lacks_calling_plan(self, user: TenantUser, holding: Holding, profile: VoiceProfile, selected: bool) -> bool:
-        """Phone System without a way to the PSTN; suites like E5 only count when a rule makes them voice users."""
+        """Phone System without a way to the PSTN; suites like E5 only count when a phone-system rule selects them."""
         if not profile.phone_system or profile.calling_plan or profile.resource_account_only:
             return False
-        if any(self.rules[i].voice_routing != "callingPlan" for i in self.selected_by.get(user.id, [])):
+        orders = self.selected_by.get(user.id, [])
+        if any(self.rules[i].voice_routing != "callingPlan" for i in orders):
             return False
-        return selected or any(
+        phone_rule = any(i in self.p.phone_system_rules for i in orders)  # a conferencing-only rule says nothing
+        return phone_rule or any(
             self.voice.is_standalone_voice_sku(sku) and Capability.PHONE_SYSTEM in self.voice.capabilities(sku, off)
             for sku, off in holding.items()
         )
