@@ -94,8 +94,8 @@ def rss_mb() -> float:
 
 def run_one(users: int, latency: float, time_scale: float) -> dict[str, Any]:
     import respx
-    from fakegraph import FakeGraph
 
+    from fakegraph import FakeGraph
     from teamslicensing.availability import load_availability
     from teamslicensing.config import load_desired_state
     from teamslicensing.executor import execute
