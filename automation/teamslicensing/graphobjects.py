@@ -8,7 +8,7 @@ object was.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import Any, cast
 
 from teamslicensing.catalog import plan_capability
 from teamslicensing.tenant import (
@@ -38,15 +38,41 @@ class ObjectError(ValueError):
 
 
 class Interner:
-    """Shares one string object per distinct id: 100k users hold the same few SKU and plan ids."""
+    """Shares one object per distinct value among the users of one tenant read.
 
-    __slots__ = ("_strings",)
+    100k users hold the same few SKU, plan and group ids, the same few license lists and attribute values: each
+    distinct string, license assignment, list of assignments and set of attributes exists once, whoever holds
+    it, and a user id is one string object in the user and in every group that lists it. Besides memory, this
+    keeps the tenant to about one container per user for the garbage collector to walk while the planner runs.
+    """
+
+    __slots__ = ("_assignments", "_attribute_sets", "_ids", "_licenses", "_plan_sets", "_strings")
 
     def __init__(self) -> None:
         self._strings: dict[str, str] = {}
+        self._ids: dict[str, str] = {}  # an id as written -> its canonical (trimmed, lowercase) shared string
+        self._assignments: dict[LicenseAssignment, LicenseAssignment] = {}
+        # a user's license entries as written -> the parsed tuple; only lists that parsed are kept
+        self._licenses: dict[tuple[_RawLicense, ...], tuple[LicenseAssignment, ...]] = {}
+        self._attribute_sets: dict[tuple[tuple[str, str], ...], Mapping[str, str]] = {}
+        self._plan_sets: dict[frozenset[str], frozenset[str]] = {}
 
     def __call__(self, text: str) -> str:
         return self._strings.setdefault(text, text)
+
+    def plan_set(self, plans: frozenset[str]) -> frozenset[str]:
+        return self._plan_sets.setdefault(plans, plans)
+
+    def object_id(self, text: str) -> str:
+        """`text` trimmed and lowercased, as one shared string per id."""
+        canonical = self._ids.get(text)
+        if canonical is None:
+            canonical = self._ids[text] = self(text.strip().lower())
+        return canonical
+
+
+# (skuId, disabledPlans, assignedByGroup, state, error) exactly as a license entry holds them
+_RawLicense = tuple[Any, tuple[Any, ...], Any, Any, Any]
 
 
 def _text(obj: Mapping[str, Any], key: str, *, required: bool = True) -> str | None:
@@ -112,7 +138,7 @@ def parse_user(obj: Any, attributes: Collection[str] = (), intern: Interner | No
         raise ObjectError("'accountEnabled' must be true or false")
     usage_location = _text(obj, "usageLocation", required=False)
     return TenantUser(
-        id=share(_required(obj, "id").strip().lower()),
+        id=share.object_id(_required(obj, "id")),
         user_principal_name=_required(obj, "userPrincipalName"),
         display_name=_text(obj, "displayName", required=False) or "",
         account_enabled=enabled,
@@ -128,36 +154,71 @@ def _licenses(obj: Mapping[str, Any], share: Interner) -> tuple[LicenseAssignmen
         states = obj.get("assignedLicenses") or []
     if not isinstance(states, list):
         raise ObjectError("'licenseAssignmentStates' must be a list")
-    result = []
+    if not states:
+        return ()
+    key = _raw_licenses(states)
+    if key is not None:
+        known = share._licenses.get(key)
+        if known is not None:  # equal entries parse alike, and only lists that parsed are kept: no check needed
+            return known
+    assignments = share._assignments
+    parsed = tuple(assignments.setdefault(a, a) for a in (_assignment(state, share) for state in states))
+    if key is not None:
+        share._licenses[key] = parsed
+    return parsed
+
+
+def _raw_licenses(states: list[Any]) -> tuple[_RawLicense, ...] | None:
+    """The entries as a hashable key, or None when one is malformed (parsing then says how)."""
+    keys = []
     for state in states:
         if not isinstance(state, dict):
-            raise ObjectError("license entries must be objects")
+            return None
         disabled = state.get("disabledPlans") or []
-        if not isinstance(disabled, list) or not all(isinstance(p, str) for p in disabled):
-            raise ObjectError("'disabledPlans' must be a list of service plan ids")
-        group = _text(state, "assignedByGroup", required=False)
-        error = _text(state, "error", required=False)
-        result.append(
-            LicenseAssignment(
-                sku_id=share(_required(state, "skuId").strip().lower()),
-                disabled_plans=frozenset(share(p.strip().lower()) for p in disabled),
-                assigned_by_group=share(group.lower()) if group else None,
-                state=_text(state, "state", required=False),
-                error=None if error in (None, "None") else error,
-            )
-        )
-    return tuple(result)
+        if not isinstance(disabled, list):  # tuple("abc") would pass for a list of plans
+            return None
+        get = state.get
+        keys.append((get("skuId"), tuple(disabled), get("assignedByGroup"), get("state"), get("error")))
+    key = tuple(keys)
+    try:
+        hash(key)
+    except TypeError:  # an object or a list where a string belongs
+        return None
+    return key
+
+
+def _assignment(state: Any, share: Interner) -> LicenseAssignment:
+    if not isinstance(state, dict):
+        raise ObjectError("license entries must be objects")
+    disabled = state.get("disabledPlans") or []
+    if not isinstance(disabled, list) or not all(isinstance(p, str) for p in disabled):
+        raise ObjectError("'disabledPlans' must be a list of service plan ids")
+    group = _text(state, "assignedByGroup", required=False)
+    error = _text(state, "error", required=False)
+    return LicenseAssignment(
+        sku_id=share(_required(state, "skuId").strip().lower()),
+        disabled_plans=share.plan_set(frozenset(share(p.strip().lower()) for p in disabled)),
+        assigned_by_group=share(group.lower()) if group else None,
+        state=_text(state, "state", required=False),
+        error=None if error in (None, "None") else error,
+    )
 
 
 def _attributes(obj: Mapping[str, Any], names: Collection[str], share: Interner) -> Mapping[str, str]:
     extension = obj.get("onPremisesExtensionAttributes") or {}
-    found: dict[str, str] = {}
+    found: list[tuple[str, str]] = []
     for name in names:
         source = extension if name in EXTENSION_ATTRIBUTES and isinstance(extension, dict) else obj
         value = source.get(name)
         if isinstance(value, str) and value:
-            found[name] = share(value)
-    return found or NO_ATTRIBUTES
+            found.append((name, value))
+    if not found:
+        return NO_ATTRIBUTES
+    key = tuple(found)
+    shared = share._attribute_sets.get(key)
+    if shared is None:  # shared by every user with the same values (typed read-only: never changed)
+        shared = share._attribute_sets[key] = {name: share(value) for name, value in found}
+    return shared
 
 
 def parse_group(obj: Any, intern: Interner | None = None) -> TenantGroup:
@@ -167,10 +228,12 @@ def parse_group(obj: Any, intern: Interner | None = None) -> TenantGroup:
     members = obj.get("members") or []
     if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
         raise ObjectError("'members' must be a list of user ids")
+    known = frozenset(map(share._ids.get, members))  # the users' own id strings, when all are users read
+    ids: frozenset[str] = frozenset(map(share.object_id, members)) if None in known else cast("frozenset[str]", known)
     return TenantGroup(
         id=_required(obj, "id").strip().lower(),
         display_name=_text(obj, "displayName", required=False) or "",
-        members=frozenset(share(m.strip().lower()) for m in members),
+        members=ids,
     )
 
 

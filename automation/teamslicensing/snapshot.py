@@ -1,13 +1,17 @@
 """The snapshot tenant source: a JSON file of Graph's own objects, read into the tenant types.
 
 Format: {"subscribedSkus": [subscribedSku…], "users": [user…], "groups": [{"id","displayName","members":[id…]}]}.
-Each raw user is dropped as soon as it is parsed, so peak memory stays near that of the JSON itself.
+Each raw user is dropped as soon as it is parsed, so peak memory stays near that of the JSON itself, and the
+cyclic garbage collector rests while the file is read: the data has no cycles, and its passes over millions of
+fresh objects would otherwise take about half of the time.
 """
 
 from __future__ import annotations
 
+import gc
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,16 +26,34 @@ T = TypeVar("T")
 def load_snapshot(path: str | Path, attributes: Collection[str] = ()) -> Tenant:
     """Read a snapshot file; raise `SnapshotError` naming each malformed object (the first few)."""
     name = str(path)
+    with _collector_paused():
+        try:
+            with open(path, "rb") as handle:
+                document = json.load(handle)
+        except OSError as exc:
+            raise SnapshotError([Problem(name, 0, 0, f"cannot read file: {exc.strerror or exc}")]) from exc
+        except UnicodeDecodeError as exc:
+            raise SnapshotError([Problem(name, 0, 0, "file is not valid UTF-8 JSON")]) from exc
+        except json.JSONDecodeError as exc:
+            raise SnapshotError([Problem(name, exc.lineno, exc.colno, f"invalid JSON: {exc.msg}")]) from exc
+        return parse_snapshot(document, name, attributes)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while acyclic data is built in bulk; reference counting still frees.
+
+    json.load of a 100k-user file makes millions of containers, and each full collection walks all of them so
+    far: about half of json.load's time. Neither the decoded JSON nor the tenant types hold reference cycles.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
     try:
-        with open(path, "rb") as handle:
-            document = json.load(handle)
-    except OSError as exc:
-        raise SnapshotError([Problem(name, 0, 0, f"cannot read file: {exc.strerror or exc}")]) from exc
-    except UnicodeDecodeError as exc:
-        raise SnapshotError([Problem(name, 0, 0, "file is not valid UTF-8 JSON")]) from exc
-    except json.JSONDecodeError as exc:
-        raise SnapshotError([Problem(name, exc.lineno, exc.colno, f"invalid JSON: {exc.msg}")]) from exc
-    return parse_snapshot(document, name, attributes)
+        yield
+    finally:
+        gc.enable()
 
 
 def parse_snapshot(document: Any, name: str, attributes: Collection[str] = ()) -> Tenant:
