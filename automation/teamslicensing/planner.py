@@ -10,6 +10,8 @@ Stages, in order:
 
 from __future__ import annotations
 
+import dataclasses
+import gc
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -71,7 +73,13 @@ class _Draft:
 
 def plan(desired: DesiredState, tenant: Tenant, availability: Mapping[str, CountryAvailability] | None = None) -> Plan:
     """Compute the plan that brings `tenant` to `desired`, with every gap and the seat count."""
-    return _Planner(desired, tenant, availability or {}).run()
+    paused = gc.isenabled()
+    gc.disable()  # everything built here is acyclic; the collector's passes would walk the whole tenant
+    try:
+        return _Planner(desired, tenant, availability or {}).run()
+    finally:
+        if paused:
+            gc.enable()
 
 
 class _Planner:
@@ -84,6 +92,7 @@ class _Planner:
         self.sku_of: dict[LicenseRef, TenantSku] = {}
         self.assignable: set[str] = set()
         self.managed: frozenset[str] = frozenset()
+        self.managed_by_name: list[str] = []
         self.unsafe_to_prune: set[str] = set()
         self.phone_system_rules: set[int] = set()  # rules that assign a SKU carrying Phone System
         self.users_by_id = {user.id: user for user in tenant.users}
@@ -126,6 +135,7 @@ class _Planner:
                     self._tenant_gap(GapCode.SUBSCRIPTION_NOT_ACTIVE, WARNING, sku.part_number, message)
                 self.assignable.add(sku.sku_id)
         self.managed = frozenset(sku.sku_id for sku in self.sku_of.values())
+        self.managed_by_name = sorted(self.managed, key=self.part_number)  # prune's order, sorted once
 
     def _missing_sku(self, ref: LicenseRef) -> None:
         if Capability.COMMUNICATIONS_CREDITS in ref.capabilities:
@@ -160,7 +170,7 @@ class _Planner:
     # ---- stage 2: selection ------------------------------------------------------------------------------------
 
     def _select(self) -> tuple[dict[str, dict[str, Want]], dict[str, list[int]]]:
-        resolver = _Selection(self.tenant, self.users_by_id)
+        resolver = _Selection(self.tenant, self.users_by_id, self.desired.selected_attributes)
         wants: dict[str, dict[str, Want]] = defaultdict(dict)
         selected_by: dict[str, list[int]] = defaultdict(list)
         for order, rule in enumerate(self.desired.rules):
@@ -208,16 +218,33 @@ class _Planner:
         """
         denied: dict[str, set[str]] = defaultdict(set)
         given_back: dict[str, set[str]] = defaultdict(set)
+        counted = {user_id for user_id, outcome in outcomes.items() if outcome.new_seats or outcome.freed}
+        upns: dict[str, str] = {}
+
+        def upn_key(user_id: str) -> str:
+            upn = upns.get(user_id)
+            if upn is None:
+                upn = upns[user_id] = self.users_by_id[user_id].user_principal_name.lower()
+            return upn
+
+        def replan(user_id: str) -> None:
+            outcome = outcomes[user_id] = user_planner.plan(self.users_by_id[user_id], frozenset(denied[user_id]))
+            if outcome.new_seats or outcome.freed:
+                counted.add(user_id)
+            else:
+                counted.discard(user_id)
+
         while True:
             requests: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
             freed: Counter[str] = Counter()
-            for user_id, outcome in outcomes.items():
-                if not outcome.new_seats and not outcome.freed:
-                    continue  # most users: nothing to count
-                upn = self.users_by_id[user_id].user_principal_name.lower()
-                for sku_id in outcome.new_seats:
-                    requests[sku_id].append((wants[user_id][sku_id].order, upn, user_id))
-                freed.update(outcome.freed)
+            for user_id in counted:  # only users whose change takes or frees a seat
+                outcome = outcomes[user_id]
+                if outcome.new_seats:
+                    upn = upn_key(user_id)
+                    for sku_id in outcome.new_seats:
+                        requests[sku_id].append((wants[user_id][sku_id].order, upn, user_id))
+                for sku_id in outcome.freed:
+                    freed[sku_id] += 1
             capacity = {sku.sku_id: max(sku.available + freed[sku.sku_id], 0) for sku in self.sku_of.values()}
             newly: dict[str, set[str]] = defaultdict(set)
             for sku_id, queue in requests.items():
@@ -226,11 +253,11 @@ class _Planner:
             if newly:
                 for user_id, skus in newly.items():
                     denied[user_id] |= skus
-                    outcomes[user_id] = user_planner.plan(self.users_by_id[user_id], frozenset(denied[user_id]))
+                    replan(user_id)
                 continue
             waiting: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
             for user_id, skus in denied.items():
-                upn = self.users_by_id[user_id].user_principal_name.lower()
+                upn = upn_key(user_id)
                 for sku_id in skus - given_back[user_id]:
                     waiting[sku_id].append((wants[user_id][sku_id].order, upn, user_id))
             regranted: dict[str, set[str]] = defaultdict(set)
@@ -243,7 +270,7 @@ class _Planner:
             for user_id in sorted(regranted):
                 denied[user_id] -= regranted[user_id]
                 given_back[user_id] |= regranted[user_id]
-                outcomes[user_id] = user_planner.plan(self.users_by_id[user_id], frozenset(denied[user_id]))
+                replan(user_id)
 
     def _assemble(
         self,
@@ -314,14 +341,15 @@ def _merge_want(previous: Want | None, disabled: frozenset[str] | None, order: i
 class _Selection:
     """Resolves selectors to user ids: groups by id or unique name, users by id or UPN, attributes by index."""
 
-    def __init__(self, tenant: Tenant, users_by_id: Mapping[str, TenantUser]) -> None:
+    def __init__(self, tenant: Tenant, users_by_id: Mapping[str, TenantUser], attributes: frozenset[str]) -> None:
         self.users_by_id = users_by_id
         self.groups_by_id = {group.id: group for group in tenant.groups}
         self.groups_by_name: dict[str, list[str]] = defaultdict(list)
         for group in tenant.groups:
             self.groups_by_name[group.display_name.lower()].append(group.id)
         self.users_by_upn = {user.user_principal_name.lower(): user.id for user in tenant.users}
-        self._attribute_index: dict[str, dict[str, set[str]]] = {}
+        self._attribute_index: dict[str, dict[str, set[str]]] | None = None
+        self._wanted_attributes = attributes  # indexed together, in one pass, on first use
 
     def members(
         self, selector: UserSelector, *, users_must_exist: bool
@@ -346,17 +374,27 @@ class _Selection:
             found |= self._matching(selector.attributes)
         return found & self.users_by_id.keys(), problems
 
+    def _index_attributes(self) -> dict[str, dict[str, set[str]]]:
+        """attribute -> lowercase value -> user ids, for every attribute the rules use, in one pass over users."""
+        names = sorted(self._wanted_attributes)
+        indexes: dict[str, dict[str, set[str]]] = {name: defaultdict(set) for name in names}
+        normal: dict[str, str] = {}  # 100k users share a few hundred values: normalise each once
+        for user in self.users_by_id.values():
+            for name in names:
+                value = user.attribute(name)
+                if value:
+                    key = normal.get(value)
+                    if key is None:
+                        key = normal[value] = value.strip().lower()
+                    indexes[name][key].add(user.id)
+        return indexes
+
     def _matching(self, attributes: tuple[tuple[str, frozenset[str]], ...]) -> set[str]:
+        if self._attribute_index is None:
+            self._attribute_index = self._index_attributes()
         result: set[str] | None = None
         for name, values in attributes:
-            by_value = self._attribute_index.get(name)
-            if by_value is None:  # built on first use: one pass over users per attribute name, not per rule
-                by_value = defaultdict(set)
-                for user in self.users_by_id.values():
-                    value = user.attribute(name)
-                    if value:
-                        by_value[value.strip().lower()].add(user.id)
-                self._attribute_index[name] = by_value
+            by_value = self._attribute_index.get(name, {})
             ids: set[str] = set().union(*(by_value.get(value, ()) for value in values))
             result = ids if result is None else result & ids
         return result or set()
@@ -374,12 +412,42 @@ class _UserPlanner:
         self.rules = planner.desired.rules
         self.wants = wants
         self.selected_by = selected_by
+        self._holds_managed: dict[tuple[LicenseAssignment, ...], bool] = {}
+        self._memo: dict[tuple[object, ...], _Outcome] = {}
         self._report_cache: dict[tuple[LicenseAssignment, ...], list[tuple[GapCode, Severity, str | None, str]]] = {}
 
     def plan(self, user: TenantUser, denied: frozenset[str]) -> _Outcome:
+        """Users alike in everything planning reads get alike outcomes: plan one, restamp it for the others."""
+        protected = self.policy.protected_users
+        key = (
+            user.licenses,
+            tuple(self.selected_by.get(user.id, ())),
+            user.usage_location,
+            user.account_enabled,
+            user.id in protected or user.user_principal_name.lower() in protected,
+            denied,
+        )
+        template = self._memo.get(key)
+        if template is None:
+            template = self._memo[key] = self._plan(user, denied)
+            return template
+        upn = user.user_principal_name
+        change = template.change
+        if change is not None:
+            change = dataclasses.replace(change, user_id=user.id, user_principal_name=upn)
+        gaps = [Gap(g.code, g.severity, upn, g.sku_part_number, g.message) for g in template.gaps]
+        return _Outcome(change, gaps, template.new_seats, template.freed)
+
+    def _plan(self, user: TenantUser, denied: frozenset[str]) -> _Outcome:
         selected = user.id in self.selected_by
-        if not selected and not self.p.managed.intersection(a.sku_id for a in user.licenses):
-            return _Outcome(None, self._report_only_gaps(user))
+        if not selected:
+            holds = self._holds_managed.get(user.licenses)  # users share a few thousand license lists
+            if holds is None:
+                holds = self._holds_managed[user.licenses] = not self.p.managed.isdisjoint(
+                    a.sku_id for a in user.licenses
+                )
+            if not holds:
+                return _Outcome(None, self._report_only_gaps(user))
         wants = self.wants.get(user.id, {})
         direct = user.direct_licenses()
         inherited = user.inherited_licenses()
@@ -449,8 +517,8 @@ class _UserPlanner:
         incoming = frozenset().union(
             *(self.voice.exclusive_calling_plans(s) for s in wants if s not in direct and s not in inherited)
         )
-        for sku_id in sorted(self.p.managed - wants.keys(), key=self.p.part_number):
-            if sku_id in self.p.unsafe_to_prune:
+        for sku_id in self.p.managed_by_name:
+            if sku_id in wants or sku_id in self.p.unsafe_to_prune:
                 continue
             if sku_id in direct and incoming and self.voice.is_standalone_calling_plan(sku_id):
                 held = self.voice.exclusive_calling_plans(sku_id, direct[sku_id])

@@ -53,6 +53,7 @@ class VoiceRules:
         self._skus = skus
         self._plans: dict[tuple[str, frozenset[str]], tuple[TenantServicePlan, ...]] = {}
         self._profiles: dict[frozenset[tuple[str, frozenset[str]]], VoiceProfile] = {}
+        self._redundant: dict[tuple[tuple[str, frozenset[str]], ...], list[tuple[str, str]]] = {}
 
     def voice_plans(self, sku_id: str, disabled: frozenset[str] = frozenset()) -> tuple[TenantServicePlan, ...]:
         """The SKU's voice service plans that are enabled (not in `disabled`)."""
@@ -115,6 +116,13 @@ class VoiceRules:
 
     def redundant_skus(self, holding: Holding) -> list[tuple[str, str]]:
         """Stand-alone voice SKUs whose every enabled voice plan another held SKU already gives: (sku, provider)."""
+        key = tuple(holding.items())  # in order: the first provider found is the one named
+        found = self._redundant.get(key)
+        if found is None:
+            found = self._redundant[key] = self._redundant_skus(holding)
+        return found
+
+    def _redundant_skus(self, holding: Holding) -> list[tuple[str, str]]:
         found = []
         for sku_id, disabled in holding.items():
             plans = self.voice_plans(sku_id, disabled)
