@@ -249,3 +249,50 @@ def test_apply_without_a_terminal_needs_yes(
     assert main(["apply", str(example_config), "--graph-url", BASE, "--audit-log", str(tmp_path / "a")]) == 1
     assert "pass --yes" in capsys.readouterr().err
     assert fake.writes == []
+
+
+def test_export_writes_a_snapshot_that_plans_like_the_live_tenant(
+    router: respx.MockRouter, demo_document: dict[str, Any], example_config: Path, tmp_path: Path
+) -> None:
+    fake_for(demo_document, router, page_size_limit=4)
+    exported = tmp_path / "export.json"
+    assert main(["export", "--output", str(exported), "--graph-url", BASE]) == 0
+    document = json.loads(exported.read_text(encoding="utf-8"))
+    assert len(document["users"]) == len(demo_document["users"])
+    assert {g["displayName"] for g in document["groups"]} == {g["displayName"] for g in demo_document["groups"]}
+    from_export = plan_json(["plan", str(example_config), "--snapshot", str(exported)], tmp_path, "export-plan.json")
+    live = plan_json(["plan", str(example_config), "--graph-url", BASE], tmp_path, "live-plan.json")
+    assert from_export["changes"] == live["changes"]
+    assert from_export["seats"] == live["seats"]
+
+
+def test_export_with_a_config_keeps_only_the_groups_it_names(
+    router: respx.MockRouter, demo_document: dict[str, Any], example_config: Path, tmp_path: Path
+) -> None:
+    fake_for(demo_document, router)
+    exported = tmp_path / "export.json"
+    assert main(["export", "--output", str(exported), "--config", str(example_config), "--graph-url", BASE]) == 0
+    names = {g["displayName"] for g in json.loads(exported.read_text(encoding="utf-8"))["groups"]}
+    assert names == {"Voice - Sales", "Voice - International", "Voice - UK Support", "Contractors"}
+
+
+@pytest.mark.parametrize(
+    ("cloud", "url", "authority"),
+    [
+        ("global", "https://graph.microsoft.com/v1.0", "login.microsoftonline.com"),
+        ("usgov", "https://graph.microsoft.us/v1.0", "login.microsoftonline.us"),
+        ("usgovdod", "https://dod-graph.microsoft.us/v1.0", "login.microsoftonline.us"),
+        ("china", "https://microsoftgraph.chinacloudapi.cn/v1.0", "login.chinacloudapi.cn"),
+    ],
+)
+def test_clouds_pick_endpoint_authority_and_scope(cloud: str, url: str, authority: str) -> None:
+    connection = Connection.from_options(cloud)
+    assert (connection.graph_url, connection.authority_host) == (url, authority)
+    assert connection.scope == url.removesuffix("/v1.0") + "/.default"
+
+
+def test_graph_url_override_from_option_or_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Connection.from_options("global", "http://127.0.0.1:8080/v1.0/").graph_url == "http://127.0.0.1:8080/v1.0"
+    monkeypatch.setenv("TEAMS_LICENSING_GRAPH_URL", "http://localhost:9000/v1.0")
+    assert Connection.from_options().graph_url == "http://localhost:9000/v1.0"
+    assert Connection.from_options().scope == "http://localhost:9000/.default"
