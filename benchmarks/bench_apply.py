@@ -6,10 +6,11 @@ Graph allows 3,000 writes per 150 s per app and tenant. Here the window is scale
 writes per 1.5 s) and every HTTP request takes --latency seconds, so a 100k-user run takes about a minute. For each
 size it reports the read and write requests, the wall time of the writes, the quota bound (writes / quota rate),
 their ratio, and peak RSS; then the same for a naive client (GET then POST per user, one at a time), run in full up
-to 10k users and on a sample, extrapolated, above. Each size runs in its own process so RSS is its own.
+to 10k users and on a sample, extrapolated, above. The fake tenant runs as a loopback HTTP server in a process of
+its own (so the product's RSS is its own, and plain http://127.0.0.1 is exercised); the product runs in another.
 
 Targets (issue 4): wall <= 1.15x the quota bound, write requests <= ceil(W/20) + retries, no failed change,
-peak RSS <= 300 MB at 100k (the fake tenant's own memory is shown apart; it is not the product's).
+peak RSS <= 300 MB at 100k.
 """
 
 from __future__ import annotations
@@ -92,10 +93,59 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_one(users: int, latency: float, time_scale: float) -> dict[str, Any]:
-    import respx
+def serve(users: int, latency: float, time_scale: float) -> None:
+    """Run the fake tenant as a loopback HTTP server (its own process, so its memory is not the product's)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import httpx
 
     from fakegraph import FakeGraph
+
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in two writes: Nagle would add 40 ms to each
+
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            request = httpx.Request(
+                self.command, f"http://127.0.0.1:1{self.path}", headers=dict(self.headers), content=body
+            )
+            time.sleep(latency)  # the network, outside the lock: requests overlap as on a real link
+            with lock:
+                response = fake.handle(request)
+                fake.requests.clear()  # observation lists grow without bound over 100k writes
+                fake.writes.clear()
+            content = response.content
+            self.send_response(response.status_code)
+            for name, value in response.headers.items():
+                if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+
+        do_GET = do_POST = do_PATCH = _answer
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    fake = FakeGraph(  # built after binding: its @odata.nextLink URLs must name the real port
+        tenant_document(users),
+        base_url=f"{base}/v1.0",
+        write_quota=(QUOTA_WRITES, QUOTA_SECONDS * time_scale),
+        fractional_retry_after=True,
+    )
+    print(json.dumps({"port": server.server_address[1], "rss": rss_mb()}), flush=True)
+    server.serve_forever()
+
+
+def run_product(url: str, sample: int) -> dict[str, Any]:
     from teamslicensing.availability import load_availability
     from teamslicensing.config import load_desired_state
     from teamslicensing.executor import execute
@@ -104,74 +154,82 @@ def run_one(users: int, latency: float, time_scale: float) -> dict[str, Any]:
     from teamslicensing.planner import plan
 
     os.environ["TEAMS_LICENSING_ACCESS_TOKEN"] = "benchmark"
-    quota = (QUOTA_WRITES, QUOTA_SECONDS * time_scale)
-    rate = quota[0] / quota[1]
     with tempfile.TemporaryDirectory() as folder:
         config = Path(folder) / "licensing.yaml"
         config.write_text(CONFIG)
         desired = load_desired_state(config)
-    document = tenant_document(users)
-    fake = FakeGraph(document, base_url=BASE, latency=latency, write_quota=quota, fractional_retry_after=True)
-    del document
-    fake_rss = rss_mb()
-    result: dict[str, Any] = {"users": users}
-    with respx.mock(assert_all_called=False) as router:
-        fake.mount(router)
+    result: dict[str, Any] = {}
 
-        async def product() -> None:
-            async with Graph(Connection(BASE)) as graph:
-                tenant = await read_tenant(graph, desired)
-                planned = plan(desired, tenant, load_availability())
-                del tenant
-                reads = graph.read_requests
-                started = time.monotonic()
-                outcome = await execute(planned, graph)
-                wall = time.monotonic() - started
-                writes = sum(len(c.add_licenses) > 0 or len(c.remove_licenses) > 0 for c in planned.changes)
-                result.update(
-                    reads=reads,
-                    writes=writes,
-                    write_requests=graph.write_requests,
-                    retries=graph.retries,
-                    failed=len(outcome.failed),
-                    wall=wall,
-                    bound=writes / rate,
-                )
+    async def product() -> None:
+        async with Graph(Connection(url)) as graph:
+            tenant = await read_tenant(graph, desired)
+            planned = plan(desired, tenant, load_availability())
+            del tenant
+            started = time.monotonic()
+            outcome = await execute(planned, graph)
+            result.update(
+                reads=graph.read_requests,
+                writes=sum(c.changes_licenses for c in planned.changes),
+                write_requests=graph.write_requests,
+                retries=graph.retries,
+                failed=len(outcome.failed),
+                wall=time.monotonic() - started,
+            )
 
-        asyncio.run(product())
-        result["rss"] = rss_mb()
-        result["fake_rss"] = fake_rss
-
-        sample = users if users <= 10_000 else NAIVE_SAMPLE
-        result["naive"] = asyncio.run(naive(fake, sample)) | {"sample": sample}
+    asyncio.run(product())
+    result["rss"] = rss_mb()
+    result["naive"] = asyncio.run(naive(url, sample)) | {"sample": sample}
     return result
 
 
-async def naive(fake: Any, sample: int) -> dict[str, Any]:
+async def naive(url: str, sample: int) -> dict[str, Any]:
     """What a PowerShell-style loop does: read each user, then assign, one request at a time, honouring 429s."""
     import httpx
 
-    headers = {"Authorization": "Bearer benchmark"}
     requests = 0
     started = time.monotonic()
-    async with httpx.AsyncClient(base_url=BASE, headers=headers) as client:
+    async with httpx.AsyncClient(headers={"Authorization": "Bearer benchmark"}) as client:
         for n in range(sample):
             user_id = f"00000000-0000-4000-8000-{n:012d}"
-            for method, url, body in (
-                ("GET", f"{BASE}/users/{user_id}?$select=id,assignedLicenses", None),
-                (
-                    "POST",
-                    f"{BASE}/users/{user_id}/assignLicense",
-                    {"addLicenses": [{"skuId": MCOPSTN1, "disabledPlans": []}], "removeLicenses": []},
-                ),
+            body = {"addLicenses": [{"skuId": MCOPSTN1, "disabledPlans": []}], "removeLicenses": []}
+            for method, path, payload in (
+                ("GET", f"/users/{user_id}?$select=id,assignedLicenses", None),
+                ("POST", f"/users/{user_id}/assignLicense", body),
             ):
                 while True:
                     requests += 1
-                    response = await client.request(method, url, json=body)
+                    response = await client.request(method, url + path, json=payload)
                     if response.status_code != 429:
                         break
                     await asyncio.sleep(float(response.headers.get("retry-after", "1")))
     return {"requests": requests, "wall": time.monotonic() - started}
+
+
+def measure(size: int, latency: float, time_scale: float) -> dict[str, Any]:
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(size), "--latency", str(latency), "--time-scale", str(time_scale)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        ready = json.loads(server.stdout.readline())
+        url = f"http://127.0.0.1:{ready['port']}/v1.0"
+        sample = size if size <= 10_000 else NAIVE_SAMPLE
+        child = subprocess.run(
+            [sys.executable, __file__, "--product", url, "--sample", str(sample)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if child.returncode != 0:
+            raise RuntimeError(child.stderr)
+        result: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
+        result["fake_rss"] = ready["rss"]
+        return result
+    finally:
+        server.terminate()
+        server.wait()
 
 
 def main() -> int:
@@ -179,51 +237,44 @@ def main() -> int:
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--latency", type=float, default=0.002, help="seconds per HTTP request (default 0.002)")
     parser.add_argument("--time-scale", type=float, default=0.01, help="quota window scale (default 0.01)")
-    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--product", help=argparse.SUPPRESS)
+    parser.add_argument("--sample", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.one:
-        print(json.dumps(run_one(args.one, args.latency, args.time_scale)))
+    if args.serve:
+        serve(args.serve, args.latency, args.time_scale)
+        return 0
+    if args.product:
+        print(json.dumps(run_product(args.product, args.sample)))
         return 0
     rate = QUOTA_WRITES / (QUOTA_SECONDS * args.time_scale)
     print(
         f"write quota {QUOTA_WRITES} per {QUOTA_SECONDS * args.time_scale:g} s ({rate:.0f}/s), "
-        f"latency {args.latency * 1000:g} ms per request"
+        f"latency {args.latency * 1000:g} ms per request; fake tenant served over loopback HTTP in its own process"
     )
-    header = (
+    print(
         f"{'users':>7} {'reads':>6} {'writes':>7} {'batches':>8} {'retries':>8} {'failed':>6} "
-        f"{'wall s':>8} {'bound s':>8} {'ratio':>6} {'RSS MB':>7} {'fake MB':>8} | "
-        f"{'naive req':>9} {'naive s':>9}"
+        f"{'wall s':>8} {'bound s':>8} {'ratio':>6} {'RSS MB':>7} | {'naive req':>9} {'naive s':>9} {'ratio':>6}"
     )
-    print(header)
     for size in (int(s) for s in args.sizes.split(",")):
-        child = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--one",
-                str(size),
-                "--latency",
-                str(args.latency),
-                "--time-scale",
-                str(args.time_scale),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if child.returncode != 0:
-            print(child.stderr, file=sys.stderr)
-            return 1
-        r = json.loads(child.stdout.strip().splitlines()[-1])
+        r = measure(size, args.latency, args.time_scale)
+        bound = r["writes"] / rate
         naive = r["naive"]
         scale = size / naive["sample"]
-        naive_note = "" if scale == 1 else " (extrapolated)"
-        batches_ok = r["write_requests"] <= math.ceil(r["writes"] / 20) + r["retries"]
+        naive_wall = naive["wall"] * scale
+        note = "" if scale == 1 else " (extrapolated from a sample)"
+        checks = []
+        if r["write_requests"] > math.ceil(r["writes"] / 20) + r["retries"]:
+            checks.append("write requests above ceil(W/20)+retries")
+        if r["wall"] > 1.15 * bound:
+            checks.append("wall above 1.15x bound")
+        if r["failed"]:
+            checks.append("failed changes")
         print(
-            f"{size:>7} {r['reads']:>6} {r['writes']:>7} {r['write_requests']:>8} {r['retries']:>8} "
-            f"{r['failed']:>6} {r['wall']:>8.2f} {r['bound']:>8.2f} {r['wall'] / r['bound']:>6.2f} "
-            f"{r['rss']:>7.0f} {r['fake_rss']:>8.0f} | {naive['requests'] * scale:>9.0f} "
-            f"{naive['wall'] * scale:>9.1f}{naive_note}" + ("" if batches_ok else "  batches above bound")
+            f"{size:>7} {r['reads']:>6} {r['writes']:>7} {r['write_requests']:>8} {r['retries']:>8} {r['failed']:>6} "
+            f"{r['wall']:>8.2f} {bound:>8.2f} {r['wall'] / bound:>6.2f} {r['rss']:>7.0f} | "
+            f"{naive['requests'] * scale:>9.0f} {naive_wall:>9.1f} {naive_wall / bound:>6.2f}{note}"
+            + ("  MISS: " + "; ".join(checks) if checks else "")
         )
     return 0
 
