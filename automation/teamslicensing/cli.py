@@ -305,12 +305,13 @@ def _export(args: argparse.Namespace) -> int:
 
         groups = referenced_groups(load_desired_state(args.config))
 
+    temporary = f"{args.output}.partial"  # a half-written snapshot must never pass for a whole one
+
     async def export() -> dict[str, int]:
         async with Graph(_connection(args)) as graph:
             with open(temporary, "w", encoding="utf-8") as out:
                 return await export_snapshot(graph, out, groups)
 
-    temporary = f"{args.output}.partial"
     counts = asyncio.run(export())
     os.replace(temporary, args.output)
     print(

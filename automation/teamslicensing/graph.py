@@ -239,6 +239,7 @@ class Graph:
         self.connection = connection
         self.backoff_base = backoff_base  # seconds; the first backoff is up to twice this, doubling per attempt
         self._client = client
+        self._own_client: httpx.AsyncClient | None = None
         self._token = token
         self._close_token: Callable[[], Awaitable[None]] | None = None
         self._pacer = _Pacer()
@@ -252,14 +253,14 @@ class Graph:
 
     async def __aenter__(self) -> Graph:
         if self._client is None:
-            self._client = graph_http_client(self.connection)
+            self._client = self._own_client = graph_http_client(self.connection)
         if self._token is None:
             self._token, self._close_token = token_provider(self.connection)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        if self._own_client is not None:  # a client handed in belongs to the caller
+            await self._own_client.aclose()
         if self._close_token is not None:
             await self._close_token()
 
