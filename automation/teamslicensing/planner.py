@@ -101,11 +101,10 @@ class _Planner:
     def run(self) -> Plan:
         self._resolve_licenses()
         wants, selected_by = self._select()
-        users = sorted(self.tenant.users, key=lambda u: (u.user_principal_name.lower(), u.id))
         user_planner = _UserPlanner(self, wants, selected_by)
-        outcomes = {
-            user.id: user_planner.plan(user, frozenset()) for user in users if user.id in selected_by or user.licenses
-        }
+        relevant = [u for u in self.tenant.users if u.id in selected_by or user_planner.may_matter(u.licenses)]
+        users = sorted(relevant, key=lambda u: (u.user_principal_name.lower(), u.id))
+        outcomes = {user.id: user_planner.plan(user, frozenset()) for user in users}
         denied, requested, freed = self._allocate_seats(outcomes, wants, user_planner)
         return self._assemble(users, outcomes, denied, requested, freed)
 
@@ -348,6 +347,7 @@ class _Selection:
         for group in tenant.groups:
             self.groups_by_name[group.display_name.lower()].append(group.id)
         self.users_by_upn = {user.user_principal_name.lower(): user.id for user in tenant.users}
+        self._members: dict[str, frozenset[str]] = {}
         self._attribute_index: dict[str, dict[str, set[str]]] | None = None
         self._wanted_attributes = attributes  # indexed together, in one pass, on first use
 
@@ -360,7 +360,7 @@ class _Selection:
             key = name.lower()
             ids = [key] if key in self.groups_by_id else self.groups_by_name.get(key, [])
             if len(ids) == 1:
-                found |= self.groups_by_id[ids[0]].members
+                found |= self._user_members(ids[0])
             else:
                 why = "no group has that name or id" if not ids else f"{len(ids)} groups share that name"
                 problems.append((GapCode.GROUP_NOT_FOUND, name, why))
@@ -372,21 +372,32 @@ class _Selection:
                 problems.append((GapCode.USER_NOT_FOUND, name, "not found"))
         if selector.attributes:
             found |= self._matching(selector.attributes)
-        return found & self.users_by_id.keys(), problems
+        return found, problems
+
+    def _user_members(self, group_id: str) -> frozenset[str]:
+        """A group's members that are users we read (a snapshot may list others); filtered once per group."""
+        members = self._members.get(group_id)
+        if members is None:
+            everyone = self.groups_by_id[group_id].members
+            members = self._members[group_id] = frozenset(m for m in everyone if m in self.users_by_id)
+        return members
 
     def _index_attributes(self) -> dict[str, dict[str, set[str]]]:
         """attribute -> lowercase value -> user ids, for every attribute the rules use, in one pass over users."""
         names = sorted(self._wanted_attributes)
         indexes: dict[str, dict[str, set[str]]] = {name: defaultdict(set) for name in names}
         normal: dict[str, str] = {}  # 100k users share a few hundred values: normalise each once
+        location = indexes.get("usageLocation")
         for user in self.users_by_id.values():
-            for name in names:
-                value = user.attribute(name)
-                if value:
+            for name, value in user.attributes.items():  # sources keep only the attributes rules use
+                by_value = indexes.get(name)
+                if by_value is not None and value:
                     key = normal.get(value)
                     if key is None:
                         key = normal[value] = value.strip().lower()
-                    indexes[name][key].add(user.id)
+                    by_value[key].add(user.id)
+            if location is not None and user.usage_location:
+                location[user.usage_location.lower()].add(user.id)
         return indexes
 
     def _matching(self, attributes: tuple[tuple[str, frozenset[str]], ...]) -> set[str]:
@@ -414,7 +425,20 @@ class _UserPlanner:
         self.selected_by = selected_by
         self._holds_managed: dict[tuple[LicenseAssignment, ...], bool] = {}
         self._memo: dict[tuple[object, ...], _Outcome] = {}
+        self._matters: dict[tuple[LicenseAssignment, ...], bool] = {}
         self._report_cache: dict[tuple[LicenseAssignment, ...], list[tuple[GapCode, Severity, str | None, str]]] = {}
+
+    def may_matter(self, licenses: tuple[LicenseAssignment, ...]) -> bool:
+        """Whether an unselected user with these licenses can change or have a gap: a managed SKU, a voice plan
+        or an assignment error. Most of a tenant (E3 and nothing else) cannot; memoised per license list."""
+        if not licenses:
+            return False
+        found = self._matters.get(licenses)
+        if found is None:
+            found = self._matters[licenses] = any(
+                a.error or a.sku_id in self.p.managed or self.voice.voice_plans(a.sku_id) for a in licenses
+            )
+        return found
 
     def plan(self, user: TenantUser, denied: frozenset[str]) -> _Outcome:
         """Users alike in everything planning reads get alike outcomes: plan one, restamp it for the others."""
