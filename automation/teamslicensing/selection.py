@@ -1,0 +1,88 @@
+"""Who a rule selects: groups by id or unique display name (transitive members), users by id or UPN, attributes.
+
+Pure, like the planner that uses it. Problems (a group or user the tenant does not have, a group name two groups
+share) are returned for the planner to report; they never stop the selection of anybody else.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+
+from teamslicensing.config import UserSelector
+from teamslicensing.plan import GapCode
+from teamslicensing.tenant import Tenant, TenantUser
+
+
+class Selection:
+    """Resolves selectors to user ids: groups by id or unique name, users by id or UPN, attributes by index."""
+
+    def __init__(self, tenant: Tenant, users_by_id: Mapping[str, TenantUser], attributes: frozenset[str]) -> None:
+        self.users_by_id = users_by_id
+        self.groups_by_id = {group.id: group for group in tenant.groups}
+        self.groups_by_name: dict[str, list[str]] = defaultdict(list)
+        for group in tenant.groups:
+            self.groups_by_name[group.display_name.lower()].append(group.id)
+        self.users_by_upn = {user.user_principal_name.lower(): user.id for user in tenant.users}
+        self._members: dict[str, frozenset[str]] = {}
+        self._attribute_index: dict[str, dict[str, set[str]]] | None = None
+        self._wanted_attributes = attributes  # indexed together, in one pass, on first use
+
+    def members(
+        self, selector: UserSelector, *, users_must_exist: bool
+    ) -> tuple[set[str], list[tuple[GapCode, str, str]]]:
+        found: set[str] = set()
+        problems: list[tuple[GapCode, str, str]] = []
+        for name in selector.groups:
+            key = name.lower()
+            ids = [key] if key in self.groups_by_id else self.groups_by_name.get(key, [])
+            if len(ids) == 1:
+                found |= self._user_members(ids[0])
+            else:
+                why = "no group has that name or id" if not ids else f"{len(ids)} groups share that name"
+                problems.append((GapCode.GROUP_NOT_FOUND, name, why))
+        for name in selector.users:
+            user_id = name if name in self.users_by_id else self.users_by_upn.get(name)
+            if user_id is not None:
+                found.add(user_id)
+            elif users_must_exist:
+                problems.append((GapCode.USER_NOT_FOUND, name, "not found"))
+        if selector.attributes:
+            found |= self._matching(selector.attributes)
+        return found, problems
+
+    def _user_members(self, group_id: str) -> frozenset[str]:
+        """A group's members that are users we read (a snapshot may list others); filtered once per group."""
+        members = self._members.get(group_id)
+        if members is None:
+            everyone = self.groups_by_id[group_id].members
+            members = self._members[group_id] = frozenset(m for m in everyone if m in self.users_by_id)
+        return members
+
+    def _index_attributes(self) -> dict[str, dict[str, set[str]]]:
+        """attribute -> lowercase value -> user ids, for every attribute the rules use, in one pass over users."""
+        names = sorted(self._wanted_attributes)
+        indexes: dict[str, dict[str, set[str]]] = {name: defaultdict(set) for name in names}
+        normal: dict[str, str] = {}  # 100k users share a few hundred values: normalise each once
+        location = indexes.get("usageLocation")
+        for user in self.users_by_id.values():
+            for name, value in user.attributes.items():  # sources keep only the attributes rules use
+                by_value = indexes.get(name)
+                if by_value is not None and value:
+                    key = normal.get(value)
+                    if key is None:
+                        key = normal[value] = value.strip().lower()
+                    by_value[key].add(user.id)
+            if location is not None and user.usage_location:
+                location[user.usage_location.lower()].add(user.id)
+        return indexes
+
+    def _matching(self, attributes: tuple[tuple[str, frozenset[str]], ...]) -> set[str]:
+        if self._attribute_index is None:
+            self._attribute_index = self._index_attributes()
+        result: set[str] | None = None
+        for name, values in attributes:
+            by_value = self._attribute_index.get(name, {})
+            ids: set[str] = set().union(*(by_value.get(value, ()) for value in values))
+            result = ids if result is None else result & ids
+        return result or set()
