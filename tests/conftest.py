@@ -9,6 +9,13 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def outside_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests run inside GitHub Actions or Azure Pipelines must not write to the real step summary or log."""
+    for variable in ("GITHUB_STEP_SUMMARY", "TF_BUILD", "GITHUB_ACTIONS"):
+        monkeypatch.delenv(variable, raising=False)
+
+
 @pytest.fixture
 def example_config() -> Path:
     return ROOT / "config" / "licensing.yaml"

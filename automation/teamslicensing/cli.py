@@ -11,7 +11,8 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, TextIO
 
@@ -29,7 +30,9 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_CHANGES = 2
 EXIT_GAPS = 3
-FORMATS = ("text", "json", "markdown")
+FORMATS = ("text", "json", "markdown", "github")
+STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"  # GitHub Actions: a file Markdown is appended to
+AZURE_PIPELINES_ENV = "TF_BUILD"  # set to True by the Azure Pipelines agent
 
 
 class UsageError(TeamsLicensingError):
@@ -96,6 +99,16 @@ def _parser() -> argparse.ArgumentParser:
     _connection_options(export)
     export.set_defaults(command=_export)
 
+    bundle = commands.add_parser(
+        "bundle-runbook", help="collect the runbook, Linux cp310 wheels and an upload script for Azure Automation"
+    )
+    bundle.add_argument("--output", metavar="DIR", required=True, help="new folder to write the bundle to")
+    bundle.add_argument(
+        "--wheel-dir", metavar="DIR", help="bundle the wheels in DIR as they are instead of downloading them with pip"
+    )
+    bundle.add_argument("--runbook", metavar="FILE", help="runbook file (default: runbooks/reconcile_licenses.py)")
+    bundle.set_defaults(command=_bundle_runbook)
+
     schema = commands.add_parser("schema", help="print the JSON Schema of the configuration format")
     schema.set_defaults(command=_schema)
 
@@ -125,7 +138,9 @@ def _plan(args: argparse.Namespace) -> int:
     desired = load_desired_state(args.config)  # every config error surfaces before the tenant is read
     tenant, where = _read_tenant(args, desired)
     result = plan(desired, tenant, load_availability())
-    _write(render(result, args.format, title=f"teams-licensing plan: {desired.source} against {where}"), args.output)
+    title = f"teams-licensing plan: {desired.source} against {where}"
+    _write(render(result, args.format, title=title), args.output)
+    ci_outputs(result, title)
     if not args.detailed_exitcode:
         return EXIT_OK
     if result.has_errors:
@@ -161,6 +176,13 @@ def _read_tenant(args: argparse.Namespace, desired: DesiredState) -> tuple[Tenan
 
         return load_snapshot(args.snapshot, desired.selected_attributes), f"snapshot {args.snapshot}"
 
+    connection = _connection(args)
+    return read_live_tenant(connection, desired), connection.graph_url
+
+
+def read_live_tenant(connection: Connection, desired: DesiredState) -> Tenant:
+    """Read what `desired` needs from Graph (also the runbook's way in)."""
+
     async def read() -> Tenant:
         from teamslicensing.graph import Graph
         from teamslicensing.graphsource import read_tenant
@@ -168,8 +190,7 @@ def _read_tenant(args: argparse.Namespace, desired: DesiredState) -> tuple[Tenan
         async with Graph(connection) as graph:
             return await read_tenant(graph, desired)
 
-    connection = _connection(args)
-    return asyncio.run(read()), connection.graph_url
+    return asyncio.run(read())
 
 
 def _apply(args: argparse.Namespace) -> int:
@@ -185,24 +206,30 @@ def _apply(args: argparse.Namespace) -> int:
     title = f"teams-licensing apply: {desired.source} against {where}"
     if args.format != "json":
         _write(render(result, args.format, title=title), args.output)
-    if result.is_empty:
-        print("Nothing to apply.", file=sys.stderr)
-        _finish_json(args, result, None)
+    outcome: ApplyResult | None = None
+    try:
+        if result.is_empty:
+            print("Nothing to apply.", file=sys.stderr)
+            _finish_json(args, result, None)
+            return EXIT_GAPS if result.has_errors else EXIT_OK
+        if len(result.changes) > limit:
+            raise UsageError(
+                f"refusing to apply: the plan changes {len(result.changes)} users, more than the limit of {limit} "
+                "(policy.maxChanges or --max-changes); nothing was written"
+            )
+        _confirm(args, summary_line(result))
+        outcome = asyncio.run(_execute(args, result, tenant))
+        _finish_json(args, result, outcome)
+        print(outcome_line(outcome), file=sys.stderr)
+        for failure in outcome.failed:
+            print(f"  FAILED {failure.user_principal_name}: {failure.reason}", file=sys.stderr)
+        if args.format == "github":
+            sys.stdout.write("".join(github_failures(outcome)))
+        if outcome.failed:
+            return EXIT_FAILURE
         return EXIT_GAPS if result.has_errors else EXIT_OK
-    if len(result.changes) > limit:
-        raise UsageError(
-            f"refusing to apply: the plan changes {len(result.changes)} users, more than the limit of {limit} "
-            "(policy.maxChanges or --max-changes); nothing was written"
-        )
-    _confirm(args, summary_line(result))
-    outcome = asyncio.run(_execute(args, result, tenant))
-    _finish_json(args, result, outcome)
-    print(_outcome_line(outcome), file=sys.stderr)
-    for failure in outcome.failed:
-        print(f"  FAILED {failure.user_principal_name}: {failure.reason}", file=sys.stderr)
-    if outcome.failed:
-        return EXIT_FAILURE
-    return EXIT_GAPS if result.has_errors else EXIT_OK
+    finally:
+        ci_outputs(result, title, outcome)
 
 
 def _confirm(args: argparse.Namespace, summary: str) -> None:
@@ -238,6 +265,24 @@ async def _execute(args: argparse.Namespace, result: Plan, tenant: Tenant) -> Ap
             return await execute(result, graph, audit, progress)
 
 
+def apply_to_graph(
+    result: Plan, tenant: Tenant, connection: Connection, audit_path: str, progress_out: TextIO | None = None
+) -> ApplyResult:
+    """Write `result` to Graph, appending every attempt to the audit log at `audit_path` (the runbook's way out).
+
+    Progress lines go to `progress_out` (default standard error)."""
+    from teamslicensing.executor import AuditLog, execute
+    from teamslicensing.graph import Graph
+
+    async def run() -> ApplyResult:
+        with open(audit_path, "a", encoding="utf-8") as audit_file:
+            audit = AuditLog(audit_file, {user.id: user for user in tenant.users})
+            async with Graph(connection) as graph:
+                return await execute(result, graph, audit, _Progress(progress_out or sys.stderr))
+
+    return asyncio.run(run())
+
+
 def _finish_json(args: argparse.Namespace, result: Plan, outcome: ApplyResult | None) -> None:
     if args.format != "json":
         return
@@ -266,11 +311,62 @@ def _finish_json(args: argparse.Namespace, result: Plan, outcome: ApplyResult | 
     _write(json.dumps(document, indent=2) + "\n", args.output)
 
 
-def _outcome_line(outcome: ApplyResult) -> str:
+def outcome_line(outcome: ApplyResult) -> str:
     return (
         f"Apply: {outcome.count('applied')} applied, {outcome.count('failed')} failed, "
         f"{outcome.count('skipped')} skipped in {outcome.seconds:.1f} s"
     )
+
+
+def github_failures(outcome: ApplyResult) -> Iterator[str]:
+    from teamslicensing.report import github_data
+
+    for failure in outcome.failed:
+        text = f"{failure.user_principal_name}: {failure.reason}"
+        yield f"::error title=WRITE_FAILED::{github_data(text)}\n"
+
+
+def ci_outputs(result: Plan, title: str, outcome: ApplyResult | None = None, out: TextIO | None = None) -> None:
+    """What a CI system shows beside the log: GitHub's step summary; Azure Pipelines' issues and summary tab."""
+    from teamslicensing.report import azure_escape, azure_logissues, render
+
+    summary_file = os.environ.get(STEP_SUMMARY_ENV)
+    in_azure = bool(os.environ.get(AZURE_PIPELINES_ENV))
+    if not summary_file and not in_azure:
+        return
+    markdown = render(result, "markdown", title=title)
+    if outcome is not None:
+        markdown += _outcome_markdown(outcome)
+    if summary_file:
+        try:
+            with open(summary_file, "a", encoding="utf-8") as handle:
+                handle.write(markdown)
+        except OSError as exc:
+            raise UsageError(f"cannot append to {STEP_SUMMARY_ENV} {summary_file}: {exc.strerror or exc}") from exc
+    if in_azure:
+        out = out or sys.stdout
+        out.writelines(azure_logissues(result))
+        if outcome is not None:
+            for failure in outcome.failed:
+                text = azure_escape(f"{failure.user_principal_name}: {failure.reason}")
+                out.write(f"##vso[task.logissue type=error;code=WRITE_FAILED]{text}\n")
+        folder = os.environ.get("AGENT_TEMPDIRECTORY") or tempfile.gettempdir()
+        handle_fd, path = tempfile.mkstemp(prefix="teams-licensing-", suffix=".md", dir=folder)
+        with os.fdopen(handle_fd, "w", encoding="utf-8") as handle:  # kept: the agent uploads it after the step
+            handle.write(markdown)
+        out.write(f"##vso[task.uploadsummary]{os.path.abspath(path)}\n")
+        out.flush()
+
+
+def _outcome_markdown(outcome: ApplyResult) -> str:
+    from teamslicensing.report import md_cell
+
+    lines = ["### Apply", "", f"**{outcome_line(outcome)}**", ""]
+    if outcome.failed:
+        lines += ["| Failed user | Reason |", "|---|---|"]
+        lines += [f"| {md_cell(f.user_principal_name)} | {md_cell(f.reason or '')} |" for f in outcome.failed]
+        lines.append("")
+    return "\n".join(lines) + "\n"
 
 
 class _Progress:
@@ -316,6 +412,25 @@ def _export(args: argparse.Namespace) -> int:
     os.replace(temporary, args.output)
     print(
         f"{args.output}: {counts['users']} users, {counts['subscribedSkus']} subscriptions, {counts['groups']} groups"
+    )
+    return EXIT_OK
+
+
+def _bundle_runbook(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from teamslicensing.bundle import make_bundle
+
+    bundle = make_bundle(
+        Path(args.output),
+        Path(args.wheel_dir) if args.wheel_dir else None,
+        Path(args.runbook) if args.runbook else None,
+    )
+    for wheel in bundle.wheels:
+        print(f"  {wheel.path.name}  {wheel.size / 1024 / 1024:.1f} MB")
+    print(
+        f"{bundle.output}: {len(bundle.wheels)} wheels ({bundle.total_bytes / 1024 / 1024:.1f} MB), the runbook, "
+        "upload.sh and README.md"
     )
     return EXIT_OK
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from teamslicensing.plan import Gap, Plan, SeatLine, Severity, UserChange
 
-FORMATS = ("text", "json", "markdown")
+FORMATS = ("text", "json", "markdown", "github")
 JSON_VERSION = 1
 # a tenant-wide problem can repeat for thousands of users: people get the first lines, JSON gets all
 MAX_LINES_PER_CODE = 25
@@ -20,6 +20,8 @@ def render(plan: Plan, fmt: str, *, title: str = "") -> str:
         return json.dumps(plan_to_json(plan), indent=2) + "\n"
     if fmt == "markdown":
         return "\n".join(_markdown(plan, title)) + "\n"
+    if fmt == "github":
+        return "".join(github_annotations(plan)) + summary_line(plan) + "\n"
     return "\n".join(_text(plan, title)) + "\n"
 
 
@@ -232,5 +234,51 @@ def _markdown(plan: Plan, title: str) -> Iterator[str]:
         yield ""
 
 
+def md_cell(text: str) -> str:
+    """Text made safe for one Markdown table cell."""
+    return _md(text)
+
+
 def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+# ---- CI annotations --------------------------------------------------------------------------------------------
+
+_GITHUB_COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+
+
+def github_annotations(plan: Plan) -> Iterator[str]:
+    """GitHub Actions workflow commands, one line per gap: `::error title=CODE::subject: message`.
+
+    Repeated codes are bounded like the text report: GitHub shows only a few annotations per step anyway.
+    """
+    for gap, more in _limited(plan.gaps):
+        command = _GITHUB_COMMAND[gap.severity]
+        title = _github_property(gap.code.value)
+        text = f"{more} more {gap.code.value} gap(s): see the JSON report" if more else _gap_text(gap)
+        yield f"::{command} title={title}::{github_data(text)}\n"
+
+
+def azure_logissues(plan: Plan) -> Iterator[str]:
+    """Azure Pipelines logging commands for error and warning gaps (the agent knows no other issue type)."""
+    for gap, more in _limited([g for g in plan.gaps if g.severity is not Severity.INFO]):
+        text = f"{more} more {gap.code.value} gap(s): see the JSON report" if more else _gap_text(gap)
+        kind = "error" if gap.severity is Severity.ERROR else "warning"
+        yield f"##vso[task.logissue type={kind};code={azure_escape(gap.code.value)}]{azure_escape(text)}\n"
+
+
+def _gap_text(gap: Gap) -> str:
+    return f"{_subject(gap)}: {gap.message}"
+
+
+def github_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _github_property(text: str) -> str:
+    return github_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def azure_escape(text: str) -> str:
+    return text.replace("%", "%AZP25").replace(";", "%3B").replace("\r", "%0D").replace("\n", "%0A").replace("]", "%5D")

@@ -1,0 +1,318 @@
+#!/usr/bin/env python3
+"""Azure Automation runbook (Python 3.10 runtime): plan, or apply, Teams voice licenses as a configuration declares.
+
+Signs in with the Automation account's managed identity (system-assigned, or the user-assigned one named by
+`TeamsLicensing_ManagedIdentityClientId`); no other secret. Needs the `teams-licensing` package and its dependencies
+uploaded to the runtime environment as Linux cp310 wheels.
+
+Settings come from Automation variables when `automationassets` can be imported (inside Azure Automation), else, and
+for any variable not defined, from environment variables of the same meaning, so the runbook runs anywhere:
+
+    Automation variable                     environment variable                         meaning
+    TeamsLicensing_Config                   TEAMS_LICENSING_CONFIG                       YAML text, or a file path
+    TeamsLicensing_Mode                     TEAMS_LICENSING_MODE                         plan (default) or apply
+    TeamsLicensing_MaxChanges               TEAMS_LICENSING_MAX_CHANGES                  overrides policy.maxChanges
+    TeamsLicensing_ManagedIdentityClientId  TEAMS_LICENSING_MANAGED_IDENTITY_CLIENT_ID   user-assigned identity
+    TeamsLicensing_GraphUrl                 TEAMS_LICENSING_GRAPH_URL                    Graph endpoint override
+    TeamsLicensing_AccessToken              TEAMS_LICENSING_ACCESS_TOKEN                 bearer token (tests, emulators)
+
+Output: a human summary, then one JSON line (`{"teamsLicensing": 1, ...}`) with the result. Exit status: 0 when
+all is well; 1 on a bad setting or configuration, a Graph error, a plan over the change limit, or any failed write;
+3 when error-severity gaps remain (in both modes). Any non-zero status fails the Automation job. Pending changes
+in plan mode are not a failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from teamslicensing.config import DesiredState
+    from teamslicensing.executor import ApplyResult
+    from teamslicensing.plan import Gap, Plan
+
+RESULT_VERSION = 1
+EXIT_OK, EXIT_FAILURE, EXIT_GAPS = 0, 1, 3
+MODES = ("plan", "apply")
+MAX_CHANGE_LINES = 50  # the job log shows this many changed users, then a count
+MAX_ERROR_GAPS = 50  # error-severity gaps in full, in the summary and in the JSON line
+
+# setting -> (Automation variable, environment variable)
+SETTINGS: dict[str, tuple[str, str]] = {
+    "config": ("TeamsLicensing_Config", "TEAMS_LICENSING_CONFIG"),
+    "mode": ("TeamsLicensing_Mode", "TEAMS_LICENSING_MODE"),
+    "max_changes": ("TeamsLicensing_MaxChanges", "TEAMS_LICENSING_MAX_CHANGES"),
+    "managed_identity_client_id": (
+        "TeamsLicensing_ManagedIdentityClientId",
+        "TEAMS_LICENSING_MANAGED_IDENTITY_CLIENT_ID",
+    ),
+    "graph_url": ("TeamsLicensing_GraphUrl", "TEAMS_LICENSING_GRAPH_URL"),
+    "access_token": ("TeamsLicensing_AccessToken", "TEAMS_LICENSING_ACCESS_TOKEN"),
+}
+TOKEN_ENV = SETTINGS["access_token"][1]
+
+
+class SettingError(Exception):
+    """A runbook setting is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    config: str
+    mode: str
+    max_changes: int | None
+    managed_identity_client_id: str | None
+    graph_url: str | None
+    access_token: str | None
+
+
+def automation_variable_reader() -> Callable[[str], str | None] | None:
+    """`automationassets.get_automation_variable` inside Azure Automation; None elsewhere (it is not on PyPI)."""
+    try:
+        assets: Any = importlib.import_module("automationassets")
+    except ImportError:
+        return None
+
+    def read(name: str) -> str | None:
+        try:
+            value = assets.get_automation_variable(name)
+        except Exception:  # an undefined variable raises; the environment may still have the setting
+            return None
+        return None if value is None else str(value)
+
+    return read
+
+
+def read_settings(
+    variables: Callable[[str], str | None] | None, environ: dict[str, str] | os._Environ[str] | None = None
+) -> Settings:
+    environ = os.environ if environ is None else environ
+    raw: dict[str, str | None] = {}
+    for key, (variable, env) in SETTINGS.items():
+        value = variables(variable) if variables is not None else None
+        if value is None or not value.strip():
+            value = environ.get(env)
+        raw[key] = value.strip() if value is not None and key != "config" else value
+        if raw[key] == "":
+            raw[key] = None
+    config = raw["config"]
+    if config is None or not config.strip():
+        raise SettingError(
+            f"no configuration: set the Automation variable {SETTINGS['config'][0]} or {SETTINGS['config'][1]}"
+        )
+    mode = (raw["mode"] or "plan").lower()
+    if mode not in MODES:
+        raise SettingError(f"{_names('mode')} is {raw['mode']!r}: use 'plan' or 'apply'")
+    max_changes: int | None = None
+    if raw["max_changes"] is not None:
+        try:
+            max_changes = int(raw["max_changes"])
+        except ValueError:
+            max_changes = -1
+        if max_changes < 0:
+            raise SettingError(f"{_names('max_changes')} is {raw['max_changes']!r}: use a whole number ≥ 0")
+    return Settings(config, mode, max_changes, raw["managed_identity_client_id"], raw["graph_url"], raw["access_token"])
+
+
+def _names(key: str) -> str:
+    variable, env = SETTINGS[key]
+    return f"{variable} / {env}"
+
+
+@contextlib.contextmanager
+def config_file(config: str) -> Iterator[Path]:
+    """The configuration as a file: the path given, or the YAML text in a temporary file named after the variable."""
+    stripped = config.strip()
+    if "\n" not in stripped and not stripped.startswith("{"):
+        path = Path(stripped).expanduser()
+        if path.is_file():
+            yield path
+            return
+        if stripped.endswith((".yaml", ".yml")) or ":" not in stripped:
+            raise SettingError(f"configuration file not found: {stripped}")
+    with tempfile.TemporaryDirectory(prefix="teams-licensing-") as folder:
+        path = Path(folder) / f"{SETTINGS['config'][0]}.yaml"
+        path.write_text(config, encoding="utf-8")
+        yield path
+
+
+@contextlib.contextmanager
+def access_token(token: str | None) -> Iterator[None]:
+    """Hand a token from an Automation variable to the Graph client (which reads the environment), then take it back."""
+    if token is None or os.environ.get(TOKEN_ENV) == token:
+        yield
+        return
+    previous = os.environ.get(TOKEN_ENV)
+    os.environ[TOKEN_ENV] = token
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(TOKEN_ENV, None)
+        else:
+            os.environ[TOKEN_ENV] = previous
+
+
+def main(out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    document: dict[str, Any] = {"teamsLicensing": RESULT_VERSION, "mode": None}
+    try:
+        from teamslicensing.errors import TeamsLicensingError
+    except ImportError as exc:  # the package is not in the runtime environment
+        return _fail(out, err, document, f"cannot import teamslicensing: {exc}; upload its wheels first")
+    try:
+        settings = read_settings(automation_variable_reader())
+        document["mode"] = settings.mode
+        with config_file(settings.config) as path, access_token(settings.access_token):
+            return _run(settings, path, document, out, err)
+    except (SettingError, TeamsLicensingError) as exc:
+        return _fail(out, err, document, str(exc))
+
+
+def _run(settings: Settings, path: Path, document: dict[str, Any], out: TextIO, err: TextIO) -> int:
+    from teamslicensing import cli
+    from teamslicensing.availability import load_availability
+    from teamslicensing.config import load_desired_state
+    from teamslicensing.graph import Connection
+    from teamslicensing.planner import plan
+    from teamslicensing.report import summary_line
+
+    desired = load_desired_state(path)  # every configuration error surfaces before Graph is asked anything
+    connection = Connection.from_options("global", settings.graph_url, settings.managed_identity_client_id)
+    tenant = cli.read_live_tenant(connection, desired)
+    result = plan(desired, tenant, load_availability())
+    _summarize(result, desired, settings.mode, connection.graph_url, out)
+    document.update(_plan_document(result))
+    outcome: ApplyResult | None = None
+    if settings.mode == "apply" and not result.is_empty:
+        limit = settings.max_changes if settings.max_changes is not None else desired.policy.max_changes
+        if len(result.changes) > limit:
+            return _fail(
+                out,
+                err,
+                document,
+                f"refusing to apply: the plan changes {len(result.changes)} users, more than the limit of {limit} "
+                f"(policy.maxChanges or {_names('max_changes')}); nothing was written",
+            )
+        audit = Path(tempfile.gettempdir()) / f"teams-licensing-audit-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.jsonl"
+        print(f"Applying {len(result.changes)} change(s); audit log {audit}", file=out)
+        outcome = cli.apply_to_graph(result, tenant, connection, str(audit), out)  # progress: output, not errors
+        print(cli.outcome_line(outcome), file=out)
+        for failure in outcome.failed:
+            print(f"  FAILED {failure.user_principal_name}: {failure.reason}", file=out)
+    elif settings.mode == "apply":
+        print("Nothing to apply.", file=out)
+    document.update(_outcome_document(outcome))
+    status = EXIT_OK
+    if outcome is not None and outcome.failed:
+        status = EXIT_FAILURE
+    elif result.has_errors:
+        status = EXIT_GAPS
+    if result.has_errors:
+        print(f"Error-severity gaps remain: {summary_line(result)}", file=err)
+    document["exitCode"] = status
+    document["error"] = None
+    out.write(json.dumps(document, separators=(",", ":")) + "\n")
+    out.flush()
+    return status
+
+
+def _summarize(result: Plan, desired: DesiredState, mode: str, where: str, out: TextIO) -> None:
+    from teamslicensing.plan import Severity
+    from teamslicensing.report import summary_line
+
+    print(f"teams-licensing {mode}: {desired.source} against {where}", file=out)
+    for change in result.changes[:MAX_CHANGE_LINES]:
+        parts = [f"+{a.sku_part_number}" for a in change.add_licenses]
+        parts += [f"-{r.sku_part_number}" for r in change.remove_licenses]
+        if change.set_usage_location:
+            parts.insert(0, f"usageLocation={change.set_usage_location}")
+        marker = "!!" if change.destructive else "~"
+        print(f"  {marker} {change.user_principal_name}: {' '.join(parts)}", file=out)
+    if len(result.changes) > MAX_CHANGE_LINES:
+        print(f"  … and {len(result.changes) - MAX_CHANGE_LINES} more user(s)", file=out)
+    codes: dict[tuple[str, str], int] = {}
+    for gap in result.gaps:
+        if gap.severity is not Severity.INFO:
+            key = (gap.severity.value, gap.code.value)
+            codes[key] = codes.get(key, 0) + 1
+    for (severity, code), count in codes.items():
+        print(f"  {severity}: {code}: {count}", file=out)
+    errors = [gap for gap in result.gaps if gap.severity is Severity.ERROR]
+    for gap in errors[:MAX_ERROR_GAPS]:
+        print(f"  ERROR {gap.code.value} {_subject(gap)}: {gap.message}", file=out)
+    if len(errors) > MAX_ERROR_GAPS:
+        print(f"  … and {len(errors) - MAX_ERROR_GAPS} more error gap(s)", file=out)
+    print(summary_line(result), file=out)
+    out.flush()
+
+
+def _plan_document(result: Plan) -> dict[str, Any]:
+    from teamslicensing.plan import Severity
+
+    return {
+        "changes": len(result.changes),
+        "destructive": sum(1 for change in result.changes if change.destructive),
+        "gaps": {severity.value: result.gap_count(severity) for severity in Severity},
+        "gapCodes": _gap_codes(result),
+        "errorGaps": [
+            {
+                "code": gap.code.value,
+                "userPrincipalName": gap.user_principal_name,
+                "skuPartNumber": gap.sku_part_number,
+                "message": gap.message,
+            }
+            for gap in result.gaps
+            if gap.severity is Severity.ERROR
+        ][:MAX_ERROR_GAPS],
+    }
+
+
+def _subject(gap: Gap) -> str:
+    return " ".join(part for part in (gap.user_principal_name or "tenant", gap.sku_part_number) if part)
+
+
+def _gap_codes(result: Plan) -> dict[str, int]:
+    codes: dict[str, int] = {}
+    for gap in result.gaps:
+        codes[gap.code.value] = codes.get(gap.code.value, 0) + 1
+    return dict(sorted(codes.items()))
+
+
+def _outcome_document(outcome: ApplyResult | None) -> dict[str, Any]:
+    if outcome is None:
+        return {"applied": 0, "failed": 0, "skipped": 0, "failures": []}
+    return {
+        "applied": outcome.count("applied"),
+        "failed": outcome.count("failed"),
+        "skipped": outcome.count("skipped"),
+        "seconds": round(outcome.seconds, 3),
+        "failures": [
+            {"userId": f.user_id, "userPrincipalName": f.user_principal_name, "reason": f.reason}
+            for f in outcome.failed
+        ],
+    }
+
+
+def _fail(out: TextIO, err: TextIO, document: dict[str, Any], message: str) -> int:
+    print(message, file=err)
+    err.flush()
+    document.update({"exitCode": EXIT_FAILURE, "error": message})
+    out.write(json.dumps(document, separators=(",", ":")) + "\n")
+    out.flush()
+    return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""CI outputs: GitHub annotations and step summary, Azure Pipelines logging commands and summary, byte for byte."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from teamslicensing.cli import main
+from teamslicensing.plan import Gap, GapCode, LicenseAdd, Plan, SeatLine, Severity, UserChange
+from teamslicensing.report import azure_logissues, github_annotations, render
+
+CHANGE = UserChange(
+    user_id="u1",
+    user_principal_name="grace@contoso.com",
+    set_usage_location=None,
+    add_licenses=(LicenseAdd("sku-ev", "MCOEV", ()),),
+    remove_licenses=(),
+    rules=("sales",),
+    destructive=False,
+)
+GAPS = (
+    Gap(GapCode.SEAT_SHORTAGE, Severity.ERROR, None, "MCOEV", "100% used;\r\nbuy 2 [more] seats"),
+    Gap(GapCode.PHONE_NUMBER_AT_RISK, Severity.WARNING, "dave@contoso.com", None, "a: b, c"),
+    Gap(GapCode.CREDITS_RECOMMENDED, Severity.INFO, "erin@contoso.com", "MCOPSTN1", "add credits"),
+)
+SEAT = SeatLine("sku-ev", "MCOEV", enabled=1, consumed=1, to_add=1, to_remove=0, available=0, shortfall=1)
+PLAN = Plan(changes=(CHANGE,), gaps=GAPS, seats=(SEAT,))
+SUMMARY = (
+    "Plan: 1 user to change (1 license add, 0 removals, 0 usage locations); gaps: 1 error(s), 1 warning(s), 1 info."
+)
+
+
+@pytest.fixture(autouse=True)
+def no_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("GITHUB_STEP_SUMMARY", "TF_BUILD", "AGENT_TEMPDIRECTORY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_github_annotations_escape_data_and_title() -> None:
+    assert list(github_annotations(PLAN)) == [
+        "::error title=SEAT_SHORTAGE::tenant MCOEV: 100%25 used;%0D%0Abuy 2 [more] seats\n",
+        "::warning title=PHONE_NUMBER_AT_RISK::dave@contoso.com: a: b, c\n",
+        "::notice title=CREDITS_RECOMMENDED::erin@contoso.com MCOPSTN1: add credits\n",
+    ]
+
+
+def test_github_format_is_annotations_then_the_summary_line() -> None:
+    assert render(PLAN, "github") == "".join(github_annotations(PLAN)) + SUMMARY + "\n"
+
+
+def test_azure_logissues_escape_per_agent_rules_and_skip_info() -> None:
+    assert list(azure_logissues(PLAN)) == [
+        "##vso[task.logissue type=error;code=SEAT_SHORTAGE]tenant MCOEV: 100%AZP25 used%3B%0D%0Abuy 2 [more%5D seats\n",
+        "##vso[task.logissue type=warning;code=PHONE_NUMBER_AT_RISK]dave@contoso.com: a: b, c\n",
+    ]
+
+
+def test_repeated_gaps_are_bounded_in_annotations() -> None:
+    many = tuple(
+        Gap(GapCode.USAGE_LOCATION_MISSING, Severity.ERROR, f"u{n:03}@contoso.com", None, "none") for n in range(30)
+    )
+    lines = list(github_annotations(Plan((), many, ())))
+    assert len(lines) == 26
+    assert (
+        lines[-1] == "::error title=USAGE_LOCATION_MISSING::5 more USAGE_LOCATION_MISSING gap(s): see the JSON report\n"
+    )
+
+
+def test_cli_plan_github_format_prints_annotations_and_summary(
+    example_config: Path, demo_tenant: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["plan", str(example_config), "--snapshot", str(demo_tenant), "--format", "github"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[-1].startswith("Plan: ")
+    assert all(re.fullmatch(r"::(error|warning|notice) title=[A-Z_]+::.*", line) for line in lines[:-1])
+    assert any(line.startswith("::error title=USAGE_LOCATION_MISSING::") for line in lines)
+    assert any(line.startswith("::notice title=") for line in lines)
+
+
+def test_cli_plan_appends_markdown_to_the_github_step_summary(
+    example_config: Path,
+    demo_tenant: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n", encoding="utf-8")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    args = ["plan", str(example_config), "--snapshot", str(demo_tenant), "--detailed-exitcode"]
+    assert main([*args, "--format", "markdown", "--output", str(tmp_path / "report.md")]) == 3
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert summary.read_text(encoding="utf-8") == "earlier step\n" + markdown
+    assert capsys.readouterr().out == "", "nothing extra on stdout outside Azure Pipelines"
+
+
+def test_cli_plan_in_azure_pipelines_emits_logissues_and_uploads_the_summary(
+    example_config: Path,
+    demo_tenant: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TF_BUILD", "True")
+    monkeypatch.setenv("AGENT_TEMPDIRECTORY", str(tmp_path))
+    args = ["plan", str(example_config), "--snapshot", str(demo_tenant)]
+    assert main([*args, "--format", "json", "--output", str(tmp_path / "plan.json")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert main([*args, "--format", "markdown", "--output", str(tmp_path / "report.md")]) == 0
+    capsys.readouterr()
+    from teamslicensing.availability import load_availability
+    from teamslicensing.config import load_desired_state
+    from teamslicensing.planner import plan
+    from teamslicensing.snapshot import load_snapshot
+
+    desired = load_desired_state(example_config)
+    expected = plan(desired, load_snapshot(demo_tenant, desired.selected_attributes), load_availability())
+    assert lines[:-1] == [line.rstrip("\n") for line in azure_logissues(expected)]
+    assert lines[:-1], "the demo has error and warning gaps"
+    upload = re.fullmatch(r"##vso\[task\.uploadsummary\](.+)", lines[-1])
+    assert upload is not None
+    uploaded = Path(upload.group(1))
+    assert uploaded.is_absolute()
+    assert uploaded.parent == tmp_path
+    assert uploaded.read_text(encoding="utf-8") == (tmp_path / "report.md").read_text(encoding="utf-8")
+
+
+def test_cli_apply_adds_the_outcome_to_the_step_summary(
+    example_config: Path,
+    demo_tenant: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    tenant = tmp_path / "tenant.json"
+    tenant.write_bytes(demo_tenant.read_bytes())
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    args = ["apply", str(example_config), "--snapshot", str(tenant), "--yes", "--audit-log", str(tmp_path / "a")]
+    assert main([*args, "--format", "github"]) == 3
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1].startswith("Plan: ")
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("## teams-licensing apply: ")
+    assert "### Apply" in text
+    assert re.search(r"\*\*Apply: \d+ applied, 0 failed, 0 skipped in ", text)
+
+
+# ---- the example pipelines ---------------------------------------------------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "ci"
+
+
+def _steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    steps: list[dict[str, Any]] = job["steps"]
+    return steps
+
+
+def test_github_actions_example_plans_on_pull_requests_and_applies_on_the_default_branch() -> None:
+    workflow = yaml.safe_load((EXAMPLES / "github-actions.yml").read_text(encoding="utf-8"))
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert "pull_request" in triggers
+    assert "push" in triggers
+    assert workflow["permissions"]["id-token"] == "write"
+    plan_job, apply_job = workflow["jobs"]["plan"], workflow["jobs"]["apply"]
+    assert "pull_request" in plan_job["if"]
+    assert "push" in apply_job["if"]
+    assert "default_branch" in apply_job["if"]
+    for job in (plan_job, apply_job):
+        steps = _steps(job)
+        uses = [step.get("uses", "") for step in steps]
+        runs = [step.get("run", "") for step in steps]
+        login = next(step for step in steps if step.get("uses", "").startswith("azure/login@"))
+        assert set(login["with"]) >= {"client-id", "tenant-id"}
+        assert "client-secret" not in login["with"]
+        assert "pip install ." in runs
+        assert uses.index(login["uses"]) < next(i for i, run in enumerate(runs) if "teams-licensing " in run)
+    plan_run = next(step["run"] for step in _steps(plan_job) if "teams-licensing plan" in step.get("run", ""))
+    assert "--detailed-exitcode" in plan_run
+    assert '[ "$code" -eq 0 ] || [ "$code" -eq 2 ]' in plan_run
+    assert not any(step.get("continue-on-error") for step in _steps(plan_job))
+    assert any(step.get("uses", "").startswith("actions/upload-artifact@") for step in _steps(plan_job))
+    apply_run = next(step["run"] for step in _steps(apply_job) if "teams-licensing apply" in step.get("run", ""))
+    assert "--yes" in apply_run
+
+
+def test_azure_pipelines_example_uses_a_workload_identity_service_connection() -> None:
+    pipeline = yaml.safe_load((EXAMPLES / "azure-pipelines.yml").read_text(encoding="utf-8"))
+    assert "pr" in pipeline
+    assert "trigger" in pipeline
+    stages = {stage["stage"]: stage for stage in pipeline["stages"]}
+    assert "PullRequest" in stages["plan"]["condition"]
+    assert "refs/heads/main" in stages["apply"]["condition"]
+    plan_steps = _steps(stages["plan"]["jobs"][0])
+    deployment = stages["apply"]["jobs"][0]
+    apply_steps = _steps(deployment["strategy"]["runOnce"]["deploy"])
+    for steps, command in ((plan_steps, "teams-licensing plan"), (apply_steps, "teams-licensing apply")):
+        cli = next(step for step in steps if step.get("task") == "AzureCLI@2")
+        assert cli["inputs"]["azureSubscription"] == "teams-licensing-wif"
+        assert cli["inputs"]["scriptType"] == "bash"
+        assert command in cli["inputs"]["inlineScript"]
+        assert any("pip install ." in step.get("script", "") for step in steps)
+    plan_script = next(s for s in plan_steps if s.get("task") == "AzureCLI@2")["inputs"]["inlineScript"]
+    assert "--detailed-exitcode" in plan_script
+    assert '[ "$code" -eq 0 ] || [ "$code" -eq 2 ]' in plan_script
+    assert any(step.get("publish") for step in plan_steps)

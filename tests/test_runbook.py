@@ -1,0 +1,215 @@
+"""The Azure Automation runbook end to end against the fake Graph: plan, apply, plan again, bad input, failed writes."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import io
+import json
+import os
+import sys
+import types
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import respx
+
+from fakegraph import FakeGraph
+from teamslicensing import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE = "https://graph.microsoft.com/v1.0"
+ENV = [
+    "TEAMS_LICENSING_CONFIG",
+    "TEAMS_LICENSING_MODE",
+    "TEAMS_LICENSING_MAX_CHANGES",
+    "TEAMS_LICENSING_MANAGED_IDENTITY_CLIENT_ID",
+    "TEAMS_LICENSING_GRAPH_URL",
+    "TEAMS_LICENSING_ACCESS_TOKEN",
+]
+
+
+def load_runbook() -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location("reconcile_licenses", ROOT / "runbooks" / "reconcile_licenses.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+runbook = load_runbook()
+
+
+@pytest.fixture(autouse=True)
+def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TEAMS_LICENSING_ACCESS_TOKEN", "test-token-not-a-secret")
+    monkeypatch.setenv("TEAMS_LICENSING_GRAPH_URL", BASE)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the audit log lands in the test's folder
+    monkeypatch.setattr("tempfile.tempdir", None)
+    monkeypatch.delitem(sys.modules, "automationassets", raising=False)
+
+
+@pytest.fixture
+def demo_document() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(
+        (ROOT / "config" / "examples" / "contoso-tenant.json").read_text(encoding="utf-8")
+    )
+    return document
+
+
+@pytest.fixture
+def fake(demo_document: dict[str, Any]) -> Iterator[FakeGraph]:
+    with respx.mock(assert_all_called=False) as router:
+        graph = FakeGraph(copy.deepcopy(demo_document), base_url=BASE, fractional_retry_after=True)
+        graph.mount(router)
+        yield graph
+
+
+def run() -> tuple[int, list[str], str, dict[str, Any]]:
+    out, err = io.StringIO(), io.StringIO()
+    status = runbook.main(out, err)
+    lines = out.getvalue().splitlines()
+    result: dict[str, Any] = json.loads(lines[-1])
+    assert all(not line.startswith("{") for line in lines[:-1]), "exactly one JSON line, the last"
+    return status, lines[:-1], err.getvalue(), result
+
+
+def test_plan_mode_reads_only_and_reports_counts(
+    fake: FakeGraph, example_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEAMS_LICENSING_CONFIG", str(example_config))
+    status, summary, err, result = run()
+    assert status == 3, "the demo keeps error-severity gaps"
+    assert result["mode"] == "plan"
+    assert result["changes"] > 0
+    assert result["applied"] == 0
+    assert result["failed"] == 0
+    assert result["gaps"]["error"] > 0
+    assert set(result["gaps"]) == {"error", "warning", "info"}
+    assert len(result["errorGaps"]) == result["gaps"]["error"]
+    assert any(gap["code"] == "USAGE_LOCATION_MISSING" for gap in result["errorGaps"])
+    assert any(line.startswith("  ERROR ") for line in summary)
+    assert result["exitCode"] == 3
+    assert result["error"] is None
+    assert summary[0] == f"teams-licensing plan: {example_config} against {BASE}"
+    assert summary[-1].startswith("Plan: ")
+    assert "Error-severity gaps remain" in err
+    assert all(method == "GET" for method, _ in fake.requests)
+    assert "test-token" not in "\n".join(summary)
+
+
+def test_apply_mode_then_plan_again_shows_no_changes(
+    fake: FakeGraph, example_config: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TEAMS_LICENSING_CONFIG", example_config.read_text(encoding="utf-8"))  # YAML text
+    monkeypatch.setenv("TEAMS_LICENSING_MODE", "apply")
+    status, summary, _, result = run()
+    assert status == 3, "everything applied; the demo's error gaps remain"
+    assert result["mode"] == "apply"
+    assert result["applied"] == result["changes"] > 0
+    assert result["failed"] == 0
+    assert result["failures"] == []
+    assert any(line.startswith("Apply: ") for line in summary)
+    assert fake.writes
+    (audit,) = tmp_path.glob("teams-licensing-audit-*.jsonl")
+    assert len(audit.read_text(encoding="utf-8").splitlines()) == len(fake.writes)
+    monkeypatch.setenv("TEAMS_LICENSING_MODE", "plan")
+    status, _, _, again = run()
+    assert again["changes"] == 0
+    assert again["gaps"]["error"] > 0
+    assert status == 3
+
+
+def test_settings_come_from_automation_variables_when_available(
+    fake: FakeGraph, example_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TEAMS_LICENSING_ACCESS_TOKEN")
+    monkeypatch.delenv("TEAMS_LICENSING_GRAPH_URL")
+    variables = {
+        "TeamsLicensing_Config": str(example_config),
+        "TeamsLicensing_Mode": "apply",
+        "TeamsLicensing_MaxChanges": "2",
+        "TeamsLicensing_GraphUrl": BASE,
+        "TeamsLicensing_AccessToken": "token-from-a-variable",
+    }
+
+    def get_automation_variable(name: str) -> str:
+        if name not in variables:
+            raise ValueError(f"no variable {name}")
+        return variables[name]
+
+    assets = types.ModuleType("automationassets")
+    assets.get_automation_variable = get_automation_variable  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "automationassets", assets)
+    status, _, err, result = run()
+    assert status == 1
+    assert "more than the limit of 2" in err
+    assert "TeamsLicensing_MaxChanges" in result["error"]
+    assert result["changes"] > 2
+    assert fake.requests, "Graph was read with the variable's URL and token"
+    assert fake.writes == []
+    assert "TEAMS_LICENSING_ACCESS_TOKEN" not in os.environ, "the token is handed back"
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("TEAMS_LICENSING_CONFIG", "version: 1\npolicy: {prun: true}\n", "unknown key 'prun'"),
+        ("TEAMS_LICENSING_CONFIG", "/nowhere/licensing.yaml", "configuration file not found: /nowhere/licensing.yaml"),
+        ("TEAMS_LICENSING_MODE", "destroy", "use 'plan' or 'apply'"),
+        ("TEAMS_LICENSING_MAX_CHANGES", "many", "use a whole number"),
+    ],
+)
+def test_bad_input_fails_clearly_before_any_graph_request(
+    fake: FakeGraph,
+    example_config: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    setting: str,
+    value: str,
+    message: str,
+) -> None:
+    monkeypatch.setenv("TEAMS_LICENSING_CONFIG", str(example_config))
+    monkeypatch.setenv(setting, value)
+    status, _, err, result = run()
+    assert status == 1
+    assert message in err
+    assert message in result["error"]
+    assert result["exitCode"] == 1
+    assert fake.requests == []
+
+
+def test_missing_configuration_names_both_places(fake: FakeGraph) -> None:
+    status, _, err, _ = run()
+    assert status == 1
+    assert "TeamsLicensing_Config" in err
+    assert "TEAMS_LICENSING_CONFIG" in err
+    assert fake.requests == []
+
+
+def test_failed_writes_fail_the_job_and_are_listed(
+    fake: FakeGraph, example_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEAMS_LICENSING_CONFIG", str(example_config))
+    monkeypatch.setenv("TEAMS_LICENSING_MODE", "apply")
+    read = cli.read_live_tenant
+
+    def read_then_someone_takes_the_seats(*args: Any) -> Any:
+        tenant = read(*args)  # between the read and the writes the last MCOPSTN1 seats go elsewhere
+        sku = next(s for s in fake.document()["subscribedSkus"] if s["skuPartNumber"] == "MCOPSTN1")
+        fake._consumed[sku["skuId"].lower()] = sku["prepaidUnits"]["enabled"]
+        return tenant
+
+    monkeypatch.setattr(cli, "read_live_tenant", read_then_someone_takes_the_seats)
+    status, summary, _, result = run()
+    assert status == 1
+    assert result["failed"] == 2
+    assert result["applied"] == result["changes"] - 2
+    assert {f["userPrincipalName"] for f in result["failures"]} == {"bob@contoso.com", "carol@contoso.com"}
+    assert all("does not have any available licenses" in f["reason"] for f in result["failures"])
+    assert any(line.startswith("  FAILED bob@contoso.com: ") for line in summary)
