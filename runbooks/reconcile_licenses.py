@@ -31,7 +31,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -73,7 +73,7 @@ class Settings:
     max_changes: int | None
     managed_identity_client_id: str | None
     graph_url: str | None
-    access_token: str | None
+    access_token: str | None = field(repr=False)  # never in a log, even if Settings is printed
 
 
 def automation_variable_reader() -> Callable[[str], str | None] | None:

@@ -213,3 +213,9 @@ def test_failed_writes_fail_the_job_and_are_listed(
     assert {f["userPrincipalName"] for f in result["failures"]} == {"bob@contoso.com", "carol@contoso.com"}
     assert all("does not have any available licenses" in f["reason"] for f in result["failures"])
     assert any(line.startswith("  FAILED bob@contoso.com: ") for line in summary)
+
+
+def test_settings_never_show_the_access_token() -> None:
+    runbook = load_runbook()
+    settings = runbook.Settings("version: 1", "plan", None, None, None, "secret-token-value")
+    assert "secret-token-value" not in repr(settings)
