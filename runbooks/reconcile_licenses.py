@@ -32,14 +32,13 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from teamslicensing.config import DesiredState
     from teamslicensing.executor import ApplyResult
-    from teamslicensing.plan import Gap, Plan
+    from teamslicensing.plan import Plan
 
 RESULT_VERSION = 1
 EXIT_OK, EXIT_FAILURE, EXIT_GAPS = 0, 1, 3
@@ -184,6 +183,7 @@ def _run(settings: Settings, path: Path, document: dict[str, Any], out: TextIO, 
     from teamslicensing import cli
     from teamslicensing.availability import load_availability
     from teamslicensing.config import load_desired_state
+    from teamslicensing.executor import check_change_limit, default_audit_path
     from teamslicensing.graph import Connection
     from teamslicensing.planner import plan
     from teamslicensing.report import summary_line
@@ -197,15 +197,8 @@ def _run(settings: Settings, path: Path, document: dict[str, Any], out: TextIO, 
     outcome: ApplyResult | None = None
     if settings.mode == "apply" and not result.is_empty:
         limit = settings.max_changes if settings.max_changes is not None else desired.policy.max_changes
-        if len(result.changes) > limit:
-            return _fail(
-                out,
-                err,
-                document,
-                f"refusing to apply: the plan changes {len(result.changes)} users, more than the limit of {limit} "
-                f"(policy.maxChanges or {_names('max_changes')}); nothing was written",
-            )
-        audit = Path(tempfile.gettempdir()) / f"teams-licensing-audit-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.jsonl"
+        check_change_limit(result, limit, _names("max_changes"))  # raised into main: one line, exit 1
+        audit = default_audit_path(tempfile.gettempdir())
         print(f"Applying {len(result.changes)} change(s); audit log {audit}", file=out)
         outcome = cli.apply_to_graph(result, tenant, connection, str(audit), out)  # progress: output, not errors
         print(cli.outcome_line(outcome), file=out)
@@ -230,7 +223,7 @@ def _run(settings: Settings, path: Path, document: dict[str, Any], out: TextIO, 
 
 def _summarize(result: Plan, desired: DesiredState, mode: str, where: str, out: TextIO) -> None:
     from teamslicensing.plan import Severity
-    from teamslicensing.report import summary_line
+    from teamslicensing.report import gap_subject, summary_line
 
     print(f"teams-licensing {mode}: {desired.source} against {where}", file=out)
     for change in result.changes[:MAX_CHANGE_LINES]:
@@ -251,7 +244,7 @@ def _summarize(result: Plan, desired: DesiredState, mode: str, where: str, out: 
         print(f"  {severity}: {code}: {count}", file=out)
     errors = [gap for gap in result.gaps if gap.severity is Severity.ERROR]
     for gap in errors[:MAX_ERROR_GAPS]:
-        print(f"  ERROR {gap.code.value} {_subject(gap)}: {gap.message}", file=out)
+        print(f"  ERROR {gap.code.value} {gap_subject(gap)}: {gap.message}", file=out)
     if len(errors) > MAX_ERROR_GAPS:
         print(f"  … and {len(errors) - MAX_ERROR_GAPS} more error gap(s)", file=out)
     print(summary_line(result), file=out)
@@ -277,10 +270,6 @@ def _plan_document(result: Plan) -> dict[str, Any]:
             if gap.severity is Severity.ERROR
         ][:MAX_ERROR_GAPS],
     }
-
-
-def _subject(gap: Gap) -> str:
-    return " ".join(part for part in (gap.user_principal_name or "tenant", gap.sku_part_number) if part)
 
 
 def _gap_codes(result: Plan) -> dict[str, int]:

@@ -13,7 +13,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from teamslicensing import __version__
@@ -196,6 +196,7 @@ def read_live_tenant(connection: Connection, desired: DesiredState) -> Tenant:
 def _apply(args: argparse.Namespace) -> int:
     from teamslicensing.availability import load_availability
     from teamslicensing.config import load_desired_state
+    from teamslicensing.executor import check_change_limit
     from teamslicensing.planner import plan
     from teamslicensing.report import render, summary_line
 
@@ -212,13 +213,9 @@ def _apply(args: argparse.Namespace) -> int:
             print("Nothing to apply.", file=sys.stderr)
             _finish_json(args, result, None)
             return EXIT_GAPS if result.has_errors else EXIT_OK
-        if len(result.changes) > limit:
-            raise UsageError(
-                f"refusing to apply: the plan changes {len(result.changes)} users, more than the limit of {limit} "
-                "(policy.maxChanges or --max-changes); nothing was written"
-            )
+        check_change_limit(result, limit, "--max-changes")
         _confirm(args, summary_line(result))
-        outcome = asyncio.run(_execute(args, result, tenant))
+        outcome = _execute(args, result, tenant)
         _finish_json(args, result, outcome)
         print(outcome_line(outcome), file=sys.stderr)
         for failure in outcome.failed:
@@ -243,42 +240,34 @@ def _confirm(args: argparse.Namespace, summary: str) -> None:
         raise UsageError("apply cancelled; nothing was written")
 
 
-async def _execute(args: argparse.Namespace, result: Plan, tenant: Tenant) -> ApplyResult:
-    from teamslicensing.executor import AuditLog, execute
+def _execute(args: argparse.Namespace, result: Plan, tenant: Tenant) -> ApplyResult:
+    from teamslicensing.executor import default_audit_path, execute_with_audit
 
-    audit_path = args.audit_log or f"teams-licensing-audit-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.jsonl"
-    before = {user.id: user for user in tenant.users}
-    with open(audit_path, "a", encoding="utf-8") as audit_file:
-        audit = AuditLog(audit_file, before)
-        progress = _Progress(sys.stderr)
-        if args.snapshot:
-            from teamslicensing.snapshotwriter import SnapshotWriter
+    audit_path = args.audit_log or default_audit_path()
+    if not args.snapshot:
+        return apply_to_graph(result, tenant, _connection(args), audit_path)
+    from teamslicensing.snapshotwriter import SnapshotWriter
 
-            writer = SnapshotWriter(args.snapshot)
-            try:
-                return await execute(result, writer, audit, progress)
-            finally:
-                writer.save()
-        from teamslicensing.graph import Graph
-
-        async with Graph(_connection(args)) as graph:
-            return await execute(result, graph, audit, progress)
+    writer = SnapshotWriter(args.snapshot)
+    try:
+        return asyncio.run(execute_with_audit(result, writer, tenant.users, audit_path, _Progress(sys.stderr)))
+    finally:
+        writer.save()
 
 
 def apply_to_graph(
-    result: Plan, tenant: Tenant, connection: Connection, audit_path: str, progress_out: TextIO | None = None
+    result: Plan, tenant: Tenant, connection: Connection, audit_path: str | Path, progress_out: TextIO | None = None
 ) -> ApplyResult:
     """Write `result` to Graph, appending every attempt to the audit log at `audit_path` (the runbook's way out).
 
     Progress lines go to `progress_out` (default standard error)."""
-    from teamslicensing.executor import AuditLog, execute
+    from teamslicensing.executor import execute_with_audit
     from teamslicensing.graph import Graph
 
     async def run() -> ApplyResult:
-        with open(audit_path, "a", encoding="utf-8") as audit_file:
-            audit = AuditLog(audit_file, {user.id: user for user in tenant.users})
-            async with Graph(connection) as graph:
-                return await execute(result, graph, audit, _Progress(progress_out or sys.stderr))
+        async with Graph(connection) as graph:
+            progress = _Progress(progress_out or sys.stderr)
+            return await execute_with_audit(result, graph, tenant.users, audit_path, progress)
 
     return asyncio.run(run())
 
@@ -417,8 +406,6 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _bundle_runbook(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from teamslicensing.bundle import make_bundle
 
     bundle = make_bundle(

@@ -14,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import IO, Any, Protocol
 
+from teamslicensing.errors import TeamsLicensingError
 from teamslicensing.graph import BATCH_LIMIT, BatchRequest, BatchResponse
 from teamslicensing.plan import Plan, UserChange
 from teamslicensing.tenant import TenantUser
@@ -91,6 +93,35 @@ def _license_state(user: TenantUser | None) -> dict[str, Any] | None:
     }
 
 
+class ChangeLimitError(TeamsLicensingError):
+    """The plan changes more users than the configured limit allows; nothing is written."""
+
+
+def check_change_limit(plan: Plan, limit: int, override: str) -> None:
+    """Refuse a plan larger than `limit` (policy.maxChanges, or the `override` the caller names)."""
+    if len(plan.changes) > limit:
+        raise ChangeLimitError(
+            f"refusing to apply: the plan changes {len(plan.changes)} users, more than the limit of {limit} "
+            f"(policy.maxChanges or {override}); nothing was written"
+        )
+
+
+def default_audit_path(folder: str | Path = ".") -> Path:
+    return Path(folder) / f"teams-licensing-audit-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.jsonl"
+
+
+async def execute_with_audit(
+    plan: Plan,
+    backend: WriteBackend,
+    users: Iterable[TenantUser],
+    audit_path: str | Path,
+    progress: Callable[[int, int], None] | None = None,
+) -> ApplyResult:
+    """`execute`, appending every attempt to the audit log at `audit_path` with the users' state before."""
+    with open(audit_path, "a", encoding="utf-8") as audit_file:
+        return await execute(plan, backend, AuditLog(audit_file, {user.id: user for user in users}), progress)
+
+
 def assign_license_body(change: UserChange) -> dict[str, Any]:
     return {
         "addLicenses": [{"skuId": a.sku_id, "disabledPlans": list(a.disabled_plans)} for a in change.add_licenses],
@@ -146,10 +177,6 @@ async def execute(
 
     results = tuple(status.get(c.user_id, UserResult(c.user_id, c.user_principal_name, APPLIED)) for c in plan.changes)
     return ApplyResult(results, time.monotonic() - started)
-
-
-def skipped(plan: Plan, reason: str) -> ApplyResult:
-    return ApplyResult(tuple(UserResult(c.user_id, c.user_principal_name, SKIPPED, reason) for c in plan.changes), 0.0)
 
 
 def _assign_request(change: UserChange) -> BatchRequest:

@@ -133,12 +133,13 @@ def _text(plan: Plan, title: str) -> Iterator[str]:
             if more:
                 yield f"  … and {more} more {gap.code.value} (see --format json)"
             else:
-                yield f"  {gap.code.value}  {_subject(gap)}: {gap.message}"
+                yield f"  {gap.code.value}  {gap_subject(gap)}: {gap.message}"
         yield ""
     yield summary_line(plan)
 
 
-def _subject(gap: Gap) -> str:
+def gap_subject(gap: Gap) -> str:
+    """Whom a gap is about: the user (or 'tenant') and the SKU, if any."""
     parts = [gap.user_principal_name or "tenant"]
     if gap.sku_part_number:
         parts.append(gap.sku_part_number)
@@ -269,7 +270,7 @@ def azure_logissues(plan: Plan) -> Iterator[str]:
 
 
 def _gap_text(gap: Gap) -> str:
-    return f"{_subject(gap)}: {gap.message}"
+    return f"{gap_subject(gap)}: {gap.message}"
 
 
 def github_data(text: str) -> str:

@@ -90,11 +90,6 @@ class TenantUser:
     licenses: tuple[LicenseAssignment, ...] = ()
     attributes: Mapping[str, str] = field(default_factory=lambda: NO_ATTRIBUTES)
 
-    def attribute(self, name: str) -> str | None:
-        if name == "usageLocation":
-            return self.usage_location
-        return self.attributes.get(name)
-
     def direct_licenses(self) -> dict[str, frozenset[str]]:
         return {a.sku_id: a.disabled_plans for a in self.licenses if a.assigned_by_group is None}
 
