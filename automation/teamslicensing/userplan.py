@@ -88,32 +88,34 @@ class UserPlanner:
         self.rules = planner.desired.rules
         self.wants = wants
         self.selected_by = selected_by
-        self._holds_managed: dict[tuple[LicenseAssignment, ...], bool] = {}
         self._memo: dict[tuple[object, ...], Outcome] = {}
-        self._matters: dict[tuple[LicenseAssignment, ...], bool] = {}
-        self._report_cache: dict[tuple[LicenseAssignment, ...], list[tuple[GapCode, Severity, str | None, str]]] = {}
+        self._kinds: dict[tuple[LicenseAssignment, ...], str] = {}
+
+    def _kind(self, licenses: tuple[LicenseAssignment, ...]) -> str:
+        """What an unselected user with these licenses can come to: "managed" (prune may remove something),
+        "report" (a voice plan or an assignment error to judge) or "inert". Memoised: users share a few lists."""
+        kind = self._kinds.get(licenses)
+        if kind is None:
+            if not self.p.managed.isdisjoint(a.sku_id for a in licenses):
+                kind = "managed"
+            elif any(a.error or self.voice.voice_plans(a.sku_id) for a in licenses):
+                kind = "report"
+            else:
+                kind = "inert"
+            self._kinds[licenses] = kind
+        return kind
 
     def may_matter(self, licenses: tuple[LicenseAssignment, ...]) -> bool:
-        """Whether an unselected user with these licenses can change or have a gap: a managed SKU, a voice plan
-        or an assignment error. Most of a tenant (E3 and nothing else) cannot; memoised per license list."""
-        if not licenses:
-            return False
-        found = self._matters.get(licenses)
-        if found is None:
-            found = self._matters[licenses] = any(
-                a.error or a.sku_id in self.p.managed or self.voice.voice_plans(a.sku_id) for a in licenses
-            )
-        return found
+        """Whether an unselected user with these licenses can change or have a gap; most of a tenant cannot."""
+        return bool(licenses) and self._kind(licenses) != "inert"
 
     def plan(self, user: TenantUser, denied: frozenset[str]) -> Outcome:
         """Users alike in everything planning reads get alike outcomes: plan one, restamp it for the others."""
-        protected = self.policy.protected_users
         key = (
             user.licenses,
             tuple(self.selected_by.get(user.id, ())),
             user.usage_location,
-            user.account_enabled,
-            user.id in protected or user.user_principal_name.lower() in protected,
+            self._skip_reason(user),
             denied,
         )
         template = self._memo.get(key)
@@ -129,14 +131,8 @@ class UserPlanner:
 
     def _plan(self, user: TenantUser, denied: frozenset[str]) -> Outcome:
         selected = user.id in self.selected_by
-        if not selected:
-            holds = self._holds_managed.get(user.licenses)  # users share a few thousand license lists
-            if holds is None:
-                holds = self._holds_managed[user.licenses] = not self.p.managed.isdisjoint(
-                    a.sku_id for a in user.licenses
-                )
-            if not holds:
-                return Outcome(None, self._report_only_gaps(user))
+        if not selected and self._kind(user.licenses) != "managed":
+            return Outcome(None, self._report_only_gaps(user))
         wants = self.wants.get(user.id, {})
         direct = user.direct_licenses()
         inherited = user.inherited_licenses()
@@ -145,12 +141,13 @@ class UserPlanner:
         if self.policy.prune:
             self._prune(user, wants, direct, inherited, draft)
         self._calling_plan_conflicts(user, wants, direct, inherited, draft)
-        destructive = self._protect(user, self.voice.profile(_holding(user)), direct, draft)
+        holding = _holding(user)
+        destructive = self._protect(user, self.voice.profile(holding), direct, draft)
         skip = self._skip_reason(user) if draft.adds or draft.removes else None
         usage_location = self._usage_location(user, draft, required=skip is None)
         reported = {gap.code for gap in draft.gaps}
         if not draft.adds and not draft.removes:
-            return Outcome(None, draft.gaps + self._state_gaps(user, _holding(user), selected, reported))
+            return Outcome(None, draft.gaps + self._state_gaps(user, holding, selected, reported))
         change = UserChange(
             user_id=user.id,
             user_principal_name=user.user_principal_name,
@@ -396,13 +393,8 @@ class UserPlanner:
     # ---- judging the end state ---------------------------------------------------------------------------------
 
     def _report_only_gaps(self, user: TenantUser) -> list[Gap]:
-        """Gaps of a user nothing happens to; memoised by license set, since most users share a few."""
-        cached = self._report_cache.get(user.licenses)
-        if cached is None:
-            gaps = self._state_gaps(user, _holding(user), False, set())
-            cached = [(g.code, g.severity, g.sku_part_number, g.message) for g in gaps]
-            self._report_cache[user.licenses] = cached
-        return [Gap(code, severity, user.user_principal_name, sku, message) for code, severity, sku, message in cached]
+        """Gaps of a user nothing happens to (`plan` memoises them for users alike)."""
+        return self._state_gaps(user, _holding(user), False, set())
 
     def _state_gaps(self, user: TenantUser, holding: Holding, selected: bool, reported: set[GapCode]) -> list[Gap]:
         gaps: list[Gap] = []
@@ -452,7 +444,8 @@ class UserPlanner:
         orders = self.selected_by.get(user.id, [])
         if any(self.rules[i].voice_routing != "callingPlan" for i in orders):
             return False
-        phone_rule = any(i in self.p.phone_system_rules for i in orders)  # a conferencing-only rule says nothing
+        # a conferencing-only rule says nothing; nor does any rule for a user it will not change (skipped)
+        phone_rule = selected and any(i in self.p.phone_system_rules for i in orders)
         return phone_rule or any(
             self.voice.is_standalone_voice_sku(sku) and Capability.PHONE_SYSTEM in self.voice.capabilities(sku, off)
             for sku, off in holding.items()
