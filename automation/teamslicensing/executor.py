@@ -29,8 +29,10 @@ APPLIED, FAILED, SKIPPED = "applied", "failed", "skipped"
 
 
 class WriteBackend(Protocol):
-    async def send(
-        self, requests: Sequence[BatchRequest], on_attempt: Callable[[BatchRequest, BatchResponse], None]
+    async def batch(
+        self,
+        requests: Sequence[BatchRequest],
+        on_attempt: Callable[[BatchRequest, BatchResponse], None] | None = None,
     ) -> list[BatchResponse]: ...
 
 
@@ -155,7 +157,7 @@ async def execute(
                 audit.record(by_id[_user_of(sent)], sent, answer)
 
         async def run(chunk: list[BatchRequest]) -> None:
-            for sent, answer in zip(chunk, await backend.send(chunk, on_attempt), strict=True):
+            for sent, answer in zip(chunk, await backend.batch(chunk, on_attempt), strict=True):
                 change = by_id[_user_of(sent)]
                 if not answer.ok:
                     what = "setting the usage location" if sent.method == "PATCH" else "assignLicense"

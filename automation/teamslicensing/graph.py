@@ -223,7 +223,8 @@ class _StopAfterFailures(stop_base):
 
 
 class Graph:
-    """An open connection to Graph. Use as `async with Graph(connection) as graph:`; also a `WriteBackend`."""
+    """An open connection to Graph. Use as `async with Graph(connection) as graph:`; `batch` makes it a
+    `WriteBackend`."""
 
     def __init__(
         self,
@@ -322,27 +323,22 @@ class Graph:
                 )
                 if on_attempt is not None:
                     on_attempt(pending[request_id], answer)
-                if status != 429:
-                    failures[request_id] += status == 0 or status in _TRANSIENT_STATUSES
-                retryable = status == 429 or status == 0 or status in _TRANSIENT_STATUSES
+                throttled = status == 429
+                transient = status == 0 or status in _TRANSIENT_STATUSES
+                failures[request_id] += transient
                 out_of_time = time.monotonic() - started > self.max_total_wait
-                if retryable and failures[request_id] < self.max_attempts and not out_of_time:
+                if (throttled or transient) and failures[request_id] < self.max_attempts and not out_of_time:
                     wait = _number(headers.get("retry-after"))
                     waits.append(wait if wait is not None else self._backoff(attempts[request_id]))
-                    if status == 429:
+                    if throttled:
                         self._pacer.throttled(waits[-1])
                     continue
                 settled[request_id] = answer
                 del pending[request_id]
             if pending:
                 self.retries += len(pending)
-                await asyncio.sleep(max(waits, default=self._backoff(max(attempts.values()))))
+                await asyncio.sleep(max(waits))  # every item still pending added its wait
         return [settled[request.id] for request in requests]
-
-    async def send(
-        self, requests: Sequence[BatchRequest], on_attempt: Callable[[BatchRequest, BatchResponse], None]
-    ) -> list[BatchResponse]:
-        return await self.batch(requests, on_attempt)
 
     # ---- one HTTP request, and the one retry layer -------------------------------------------------------------
 

@@ -26,14 +26,17 @@ class SnapshotWriter:
         self._users = {str(u["id"]).lower(): u for u in self.document.get("users", [])}
         self._skus = {str(s["skuId"]).lower(): s for s in self.document.get("subscribedSkus", [])}
 
-    async def send(
-        self, requests: Sequence[BatchRequest], on_attempt: Callable[[BatchRequest, BatchResponse], None]
+    async def batch(
+        self,
+        requests: Sequence[BatchRequest],
+        on_attempt: Callable[[BatchRequest, BatchResponse], None] | None = None,
     ) -> list[BatchResponse]:
         answers = []
         for request in requests:
             status, body = self._apply(request)
             answer = BatchResponse(request.id, status, body, f"snapshot-{uuid.uuid4()}")
-            on_attempt(request, answer)
+            if on_attempt is not None:
+                on_attempt(request, answer)
             answers.append(answer)
         return answers
 
