@@ -382,13 +382,13 @@ class _Progress:
 
 def _export(args: argparse.Namespace) -> int:
     from teamslicensing.graph import Graph
-    from teamslicensing.graphsource import export_snapshot, referenced_groups
+    from teamslicensing.graphsource import export_snapshot
 
     groups = None
     if args.config:
         from teamslicensing.config import load_desired_state
 
-        groups = referenced_groups(load_desired_state(args.config))
+        groups = load_desired_state(args.config).group_names
 
     temporary = f"{args.output}.partial"  # a half-written snapshot must never pass for a whole one
 

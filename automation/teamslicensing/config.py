@@ -197,6 +197,15 @@ class DesiredState:
         )
 
     @property
+    def group_names(self) -> tuple[str, ...]:
+        """Every group rules select or exclude (names or ids, as written), sorted: what a source must read."""
+        return tuple(
+            sorted(
+                {name for rule in self.rules for selector in (rule.select, rule.exclude) for name in selector.groups}
+            )
+        )
+
+    @property
     def managed_licenses(self) -> tuple[LicenseRef, ...]:
         seen: dict[LicenseRef, None] = {}
         for rule in self.rules:

@@ -33,15 +33,10 @@ class UnexpectedGraphData(TeamsLicensingError):
     """Graph answered with an object we cannot read."""
 
 
-def referenced_groups(desired: DesiredState) -> list[str]:
-    names = {name for rule in desired.rules for s in (rule.select, rule.exclude) for name in s.groups}
-    return sorted(names)
-
-
 async def read_tenant(graph: Graph, desired: DesiredState) -> Tenant:
     attributes = desired.selected_attributes
     skus_task = asyncio.create_task(_read_skus(graph))
-    groups_task = asyncio.create_task(_read_groups(graph, referenced_groups(desired)))
+    groups_task = asyncio.create_task(_read_groups(graph, desired.group_names))
     users = await _read_users(graph, attributes)
     return Tenant(skus=tuple(await skus_task), users=tuple(users), groups=tuple(await groups_task))
 
@@ -64,13 +59,18 @@ def _users_url(attributes: Collection[str]) -> str:
 
 
 async def _read_groups(graph: Graph, names: Iterable[str]) -> list[TenantGroup]:
-    found = await asyncio.gather(*(_find_groups(graph, name) for name in names))
-    unique = {group["id"].lower(): group for groups in found for group in groups}
-    members = await asyncio.gather(*(_member_ids(graph, group_id) for group_id in unique))
+    groups = await _named_groups(graph, names)
+    members = await asyncio.gather(*(_member_ids(graph, group["id"]) for group in groups))
     return [
         parse_group({"id": group["id"], "displayName": group.get("displayName") or "", "members": ids})
-        for group, ids in zip(unique.values(), members, strict=True)
+        for group, ids in zip(groups, members, strict=True)
     ]
+
+
+async def _named_groups(graph: Graph, names: Iterable[str]) -> list[dict[str, Any]]:
+    """The groups `names` find (by id or display name), each once."""
+    found = await asyncio.gather(*(_find_groups(graph, name) for name in names))
+    return list({group["id"].lower(): group for groups in found for group in groups}.values())
 
 
 async def _find_groups(graph: Graph, name: str) -> list[dict[str, Any]]:
@@ -120,8 +120,7 @@ async def export_snapshot(graph: Graph, out: IO[str], group_names: Iterable[str]
             group async for page in graph.pages(f"/groups?$select=id,displayName&$top={PAGE_SIZE}") for group in page
         ]
     else:
-        found = await asyncio.gather(*(_find_groups(graph, name) for name in group_names))
-        groups = list({g["id"].lower(): g for gs in found for g in gs}.values())
+        groups = await _named_groups(graph, group_names)
     for index, group in enumerate(groups):
         members = await _member_ids(graph, group["id"])
         out.write(",\n" if index else "\n")
