@@ -101,8 +101,7 @@ def _text(plan: Plan, title: str) -> Iterator[str]:
     if destructive:
         yield f"!!! {len(destructive)} DESTRUCTIVE change(s): these users lose their phone number !!!"
         for change in destructive:
-            removed = _names(r.sku_part_number for r in change.remove_licenses)
-            yield f"!!!   {change.user_principal_name}: removes {removed}"
+            yield f"!!!   {change.user_principal_name}: removes {_removed(change)}"
         yield ""
     if plan.changes:
         yield "Changes:"
@@ -146,8 +145,8 @@ def gap_subject(gap: Gap) -> str:
     return " ".join(parts)
 
 
-def _names(names: Iterator[str] | Sequence[str]) -> str:
-    return ", ".join(names)
+def _removed(change: UserChange) -> str:
+    return ", ".join(r.sku_part_number for r in change.remove_licenses)
 
 
 def _limited(gaps: Sequence[Gap]) -> Iterator[tuple[Gap, int]]:
@@ -191,8 +190,7 @@ def _markdown(plan: Plan, title: str) -> Iterator[str]:
         yield "> [!CAUTION]"
         yield f"> **{len(destructive)} destructive change(s):** these users lose their phone number."
         for change in destructive:
-            removed = _names(r.sku_part_number for r in change.remove_licenses)
-            yield f"> - `{change.user_principal_name}`: removes {removed}"
+            yield f"> - `{change.user_principal_name}`: removes {_removed(change)}"
         yield ""
     if plan.changes:
         yield "### Changes"
@@ -207,8 +205,8 @@ def _markdown(plan: Plan, title: str) -> Iterator[str]:
             )
             removes = "<br>".join(r.sku_part_number for r in change.remove_licenses)
             yield (
-                f"| {_md(user)} | {change.set_usage_location or ''} | {adds} | {removes} | "
-                f"{_md(', '.join(change.rules))} |"
+                f"| {md_cell(user)} | {change.set_usage_location or ''} | {adds} | {removes} | "
+                f"{md_cell(', '.join(change.rules))} |"
             )
         yield ""
     else:
@@ -229,18 +227,14 @@ def _markdown(plan: Plan, title: str) -> Iterator[str]:
                 yield f"| {gap.severity.value} | {gap.code.value} | … {more} more | | see the JSON report |"
             else:
                 yield (
-                    f"| {gap.severity.value} | {gap.code.value} | {_md(gap.user_principal_name or '(tenant)')} | "
-                    f"{gap.sku_part_number or ''} | {_md(gap.message)} |"
+                    f"| {gap.severity.value} | {gap.code.value} | {md_cell(gap.user_principal_name or '(tenant)')} | "
+                    f"{gap.sku_part_number or ''} | {md_cell(gap.message)} |"
                 )
         yield ""
 
 
 def md_cell(text: str) -> str:
     """Text made safe for one Markdown table cell."""
-    return _md(text)
-
-
-def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
