@@ -53,6 +53,11 @@ def fake_for(document: dict[str, Any], router: respx.MockRouter, **options: Any)
     return fake
 
 
+def apply_live(config: Path, audit: Path, *options: str) -> int:
+    """`teams-licensing apply CONFIG` against the fake, with an audit log and any further options."""
+    return main(["apply", str(config), "--graph-url", BASE, "--audit-log", str(audit), *options])
+
+
 def plan_json(args: list[str], tmp_path: Path, name: str) -> dict[str, Any]:
     out = tmp_path / name
     main([*args, "--format", "json", "--output", str(out)])
@@ -102,7 +107,7 @@ def test_apply_then_plan_again_shows_no_changes(
 ) -> None:
     fake = fake_for(demo_document, router)
     audit = tmp_path / "audit.jsonl"
-    status = main(["apply", str(example_config), "--graph-url", BASE, "--yes", "--audit-log", str(audit)])
+    status = apply_live(example_config, audit, "--yes")
     assert status == 3, "applied, but the demo's error-severity gaps remain"
     again = plan_json(["plan", str(example_config), "--graph-url", BASE], tmp_path, "again.json")
     assert again["changes"] == []
@@ -121,7 +126,7 @@ def test_writes_go_in_order_removals_then_usage_locations_then_adds(
     router: respx.MockRouter, demo_document: dict[str, Any], example_config: Path, tmp_path: Path
 ) -> None:
     fake = fake_for(demo_document, router)
-    assert main(["apply", str(example_config), "--graph-url", BASE, "--yes", "--audit-log", str(tmp_path / "a")]) == 3
+    assert apply_live(example_config, tmp_path / "audit.jsonl", "--yes") == 3
     kinds = []
     for write in fake.writes:
         body = write["body"] or {}
@@ -162,7 +167,7 @@ def test_throttled_writes_that_took_effect_are_harmless(
 ) -> None:
     fake = fake_for(demo_document, router, apply_throttled_writes=True)
     fake.throttle_next(6, retry_after=0.01)
-    assert main(["apply", str(example_config), "--graph-url", BASE, "--yes", "--audit-log", str(tmp_path / "a")]) == 3
+    assert apply_live(example_config, tmp_path / "audit.jsonl", "--yes") == 3
     again = plan_json(["plan", str(example_config), "--graph-url", BASE], tmp_path, "again.json")
     assert again["changes"] == []
 
@@ -220,19 +225,7 @@ def test_apply_refuses_a_plan_larger_than_max_changes(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     fake = fake_for(demo_document, router)
-    status = main(
-        [
-            "apply",
-            str(example_config),
-            "--graph-url",
-            BASE,
-            "--yes",
-            "--max-changes",
-            "2",
-            "--audit-log",
-            str(tmp_path / "a"),
-        ]
-    )
+    status = apply_live(example_config, tmp_path / "audit.jsonl", "--yes", "--max-changes", "2")
     assert status == 1
     assert "more than the limit of 2" in capsys.readouterr().err
     assert fake.writes == []
@@ -246,7 +239,7 @@ def test_apply_without_a_terminal_needs_yes(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     fake = fake_for(demo_document, router)
-    assert main(["apply", str(example_config), "--graph-url", BASE, "--audit-log", str(tmp_path / "a")]) == 1
+    assert apply_live(example_config, tmp_path / "audit.jsonl") == 1
     assert "pass --yes" in capsys.readouterr().err
     assert fake.writes == []
 
