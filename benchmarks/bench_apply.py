@@ -1,6 +1,6 @@
 """Benchmark apply against the stateful fake tenant, with Graph's write quota scaled in time.
 
-    python benchmarks/bench_apply.py [--sizes 1000,10000,100000] [--latency 0.002] [--time-scale 0.01]
+    python -m benchmarks.bench_apply [--sizes 1000,10000,100000] [--latency 0.002] [--time-scale 0.01]
 
 Graph allows 3,000 writes per 150 s per app and tenant. Here the window is scaled by --time-scale (0.01: 3,000
 writes per 1.5 s) and every HTTP request takes --latency seconds, so a 100k-user run takes about a minute. For each
@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "automation"), str(ROOT / "tests")]
 
 BASE = "https://graph.microsoft.com/v1.0"
 QUOTA_WRITES, QUOTA_SECONDS = 3000, 150.0
@@ -95,53 +94,19 @@ def rss_mb() -> float:
 
 def serve(users: int, latency: float, time_scale: float) -> None:
     """Run the fake tenant as a loopback HTTP server (its own process, so its memory is not the product's)."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from tests.support.fakegraph import FakeGraph
+    from tests.support.loopback import LoopbackGraph
 
-    import httpx
+    def fake(url: str) -> FakeGraph:
+        return FakeGraph(
+            tenant_document(users),
+            base_url=url,
+            write_quota=(QUOTA_WRITES, QUOTA_SECONDS * time_scale),
+            fractional_retry_after=True,
+        )
 
-    from fakegraph import FakeGraph
-
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body go out in two writes: Nagle would add 40 ms to each
-
-        def _answer(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            request = httpx.Request(
-                self.command, f"http://127.0.0.1:1{self.path}", headers=dict(self.headers), content=body
-            )
-            time.sleep(latency)  # the network, outside the lock: requests overlap as on a real link
-            with lock:
-                response = fake.handle(request)
-                fake.requests.clear()  # observation lists grow without bound over 100k writes
-                fake.writes.clear()
-            content = response.content
-            self.send_response(response.status_code)
-            for name, value in response.headers.items():
-                if name.lower() not in ("content-length", "transfer-encoding", "connection"):
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(content)))
-            self.end_headers()
-            self.wfile.write(content)
-
-        do_GET = do_POST = do_PATCH = _answer
-
-        def log_message(self, *args: Any) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    fake = FakeGraph(  # built after binding: its @odata.nextLink URLs must name the real port
-        tenant_document(users),
-        base_url=f"{base}/v1.0",
-        write_quota=(QUOTA_WRITES, QUOTA_SECONDS * time_scale),
-        fractional_retry_after=True,
-    )
-    print(json.dumps({"port": server.server_address[1], "rss": rss_mb()}), flush=True)
+    server = LoopbackGraph(fake, latency=latency, keep_history=False)
+    print(json.dumps({"port": server.port, "rss": rss_mb()}), flush=True)
     server.serve_forever()
 
 
@@ -207,9 +172,20 @@ async def naive(url: str, sample: int) -> dict[str, Any]:
 
 def measure(size: int, latency: float, time_scale: float) -> dict[str, Any]:
     server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(size), "--latency", str(latency), "--time-scale", str(time_scale)],
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.bench_apply",
+            "--serve",
+            str(size),
+            "--latency",
+            str(latency),
+            "--time-scale",
+            str(time_scale),
+        ],
         stdout=subprocess.PIPE,
         text=True,
+        cwd=ROOT,
     )
     try:
         assert server.stdout is not None
@@ -217,10 +193,11 @@ def measure(size: int, latency: float, time_scale: float) -> dict[str, Any]:
         url = f"http://127.0.0.1:{ready['port']}/v1.0"
         sample = size if size <= 10_000 else NAIVE_SAMPLE
         child = subprocess.run(
-            [sys.executable, __file__, "--product", url, "--sample", str(sample)],
+            [sys.executable, "-m", "benchmarks.bench_apply", "--product", url, "--sample", str(sample)],
             capture_output=True,
             text=True,
             check=False,
+            cwd=ROOT,
         )
         if child.returncode != 0:
             raise RuntimeError(child.stderr)

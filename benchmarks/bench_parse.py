@@ -1,6 +1,6 @@
 """Benchmark parsing /users pages into the tenant types (issue 4: at most 0.05 ms per user).
 
-    python benchmarks/bench_parse.py [--users 20000] [--snapshot FILE]
+    python -m benchmarks.bench_parse [--users 20000] [--snapshot FILE]
 
 Takes users from a synthetic tenant (or a snapshot you give), cuts them into pages of 999 as Graph sends them,
 serialises each page to bytes, then times what the live reader does with a page: `json.loads` of the bytes and
@@ -11,17 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "automation"), str(ROOT / "benchmarks")]
-
-from synthetic import write_snapshot  # noqa: E402
-
-from teamslicensing.graphobjects import Interner, parse_user  # noqa: E402
+from benchmarks.synthetic import write_snapshot
+from teamslicensing.graphobjects import Interner, parse_user
 
 PAGE = 999
 ATTRIBUTES = ("department", "jobTitle", "country", "usageLocation", "extensionAttribute3", "employeeType")

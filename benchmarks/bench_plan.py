@@ -2,7 +2,7 @@
 
 Run by hand, not by pytest:
 
-    python benchmarks/bench_plan.py [--users 100000] [--rules 50] [--seed 2024] [--keep DIR] [--repeat N]
+    python -m benchmarks.bench_plan [--users 100000] [--rules 50] [--seed 2024] [--keep DIR] [--repeat N]
 
 It writes a deterministic synthetic Graph snapshot and a configuration (see synthetic.py), checks the configuration
 with `teams-licensing validate`, then measures, each in a fresh process:
@@ -32,12 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks import synthetic
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-PACKAGE_ROOT = ROOT / "automation"
-sys.path[:0] = [str(PACKAGE_ROOT), str(HERE)]
-
-import synthetic  # noqa: E402  (needs the paths above)
 
 TARGET_WALL_RATIO = 10.0
 TARGET_RSS_RATIO = 1.5
@@ -119,8 +117,7 @@ class Run:
 
 
 def child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), env.get("PYTHONPATH", "")]))
+    env = dict(os.environ)  # the package comes from the environment it is installed in, as for an admin
     env.setdefault("PYTHONHASHSEED", "0")
     return env
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import respx
 
-from fakegraph import FakeGraph
+from tests.support.fakegraph import FakeGraph
 
 BASE = "https://graph.microsoft.com/v1.0"
 AUTH = {"Authorization": "Bearer test-token"}

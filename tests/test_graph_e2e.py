@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 import respx
 
-from fakegraph import FakeGraph
 from teamslicensing.availability import load_availability
 from teamslicensing.cli import main
 from teamslicensing.config import load_desired_state
@@ -25,6 +24,7 @@ from teamslicensing.graph import Connection, Graph
 from teamslicensing.graphsource import read_tenant
 from teamslicensing.planner import plan
 from teamslicensing.snapshot import parse_snapshot
+from tests.support.fakegraph import FakeGraph
 
 BASE = "https://graph.microsoft.com/v1.0"
 ROOT = Path(__file__).resolve().parent.parent

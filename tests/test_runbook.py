@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import respx
 
-from fakegraph import FakeGraph
 from teamslicensing import cli
+from tests.support.fakegraph import FakeGraph
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = "https://graph.microsoft.com/v1.0"
