@@ -106,7 +106,11 @@ def _parser() -> argparse.ArgumentParser:
     bundle.add_argument(
         "--wheel-dir", metavar="DIR", help="bundle the wheels in DIR as they are instead of downloading them with pip"
     )
-    bundle.add_argument("--runbook", metavar="FILE", help="runbook file (default: runbooks/reconcile_licenses.py)")
+    bundle.add_argument(
+        "--runbook",
+        metavar="FILE",
+        help="bundle this runbook file instead of the one the teams-licensing wheel carries",
+    )
     bundle.set_defaults(command=_bundle_runbook)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of the configuration format")
@@ -416,7 +420,8 @@ def _bundle_runbook(args: argparse.Namespace) -> int:
     for wheel in bundle.wheels:
         print(f"  {wheel.path.name}  {wheel.size / 1024 / 1024:.1f} MB")
     print(
-        f"{bundle.output}: {len(bundle.wheels)} wheels ({bundle.total_bytes / 1024 / 1024:.1f} MB), the runbook, "
+        f"{bundle.output}: {len(bundle.wheels)} wheels ({bundle.total_bytes / 1024 / 1024:.1f} MB; teams-licensing "
+        f"{bundle.source}), closure checked for CPython 3.10 on Linux x86-64; the runbook, grant-permissions.sh, "
         "upload.sh and README.md"
     )
     return EXIT_OK

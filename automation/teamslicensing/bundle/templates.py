@@ -1,216 +1,29 @@
-"""`bundle-runbook`: everything an Azure Automation Python 3.10 runtime environment needs, in one folder.
-
-Azure Automation installs no dependencies itself: each package of the closure is uploaded as a Linux cp310 wheel of
-at most 100 MB. We let pip resolve the closure for that platform (`pip download --only-binary=:all: --platform
-manylinux2014_x86_64 --python-version 3.10 --implementation cp`), check every wheel, and write the runbook, an upload
-script (Azure CLI) and a README next to the wheels. With `wheel_dir` the download is skipped and the wheels found
-there are checked and bundled as they are (offline, and how the tests run).
-"""
+"""The bundle's README and its `upload.sh` (Azure CLI against ARM), as text."""
 
 from __future__ import annotations
 
-import re
-import shutil
-import subprocess
-import sys
-import tempfile
-import zipfile
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from email.parser import HeaderParser
-from pathlib import Path
+from collections.abc import Sequence
 
-from teamslicensing import __version__
-from teamslicensing.errors import TeamsLicensingError
-
-PLATFORM = "manylinux2014_x86_64"
-PYTHON_VERSION = "3.10"
-MAX_PACKAGE_BYTES = 100 * 1024 * 1024  # Azure Automation's limit per uploaded package
-PROJECT = "teams-licensing"
-RUNBOOK_NAME = "reconcile_licenses.py"
-_SOURCE_ROOT = Path(__file__).resolve().parent.parent.parent  # the checkout, when running from source
-
-Runner = Callable[[Sequence[str]], None]
+from teamslicensing.bundle.wheels import Wheel
 
 
-class BundleError(TeamsLicensingError):
-    """The bundle cannot be made: the message says which wheel or step is at fault."""
-
-
-@dataclass(frozen=True)
-class Wheel:
-    path: Path
-    name: str  # normalized distribution name (PEP 503)
-    version: str
-    size: int
-
-
-@dataclass(frozen=True)
-class Bundle:
-    output: Path
-    wheels: tuple[Wheel, ...]
-
-    @property
-    def total_bytes(self) -> int:
-        return sum(wheel.size for wheel in self.wheels)
-
-
-def normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def parse_wheel(path: Path) -> tuple[str, str, list[str], list[str], list[str]]:
-    """(name, version, python tags, abi tags, platform tags) from a wheel's file name (PEP 427)."""
-    parts = path.name.removesuffix(".whl").split("-")
-    if not path.name.endswith(".whl") or len(parts) not in (5, 6):
-        raise BundleError(f"{path.name}: not a wheel file name")
-    name, version = parts[0], parts[1]
-    python, abi, platform = parts[-3], parts[-2], parts[-1]
-    return normalize(name), version, python.split("."), abi.split("."), platform.split(".")
-
-
-def runs_on_automation(path: Path) -> bool:
-    """True when the wheel installs on CPython 3.10, Linux x86-64 (Azure Automation's Python 3.10 sandbox)."""
-    _, _, pythons, abis, platforms = parse_wheel(path)
-    platform_ok = any(p == "any" or (p.startswith(("manylinux", "linux")) and p.endswith("x86_64")) for p in platforms)
-    python_ok = False
-    for python in pythons:
-        if python in ("py3", "py310", "cp310") and any(abi in ("none", "cp310", "abi3") for abi in abis):
-            python_ok = True
-        match = re.fullmatch(r"cp3(\d+)", python)
-        if match and int(match.group(1)) <= 10 and "abi3" in abis:
-            python_ok = True
-    return platform_ok and python_ok
-
-
-def requirements_of(path: Path) -> list[str]:
-    """Names of the distributions a wheel requires outside extras (markers other than extras are kept)."""
-    with zipfile.ZipFile(path) as archive:
-        metadata = next((n for n in archive.namelist() if n.endswith(".dist-info/METADATA")), None)
-        if metadata is None:
-            raise BundleError(f"{path.name}: no METADATA inside")
-        headers = HeaderParser().parsestr(archive.read(metadata).decode("utf-8", "replace"))
-    names = []
-    for requirement in headers.get_all("Requires-Dist") or []:
-        if re.search(r"\bextra\s*==", requirement):
-            continue
-        match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
-        if match:
-            names.append(normalize(match.group(1)))
-    return names
-
-
-def check_wheels(folder: Path) -> tuple[Wheel, ...]:
-    """Every wheel in `folder`, checked: installable on the sandbox, under the size limit, one version each, and the
-    project's own requirements all present. Raises `BundleError` listing every problem."""
-    paths = sorted(folder.glob("*.whl"))
-    problems: list[str] = []
-    others = sorted(p.name for p in folder.iterdir() if p.is_file() and p.suffix != ".whl")
-    problems += [f"{name}: not a wheel (a source distribution cannot be uploaded)" for name in others]
-    wheels: list[Wheel] = []
-    for path in paths:
-        name, version, *_ = parse_wheel(path)
-        size = path.stat().st_size
-        if not runs_on_automation(path):
-            problems.append(f"{path.name}: not a Linux x86-64 CPython 3.10 wheel")
-        if size > MAX_PACKAGE_BYTES:
-            problems.append(f"{path.name}: {size / 1024 / 1024:.1f} MB, over the 100 MB limit per package")
-        wheels.append(Wheel(path, name, version, size))
-    names = [wheel.name for wheel in wheels]
-    problems += [f"{name}: more than one wheel" for name in sorted({n for n in names if names.count(n) > 1})]
-    project = next((wheel for wheel in wheels if wheel.name == PROJECT), None)
-    if project is None:
-        problems.append(f"no {PROJECT} wheel in {folder}")
-    else:
-        missing = sorted(set(requirements_of(project.path)) - set(names))
-        problems += [f"{name}: required by {PROJECT} but has no wheel" for name in missing]
-    if problems:
-        raise BundleError(f"cannot bundle the wheels in {folder}:\n  " + "\n  ".join(problems))
-    return tuple(wheels)
-
-
-def download(destination: Path, project: Path | None, run: Runner) -> None:
-    """The project's wheel (built from a source checkout, else the installed version from the index) and its whole
-    dependency closure as wheels for the Automation sandbox."""
-    pip = [sys.executable, "-m", "pip"]
-    requirement = f"{PROJECT}=={__version__}"
-    if project is not None:
-        run([*pip, "wheel", "--no-deps", "--wheel-dir", str(destination), str(project)])
-        built = sorted(destination.glob("teams_licensing-*.whl"))
-        if not built:
-            raise BundleError(f"pip wheel built no teams_licensing wheel from {project}")
-        requirement = str(built[-1])
-    run(
-        [
-            *pip,
-            "download",
-            "--only-binary=:all:",
-            "--platform",
-            PLATFORM,
-            "--python-version",
-            PYTHON_VERSION,
-            "--implementation",
-            "cp",
-            "--dest",
-            str(destination),
-            requirement,
-        ]
-    )
-
-
-def _run(command: Sequence[str]) -> None:
-    result = subprocess.run(list(command), check=False)
-    if result.returncode != 0:
-        raise BundleError(f"{' '.join(command[2:4])} failed (exit {result.returncode}); see pip's output above")
-
-
-def source_checkout() -> Path | None:
-    return _SOURCE_ROOT if (_SOURCE_ROOT / "pyproject.toml").is_file() else None
-
-
-def make_bundle(
-    output: Path,
-    wheel_dir: Path | None = None,
-    runbook: Path | None = None,
-    run: Runner = _run,
-) -> Bundle:
-    root = source_checkout()
-    runbook = runbook or (root / "runbooks" / RUNBOOK_NAME if root else None)
-    if runbook is None or not runbook.is_file():
-        raise BundleError(f"runbook not found: pass --runbook (runbooks/{RUNBOOK_NAME} in the source checkout)")
-    if output.exists() and any(output.iterdir()):
-        raise BundleError(f"{output} is not empty: choose a new folder")
-    with tempfile.TemporaryDirectory(prefix="teams-licensing-wheels-") as scratch:
-        if wheel_dir is None:
-            wheel_dir = Path(scratch)
-            download(wheel_dir, root, run)
-        wheels = check_wheels(wheel_dir)
-        (output / "wheels").mkdir(parents=True, exist_ok=True)
-        copied = []
-        for wheel in wheels:
-            target = output / "wheels" / wheel.path.name
-            shutil.copyfile(wheel.path, target)
-            copied.append(Wheel(target, wheel.name, wheel.version, wheel.size))
-    shutil.copyfile(runbook, output / RUNBOOK_NAME)
-    upload = output / "upload.sh"
-    upload.write_text(UPLOAD_SCRIPT, encoding="utf-8")
-    upload.chmod(0o755)
-    bundle = Bundle(output, tuple(copied))
-    (output / "README.md").write_text(readme(bundle), encoding="utf-8")
-    return bundle
-
-
-def readme(bundle: Bundle) -> str:
-    rows = "\n".join(f"| `{w.path.name}` | {w.size / 1024 / 1024:.1f} MB |" for w in bundle.wheels)
-    return README_TEMPLATE.format(
-        version=__version__, count=len(bundle.wheels), total=bundle.total_bytes / 1024 / 1024, rows=rows
-    )
+def readme(version: str, wheels: Sequence[Wheel]) -> str:
+    rows = "\n".join(f"| `{w.path.name}` | {w.size / 1024 / 1024:.1f} MB |" for w in wheels)
+    total = sum(w.size for w in wheels) / 1024 / 1024
+    return README_TEMPLATE.format(version=version, count=len(wheels), total=total, rows=rows)
 
 
 README_TEMPLATE = """# teams-licensing {version}: Azure Automation bundle
 
 {count} wheels ({total:.1f} MB) for an Azure Automation **Python 3.10** runtime environment (Linux, CPython 3.10,
-x86-64), each under the 100 MB limit per package, plus the runbook `reconcile_licenses.py` and `upload.sh`.
+x86-64), each under the 100 MB limit per package, plus the runbook `reconcile_licenses.py`, `grant-permissions.sh`
+and `upload.sh`. Every requirement that holds on CPython 3.10 / Linux x86-64 has its wheel here (checked when the
+bundle was made): Azure Automation installs each package on its own and resolves nothing.
+
+The project's CI installs a bundle like this one into Python 3.10.13 with `pip install --no-index --no-deps
+wheels/*.whl`, runs `pip check`, and runs the runbook in plan and apply mode against a fake tenant. To re-check this
+bundle, from a checkout of the project with its test extra installed:
+`python -m tests.support.runbook_on_target --python PATH-TO-PYTHON3.10 --bundle THIS-FOLDER`.
 
 ## Deploy
 
@@ -233,7 +46,7 @@ x86-64), each under the 100 MB limit per package, plus the runbook `reconcile_li
    `TeamsLicensing_Mode` to `apply` once the plans look right. Other variables: see the project README (*Azure
    Automation runbook*).
 4. Enable the Automation account's managed identity and grant it the Graph application roles:
-   `runbooks/grant-permissions.sh <principal id>` from the project (add `--read-only` for plan-only runs).
+   `./grant-permissions.sh <principal id>` (add `--read-only` for plan-only runs).
    The principal id: `az automation account show -n ACCOUNT -g GROUP --query identity.principalId -o tsv`.
 5. Start the runbook once by hand and read its output: a summary, then one JSON line with the result.
 
