@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import math
-import os
 import resource
 import subprocess
 import sys
@@ -111,14 +110,13 @@ def serve(users: int, latency: float, time_scale: float) -> None:
 
 
 def run_product(url: str, sample: int) -> dict[str, Any]:
-    from teamslicensing.availability import load_availability
+    from teamslicensing.apply.executor import execute
     from teamslicensing.config import load_desired_state
-    from teamslicensing.executor import execute
     from teamslicensing.graph import Connection, Graph
-    from teamslicensing.graphsource import read_tenant
-    from teamslicensing.planner import plan
+    from teamslicensing.plan.planner import plan
+    from teamslicensing.reference.availability import load_availability
+    from teamslicensing.tenant.live import read_tenant
 
-    os.environ["TEAMS_LICENSING_ACCESS_TOKEN"] = "benchmark"
     with tempfile.TemporaryDirectory() as folder:
         config = Path(folder) / "licensing.yaml"
         config.write_text(CONFIG)
@@ -126,7 +124,7 @@ def run_product(url: str, sample: int) -> dict[str, Any]:
     result: dict[str, Any] = {}
 
     async def product() -> None:
-        async with Graph(Connection(url)) as graph:
+        async with Graph(Connection(url), access_token="benchmark") as graph:
             tenant = await read_tenant(graph, desired)
             planned = plan(desired, tenant, load_availability())
             del tenant

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from benchmarks.synthetic import write_snapshot
-from teamslicensing.graphobjects import Interner, parse_user
+from teamslicensing.tenant.parse import Interner, parse_user
 
 PAGE = 999
 ATTRIBUTES = ("department", "jobTitle", "country", "usageLocation", "extensionAttribute3", "employeeType")

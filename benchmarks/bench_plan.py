@@ -10,7 +10,7 @@ with `teams-licensing validate`, then measures, each in a fresh process:
   (a) `python -c "json.load(...)"` on the snapshot: the baseline;
   (b) the whole `teams-licensing plan CONFIG --snapshot FILE --format json --output /dev/null`;
   (c) the planning step alone: a process that loads the configuration and the snapshot, then measures
-      `time.process_time()` around `teamslicensing.planner.plan(...)` only (it also times the stages around it).
+      `time.process_time()` around `teamslicensing.plan.planner.plan(...)` only (it also times the stages around it).
 
 Wall time and peak RSS of (a) and (b) come from a dedicated wrapper process per run that starts the command,
 waits for it and reads `resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`, so no other child (nor the generator)
@@ -57,11 +57,11 @@ _BASELINE = "import json, sys; json.load(open(sys.argv[1], 'rb'))"
 # The planning step alone; prints one JSON object. argv: config snapshot profile(0/1)
 _PLANNING = """
 import cProfile, io, json, pstats, sys, time
-from teamslicensing.availability import load_availability
+from teamslicensing.reference.availability import load_availability
 from teamslicensing.config import load_desired_state
-from teamslicensing.planner import plan
+from teamslicensing.plan.planner import plan
 from teamslicensing.report import render
-from teamslicensing.snapshot import load_snapshot
+from teamslicensing.tenant.snapshot import load_snapshot
 
 config, snapshot, profile = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 profiles = {}

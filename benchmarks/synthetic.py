@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from teamslicensing.catalog import CatalogSku, load_catalog
+from teamslicensing.reference.catalog import CatalogSku, load_catalog
 
 COMPACT = (",", ":")
 DOMAIN = "contoso.com"

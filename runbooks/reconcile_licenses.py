@@ -13,6 +13,7 @@ for any variable not defined, from environment variables of the same meaning, so
     TeamsLicensing_Mode                     TEAMS_LICENSING_MODE                         plan (default) or apply
     TeamsLicensing_MaxChanges               TEAMS_LICENSING_MAX_CHANGES                  overrides policy.maxChanges
     TeamsLicensing_ManagedIdentityClientId  TEAMS_LICENSING_MANAGED_IDENTITY_CLIENT_ID   user-assigned identity
+    TeamsLicensing_Cloud                    TEAMS_LICENSING_CLOUD                        global, usgov, usgovdod, china
     TeamsLicensing_GraphUrl                 TEAMS_LICENSING_GRAPH_URL                    Graph endpoint override
     TeamsLicensing_AccessToken              TEAMS_LICENSING_ACCESS_TOKEN                 bearer token (tests, emulators)
 
@@ -36,13 +37,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from teamslicensing.config import DesiredState
-    from teamslicensing.executor import ApplyResult
-    from teamslicensing.plan import Plan
+    from teamslicensing.model.desired import DesiredState
+    from teamslicensing.model.outcome import ApplyResult
+    from teamslicensing.model.plan import Plan
 
 RESULT_VERSION = 1
+# teamslicensing.exitcodes' values, spelled out: the runbook must report even when the package is missing
 EXIT_OK, EXIT_FAILURE, EXIT_GAPS = 0, 1, 3
 MODES = ("plan", "apply")
+CLOUDS = ("global", "usgov", "usgovdod", "china")  # teamslicensing.graph.CLOUDS
 MAX_CHANGE_LINES = 50  # the job log shows this many changed users, then a count
 MAX_ERROR_GAPS = 50  # error-severity gaps in full, in the summary and in the JSON line
 
@@ -55,10 +58,10 @@ SETTINGS: dict[str, tuple[str, str]] = {
         "TeamsLicensing_ManagedIdentityClientId",
         "TEAMS_LICENSING_MANAGED_IDENTITY_CLIENT_ID",
     ),
+    "cloud": ("TeamsLicensing_Cloud", "TEAMS_LICENSING_CLOUD"),
     "graph_url": ("TeamsLicensing_GraphUrl", "TEAMS_LICENSING_GRAPH_URL"),
     "access_token": ("TeamsLicensing_AccessToken", "TEAMS_LICENSING_ACCESS_TOKEN"),
 }
-TOKEN_ENV = SETTINGS["access_token"][1]
 
 
 class SettingError(Exception):
@@ -71,6 +74,7 @@ class Settings:
     mode: str
     max_changes: int | None
     managed_identity_client_id: str | None
+    cloud: str
     graph_url: str | None
     access_token: str | None = field(repr=False)  # never in a log, even if Settings is printed
 
@@ -120,7 +124,12 @@ def read_settings(
             max_changes = -1
         if max_changes < 0:
             raise SettingError(f"{_names('max_changes')} is {raw['max_changes']!r}: use a whole number ≥ 0")
-    return Settings(config, mode, max_changes, raw["managed_identity_client_id"], raw["graph_url"], raw["access_token"])
+    cloud = (raw["cloud"] or "global").lower()
+    if cloud not in CLOUDS:
+        raise SettingError(f"{_names('cloud')} is {raw['cloud']!r}: use one of {', '.join(CLOUDS)}")
+    return Settings(
+        config, mode, max_changes, raw["managed_identity_client_id"], cloud, raw["graph_url"], raw["access_token"]
+    )
 
 
 def _names(key: str) -> str:
@@ -145,23 +154,6 @@ def config_file(config: str) -> Iterator[Path]:
         yield path
 
 
-@contextlib.contextmanager
-def access_token(token: str | None) -> Iterator[None]:
-    """Hand a token from an Automation variable to the Graph client (which reads the environment), then take it back."""
-    if token is None or os.environ.get(TOKEN_ENV) == token:
-        yield
-        return
-    previous = os.environ.get(TOKEN_ENV)
-    os.environ[TOKEN_ENV] = token
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(TOKEN_ENV, None)
-        else:
-            os.environ[TOKEN_ENV] = previous
-
-
 def main(out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
@@ -173,37 +165,36 @@ def main(out: TextIO | None = None, err: TextIO | None = None) -> int:
     try:
         settings = read_settings(automation_variable_reader())
         document["mode"] = settings.mode
-        with config_file(settings.config) as path, access_token(settings.access_token):
+        with config_file(settings.config) as path:
             return _run(settings, path, document, out, err)
     except (SettingError, TeamsLicensingError) as exc:
         return _fail(out, err, document, str(exc))
 
 
 def _run(settings: Settings, path: Path, document: dict[str, Any], out: TextIO, err: TextIO) -> int:
-    from teamslicensing import cli
-    from teamslicensing.availability import load_availability
-    from teamslicensing.config import load_desired_state
-    from teamslicensing.executor import check_change_limit, default_audit_path
+    from teamslicensing import app
+    from teamslicensing.apply.audit import default_audit_path
     from teamslicensing.graph import Connection
-    from teamslicensing.planner import plan
     from teamslicensing.report import summary_line
+    from teamslicensing.report.outcome import failure_lines, outcome_line
+    from teamslicensing.report.progress import ProgressLines
 
-    desired = load_desired_state(path)  # every configuration error surfaces before Graph is asked anything
-    connection = Connection.from_options("global", settings.graph_url, settings.managed_identity_client_id)
-    tenant = cli.read_live_tenant(connection, desired)
-    result = plan(desired, tenant, load_availability())
-    _summarize(result, desired, settings.mode, connection.graph_url, out)
+    connection = Connection.from_options(settings.cloud, settings.graph_url, settings.managed_identity_client_id)
+    source = app.TenantSource(graph=app.GraphAccess(connection, settings.access_token))
+    run = app.plan(path, source)  # every configuration error surfaces before Graph is asked anything
+    result = run.plan
+    _summarize(result, run.desired, settings.mode, connection.graph_url, out)
     document.update(_plan_document(result))
     outcome: ApplyResult | None = None
     if settings.mode == "apply" and not result.is_empty:
-        limit = settings.max_changes if settings.max_changes is not None else desired.policy.max_changes
-        check_change_limit(result, limit, _names("max_changes"))  # raised into main: one line, exit 1
+        limit = settings.max_changes if settings.max_changes is not None else run.desired.policy.max_changes
+        app.check_change_limit(result, limit, _names("max_changes"))  # raised into main: one line, exit 1
         audit = default_audit_path(tempfile.gettempdir())
         print(f"Applying {len(result.changes)} change(s); audit log {audit}", file=out)
-        outcome = cli.apply_to_graph(result, tenant, connection, str(audit), out)  # progress: output, not errors
-        print(cli.outcome_line(outcome), file=out)
-        for failure in outcome.failed:
-            print(f"  FAILED {failure.user_principal_name}: {failure.reason}", file=out)
+        outcome = app.apply(run, audit, ProgressLines(out))  # progress: output, not errors
+        print(outcome_line(outcome), file=out)
+        for line in failure_lines(outcome):
+            print(line, file=out)
     elif settings.mode == "apply":
         print("Nothing to apply.", file=out)
     document.update(_outcome_document(outcome))
@@ -222,8 +213,9 @@ def _run(settings: Settings, path: Path, document: dict[str, Any], out: TextIO, 
 
 
 def _summarize(result: Plan, desired: DesiredState, mode: str, where: str, out: TextIO) -> None:
-    from teamslicensing.plan import Severity
-    from teamslicensing.report import gap_subject, summary_line
+    from teamslicensing.model.plan import Severity
+    from teamslicensing.report import summary_line
+    from teamslicensing.report.common import gap_subject
 
     print(f"teams-licensing {mode}: {desired.source} against {where}", file=out)
     for change in result.changes[:MAX_CHANGE_LINES]:
@@ -252,7 +244,7 @@ def _summarize(result: Plan, desired: DesiredState, mode: str, where: str, out: 
 
 
 def _plan_document(result: Plan) -> dict[str, Any]:
-    from teamslicensing.plan import Severity
+    from teamslicensing.model.plan import Severity
 
     return {
         "changes": len(result.changes),
@@ -280,18 +272,12 @@ def _gap_codes(result: Plan) -> dict[str, int]:
 
 
 def _outcome_document(outcome: ApplyResult | None) -> dict[str, Any]:
+    """The apply result in the CLI's shape (`report.outcome.outcome_json`); all zero in plan mode."""
+    from teamslicensing.report.outcome import outcome_json
+
     if outcome is None:
-        return {"applied": 0, "failed": 0, "skipped": 0, "failures": []}
-    return {
-        "applied": outcome.count("applied"),
-        "failed": outcome.count("failed"),
-        "skipped": outcome.count("skipped"),
-        "seconds": round(outcome.seconds, 3),
-        "failures": [
-            {"userId": f.user_id, "userPrincipalName": f.user_principal_name, "reason": f.reason}
-            for f in outcome.failed
-        ],
-    }
+        return {"applied": 0, "failed": 0, "skipped": 0, "seconds": 0.0, "users": []}
+    return outcome_json(outcome)
 
 
 def _fail(out: TextIO, err: TextIO, document: dict[str, Any], message: str) -> int:

@@ -9,11 +9,13 @@ from importlib.resources import files
 
 import pytest
 
-from teamslicensing.availability import CountryAvailability, load_availability, offers, parse_availability
-from teamslicensing.catalog import Capability
-from teamslicensing.countries import ISO_3166_ALPHA2, is_country_code
+from teamslicensing.model.capability import Capability
+from teamslicensing.reference.availability import CountryAvailability, load_availability, offers, parse_availability
+from teamslicensing.reference.countries import ISO_3166_ALPHA2, is_country_code
 
-CSV_TEXT = (files("teamslicensing") / "data" / "teams-voice-country-availability.csv").read_text(encoding="utf-8-sig")
+CSV_TEXT = (files("teamslicensing.reference") / "data" / "teams-voice-country-availability.csv").read_text(
+    encoding="utf-8-sig"
+)
 HEADER = (
     "country_name,iso2,audio_conferencing,phone_system,calling_plan_domestic,calling_plan_international,"
     "calling_plan_payg,communications_credits,toll_free_numbers,toll_numbers,source_path,"

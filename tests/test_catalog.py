@@ -9,7 +9,7 @@ from importlib.resources import files
 
 import pytest
 
-from teamslicensing.catalog import (
+from teamslicensing.reference.catalog import (
     Capability,
     Catalog,
     is_guid,
@@ -19,7 +19,7 @@ from teamslicensing.catalog import (
     plan_capability,
 )
 
-CSV_TEXT = (files("teamslicensing") / "data" / "product-names-and-service-plan-identifiers.csv").read_text(
+CSV_TEXT = (files("teamslicensing.reference") / "data" / "product-names-and-service-plan-identifiers.csv").read_text(
     encoding="utf-8-sig"
 )
 

@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 from teamslicensing.cli import main
-from teamslicensing.plan import Gap, GapCode, LicenseAdd, Plan, SeatLine, Severity, UserChange
-from teamslicensing.report import azure_logissues, github_annotations, render
+from teamslicensing.model.plan import Gap, GapCode, LicenseAdd, Plan, SeatLine, Severity, UserChange
+from teamslicensing.report import render
+from teamslicensing.report.ci import azure_logissues, github_annotations
 
 CHANGE = UserChange(
     user_id="u1",
@@ -113,10 +114,10 @@ def test_cli_plan_in_azure_pipelines_emits_logissues_and_uploads_the_summary(
     lines = capsys.readouterr().out.splitlines()
     assert main([*args, "--format", "markdown", "--output", str(tmp_path / "report.md")]) == 0
     capsys.readouterr()
-    from teamslicensing.availability import load_availability
     from teamslicensing.config import load_desired_state
-    from teamslicensing.planner import plan
-    from teamslicensing.snapshot import load_snapshot
+    from teamslicensing.plan.planner import plan
+    from teamslicensing.reference.availability import load_availability
+    from teamslicensing.tenant.snapshot import load_snapshot
 
     desired = load_desired_state(example_config)
     expected = plan(desired, load_snapshot(demo_tenant, desired.selected_attributes), load_availability())

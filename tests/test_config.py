@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from teamslicensing.config import DesiredState, json_schema, load_desired_state
+from teamslicensing.config import json_schema, load_desired_state
 from teamslicensing.errors import ConfigError, Problem
+from teamslicensing.model.desired import DesiredState
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -663,6 +663,6 @@ def test_document_round_trips_the_changed_tenant_without_touching_the_input() ->
 
 
 def test_document_is_a_snapshot_the_product_reads() -> None:
-    snapshot = pytest.importorskip("teamslicensing.snapshot")
+    snapshot = pytest.importorskip("teamslicensing.tenant.snapshot")
     tenant_now = snapshot.parse_snapshot(FakeGraph(tenant()).document(), "fake")
     assert len(tenant_now.users) == 5 + FILLERS

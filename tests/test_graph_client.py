@@ -9,7 +9,10 @@ from typing import Any, ClassVar
 
 import pytest
 
-from teamslicensing.graph import BATCH_LIMIT, BatchRequest, Connection, Graph, odata_string, token_provider
+from teamslicensing.graph import Connection, Graph
+from teamslicensing.graph.client import BATCH_LIMIT, BatchRequest
+from teamslicensing.graph.connection import token_provider
+from teamslicensing.graph.requests import odata_string
 
 
 class RecordingCredential:
@@ -40,11 +43,8 @@ def credentials(monkeypatch: pytest.MonkeyPatch) -> type[RecordingCredential]:
     return RecordingCredential
 
 
-def test_environment_token_is_used_as_is_without_any_credential(
-    monkeypatch: pytest.MonkeyPatch, credentials: type[RecordingCredential]
-) -> None:
-    monkeypatch.setenv("TEAMS_LICENSING_ACCESS_TOKEN", "ci-token")
-    fetch, close = token_provider(Connection())
+def test_a_given_token_is_used_as_is_without_any_credential(credentials: type[RecordingCredential]) -> None:
+    fetch, close = token_provider(Connection(), "ci-token")
     assert asyncio.run(fetch()) == "ci-token"
     asyncio.run(close())
     assert credentials.instances == []

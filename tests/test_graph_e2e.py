@@ -16,17 +16,20 @@ from typing import Any
 import pytest
 import respx
 
-from teamslicensing.availability import load_availability
-from teamslicensing.cli import main
+from teamslicensing.apply.executor import FAILED, execute
+from teamslicensing.cli import commands, main
+from teamslicensing.cli.parser import build_parser
 from teamslicensing.config import load_desired_state
-from teamslicensing.executor import FAILED, execute
 from teamslicensing.graph import Connection, Graph
-from teamslicensing.graphsource import read_tenant
-from teamslicensing.planner import plan
-from teamslicensing.snapshot import parse_snapshot
+from teamslicensing.graph.writer import GraphWriter
+from teamslicensing.plan.planner import plan
+from teamslicensing.reference.availability import load_availability
+from teamslicensing.tenant.live import read_tenant
+from teamslicensing.tenant.snapshot import parse_snapshot
 from tests.support.fakegraph import FakeGraph
 
 BASE = "https://graph.microsoft.com/v1.0"
+TOKEN = "test-token-not-a-secret"
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -86,7 +89,7 @@ def test_reads_stay_within_the_request_budget(router: respx.MockRouter, demo_doc
     desired = load_desired_state(ROOT / "config" / "licensing.yaml")
 
     async def read() -> Any:
-        async with Graph(Connection(BASE)) as graph:
+        async with Graph(Connection(BASE), access_token=TOKEN) as graph:
             return await read_tenant(graph, desired)
 
     tenant = asyncio.run(read())
@@ -146,11 +149,11 @@ def test_throttling_storm_converges(router: respx.MockRouter, demo_document: dic
     desired = load_desired_state(ROOT / "config" / "licensing.yaml")
 
     async def plan_apply_plan() -> tuple[Any, Any, Any, int]:
-        async with Graph(Connection(BASE), backoff_base=0.001) as graph:
+        async with Graph(Connection(BASE), access_token=TOKEN, backoff_base=0.001) as graph:
             first = plan(desired, await read_tenant(graph, desired), load_availability())
             fake.throttle_next(2, retry_after=0.01, outright=True)  # the $batch itself, twice
             fake.throttle_next(25, retry_after=0.02)  # then items inside the batches
-            result = await execute(first, graph)
+            result = await execute(first, GraphWriter(graph))
             second = plan(desired, await read_tenant(graph, desired), load_availability())
             return first, result, second, graph.write_requests
 
@@ -186,8 +189,8 @@ def test_a_refused_write_fails_that_user_only_and_is_not_retried(
     fake = fake_for(changed, router)
 
     async def apply() -> Any:
-        async with Graph(Connection(BASE), backoff_base=0.001) as graph:
-            return await execute(planned, graph)
+        async with Graph(Connection(BASE), access_token=TOKEN, backoff_base=0.001) as graph:
+            return await execute(planned, GraphWriter(graph))
 
     result = asyncio.run(apply())
     failed = {r.user_principal_name: r.reason for r in result.failed}
@@ -207,7 +210,7 @@ def test_transient_failures_and_outright_throttling_are_retried(
     fake.throttle_next(1, retry_after=0.01, outright=True)
 
     async def read() -> Any:
-        async with Graph(Connection(BASE), backoff_base=0.001) as graph:
+        async with Graph(Connection(BASE), access_token=TOKEN, backoff_base=0.001) as graph:
             skus = await graph.get_json("/subscribedSkus")
             return skus, graph.retries
 
@@ -287,5 +290,7 @@ def test_clouds_pick_endpoint_authority_and_scope(cloud: str, url: str, authorit
 def test_graph_url_override_from_option_or_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Connection.from_options("global", "http://127.0.0.1:8080/v1.0/").graph_url == "http://127.0.0.1:8080/v1.0"
     monkeypatch.setenv("TEAMS_LICENSING_GRAPH_URL", "http://localhost:9000/v1.0")
-    assert Connection.from_options().graph_url == "http://localhost:9000/v1.0"
-    assert Connection.from_options().scope == "http://localhost:9000/.default"
+    args = build_parser().parse_args(["plan", "licensing.yaml"])
+    from_environment = commands._graph_access(args).connection  # the CLI reads the environment, the client does not
+    assert from_environment.graph_url == "http://localhost:9000/v1.0"
+    assert from_environment.scope == "http://localhost:9000/.default"

@@ -26,12 +26,14 @@ from typing import Any
 import pytest
 import yaml
 
-from teamslicensing.availability import load_availability
-from teamslicensing.catalog import load_catalog
-from teamslicensing.config import DesiredState, load_desired_state
-from teamslicensing.plan import Plan
-from teamslicensing.planner import plan
-from teamslicensing.snapshot import parse_snapshot
+from teamslicensing.config import load_desired_state
+from teamslicensing.model.desired import DesiredState
+from teamslicensing.model.plan import Plan
+from teamslicensing.plan.planner import plan
+from teamslicensing.reference.availability import load_availability
+from teamslicensing.reference.catalog import load_catalog
+from teamslicensing.tenant.assign import TenantDocument
+from teamslicensing.tenant.snapshot import parse_snapshot
 
 CASES = sorted((Path(__file__).parent / "plans").glob("*.yaml"))
 _NAMESPACE = uuid.UUID("6f1c3c1e-5b8a-4f43-9d0e-7a4f2f0c9e11")
@@ -278,29 +280,20 @@ def test_plan_is_deterministic_whatever_the_input_order(path: Path, tmp_path: Pa
 
 
 def apply_changes(document: dict[str, Any], result: Plan) -> dict[str, Any]:
-    """What Graph would hold after the plan's assignLicense calls and usage-location updates."""
+    """What Graph would hold after the plan's assignLicense calls and usage-location updates (the product's one
+    implementation of that, which `apply --snapshot` writes through too)."""
     applied = copy.deepcopy(document)
-    users = {user["id"]: user for user in applied["users"]}
-    consumed = {sku["skuId"]: sku for sku in applied["subscribedSkus"]}
-    for change in result.changes:
-        user = users[change.user_id]
-        user["usageLocation"] = change.set_usage_location or user["usageLocation"]
-        before = {state["skuId"] for state in user["licenseAssignmentStates"]}
-        removed = {remove.sku_id for remove in change.remove_licenses}
-        states = [s for s in user["licenseAssignmentStates"] if s["assignedByGroup"] or s["skuId"] not in removed]
-        for add in change.add_licenses:
-            direct = next((s for s in states if not s["assignedByGroup"] and s["skuId"] == add.sku_id), None)
-            if direct is None:
-                direct = {"skuId": add.sku_id, "assignedByGroup": None, "state": "Active", "error": "None"}
-                states.append(direct)
-            direct["disabledPlans"] = list(add.disabled_plans)
-        after = {state["skuId"] for state in states}
-        for sku_id in after - before:
-            consumed[sku_id]["consumedUnits"] += 1
-        for sku_id in before - after:
-            consumed[sku_id]["consumedUnits"] -= 1
-        user["licenseAssignmentStates"] = states
-        user["assignedLicenses"] = [{"skuId": s["skuId"], "disabledPlans": s["disabledPlans"]} for s in states]
+    tenant = TenantDocument(applied)
+    # the executor's order: users who only lose licenses free their seats first
+    removals_first = sorted(result.changes, key=lambda c: bool(c.add_licenses))
+    for change in removals_first:
+        if change.set_usage_location:
+            assert tenant.set_usage_location(change.user_id, change.set_usage_location)[0] == 204
+        if not change.changes_licenses:
+            continue
+        adds = [(a.sku_id, a.disabled_plans) for a in change.add_licenses]
+        status, body = tenant.assign_license(change.user_id, adds, [r.sku_id for r in change.remove_licenses])
+        assert status == 200, f"{change.user_principal_name}: the plan made a write Graph would refuse: {body}"
     return applied
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from teamslicensing.plan import Gap, GapCode, LicenseAdd, LicenseRemove, Plan, SeatLine, Severity, UserChange
-from teamslicensing.report import MAX_LINES_PER_CODE, plan_to_json, render
+from teamslicensing.model.plan import Gap, GapCode, LicenseAdd, LicenseRemove, Plan, SeatLine, Severity, UserChange
+from teamslicensing.report import plan_to_json, render
+from teamslicensing.report.common import MAX_LINES_PER_CODE
 
 SWAP = UserChange(
     user_id="u1",

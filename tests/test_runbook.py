@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import respx
 
-from teamslicensing import cli
+from teamslicensing import app
 from tests.support.fakegraph import FakeGraph
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,7 +114,7 @@ def test_apply_mode_then_plan_again_shows_no_changes(
     assert result["mode"] == "apply"
     assert result["applied"] == result["changes"] > 0
     assert result["failed"] == 0
-    assert result["failures"] == []
+    assert all(user["status"] == "applied" for user in result["users"])
     assert any(line.startswith("Apply: ") for line in summary)
     assert fake.writes
     (audit,) = tmp_path.glob("teams-licensing-audit-*.jsonl")
@@ -197,7 +197,7 @@ def test_failed_writes_fail_the_job_and_are_listed(
 ) -> None:
     monkeypatch.setenv("TEAMS_LICENSING_CONFIG", str(example_config))
     monkeypatch.setenv("TEAMS_LICENSING_MODE", "apply")
-    read = cli.read_live_tenant
+    read = app.read
 
     def read_then_someone_takes_the_seats(*args: Any) -> Any:
         tenant = read(*args)  # between the read and the writes the last MCOPSTN1 seats go elsewhere
@@ -205,17 +205,18 @@ def test_failed_writes_fail_the_job_and_are_listed(
         fake._consumed[sku["skuId"].lower()] = sku["prepaidUnits"]["enabled"]
         return tenant
 
-    monkeypatch.setattr(cli, "read_live_tenant", read_then_someone_takes_the_seats)
+    monkeypatch.setattr(app, "read", read_then_someone_takes_the_seats)
     status, summary, _, result = run()
     assert status == 1
     assert result["failed"] == 2
     assert result["applied"] == result["changes"] - 2
-    assert {f["userPrincipalName"] for f in result["failures"]} == {"bob@contoso.com", "carol@contoso.com"}
-    assert all("does not have any available licenses" in f["reason"] for f in result["failures"])
+    failures = [user for user in result["users"] if user["status"] == "failed"]
+    assert {f["userPrincipalName"] for f in failures} == {"bob@contoso.com", "carol@contoso.com"}
+    assert all("does not have any available licenses" in f["reason"] for f in failures)
     assert any(line.startswith("  FAILED bob@contoso.com: ") for line in summary)
 
 
 def test_settings_never_show_the_access_token() -> None:
     runbook = load_runbook()
-    settings = runbook.Settings("version: 1", "plan", None, None, None, "secret-token-value")
+    settings = runbook.Settings("version: 1", "plan", None, None, "global", None, "secret-token-value")
     assert "secret-token-value" not in repr(settings)

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from teamslicensing.catalog import Capability
 from teamslicensing.errors import SnapshotError
-from teamslicensing.snapshot import load_snapshot, parse_snapshot
+from teamslicensing.model.capability import Capability
+from teamslicensing.tenant.snapshot import load_snapshot, parse_snapshot
 
 MCOEV = "e43b5b99-8dfb-405f-9987-dc307f34bcbd"
 MCOPSTN1 = "0dab259f-bf13-4952-b7f8-7db8f131b28d"

@@ -1,10 +1,15 @@
 """The program's exception tree, so every failure reaches the user as one clear message.
 
-    TeamsLicensingError            root: the CLI prints it and exits 1
+    TeamsLicensingError            root: the CLI and the runbook print it and exit 1
     ├── InputError                 a file the user gave us is wrong; carries every problem at once
     │   ├── ConfigError            the desired-state YAML
     │   └── SnapshotError          a tenant snapshot JSON
-    └── (later) GraphError         talking to Microsoft Graph
+    ├── UsageError                 the command line or a runbook setting asks for what cannot be done
+    ├── ChangeLimitError           the plan changes more users than policy.maxChanges allows; nothing written
+    ├── AuthenticationError        no token could be had; says which credential failed and how to fix it
+    ├── GraphError                 Graph refused a request (status, code, Graph's message, request id)
+    │   └── RetryableError         429, 5xx, timeout, dropped connection; carries `retry_after` when Graph named it
+    └── BundleError                bundle-runbook cannot make the bundle; says which wheel or step is at fault
 
 User-fixable errors carry `Problem`s that point at `FILE:LINE:COLUMN` so an editor can jump there.
 """
@@ -61,3 +66,38 @@ class SnapshotError(InputError):
     """A tenant snapshot file is invalid."""
 
     kind = "snapshot"
+
+
+class GraphError(TeamsLicensingError):
+    """Graph refused a request; `message` is Graph's own text."""
+
+    def __init__(self, status: int, code: str, message: str, request_id: str | None = None) -> None:
+        self.status, self.code, self.message, self.request_id = status, code, message, request_id
+        where = f" (request-id {request_id})" if request_id else ""
+        super().__init__(f"Graph answered {status} {code}: {message}{where}")
+
+
+class RetryableError(GraphError):
+    """429, 5xx, a timeout or a dropped connection: worth another try, after `retry_after` if Graph named it."""
+
+    def __init__(
+        self, status: int, code: str, message: str, request_id: str | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(status, code, message, request_id)
+        self.retry_after = retry_after
+
+
+class AuthenticationError(TeamsLicensingError):
+    """No token could be had: the message says which credential failed and how to fix it."""
+
+
+class UsageError(TeamsLicensingError):
+    """The command line or a runbook setting asks for something that cannot be done."""
+
+
+class ChangeLimitError(TeamsLicensingError):
+    """The plan changes more users than the configured limit allows; nothing is written."""
+
+
+class BundleError(TeamsLicensingError):
+    """The bundle cannot be made: the message says which wheel or step is at fault."""

@@ -32,13 +32,13 @@ from teamslicensing.bundle.templates import UPLOAD_SCRIPT, readme
 from teamslicensing.bundle.wheels import (
     PLATFORM,
     PYTHON_VERSION,
-    BundleError,
     Unmet,
     Wheel,
     check_wheels,
     read_wheels,
     unmet_requirements,
 )
+from teamslicensing.errors import BundleError
 
 __all__ = ["Bundle", "BundleError", "Runner", "Wheel", "make_bundle"]
 

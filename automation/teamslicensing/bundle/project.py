@@ -18,7 +18,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from teamslicensing.bundle.wheels import BundleError
+from teamslicensing.errors import BundleError
 
 PROJECT = "teams-licensing"
 RUNBOOK_NAME = "reconcile_licenses.py"

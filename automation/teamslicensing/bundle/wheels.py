@@ -22,7 +22,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from teamslicensing.errors import TeamsLicensingError
+from teamslicensing.errors import BundleError
 
 PLATFORM = "manylinux2014_x86_64"
 PYTHON_VERSION = "3.10"
@@ -43,10 +43,6 @@ TARGET_ENVIRONMENT: dict[str, str] = {
     "python_version": PYTHON_VERSION,
     "sys_platform": "linux",
 }
-
-
-class BundleError(TeamsLicensingError):
-    """The bundle cannot be made: the message says which wheel or step is at fault."""
 
 
 @dataclass(frozen=True)

@@ -10,20 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from teamslicensing.availability import CountryAvailability, offers
-from teamslicensing.catalog import Capability
-from teamslicensing.config import AvailabilityOverride
-from teamslicensing.tenant import TenantServicePlan, TenantSku
+from teamslicensing.model.capability import Capability
+from teamslicensing.model.desired import CountryOverride
+from teamslicensing.model.tenant import TenantServicePlan, TenantSku
+from teamslicensing.reference.availability import CountryAvailability, offers
 
 Holding = Mapping[str, frozenset[str]]
 
 # capabilities whose country availability Microsoft publishes and the planner warns about
 COUNTRY_DEPENDENT = (Capability.CALLING_PLAN, Capability.AUDIO_CONFERENCING, Capability.COMMUNICATIONS_CREDITS)
-_OVERRIDE_FIELD = {
-    Capability.CALLING_PLAN: "calling_plans",
-    Capability.AUDIO_CONFERENCING: "audio_conferencing",
-    Capability.COMMUNICATIONS_CREDITS: "communications_credits",
-}
 _SMALL_PRINT_PLANS = ("MCOSMS",)  # plans that ride along in stand-alone calling SKUs (SMS units)
 
 
@@ -172,7 +167,7 @@ def unavailable_in(
     country: str | None,
     capabilities: frozenset[Capability],
     table: Mapping[str, CountryAvailability],
-    overrides: Mapping[str, AvailabilityOverride],
+    overrides: Mapping[str, CountryOverride],
 ) -> list[Capability]:
     """Capabilities the (dated) country table says `country` does not offer; configuration overrides win."""
     if not country:
@@ -182,7 +177,7 @@ def unavailable_in(
     for capability in COUNTRY_DEPENDENT:
         if capability not in capabilities:
             continue
-        offered = getattr(override, _OVERRIDE_FIELD[capability]) if override else None
+        offered = override.offered.get(capability) if override else None
         if offered is None:
             offered = offers(table, country, capability)
         if offered is False:

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from importlib.resources import files
 from types import MappingProxyType
 
-from .catalog import Capability
-from .countries import is_country_code
+from teamslicensing.model.capability import Capability
+from teamslicensing.reference.countries import is_country_code
 
 __all__ = ["CountryAvailability", "load_availability", "offers", "parse_availability"]
 
-_DATA_PACKAGE = "teamslicensing"
+_DATA_PACKAGE = "teamslicensing.reference"
 _AVAILABILITY_FILE = "teams-voice-country-availability.csv"
 _FLAG_COLUMNS = (
     "audio_conferencing",

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from teamslicensing.catalog import Capability, is_pay_as_you_go_calling_plan
+from teamslicensing.model.capability import Capability
 
 NO_ATTRIBUTES: Mapping[str, str] = MappingProxyType({})
 
@@ -24,11 +24,12 @@ class TenantServicePlan:
     id: str  # lowercase GUID
     name: str
     capability: Capability | None
+    pay_as_you_go: bool = False  # a per-zone pay-as-you-go calling plan (MCOPSTN_PAYG_*), classified by the source
 
     @property
     def is_exclusive_calling_plan(self) -> bool:
         """A user may hold at most one of these; pay-as-you-go plans are not in Microsoft's exclusivity list."""
-        return self.capability is Capability.CALLING_PLAN and not is_pay_as_you_go_calling_plan(self.name)
+        return self.capability is Capability.CALLING_PLAN and not self.pay_as_you_go
 
     @property
     def is_resource_account_plan(self) -> bool:

@@ -12,11 +12,13 @@ import json
 from collections.abc import Collection, Iterable
 from typing import IO, Any
 
-from teamslicensing.catalog import is_guid
-from teamslicensing.config import SELECTABLE_ATTRIBUTES, DesiredState
-from teamslicensing.errors import TeamsLicensingError
-from teamslicensing.graph import Graph, GraphError, odata_string
-from teamslicensing.graphobjects import (
+from teamslicensing.errors import GraphError, TeamsLicensingError
+from teamslicensing.graph import Graph
+from teamslicensing.graph.requests import odata_string
+from teamslicensing.model.capability import is_guid
+from teamslicensing.model.desired import SELECTABLE_ATTRIBUTES, DesiredState
+from teamslicensing.model.tenant import Tenant, TenantGroup, TenantSku, TenantUser
+from teamslicensing.tenant.parse import (
     Interner,
     ObjectError,
     parse_group,
@@ -24,7 +26,6 @@ from teamslicensing.graphobjects import (
     parse_user,
     user_select,
 )
-from teamslicensing.tenant import Tenant, TenantGroup, TenantSku, TenantUser
 
 PAGE_SIZE = 999  # Graph's $top maximum for users and members
 

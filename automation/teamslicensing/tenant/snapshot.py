@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from teamslicensing.errors import Problem, SnapshotError
-from teamslicensing.graphobjects import Interner, ObjectError, parse_group, parse_subscribed_sku, parse_user
-from teamslicensing.tenant import Tenant
+from teamslicensing.model.tenant import Tenant
+from teamslicensing.tenant.parse import Interner, ObjectError, parse_group, parse_subscribed_sku, parse_user
 
 MAX_REPORTED_PROBLEMS = 20
 T = TypeVar("T")

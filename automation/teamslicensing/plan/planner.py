@@ -14,15 +14,15 @@ import gc
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 
-from teamslicensing.availability import CountryAvailability
-from teamslicensing.catalog import Capability
-from teamslicensing.config import DesiredRule, DesiredState, LicenseRef
 from teamslicensing.errors import InputError, Problem
-from teamslicensing.plan import Gap, GapCode, Plan, SeatLine, Severity
-from teamslicensing.rules import VoiceRules
-from teamslicensing.selection import Selection
-from teamslicensing.tenant import Tenant, TenantSku, TenantUser
-from teamslicensing.userplan import Outcome, UserPlanner, Want
+from teamslicensing.model.capability import Capability
+from teamslicensing.model.desired import DesiredRule, DesiredState, LicenseRef
+from teamslicensing.model.plan import Gap, GapCode, Plan, SeatLine, Severity
+from teamslicensing.model.tenant import Tenant, TenantSku, TenantUser
+from teamslicensing.plan.selection import Selection
+from teamslicensing.plan.userplan import Outcome, UserPlanner, Want
+from teamslicensing.plan.voicerules import VoiceRules
+from teamslicensing.reference.availability import CountryAvailability
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 

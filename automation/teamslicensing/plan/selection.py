@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 
-from teamslicensing.config import UserSelector
-from teamslicensing.plan import GapCode
-from teamslicensing.tenant import Tenant, TenantUser
+from teamslicensing.model.desired import UserSelector
+from teamslicensing.model.plan import GapCode
+from teamslicensing.model.tenant import Tenant, TenantUser
 
 
 class Selection:

@@ -1,7 +1,7 @@
 """Microsoft Graph behind one small interface: `Graph.get_json`, `Graph.pages` and `Graph.batch`.
 
-Everything HTTP lives here: endpoints and national clouds, tokens, paging, JSON `$batch`, throttling and the one
-retry layer of the program. The rest of the code sees parsed JSON and `BatchResponse`s, never httpx.
+Paging, JSON `$batch`, throttling and the one retry layer of the program live here (endpoints, clouds and tokens in
+`connection`). The rest of the code sees parsed JSON and `BatchResponse`s, never httpx.
 
 msgraph-core supplies the HTTP client and its middleware (redirects, user agent, telemetry headers) but not its
 retry handler: we leave it out so attempts never multiply, and retry here with tenacity. Bulk pages are read as
@@ -18,83 +18,25 @@ import contextlib
 import functools
 import json
 import math
-import os
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_delay
 from tenacity.stop import stop_base
 
-from teamslicensing.errors import TeamsLicensingError
+from teamslicensing.errors import GraphError, RetryableError
+from teamslicensing.graph.connection import Connection, TokenProvider, graph_http_client, token_provider
 
-DEFAULT_GRAPH_URL = "https://graph.microsoft.com/v1.0"
 BATCH_LIMIT = 20  # Graph's maximum number of requests in one JSON $batch
 DEFAULT_CONCURRENCY = 4  # batches in flight at once
 MAX_ATTEMPTS = 8
 MAX_TOTAL_WAIT = 15 * 60.0  # seconds one request may spend retrying before we give up on it
-REQUEST_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
-TOKEN_ENV = "TEAMS_LICENSING_ACCESS_TOKEN"
-GRAPH_URL_ENV = "TEAMS_LICENSING_GRAPH_URL"
 _TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 _SLOW_DOWN_AT = 0.8  # Graph sends x-ms-throttle-limit-percentage (0.8 to 1.8) once 80% of a limit is used
-
-# cloud -> (Graph host, Entra authority host)
-CLOUDS: dict[str, tuple[str, str]] = {
-    "global": ("https://graph.microsoft.com", "login.microsoftonline.com"),
-    "usgov": ("https://graph.microsoft.us", "login.microsoftonline.us"),
-    "usgovdod": ("https://dod-graph.microsoft.us", "login.microsoftonline.us"),
-    "china": ("https://microsoftgraph.chinacloudapi.cn", "login.chinacloudapi.cn"),
-}
-
-
-class GraphError(TeamsLicensingError):
-    """Graph refused a request; `message` is Graph's own text."""
-
-    def __init__(self, status: int, code: str, message: str, request_id: str | None = None) -> None:
-        self.status, self.code, self.message, self.request_id = status, code, message, request_id
-        where = f" (request-id {request_id})" if request_id else ""
-        super().__init__(f"Graph answered {status} {code}: {message}{where}")
-
-
-class RetryableError(GraphError):
-    """429, 5xx, a timeout or a dropped connection: worth another try, after `retry_after` if Graph named it."""
-
-    def __init__(
-        self, status: int, code: str, message: str, request_id: str | None = None, retry_after: float | None = None
-    ) -> None:
-        super().__init__(status, code, message, request_id)
-        self.retry_after = retry_after
-
-
-class AuthenticationError(TeamsLicensingError):
-    """No token could be had: the message says which credential failed and how to fix it."""
-
-
-@dataclass(frozen=True)
-class Connection:
-    """Where Graph is and how to sign in. Never holds a token itself."""
-
-    graph_url: str = DEFAULT_GRAPH_URL
-    authority_host: str = CLOUDS["global"][1]
-    managed_identity_client_id: str | None = None
-
-    @property
-    def scope(self) -> str:
-        parts = urlsplit(self.graph_url)
-        return f"{parts.scheme}://{parts.netloc}/.default"
-
-    @classmethod
-    def from_options(
-        cls, cloud: str = "global", graph_url: str | None = None, managed_identity_client_id: str | None = None
-    ) -> Connection:
-        host, authority = CLOUDS[cloud]
-        url = graph_url or os.environ.get(GRAPH_URL_ENV) or f"{host}/v1.0"
-        return cls(url.rstrip("/"), authority, managed_identity_client_id)
 
 
 @dataclass(frozen=True)
@@ -121,63 +63,6 @@ class BatchResponse:
     @property
     def error_message(self) -> str:
         return _error_text(self.body) or f"HTTP {self.status}"
-
-
-TokenProvider = Callable[[], Awaitable[str]]
-
-
-def token_provider(connection: Connection) -> tuple[TokenProvider, Callable[[], Awaitable[None]]]:
-    """A coroutine giving a bearer token, and one closing the credential behind it."""
-    static = os.environ.get(TOKEN_ENV)
-    if static:  # a CI step that already holds a token: used as is, never logged
-
-        async def given() -> str:
-            return static
-
-        async def nothing() -> None:
-            return None
-
-        return given, nothing
-    from azure.core.exceptions import ClientAuthenticationError
-    from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
-
-    credential: Any
-    if connection.managed_identity_client_id:
-        credential = ManagedIdentityCredential(client_id=connection.managed_identity_client_id)
-    else:
-        credential = DefaultAzureCredential(authority=connection.authority_host)
-    cached: dict[str, Any] = {}
-
-    async def fetch() -> str:
-        token = cached.get("token")
-        if token is None or token.expires_on - 300 < time.time():
-            try:
-                token = await credential.get_token(connection.scope)
-            except ClientAuthenticationError as exc:
-                raise AuthenticationError(
-                    f"could not get a token for {connection.scope}: {str(exc).splitlines()[0]}. Sign in with "
-                    f"`az login`, run with a managed identity, or set {TOKEN_ENV}."
-                ) from exc
-            cached["token"] = token
-        return str(token.token)
-
-    return fetch, credential.close
-
-
-def graph_http_client(connection: Connection) -> httpx.AsyncClient:
-    """msgraph-core's client and middleware for `connection`, without its retry handler."""
-    from kiota_http.kiota_client_factory import KiotaClientFactory
-    from kiota_http.middleware import RetryHandler
-    from msgraph_core import GraphClientFactory
-    from msgraph_core.middleware import GraphTelemetryHandler
-
-    middleware = [m for m in KiotaClientFactory.get_default_middleware(None) if not isinstance(m, RetryHandler)]
-    middleware.append(GraphTelemetryHandler())
-    # base_url set here and again below: kiota-http ≥ 1.9.4 keeps the client's own (GRAPH-FACTS)
-    client = httpx.AsyncClient(base_url=connection.graph_url, timeout=REQUEST_TIMEOUT)
-    wrapped: httpx.AsyncClient = GraphClientFactory.create_with_custom_middleware(middleware=middleware, client=client)
-    wrapped.base_url = httpx.URL(connection.graph_url + "/")
-    return wrapped
 
 
 class _Pacer:
@@ -232,6 +117,7 @@ class Graph:
         *,
         client: httpx.AsyncClient | None = None,
         token: TokenProvider | None = None,
+        access_token: str | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
         max_attempts: int = MAX_ATTEMPTS,
         max_total_wait: float = MAX_TOTAL_WAIT,
@@ -242,13 +128,13 @@ class Graph:
         self._client = client
         self._own_client: httpx.AsyncClient | None = None
         self._token = token
+        self._access_token = access_token  # a bearer token given by the caller, sent only to connection.graph_url
         self._close_token: Callable[[], Awaitable[None]] | None = None
         self._pacer = _Pacer()
         self._slots = asyncio.Semaphore(concurrency)
         self._single = asyncio.Lock()  # held by the one batch in flight while Graph says we are near a limit
         self.max_attempts = max_attempts
         self.max_total_wait = max_total_wait
-        self.read_requests = 0
         self.write_requests = 0
         self.retries = 0
 
@@ -256,7 +142,7 @@ class Graph:
         if self._client is None:
             self._client = self._own_client = graph_http_client(self.connection)
         if self._token is None:
-            self._token, self._close_token = token_provider(self.connection)
+            self._token, self._close_token = token_provider(self.connection, self._access_token)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -268,7 +154,6 @@ class Graph:
     # ---- reads -------------------------------------------------------------------------------------------------
 
     async def get_json(self, url: str) -> Any:
-        self.read_requests += 1
         response = await self._with_retries(functools.partial(self._send, "GET", url))
         return json.loads(response.content)
 
@@ -430,8 +315,3 @@ def _batch_item(request: BatchRequest) -> dict[str, Any]:
         item["headers"] = {"Content-Type": "application/json"}
         item["body"] = request.body
     return item
-
-
-def odata_string(value: str) -> str:
-    """A string literal for $filter: single quotes doubled, then URL-encoded."""
-    return quote("'" + value.replace("'", "''") + "'", safe="")

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any, cast
 
-from teamslicensing.catalog import plan_capability
-from teamslicensing.tenant import (
+from teamslicensing.model.tenant import (
     NO_ATTRIBUTES,
     LicenseAssignment,
     TenantGroup,
@@ -19,6 +18,7 @@ from teamslicensing.tenant import (
     TenantSku,
     TenantUser,
 )
+from teamslicensing.reference.catalog import is_pay_as_you_go_calling_plan, plan_capability
 
 # Graph's $select names for the user properties planning reads (attributes are added per configuration)
 USER_FIELDS = (
@@ -116,7 +116,8 @@ def parse_subscribed_sku(obj: Any) -> TenantSku:
             raise ObjectError("'servicePlans' entries must be objects")
         plan_id = _required(plan, "servicePlanId").strip().lower()
         name = _text(plan, "servicePlanName", required=False) or plan_id
-        service_plans.append(TenantServicePlan(plan_id, name, plan_capability(name, plan_id)))
+        capability = plan_capability(name, plan_id)
+        service_plans.append(TenantServicePlan(plan_id, name, capability, is_pay_as_you_go_calling_plan(name)))
     return TenantSku(
         sku_id=_required(obj, "skuId").strip().lower(),
         part_number=_required(obj, "skuPartNumber").strip(),

@@ -9,7 +9,6 @@ voice SKUs. Everything is keyed on GUIDs: display names drift between versions o
 from __future__ import annotations
 
 import csv
-import enum
 import functools
 import io
 import operator
@@ -20,19 +19,19 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from types import MappingProxyType
 
+from teamslicensing.model.capability import Capability, is_guid, normalise_guid
+
 __all__ = [
-    "Capability",
     "Catalog",
     "CatalogSku",
     "ServicePlan",
-    "is_guid",
     "is_pay_as_you_go_calling_plan",
     "load_catalog",
     "parse_catalog",
     "plan_capability",
 ]
 
-_DATA_PACKAGE = "teamslicensing"
+_DATA_PACKAGE = "teamslicensing.reference"
 _CATALOG_FILE = "product-names-and-service-plan-identifiers.csv"
 _COLUMNS = (
     "Product_Display_Name",
@@ -42,15 +41,6 @@ _COLUMNS = (
     "Service_Plan_Id",
     "Service_Plans_Included_Friendly_Names",
 )
-
-
-class Capability(str, enum.Enum):
-    """A Teams voice capability a license can grant (values are the config file's spelling)."""
-
-    PHONE_SYSTEM = "phoneSystem"
-    CALLING_PLAN = "callingPlan"
-    AUDIO_CONFERENCING = "audioConferencing"
-    COMMUNICATIONS_CREDITS = "communicationsCredits"
 
 
 # Names as Graph returns them in subscribedSkus[].servicePlans[].servicePlanName; the CSV uses the same.
@@ -136,16 +126,6 @@ def _normalise_name(name: str) -> str:
     return " ".join(name.split()).upper()
 
 
-def _normalise_guid(text: str) -> str:
-    # Registry exports and PowerShell print GUIDs as {XXXXXXXX-...}; Graph prints lowercase.
-    return text.strip().strip("{}").strip().lower()
-
-
-def is_guid(text: str) -> bool:
-    """True if `text` is a GUID, ignoring case, surrounding whitespace and braces."""
-    return _GUID.fullmatch(_normalise_guid(text)) is not None
-
-
 def is_pay_as_you_go_calling_plan(service_plan_name: str) -> bool:
     """True for the per-zone pay-as-you-go Calling Plan service plans (MCOPSTN_PAYG_*)."""
     return _PAYG_CALLING_PLAN.fullmatch(_normalise_name(service_plan_name)) is not None
@@ -158,7 +138,7 @@ def plan_capability(service_plan_name: str, service_plan_id: str | None = None) 
     subscribedSkus that this CSV copy predates still classify.
     """
     if service_plan_id is not None:
-        by_id = _CAPABILITY_BY_PLAN_ID.get(_normalise_guid(service_plan_id))
+        by_id = _CAPABILITY_BY_PLAN_ID.get(normalise_guid(service_plan_id))
         if by_id is not None:
             return by_id
     name = _normalise_name(service_plan_name)
@@ -239,7 +219,7 @@ class Catalog:
 
     def by_id(self, sku_id: str) -> CatalogSku | None:
         """The SKU with this skuId (any case, braces and surrounding spaces allowed), or None."""
-        return self._by_id.get(_normalise_guid(sku_id))
+        return self._by_id.get(normalise_guid(sku_id))
 
     def by_part_number(self, part_number: str) -> tuple[CatalogSku, ...]:
         """Every SKU with this skuPartNumber, ignoring case; several when Microsoft reused one."""
@@ -260,7 +240,7 @@ class Catalog:
     def service_plan(self, name_or_id: str) -> ServicePlan | None:
         """A service plan by id (any case, braces allowed) or by code name (any case)."""
         if is_guid(name_or_id):
-            return self._plans.get(_normalise_guid(name_or_id))
+            return self._plans.get(normalise_guid(name_or_id))
         return self._plans.get(_normalise_name(name_or_id))
 
 

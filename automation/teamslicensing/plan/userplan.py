@@ -12,11 +12,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from teamslicensing.availability import CountryAvailability
-from teamslicensing.catalog import Capability
-from teamslicensing.config import DesiredState
-from teamslicensing.plan import Gap, GapCode, LicenseAdd, LicenseRemove, Severity, UserChange
-from teamslicensing.rules import (
+from teamslicensing.model.capability import Capability
+from teamslicensing.model.desired import DesiredState
+from teamslicensing.model.plan import Gap, GapCode, LicenseAdd, LicenseRemove, Severity, UserChange
+from teamslicensing.model.tenant import LicenseAssignment, TenantUser
+from teamslicensing.plan.voicerules import (
     Holding,
     VoiceProfile,
     VoiceRules,
@@ -26,7 +26,7 @@ from teamslicensing.rules import (
     number_capabilities_lost,
     unavailable_in,
 )
-from teamslicensing.tenant import LicenseAssignment, TenantUser
+from teamslicensing.reference.availability import CountryAvailability
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 _PRUNE = "prune"

@@ -1,0 +1,45 @@
+"""What a CI system shows beside the log: GitHub's step summary; Azure Pipelines' issues and summary tab."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from typing import TextIO
+
+from teamslicensing.errors import UsageError
+from teamslicensing.model.outcome import ApplyResult
+from teamslicensing.model.plan import Plan
+from teamslicensing.report import render
+from teamslicensing.report.ci import azure_logissues
+from teamslicensing.report.outcome import azure_failures, outcome_markdown
+
+STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"  # GitHub Actions: a file Markdown is appended to
+AZURE_PIPELINES_ENV = "TF_BUILD"  # set to True by the Azure Pipelines agent
+
+
+def ci_outputs(result: Plan, title: str, outcome: ApplyResult | None = None, out: TextIO | None = None) -> None:
+    summary_file = os.environ.get(STEP_SUMMARY_ENV)
+    in_azure = bool(os.environ.get(AZURE_PIPELINES_ENV))
+    if not summary_file and not in_azure:
+        return
+    markdown = render(result, "markdown", title=title)
+    if outcome is not None:
+        markdown += outcome_markdown(outcome)
+    if summary_file:
+        try:
+            with open(summary_file, "a", encoding="utf-8") as handle:
+                handle.write(markdown)
+        except OSError as exc:
+            raise UsageError(f"cannot append to {STEP_SUMMARY_ENV} {summary_file}: {exc.strerror or exc}") from exc
+    if in_azure:
+        out = out or sys.stdout
+        out.writelines(azure_logissues(result))
+        if outcome is not None:
+            out.writelines(azure_failures(outcome))
+        folder = os.environ.get("AGENT_TEMPDIRECTORY") or tempfile.gettempdir()
+        handle_fd, path = tempfile.mkstemp(prefix="teams-licensing-", suffix=".md", dir=folder)
+        with os.fdopen(handle_fd, "w", encoding="utf-8") as handle:  # kept: the agent uploads it after the step
+            handle.write(markdown)
+        out.write(f"##vso[task.uploadsummary]{os.path.abspath(path)}\n")
+        out.flush()

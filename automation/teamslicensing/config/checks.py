@@ -1,0 +1,180 @@
+"""Problems in a configuration file, each at `FILE:LINE:COLUMN`: pydantic's errors made readable, and the checks
+that need the licence catalogue or the whole file (license references, plan names, duplicate rule names, empty
+selections). The meaning checks read the raw data defensively so they still run when the model check failed."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from typing import Any, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from teamslicensing.config.filemodel import DesiredStateFile
+from teamslicensing.config.yamlsource import Loc, YamlDocument
+from teamslicensing.errors import Problem
+from teamslicensing.model.capability import is_guid
+from teamslicensing.reference.catalog import Catalog
+
+
+def validation_problems(document: YamlDocument, exc: ValidationError) -> Iterator[Problem]:
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            key = str(loc[-1])
+            message = f"unknown key '{key}'" + _suggest(key, _allowed_keys(loc[:-1]))
+            yield document.problem(loc, f"{_dotted(loc[:-1])}{message}", key=True)
+        elif kind == "missing":
+            yield document.problem(loc[:-1], f"{_dotted(loc[:-1])}missing required key '{loc[-1]}'")
+        elif loc and loc[-1] == "[key]":
+            key_loc = loc[:-1]
+            key = str(key_loc[-1])
+            choices = _literal_choices(error)
+            detail = f"unknown key '{key}'" + _suggest(key, choices) if choices else f"key '{key}': {error['msg']}"
+            yield document.problem(key_loc, f"{_dotted(key_loc[:-1])}{detail}", key=True)
+        else:
+            loc = tuple(part for part in loc if not _is_union_branch(part))
+            message = error["msg"].removeprefix("Value error, ")
+            yield document.problem(loc, f"{_dotted(loc)}{message}")
+
+
+def _is_union_branch(part: str | int) -> bool:
+    # pydantic adds a loc segment naming the union member it tried ('str', 'list[str]'); users never wrote those
+    return isinstance(part, str) and ("[" in part or part in ("str", "int", "bool", "float"))
+
+
+def _dotted(loc: Loc) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return f"{text}: " if text else ""
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = [c for c in choices if c.lower().startswith(word.lower())] if len(word) >= 3 else []
+    close = close or difflib.get_close_matches(word, choices, n=1, cutoff=0.55)
+    if close:
+        return f" (did you mean '{close[0]}'?)"
+    return f" (expected one of: {', '.join(choices)})" if 0 < len(choices) <= 8 else ""
+
+
+def _literal_choices(error: Any) -> list[str]:
+    expected = (error.get("ctx") or {}).get("expected", "")
+    return [part.strip(" '") for part in expected.replace(" or ", ",").split(",") if part.strip(" '")]
+
+
+def _allowed_keys(loc: Loc) -> list[str]:
+    """The keys the model accepts at `loc`, for did-you-mean hints."""
+    annotation: Any = DesiredStateFile
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            fields = {info.alias or name: info.annotation for name, info in annotation.model_fields.items()}
+            annotation = fields.get(str(part))
+        elif get_origin(annotation) in (list, dict):
+            annotation = get_args(annotation)[-1]
+        else:
+            return []
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [info.alias or name for name, info in annotation.model_fields.items()]
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    if get_origin(annotation) is Union or type(annotation).__name__ == "UnionType":
+        members = [arg for arg in get_args(annotation) if arg is not type(None)]
+        return members[0] if len(members) == 1 else annotation
+    return annotation
+
+
+# ---- checks that need the catalogue or the whole file ----------------------------------------------------------
+
+
+def meaning_problems(document: YamlDocument, catalog: Catalog) -> Iterator[Problem]:
+    data: dict[str, Any] = document.data
+    aliases = data.get("licenses") if isinstance(data.get("licenses"), dict) else {}
+    assert isinstance(aliases, dict)
+    for alias, target in aliases.items():
+        if isinstance(target, str) and not _catalog_knows(target, catalog):
+            yield document.problem(("licenses", alias), _unknown_license(target, catalog, aliases, in_alias=True))
+    rules = data.get("rules") if isinstance(data.get("rules"), list) else []
+    assert isinstance(rules, list)
+    first_seen: dict[str, int] = {}
+    for index, rule in enumerate(rules):
+        if not isinstance(rule, dict):
+            continue
+        loc: Loc = ("rules", index)
+        name = rule.get("name")
+        if isinstance(name, str):
+            if name in first_seen:
+                line = document.position(("rules", first_seen[name], "name")).line
+                yield document.problem((*loc, "name"), f"duplicate rule name '{name}' (first used on line {line})")
+            else:
+                first_seen[name] = index
+        select = rule.get("select")
+        if isinstance(select, dict) and not any(select.get(key) for key in ("groups", "users", "attributes")):
+            yield document.problem((*loc, "select"), "rule selects nobody: give select.groups, users or attributes")
+        assigned: dict[str, str] = {}
+        assign = rule.get("assign")
+        for position, ref in enumerate(assign if isinstance(assign, list) else []):
+            if not isinstance(ref, str):
+                continue
+            target = aliases.get(ref, ref) if isinstance(aliases.get(ref, ref), str) else ref
+            if _catalog_knows(target, catalog):
+                assigned[ref] = target
+            elif ref not in aliases:
+                yield document.problem((*loc, "assign", position), _unknown_license(ref, catalog, aliases))
+        plans = rule.get("disabledPlans")
+        if isinstance(plans, dict):
+            yield from _disabled_plan_problems(document, (*loc, "disabledPlans"), plans, assigned, aliases, catalog)
+
+
+def _disabled_plan_problems(
+    document: YamlDocument,
+    loc: Loc,
+    plans: dict[str, Any],
+    assigned: dict[str, str],
+    aliases: dict[str, Any],
+    catalog: Catalog,
+) -> Iterator[Problem]:
+    for ref, names in plans.items():
+        target = aliases.get(ref, ref)
+        matching = [r for r, t in assigned.items() if r == ref or (isinstance(target, str) and _same(t, target))]
+        if not matching:
+            yield document.problem(
+                (*loc, ref), f"disabledPlans names '{ref}', which this rule does not assign", key=True
+            )
+            continue
+        skus = catalog.resolve(str(target))
+        if not skus or not isinstance(names, list):
+            continue  # a GUID unknown to the catalogue: the tenant's own plan list decides at plan time
+        known = {plan.name.lower(): plan for sku in skus for plan in sku.service_plans}
+        known_ids = {plan.id for sku in skus for plan in sku.service_plans}
+        for position, plan_name in enumerate(names):
+            if not isinstance(plan_name, str):
+                continue
+            if plan_name.lower() in known or plan_name.lower() in known_ids:
+                continue
+            choices = sorted({plan.name for sku in skus for plan in sku.service_plans})
+            yield document.problem(
+                (*loc, ref, position),
+                f"service plan '{plan_name}' is not part of {skus[0].part_number}" + _suggest(plan_name, choices),
+            )
+
+
+def _same(a: str, b: str) -> bool:
+    return a.strip().lower() == b.strip().lower()
+
+
+def _catalog_knows(ref: str, catalog: Catalog) -> bool:
+    return is_guid(ref) or bool(catalog.by_part_number(ref))
+
+
+def _unknown_license(ref: str, catalog: Catalog, aliases: dict[str, Any], *, in_alias: bool = False) -> str:
+    choices = [sku.part_number for sku in catalog.skus] + ([] if in_alias else list(aliases))
+    where = "a skuPartNumber in Microsoft's catalogue or a skuId GUID"
+    if not in_alias:
+        where = "an alias under 'licenses', " + where
+    return f"unknown license '{ref}': not {where}" + _suggest(ref, choices)

@@ -1,0 +1,107 @@
+"""The configuration file's model (pydantic v2): strict types, unknown keys refused, and the JSON Schema from it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from teamslicensing.model.desired import DEFAULT_MAX_CHANGES, SELECTABLE_ATTRIBUTES, VoiceRouting
+from teamslicensing.reference.countries import is_country_code
+
+
+def _country_code(value: str) -> str:
+    if not is_country_code(value):
+        hint = f"; did you mean '{value.upper()}'?" if is_country_code(value.upper()) else ""
+        if value.upper() == "UK":
+            hint = "; the United Kingdom is 'GB'"
+        raise ValueError(f"'{value}' is not an ISO 3166-1 alpha-2 country code{hint}")
+    return value
+
+
+CountryCode = Annotated[str, AfterValidator(_country_code)]
+AttributeName = Literal[SELECTABLE_ATTRIBUTES]  # type: ignore[valid-type]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, alias_generator=to_camel, populate_by_name=True)
+
+
+class Defaults(_Model):
+    usage_location: CountryCode | None = Field(
+        None, description="ISO 3166-1 alpha-2 code set on users who need a license and have none."
+    )
+
+
+class Policy(_Model):
+    prune: bool = Field(False, description="Remove managed licenses no rule selects (direct assignments only).")
+    max_changes: int = Field(DEFAULT_MAX_CHANGES, ge=0, description="apply refuses a larger plan unless overridden.")
+    protected_users: list[str] = Field(default_factory=list, description="UPNs or ids never changed, only reported.")
+    include_disabled_accounts: bool = Field(False, description="Also change users whose account is disabled.")
+    allow_number_loss: bool = Field(
+        False, description="Plan removals that take a user's last phone-system or calling-plan service plan."
+    )
+
+
+class Selector(_Model):
+    groups: list[str] = Field(default_factory=list, description="Display names or object ids; transitive members.")
+    users: list[str] = Field(default_factory=list, description="userPrincipalNames or object ids.")
+    attributes: dict[AttributeName, str | list[str]] = Field(
+        default_factory=dict,
+        description="All must match, case-insensitively; a list matches any of its values.",
+    )
+
+
+class Rule(_Model):
+    name: str = Field(min_length=1, description="Unique name of the rule.")
+    select: Selector = Field(description="Union of groups, users and attribute matches.")
+    exclude: Selector | None = Field(None, description="Users taken out of the selection.")
+    assign: list[str] = Field(min_length=1, description="License aliases, skuPartNumbers or skuId GUIDs.")
+    disabled_plans: dict[str, list[str]] = Field(
+        default_factory=dict, description="Per assigned license: service plan names or ids to disable."
+    )
+    usage_location: CountryCode | None = Field(None, description="Overrides defaults.usageLocation for this rule.")
+    voice_routing: VoiceRouting = Field(
+        "callingPlan",
+        description="How these users reach the PSTN; Direct Routing and Operator Connect need no Calling Plan.",
+    )
+
+
+class AvailabilityOverride(_Model):
+    calling_plans: bool | None = None
+    audio_conferencing: bool | None = None
+    communications_credits: bool | None = None
+
+
+class DesiredStateFile(_Model):
+    """The desired state of Teams voice licensing (teams-licensing configuration, version 1)."""
+
+    model_config = ConfigDict(title="teams-licensing configuration")
+
+    version: Literal[1] = Field(description="Format version; must be 1.")
+    defaults: Defaults = Field(default_factory=Defaults)
+    policy: Policy = Field(default_factory=Policy)
+    licenses: dict[str, str] = Field(
+        default_factory=dict, description="Aliases used by rules: alias -> skuPartNumber or skuId GUID."
+    )
+    availability: dict[CountryCode, AvailabilityOverride] = Field(
+        default_factory=dict, description="Corrections to the shipped country availability table."
+    )
+    rules: list[Rule] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_sections_mean_defaults(cls, data: Any) -> Any:
+        # `defaults:` followed only by comments is YAML null; admins mean "nothing set here"
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (v is None and k in _OPTIONAL_SECTIONS)}
+        return data
+
+
+_OPTIONAL_SECTIONS = ("defaults", "policy", "licenses", "availability", "rules")
+
+
+def json_schema() -> dict[str, Any]:
+    schema = DesiredStateFile.model_json_schema(by_alias=True)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}

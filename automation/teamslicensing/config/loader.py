@@ -1,0 +1,119 @@
+"""Loading the desired-state file: three passes over one YAML document, every problem of every pass reported at once.
+
+1. `yamlsource` turns bytes into plain data plus positions (syntax, encoding, size, duplicates, aliases);
+2. the pydantic model (`filemodel`) checks shapes and types (unknown keys, wrong types, version, country codes);
+3. `checks` finds what needs the licence catalogue or the whole file.
+Then the file model is resolved against the catalogue into the planner's `model.desired.DesiredState`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from teamslicensing.config.checks import meaning_problems, validation_problems
+from teamslicensing.config.filemodel import AvailabilityOverride, DesiredStateFile, Selector
+from teamslicensing.config.yamlsource import YamlReadError, read_yaml_file
+from teamslicensing.errors import ConfigError, Problem
+from teamslicensing.model.capability import Capability, is_guid
+from teamslicensing.model.desired import (
+    CountryOverride,
+    DesiredPolicy,
+    DesiredRule,
+    DesiredState,
+    LicenseRef,
+    UserSelector,
+)
+from teamslicensing.reference.catalog import Catalog, load_catalog
+
+
+def load_desired_state(path: str | Path, catalog: Catalog | None = None) -> DesiredState:
+    """Read, check and resolve a desired-state file; raise `ConfigError` with every problem found."""
+    catalog = catalog or load_catalog()
+    try:
+        document = read_yaml_file(path)
+    except YamlReadError as exc:
+        raise ConfigError(exc.problems) from exc
+    problems: list[Problem] = []
+    if not isinstance(document.data, dict):
+        raise ConfigError([document.problem((), "expected a mapping with 'version: 1' at the top level")])
+    model: DesiredStateFile | None = None
+    try:
+        model = DesiredStateFile.model_validate(document.data)
+    except ValidationError as exc:
+        problems.extend(validation_problems(document, exc))
+    problems.extend(meaning_problems(document, catalog))
+    if problems or model is None:
+        raise ConfigError(problems)
+    return _desired_state(document.path, model, catalog)
+
+
+# ---- building the planner's view ---------------------------------------------------------------------------------
+
+
+def _desired_state(source: str, model: DesiredStateFile, catalog: Catalog) -> DesiredState:
+    refs: dict[str, LicenseRef] = {}
+
+    def license_ref(name: str) -> LicenseRef:
+        target = model.licenses.get(name, name).strip()
+        key = target.lower()
+        if key not in refs:
+            skus = catalog.resolve(target)
+            ids = (key,) if is_guid(target) else tuple(sku.sku_id for sku in skus)
+            part_numbers = {sku.part_number for sku in skus}
+            canonical = next(iter(part_numbers)) if len(part_numbers) == 1 else target
+            capabilities = frozenset(c for sku in skus for c in sku.capabilities)
+            refs[key] = LicenseRef(key if is_guid(target) else canonical, ids, capabilities)
+        return refs[key]
+
+    rules = []
+    for rule in model.rules:
+        assign = tuple(dict.fromkeys(license_ref(name) for name in rule.assign))
+        disabled = {license_ref(name): tuple(plans) for name, plans in rule.disabled_plans.items()}
+        rules.append(
+            DesiredRule(
+                name=rule.name,
+                select=_selector(rule.select),
+                exclude=_selector(rule.exclude) if rule.exclude else UserSelector(),
+                assign=assign,
+                disabled_plans=disabled,
+                usage_location=rule.usage_location,
+                voice_routing=rule.voice_routing,
+            )
+        )
+    policy = model.policy
+    return DesiredState(
+        source=source,
+        default_usage_location=model.defaults.usage_location,
+        policy=DesiredPolicy(
+            prune=policy.prune,
+            max_changes=policy.max_changes,
+            protected_users=frozenset(user.strip().lower() for user in policy.protected_users),
+            include_disabled_accounts=policy.include_disabled_accounts,
+            allow_number_loss=policy.allow_number_loss,
+        ),
+        rules=tuple(rules),
+        availability={country: _country_override(o) for country, o in model.availability.items()},
+    )
+
+
+def _selector(selector: Selector) -> UserSelector:
+    attributes = tuple(
+        (name, frozenset(v.strip().lower() for v in ([value] if isinstance(value, str) else value)))
+        for name, value in sorted(selector.attributes.items())
+    )
+    return UserSelector(
+        groups=tuple(selector.groups),
+        users=tuple(user.strip().lower() for user in selector.users),
+        attributes=attributes,
+    )
+
+
+def _country_override(override: AvailabilityOverride) -> CountryOverride:
+    offered = {
+        Capability.CALLING_PLAN: override.calling_plans,
+        Capability.AUDIO_CONFERENCING: override.audio_conferencing,
+        Capability.COMMUNICATIONS_CREDITS: override.communications_credits,
+    }
+    return CountryOverride({capability: value for capability, value in offered.items() if value is not None})

@@ -1,0 +1,108 @@
+"""Where Graph is and how to sign in: national clouds, the credential chain or a given token, msgraph-core's client."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from teamslicensing.errors import AuthenticationError
+
+DEFAULT_GRAPH_URL = "https://graph.microsoft.com/v1.0"
+REQUEST_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+TOKEN_ENV = "TEAMS_LICENSING_ACCESS_TOKEN"  # read by the front ends (CLI, runbook), never here
+GRAPH_URL_ENV = "TEAMS_LICENSING_GRAPH_URL"
+
+# cloud -> (Graph host, Entra authority host)
+CLOUDS: dict[str, tuple[str, str]] = {
+    "global": ("https://graph.microsoft.com", "login.microsoftonline.com"),
+    "usgov": ("https://graph.microsoft.us", "login.microsoftonline.us"),
+    "usgovdod": ("https://dod-graph.microsoft.us", "login.microsoftonline.us"),
+    "china": ("https://microsoftgraph.chinacloudapi.cn", "login.chinacloudapi.cn"),
+}
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where Graph is and how to sign in. Never holds a token itself (a given one travels beside it, to `Graph`)."""
+
+    graph_url: str = DEFAULT_GRAPH_URL
+    authority_host: str = CLOUDS["global"][1]
+    managed_identity_client_id: str | None = None
+
+    @property
+    def scope(self) -> str:
+        parts = urlsplit(self.graph_url)
+        return f"{parts.scheme}://{parts.netloc}/.default"
+
+    @classmethod
+    def from_options(
+        cls, cloud: str = "global", graph_url: str | None = None, managed_identity_client_id: str | None = None
+    ) -> Connection:
+        host, authority = CLOUDS[cloud]
+        url = graph_url or f"{host}/v1.0"
+        return cls(url.rstrip("/"), authority, managed_identity_client_id)
+
+
+TokenProvider = Callable[[], Awaitable[str]]
+
+
+def token_provider(
+    connection: Connection, access_token: str | None = None
+) -> tuple[TokenProvider, Callable[[], Awaitable[None]]]:
+    """A coroutine giving a bearer token, and one closing the credential behind it. `access_token`: a token the
+    caller already holds (a CI step, an emulator), used as is and never logged."""
+    static = access_token
+    if static:
+
+        async def given() -> str:
+            return static
+
+        async def nothing() -> None:
+            return None
+
+        return given, nothing
+    from azure.core.exceptions import ClientAuthenticationError
+    from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
+
+    credential: Any
+    if connection.managed_identity_client_id:
+        credential = ManagedIdentityCredential(client_id=connection.managed_identity_client_id)
+    else:
+        credential = DefaultAzureCredential(authority=connection.authority_host)
+    cached: dict[str, Any] = {}
+
+    async def fetch() -> str:
+        token = cached.get("token")
+        if token is None or token.expires_on - 300 < time.time():
+            try:
+                token = await credential.get_token(connection.scope)
+            except ClientAuthenticationError as exc:
+                raise AuthenticationError(
+                    f"could not get a token for {connection.scope}: {str(exc).splitlines()[0]}. Sign in with "
+                    f"`az login`, run with a managed identity, or set {TOKEN_ENV}."
+                ) from exc
+            cached["token"] = token
+        return str(token.token)
+
+    return fetch, credential.close
+
+
+def graph_http_client(connection: Connection) -> httpx.AsyncClient:
+    """msgraph-core's client and middleware for `connection`, without its retry handler."""
+    from kiota_http.kiota_client_factory import KiotaClientFactory
+    from kiota_http.middleware import RetryHandler
+    from msgraph_core import GraphClientFactory
+    from msgraph_core.middleware import GraphTelemetryHandler
+
+    middleware = [m for m in KiotaClientFactory.get_default_middleware(None) if not isinstance(m, RetryHandler)]
+    middleware.append(GraphTelemetryHandler())
+    # base_url set here and again below: kiota-http ≥ 1.9.4 keeps the client's own (GRAPH-FACTS)
+    client = httpx.AsyncClient(base_url=connection.graph_url, timeout=REQUEST_TIMEOUT)
+    wrapped: httpx.AsyncClient = GraphClientFactory.create_with_custom_middleware(middleware=middleware, client=client)
+    wrapped.base_url = httpx.URL(connection.graph_url + "/")
+    return wrapped

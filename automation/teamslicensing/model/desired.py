@@ -1,0 +1,112 @@
+"""The desired state as the planner reads it: rules resolved to licenses, selectors normalised, policy with defaults.
+
+Built by `config` from the YAML file; stdlib types only, so the pure core never loads pydantic or yaml.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+from teamslicensing.model.capability import Capability, is_guid
+
+# user properties a rule may select on (Graph names; extension attributes live under onPremisesExtensionAttributes)
+SELECTABLE_ATTRIBUTES: tuple[str, ...] = (
+    "department",
+    "usageLocation",
+    "country",
+    "jobTitle",
+    "companyName",
+    "officeLocation",
+    "city",
+    "state",
+    "employeeType",
+    *(f"extensionAttribute{n}" for n in range(1, 16)),
+)
+VoiceRouting = Literal["callingPlan", "directRouting", "operatorConnect"]
+DEFAULT_MAX_CHANGES = 200  # policy.maxChanges when the file says nothing
+
+
+@dataclass(frozen=True)
+class LicenseRef:
+    """A license as the config names it, resolved as far as the catalogue allows (the tenant decides the rest)."""
+
+    ref: str  # the skuPartNumber or GUID after alias expansion
+    sku_ids: tuple[str, ...]  # lowercase skuIds the catalogue knows for it (the GUID itself for a GUID)
+    capabilities: frozenset[Capability] = frozenset()  # voice capabilities the catalogue knows it to grant
+
+    @property
+    def is_guid(self) -> bool:
+        return is_guid(self.ref)
+
+
+@dataclass(frozen=True)
+class UserSelector:
+    groups: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()  # lowercase
+    attributes: tuple[tuple[str, frozenset[str]], ...] = ()  # lowercase values
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.groups or self.users or self.attributes)
+
+
+@dataclass(frozen=True)
+class DesiredRule:
+    name: str
+    select: UserSelector
+    exclude: UserSelector
+    assign: tuple[LicenseRef, ...]
+    disabled_plans: Mapping[LicenseRef, tuple[str, ...]]  # only licenses the rule declares plans for
+    usage_location: str | None
+    voice_routing: VoiceRouting
+
+
+@dataclass(frozen=True)
+class DesiredPolicy:
+    prune: bool = False
+    max_changes: int = DEFAULT_MAX_CHANGES
+    protected_users: frozenset[str] = frozenset()  # lowercase UPNs or ids
+    include_disabled_accounts: bool = False
+    allow_number_loss: bool = False
+
+
+@dataclass(frozen=True)
+class CountryOverride:
+    """The configuration's correction of the shipped country table: capability -> offered, for those it names."""
+
+    offered: Mapping[Capability, bool] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    source: str
+    default_usage_location: str | None
+    policy: DesiredPolicy
+    rules: tuple[DesiredRule, ...]
+    availability: Mapping[str, CountryOverride]  # ISO country code -> override
+
+    @property
+    def selected_attributes(self) -> frozenset[str]:
+        """User attribute names the rules select or exclude on: all a tenant source needs to read."""
+        return frozenset(
+            name for rule in self.rules for selector in (rule.select, rule.exclude) for name, _ in selector.attributes
+        )
+
+    @property
+    def group_names(self) -> tuple[str, ...]:
+        """Every group rules select or exclude (names or ids, as written), sorted: what a source must read."""
+        return tuple(
+            sorted(
+                {name for rule in self.rules for selector in (rule.select, rule.exclude) for name in selector.groups}
+            )
+        )
+
+    @property
+    def managed_licenses(self) -> tuple[LicenseRef, ...]:
+        seen: dict[LicenseRef, None] = {}
+        for rule in self.rules:
+            seen.update(dict.fromkeys(rule.assign))
+        return tuple(seen)

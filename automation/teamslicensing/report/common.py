@@ -1,0 +1,73 @@
+"""Pieces every rendering of a plan shares: the summary line, whom a gap is about, bounded gap lists, seats."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+
+from teamslicensing.model.plan import Gap, Plan, SeatLine, Severity, UserChange
+
+# a tenant-wide problem can repeat for thousands of users: people get the first lines, JSON gets all
+MAX_LINES_PER_CODE = 25
+
+
+def summary_line(plan: Plan) -> str:
+    adds = sum(len(c.add_licenses) for c in plan.changes)
+    removes = sum(len(c.remove_licenses) for c in plan.changes)
+    locations = sum(1 for c in plan.changes if c.set_usage_location)
+    destructive = sum(1 for c in plan.changes if c.destructive)
+    users = len(plan.changes)
+    text = (
+        f"Plan: {users} user{'s' if users != 1 else ''} to change "
+        f"({adds} license add{'s' if adds != 1 else ''}, {removes} removal{'s' if removes != 1 else ''}, "
+        f"{locations} usage location{'s' if locations != 1 else ''})"
+    )
+    if destructive:
+        text += f", {destructive} DESTRUCTIVE"
+    errors, warnings, infos = (plan.gap_count(s) for s in (Severity.ERROR, Severity.WARNING, Severity.INFO))
+    return f"{text}; gaps: {errors} error(s), {warnings} warning(s), {infos} info."
+
+
+def gap_subject(gap: Gap) -> str:
+    """Whom a gap is about: the user (or 'tenant') and the SKU, if any."""
+    parts = [gap.user_principal_name or "tenant"]
+    if gap.sku_part_number:
+        parts.append(gap.sku_part_number)
+    return " ".join(parts)
+
+
+def removed(change: UserChange) -> str:
+    return ", ".join(r.sku_part_number for r in change.remove_licenses)
+
+
+def limited(gaps: Sequence[Gap]) -> Iterator[tuple[Gap, int]]:
+    """Yield (gap, 0) for the first lines of each code, then (gap, count) once for the rest."""
+    by_code: dict[str, list[Gap]] = defaultdict(list)
+    for gap in gaps:
+        by_code[gap.code.value].append(gap)
+    for code_gaps in by_code.values():
+        for gap in code_gaps[:MAX_LINES_PER_CODE]:
+            yield gap, 0
+        if len(code_gaps) > MAX_LINES_PER_CODE:
+            yield code_gaps[0], len(code_gaps) - MAX_LINES_PER_CODE
+
+
+def seat_table(seats: Sequence[SeatLine], *, markdown: bool) -> Iterator[str]:
+    header = ("SKU", "enabled", "consumed", "to add", "to remove", "available", "shortfall")
+    rows = [(s.sku_part_number, s.enabled, s.consumed, s.to_add, s.to_remove, s.available, s.shortfall) for s in seats]
+    if markdown:
+        yield "| " + " | ".join(header) + " |"
+        yield "|---" + "|---:" * (len(header) - 1) + "|"
+        for row in rows:
+            short = f"**{row[-1]}**" if row[-1] else "0"
+            yield "| " + " | ".join(str(v) for v in row[:-1]) + f" | {short} |"
+        return
+    width = max(len(header[0]), *(len(r[0]) for r in rows))
+    yield "  " + header[0].ljust(width) + "".join(f"{h:>11}" for h in header[1:])
+    for row in rows:
+        yield "  " + row[0].ljust(width) + "".join(f"{v:>11}" for v in row[1:])
+
+
+def md_cell(text: str) -> str:
+    """Text made safe for one Markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")

@@ -1,0 +1,61 @@
+"""The plan as Markdown: pull-request comments, GitHub step summaries, Azure Pipelines summary tabs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from teamslicensing.model.plan import Plan
+from teamslicensing.report.common import limited, md_cell, removed, seat_table, summary_line
+
+
+def markdown_lines(plan: Plan, title: str) -> Iterator[str]:
+    yield f"## {title or 'teams-licensing plan'}"
+    yield ""
+    yield f"**{summary_line(plan)}**"
+    yield ""
+    destructive = [c for c in plan.changes if c.destructive]
+    if destructive:
+        yield "> [!CAUTION]"
+        yield f"> **{len(destructive)} destructive change(s):** these users lose their phone number."
+        for change in destructive:
+            yield f"> - `{change.user_principal_name}`: removes {removed(change)}"
+        yield ""
+    if plan.changes:
+        yield "### Changes"
+        yield ""
+        yield "| User | Usage location | Add | Remove | Rules |"
+        yield "|---|---|---|---|---|"
+        for change in plan.changes:
+            user = f"**⚠ {change.user_principal_name}**" if change.destructive else change.user_principal_name
+            adds = "<br>".join(
+                a.sku_part_number + (f" (disabled: {len(a.disabled_plans)})" if a.disabled_plans else "")
+                for a in change.add_licenses
+            )
+            removes = "<br>".join(r.sku_part_number for r in change.remove_licenses)
+            yield (
+                f"| {md_cell(user)} | {change.set_usage_location or ''} | {adds} | {removes} | "
+                f"{md_cell(', '.join(change.rules))} |"
+            )
+        yield ""
+    else:
+        yield "No changes: licenses are in the declared state."
+        yield ""
+    if plan.seats:
+        yield "### Seats"
+        yield ""
+        yield from seat_table(plan.seats, markdown=True)
+        yield ""
+    if plan.gaps:
+        yield "### Gaps"
+        yield ""
+        yield "| Severity | Code | User | SKU | Message |"
+        yield "|---|---|---|---|---|"
+        for gap, more in limited(plan.gaps):
+            if more:
+                yield f"| {gap.severity.value} | {gap.code.value} | … {more} more | | see the JSON report |"
+            else:
+                yield (
+                    f"| {gap.severity.value} | {gap.code.value} | {md_cell(gap.user_principal_name or '(tenant)')} | "
+                    f"{gap.sku_part_number or ''} | {md_cell(gap.message)} |"
+                )
+        yield ""

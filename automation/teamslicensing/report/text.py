@@ -1,0 +1,52 @@
+"""The plan as text for a terminal or a job log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from teamslicensing.model.plan import Plan, Severity
+from teamslicensing.report.common import gap_subject, limited, removed, seat_table, summary_line
+
+
+def text_lines(plan: Plan, title: str) -> Iterator[str]:
+    if title:
+        yield title
+        yield ""
+    destructive = [c for c in plan.changes if c.destructive]
+    if destructive:
+        yield f"!!! {len(destructive)} DESTRUCTIVE change(s): these users lose their phone number !!!"
+        for change in destructive:
+            yield f"!!!   {change.user_principal_name}: removes {removed(change)}"
+        yield ""
+    if plan.changes:
+        yield "Changes:"
+        for change in plan.changes:
+            marker = "  !! " if change.destructive else "  ~ "
+            rules = f"  [{', '.join(change.rules)}]" if change.rules else "  [prune]"
+            yield f"{marker}{change.user_principal_name}{rules}"
+            if change.set_usage_location:
+                yield f"      ~ usage location = {change.set_usage_location}"
+            for add in change.add_licenses:
+                plans = f" (disabled plans: {', '.join(add.disabled_plans)})" if add.disabled_plans else ""
+                yield f"      + {add.sku_part_number}{plans}"
+            for remove in change.remove_licenses:
+                yield f"      - {remove.sku_part_number}"
+    else:
+        yield "No changes: licenses are in the declared state."
+    yield ""
+    if plan.seats:
+        yield "Seats:"
+        yield from seat_table(plan.seats, markdown=False)
+        yield ""
+    for severity, heading in ((Severity.ERROR, "Errors"), (Severity.WARNING, "Warnings"), (Severity.INFO, "Info")):
+        gaps = [g for g in plan.gaps if g.severity is severity]
+        if not gaps:
+            continue
+        yield f"{heading} ({len(gaps)}):"
+        for gap, more in limited(gaps):
+            if more:
+                yield f"  … and {more} more {gap.code.value} (see --format json)"
+            else:
+                yield f"  {gap.code.value}  {gap_subject(gap)}: {gap.message}"
+        yield ""
+    yield summary_line(plan)

@@ -1,0 +1,116 @@
+"""Graph's license writes applied to tenant data in Graph's own JSON (a snapshot document), as Graph applies them.
+
+The one place the product edits tenant JSON: `apply --snapshot` writes through it, and the planner's tests use it to
+check that planning again after applying a plan finds nothing to do. Graph's rules followed here: an add needs a
+subscription, a usage location and a free seat unless the user already holds the SKU; only direct assignments can
+be removed; an add for a SKU held directly replaces its disabled plans; a user consumes one seat per SKU however many
+ways they hold it, and an assignment in state Error or Disabled gives nothing and holds no seat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+Json = dict[str, Any]
+NO_SEAT_STATES = frozenset({"Error", "Disabled"})
+
+INVALID_LICENSE = "License {sku} does not correspond to a valid company License."
+NO_USAGE_LOCATION = "License assignment cannot be done for user with invalid usage location."
+NO_SEATS = "Subscription with SKU {sku} does not have any available licenses."
+INHERITED = "User license {sku} is inherited from a group membership and cannot be removed directly from the user."
+
+
+class TenantDocument:
+    """A snapshot document with its users and subscriptions indexed by id; edits change the document in place."""
+
+    def __init__(self, document: Json) -> None:
+        self.document = document
+        self._users = {str(u["id"]).lower(): u for u in document.get("users", [])}
+        self._skus = {str(s["skuId"]).lower(): s for s in document.get("subscribedSkus", [])}
+
+    def user(self, user_id: str) -> Json | None:
+        return self._users.get(user_id.lower())
+
+    def set_usage_location(self, user_id: str, location: str | None) -> tuple[int, Json | None]:
+        user = self.user(user_id)
+        if user is None:
+            return 404, graph_error("Request_ResourceNotFound", f"Resource '{user_id}' does not exist.")
+        user["usageLocation"] = location
+        return 204, None
+
+    def assign_license(
+        self, user_id: str, adds: Sequence[tuple[str, Sequence[str]]], removes: Sequence[str]
+    ) -> tuple[int, Json]:
+        """One assignLicense: `adds` as (skuId, disabled plan ids), `removes` as skuIds; all or nothing."""
+        user = self.user(user_id)
+        if user is None:
+            return 404, graph_error("Request_ResourceNotFound", f"Resource '{user_id}' does not exist.")
+        states: list[Json] = user.get("licenseAssignmentStates") or [
+            {**license, "assignedByGroup": None, "state": "Active", "error": "None"}
+            for license in user.get("assignedLicenses", [])
+        ]
+        held = _seat_holding(states)
+        direct = {str(s["skuId"]).lower(): s for s in states if not s.get("assignedByGroup")}
+        for sku_id, _ in adds:
+            sku = self._skus.get(sku_id.lower())
+            if sku is None:
+                return 400, graph_error("Request_BadRequest", INVALID_LICENSE.format(sku=sku_id))
+            if not user.get("usageLocation"):
+                return 400, graph_error("Request_BadRequest", NO_USAGE_LOCATION)
+            if sku_id.lower() not in held and _free(sku) <= 0:
+                return 400, graph_error("Request_BadRequest", NO_SEATS.format(sku=sku_id))
+        for sku_id in removes:
+            if sku_id.lower() not in direct:
+                return 400, graph_error("Request_BadRequest", INHERITED.format(sku=sku_id))
+        states = [s for s in states if s.get("assignedByGroup") or str(s["skuId"]).lower() not in _lower(removes)]
+        for sku_id, disabled in adds:
+            existing = direct.get(sku_id.lower())
+            if existing is not None and existing in states:
+                existing["disabledPlans"] = list(disabled)
+            else:
+                states.append(
+                    {
+                        "skuId": sku_id.lower(),
+                        "disabledPlans": list(disabled),
+                        "assignedByGroup": None,
+                        "state": "Active",
+                        "error": "None",
+                    }
+                )
+        after = _seat_holding(states)
+        for sku_id in after - held:
+            self._skus[sku_id]["consumedUnits"] = self._skus[sku_id].get("consumedUnits", 0) + 1
+        for sku_id in held - after:
+            if sku_id in self._skus:
+                self._skus[sku_id]["consumedUnits"] = self._skus[sku_id].get("consumedUnits", 0) - 1
+        user["licenseAssignmentStates"] = states
+        user["assignedLicenses"] = assigned_licenses(states)
+        return 200, {"id": user["id"], "assignedLicenses": user["assignedLicenses"]}
+
+
+def assigned_licenses(states: Iterable[Json]) -> list[Json]:
+    """`assignedLicenses` as Graph derives it from the states: one entry per SKU, a plan disabled only if every
+    assignment of that SKU disables it."""
+    merged: dict[str, set[str]] = {}
+    for state in states:
+        disabled = {str(p) for p in state.get("disabledPlans", [])}
+        sku_id = str(state["skuId"]).lower()
+        merged[sku_id] = merged[sku_id] & disabled if sku_id in merged else disabled
+    return [{"skuId": sku_id, "disabledPlans": sorted(plans)} for sku_id, plans in merged.items()]
+
+
+def graph_error(code: str, message: str) -> Json:
+    return {"error": {"code": code, "message": message}}
+
+
+def _seat_holding(states: Iterable[Json]) -> set[str]:
+    return {str(s["skuId"]).lower() for s in states if s.get("state") not in NO_SEAT_STATES}
+
+
+def _free(sku: Json) -> int:
+    return int((sku.get("prepaidUnits") or {}).get("enabled", 0)) - int(sku.get("consumedUnits", 0))
+
+
+def _lower(values: Iterable[str]) -> set[str]:
+    return {value.lower() for value in values}

@@ -1,0 +1,66 @@
+"""Apply writes to a snapshot file the way Graph would, so `apply --snapshot` shows the whole cycle offline."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from teamslicensing.graph.requests import write_request
+from teamslicensing.model.outcome import Write, WriteAttempt, WriteKind
+from teamslicensing.tenant.assign import TenantDocument
+
+
+class SnapshotWriter:
+    """A write backend over a snapshot file: each write edits the snapshot's own JSON through `TenantDocument`
+    (seats, usage location, direct vs group-inherited states), and `save` writes the file back atomically. Attempts
+    are described as the Graph requests they stand for, so the audit log reads the same as a live run's."""
+
+    batch_size = 20
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        with open(self.path, "rb") as handle:
+            self.document: dict[str, Any] = json.load(handle)
+        self._tenant = TenantDocument(self.document)
+
+    async def write(
+        self, writes: Sequence[Write], on_attempt: Callable[[Write, WriteAttempt], None] | None = None
+    ) -> list[WriteAttempt]:
+        attempts = []
+        for write in writes:
+            attempt = self._apply(write)
+            if on_attempt is not None:
+                on_attempt(write, attempt)
+            attempts.append(attempt)
+        return attempts
+
+    def save(self) -> None:
+        temporary = self.path.with_name(self.path.name + ".tmp")
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump(self.document, handle, indent=1)
+            handle.write("\n")
+        os.replace(temporary, self.path)
+
+    def _apply(self, write: Write) -> WriteAttempt:
+        change = write.change
+        if write.kind is WriteKind.USAGE_LOCATION:
+            status, body = self._tenant.set_usage_location(change.user_id, change.set_usage_location)
+        else:
+            adds = [(a.sku_id, a.disabled_plans) for a in change.add_licenses]
+            status, body = self._tenant.assign_license(change.user_id, adds, [r.sku_id for r in change.remove_licenses])
+        method, url, request_body = write_request(write)
+        error = body.get("error") if isinstance(body, dict) else None
+        licenses = body.get("assignedLicenses") if isinstance(body, dict) else None
+        return WriteAttempt(
+            method=method,
+            url=url,
+            body=request_body,
+            status=status,
+            error_message=str(error.get("message")) if isinstance(error, dict) else None,
+            request_id=f"snapshot-{uuid.uuid4()}",
+            assigned_licenses=licenses if isinstance(licenses, list) else None,
+        )
