@@ -113,6 +113,8 @@ def run_product(url: str, sample: int) -> dict[str, Any]:
     from teamslicensing.apply.executor import execute
     from teamslicensing.config import load_desired_state
     from teamslicensing.graph import Connection, Graph
+    from teamslicensing.graph.connection import graph_http_client
+    from teamslicensing.graph.writer import GraphWriter
     from teamslicensing.plan.planner import plan
     from teamslicensing.reference.availability import load_availability
     from teamslicensing.tenant.live import read_tenant
@@ -124,14 +126,24 @@ def run_product(url: str, sample: int) -> dict[str, Any]:
     result: dict[str, Any] = {}
 
     async def product() -> None:
-        async with Graph(Connection(url), access_token="benchmark") as graph:
+        connection = Connection(url)
+        client = graph_http_client(connection)
+        sent = 0
+
+        async def count(request: Any) -> None:
+            nonlocal sent
+            sent += 1
+
+        client.event_hooks["request"].append(count)
+        async with client, Graph(connection, client=client, access_token="benchmark") as graph:
             tenant = await read_tenant(graph, desired)
+            reads = sent
             planned = plan(desired, tenant, load_availability())
             del tenant
             started = time.monotonic()
-            outcome = await execute(planned, graph)
+            outcome = await execute(planned, GraphWriter(graph))
             result.update(
-                reads=graph.read_requests,
+                reads=reads,
                 writes=sum(c.changes_licenses for c in planned.changes),
                 write_requests=graph.write_requests,
                 retries=graph.retries,

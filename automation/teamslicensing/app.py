@@ -25,7 +25,17 @@ from teamslicensing.tenant.live import export_snapshot, read_tenant
 from teamslicensing.tenant.snapshot import load_snapshot
 from teamslicensing.tenant.snapshotwriter import SnapshotWriter
 
-__all__ = ["GraphAccess", "PlanRun", "TenantSource", "apply", "check_change_limit", "export", "plan", "validate"]
+__all__ = [
+    "GraphAccess",
+    "PlanRun",
+    "TenantSource",
+    "apply",
+    "check_change_limit",
+    "export",
+    "plan",
+    "read",
+    "validate",
+]
 
 
 @dataclass(frozen=True)
