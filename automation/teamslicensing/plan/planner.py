@@ -19,8 +19,9 @@ from teamslicensing.model.capability import Capability
 from teamslicensing.model.desired import DesiredRule, DesiredState, LicenseRef
 from teamslicensing.model.plan import Gap, GapCode, Plan, SeatLine, Severity
 from teamslicensing.model.tenant import Tenant, TenantSku, TenantUser
+from teamslicensing.plan.context import Outcome, Want
 from teamslicensing.plan.selection import Selection
-from teamslicensing.plan.userplan import Outcome, UserPlanner, Want
+from teamslicensing.plan.userplan import UserPlanner
 from teamslicensing.plan.voicerules import VoiceRules
 from teamslicensing.reference.availability import CountryAvailability
 

@@ -1,0 +1,91 @@
+"""What the stages of planning one user share: the whole-tenant facts they read (`PlanContext`), the draft change
+being trimmed, what a user holds, and how a user's gap is worded."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from teamslicensing.model.desired import DesiredState
+from teamslicensing.model.plan import Gap, GapCode, Severity, UserChange
+from teamslicensing.model.tenant import LicenseAssignment, TenantUser
+from teamslicensing.plan.voicerules import VoiceRules
+from teamslicensing.reference.availability import CountryAvailability
+
+ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+PRUNE = "prune"  # why a SKU is in Draft.removes when no swap put it there
+
+Direct = Mapping[str, frozenset[str]]
+Inherited = Mapping[str, LicenseAssignment]
+
+
+class PlanContext(Protocol):
+    """What the user planner reads of the whole-tenant planning: resolved licenses and rule facts."""
+
+    desired: DesiredState
+    availability: Mapping[str, CountryAvailability]
+    voice: VoiceRules
+    assignable: set[str]
+    managed: frozenset[str]
+    managed_by_name: list[str]
+    unsafe_to_prune: set[str]
+    phone_system_rules: set[int]
+    group_names: dict[str, str]
+
+    def part_number(self, sku_id: str) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Want:
+    """One SKU a user should hold, merged over every rule that selects them."""
+
+    disabled: frozenset[str] | None  # None: no rule declares disabled plans for it
+    order: int  # index of the first rule that assigns it (seat priority)
+
+
+@dataclass
+class Outcome:
+    change: UserChange | None
+    gaps: list[Gap]
+    new_seats: tuple[str, ...] = ()  # SKUs this change assigns anew (each takes a seat)
+    freed: tuple[str, ...] = ()  # SKUs this change removes (each frees a seat)
+
+
+@dataclass
+class Draft:
+    """A user's change while it is being trimmed down to what is safe."""
+
+    adds: dict[str, frozenset[str]] = field(default_factory=dict)  # sku -> disabled plans to send
+    removes: dict[str, str] = field(default_factory=dict)  # sku -> why: PRUNE, or the sku swapped in for it
+    gaps: list[Gap] = field(default_factory=list)
+
+
+def user_gap(
+    ctx: PlanContext, user: TenantUser, code: GapCode, severity: Severity, sku_id: str | None, message: str
+) -> Gap:
+    return Gap(code, severity, user.user_principal_name, ctx.part_number(sku_id) if sku_id else None, message)
+
+
+def holding_of(user: TenantUser) -> dict[str, frozenset[str]]:
+    """SKU -> effectively disabled plans: a plan is on if any assignment of that SKU leaves it on."""
+    holding: dict[str, frozenset[str]] = {}
+    for assignment in user.licenses:
+        if not assignment.grants_plans:
+            continue
+        previous = holding.get(assignment.sku_id)
+        holding[assignment.sku_id] = (
+            assignment.disabled_plans if previous is None else previous & assignment.disabled_plans
+        )
+    return holding
+
+
+def end_holding(user: TenantUser, draft: Draft) -> dict[str, frozenset[str]]:
+    """`holding_of` once the draft is applied: the same rules, so an empty draft changes nothing."""
+    end = dict(draft.adds)  # an add for a SKU held directly replaces that assignment's disabled plans
+    for assignment in user.licenses:
+        sku = assignment.sku_id
+        if not assignment.grants_plans or (assignment.is_direct and (sku in draft.removes or sku in draft.adds)):
+            continue
+        end[sku] = end[sku] & assignment.disabled_plans if sku in end else assignment.disabled_plans
+    return end

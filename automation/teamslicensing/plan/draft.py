@@ -1,0 +1,124 @@
+"""Stage 1 of planning a user: the draft change: what the rules add, what prune removes, and calling-plan swaps
+(a stand-alone calling plan swapped for the wanted one in the same assignLicense); conflicts are refused here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from teamslicensing.model.plan import GapCode
+from teamslicensing.model.tenant import TenantUser
+from teamslicensing.plan.context import ERROR, PRUNE, WARNING, Direct, Draft, Inherited, PlanContext, Want, user_gap
+
+
+def desired_adds(
+    ctx: PlanContext,
+    user: TenantUser,
+    wants: Mapping[str, Want],
+    direct: Direct,
+    inherited: Inherited,
+    denied: frozenset[str],
+    draft: Draft,
+) -> None:
+    for sku_id, want in wants.items():
+        if sku_id not in ctx.assignable:
+            continue  # the subscription cannot hand out licenses: a tenant-wide gap says so once
+        if sku_id in denied:
+            message = "no seat left for this user: not assigned"
+            draft.gaps.append(user_gap(ctx, user, GapCode.SEAT_SHORTAGE, ERROR, sku_id, message))
+        elif sku_id in direct:
+            if want.disabled is not None and want.disabled != direct[sku_id]:
+                draft.adds[sku_id] = want.disabled  # only the disabled plans change
+        elif sku_id not in inherited:  # a license a group already gives needs no direct copy
+            draft.adds[sku_id] = want.disabled if want.disabled is not None else frozenset()
+
+
+def prune(
+    ctx: PlanContext, user: TenantUser, wants: Mapping[str, Want], direct: Direct, inherited: Inherited, draft: Draft
+) -> None:
+    # a stand-alone calling plan that conflicts with one being added goes only as the other half of that swap
+    incoming = frozenset().union(
+        *(ctx.voice.exclusive_calling_plans(s) for s in wants if s not in direct and s not in inherited)
+    )
+    for sku_id in ctx.managed_by_name:
+        if sku_id in wants or sku_id in ctx.unsafe_to_prune:
+            continue
+        if sku_id in direct and incoming and ctx.voice.is_standalone_calling_plan(sku_id):
+            held = ctx.voice.exclusive_calling_plans(sku_id, direct[sku_id])
+            if held and not held <= incoming:
+                continue
+        if sku_id in direct:
+            draft.removes[sku_id] = PRUNE
+        if sku_id in inherited:  # held both ways too: the direct copy goes, the inherited one stays
+            message = "no rule gives this user the license, but it comes from a group: remove them from the group"
+            draft.gaps.append(user_gap(ctx, user, GapCode.INHERITED_LICENSE_NOT_REMOVED, WARNING, sku_id, message))
+
+
+def calling_plan_conflicts(
+    ctx: PlanContext, user: TenantUser, wants: Mapping[str, Want], direct: Direct, inherited: Inherited, draft: Draft
+) -> None:
+    """Swap a stand-alone calling plan for the wanted one in one call; refuse anything else that conflicts."""
+    adding = {
+        sku: plans
+        for sku, off in draft.adds.items()
+        if sku not in direct and (plans := ctx.voice.exclusive_calling_plans(sku, off))
+    }
+    if not adding:
+        return
+    wanted_plans = frozenset().union(*adding.values())
+    held_wanted = [sku for sku in wants if sku in direct or sku in inherited]
+    for sku in held_wanted:
+        wanted_plans |= ctx.voice.exclusive_calling_plans(sku, direct.get(sku, frozenset()))
+    if len(wanted_plans) > 1:
+        names = ", ".join(
+            sorted(ctx.part_number(s) for s in wants if ctx.voice.exclusive_calling_plans(s, frozenset()))
+        )
+        message = (
+            f"the rules give this user more than one calling plan ({names}); calling plans are mutually "
+            "exclusive, so none is added"
+        )
+        drop_adds(ctx, user, draft, adding, GapCode.MUTUALLY_EXCLUSIVE_LICENSES, message)
+        return
+    swap_in = next(iter(adding))
+    blockers = []
+    for sku_id in sorted({*direct, *inherited}):
+        held = ctx.voice.exclusive_calling_plans(sku_id, direct.get(sku_id, frozenset()))
+        if not held or held <= wanted_plans or sku_id in draft.removes:
+            continue
+        swappable = (
+            sku_id not in inherited
+            and sku_id in ctx.managed
+            and sku_id not in wants
+            and ctx.voice.is_standalone_calling_plan(sku_id)
+        )
+        if swappable:
+            draft.removes[sku_id] = swap_in  # removed in the same assignLicense, so the number stays
+        else:
+            blockers.append(sku_id)
+    if blockers:
+        how = ", ".join(
+            f"{ctx.part_number(s)} ({why_not_swappable(ctx, s, wants, inherited)})"
+            for s in sorted(blockers, key=ctx.part_number)
+        )
+        message = f"already holds calling plan {how}, which cannot be swapped: the new calling plan is not added"
+        drop_adds(ctx, user, draft, adding, GapCode.MUTUALLY_EXCLUSIVE_LICENSES, message)
+
+
+def why_not_swappable(ctx: PlanContext, sku_id: str, wants: Mapping[str, Want], inherited: Inherited) -> str:
+    if sku_id in inherited:
+        return "through a group"
+    if not ctx.voice.is_standalone_calling_plan(sku_id):
+        return "part of a bundle"
+    if sku_id not in ctx.managed:
+        return "not managed by this configuration"
+    return "also given by a rule"
+
+
+def drop_adds(
+    ctx: PlanContext, user: TenantUser, draft: Draft, skus: Iterable[str], code: GapCode, message: str
+) -> None:
+    for sku_id in sorted(skus, key=ctx.part_number):
+        if draft.adds.pop(sku_id, None) is not None:
+            draft.gaps.append(user_gap(ctx, user, code, ERROR, sku_id, message))
+        for removed, why in list(draft.removes.items()):
+            if why == sku_id:  # the swap this add was part of goes with it
+                del draft.removes[removed]

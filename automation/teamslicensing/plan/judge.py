@@ -1,0 +1,96 @@
+"""Stage 3 of planning a user: judge the end state at service-plan level and report its gaps (assignment errors,
+missing prerequisites, two calling plans, no way to the PSTN, Credits advice, redundant SKUs, country table)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from teamslicensing.model.capability import Capability
+from teamslicensing.model.plan import Gap, GapCode, Severity
+from teamslicensing.model.tenant import TenantUser
+from teamslicensing.plan.context import ERROR, INFO, WARNING, Draft, PlanContext, holding_of, user_gap
+from teamslicensing.plan.voicerules import (
+    Holding,
+    VoiceProfile,
+    calling_plan_without_phone_system,
+    credits_without_prerequisite,
+    unavailable_in,
+)
+
+
+def report_only_gaps(ctx: PlanContext, user: TenantUser, orders: Sequence[int]) -> list[Gap]:
+    """Gaps of a user nothing happens to (`plan` memoises them for users alike)."""
+    return state_gaps(ctx, user, orders, holding_of(user), False, set())
+
+
+def state_gaps(
+    ctx: PlanContext, user: TenantUser, orders: Sequence[int], holding: Holding, selected: bool, reported: set[GapCode]
+) -> list[Gap]:
+    gaps: list[Gap] = []
+
+    def add(code: GapCode, severity: Severity, sku: str | None, message: str) -> None:
+        if code not in reported:
+            gaps.append(user_gap(ctx, user, code, severity, sku, message))
+
+    for assignment in user.licenses:
+        if assignment.error and (assignment.sku_id in ctx.managed or ctx.voice.voice_plans(assignment.sku_id)):
+            group = assignment.assigned_by_group
+            source = f"group '{ctx.group_names.get(group, group)}'" if group else "direct assignment"
+            state = assignment.state or "Error"
+            add(GapCode.GROUP_LICENSE_ERROR, ERROR, assignment.sku_id, f"{source}: {state}, {assignment.error}")
+    profile = ctx.voice.profile(holding)
+    if not profile.has_voice:
+        return gaps
+    if calling_plan_without_phone_system(profile):
+        add(GapCode.CALLING_PLAN_WITHOUT_PHONE_SYSTEM, ERROR, None, "holds a Calling Plan but no Phone System plan")
+    if credits_without_prerequisite(profile):
+        message = "holds Communications Credits without Audio Conferencing or Phone System"
+        add(GapCode.CREDITS_WITHOUT_PREREQUISITE, ERROR, None, message)
+    if len(profile.exclusive_calling_plans) > 1:
+        message = "holds more than one calling plan; they are mutually exclusive and only a stand-alone one swaps"
+        add(GapCode.MUTUALLY_EXCLUSIVE_LICENSES, ERROR, None, message)
+    if lacks_calling_plan(ctx, orders, holding, profile, selected):
+        message = (
+            "has Phone System but no Calling Plan: no PSTN calls unless the rule sets voiceRouting: "
+            "directRouting or operatorConnect"
+        )
+        add(GapCode.PHONE_SYSTEM_WITHOUT_CALLING_PLAN, WARNING, None, message)
+    if selected and (profile.calling_plan or profile.audio_conferencing) and not profile.credits:
+        message = (
+            "has a Calling Plan or Audio Conferencing but no Communications Credits: calls past the included "
+            "minutes and toll-free dial-in fail without them"
+        )
+        add(GapCode.CREDITS_RECOMMENDED, INFO, None, message)
+    for sku_id, provider in ctx.voice.redundant_skus(holding):
+        message = f"{ctx.part_number(provider)} already gives every voice plan of {ctx.part_number(sku_id)}"
+        add(GapCode.REDUNDANT_LICENSE, INFO, sku_id, message)
+    return gaps
+
+
+def lacks_calling_plan(
+    ctx: PlanContext, orders: Sequence[int], holding: Holding, profile: VoiceProfile, selected: bool
+) -> bool:
+    """Phone System without a way to the PSTN; suites like E5 only count when a phone-system rule selects them."""
+    if not profile.phone_system or profile.calling_plan or profile.resource_account_only:
+        return False
+    if any(ctx.desired.rules[i].voice_routing != "callingPlan" for i in orders):
+        return False
+    # a conferencing-only rule says nothing; nor does any rule for a user it will not change (skipped)
+    phone_rule = selected and any(i in ctx.phone_system_rules for i in orders)
+    return phone_rule or any(
+        ctx.voice.is_standalone_voice_sku(sku) and Capability.PHONE_SYSTEM in ctx.voice.capabilities(sku, off)
+        for sku, off in holding.items()
+    )
+
+
+def availability_gaps(ctx: PlanContext, user: TenantUser, country: str | None, draft: Draft) -> list[Gap]:
+    gaps = []
+    for sku_id in sorted(draft.adds, key=ctx.part_number):
+        capabilities = ctx.voice.capabilities(sku_id, draft.adds[sku_id])
+        for capability in unavailable_in(country, capabilities, ctx.availability, ctx.desired.availability):
+            message = (
+                f"Microsoft's country table lists {capability.value} as not offered in {country}; planned anyway "
+                "(the table is dated: correct it under 'availability' if it is wrong)"
+            )
+            gaps.append(user_gap(ctx, user, GapCode.NOT_AVAILABLE_IN_USAGE_LOCATION, WARNING, sku_id, message))
+    return gaps

@@ -1,0 +1,134 @@
+"""Stage 2 of planning a user: trim the draft to what is safe. Withhold whatever would take a phone number, break a
+Calling Plan or Credits dependency, or lacks a usage location, and say why; skip protected and disabled users."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from teamslicensing.model.capability import Capability
+from teamslicensing.model.plan import GapCode
+from teamslicensing.model.tenant import TenantUser
+from teamslicensing.plan.context import ERROR, WARNING, Direct, Draft, PlanContext, end_holding, user_gap
+from teamslicensing.plan.draft import drop_adds
+from teamslicensing.plan.voicerules import (
+    VoiceProfile,
+    calling_plan_without_phone_system,
+    credits_without_prerequisite,
+    loses_phone_number,
+    number_capabilities_lost,
+)
+
+
+def protect(ctx: PlanContext, user: TenantUser, before: VoiceProfile, direct: Direct, draft: Draft) -> bool:
+    """Withhold what would lose a number or break a dependency; True when a number loss remains planned."""
+    while True:  # every pass drops part of the draft or returns, so this ends
+        after = ctx.voice.profile(end_holding(user, draft))
+        if loses_phone_number(before, after) and not ctx.desired.policy.allow_number_loss:
+            withheld = withhold(ctx, draft, direct, number_capabilities_lost(before, after))
+            names = ", ".join(ctx.part_number(s) for s in withheld)
+            message = (
+                f"removing {names} would take the user's last phone-system or calling-plan service plan and "
+                "with it their phone number: withheld (policy.allowNumberLoss is false)"
+            )
+            sku = withheld[0] if len(withheld) == 1 else None
+            draft.gaps.append(user_gap(ctx, user, GapCode.PHONE_NUMBER_AT_RISK, WARNING, sku, message))
+        elif calling_plan_without_phone_system(after) and not calling_plan_without_phone_system(before):
+            keep_dependency(
+                ctx,
+                user,
+                draft,
+                direct,
+                Capability.CALLING_PLAN,
+                frozenset({Capability.PHONE_SYSTEM}),
+                GapCode.CALLING_PLAN_WITHOUT_PHONE_SYSTEM,
+                "a Calling Plan needs Phone System",
+            )
+        elif credits_without_prerequisite(after) and not credits_without_prerequisite(before):
+            keep_dependency(
+                ctx,
+                user,
+                draft,
+                direct,
+                Capability.COMMUNICATIONS_CREDITS,
+                frozenset({Capability.PHONE_SYSTEM, Capability.AUDIO_CONFERENCING}),
+                GapCode.CREDITS_WITHOUT_PREREQUISITE,
+                "Communications Credits need Audio Conferencing or Phone System",
+            )
+        elif loses_phone_number(before, after):
+            message = (
+                "DESTRUCTIVE: this change takes the user's last phone-system or calling-plan service plan; "
+                "Teams unassigns their phone number (policy.allowNumberLoss is true)"
+            )
+            draft.gaps.append(user_gap(ctx, user, GapCode.PHONE_NUMBER_AT_RISK, WARNING, None, message))
+            return True
+        else:
+            return False
+
+
+def withhold(ctx: PlanContext, draft: Draft, direct: Direct, capabilities: frozenset[Capability]) -> list[str]:
+    """Drop removals and plan-disabling updates that take away any of `capabilities`."""
+    withheld = []
+    for sku_id in list(draft.removes):
+        if ctx.voice.capabilities(sku_id, direct.get(sku_id, frozenset())) & capabilities:
+            del draft.removes[sku_id]
+            withheld.append(sku_id)
+    for sku_id, off in list(draft.adds.items()):
+        if sku_id in direct:
+            lost = ctx.voice.capabilities(sku_id, direct[sku_id]) - ctx.voice.capabilities(sku_id, off)
+            if lost & capabilities:
+                del draft.adds[sku_id]
+                withheld.append(sku_id)
+    return withheld
+
+
+def keep_dependency(
+    ctx: PlanContext,
+    user: TenantUser,
+    draft: Draft,
+    direct: Direct,
+    dependent: Capability,
+    prerequisites: frozenset[Capability],
+    code: GapCode,
+    why: str,
+) -> None:
+    """Graph would refuse (or the user could not use) the dependent plan: drop its add, else keep its base."""
+    adding = [sku for sku, off in draft.adds.items() if dependent in ctx.voice.capabilities(sku, off)]
+    if adding:
+        drop_adds(ctx, user, draft, adding, code, f"{why} and the user would have none: not added")
+        return
+    withheld = withhold(ctx, draft, direct, prerequisites)
+    names = ", ".join(ctx.part_number(s) for s in withheld)
+    message = f"{why}: removing {names} would leave it without one, so the removal is withheld"
+    draft.gaps.append(user_gap(ctx, user, code, ERROR, None, message))
+
+
+def usage_location(
+    ctx: PlanContext, user: TenantUser, orders: Sequence[int], draft: Draft, *, required: bool = True
+) -> str | None:
+    if not draft.adds or user.usage_location:
+        return None
+    for order in orders:
+        if ctx.desired.rules[order].usage_location:
+            return ctx.desired.rules[order].usage_location
+    if ctx.desired.default_usage_location:
+        return ctx.desired.default_usage_location
+    if not required:  # a user who is skipped anyway is reported as such, not as an error
+        return None
+    names = ", ".join(ctx.part_number(s) for s in sorted(draft.adds, key=ctx.part_number))
+    message = (
+        f"needs {names} but has no usage location and none is configured (defaults.usageLocation or the "
+        "rule's usageLocation): nothing is changed for this user"
+    )
+    draft.gaps.append(user_gap(ctx, user, GapCode.USAGE_LOCATION_MISSING, ERROR, None, message))
+    draft.adds.clear()
+    draft.removes.clear()
+    return None
+
+
+def skip_reason(ctx: PlanContext, user: TenantUser) -> tuple[GapCode, str] | None:
+    protected = ctx.desired.policy.protected_users
+    if user.user_principal_name.lower() in protected or user.id in protected:
+        return GapCode.PROTECTED_USER_SKIPPED, "protected user (policy.protectedUsers)"
+    if not user.account_enabled and not ctx.desired.policy.include_disabled_accounts:
+        return GapCode.DISABLED_ACCOUNT_SKIPPED, "account is disabled (policy.includeDisabledAccounts is false)"
+    return None
