@@ -617,10 +617,10 @@ def _rules(count: int, generated: Generated) -> list[dict[str, Any]]:
                 "usageLocation": "US",
             }
         )
-    for extra, (department, country) in enumerate(dial_in_combinations(count)):
+    for extra, (department, place) in enumerate(dial_in_combinations(count)):
         rule = {
-            "name": f"dial-in-{department.lower().replace(' ', '-')}-{country.lower().replace(' ', '-')}-{extra}",
-            "select": {"attributes": {"department": department, "country": country, "extensionAttribute3": DIAL_IN}},
+            "name": f"dial-in-{department.lower().replace(' ', '-')}-{place.lower().replace(' ', '-')}-{extra}",
+            "select": {"attributes": {"department": department, "country": place, "extensionAttribute3": DIAL_IN}},
             "exclude": {"attributes": {"employeeType": ["Contractor", "Intern"]}},
             "assign": ["audioConferencing"],
         }

@@ -267,7 +267,7 @@ def test_outside_any_checkout_the_installed_distribution_is_rebuilt(
     site = tmp_path / "site-packages"
     installed = install_fake_distribution(site)
     monkeypatch.setattr(project, "_PACKAGE_ROOT", tmp_path / "nowhere")
-    monkeypatch.setattr(project.importlib.metadata, "distribution", lambda name: installed)
+    monkeypatch.setattr(importlib.metadata, "distribution", lambda name: installed)
     commands: list[list[str]] = []
     result = bundle.make_bundle(tmp_path / "bundle", run=recording_runner(commands), cwd=tmp_path)
     assert result.source == "rebuilt from the installed teams-licensing"
@@ -290,7 +290,7 @@ def test_an_installed_distribution_changed_since_installation_is_refused(
     installed = install_fake_distribution(tmp_path / "site-packages")
     (tmp_path / "site-packages" / "teamslicensing" / "__init__.py").write_text("edited = True\n")
     monkeypatch.setattr(project, "_PACKAGE_ROOT", tmp_path / "nowhere")
-    monkeypatch.setattr(project.importlib.metadata, "distribution", lambda name: installed)
+    monkeypatch.setattr(importlib.metadata, "distribution", lambda name: installed)
     with pytest.raises(bundle.BundleError, match=r"teamslicensing/__init__.py: changed since it was installed"):
         bundle.make_bundle(tmp_path / "bundle", run=recording_runner([]), cwd=tmp_path)
     assert not (tmp_path / "bundle").exists()
@@ -325,7 +325,7 @@ def test_an_editable_install_whose_checkout_is_gone_says_what_to_pass(
     direct_url = tmp_path / "site-packages" / "teams_licensing-0.1.0.dist-info" / "direct_url.json"
     direct_url.write_text('{"url": "file:///gone", "dir_info": {"editable": true}}')
     monkeypatch.setattr(project, "_PACKAGE_ROOT", tmp_path / "nowhere")
-    monkeypatch.setattr(project.importlib.metadata, "distribution", lambda name: installed)
+    monkeypatch.setattr(importlib.metadata, "distribution", lambda name: installed)
     with pytest.raises(bundle.BundleError, match=r"editable mode.*pass --wheel-dir DIR"):
         bundle.make_bundle(tmp_path / "bundle", run=recording_runner([]), cwd=tmp_path)
 

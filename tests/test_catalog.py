@@ -9,10 +9,9 @@ from importlib.resources import files
 
 import pytest
 
+from teamslicensing.model.capability import Capability, is_guid
 from teamslicensing.reference.catalog import (
-    Capability,
     Catalog,
-    is_guid,
     is_pay_as_you_go_calling_plan,
     load_catalog,
     parse_catalog,

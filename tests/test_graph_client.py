@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable
 from types import SimpleNamespace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import pytest
 
@@ -43,10 +44,20 @@ def credentials(monkeypatch: pytest.MonkeyPatch) -> type[RecordingCredential]:
     return RecordingCredential
 
 
+T = TypeVar("T")
+
+
+def run(awaitable: Awaitable[T]) -> T:
+    async def wait() -> T:
+        return await awaitable
+
+    return asyncio.run(wait())
+
+
 def test_a_given_token_is_used_as_is_without_any_credential(credentials: type[RecordingCredential]) -> None:
     fetch, close = token_provider(Connection(), "ci-token")
-    assert asyncio.run(fetch()) == "ci-token"
-    asyncio.run(close())
+    assert run(fetch()) == "ci-token"
+    run(close())
     assert credentials.instances == []
 
 
@@ -62,13 +73,13 @@ def test_default_credential_uses_the_cloud_authority_and_caches_the_token(
     (credential,) = credentials.instances
     assert credential.options == {"authority": "login.microsoftonline.us"}
     assert credential.scopes == ["https://graph.microsoft.us/.default"]
-    asyncio.run(close())
+    run(close())
     assert credential.closed
 
 
 def test_user_assigned_managed_identity_by_client_id(credentials: type[RecordingCredential]) -> None:
     fetch, _ = token_provider(Connection.from_options(managed_identity_client_id="1111-2222"))
-    asyncio.run(fetch())
+    run(fetch())
     (credential,) = credentials.instances
     assert credential.options == {"client_id": "1111-2222"}
 

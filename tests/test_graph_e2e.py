@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 import respx
 
-from teamslicensing.apply.executor import FAILED, execute
+from teamslicensing.apply.executor import execute
 from teamslicensing.cli import commands, main
 from teamslicensing.cli.parser import build_parser
 from teamslicensing.config import load_desired_state
 from teamslicensing.graph import Connection, Graph
 from teamslicensing.graph.writer import GraphWriter
+from teamslicensing.model.outcome import FAILED
 from teamslicensing.plan.planner import plan
 from teamslicensing.reference.availability import load_availability
 from teamslicensing.tenant.live import read_tenant
@@ -35,7 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def demo_document() -> dict[str, Any]:
-    return json.loads((ROOT / "config" / "examples" / "contoso-tenant.json").read_text(encoding="utf-8"))
+    document: dict[str, Any] = json.loads((ROOT / "config" / "examples" / "contoso-tenant.json").read_text("utf-8"))
+    return document
 
 
 @pytest.fixture(autouse=True)

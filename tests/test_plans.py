@@ -67,7 +67,9 @@ def expand_tenant(spec: dict[str, Any]) -> dict[str, Any]:
     listed = {_catalog_sku(e["part"]).sku_id for e in entries}
     held = [s for user in users for s in user["licenseAssignmentStates"] if s["skuId"] not in listed]
     for sku_id in dict.fromkeys(s["skuId"] for s in held):  # a tenant pays for every SKU its users hold
-        entries.append({"part": load_catalog().by_id(sku_id).part_number, "enabled": holders[sku_id]})
+        sku = load_catalog().by_id(sku_id)
+        assert sku is not None, f"a case holds {sku_id}, which the catalogue does not know"
+        entries.append({"part": sku.part_number, "enabled": holders[sku_id]})
     skus = []
     for entry in entries:
         sku = _catalog_sku(entry["part"])

@@ -72,7 +72,7 @@ def _handler(loopback: LoopbackGraph) -> type[BaseHTTPRequestHandler]:
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            url = f"http://127.0.0.1:{self.server.server_address[1]}{self.path}"
+            url = f"http://127.0.0.1:{loopback.port}{self.path}"
             request = httpx.Request(self.command, url, headers=dict(self.headers), content=body)
             response = loopback.answer(request)
             content = response.content
