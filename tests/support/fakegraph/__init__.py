@@ -1,0 +1,250 @@
+"""A stateful fake Microsoft Graph tenant for respx, behaving as `GRAPH-FACTS.md` documents Graph.
+
+Built from a snapshot document (the format of `config/examples/contoso-tenant.json`) and independent of the product
+code, so that end-to-end tests and the benchmark check the product against Graph's documented behaviour rather than
+against itself. It serves:
+
+- `GET /subscribedSkus`, `GET /users` (`$select`, `$top` ≤ 999, `$filter=prop eq '…'`, `@odata.nextLink` paging),
+  `GET /users/{id|upn}`, `GET /groups` (`$filter=displayName eq '…'`), `GET /groups/{id}`,
+  `GET /groups/{id}/transitiveMembers[/microsoft.graph.user]` (paged; the document's members are transitive users);
+- `POST /users/{id|upn}/assignLicense` with Graph's validations and texts, `PATCH /users/{id|upn}`;
+- `POST /$batch` (≤ 20 items, relative URLs, per-item status and throttling, `dependsOn` → 424);
+- Graph's identity write quota as a sliding window, scripted 429s and 503/504s, per-request latency.
+
+Split by concern, as mixins over one state: `store` (the tenant: loading, accessors), `reads` (GET routes and
+paging), `writes` (PATCH and assignLicense), `batch` (JSON $batch), `quota` (write quota and scripted faults),
+`common` (Graph's limits and texts, replies, parsing); this module routes each request.
+
+Usage, with or without pytest::
+
+    fake = FakeGraph(document, write_quota=(3000, 1.5))
+    with respx.mock(assert_all_called=False) as router:
+        fake.mount(router)
+        ...  # talk to https://graph.microsoft.com/v1.0 with any httpx client
+    fake.document()  # the tenant as it is now, as a snapshot document
+
+Handlers are dict lookups by id and lower-case UPN; pages are slices by index. The input document is not modified:
+users are copied shallowly, and a user's license lists are replaced, never changed in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote_plus
+
+import httpx
+import respx
+
+from tests.support.fakegraph.batch import BatchRoutes
+from tests.support.fakegraph.common import (
+    BAD_BATCH,
+    BATCH_LIMIT,
+    MAX_PAGE_SIZE,
+    WRITE_METHODS,
+    _bad_request,
+    _error,
+    _fresh_id,
+    _json_body,
+    _method_not_allowed,
+    _query,
+    _Reply,
+    _seconds,
+)
+from tests.support.fakegraph.reads import ReadRoutes
+from tests.support.fakegraph.writes import WriteRoutes
+
+__all__ = ["BATCH_LIMIT", "MAX_PAGE_SIZE", "FakeGraph"]
+
+
+class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes):
+    """A Graph tenant in memory: reads, license writes, $batch, throttling and scripted faults."""
+
+    def __init__(
+        self,
+        document: dict[str, Any],
+        *,
+        base_url: str = "https://graph.microsoft.com/v1.0",
+        page_size_limit: int = MAX_PAGE_SIZE,
+        latency: float = 0.0,
+        write_quota: tuple[int, float] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        apply_throttled_writes: bool = False,
+        fractional_retry_after: bool = False,
+        enforce_dependencies: bool = True,
+        seed: int = 0,
+    ) -> None:
+        """`page_size_limit` caps every page below the client's `$top` (Graph may return fewer than asked).
+
+        `latency`: seconds each HTTP request takes (asyncio.sleep on async clients, time.sleep on sync ones).
+        `write_quota=(W, T)`: at most W writes in any T seconds of `clock`; Graph's is (3000, 150.0), per app+tenant.
+        `apply_throttled_writes`: a throttled write still takes effect (Graph may do that), yet answers 429.
+        `fractional_retry_after`: Retry-After in milliseconds precision instead of whole seconds (≥ 1), for quotas
+        scaled down in time. `enforce_dependencies=False` drops the Calling Plan/Credits dependency checks (Graph's
+        enforcement of them is unconfirmed, GRAPH-FACTS). `seed` fixes the order of $batch responses.
+        """
+        if page_size_limit < 1:
+            raise ValueError("page_size_limit must be at least 1")
+        if write_quota is not None and (write_quota[0] < 1 or write_quota[1] <= 0):
+            raise ValueError("write_quota is (writes ≥ 1, seconds > 0)")
+        self.base_url = base_url.rstrip("/")
+        self._base_path = httpx.URL(self.base_url).path.rstrip("/")
+        self.page_size_limit = page_size_limit
+        self.latency = latency
+        self.write_quota = write_quota
+        self.apply_throttled_writes = apply_throttled_writes
+        self.fractional_retry_after = fractional_retry_after
+        self.enforce_dependencies = enforce_dependencies
+        self._clock = clock
+        self._rng = random.Random(seed)
+        self.requests: list[tuple[str, str]] = []
+        self.writes: list[dict[str, Any]] = []
+        self._write_times: deque[float] = deque()
+        self._outright: deque[float] = deque()  # scripted whole-request 429s (their Retry-After)
+        self._item_throttles: deque[float] = deque()  # scripted 429s for the next operations
+        self._failures: deque[int] = deque()  # scripted 503/504s for the next HTTP requests
+        self._extra = {k: v for k, v in document.items() if k not in ("subscribedSkus", "users", "groups")}
+        self._load_skus(document.get("subscribedSkus") or [])
+        self._load_users(document.get("users") or [])
+        self._load_groups(document.get("groups") or [])
+
+    def mount(self, router: respx.MockRouter) -> None:
+        """Answer every request under `base_url` on `router` (any other host or path is left to the router)."""
+        url = httpx.URL(self.base_url)
+        lookups: dict[str, Any] = {
+            "scheme": url.scheme,
+            "host": url.host,
+            "path__regex": rf"^{re.escape(self._base_path)}(/.*)?$",
+        }
+        if url.port is not None:
+            lookups["port"] = url.port
+        router.route(**lookups).mock(side_effect=self._side_effect)
+
+    def _side_effect(self, request: httpx.Request) -> Any:
+        if self.latency <= 0:
+            return self.handle(request)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # a sync client: block like a slow network would
+            time.sleep(self.latency)
+            return self.handle(request)
+        return self._delayed(request)
+
+    async def _delayed(self, request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(self.latency)
+        return self.handle(request)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        """Answer one HTTP request (also usable as an `httpx.MockTransport` handler)."""
+        path = request.url.path
+        if path.startswith(self._base_path):
+            path = path[len(self._base_path) :]
+        path = path or "/"
+        raw_query = request.url.query.decode("ascii", "replace")
+        self.requests.append((request.method, path + ("?" + unquote_plus(raw_query) if raw_query else "")))
+        request_id = _fresh_id()
+        client_request_id = request.headers.get("client-request-id") or request_id
+        reply = self._http(request, path, raw_query)
+        return self._response(reply, request_id, client_request_id)
+
+    def _http(self, request: httpx.Request, path: str, raw_query: str) -> _Reply:
+        authorization = request.headers.get("authorization", "")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return _error(401, "InvalidAuthenticationToken", "Access token is empty.")
+        if self._outright:
+            wait = self._outright.popleft()
+            return _error(429, "TooManyRequests", "Too many requests.", {"Retry-After": _seconds(wait)})
+        if self._failures:
+            status = self._failures.popleft()
+            code = {503: "ServiceUnavailable", 504: "GatewayTimeout"}.get(status, "UnknownError")
+            return _error(status, code, "The service is temporarily unavailable. Please retry.")
+        body, bad = _json_body(request.content)
+        if path.rstrip("/") == "/$batch":
+            if request.method != "POST":
+                return _method_not_allowed()
+            return self._batch(body) if not bad else _bad_request(BAD_BATCH, "BadRequest")
+        return self._operation(request.method, path, raw_query, body, bad, in_batch=False)
+
+    def _response(self, reply: _Reply, request_id: str, client_request_id: str) -> httpx.Response:
+        headers = {"request-id": request_id, "client-request-id": client_request_id, **reply.headers}
+        headers.update(self._usage_headers())
+        if reply.body is None:
+            return httpx.Response(reply.status, headers=headers)
+        self._fill_inner_error(reply.body, request_id, client_request_id)
+        return httpx.Response(reply.status, headers=headers, json=reply.body)
+
+    def _operation(
+        self, method: str, path: str, raw_query: str, body: Any, bad_body: bool, *, in_batch: bool
+    ) -> _Reply:
+        write = method in WRITE_METHODS
+        throttled: _Reply | None = None
+        if self._item_throttles:  # scripted: each $batch item is throttled on its own (GRAPH-FACTS)
+            wait = self._item_throttles.popleft()
+            throttled = _error(429, "TooManyRequests", "Too many requests.", {"Retry-After": _seconds(wait)})
+        elif write:
+            wait_for_slot = self._take_write_slot()
+            if wait_for_slot is not None:
+                throttled = _error(
+                    429, "TooManyRequests", "Too many requests.", {"Retry-After": self._retry_after(wait_for_slot)}
+                )
+        if throttled is not None:
+            applied = False
+            if write and self.apply_throttled_writes:  # a throttled write may still take effect (GRAPH-FACTS)
+                applied = self._dispatch(method, path, raw_query, body, bad_body).status < 400
+            if write:
+                self._log_write(method, path, raw_query, body, throttled.status, applied, in_batch)
+            return throttled
+        reply = self._dispatch(method, path, raw_query, body, bad_body)
+        if write:
+            self._log_write(method, path, raw_query, body, reply.status, reply.status < 400, in_batch)
+        return reply
+
+    def _log_write(
+        self, method: str, path: str, raw_query: str, body: Any, status: int, applied: bool, in_batch: bool
+    ) -> None:
+        url = path + ("?" + unquote_plus(raw_query) if raw_query else "")
+        self.writes.append(
+            {"method": method, "url": url, "body": body, "status": status, "applied": applied, "batch": in_batch}
+        )
+
+    def _dispatch(self, method: str, path: str, raw_query: str, body: Any, bad_body: bool) -> _Reply:
+        segments = [s for s in path.split("/") if s]
+        query = _query(raw_query)
+        head = segments[0] if segments else ""
+        count = len(segments)
+        if head == "subscribedSkus" and count == 1:
+            return self._subscribed_skus(query) if method == "GET" else _method_not_allowed()
+        if head == "users":
+            if count == 1:
+                return self._list_users(query, raw_query) if method == "GET" else _method_not_allowed()
+            if count == 2:
+                if method == "GET":
+                    return self._get_user(segments[1], query)
+                if method == "PATCH":
+                    return self._patch_user(segments[1], body, bad_body)
+                return _method_not_allowed()
+            if count == 3 and segments[2] in ("assignLicense", "microsoft.graph.assignLicense"):
+                if method != "POST":
+                    return _method_not_allowed()
+                return self._assign_license(segments[1], body, bad_body)
+        if head == "groups":
+            if count == 1:
+                return self._list_groups(query, raw_query) if method == "GET" else _method_not_allowed()
+            if count == 2:
+                return self._get_group(segments[1], query) if method == "GET" else _method_not_allowed()
+            if segments[2] in ("transitiveMembers", "members") and (
+                count == 3 or (count == 4 and segments[3] == "microsoft.graph.user")
+            ):
+                if method != "GET":
+                    return _method_not_allowed()
+                return self._members_of(segments[1], "/".join(segments), query, raw_query)
+        segment = "" if not segments else head if head not in ("users", "groups", "subscribedSkus") else segments[-1]
+        # Graph itself answers 400 "Resource not found for the segment" here; the fake answers 404 for any route
+        # it does not serve, so that a route missing from the fake cannot pass for a client error
+        return _error(404, "NotFound", f"Resource not found for the segment '{segment}'.")

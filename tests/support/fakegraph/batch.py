@@ -1,0 +1,83 @@
+"""JSON `$batch`: at most 20 items, relative URLs, dependsOn (424 on a failed dependency), per-item status and
+throttling headers inside each item, answered in any order."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from tests.support.fakegraph.common import (
+    BAD_BATCH,
+    BATCH_LIMIT,
+    Json,
+    _bad_request,
+    _batch_item_problem,
+    _dependency_order,
+    _error,
+    _fresh_id,
+    _Reply,
+)
+from tests.support.fakegraph.quota import WriteQuota
+
+
+class BatchRoutes(WriteQuota):
+    """POST /$batch."""
+
+    def _operation(
+        self, method: str, path: str, raw_query: str, body: Any, bad_body: bool, *, in_batch: bool
+    ) -> _Reply:
+        raise NotImplementedError  # FakeGraph answers one operation; a $batch item is one
+
+    def _batch(self, body: Any) -> _Reply:
+        if not isinstance(body, dict) or not isinstance(body.get("requests"), list):
+            return _bad_request(BAD_BATCH, "BadRequest")
+        items: list[Any] = body["requests"]
+        if not items:
+            return _bad_request(BAD_BATCH, "BadRequest")
+        if len(items) > BATCH_LIMIT:  # JSON batching: at most 20 requests (GRAPH-FACTS)
+            return _bad_request("Number of requests inside batch exceeds the limit.", "BadRequest")
+        by_id: dict[str, Json] = {}
+        for item in items:
+            problem = _batch_item_problem(item)
+            if problem is not None:
+                return _bad_request(problem, "BadRequest")
+            if item["id"] in by_id:
+                return _bad_request(f"Batch contains duplicate request id '{item['id']}'.", "BadRequest")
+            by_id[item["id"]] = item
+        for item in items:
+            for dependency in item.get("dependsOn") or []:
+                if dependency not in by_id:
+                    return _bad_request(
+                        f"Request '{item['id']}' depends on unknown request '{dependency}'.", "BadRequest"
+                    )
+        order = _dependency_order(items, by_id)
+        if order is None:
+            return _bad_request("Batch dependsOn contains a cycle.", "BadRequest")
+        results: dict[str, _Reply] = {}
+        for item in order:
+            failed = [d for d in item.get("dependsOn") or [] if results[d].status >= 400]
+            if failed:
+                results[item["id"]] = _error(424, "FailedDependency", f"Dependent request '{failed[0]}' failed.")
+                continue
+            parts = urlsplit(item["url"])
+            path = unquote(parts.path)
+            path = path if path.startswith("/") else "/" + path
+            if path.rstrip("/") == "/$batch":
+                results[item["id"]] = _bad_request("Nested batch requests are not supported.", "BadRequest")
+                continue
+            results[item["id"]] = self._operation(
+                item["method"].upper(), path, parts.query, item.get("body"), False, in_batch=True
+            )
+        responses = [self._batch_response(item_id, reply) for item_id, reply in results.items()]
+        self._rng.shuffle(responses)  # Graph answers in any order: clients must match on id
+        return _Reply(200, {"responses": responses})
+
+    def _batch_response(self, item_id: str, reply: _Reply) -> Json:
+        headers = dict(reply.headers)
+        headers.update(self._usage_headers())
+        answer: Json = {"id": item_id, "status": reply.status, "headers": headers}
+        if reply.body is not None:
+            headers["Content-Type"] = "application/json"
+            self._fill_inner_error(reply.body, _fresh_id(), _fresh_id())
+            answer["body"] = reply.body
+        return answer

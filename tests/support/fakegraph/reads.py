@@ -1,0 +1,212 @@
+"""The read routes: subscribedSkus, users ($select, $filter, paging), groups, transitive members."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
+
+from tests.support.fakegraph.common import (
+    DEFAULT_PAGE_SIZE,
+    DEFAULT_USER_PROPERTIES,
+    EQ_FILTER,
+    MAX_PAGE_SIZE,
+    SKIPTOKEN_PREFIX,
+    Json,
+    _bad_request,
+    _error,
+    _not_found,
+    _Reply,
+)
+from tests.support.fakegraph.store import TenantStore
+
+
+class ReadRoutes(TenantStore):
+    """GET handlers and paging with @odata.nextLink and $skiptoken, as Graph pages."""
+
+    def _subscribed_skus(self, query: dict[str, str]) -> _Reply:
+        skus = []
+        for key, sku in self._skus.items():
+            copy = dict(sku)
+            copy["consumedUnits"] = self._consumed[key]
+            skus.append(copy)
+        select = query.get("select")
+        if select:
+            names = [n.strip() for n in select.split(",") if n.strip()]
+            skus = [{**({"id": s["id"]} if "id" in s else {}), **{n: s.get(n) for n in names}} for s in skus]
+        return _Reply(200, {"@odata.context": f"{self.base_url}/$metadata#subscribedSkus", "value": skus})
+
+    def _user_fields(self, query: dict[str, str]) -> tuple[str, ...] | _Reply:
+        select = query.get("select")
+        if not select:
+            return DEFAULT_USER_PROPERTIES
+        fields = ["id"]
+        for name in select.split(","):
+            name = name.strip()
+            if not name:
+                continue
+            canonical = self._user_properties.get(name.lower())
+            if canonical is None and not name.lower().startswith("extension_"):
+                return _bad_request(f"Could not find a property named '{name}' on type 'microsoft.graph.user'.")
+            canonical = canonical or name
+            if canonical not in fields:
+                fields.append(canonical)
+        return tuple(fields)
+
+    def _page_size(self, query: dict[str, str]) -> int | _Reply:
+        top = query.get("top")
+        if top is None:
+            return min(DEFAULT_PAGE_SIZE, self.page_size_limit)
+        try:
+            size = int(top)
+        except ValueError:
+            return _bad_request(f"Invalid page size specified: '{top}'. Must be between 1 and 999 inclusive.")
+        if not 1 <= size <= MAX_PAGE_SIZE:
+            return _error(
+                400,
+                "Request_UnsupportedQuery",
+                f"Invalid page size specified: '{top}'. Must be between 1 and 999 inclusive.",
+            )
+        return min(size, self.page_size_limit)
+
+    @staticmethod
+    def _offset(query: dict[str, str]) -> int | _Reply:
+        token = query.get("skiptoken")
+        if token is None:
+            return 0
+        try:
+            text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            if text.startswith(SKIPTOKEN_PREFIX):
+                return int(text[len(SKIPTOKEN_PREFIX) :])
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            pass
+        return _error(
+            400,
+            "Directory_ExpiredPageToken",
+            "The specified page token value has expired and can no longer be included in your request.",
+        )
+
+    def _page(
+        self,
+        path: str,
+        raw_query: str,
+        query: dict[str, str],
+        items: Sequence[Any],
+        render: Callable[[Any], Json],
+        context: str,
+    ) -> _Reply:
+        size = self._page_size(query)
+        if isinstance(size, _Reply):
+            return size
+        offset = self._offset(query)
+        if isinstance(offset, _Reply):
+            return offset
+        chunk = items[offset : offset + size]
+        body: Json = {"@odata.context": f"{self.base_url}/$metadata#{context}", "value": [render(x) for x in chunk]}
+        if offset + size < len(items):
+            body["@odata.nextLink"] = self._next_link(path, raw_query, offset + size)
+        return _Reply(200, body)
+
+    def _next_link(self, path: str, raw_query: str, offset: int) -> str:
+        """The same request with a $skiptoken: an absolute URL, as Graph gives it."""
+        pairs = [
+            (k, v) for k, v in parse_qsl(raw_query, keep_blank_values=True) if k.lower().lstrip("$") != "skiptoken"
+        ]
+        token = base64.urlsafe_b64encode(f"{SKIPTOKEN_PREFIX}{offset}".encode()).decode().rstrip("=")
+        pairs.append(("$skiptoken", token))
+        query = urlencode(pairs, quote_via=quote, safe="$,'()@")
+        return f"{self.base_url}{quote(path, safe='/@.')}?{query}"
+
+    def _list_users(self, query: dict[str, str], raw_query: str) -> _Reply:
+        fields = self._user_fields(query)
+        if isinstance(fields, _Reply):
+            return fields
+        users: Sequence[Json] = self._users
+        if "filter" in query:
+            matched = self._filter_users(query["filter"])
+            if isinstance(matched, _Reply):
+                return matched
+            users = matched
+
+        def render(user: Json) -> Json:
+            return {name: user.get(name) for name in fields}
+
+        return self._page("/users", raw_query, query, users, render, f"users({','.join(fields)})")
+
+    def _filter_users(self, expression: str) -> list[Json] | _Reply:
+        match = EQ_FILTER.fullmatch(expression)
+        if match is None:
+            return _error(400, "Request_UnsupportedQuery", "Unsupported Query.")
+        name, value = match.group(1), match.group(2).replace("''", "'")
+        canonical = self._user_properties.get(name.lower())
+        if canonical is None:
+            return _bad_request(f"Could not find a property named '{name}' on type 'microsoft.graph.user'.")
+        if canonical in ("id", "userPrincipalName"):
+            position = self._user_index.get(value.lower())
+            user = None if position is None else self._users[position]
+            return [user] if user is not None and str(user.get(canonical, "")).lower() == value.lower() else []
+        folded = value.lower()
+        return [u for u in self._users if isinstance(u.get(canonical), str) and u[canonical].lower() == folded]
+
+    def _get_user(self, reference: str, query: dict[str, str]) -> _Reply:
+        user = self.user(reference)
+        if user is None:
+            return _not_found(reference)
+        fields = self._user_fields(query)
+        if isinstance(fields, _Reply):
+            return fields
+        return _Reply(200, self._user_body(user, fields))
+
+    def _group_fields(self, query: dict[str, str]) -> tuple[str, ...] | None:
+        select = query.get("select")
+        if not select:
+            return None
+        names = [n.strip() for n in select.split(",") if n.strip()]
+        return tuple(dict.fromkeys(["id", *names]))
+
+    def _render_group(self, group: Json, fields: tuple[str, ...] | None) -> Json:
+        return dict(group) if fields is None else {n: group.get(n) for n in fields}
+
+    def _list_groups(self, query: dict[str, str], raw_query: str) -> _Reply:
+        fields = self._group_fields(query)
+        groups: Sequence[Json] = self._groups
+        if "filter" in query:
+            match = EQ_FILTER.fullmatch(query["filter"])
+            if match is None or match.group(1).lower() not in ("displayname", "id"):
+                return _error(400, "Request_UnsupportedQuery", "Unsupported Query.")
+            value = match.group(2).replace("''", "'").lower()  # OData: '' is an escaped quote (GRAPH-FACTS)
+            if match.group(1).lower() == "id":
+                found = self._group_index.get(value)
+                groups = [found] if found is not None else []
+            else:  # eq on displayName ignores case, as Entra ID does
+                groups = self._groups_by_name.get(value, [])
+        return self._page("/groups", raw_query, query, groups, lambda g: self._render_group(g, fields), "groups")
+
+    def _get_group(self, reference: str, query: dict[str, str]) -> _Reply:
+        group = self._group_index.get(reference.lower())
+        if group is None:
+            return _not_found(reference)
+        body = {"@odata.context": f"{self.base_url}/$metadata#groups/$entity"}
+        body.update(self._render_group(group, self._group_fields(query)))
+        return _Reply(200, body)
+
+    def _members_of(self, group_id: str, path: str, query: dict[str, str], raw_query: str) -> _Reply:
+        members = self._members.get(group_id.lower())
+        if members is None:
+            return _not_found(group_id)
+        fields = self._user_fields(query)
+        if isinstance(fields, _Reply):
+            return fields
+        cast = path.endswith("microsoft.graph.user")
+
+        def render(member_id: str) -> Json:
+            position = self._user_index.get(member_id.lower())
+            user: Json = self._users[position] if position is not None else {"id": member_id}
+            item: Json = {} if cast else {"@odata.type": "#microsoft.graph.user"}
+            item.update({name: user.get(name) for name in fields})
+            return item
+
+        # the document's member lists are transitive user members, so direct members are served the same
+        return self._page("/" + path, raw_query, query, members, render, f"users({','.join(fields)})")
