@@ -42,8 +42,7 @@ if TYPE_CHECKING:
     from teamslicensing.model.plan import Plan
 
 RESULT_VERSION = 1
-# teamslicensing.exitcodes' values, spelled out: the runbook must report even when the package is missing
-EXIT_OK, EXIT_FAILURE, EXIT_GAPS = 0, 1, 3
+FAILED_BEFORE_START = 1  # teamslicensing.exitcodes.EXIT_FAILURE, spelled out: the package may be what is missing
 MODES = ("plan", "apply")
 CLOUDS = ("global", "usgov", "usgovdod", "china")  # teamslicensing.graph.CLOUDS
 MAX_CHANGE_LINES = 50  # the job log shows this many changed users, then a count
@@ -174,6 +173,7 @@ def main(out: TextIO | None = None, err: TextIO | None = None) -> int:
 def _run(settings: Settings, path: Path, document: dict[str, Any], out: TextIO, err: TextIO) -> int:
     from teamslicensing import app
     from teamslicensing.apply.audit import default_audit_path
+    from teamslicensing.exitcodes import EXIT_FAILURE, EXIT_GAPS, EXIT_OK
     from teamslicensing.graph import Connection
     from teamslicensing.report import summary_line
     from teamslicensing.report.outcome import failure_lines, outcome_line
@@ -283,10 +283,10 @@ def _outcome_document(outcome: ApplyResult | None) -> dict[str, Any]:
 def _fail(out: TextIO, err: TextIO, document: dict[str, Any], message: str) -> int:
     print(message, file=err)
     err.flush()
-    document.update({"exitCode": EXIT_FAILURE, "error": message})
+    document.update({"exitCode": FAILED_BEFORE_START, "error": message})
     out.write(json.dumps(document, separators=(",", ":")) + "\n")
     out.flush()
-    return EXIT_FAILURE
+    return FAILED_BEFORE_START
 
 
 if __name__ == "__main__":
