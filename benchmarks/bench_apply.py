@@ -24,6 +24,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -180,27 +182,24 @@ async def naive(url: str, sample: int) -> dict[str, Any]:
     return {"requests": requests, "wall": time.monotonic() - started}
 
 
-def measure(size: int, latency: float, time_scale: float) -> dict[str, Any]:
+@contextmanager
+def served_tenant(users: int, latency: float, time_scale: float) -> Iterator[tuple[str, float]]:
+    """The benchmark tenant served over loopback by a process of its own: (Graph URL, the server's RSS in MB)."""
+    flags = ["--serve", str(users), "--latency", str(latency), "--time-scale", str(time_scale)]
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.bench_apply",
-            "--serve",
-            str(size),
-            "--latency",
-            str(latency),
-            "--time-scale",
-            str(time_scale),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
+        [sys.executable, "-m", "benchmarks.bench_apply", *flags], stdout=subprocess.PIPE, text=True, cwd=ROOT
     )
     try:
         assert server.stdout is not None
         ready = json.loads(server.stdout.readline())
-        url = f"http://127.0.0.1:{ready['port']}/v1.0"
+        yield f"http://127.0.0.1:{ready['port']}/v1.0", float(ready["rss"])
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def measure(size: int, latency: float, time_scale: float) -> dict[str, Any]:
+    with served_tenant(size, latency, time_scale) as (url, server_rss):
         sample = size if size <= 10_000 else NAIVE_SAMPLE
         child = subprocess.run(
             [sys.executable, "-m", "benchmarks.bench_apply", "--product", url, "--sample", str(sample)],
@@ -212,11 +211,8 @@ def measure(size: int, latency: float, time_scale: float) -> dict[str, Any]:
         if child.returncode != 0:
             raise RuntimeError(child.stderr)
         result: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
-        result["fake_rss"] = ready["rss"]
+        result["fake_rss"] = server_rss
         return result
-    finally:
-        server.terminate()
-        server.wait()
 
 
 def main() -> int:

@@ -21,12 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.bench_apply import CONFIG
+from benchmarks.bench_apply import CONFIG, served_tenant
 from tests.support.runbook_on_target import RUNBOOK, install_bundle, runbook_environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,24 +38,6 @@ class Measured:
     wall: float
     rss_mb: float
     result: dict[str, object]
-
-
-@contextmanager
-def served_tenant(users: int, latency: float, time_scale: float) -> Iterator[str]:
-    flags = ["--serve", str(users), "--latency", str(latency), "--time-scale", str(time_scale)]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.bench_apply", *flags],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    try:
-        assert server.stdout is not None
-        ready = json.loads(server.stdout.readline())
-        yield f"http://127.0.0.1:{ready['port']}/v1.0"
-    finally:
-        server.terminate()
-        server.wait()
 
 
 def run_limited(
@@ -82,7 +62,7 @@ def measure(label: str, python: Path, runbook: Path, args: argparse.Namespace, s
     config = scratch / "licensing.yaml"
     config.write_text(CONFIG, encoding="utf-8")
     rows = []
-    with served_tenant(args.users, args.latency, args.time_scale) as url:  # a fresh tenant: apply has work to do
+    with served_tenant(args.users, args.latency, args.time_scale) as (url, _):  # a fresh tenant: work for apply
         for mode in ("plan", "apply"):
             env = runbook_environment(url, mode, config, scratch)
             env["TEAMS_LICENSING_MAX_CHANGES"] = str(args.users)
