@@ -188,7 +188,7 @@ def _run(settings: Settings, path: Path, document: dict[str, Any], out: TextIO, 
     outcome: ApplyResult | None = None
     if settings.mode == "apply" and not result.is_empty:
         limit = settings.max_changes if settings.max_changes is not None else run.desired.policy.max_changes
-        app.check_change_limit(result, limit, _names("max_changes"))  # raised into main: one line, exit 1
+        app.check_applicable(result, limit, _names("max_changes"))  # raised into main: one line, exit 1
         audit = default_audit_path(tempfile.gettempdir())
         print(f"Applying {len(result.changes)} change(s); audit log {audit}", file=out)
         outcome = app.apply(run, audit, ProgressLines(out))  # progress: output, not errors

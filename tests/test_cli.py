@@ -169,3 +169,24 @@ def test_plan_with_malformed_snapshot_exits_1(
     snapshot.write_text('{"subscribedSkus": [], "users": [{"id": "1"}], "groups": []}')
     assert main(["plan", str(example_config), "--snapshot", str(snapshot)]) == 1
     assert "users[0] (1): missing 'userPrincipalName'" in capsys.readouterr().err
+
+
+def test_apply_refuses_to_write_anything_while_a_protected_user_is_not_found(
+    example_config: Path, demo_tenant: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "licensing.yaml"
+    text = example_config.read_text(encoding="utf-8")
+    assert "    - breakglass@contoso.com\n" in text
+    config.write_text(
+        text.replace("    - breakglass@contoso.com\n", "    - breakglass@contoso.com\n    - ceo@contoso.co\n")
+    )
+    snapshot = tmp_path / "tenant.json"
+    snapshot.write_bytes(demo_tenant.read_bytes())
+    audit = tmp_path / "audit.jsonl"
+    status = main(["apply", str(config), "--snapshot", str(snapshot), "--yes", "--audit-log", str(audit)])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert "refusing to apply: PROTECTED_USER_NOT_FOUND for ceo@contoso.co" in captured.err
+    assert "PROTECTED_USER_NOT_FOUND" in captured.out, "the plan shown says why"
+    assert snapshot.read_bytes() == demo_tenant.read_bytes(), "nothing was written"
+    assert not audit.exists()

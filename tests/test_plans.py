@@ -246,6 +246,7 @@ CONTRACT_SEVERITY = {  # issue 3's table
     "PHONE_NUMBER_AT_RISK": "warning",
     "NOT_AVAILABLE_IN_USAGE_LOCATION": "warning",
     "USER_NOT_FOUND": "error",
+    "PROTECTED_USER_NOT_FOUND": "error",
     "GROUP_NOT_FOUND": "error",
 }
 

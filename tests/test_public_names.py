@@ -12,7 +12,7 @@ EXPORTS = {
         "PlanRun",
         "TenantSource",
         "apply",
-        "check_change_limit",
+        "check_applicable",
         "export",
         "plan",
         "read",

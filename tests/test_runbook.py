@@ -220,3 +220,18 @@ def test_settings_never_show_the_access_token() -> None:
     runbook = load_runbook()
     settings = runbook.Settings("version: 1", "plan", None, None, "global", None, "secret-token-value")
     assert "secret-token-value" not in repr(settings)
+
+
+def test_apply_mode_writes_nothing_while_a_protected_user_is_not_found(
+    fake: FakeGraph, example_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = example_config.read_text(encoding="utf-8")
+    monkeypatch.setenv(
+        "TEAMS_LICENSING_CONFIG", text.replace("    - breakglass@contoso.com\n", "    - ceo@contoso.co\n")
+    )
+    monkeypatch.setenv("TEAMS_LICENSING_MODE", "apply")
+    status, _, err, result = run()
+    assert status == 1
+    assert "PROTECTED_USER_NOT_FOUND for ceo@contoso.co" in result["error"]
+    assert "nothing was written" in err
+    assert fake.writes == []

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from teamslicensing.apply.executor import Progress, check_change_limit, execute_with_audit
+from teamslicensing.apply.executor import Progress, check_applicable, execute_with_audit
 from teamslicensing.config import load_desired_state
 from teamslicensing.graph import Connection, Graph
 from teamslicensing.graph.writer import GraphWriter
@@ -30,7 +30,7 @@ __all__ = [
     "PlanRun",
     "TenantSource",
     "apply",
-    "check_change_limit",
+    "check_applicable",
     "export",
     "plan",
     "read",

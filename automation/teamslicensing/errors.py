@@ -5,7 +5,7 @@
     │   ├── ConfigError            the desired-state YAML
     │   └── SnapshotError          a tenant snapshot JSON
     ├── UsageError                 the command line or a runbook setting asks for what cannot be done
-    ├── ChangeLimitError           the plan changes more users than policy.maxChanges allows; nothing written
+    ├── ApplyRefusedError          the plan must not be written (over policy.maxChanges, a blocking gap); nothing is
     ├── AuthenticationError        no token could be had; says which credential failed and how to fix it
     ├── GraphError                 Graph refused a request (status, code, Graph's message, request id)
     │   └── RetryableError         429, 5xx, timeout, dropped connection; carries `retry_after` when Graph named it
@@ -95,8 +95,8 @@ class UsageError(TeamsLicensingError):
     """The command line or a runbook setting asks for something that cannot be done."""
 
 
-class ChangeLimitError(TeamsLicensingError):
-    """The plan changes more users than the configured limit allows; nothing is written."""
+class ApplyRefusedError(TeamsLicensingError):
+    """The plan must not be written: it changes more users than the limit allows, or a gap blocks every write."""
 
 
 class BundleError(TeamsLicensingError):

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from teamslicensing.apply.audit import AuditLog
-from teamslicensing.errors import ChangeLimitError
+from teamslicensing.errors import ApplyRefusedError
 from teamslicensing.model.outcome import APPLIED, FAILED, ApplyResult, UserResult, Write, WriteAttempt, WriteKind
 from teamslicensing.model.plan import Plan, UserChange
 from teamslicensing.model.tenant import TenantUser
@@ -35,10 +35,18 @@ class WriteBackend(Protocol):
     ) -> list[WriteAttempt]: ...
 
 
-def check_change_limit(plan: Plan, limit: int, override: str) -> None:
-    """Refuse a plan larger than `limit` (policy.maxChanges, or the `override` the caller names)."""
+def check_applicable(plan: Plan, limit: int, override: str) -> None:
+    """Refuse a plan that must not be written: larger than `limit` (policy.maxChanges, or the `override` the
+    caller names), or with a gap that blocks every write (a protected user not found)."""
+    blocking = plan.blocks_apply
+    if blocking:
+        names = ", ".join(sorted({gap.user_principal_name or "" for gap in blocking}))
+        raise ApplyRefusedError(
+            f"refusing to apply: {blocking[0].code.value} for {names}; fix policy.protectedUsers first; "
+            "nothing was written"
+        )
     if len(plan.changes) > limit:
-        raise ChangeLimitError(
+        raise ApplyRefusedError(
             f"refusing to apply: the plan changes {len(plan.changes)} users, more than the limit of {limit} "
             f"(policy.maxChanges or {override}); nothing was written"
         )

@@ -73,7 +73,7 @@ def apply(args: argparse.Namespace) -> int:
             print("Nothing to apply.", file=sys.stderr)
             finish_json()
             return EXIT_GAPS if run.plan.has_errors else EXIT_OK
-        app.check_change_limit(run.plan, limit, "--max-changes")
+        app.check_applicable(run.plan, limit, "--max-changes")
         _confirm(args, summary_line(run.plan))
         outcome = app.apply(run, args.audit_log or default_audit_path(), ProgressLines(sys.stderr))
         finish_json()

@@ -43,7 +43,11 @@ class GapCode(str, enum.Enum):
     PHONE_NUMBER_AT_RISK = "PHONE_NUMBER_AT_RISK"
     NOT_AVAILABLE_IN_USAGE_LOCATION = "NOT_AVAILABLE_IN_USAGE_LOCATION"
     USER_NOT_FOUND = "USER_NOT_FOUND"
+    PROTECTED_USER_NOT_FOUND = "PROTECTED_USER_NOT_FOUND"
     GROUP_NOT_FOUND = "GROUP_NOT_FOUND"
+
+
+BLOCKING_CODES = frozenset({GapCode.PROTECTED_USER_NOT_FOUND})  # apply writes nothing while one stands
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +120,11 @@ class Plan:
     def is_empty(self) -> bool:
         """True when applying the plan would write nothing."""
         return not self.changes
+
+    @property
+    def blocks_apply(self) -> tuple[Gap, ...]:
+        """Gaps that make any write unsafe: a protection that names nobody may mean someone meant is unprotected."""
+        return tuple(gap for gap in self.gaps if gap.code in BLOCKING_CODES)
 
     @property
     def has_errors(self) -> bool:

@@ -63,6 +63,7 @@ class _Planner:
 
     def run(self) -> Plan:
         self._resolve_licenses()
+        self._check_protected_users()
         wants, selected_by = self._select()
         user_planner = UserPlanner(self, wants, selected_by)
         relevant = [u for u in self.tenant.users if u.id in selected_by or user_planner.may_matter(u.licenses)]
@@ -128,6 +129,16 @@ class _Planner:
             message = f"rule '{rule.name}': {sku.part_number} has no service plan {', '.join(unknown)} in this tenant"
             raise PlanInputError([Problem(self.desired.source, 0, 0, message)])
         return frozenset(resolved)
+
+    def _check_protected_users(self) -> None:
+        """A protectedUsers entry that matches nobody is most likely a typo, and the person meant is unprotected."""
+        known = set(self.users_by_id) | {user.user_principal_name.lower() for user in self.tenant.users}
+        for entry in sorted(self.desired.policy.protected_users - known):
+            message = (
+                "policy.protectedUsers names a user the tenant does not have (a typo leaves the person meant "
+                "unprotected): correct or remove it; apply writes nothing while this stands"
+            )
+            self._gap(GapCode.PROTECTED_USER_NOT_FOUND, ERROR, entry, None, message)
 
     # ---- stage 2: selection ------------------------------------------------------------------------------------
 
