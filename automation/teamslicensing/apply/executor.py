@@ -42,8 +42,8 @@ def check_applicable(plan: Plan, limit: int, override: str) -> None:
     if blocking:
         names = ", ".join(sorted({gap.user_principal_name or "" for gap in blocking}))
         raise ApplyRefusedError(
-            f"refusing to apply: {blocking[0].code.value} for {names}; fix policy.protectedUsers first; "
-            "nothing was written"
+            f"refusing to apply: {blocking[0].code.value} for {names}; fix policy.protectedUsers or "
+            "protectedGroups first; nothing was written"
         )
     if len(plan.changes) > limit:
         raise ApplyRefusedError(

@@ -38,6 +38,10 @@ class Policy(_Model):
     prune: bool = Field(False, description="Remove managed licenses no rule selects (direct assignments only).")
     max_changes: int = Field(DEFAULT_MAX_CHANGES, ge=0, description="apply refuses a larger plan unless overridden.")
     protected_users: list[str] = Field(default_factory=list, description="UPNs or ids never changed, only reported.")
+    protected_groups: list[str] = Field(
+        default_factory=list,
+        description="Group names or ids whose transitive members are protected like protectedUsers.",
+    )
     include_disabled_accounts: bool = Field(False, description="Also change users whose account is disabled.")
     allow_number_loss: bool = Field(
         False, description="Plan removals that take a user's last phone-system or calling-plan service plan."

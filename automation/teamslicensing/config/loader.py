@@ -90,6 +90,7 @@ def _desired_state(source: str, model: DesiredStateFile, catalog: Catalog) -> De
             prune=policy.prune,
             max_changes=policy.max_changes,
             protected_users=frozenset(user.strip().lower() for user in policy.protected_users),
+            protected_groups=tuple(dict.fromkeys(group.strip() for group in policy.protected_groups)),
             include_disabled_accounts=policy.include_disabled_accounts,
             allow_number_loss=policy.allow_number_loss,
         ),

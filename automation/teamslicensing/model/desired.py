@@ -69,6 +69,7 @@ class DesiredPolicy:
     prune: bool = False
     max_changes: int = DEFAULT_MAX_CHANGES
     protected_users: frozenset[str] = frozenset()  # lowercase UPNs or ids
+    protected_groups: tuple[str, ...] = ()  # names or ids, as written; their transitive members are protected
     include_disabled_accounts: bool = False
     allow_number_loss: bool = False
 
@@ -97,12 +98,10 @@ class DesiredState:
 
     @property
     def group_names(self) -> tuple[str, ...]:
-        """Every group rules select or exclude (names or ids, as written), sorted: what a source must read."""
-        return tuple(
-            sorted(
-                {name for rule in self.rules for selector in (rule.select, rule.exclude) for name in selector.groups}
-            )
-        )
+        """Every group rules select or exclude, and every protected group (names or ids, as written), sorted: what a
+        source must read."""
+        named = {name for rule in self.rules for selector in (rule.select, rule.exclude) for name in selector.groups}
+        return tuple(sorted(named | set(self.policy.protected_groups)))
 
     @property
     def managed_licenses(self) -> tuple[LicenseRef, ...]:

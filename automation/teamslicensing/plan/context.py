@@ -32,6 +32,7 @@ class PlanContext(Protocol):
     unsafe_to_prune: set[str]
     phone_system_rules: set[int]
     group_names: dict[str, str]
+    protected_by_group: frozenset[str]  # user ids protected through policy.protectedGroups
 
     def part_number(self, sku_id: str) -> str: ...
 

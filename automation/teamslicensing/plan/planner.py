@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 from teamslicensing.errors import InputError, Problem
 from teamslicensing.model.capability import Capability
-from teamslicensing.model.desired import DesiredRule, DesiredState, LicenseRef
+from teamslicensing.model.desired import DesiredRule, DesiredState, LicenseRef, UserSelector
 from teamslicensing.model.plan import Gap, GapCode, Plan, SeatLine, Severity
 from teamslicensing.model.tenant import Tenant, TenantSku, TenantUser
 from teamslicensing.plan.context import Outcome, Want
@@ -60,10 +60,12 @@ class _Planner:
         self.phone_system_rules: set[int] = set()  # rules that assign a SKU carrying Phone System
         self.users_by_id = {user.id: user for user in tenant.users}
         self.group_names = {group.id: group.display_name for group in tenant.groups}
+        self.selection = Selection(tenant, self.users_by_id, desired.selected_attributes)
+        self.protected_by_group: frozenset[str] = frozenset()  # user ids, from policy.protectedGroups
 
     def run(self) -> Plan:
         self._resolve_licenses()
-        self._check_protected_users()
+        self._resolve_protection()
         wants, selected_by = self._select()
         user_planner = UserPlanner(self, wants, selected_by)
         relevant = [u for u in self.tenant.users if u.id in selected_by or user_planner.may_matter(u.licenses)]
@@ -130,20 +132,30 @@ class _Planner:
             raise PlanInputError([Problem(self.desired.source, 0, 0, message)])
         return frozenset(resolved)
 
-    def _check_protected_users(self) -> None:
-        """A protectedUsers entry that matches nobody is most likely a typo, and the person meant is unprotected."""
+    def _resolve_protection(self) -> None:
+        """Who is protected: protectedUsers, and the transitive members of protectedGroups. An entry that matches
+        nobody is most likely a typo, and the person meant is unprotected: an error gap that blocks apply."""
+        policy = self.desired.policy
         known = set(self.users_by_id) | {user.user_principal_name.lower() for user in self.tenant.users}
-        for entry in sorted(self.desired.policy.protected_users - known):
+        for entry in sorted(policy.protected_users - known):
             message = (
                 "policy.protectedUsers names a user the tenant does not have (a typo leaves the person meant "
                 "unprotected): correct or remove it; apply writes nothing while this stands"
             )
             self._gap(GapCode.PROTECTED_USER_NOT_FOUND, ERROR, entry, None, message)
+        members, problems = self.selection.members(UserSelector(groups=policy.protected_groups), users_must_exist=False)
+        for _, name, why in problems:
+            message = (
+                f"policy.protectedGroups names group '{name}': {why}; its members are not protected until this is "
+                "fixed (use the group's object id), and apply writes nothing while this stands"
+            )
+            self._gap(GapCode.PROTECTED_USER_NOT_FOUND, ERROR, name, None, message)
+        self.protected_by_group = frozenset(members)
 
     # ---- stage 2: selection ------------------------------------------------------------------------------------
 
     def _select(self) -> tuple[dict[str, dict[str, Want]], dict[str, list[int]]]:
-        resolver = Selection(self.tenant, self.users_by_id, self.desired.selected_attributes)
+        resolver = self.selection
         wants: dict[str, dict[str, Want]] = defaultdict(dict)
         selected_by: dict[str, list[int]] = defaultdict(list)
         for order, rule in enumerate(self.desired.rules):

@@ -129,6 +129,8 @@ def skip_reason(ctx: PlanContext, user: TenantUser) -> tuple[GapCode, str] | Non
     protected = ctx.desired.policy.protected_users
     if user.user_principal_name.lower() in protected or user.id in protected:
         return GapCode.PROTECTED_USER_SKIPPED, "protected user (policy.protectedUsers)"
+    if user.id in ctx.protected_by_group:
+        return GapCode.PROTECTED_USER_SKIPPED, "member of a protected group (policy.protectedGroups)"
     if not user.account_enabled and not ctx.desired.policy.include_disabled_accounts:
         return GapCode.DISABLED_ACCOUNT_SKIPPED, "account is disabled (policy.includeDisabledAccounts is false)"
     return None
