@@ -26,6 +26,8 @@ PHONE = Capability.PHONE_SYSTEM
 CALLING = Capability.CALLING_PLAN
 CONF = Capability.AUDIO_CONFERENCING
 CREDITS = Capability.COMMUNICATIONS_CREDITS
+RESOURCE = Capability.RESOURCE_ACCOUNT
+TEAMS = Capability.TEAMS
 
 # Friendly-name phrases that, by Microsoft's own wording, mean a voice capability.
 FRIENDLY_KEYWORDS: dict[str, Capability] = {
@@ -36,6 +38,16 @@ FRIENDLY_KEYWORDS: dict[str, Capability] = {
     "pstn calling": CALLING,
     "audio conferencing": CONF,
     "communications credits": CREDITS,
+    "resource account": RESOURCE,  # "Microsoft 365 Phone Standard Resource Account": wins over "phone standard"
+}
+# Friendly names that are the Teams service itself, whole (Teams Premium, Rooms, Kiosk and Free are not).
+TEAMS_SERVICE_NAMES = {
+    "microsoft teams",
+    "microsoft teams for government",
+    "microsoft teams for gcchigh",
+    "microsoft teams for gcchigh (ar)",
+    "microsoft teams for dod (ar)",
+    "microsoft teams essentials",
 }
 
 # Plans whose friendly name matches a keyword above but which must NOT count as that capability, with
@@ -45,8 +57,9 @@ FRIENDLY_NAME_EXCLUSIONS: dict[str, str] = {}
 
 # Plans the catalogue classifies although no friendly name says so, with the capability and the reason.
 CLASSIFIED_WITHOUT_KEYWORD: dict[str, Capability] = {
-    # Friendly name is just "MCOPSTN3": the usage-based Calling Plan sold as SKU MCOPSTNPP.
-    "6b340437-d6f9-4dc5-8cc2-99163f7f83d6": CALLING,
+    # Friendly name is just "MCOPSTN3": sold as SKU MCOPSTNPP, the Communications Credits SKU of the Teams add-on
+    # licensing docs (assign-teams-add-on-licenses, 2024-03).
+    "6b340437-d6f9-4dc5-8cc2-99163f7f83d6": CREDITS,
 }
 
 
@@ -58,7 +71,10 @@ def raw_rows() -> list[dict[str, str]]:
 
 def keyword_capabilities(friendly_name: str) -> set[Capability]:
     lowered = friendly_name.casefold()
-    return {cap for phrase, cap in FRIENDLY_KEYWORDS.items() if phrase in lowered}
+    if lowered.strip() in TEAMS_SERVICE_NAMES:
+        return {TEAMS}
+    found = {cap for phrase, cap in FRIENDLY_KEYWORDS.items() if phrase in lowered}
+    return {RESOURCE} if RESOURCE in found else found
 
 
 def expected_plan_capabilities() -> dict[str, Capability]:
@@ -177,7 +193,7 @@ def test_padded_rows_are_cleaned(catalog: Catalog, raw_part: str, sku_id: str) -
 def test_padded_voice_rows_keep_their_capability(catalog: Catalog) -> None:
     # MCOCAP_FACULTY's SKU GUID carries a non-breaking space; a naive split would lose its Teams Phone.
     assert PHONE in catalog.resolve("MCOCAP_FACULTY")[0].capabilities
-    assert catalog.resolve("PHONESYSTEM_VIRTUALUSER_USGOV_GCCHIGH")[0].capabilities == {PHONE}
+    assert catalog.resolve("PHONESYSTEM_VIRTUALUSER_USGOV_GCCHIGH")[0].capabilities == {RESOURCE}
 
 
 def test_display_name_drift_is_one_sku(catalog: Catalog) -> None:
@@ -225,27 +241,30 @@ def test_service_plan_lookup(catalog: Catalog) -> None:
 @pytest.mark.parametrize(
     ("part", "caps"),
     [
-        ("ENTERPRISEPREMIUM", {PHONE, CONF}),
-        ("SPE_E5", {PHONE, CONF}),
-        ("SPE_E5_NOPSTNCONF", {PHONE}),
-        ("ENTERPRISEPREMIUM_NOPSTNCONF", {PHONE}),
-        ("SPE_E5_CALLINGMINUTES", {PHONE, CONF, CALLING}),
-        ("SPE_E3", set()),
-        ("ENTERPRISEPACK", set()),
+        ("ENTERPRISEPREMIUM", {PHONE, CONF, TEAMS}),
+        ("SPE_E5", {PHONE, CONF, TEAMS}),
+        ("SPE_E5_NOPSTNCONF", {PHONE, TEAMS}),
+        ("ENTERPRISEPREMIUM_NOPSTNCONF", {PHONE, TEAMS}),
+        ("SPE_E5_CALLINGMINUTES", {PHONE, CONF, CALLING, TEAMS}),
+        ("SPE_E3", {TEAMS}),
+        ("ENTERPRISEPACK", {TEAMS}),
+        ("Microsoft_365_E5_(no_Teams)", {PHONE, CONF}),
+        ("Microsoft_Teams_Enterprise_New", {TEAMS}),
+        ("Teams_Ess", {TEAMS}),
         ("MCOTEAMS_ESSENTIALS", {PHONE, CALLING}),
         ("BUSINESS_VOICE_MED2", {PHONE, CONF, CALLING}),
         ("BUSINESS_VOICE_DIRECTROUTING", {PHONE, CONF}),
-        ("MEETING_ROOM", {PHONE, CONF}),
-        ("MEETING_ROOM_NOAUDIOCONF", {PHONE}),
-        ("Microsoft_Teams_Rooms_Pro_GCC", {PHONE, CONF}),
-        ("ENTERPRISEPREMIUM_GOV", {PHONE, CONF}),
+        ("MEETING_ROOM", {PHONE, CONF, TEAMS}),
+        ("MEETING_ROOM_NOAUDIOCONF", {PHONE, TEAMS}),
+        ("Microsoft_Teams_Rooms_Pro_GCC", {PHONE, CONF, TEAMS}),
+        ("ENTERPRISEPREMIUM_GOV", {PHONE, CONF, TEAMS}),
         ("MCOEV_GOV", {PHONE}),
         ("MCOPSTN_1_GOV", {CALLING}),
-        ("SPE_E5_USGOV_GCCHIGH", {PHONE, CONF}),
+        ("SPE_E5_USGOV_GCCHIGH", {PHONE, CONF, TEAMS}),
         ("MCOACBYOT_AR_GCCHIGH_USGOV_GCCHIGH", {CONF}),
-        ("PHONESYSTEM_VIRTUALUSER", {PHONE}),
+        ("PHONESYSTEM_VIRTUALUSER", {RESOURCE}),
         ("MCOEVSMB_1", {PHONE}),
-        ("MCOPSTNPP", {CALLING}),
+        ("MCOPSTNPP", {CREDITS}),
         ("MCOPSTNEAU2", {CALLING}),
         ("MCOPSTN5_US", {CALLING}),
         ("Microsoft_Teams_Calling_Plan_pay_as_you_go_(country_zone_1)", {CALLING}),
@@ -273,13 +292,13 @@ def test_teams_premium_has_no_voice(catalog: Catalog) -> None:
     [
         ("MCOEV", PHONE),
         ("mcoev_gov", PHONE),
-        ("MCOEV_VIRTUALUSER", PHONE),
-        ("MCOEV_VIRTUALUSER_GOV", PHONE),
+        ("MCOEV_VIRTUALUSER", RESOURCE),
+        ("MCOEV_VIRTUALUSER_GOV", RESOURCE),
         ("MCOEVSMB", PHONE),
         ("MCOPSTN1", CALLING),
         ("MCOPSTN1_GOV", CALLING),
         ("MCOPSTN2", CALLING),
-        ("MCOPSTN3", CALLING),
+        ("MCOPSTN3", CREDITS),
         ("MCOPSTN5", CALLING),
         ("MCOPSTN6", CALLING),
         ("MCOPSTN8", CALLING),
@@ -300,6 +319,12 @@ def test_teams_premium_has_no_voice(catalog: Catalog) -> None:
         ("MCOMEETBASIC_GOV", CONF),
         ("MCOPSTNC", CREDITS),
         (" mcopstnc\t", CREDITS),
+        ("TEAMS1", TEAMS),
+        ("TEAMS_GOV", TEAMS),
+        ("TEAMS_AR_GCCHIGH", TEAMS),
+        ("TEAMS_AR_DOD", TEAMS),
+        ("TeamsEss", TEAMS),
+        ("MCO_TEAMS_IW", TEAMS),
     ],
 )
 def test_plan_capability_by_name(name: str, cap: Capability) -> None:
@@ -317,11 +342,11 @@ def test_plan_capability_by_name(name: str, cap: Capability) -> None:
         "MCOIMP",
         "MCOLITE",
         "MCOVOICECONF",
-        "MCO_TEAMS_IW",
+        "TEAMS_FREE",
+        "TEAMSPRO_CUST",
         "MCOFREE",
         "MCO_VIRTUAL_APPT",
         "MCOBASIC",
-        "TEAMS1",
         "MCOPSTN",
         "MCOPSTN_PAYG_",
         "",

@@ -78,9 +78,12 @@ def test_skus_voice_filter_leaves_only_voice_skus(capsys: pytest.CaptureFixture[
     lines = capsys.readouterr().out.splitlines()[:-1]
     assert lines, "the catalogue has voice SKUs"
     assert all(
-        any(c in line for c in ("phoneSystem", "callingPlan", "audioConferencing", "communications")) for line in lines
+        any(c in line for c in ("phoneSystem", "callingPlan", "audioConferencing", "communications", "resourceAccount"))
+        for line in lines
     )
-    assert not any(line.startswith("SPE_E3 ") for line in lines)
+    assert not any(line.startswith(("SPE_E3 ", "Microsoft_Teams_Enterprise_New ")) for line in lines), (
+        "Teams is no voice"
+    )
 
 
 def test_plan_text_on_the_demo_tenant(

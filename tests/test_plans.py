@@ -247,6 +247,9 @@ CONTRACT_SEVERITY = {  # issue 3's table
     "NOT_AVAILABLE_IN_USAGE_LOCATION": "warning",
     "USER_NOT_FOUND": "error",
     "PROTECTED_USER_NOT_FOUND": "error",
+    "CALLING_PLANS_STACKED": "warning",
+    "CREDITS_WITHOUT_PSTN_USE": "warning",
+    "RESOURCE_ACCOUNT_NEEDS_PAYG": "warning",
     "GROUP_NOT_FOUND": "error",
 }
 

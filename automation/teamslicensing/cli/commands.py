@@ -125,13 +125,14 @@ def schema(args: argparse.Namespace) -> int:
 
 
 def skus(args: argparse.Namespace) -> int:
+    from teamslicensing.model.capability import VOICE_CAPABILITIES
     from teamslicensing.reference.catalog import load_catalog
 
     out = sys.stdout
     catalog = load_catalog()
     found = catalog.search(args.search) if args.search else catalog.skus
     if args.voice:
-        found = tuple(sku for sku in found if sku.capabilities)
+        found = tuple(sku for sku in found if sku.capabilities & VOICE_CAPABILITIES)
     width = min(max((len(sku.part_number) for sku in found), default=10), 32)  # a few part numbers run to 60
     for sku in found:
         capabilities = ", ".join(sorted(c.value for c in sku.capabilities)) or "-"

@@ -24,16 +24,13 @@ class TenantServicePlan:
     id: str  # lowercase GUID
     name: str
     capability: Capability | None
+    exclusive: bool = False  # a calling plan Microsoft lists as exclusive (MCOPSTN1/2/5), classified by the source
     pay_as_you_go: bool = False  # a per-zone pay-as-you-go calling plan (MCOPSTN_PAYG_*), classified by the source
 
     @property
     def is_exclusive_calling_plan(self) -> bool:
-        """A user may hold at most one of these; pay-as-you-go plans are not in Microsoft's exclusivity list."""
-        return self.capability is Capability.CALLING_PLAN and not self.pay_as_you_go
-
-    @property
-    def is_resource_account_plan(self) -> bool:
-        return "VIRTUALUSER" in self.name.upper()
+        """A user may hold at most one of these."""
+        return self.capability is Capability.CALLING_PLAN and self.exclusive
 
 
 @dataclass(frozen=True, slots=True)

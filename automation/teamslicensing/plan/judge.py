@@ -44,11 +44,33 @@ def state_gaps(
     if calling_plan_without_phone_system(profile):
         add(GapCode.CALLING_PLAN_WITHOUT_PHONE_SYSTEM, ERROR, None, "holds a Calling Plan but no Phone System plan")
     if credits_without_prerequisite(profile):
-        message = "holds Communications Credits without Audio Conferencing or Phone System"
+        message = "holds Communications Credits without Audio Conferencing, a Calling Plan or Phone System"
         add(GapCode.CREDITS_WITHOUT_PREREQUISITE, ERROR, None, message)
     if len(profile.exclusive_calling_plans) > 1:
         message = "holds more than one calling plan; they are mutually exclusive and only a stand-alone one swaps"
         add(GapCode.MUTUALLY_EXCLUSIVE_LICENSES, ERROR, None, message)
+    elif len(profile.calling_plans) > 1:
+        message = (
+            f"holds {len(profile.calling_plans)} calling plans that Microsoft does not list as exclusive: they stack, "
+            "and the minutes are paid for twice unless one is an add-on meant to stack (an international plan)"
+        )
+        add(GapCode.CALLING_PLANS_STACKED, WARNING, None, message)
+    if (
+        profile.credits
+        and profile.phone_system
+        and not (profile.calling_plan or profile.audio_conferencing or profile.resource_account)
+    ):
+        message = (
+            "holds Communications Credits with Phone System only: Direct Routing and Operator Connect calls are "
+            "billed by the carrier, so the Credits serve no call (set-up-communications-credits, 2024-11)"
+        )
+        add(GapCode.CREDITS_WITHOUT_PSTN_USE, WARNING, None, message)
+    if profile.resource_account and profile.calling_plan and not profile.pay_as_you_go:
+        message = (
+            "resource account with a Calling Plan but no pay-as-you-go Calling Plan: since 2025-11-01 outbound "
+            "(on-behalf-of) calls from auto attendants and call queues need a pay-as-you-go plan and funding"
+        )
+        add(GapCode.RESOURCE_ACCOUNT_NEEDS_PAYG, WARNING, None, message)
     if lacks_calling_plan(ctx, orders, holding, profile, selected):
         message = (
             "has Phone System but no Calling Plan: no PSTN calls unless the rule sets voiceRouting: "

@@ -11,6 +11,7 @@ from teamslicensing.model.tenant import TenantUser
 from teamslicensing.plan.context import ERROR, WARNING, Direct, Draft, PlanContext, end_holding, user_gap
 from teamslicensing.plan.draft import drop_adds
 from teamslicensing.plan.voicerules import (
+    CREDITS_PREREQUISITES,
     VoiceProfile,
     calling_plan_without_phone_system,
     credits_without_prerequisite,
@@ -39,7 +40,7 @@ def protect(ctx: PlanContext, user: TenantUser, before: VoiceProfile, direct: Di
                 draft,
                 direct,
                 Capability.CALLING_PLAN,
-                frozenset({Capability.PHONE_SYSTEM}),
+                frozenset({Capability.PHONE_SYSTEM, Capability.RESOURCE_ACCOUNT}),
                 GapCode.CALLING_PLAN_WITHOUT_PHONE_SYSTEM,
                 "a Calling Plan needs Phone System",
             )
@@ -50,9 +51,9 @@ def protect(ctx: PlanContext, user: TenantUser, before: VoiceProfile, direct: Di
                 draft,
                 direct,
                 Capability.COMMUNICATIONS_CREDITS,
-                frozenset({Capability.PHONE_SYSTEM, Capability.AUDIO_CONFERENCING}),
+                CREDITS_PREREQUISITES,
                 GapCode.CREDITS_WITHOUT_PREREQUISITE,
-                "Communications Credits need Audio Conferencing or Phone System",
+                "Communications Credits need Audio Conferencing, a Calling Plan or Phone System",
             )
         elif loses_phone_number(before, after):
             message = (

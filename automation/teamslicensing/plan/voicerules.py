@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from teamslicensing.model.capability import Capability
+from teamslicensing.model.capability import VOICE_CAPABILITIES, Capability
 from teamslicensing.model.desired import CountryOverride
 from teamslicensing.model.tenant import TenantServicePlan, TenantSku
 from teamslicensing.reference.availability import CountryAvailability, offers
@@ -26,16 +26,30 @@ _SMALL_PRINT_PLANS = ("MCOSMS",)  # plans that ride along in stand-alone calling
 class VoiceProfile:
     """What a set of licenses lets a user do on the phone."""
 
-    phone_system: bool
-    resource_account_only: bool  # every phone-system plan is a resource-account plan
+    phone_system: bool  # Teams Phone Standard (MCOEV and its kin), not the resource-account plan
+    resource_account: bool  # the Teams Phone Resource Account plan (auto attendants, call queues)
     exclusive_calling_plans: frozenset[str]  # plan ids; more than one is a conflict
     calling_plan: bool  # any calling plan, pay-as-you-go included
     audio_conferencing: bool
     credits: bool
+    teams: bool = False  # the Teams service itself (not voice, but what Teams Phone is licensed on)
+    calling_plans: frozenset[str] = frozenset()  # every calling plan's id, pay-as-you-go included
+    pay_as_you_go: bool = False  # a pay-as-you-go calling plan among them
 
     @property
     def has_voice(self) -> bool:
-        return self.phone_system or self.calling_plan or self.audio_conferencing or self.credits
+        return (
+            self.phone_system or self.resource_account or self.calling_plan or self.audio_conferencing or self.credits
+        )
+
+    @property
+    def resource_account_only(self) -> bool:
+        return self.resource_account and not self.phone_system
+
+    @property
+    def number_plan(self) -> bool:
+        """A plan a phone number hangs on: Phone System, or the resource-account plan for a service number."""
+        return self.phone_system or self.resource_account
 
 
 NO_VOICE = VoiceProfile(False, False, frozenset(), False, False, False)
@@ -52,6 +66,10 @@ class VoiceRules:
 
     def voice_plans(self, sku_id: str, disabled: frozenset[str] = frozenset()) -> tuple[TenantServicePlan, ...]:
         """The SKU's voice service plans that are enabled (not in `disabled`)."""
+        return tuple(plan for plan in self.classified_plans(sku_id, disabled) if plan.capability in VOICE_CAPABILITIES)
+
+    def classified_plans(self, sku_id: str, disabled: frozenset[str] = frozenset()) -> tuple[TenantServicePlan, ...]:
+        """The SKU's enabled service plans that grant a capability: voice, and the Teams service."""
         key = (sku_id, disabled)
         plans = self._plans.get(key)
         if plans is None:
@@ -71,7 +89,7 @@ class VoiceRules:
         key = frozenset(holding.items())
         found = self._profiles.get(key)
         if found is None:
-            found = self._profile([plan for sku, off in holding.items() for plan in self.voice_plans(sku, off)])
+            found = self._profile([plan for sku, off in holding.items() for plan in self.classified_plans(sku, off)])
             self._profiles[key] = found
         return found
 
@@ -79,14 +97,17 @@ class VoiceRules:
     def _profile(plans: list[TenantServicePlan]) -> VoiceProfile:
         if not plans:
             return NO_VOICE
-        phone = [p for p in plans if p.capability is Capability.PHONE_SYSTEM]
+        kinds = {p.capability for p in plans}
         return VoiceProfile(
-            phone_system=bool(phone),
-            resource_account_only=bool(phone) and all(p.is_resource_account_plan for p in phone),
+            phone_system=Capability.PHONE_SYSTEM in kinds,
+            resource_account=Capability.RESOURCE_ACCOUNT in kinds,
             exclusive_calling_plans=frozenset(p.id for p in plans if p.is_exclusive_calling_plan),
-            calling_plan=any(p.capability is Capability.CALLING_PLAN for p in plans),
-            audio_conferencing=any(p.capability is Capability.AUDIO_CONFERENCING for p in plans),
-            credits=any(p.capability is Capability.COMMUNICATIONS_CREDITS for p in plans),
+            calling_plan=Capability.CALLING_PLAN in kinds,
+            audio_conferencing=Capability.AUDIO_CONFERENCING in kinds,
+            credits=Capability.COMMUNICATIONS_CREDITS in kinds,
+            teams=Capability.TEAMS in kinds,
+            calling_plans=frozenset(p.id for p in plans if p.capability is Capability.CALLING_PLAN),
+            pay_as_you_go=any(p.pay_as_you_go for p in plans if p.capability is Capability.CALLING_PLAN),
         )
 
     def is_standalone_voice_sku(self, sku_id: str) -> bool:
@@ -140,10 +161,18 @@ def _covers(plans: tuple[TenantServicePlan, ...], wanted: TenantServicePlan) -> 
 
 
 def number_capabilities_lost(before: VoiceProfile, after: VoiceProfile) -> frozenset[Capability]:
-    """Phone System and/or Calling Plan when `after` has none of that kind left but `before` had."""
-    lost = set()
-    if before.phone_system and not after.phone_system:
-        lost.add(Capability.PHONE_SYSTEM)
+    """The number-carrying kinds `before` had and `after` has none of: the phone plan (Phone System, or the
+    resource-account plan of a service number) and/or the Calling Plan."""
+    lost: set[Capability] = set()
+    if before.number_plan and not after.number_plan:
+        lost.update(
+            kind
+            for kind, held in (
+                (Capability.PHONE_SYSTEM, before.phone_system),
+                (Capability.RESOURCE_ACCOUNT, before.resource_account),
+            )
+            if held
+        )
     if before.calling_plan and not after.calling_plan:
         lost.add(Capability.CALLING_PLAN)
     return frozenset(lost)
@@ -155,12 +184,21 @@ def loses_phone_number(before: VoiceProfile, after: VoiceProfile) -> bool:
 
 
 def calling_plan_without_phone_system(profile: VoiceProfile) -> bool:
-    return profile.calling_plan and not profile.phone_system
+    """A Calling Plan rides on Phone System, or on the resource-account plan of an auto attendant or call queue."""
+    return profile.calling_plan and not profile.number_plan
+
+
+# what Credits need beside them (see credits_without_prerequisite)
+CREDITS_PREREQUISITES = frozenset(
+    {Capability.AUDIO_CONFERENCING, Capability.CALLING_PLAN, Capability.PHONE_SYSTEM, Capability.RESOURCE_ACCOUNT}
+)
 
 
 def credits_without_prerequisite(profile: VoiceProfile) -> bool:
-    # Microsoft's procedure: Communications Credits need Audio Conferencing or Phone System first.
-    return profile.credits and not (profile.audio_conferencing or profile.phone_system)
+    # "Set up Communications Credits" (2024-11 revision): Credits serve users with Audio Conferencing and/or a
+    # Calling Plan (pay-as-you-go included); Phone System and resource accounts (toll-free service numbers) are
+    # accepted too, as the service accepts them (OfficeDocs-SkypeForBusiness#9437).
+    return profile.credits and not (profile.audio_conferencing or profile.calling_plan or profile.number_plan)
 
 
 def unavailable_in(

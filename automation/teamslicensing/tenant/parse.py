@@ -18,7 +18,7 @@ from teamslicensing.model.tenant import (
     TenantSku,
     TenantUser,
 )
-from teamslicensing.reference.catalog import is_pay_as_you_go_calling_plan, plan_capability
+from teamslicensing.reference.catalog import is_exclusive_calling_plan, is_pay_as_you_go_calling_plan, plan_capability
 
 # Graph's $select names for the user properties planning reads (attributes are added per configuration)
 USER_FIELDS = (
@@ -117,7 +117,8 @@ def parse_subscribed_sku(obj: Any) -> TenantSku:
         plan_id = _required(plan, "servicePlanId").strip().lower()
         name = _text(plan, "servicePlanName", required=False) or plan_id
         capability = plan_capability(name, plan_id)
-        service_plans.append(TenantServicePlan(plan_id, name, capability, is_pay_as_you_go_calling_plan(name)))
+        exclusive, payg = is_exclusive_calling_plan(name, plan_id), is_pay_as_you_go_calling_plan(name)
+        service_plans.append(TenantServicePlan(plan_id, name, capability, exclusive, payg))
     return TenantSku(
         sku_id=_required(obj, "skuId").strip().lower(),
         part_number=_required(obj, "skuPartNumber").strip(),
