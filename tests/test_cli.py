@@ -117,15 +117,25 @@ def test_detailed_exitcode_three_wins_over_two(example_config: Path, demo_tenant
 
 def test_detailed_exitcode_zero_when_in_sync_and_two_when_changes_pending(tmp_path: Path) -> None:
     mcoev = "e43b5b99-8dfb-405f-9987-dc307f34bcbd"
+    teams = "7e31c0d9-9551-471d-836f-32ee72be4a01"  # Microsoft_Teams_Enterprise_New: Teams Phone needs Teams
     tenant = {
         "subscribedSkus": [
+            {
+                "skuId": teams,
+                "skuPartNumber": "Microsoft_Teams_Enterprise_New",
+                "consumedUnits": 2,
+                "prepaidUnits": {"enabled": 5},
+                "servicePlans": [
+                    {"servicePlanId": "57ff2da0-773e-42df-b2af-ffb7a2317929", "servicePlanName": "TEAMS1"}
+                ],
+            },
             {
                 "skuId": mcoev,
                 "skuPartNumber": "MCOEV",
                 "consumedUnits": 1,
                 "prepaidUnits": {"enabled": 5},
                 "servicePlans": [{"servicePlanId": "4828c8ec-dc2e-4779-b502-87ac9ce28ab7", "servicePlanName": "MCOEV"}],
-            }
+            },
         ],
         "users": [
             {
@@ -133,9 +143,15 @@ def test_detailed_exitcode_zero_when_in_sync_and_two_when_changes_pending(tmp_pa
                 "userPrincipalName": "ann@contoso.com",
                 "accountEnabled": True,
                 "usageLocation": "US",
-                "assignedLicenses": [{"skuId": mcoev, "disabledPlans": []}],
+                "assignedLicenses": [{"skuId": mcoev, "disabledPlans": []}, {"skuId": teams, "disabledPlans": []}],
             },
-            {"id": "u2", "userPrincipalName": "ben@contoso.com", "accountEnabled": True, "usageLocation": "US"},
+            {
+                "id": "u2",
+                "userPrincipalName": "ben@contoso.com",
+                "accountEnabled": True,
+                "usageLocation": "US",
+                "assignedLicenses": [{"skuId": teams, "disabledPlans": []}],
+            },
         ],
         "groups": [],
     }

@@ -5,9 +5,11 @@ Tenant shorthand, expanded into Graph's own JSON with ids derived from names:
 - subscribedSkus: `MCOEV` or `{part: MCOEV, enabled: 5, consumed: 1, status: Warning, appliesTo: User}`; service
   plans come from the shipped catalogue; `enabled` defaults to 100 and `consumed` to the users holding the SKU.
   A SKU users hold but the list leaves out is added, fully consumed (a tenant pays for what its users hold).
-- users: `{upn, usageLocation (default US; null for none), enabled (default true), id, licenses, <attribute>...}`;
-  a license is `MCOEV` (direct) or `{sku, group, disabledPlans: [plan names], state, error}`; a user inheriting
-  from a group is a member of it; extensionAttributeN land in onPremisesExtensionAttributes.
+- users: `{upn, usageLocation (default US; null for none), enabled (default true), id, licenses, teams (default
+  true), <attribute>...}`; a license is `MCOEV` (direct) or `{sku, group, disabledPlans: [plan names], state,
+  error}`; a user inheriting from a group is a member of it; extensionAttributeN land in
+  onPremisesExtensionAttributes. Users have the Teams service, as nearly all do: one whose licenses carry no Teams
+  plan holds Microsoft_Teams_Enterprise_New directly, unless the case says `teams: false`.
 - groups: `{name, id (default derived from the name), members: [upn...]}`.
 Expected plan: `changes: {upn: {add: [PART | {sku, disabledPlans}], remove: [PART], usageLocation, destructive,
 rules}}` (the whole set), `gaps: [[CODE, upn|null, PART|null(, severity)]]` (the whole multiset) and optional
@@ -27,6 +29,7 @@ import pytest
 import yaml
 
 from teamslicensing.config import load_desired_state
+from teamslicensing.model.capability import Capability
 from teamslicensing.model.desired import DesiredState
 from teamslicensing.model.plan import Plan
 from teamslicensing.plan.planner import plan
@@ -37,6 +40,9 @@ from teamslicensing.tenant.snapshot import parse_snapshot
 
 CASES = sorted((Path(__file__).parent / "plans").glob("*.yaml"))
 _NAMESPACE = uuid.UUID("6f1c3c1e-5b8a-4f43-9d0e-7a4f2f0c9e11")
+
+
+TEAMS_SKU = "Microsoft_Teams_Enterprise_New"  # what a case's user holds for the Teams service unless `teams: false`
 
 
 def guid(kind: str, name: str) -> str:
@@ -93,7 +99,12 @@ def expand_tenant(spec: dict[str, Any]) -> dict[str, Any]:
 def _expand_user(user: dict[str, Any], groups: list[dict[str, Any]], holders: Counter[str]) -> dict[str, Any]:
     user_id = user.get("id", guid("user", user["upn"]))
     states = []
-    for entry in user.get("licenses", []):
+    licenses = list(user.get("licenses", []))
+    if user.get("teams", True) and not any(
+        Capability.TEAMS in _catalog_sku(e if isinstance(e, str) else e["sku"]).capabilities for e in licenses
+    ):
+        licenses.append(TEAMS_SKU)
+    for entry in licenses:
         entry = {"sku": entry} if isinstance(entry, str) else entry
         sku = _catalog_sku(entry["sku"])
         plan_ids = {p.name.lower(): p.id for p in sku.service_plans}
@@ -127,7 +138,7 @@ def _expand_user(user: dict[str, Any], groups: list[dict[str, Any]], holders: Co
     for key, value in user.items():
         if key.startswith("extensionAttribute"):
             obj.setdefault("onPremisesExtensionAttributes", {})[key] = value
-        elif key not in ("upn", "id", "enabled", "usageLocation", "licenses"):
+        elif key not in ("upn", "id", "enabled", "usageLocation", "licenses", "teams"):
             obj[key] = value
     return obj
 
@@ -250,6 +261,7 @@ CONTRACT_SEVERITY = {  # issue 3's table
     "CALLING_PLANS_STACKED": "warning",
     "CREDITS_WITHOUT_PSTN_USE": "warning",
     "RESOURCE_ACCOUNT_NEEDS_PAYG": "warning",
+    "TEAMS_LICENSE_MISSING": "error|warning",
     "GROUP_NOT_FOUND": "error",
 }
 

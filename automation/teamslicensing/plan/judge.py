@@ -9,6 +9,7 @@ from teamslicensing.model.capability import Capability
 from teamslicensing.model.plan import Gap, GapCode, Severity
 from teamslicensing.model.tenant import TenantUser
 from teamslicensing.plan.context import ERROR, INFO, WARNING, Draft, PlanContext, holding_of, user_gap
+from teamslicensing.plan.safety import teams_fix
 from teamslicensing.plan.voicerules import (
     Holding,
     VoiceProfile,
@@ -41,6 +42,21 @@ def state_gaps(
     profile = ctx.voice.profile(holding)
     if not profile.has_voice:
         return gaps
+    if (
+        not profile.teams
+        and not profile.resource_account
+        and (profile.phone_system or profile.calling_plan or profile.audio_conferencing)
+    ):
+        if selected:
+            message = f"holds voice licenses but no Teams license, so they do not work; {teams_fix(ctx)}"
+            add(GapCode.TEAMS_LICENSE_MISSING, ERROR, None, message)
+        elif any(
+            ctx.voice.is_standalone_voice_sku(sku) and ctx.voice.voice_plans(sku, off) for sku, off in holding.items()
+        ):
+            message = (
+                "holds a stand-alone voice license but no Teams license, so it does not work (no rule selects them)"
+            )
+            add(GapCode.TEAMS_LICENSE_MISSING, WARNING, None, message)
     if calling_plan_without_phone_system(profile):
         add(GapCode.CALLING_PLAN_WITHOUT_PHONE_SYSTEM, ERROR, None, "holds a Calling Plan but no Phone System plan")
     if credits_without_prerequisite(profile):

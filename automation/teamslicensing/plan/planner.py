@@ -62,6 +62,7 @@ class _Planner:
         self.group_names = {group.id: group.display_name for group in tenant.groups}
         self.selection = Selection(tenant, self.users_by_id, desired.selected_attributes)
         self.protected_by_group: frozenset[str] = frozenset()  # user ids, from policy.protectedGroups
+        self.teams_skus: list[str] = []
 
     def run(self) -> Plan:
         self._resolve_licenses()
@@ -99,6 +100,13 @@ class _Planner:
                     message = f"the {sku.part_number} subscription is in its Warning (grace) period: renew it"
                     self._tenant_gap(GapCode.SUBSCRIPTION_NOT_ACTIVE, WARNING, sku.part_number, message)
                 self.assignable.add(sku.sku_id)
+        # the tenant's SKUs that give Teams, leanest first (Teams Enterprise before a suite), for gap messages
+        teams = [
+            s
+            for s in self.tenant.skus
+            if s.is_active and Capability.TEAMS in s.capabilities and s.applies_to.lower() == "user"
+        ]
+        self.teams_skus = [s.part_number for s in sorted(teams, key=lambda s: (len(s.service_plans), s.part_number))]
         self.managed = frozenset(sku.sku_id for sku in self.sku_of.values())
         self.managed_by_name = sorted(self.managed, key=self.part_number)  # prune's order, sorted once
 

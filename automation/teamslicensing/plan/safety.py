@@ -135,3 +135,25 @@ def skip_reason(ctx: PlanContext, user: TenantUser) -> tuple[GapCode, str] | Non
     if not user.account_enabled and not ctx.desired.policy.include_disabled_accounts:
         return GapCode.DISABLED_ACCOUNT_SKIPPED, "account is disabled (policy.includeDisabledAccounts is false)"
     return None
+
+
+def require_teams(ctx: PlanContext, user: TenantUser, draft: Draft) -> None:
+    """Teams Phone, Calling Plans and Audio Conferencing work only on the Teams service (Teams docs,
+    teams-phone-licensing, 2025-03: a user with their own number needs Teams *and* Phone System). A draft that would
+    leave a person with voice but no Teams plan adds no voice license at all; resource accounts are exempt, and a
+    rule may give a Teams license in the same change."""
+    end = ctx.voice.profile(end_holding(user, draft))
+    if end.teams or end.resource_account or not (end.phone_system or end.calling_plan or end.audio_conferencing):
+        return
+    voice_adds = [sku for sku, off in draft.adds.items() if ctx.voice.capabilities(sku, off)]
+    if voice_adds:
+        message = f"the user would have voice but no Teams license: not added; {teams_fix(ctx)}"
+        drop_adds(ctx, user, draft, voice_adds, GapCode.TEAMS_LICENSE_MISSING, message)
+
+
+def teams_fix(ctx: PlanContext) -> str:
+    """What would give the user Teams: the tenant's own Teams SKUs, or the product to buy."""
+    offers = ctx.teams_skus
+    if offers:
+        return f"assign a Teams license first, e.g. a rule assigning {' or '.join(offers[:2])}"
+    return "the tenant has no Teams subscription: buy Microsoft Teams Enterprise (Microsoft_Teams_Enterprise_New)"

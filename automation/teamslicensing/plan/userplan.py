@@ -15,7 +15,7 @@ from teamslicensing.model.tenant import LicenseAssignment, TenantUser
 from teamslicensing.plan.context import INFO, Draft, Outcome, PlanContext, Want, end_holding, holding_of, user_gap
 from teamslicensing.plan.draft import calling_plan_conflicts, desired_adds, prune
 from teamslicensing.plan.judge import availability_gaps, report_only_gaps, state_gaps
-from teamslicensing.plan.safety import protect, skip_reason
+from teamslicensing.plan.safety import protect, require_teams, skip_reason
 from teamslicensing.plan.safety import usage_location as safe_usage_location
 
 __all__ = ["UserPlanner"]
@@ -86,6 +86,8 @@ class UserPlanner:
         if self.policy.prune:
             prune(self.p, user, wants, direct, inherited, draft)
         calling_plan_conflicts(self.p, user, wants, direct, inherited, draft)
+        if skip_reason(self.p, user) is None:  # a skipped user is reported as skipped, not for what was not done
+            require_teams(self.p, user, draft)
         holding = holding_of(user)
         destructive = protect(self.p, user, self.voice.profile(holding), direct, draft)
         skip = skip_reason(self.p, user) if draft.adds or draft.removes else None
