@@ -262,6 +262,7 @@ CONTRACT_SEVERITY = {  # issue 3's table
     "CREDITS_WITHOUT_PSTN_USE": "warning",
     "RESOURCE_ACCOUNT_NEEDS_PAYG": "warning",
     "TEAMS_LICENSE_MISSING": "error|warning",
+    "ALREADY_COVERED": "info",
     "GROUP_NOT_FOUND": "error",
 }
 

@@ -46,6 +46,10 @@ class Policy(_Model):
     allow_number_loss: bool = Field(
         False, description="Plan removals that take a user's last phone-system or calling-plan service plan."
     )
+    assign_covered: bool = Field(
+        False,
+        description="Add a rule's license even to users whose other licenses already give every voice plan of it.",
+    )
 
 
 class Selector(_Model):

@@ -93,6 +93,7 @@ def _desired_state(source: str, model: DesiredStateFile, catalog: Catalog) -> De
             protected_groups=tuple(dict.fromkeys(group.strip() for group in policy.protected_groups)),
             include_disabled_accounts=policy.include_disabled_accounts,
             allow_number_loss=policy.allow_number_loss,
+            assign_covered=policy.assign_covered,
         ),
         rules=tuple(rules),
         availability={country: _country_override(o) for country, o in model.availability.items()},

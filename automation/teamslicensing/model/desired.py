@@ -72,6 +72,7 @@ class DesiredPolicy:
     protected_groups: tuple[str, ...] = ()  # names or ids, as written; their transitive members are protected
     include_disabled_accounts: bool = False
     allow_number_loss: bool = False
+    assign_covered: bool = False  # add a rule's SKU even when other licenses already give all its voice plans
 
 
 @dataclass(frozen=True)

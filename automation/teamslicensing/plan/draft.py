@@ -7,7 +7,19 @@ from collections.abc import Iterable, Mapping
 
 from teamslicensing.model.plan import GapCode
 from teamslicensing.model.tenant import TenantUser
-from teamslicensing.plan.context import ERROR, PRUNE, WARNING, Direct, Draft, Inherited, PlanContext, Want, user_gap
+from teamslicensing.plan.context import (
+    ERROR,
+    INFO,
+    PRUNE,
+    WARNING,
+    Direct,
+    Draft,
+    Inherited,
+    PlanContext,
+    Want,
+    end_holding,
+    user_gap,
+)
 
 
 def desired_adds(
@@ -122,3 +134,28 @@ def drop_adds(
         for removed, why in list(draft.removes.items()):
             if why == sku_id:  # the swap this add was part of goes with it
                 del draft.removes[removed]
+
+
+def skip_covered(ctx: PlanContext, user: TenantUser, direct: Direct, inherited: Inherited, draft: Draft) -> None:
+    """A rule's SKU is not bought for a user whose planned end state already has every voice plan of it from
+    another SKU (a suite, a bundle, a group's copy): no seat, no money, a note instead. Judged on the end state
+    (disabled plans applied, Error and Disabled assignments giving nothing), one SKU at a time in part-number
+    order, so of two SKUs that cover each other exactly one is added."""
+    if ctx.desired.policy.assign_covered:
+        return
+    for sku_id in sorted(draft.adds, key=ctx.part_number):
+        if sku_id in direct or sku_id in inherited:
+            continue  # held already: the add only changes its disabled plans
+        without = {k: v for k, v in draft.adds.items() if k != sku_id}
+        provider = ctx.voice.covering_sku(sku_id, draft.adds[sku_id], end_holding(user, Draft(without, draft.removes)))
+        if provider is None:
+            continue
+        del draft.adds[sku_id]
+        for removed, why in list(draft.removes.items()):
+            if why == sku_id:  # the swap this add was part of goes with it
+                del draft.removes[removed]
+        message = (
+            f"{ctx.part_number(provider)} already gives every voice plan of {ctx.part_number(sku_id)}: not added, "
+            "no seat used (policy.assignCovered: true adds it anyway)"
+        )
+        draft.gaps.append(user_gap(ctx, user, GapCode.ALREADY_COVERED, INFO, sku_id, message))

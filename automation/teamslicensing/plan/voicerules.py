@@ -138,6 +138,21 @@ class VoiceRules:
             found = self._redundant[key] = self._redundant_skus(holding)
         return found
 
+    def covering_sku(self, sku_id: str, disabled: frozenset[str], holding: Holding) -> str | None:
+        """A SKU of `holding` (other than `sku_id`) whose enabled plans already give every enabled voice plan of
+        `sku_id`; None when the SKU would add something."""
+        plans = self.voice_plans(sku_id, disabled)
+        if not plans:
+            return None
+        provided = [plan for other, off in holding.items() if other != sku_id for plan in self.voice_plans(other, off)]
+        if not all(_covers(tuple(provided), plan) for plan in plans):
+            return None
+        return next(
+            other
+            for other, off in holding.items()
+            if other != sku_id and any(_covers(self.voice_plans(other, off), plan) for plan in plans)
+        )
+
     def _redundant_skus(self, holding: Holding) -> list[tuple[str, str]]:
         found = []
         for sku_id, disabled in holding.items():
