@@ -263,6 +263,7 @@ CONTRACT_SEVERITY = {  # issue 3's table
     "RESOURCE_ACCOUNT_NEEDS_PAYG": "warning",
     "TEAMS_LICENSE_MISSING": "error|warning",
     "ALREADY_COVERED": "info",
+    "RESOURCE_ACCOUNT_LICENSE_CONFLICT": "error",
     "GROUP_NOT_FOUND": "error",
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from teamslicensing.model.capability import Capability
 from teamslicensing.model.plan import GapCode
 from teamslicensing.model.tenant import TenantUser
 from teamslicensing.plan.context import (
@@ -159,3 +160,60 @@ def skip_covered(ctx: PlanContext, user: TenantUser, direct: Direct, inherited: 
             "no seat used (policy.assignCovered: true adds it anyway)"
         )
         draft.gaps.append(user_gap(ctx, user, GapCode.ALREADY_COVERED, INFO, sku_id, message))
+
+
+def resource_account_conflicts(
+    ctx: PlanContext, user: TenantUser, wants: Mapping[str, Want], direct: Direct, inherited: Inherited, draft: Draft
+) -> None:
+    """Never Teams Phone Standard on a resource account (Teams docs, manage-resource-accounts, 2025): a resource
+    account gets no Phone System add; a rule giving the Resource Account license to a holder of stand-alone Phone
+    System this configuration manages swaps the two in one assignLicense (Microsoft: switch in one operation);
+    Phone System from a suite, a group or another rule cannot be swapped, so the Resource Account license waits."""
+    end = ctx.voice.profile(end_holding(user, draft))
+    if not (end.resource_account and end.phone_system):
+        return
+    phone_adds = [
+        sku
+        for sku, off in draft.adds.items()
+        if sku not in direct and Capability.PHONE_SYSTEM in ctx.voice.capabilities(sku, off)
+    ]
+    if phone_adds:
+        message = (
+            "a resource account must not hold Teams Phone Standard: not added (it has the Resource Account license)"
+        )
+        drop_adds(ctx, user, draft, phone_adds, GapCode.RESOURCE_ACCOUNT_LICENSE_CONFLICT, message)
+        return
+    resource_adds = [
+        sku
+        for sku, off in draft.adds.items()
+        if sku not in direct
+        and sku not in inherited
+        and Capability.RESOURCE_ACCOUNT in ctx.voice.capabilities(sku, off)
+    ]
+    if not resource_adds:
+        return  # held already: the end state is judged
+    swap_in = resource_adds[0]
+    holding = end_holding(user, draft)
+    blockers = []
+    for sku_id, off in holding.items():
+        if Capability.PHONE_SYSTEM not in ctx.voice.capabilities(sku_id, off) or sku_id in draft.removes:
+            continue
+        swappable = (
+            sku_id in direct
+            and sku_id not in inherited
+            and sku_id in ctx.managed
+            and sku_id not in wants
+            and ctx.voice.is_standalone_voice_sku(sku_id)
+            and ctx.voice.capabilities(sku_id, off) == {Capability.PHONE_SYSTEM}
+        )
+        if swappable:
+            draft.removes[sku_id] = swap_in  # in the same assignLicense: the service number stays
+        else:
+            blockers.append(sku_id)
+    if blockers:
+        names = ", ".join(ctx.part_number(s) for s in sorted(blockers, key=ctx.part_number))
+        message = (
+            f"holds Teams Phone Standard through {names}, which cannot be swapped (a suite, a group, or a rule wants "
+            "it): the Resource Account license is not added"
+        )
+        drop_adds(ctx, user, draft, resource_adds, GapCode.RESOURCE_ACCOUNT_LICENSE_CONFLICT, message)

@@ -57,6 +57,11 @@ def state_gaps(
                 "holds a stand-alone voice license but no Teams license, so it does not work (no rule selects them)"
             )
             add(GapCode.TEAMS_LICENSE_MISSING, WARNING, None, message)
+    if profile.resource_account and profile.phone_system:
+        message = (
+            "a resource account holds Teams Phone Standard too: remove it (Microsoft: never on a resource account)"
+        )
+        add(GapCode.RESOURCE_ACCOUNT_LICENSE_CONFLICT, ERROR, None, message)
     if calling_plan_without_phone_system(profile):
         add(GapCode.CALLING_PLAN_WITHOUT_PHONE_SYSTEM, ERROR, None, "holds a Calling Plan but no Phone System plan")
     if credits_without_prerequisite(profile):

@@ -13,7 +13,13 @@ from collections.abc import Mapping, Sequence
 from teamslicensing.model.plan import Gap, LicenseAdd, LicenseRemove, UserChange
 from teamslicensing.model.tenant import LicenseAssignment, TenantUser
 from teamslicensing.plan.context import INFO, Draft, Outcome, PlanContext, Want, end_holding, holding_of, user_gap
-from teamslicensing.plan.draft import calling_plan_conflicts, desired_adds, prune, skip_covered
+from teamslicensing.plan.draft import (
+    calling_plan_conflicts,
+    desired_adds,
+    prune,
+    resource_account_conflicts,
+    skip_covered,
+)
 from teamslicensing.plan.judge import availability_gaps, report_only_gaps, state_gaps
 from teamslicensing.plan.safety import protect, require_teams, skip_reason
 from teamslicensing.plan.safety import usage_location as safe_usage_location
@@ -86,6 +92,7 @@ class UserPlanner:
         if self.policy.prune:
             prune(self.p, user, wants, direct, inherited, draft)
         calling_plan_conflicts(self.p, user, wants, direct, inherited, draft)
+        resource_account_conflicts(self.p, user, wants, direct, inherited, draft)
         if skip_reason(self.p, user) is None:  # a skipped user is reported as skipped, not for what was not done
             skip_covered(self.p, user, direct, inherited, draft)
             require_teams(self.p, user, draft)
