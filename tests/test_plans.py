@@ -264,6 +264,7 @@ CONTRACT_SEVERITY = {  # issue 3's table
     "TEAMS_LICENSE_MISSING": "error|warning",
     "ALREADY_COVERED": "info",
     "RESOURCE_ACCOUNT_LICENSE_CONFLICT": "error",
+    "UNFUNDED_USAGE_LICENSE": "warning",
     "GROUP_NOT_FOUND": "error",
 }
 

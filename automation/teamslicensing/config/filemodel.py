@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from teamslicensing.model.desired import DEFAULT_MAX_CHANGES, SELECTABLE_ATTRIBUTES, VoiceRouting
+from teamslicensing.model.desired import DEFAULT_MAX_CHANGES, SELECTABLE_ATTRIBUTES, Funding, VoiceRouting
 from teamslicensing.reference.countries import is_country_code
 
 
@@ -49,6 +49,13 @@ class Policy(_Model):
     assign_covered: bool = Field(
         False,
         description="Add a rule's license even to users whose other licenses already give every voice plan of it.",
+    )
+    funding: Funding = Field(
+        "credits",
+        description=(
+            "How calls past included minutes are paid: 'credits' (Communications Credits, prepaid) or 'postpaid' "
+            "(new-commerce overage: such tenants cannot buy Credits, so no Credits gap is reported)."
+        ),
     )
 
 

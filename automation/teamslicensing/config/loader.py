@@ -94,6 +94,7 @@ def _desired_state(source: str, model: DesiredStateFile, catalog: Catalog) -> De
             include_disabled_accounts=policy.include_disabled_accounts,
             allow_number_loss=policy.allow_number_loss,
             assign_covered=policy.assign_covered,
+            funding=policy.funding,
         ),
         rules=tuple(rules),
         availability={country: _country_override(o) for country, o in model.availability.items()},

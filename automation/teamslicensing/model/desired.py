@@ -26,6 +26,7 @@ SELECTABLE_ATTRIBUTES: tuple[str, ...] = (
     *(f"extensionAttribute{n}" for n in range(1, 16)),
 )
 VoiceRouting = Literal["callingPlan", "directRouting", "operatorConnect"]
+Funding = Literal["credits", "postpaid"]  # prepaid Communications Credits, or new-commerce (NCE) overage billing
 DEFAULT_MAX_CHANGES = 200  # policy.maxChanges when the file says nothing
 
 
@@ -73,6 +74,7 @@ class DesiredPolicy:
     include_disabled_accounts: bool = False
     allow_number_loss: bool = False
     assign_covered: bool = False  # add a rule's SKU even when other licenses already give all its voice plans
+    funding: Funding = "credits"  # how pay-per-minute calls are paid: Credits, or NCE overage (no Credits at all)
 
 
 @dataclass(frozen=True)

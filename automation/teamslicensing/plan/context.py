@@ -33,6 +33,7 @@ class PlanContext(Protocol):
     phone_system_rules: set[int]
     group_names: dict[str, str]
     protected_by_group: frozenset[str]  # user ids protected through policy.protectedGroups
+    credits_funded: bool  # pay-per-minute calls can be paid: an active Credits subscription, or postpaid funding
     teams_skus: list[str]  # part numbers of the tenant's SKUs that give Teams, leanest first, for gap messages
 
     def part_number(self, sku_id: str) -> str: ...

@@ -98,7 +98,13 @@ def state_gaps(
             "directRouting or operatorConnect"
         )
         add(GapCode.PHONE_SYSTEM_WITHOUT_CALLING_PLAN, WARNING, None, message)
-    if selected and (profile.calling_plan or profile.audio_conferencing) and not profile.credits:
+    if profile.pay_per_minute and not ctx.credits_funded:
+        message = (
+            "holds a pay-per-minute license (pay-as-you-go Calling Plan or Audio Conferencing) but the tenant has no "
+            "active Communications Credits subscription: its calls fail (policy.funding: postpaid if you pay overage)"
+        )
+        add(GapCode.UNFUNDED_USAGE_LICENSE, WARNING, None, message)
+    if user.account_enabled and wants_credits_advice(ctx, orders, holding, profile, selected):
         message = (
             "has a Calling Plan or Audio Conferencing but no Communications Credits: calls past the included "
             "minutes and toll-free dial-in fail without them"
@@ -137,3 +143,24 @@ def availability_gaps(ctx: PlanContext, user: TenantUser, country: str | None, d
             )
             gaps.append(user_gap(ctx, user, GapCode.NOT_AVAILABLE_IN_USAGE_LOCATION, WARNING, sku_id, message))
     return gaps
+
+
+def wants_credits_advice(
+    ctx: PlanContext, orders: Sequence[int], holding: Holding, profile: VoiceProfile, selected: bool
+) -> bool:
+    """Credits advice for a rule's users and holders of a stand-alone calling plan or audio conferencing SKU whose
+    end state dials out without Credits; not when a rule assigns them Credits (why it could not be added is its own
+    gap), and not under postpaid funding."""
+    if ctx.desired.policy.funding == "postpaid" or profile.credits:
+        return False
+    if not (profile.calling_plan or profile.audio_conferencing):
+        return False
+    rules = ctx.desired.rules
+    if any(Capability.COMMUNICATIONS_CREDITS in ref.capabilities for i in orders for ref in rules[i].assign):
+        return False
+    standalone = any(
+        ctx.voice.is_standalone_voice_sku(sku)
+        and ctx.voice.capabilities(sku, off) & {Capability.CALLING_PLAN, Capability.AUDIO_CONFERENCING}
+        for sku, off in holding.items()
+    )
+    return selected or standalone

@@ -63,6 +63,7 @@ class _Planner:
         self.selection = Selection(tenant, self.users_by_id, desired.selected_attributes)
         self.protected_by_group: frozenset[str] = frozenset()  # user ids, from policy.protectedGroups
         self.teams_skus: list[str] = []
+        self.credits_funded = False  # an active Credits subscription (MCOPSTNC, MCOPSTNPP), or postpaid funding
 
     def run(self) -> Plan:
         self._resolve_licenses()
@@ -107,14 +108,20 @@ class _Planner:
             if s.is_active and Capability.TEAMS in s.capabilities and s.applies_to.lower() == "user"
         ]
         self.teams_skus = [s.part_number for s in sorted(teams, key=lambda s: (len(s.service_plans), s.part_number))]
+        self.credits_funded = self.desired.policy.funding == "postpaid" or any(
+            s.is_active and Capability.COMMUNICATIONS_CREDITS in s.capabilities for s in self.tenant.skus
+        )
         self.managed = frozenset(sku.sku_id for sku in self.sku_of.values())
         self.managed_by_name = sorted(self.managed, key=self.part_number)  # prune's order, sorted once
 
     def _missing_sku(self, ref: LicenseRef) -> None:
         if Capability.COMMUNICATIONS_CREDITS in ref.capabilities:
+            if self.desired.policy.funding == "postpaid":
+                return  # new-commerce tenants cannot buy Credits and pay overage instead: nothing to fix
             message = (
-                "a rule assigns Communications Credits but the tenant has no active MCOPSTNC subscription: buy "
-                "(or renew) the add-on and fund it in the Teams admin center; Graph cannot"
+                f"a rule assigns Communications Credits but the tenant has no active {ref.ref} subscription: buy "
+                "(or renew) the add-on and fund it in the Teams admin center (Graph cannot); on new-commerce "
+                "calling subscriptions, set policy.funding: postpaid"
             )
             self._tenant_gap(GapCode.TENANT_HAS_NO_CREDITS_SUBSCRIPTION, ERROR, ref.ref, message)
         else:

@@ -19,6 +19,7 @@ Holding = Mapping[str, frozenset[str]]
 
 # capabilities whose country availability Microsoft publishes and the planner warns about
 COUNTRY_DEPENDENT = (Capability.CALLING_PLAN, Capability.AUDIO_CONFERENCING, Capability.COMMUNICATIONS_CREDITS)
+_PAY_PER_MINUTE_CONFERENCING = "MCOMEETACPEA"  # Audio Conferencing pay-per-minute: needs Credits set up
 _SMALL_PRINT_PLANS = ("MCOSMS",)  # plans that ride along in stand-alone calling SKUs (SMS units)
 
 
@@ -35,6 +36,7 @@ class VoiceProfile:
     teams: bool = False  # the Teams service itself (not voice, but what Teams Phone is licensed on)
     calling_plans: frozenset[str] = frozenset()  # every calling plan's id, pay-as-you-go included
     pay_as_you_go: bool = False  # a pay-as-you-go calling plan among them
+    pay_per_minute: bool = False  # a license billed per minute against Credits: PAYG calling, MCOMEETACPEA
 
     @property
     def has_voice(self) -> bool:
@@ -108,6 +110,7 @@ class VoiceRules:
             teams=Capability.TEAMS in kinds,
             calling_plans=frozenset(p.id for p in plans if p.capability is Capability.CALLING_PLAN),
             pay_as_you_go=any(p.pay_as_you_go for p in plans if p.capability is Capability.CALLING_PLAN),
+            pay_per_minute=any(p.pay_as_you_go or p.name.upper() == _PAY_PER_MINUTE_CONFERENCING for p in plans),
         )
 
     def is_standalone_voice_sku(self, sku_id: str) -> bool:
