@@ -324,3 +324,9 @@ def test_planning_again_after_applying_the_plan_changes_nothing(path: Path, tmp_
     first = run(desired, document)
     again = run(desired, apply_changes(document, first))
     assert again.changes == (), compact(again, document)["changes"]
+
+
+def test_an_attribute_that_names_no_country_is_named_in_the_gap(tmp_path: Path) -> None:
+    _, desired, document = load_case(Path(__file__).parent / "plans" / "usage_location_from.yaml", tmp_path)
+    (gap,) = [g for g in run(desired, document).gaps if g.code.value == "USAGE_LOCATION_MISSING"]
+    assert "country 'Narnia' names no country" in gap.message

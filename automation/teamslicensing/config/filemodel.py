@@ -32,6 +32,11 @@ class Defaults(_Model):
     usage_location: CountryCode | None = Field(
         None, description="ISO 3166-1 alpha-2 code set on users who need a license and have none."
     )
+    usage_location_from: AttributeName | None = Field(
+        None,
+        description="User attribute (e.g. country) holding an ISO code or English country name; wins over "
+        "usageLocation, which stays the fallback.",
+    )
 
 
 class Policy(_Model):
@@ -77,6 +82,9 @@ class Rule(_Model):
         default_factory=dict, description="Per assigned license: service plan names or ids to disable."
     )
     usage_location: CountryCode | None = Field(None, description="Overrides defaults.usageLocation for this rule.")
+    usage_location_from: AttributeName | None = Field(
+        None, description="User attribute holding the country (ISO code or English name) for this rule's users."
+    )
     voice_routing: VoiceRouting = Field(
         "callingPlan",
         description="How these users reach the PSTN; Direct Routing and Operator Connect need no Calling Plan.",

@@ -79,6 +79,7 @@ def _desired_state(source: str, model: DesiredStateFile, catalog: Catalog) -> De
                 assign=assign,
                 disabled_plans=disabled,
                 usage_location=rule.usage_location,
+                usage_location_from=rule.usage_location_from,
                 voice_routing=rule.voice_routing,
             )
         )
@@ -86,6 +87,7 @@ def _desired_state(source: str, model: DesiredStateFile, catalog: Catalog) -> De
     return DesiredState(
         source=source,
         default_usage_location=model.defaults.usage_location,
+        default_usage_location_from=model.defaults.usage_location_from,
         policy=DesiredPolicy(
             prune=policy.prune,
             max_changes=policy.max_changes,

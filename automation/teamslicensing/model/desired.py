@@ -63,6 +63,7 @@ class DesiredRule:
     disabled_plans: Mapping[LicenseRef, tuple[str, ...]]  # only licenses the rule declares plans for
     usage_location: str | None
     voice_routing: VoiceRouting
+    usage_location_from: str | None = None  # a user attribute naming the country (code or English name)
 
 
 @dataclass(frozen=True)
@@ -91,13 +92,21 @@ class DesiredState:
     policy: DesiredPolicy
     rules: tuple[DesiredRule, ...]
     availability: Mapping[str, CountryOverride]  # ISO country code -> override
+    default_usage_location_from: str | None = None  # a user attribute naming the country, for every rule
+
+    @property
+    def usage_location_attributes(self) -> tuple[str, ...]:
+        """The attributes any usage location is taken from, sorted."""
+        named = {rule.usage_location_from for rule in self.rules} | {self.default_usage_location_from}
+        return tuple(sorted(name for name in named if name))
 
     @property
     def selected_attributes(self) -> frozenset[str]:
         """User attribute names the rules select or exclude on: all a tenant source needs to read."""
-        return frozenset(
+        selected = {
             name for rule in self.rules for selector in (rule.select, rule.exclude) for name, _ in selector.attributes
-        )
+        }
+        return frozenset(selected | set(self.usage_location_attributes))
 
     @property
     def group_names(self) -> tuple[str, ...]:

@@ -38,6 +38,8 @@ class PlanContext(Protocol):
 
     def part_number(self, sku_id: str) -> str: ...
 
+    def country_code(self, value: str) -> str | None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Want:

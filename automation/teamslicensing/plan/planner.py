@@ -24,6 +24,7 @@ from teamslicensing.plan.selection import Selection
 from teamslicensing.plan.userplan import UserPlanner
 from teamslicensing.plan.voicerules import VoiceRules
 from teamslicensing.reference.availability import CountryAvailability
+from teamslicensing.reference.countries import country_code
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 
@@ -63,6 +64,7 @@ class _Planner:
         self.selection = Selection(tenant, self.users_by_id, desired.selected_attributes)
         self.protected_by_group: frozenset[str] = frozenset()  # user ids, from policy.protectedGroups
         self.teams_skus: list[str] = []
+        self._country_names = {a.country_name.casefold(): code for code, a in availability.items() if a.country_name}
         self.credits_funded = False  # an active Credits subscription (MCOPSTNC, MCOPSTNPP), or postpaid funding
 
     def run(self) -> Plan:
@@ -323,6 +325,10 @@ class _Planner:
 
     def _gap(self, code: GapCode, severity: Severity, upn: str | None, sku: str | None, message: str) -> None:
         self.gaps.append(Gap(code, severity, upn, sku, message))
+
+    def country_code(self, value: str) -> str | None:
+        """The ISO code a usageLocationFrom attribute value means (a code, or an English country name)."""
+        return country_code(value, self._country_names)
 
     def _tenant_gap(self, code: GapCode, severity: Severity, sku: str | None, message: str) -> None:
         self._gap(code, severity, None, sku, message)

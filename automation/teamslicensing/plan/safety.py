@@ -108,17 +108,25 @@ def usage_location(
 ) -> str | None:
     if not draft.adds or user.usage_location:
         return None
-    for order in orders:
-        if ctx.desired.rules[order].usage_location:
-            return ctx.desired.rules[order].usage_location
-    if ctx.desired.default_usage_location:
-        return ctx.desired.default_usage_location
+    unmapped: list[str] = []  # attribute values that name no country, for the message
+    levels = [(rule.usage_location_from, rule.usage_location) for rule in (ctx.desired.rules[i] for i in orders)]
+    levels.append((ctx.desired.default_usage_location_from, ctx.desired.default_usage_location))
+    for attribute, fixed in levels:  # the first rule's setting, then the defaults; an attribute before a fixed code
+        value = user.attributes.get(attribute) if attribute else None
+        if value:
+            code = ctx.country_code(value)
+            if code is not None:
+                return code
+            unmapped.append(f"{attribute} '{value}'")
+        if fixed:
+            return fixed
     if not required:  # a user who is skipped anyway is reported as such, not as an error
         return None
     names = ", ".join(ctx.part_number(s) for s in sorted(draft.adds, key=ctx.part_number))
+    why = f"{', '.join(unmapped)} names no country" if unmapped else "none is configured"
     message = (
-        f"needs {names} but has no usage location and none is configured (defaults.usageLocation or the "
-        "rule's usageLocation): nothing is changed for this user"
+        f"needs {names} but has no usage location and {why} (defaults.usageLocation / usageLocationFrom or the "
+        "rule's): nothing is changed for this user"
     )
     draft.gaps.append(user_gap(ctx, user, GapCode.USAGE_LOCATION_MISSING, ERROR, None, message))
     draft.adds.clear()

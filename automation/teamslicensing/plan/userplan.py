@@ -40,6 +40,7 @@ class UserPlanner:
         self.wants = wants
         self.selected_by = selected_by
         self._memo: dict[tuple[object, ...], Outcome] = {}
+        self._location_attributes = planner.desired.usage_location_attributes  # part of what planning reads
         self._kinds: dict[tuple[LicenseAssignment, ...], str] = {}
 
     def _kind(self, licenses: tuple[LicenseAssignment, ...]) -> str:
@@ -68,6 +69,7 @@ class UserPlanner:
             user.usage_location,
             skip_reason(self.p, user),
             denied,
+            tuple(user.attributes.get(name) for name in self._location_attributes),
         )
         template = self._memo.get(key)
         if template is None:

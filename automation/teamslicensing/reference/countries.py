@@ -7,7 +7,7 @@ change under us: the 249 officially assigned codes, without user-assigned (XK) o
 
 from __future__ import annotations
 
-__all__ = ["ISO_3166_ALPHA2", "is_country_code"]
+__all__ = ["ISO_3166_ALPHA2", "NAME_ALIASES", "country_code", "is_country_code"]
 
 # One line per initial letter, so a missing or extra code is easy to spot in review.
 _CODES = """
@@ -44,3 +44,42 @@ ISO_3166_ALPHA2: frozenset[str] = frozenset(_CODES.split())
 def is_country_code(code: str) -> bool:
     """True if `code` is an officially assigned alpha-2 code spelled exactly as Graph wants (upper case)."""
     return code in ISO_3166_ALPHA2
+
+
+# English names directories hold that the country table (reference/data, one name per country) spells otherwise.
+NAME_ALIASES: dict[str, str] = {
+    "usa": "US",
+    "u.s.": "US",
+    "u.s.a.": "US",
+    "united states of america": "US",
+    "uk": "GB",
+    "u.k.": "GB",
+    "great britain": "GB",
+    "britain": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "northern ireland": "GB",
+    "korea": "KR",
+    "republic of korea": "KR",
+    "czechia": "CZ",
+    "türkiye": "TR",
+    "turkiye": "TR",
+    "the netherlands": "NL",
+    "holland": "NL",
+    "viet nam": "VN",
+    "russian federation": "RU",
+    "uae": "AE",
+    "hong kong sar": "HK",
+    "macedonia": "MK",
+}
+
+
+def country_code(value: str, names: dict[str, str]) -> str | None:
+    """The ISO code a directory attribute means: a code (`gb`, `GB`) or an English name (`United Kingdom`), looked
+    up in `names` (lower-case name -> code, from the country table) and the aliases above; None when it means none."""
+    text = " ".join(value.split())
+    if is_country_code(text.upper()) and len(text) == 2:
+        return text.upper()
+    key = text.casefold()
+    return names.get(key) or NAME_ALIASES.get(key)
