@@ -183,6 +183,7 @@ def compact(result: Plan, document: dict[str, Any]) -> dict[str, Any]:
             "toRemove": s.to_remove,
             "available": s.available,
             "shortfall": s.shortfall,
+            "redundant": s.redundant,
         }
         for s in result.seats
     }

@@ -66,6 +66,7 @@ def test_json_follows_the_contract_exactly() -> None:
             "toRemove": 1,
             "available": 4,
             "shortfall": 2,
+            "redundant": 0,
         }
     ]
 

@@ -55,6 +55,11 @@ class Policy(_Model):
         False,
         description="Add a rule's license even to users whose other licenses already give every voice plan of it.",
     )
+    remove_redundant: bool = Field(
+        False,
+        description="With prune: remove a directly assigned stand-alone voice license whose every plan other "
+        "licenses already give (never one whose removal loses a plan).",
+    )
     funding: Funding = Field(
         "credits",
         description=(

@@ -75,6 +75,7 @@ class DesiredPolicy:
     include_disabled_accounts: bool = False
     allow_number_loss: bool = False
     assign_covered: bool = False  # add a rule's SKU even when other licenses already give all its voice plans
+    remove_redundant: bool = False  # with prune: remove a direct stand-alone SKU other licenses make redundant
     funding: Funding = "credits"  # how pay-per-minute calls are paid: Credits, or NCE overage (no Credits at all)
 
 

@@ -115,6 +115,7 @@ class SeatLine:
     to_remove: int  # assignments the plan frees
     available: int  # enabled - consumed + to_remove
     shortfall: int  # new assignments wanted but left out for lack of seats
+    redundant: int = 0  # direct assignments left in place whose voice plans other licenses already give
 
 
 @dataclass(frozen=True)

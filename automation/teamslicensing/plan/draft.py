@@ -217,3 +217,25 @@ def resource_account_conflicts(
             "it): the Resource Account license is not added"
         )
         drop_adds(ctx, user, draft, resource_adds, GapCode.RESOURCE_ACCOUNT_LICENSE_CONFLICT, message)
+
+
+def remove_redundant(
+    ctx: PlanContext, user: TenantUser, wants: Mapping[str, Want], direct: Direct, inherited: Inherited, draft: Draft
+) -> None:
+    """policy.removeRedundant (with prune): a direct, stand-alone managed SKU whose every enabled plan the rest of
+    the end state already gives is removed, freeing its seat. Never one whose removal loses a plan (an SMS bundle
+    riding along counts), never one a group also gives, never one a rule wants literally (assignCovered)."""
+    policy = ctx.desired.policy
+    if not (policy.prune and policy.remove_redundant):
+        return
+    for sku_id in sorted(direct, key=ctx.part_number):
+        if sku_id in draft.removes or sku_id in draft.adds or sku_id in inherited or sku_id not in ctx.managed:
+            continue
+        if (policy.assign_covered and sku_id in wants) or not ctx.voice.is_standalone_voice_sku(sku_id):
+            continue
+        rest = end_holding(user, Draft(dict(draft.adds), {**draft.removes, sku_id: PRUNE}))
+        if ctx.voice.covering_sku(sku_id, direct[sku_id], rest) is None:
+            continue
+        if not ctx.voice.only_voice_plans(sku_id, direct[sku_id]):
+            continue  # it carries more than voice (SMS units): removing it would lose a plan
+        draft.removes[sku_id] = PRUNE

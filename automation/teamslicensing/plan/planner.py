@@ -284,12 +284,18 @@ class _Planner:
     ) -> Plan:
         changes = []
         gaps = list(self.gaps)
+        redundant: Counter[str] = Counter()  # seats that removing redundant direct copies would free
+        sku_by_part = {sku.part_number: sku.sku_id for sku in self.tenant.skus}
         for user in users:
             outcome = outcomes.get(user.id)
             if outcome is not None:
                 if outcome.change is not None:
                     changes.append(outcome.change)
                 gaps.extend(outcome.gaps)
+                for gap in outcome.gaps:
+                    sku_id = sku_by_part.get(gap.sku_part_number or "")
+                    if gap.code is GapCode.REDUNDANT_LICENSE and sku_id and _holds_only_directly(user, sku_id):
+                        redundant[sku_id] += 1
         shortfall = Counter(sku for skus in denied.values() for sku in skus)
         seats = []
         for sku_id in dict.fromkeys(sku.sku_id for sku in self.sku_of.values()):
@@ -305,6 +311,7 @@ class _Planner:
                     to_remove=freed[sku_id],
                     available=available,
                     shortfall=shortfall[sku_id],
+                    redundant=redundant[sku_id],
                 )
             )
             if shortfall[sku_id]:
@@ -332,6 +339,13 @@ class _Planner:
 
     def _tenant_gap(self, code: GapCode, severity: Severity, sku: str | None, message: str) -> None:
         self._gap(code, severity, None, sku, message)
+
+
+def _holds_only_directly(user: TenantUser, sku_id: str) -> bool:
+    """Removing the direct copy frees a seat only when no group gives the same SKU as well."""
+    return any(a.sku_id == sku_id and a.is_direct for a in user.licenses) and not any(
+        a.sku_id == sku_id and not a.is_direct for a in user.licenses
+    )
 
 
 def _merge_want(previous: Want | None, disabled: frozenset[str] | None, order: int) -> Want:

@@ -17,6 +17,7 @@ from teamslicensing.plan.draft import (
     calling_plan_conflicts,
     desired_adds,
     prune,
+    remove_redundant,
     resource_account_conflicts,
     skip_covered,
 )
@@ -97,6 +98,7 @@ class UserPlanner:
         resource_account_conflicts(self.p, user, wants, direct, inherited, draft)
         if skip_reason(self.p, user) is None:  # a skipped user is reported as skipped, not for what was not done
             skip_covered(self.p, user, direct, inherited, draft)
+            remove_redundant(self.p, user, wants, direct, inherited, draft)
             require_teams(self.p, user, draft)
         holding = holding_of(user)
         destructive = protect(self.p, user, self.voice.profile(holding), direct, draft)

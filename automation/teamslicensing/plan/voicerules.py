@@ -141,6 +141,12 @@ class VoiceRules:
             found = self._redundant[key] = self._redundant_skus(holding)
         return found
 
+    def only_voice_plans(self, sku_id: str, disabled: frozenset[str] = frozenset()) -> bool:
+        """Every enabled plan of the SKU is a voice plan (no SMS units or other plans riding along)."""
+        sku = self._skus.get(sku_id)
+        enabled = [plan for plan in (sku.service_plans if sku else ()) if plan.id not in disabled]
+        return bool(enabled) and all(plan.capability in VOICE_CAPABILITIES for plan in enabled)
+
     def covering_sku(self, sku_id: str, disabled: frozenset[str], holding: Holding) -> str | None:
         """A SKU of `holding` (other than `sku_id`) whose enabled plans already give every enabled voice plan of
         `sku_id`; None when the SKU would add something."""

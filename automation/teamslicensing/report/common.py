@@ -53,14 +53,17 @@ def limited(gaps: Sequence[Gap]) -> Iterator[tuple[Gap, int]]:
 
 
 def seat_table(seats: Sequence[SeatLine], *, markdown: bool) -> Iterator[str]:
-    header = ("SKU", "enabled", "consumed", "to add", "to remove", "available", "shortfall")
-    rows = [(s.sku_part_number, s.enabled, s.consumed, s.to_add, s.to_remove, s.available, s.shortfall) for s in seats]
+    header = ("SKU", "enabled", "consumed", "to add", "to remove", "available", "shortfall", "redundant")
+    rows = [
+        (s.sku_part_number, s.enabled, s.consumed, s.to_add, s.to_remove, s.available, s.shortfall, s.redundant)
+        for s in seats
+    ]
     if markdown:
         yield "| " + " | ".join(header) + " |"
         yield "|---" + "|---:" * (len(header) - 1) + "|"
         for row in rows:
-            short = f"**{row[-1]}**" if row[-1] else "0"
-            yield "| " + " | ".join(str(v) for v in row[:-1]) + f" | {short} |"
+            short = f"**{row[-2]}**" if row[-2] else "0"
+            yield "| " + " | ".join(str(v) for v in row[:-2]) + f" | {short} | {row[-1]} |"
         return
     width = max(len(header[0]), *(len(r[0]) for r in rows))
     yield "  " + header[0].ljust(width) + "".join(f"{h:>11}" for h in header[1:])

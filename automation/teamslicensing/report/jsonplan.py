@@ -54,4 +54,5 @@ def _seat_json(seat: SeatLine) -> dict[str, Any]:
         "toRemove": seat.to_remove,
         "available": seat.available,
         "shortfall": seat.shortfall,
+        "redundant": seat.redundant,
     }
