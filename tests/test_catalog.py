@@ -51,9 +51,12 @@ TEAMS_SERVICE_NAMES = {
 }
 
 # Plans whose friendly name matches a keyword above but which must NOT count as that capability, with
-# the reason. None are needed for the 2026-07-29 copy (Teams Phone Mobile, SMS and Skype for Business
-# plans do not use those phrases); a future copy that needs one must say why here.
-FRIENDLY_NAME_EXCLUSIONS: dict[str, str] = {}
+# the reason (Teams Phone Mobile, SMS and Skype for Business plans do not use those phrases).
+FRIENDLY_NAME_EXCLUSIONS: dict[str, str] = {
+    # "Microsoft 365 Audio Conferencing - GCCHigh Tenant": a tenant license that makes Audio Conferencing run over
+    # Direct Routing in GCC High (GRAPH-FACTS, US government clouds); no user gets Audio Conferencing from it.
+    "MCOACBYOT_GCCHigh": "tenant license",
+}
 
 # Plans the catalogue classifies although no friendly name says so, with the capability and the reason.
 CLASSIFIED_WITHOUT_KEYWORD: dict[str, Capability] = {
@@ -261,7 +264,7 @@ def test_service_plan_lookup(catalog: Catalog) -> None:
         ("MCOEV_GOV", {PHONE}),
         ("MCOPSTN_1_GOV", {CALLING}),
         ("SPE_E5_USGOV_GCCHIGH", {PHONE, CONF, TEAMS}),
-        ("MCOACBYOT_AR_GCCHIGH_USGOV_GCCHIGH", {CONF}),
+        ("MCOACBYOT_AR_GCCHIGH_USGOV_GCCHIGH", set()),  # a tenant license: no user gets Audio Conferencing
         ("PHONESYSTEM_VIRTUALUSER", {RESOURCE}),
         ("MCOEVSMB_1", {PHONE}),
         ("MCOPSTNPP", {CREDITS}),
@@ -313,7 +316,6 @@ def test_teams_premium_has_no_voice(catalog: Catalog) -> None:
         ("MCOMEETADV_GOV", CONF),
         ("MCOMEETADV_AR_GCCHigh", CONF),
         ("MCOMEETADV_AR_GCCHIGH", CONF),
-        ("MCOACBYOT_GCCHigh", CONF),
         ("MCOMEETACPEA", CONF),
         ("MCOMEETBASIC", CONF),
         ("MCOMEETBASIC_GOV", CONF),
@@ -347,6 +349,7 @@ def test_plan_capability_by_name(name: str, cap: Capability) -> None:
         "MCOFREE",
         "MCO_VIRTUAL_APPT",
         "MCOBASIC",
+        "MCOACBYOT_GCCHigh",
         "MCOPSTN",
         "MCOPSTN_PAYG_",
         "",

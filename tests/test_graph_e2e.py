@@ -257,6 +257,7 @@ def test_export_writes_a_snapshot_that_plans_like_the_live_tenant(
     assert main(["export", "--output", str(exported), "--graph-url", BASE]) == 0
     document = json.loads(exported.read_text(encoding="utf-8"))
     assert len(document["users"]) == len(demo_document["users"])
+    assert document["cloud"] == "global", "the snapshot says which cloud it came from"
     assert {g["displayName"] for g in document["groups"]} == {g["displayName"] for g in demo_document["groups"]}
     from_export = plan_json(["plan", str(example_config), "--snapshot", str(exported)], tmp_path, "export-plan.json")
     live = plan_json(["plan", str(example_config), "--graph-url", BASE], tmp_path, "live-plan.json")

@@ -163,3 +163,18 @@ def test_the_demo_tenant_parses(demo_tenant: Path) -> None:
     tenant = load_snapshot(demo_tenant, {"jobTitle", "department", "employeeType"})
     assert len(tenant.users) == 21
     assert {g.display_name for g in tenant.groups} >= {"Voice - Sales", "Contractors"}
+
+
+def test_a_snapshot_names_its_cloud_and_gcc_high_gets_no_calling_plan(tmp_path: Path) -> None:
+    from teamslicensing.config import load_desired_state
+    from teamslicensing.plan import plan
+
+    document: dict[str, Any] = {"cloud": "usgov", "subscribedSkus": [], "users": [], "groups": []}
+    assert parse_snapshot(document, "t.json").cloud == "usgov"
+    assert parse_snapshot({k: v for k, v in document.items() if k != "cloud"}, "t.json").cloud == "global"
+    with pytest.raises(SnapshotError, match="'cloud' is 'azure'"):
+        parse_snapshot({**document, "cloud": "azure"}, "t.json")
+    config = tmp_path / "licensing.yaml"
+    config.write_text("version: 1\nrules:\n  - {name: calling, select: {users: [a@contoso.com]}, assign: [MCOPSTN1]}\n")
+    gaps = plan(load_desired_state(config), parse_snapshot(document, "t.json")).gaps
+    assert any("no Calling Plans in GCC High or DoD" in gap.message for gap in gaps)

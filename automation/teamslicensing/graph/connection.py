@@ -48,6 +48,12 @@ class Connection:
         return cls(url.rstrip("/"), authority, managed_identity_client_id)
 
 
+def cloud_of(graph_url: str) -> str:
+    """The national cloud a Graph endpoint belongs to; an emulator or loopback URL counts as global."""
+    host = urlsplit(graph_url).netloc.lower()
+    return next((name for name, (graph, _) in CLOUDS.items() if urlsplit(graph).netloc == host), "global")
+
+
 TokenProvider = Callable[[], Awaitable[str]]
 
 

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from teamslicensing.model.capability import Capability
 
 NO_ATTRIBUTES: Mapping[str, str] = MappingProxyType({})
+CLOUD_NAMES = ("global", "usgov", "usgovdod", "china")  # national clouds, as --cloud and snapshots name them
 
 # capabilityStatus values of GET /subscribedSkus that mean the subscription cannot hand out licenses
 INACTIVE_STATUSES = frozenset({"Suspended", "LockedOut", "Deleted"})
@@ -112,6 +113,7 @@ class Tenant:
     skus: tuple[TenantSku, ...]
     users: tuple[TenantUser, ...]
     groups: tuple[TenantGroup, ...]
+    cloud: str = "global"  # the national cloud the tenant lives in: global, usgov (GCC High), usgovdod, china
     sku_by_id: Mapping[str, TenantSku] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -17,6 +17,7 @@ from teamslicensing.plan.voicerules import (
     credits_without_prerequisite,
     unavailable_in,
 )
+from teamslicensing.reference.catalog import PLANS_NOT_SOLD_IN
 
 
 def report_only_gaps(ctx: PlanContext, user: TenantUser, orders: Sequence[int]) -> list[Gap]:
@@ -141,6 +142,14 @@ def availability_gaps(ctx: PlanContext, user: TenantUser, country: str | None, d
                 f"Microsoft's country table lists {capability.value} as not offered in {country}; planned anyway "
                 "(the table is dated: correct it under 'availability' if it is wrong)"
             )
+            gaps.append(user_gap(ctx, user, GapCode.NOT_AVAILABLE_IN_USAGE_LOCATION, WARNING, sku_id, message))
+        unsold = [
+            p.name
+            for p in ctx.voice.voice_plans(sku_id, draft.adds[sku_id])
+            if country in PLANS_NOT_SOLD_IN.get(p.name.upper(), ())
+        ]
+        if unsold:
+            message = f"{', '.join(unsold)} is not sold in {country}; planned anyway (Microsoft's calling plan pages)"
             gaps.append(user_gap(ctx, user, GapCode.NOT_AVAILABLE_IN_USAGE_LOCATION, WARNING, sku_id, message))
     return gaps
 

@@ -128,6 +128,9 @@ class _Planner:
             self._tenant_gap(GapCode.TENANT_HAS_NO_CREDITS_SUBSCRIPTION, ERROR, ref.ref, message)
         else:
             message = f"a rule assigns {ref.ref} but the tenant has no subscription for it"
+            if Capability.CALLING_PLAN in ref.capabilities and self.tenant.cloud in ("usgov", "usgovdod"):
+                # GCC High and DoD have no Calling Plans; GCC lives in the global cloud (MCOPSTN_1_GOV)
+                message += ": Microsoft sells no Calling Plans in GCC High or DoD; use Direct Routing (voiceRouting)"
             self._tenant_gap(GapCode.SKU_NOT_IN_TENANT, ERROR, ref.ref, message)
 
     def _disabled_plan_ids(self, rule: DesiredRule, ref: LicenseRef, sku: TenantSku) -> frozenset[str] | None:

@@ -22,6 +22,7 @@ from types import MappingProxyType
 from teamslicensing.model.capability import Capability, is_guid, normalise_guid
 
 __all__ = [
+    "PLANS_NOT_SOLD_IN",
     "Catalog",
     "CatalogSku",
     "ServicePlan",
@@ -71,7 +72,6 @@ _CAPABILITY_BY_PLAN_NAME: Mapping[str, Capability] = MappingProxyType(
         "MCOMEETADV": Capability.AUDIO_CONFERENCING,
         "MCOMEETADV_GOV": Capability.AUDIO_CONFERENCING,
         "MCOMEETADV_AR_GCCHIGH": Capability.AUDIO_CONFERENCING,
-        "MCOACBYOT_GCCHIGH": Capability.AUDIO_CONFERENCING,
         "MCOMEETACPEA": Capability.AUDIO_CONFERENCING,
         "MCOMEETBASIC": Capability.AUDIO_CONFERENCING,
         "MCOMEETBASIC_GOV": Capability.AUDIO_CONFERENCING,
@@ -92,6 +92,8 @@ _CAPABILITY_BY_PLAN_NAME: Mapping[str, Capability] = MappingProxyType(
         #   Enterprise Voice and Calling Plans require; counting it would hide a missing Teams Phone.
         # - MCOSMS* are SMS bundles; they ride along in calling-plan SKUs but grant no voice.
         # - MCOSTANDARD/MCOIMP/MCOLITE/MCOVOICECONF are Skype for Business Online plans (IM/meetings).
+        # - MCOACBYOT_GCCHigh ("Audio Conferencing - GCCHigh Tenant") is a tenant license that makes Audio
+        #   Conferencing run over Direct Routing in GCC High; it gives no user Audio Conferencing.
         # - TEAMS_FREE, MCOFREE, MCO_VIRTUAL_APPT and TEAMSPRO_* (Teams Premium), Teams_Room* and MCOBASIC
         #   (Skype Meetings) carry no PSTN capability and are not the Teams service Teams Phone is licensed on.
     }
@@ -119,7 +121,6 @@ _CAPABILITY_BY_PLAN_ID: Mapping[str, Capability] = MappingProxyType(
         "3e26ee1f-8a5f-4d52-aee2-b81ce45c8f40": Capability.AUDIO_CONFERENCING,  # MCOMEETADV
         "f544b08d-1645-4287-82de-8d91f37c02a1": Capability.AUDIO_CONFERENCING,  # MCOMEETADV_GOV
         "f1e3613f-3818-4254-9b5e-f02d803384e0": Capability.AUDIO_CONFERENCING,  # MCOMEETADV_AR_GCCHigh
-        "c85e4b03-254a-453b-af72-167a53f38530": Capability.AUDIO_CONFERENCING,  # MCOACBYOT_GCCHigh
         "bb038288-76ab-49d6-afc1-eaa6c222c65a": Capability.AUDIO_CONFERENCING,  # MCOMEETACPEA
         "9974d6cf-cd24-4ba2-921c-e2aa687da846": Capability.AUDIO_CONFERENCING,  # MCOMEETBASIC
         "986d454b-9027-4d9f-880b-f1b68f920cc4": Capability.AUDIO_CONFERENCING,  # MCOMEETBASIC_GOV
@@ -368,3 +369,10 @@ def load_catalog() -> Catalog:
     """The catalogue shipped with the package, parsed once per process."""
     resource = files(_DATA_PACKAGE) / "data" / _CATALOG_FILE
     return parse_catalog(resource.read_text(encoding="utf-8-sig"))
+
+
+# Plan-specific country facts the per-country table does not carry: the 120- and 240-minute Domestic Calling Plans
+# are not sold in the United States (Teams docs, calling-plans-for-office-365, 2025).
+PLANS_NOT_SOLD_IN: Mapping[str, frozenset[str]] = MappingProxyType(
+    {"MCOPSTN5": frozenset({"US"}), "MCOPSTN6": frozenset({"US"})}
+)

@@ -14,6 +14,7 @@ from typing import IO, Any
 
 from teamslicensing.errors import GraphError, TeamsLicensingError
 from teamslicensing.graph import Graph
+from teamslicensing.graph.connection import cloud_of
 from teamslicensing.graph.requests import odata_string
 from teamslicensing.model.capability import is_guid
 from teamslicensing.model.desired import SELECTABLE_ATTRIBUTES, DesiredState
@@ -39,7 +40,8 @@ async def read_tenant(graph: Graph, desired: DesiredState) -> Tenant:
     skus_task = asyncio.create_task(_read_skus(graph))
     groups_task = asyncio.create_task(_read_groups(graph, desired.group_names))
     users = await _read_users(graph, attributes)
-    return Tenant(skus=tuple(await skus_task), users=tuple(users), groups=tuple(await groups_task))
+    cloud = cloud_of(graph.connection.graph_url)
+    return Tenant(skus=tuple(await skus_task), users=tuple(users), groups=tuple(await groups_task), cloud=cloud)
 
 
 async def _read_skus(graph: Graph) -> list[TenantSku]:
@@ -106,7 +108,7 @@ def _parsed(parse: Any, item: Any, what: str) -> Any:
 async def export_snapshot(graph: Graph, out: IO[str], group_names: Iterable[str] | None = None) -> dict[str, int]:
     """Write a snapshot of the tenant to `out` page by page; all groups unless `group_names` narrows them."""
     skus = (await graph.get_json("/subscribedSkus")).get("value", [])
-    out.write('{"subscribedSkus": ')
+    out.write(f'{{"cloud": {json.dumps(cloud_of(graph.connection.graph_url))},\n"subscribedSkus": ')
     json.dump(skus, out)
     out.write(',\n"users": [')
     count = 0

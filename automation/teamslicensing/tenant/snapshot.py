@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from teamslicensing.errors import Problem, SnapshotError
-from teamslicensing.model.tenant import Tenant
+from teamslicensing.model.tenant import CLOUD_NAMES, Tenant
 from teamslicensing.tenant.parse import Interner, ObjectError, parse_group, parse_subscribed_sku, parse_user
 
 MAX_REPORTED_PROBLEMS = 20
@@ -64,14 +64,18 @@ def parse_snapshot(document: Any, name: str, attributes: Collection[str] = ()) -
     skus = _parse_list(document, "subscribedSkus", name, parse_subscribed_sku, problems)
     users = _parse_list(document, "users", name, lambda obj: parse_user(obj, attributes, share), problems)
     groups = _parse_list(document, "groups", name, lambda obj: parse_group(obj, share), problems)
-    unknown = sorted(set(document) - {"subscribedSkus", "users", "groups", "@odata.context", "exportedAt", "source"})
+    known = {"subscribedSkus", "users", "groups", "@odata.context", "exportedAt", "source", "cloud"}
+    unknown = sorted(set(document) - known)
     if unknown:
         problems.append(Problem(name, 0, 0, f"unknown top-level keys: {', '.join(unknown)}"))
     _check_unique(name, "users", [u.id for u in users], problems)
     _check_unique(name, "subscribedSkus", [s.sku_id for s in skus], problems)
+    cloud = document.get("cloud", "global")
+    if cloud not in CLOUD_NAMES:
+        problems.append(Problem(name, 0, 0, f"'cloud' is {cloud!r}: use one of {', '.join(CLOUD_NAMES)}"))
     if problems:
         raise SnapshotError(problems[:MAX_REPORTED_PROBLEMS])
-    return Tenant(skus=tuple(skus), users=tuple(users), groups=tuple(groups))
+    return Tenant(skus=tuple(skus), users=tuple(users), groups=tuple(groups), cloud=str(cloud))
 
 
 def _parse_list(
