@@ -11,6 +11,8 @@ Tenant shorthand, expanded into Graph's own JSON with ids derived from names:
   onPremisesExtensionAttributes. Users have the Teams service, as nearly all do: one whose licenses carry no Teams
   plan holds Microsoft_Teams_Enterprise_New directly, unless the case says `teams: false`.
 - groups: `{name, id (default derived from the name), members: [upn...]}`.
+- numbers (optional; absent: the inventory was not read): `{user: upn, number: "+1…", type: callingPlan|directRouting|
+  operatorConnect, status}`, served as Graph's numberAssignments.
 Expected plan: `changes: {upn: {add: [PART | {sku, disabledPlans}], remove: [PART], usageLocation, destructive,
 rules}}` (the whole set), `gaps: [[CODE, upn|null, PART|null(, severity)]]` (the whole multiset) and optional
 `seats: {PART: {toAdd, toRemove, available, shortfall}}`.
@@ -93,7 +95,20 @@ def expand_tenant(spec: dict[str, Any]) -> dict[str, Any]:
                 ],
             }
         )
-    return {"subscribedSkus": skus, "users": users, "groups": groups}
+    document: dict[str, Any] = {"subscribedSkus": skus, "users": users, "groups": groups}
+    if "numbers" in spec:  # the Teams number inventory, in Graph's numberAssignments shape
+        document["numberAssignments"] = [
+            {
+                "id": guid("number", n["number"]),
+                "telephoneNumber": n["number"],
+                "numberType": n.get("type", "callingPlan"),
+                "assignmentTargetId": by_upn[n["user"].lower()] if n.get("user") else None,
+                "assignmentStatus": n.get("status", "userAssigned" if n.get("user") else "unassigned"),
+                "activationState": "activated",
+            }
+            for n in spec["numbers"]
+        ]
+    return document
 
 
 def _expand_user(user: dict[str, Any], groups: list[dict[str, Any]], holders: Counter[str]) -> dict[str, Any]:
@@ -266,6 +281,7 @@ CONTRACT_SEVERITY = {  # issue 3's table
     "ALREADY_COVERED": "info",
     "RESOURCE_ACCOUNT_LICENSE_CONFLICT": "error",
     "UNFUNDED_USAGE_LICENSE": "warning",
+    "NUMBER_INVENTORY_UNAVAILABLE": "info",
     "GROUP_NOT_FOUND": "error",
 }
 
@@ -331,3 +347,21 @@ def test_an_attribute_that_names_no_country_is_named_in_the_gap(tmp_path: Path) 
     _, desired, document = load_case(Path(__file__).parent / "plans" / "usage_location_from.yaml", tmp_path)
     (gap,) = [g for g in run(desired, document).gaps if g.code.value == "USAGE_LOCATION_MISSING"]
     assert "country 'Narnia' names no country" in gap.message
+
+
+def test_the_number_inventory_names_the_number_a_removal_would_take(tmp_path: Path) -> None:
+    import dataclasses
+
+    from teamslicensing.report import render
+
+    _, desired, document = load_case(Path(__file__).parent / "plans" / "number_inventory.yaml", tmp_path)
+    (gap,) = [g for g in run(desired, document).gaps if g.code.value == "PHONE_NUMBER_AT_RISK"]
+    assert "+14255550101 (callingPlan)" in gap.message
+    allowed = dataclasses.replace(desired, policy=dataclasses.replace(desired.policy, allow_number_loss=True))
+    result = run(allowed, document)
+    lu = next(c for c in result.changes if c.user_principal_name == "lu@contoso.com")
+    assert lu.destructive
+    assert lu.phone_numbers == ("+14255550101 (callingPlan)",)
+    kai = next(c for c in result.changes if c.user_principal_name == "kai@contoso.com")
+    assert not kai.destructive, "no number, nothing to lose"
+    assert "lu@contoso.com: removes MCOEV, MCOPSTN1; loses +14255550101 (callingPlan)" in render(result, "text")

@@ -43,6 +43,7 @@ class GapCode(str, enum.Enum):
     PHONE_NUMBER_AT_RISK = "PHONE_NUMBER_AT_RISK"
     NOT_AVAILABLE_IN_USAGE_LOCATION = "NOT_AVAILABLE_IN_USAGE_LOCATION"
     USER_NOT_FOUND = "USER_NOT_FOUND"
+    NUMBER_INVENTORY_UNAVAILABLE = "NUMBER_INVENTORY_UNAVAILABLE"
     PROTECTED_USER_NOT_FOUND = "PROTECTED_USER_NOT_FOUND"
     CALLING_PLANS_STACKED = "CALLING_PLANS_STACKED"
     TEAMS_LICENSE_MISSING = "TEAMS_LICENSE_MISSING"
@@ -99,6 +100,7 @@ class UserChange:
     remove_licenses: tuple[LicenseRemove, ...]
     rules: tuple[str, ...]
     destructive: bool  # takes away the user's last phone-system or calling-plan service plan
+    phone_numbers: tuple[str, ...] = ()  # the numbers a destructive change takes, when the inventory was read
 
     @property
     def changes_licenses(self) -> bool:

@@ -108,13 +108,34 @@ class TenantGroup:
     members: frozenset[str]  # lowercase user ids, transitive
 
 
+@dataclass(frozen=True, slots=True)
+class PhoneNumber:
+    """A Teams number assigned to a user or resource account (Graph numberAssignments, rev. 2025-07)."""
+
+    number: str  # E.164, with '+'
+    number_type: str  # callingPlan, directRouting, operatorConnect
+    user_id: str  # lowercase object id of the user or resource account
+
+    def __str__(self) -> str:
+        return f"{self.number} ({self.number_type})"
+
+
 @dataclass(frozen=True)
 class Tenant:
     skus: tuple[TenantSku, ...]
     users: tuple[TenantUser, ...]
     groups: tuple[TenantGroup, ...]
     cloud: str = "global"  # the national cloud the tenant lives in: global, usgov (GCC High), usgovdod, china
+    # the Teams number inventory: None when it was not read (a snapshot without it, no permission, a national
+    # cloud), then `numbers_unavailable` says why when a read was tried; a tuple when it was read
+    numbers: tuple[PhoneNumber, ...] | None = None
+    numbers_unavailable: str | None = None
     sku_by_id: Mapping[str, TenantSku] = field(init=False, repr=False, compare=False)
+    numbers_by_user: Mapping[str, tuple[PhoneNumber, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sku_by_id", MappingProxyType({sku.sku_id: sku for sku in self.skus}))
+        by_user: dict[str, list[PhoneNumber]] = {}
+        for number in self.numbers or ():
+            by_user.setdefault(number.user_id, []).append(number)
+        object.__setattr__(self, "numbers_by_user", MappingProxyType({k: tuple(v) for k, v in by_user.items()}))

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from teamslicensing.model.capability import Capability
 from teamslicensing.model.desired import DesiredState
 from teamslicensing.model.plan import Gap, GapCode, Severity, UserChange
-from teamslicensing.model.tenant import LicenseAssignment, TenantUser
+from teamslicensing.model.tenant import LicenseAssignment, PhoneNumber, TenantUser
 from teamslicensing.plan.voicerules import VoiceRules
 from teamslicensing.reference.availability import CountryAvailability
 
@@ -34,6 +35,7 @@ class PlanContext(Protocol):
     group_names: dict[str, str]
     protected_by_group: frozenset[str]  # user ids protected through policy.protectedGroups
     credits_funded: bool  # pay-per-minute calls can be paid: an active Credits subscription, or postpaid funding
+    numbers: Mapping[str, tuple[PhoneNumber, ...]] | None  # user id -> Teams numbers; None: inventory not read
     teams_skus: list[str]  # part numbers of the tenant's SKUs that give Teams, leanest first, for gap messages
 
     def part_number(self, sku_id: str) -> str: ...
@@ -94,3 +96,14 @@ def end_holding(user: TenantUser, draft: Draft) -> dict[str, frozenset[str]]:
             continue
         end[sku] = end[sku] & assignment.disabled_plans if sku in end else assignment.disabled_plans
     return end
+
+
+def numbers_at_risk(ctx: PlanContext, user: TenantUser, lost: frozenset[Capability]) -> tuple[PhoneNumber, ...] | None:
+    """The user's numbers that losing `lost` takes (a Calling Plan takes its calling-plan number; Phone System or
+    the resource-account plan takes every number); None when the inventory was not read (then assume one)."""
+    if ctx.numbers is None:
+        return None
+    held = ctx.numbers.get(user.id, ())
+    if lost & {Capability.PHONE_SYSTEM, Capability.RESOURCE_ACCOUNT}:
+        return held
+    return tuple(n for n in held if n.number_type.lower() == "callingplan")

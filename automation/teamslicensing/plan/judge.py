@@ -93,7 +93,7 @@ def state_gaps(
             "(on-behalf-of) calls from auto attendants and call queues need a pay-as-you-go plan and funding"
         )
         add(GapCode.RESOURCE_ACCOUNT_NEEDS_PAYG, WARNING, None, message)
-    if lacks_calling_plan(ctx, orders, holding, profile, selected):
+    if lacks_calling_plan(ctx, user.id, orders, holding, profile, selected):
         message = (
             "has Phone System but no Calling Plan: no PSTN calls unless the rule sets voiceRouting: "
             "directRouting or operatorConnect"
@@ -118,11 +118,15 @@ def state_gaps(
 
 
 def lacks_calling_plan(
-    ctx: PlanContext, orders: Sequence[int], holding: Holding, profile: VoiceProfile, selected: bool
+    ctx: PlanContext, user_id: str, orders: Sequence[int], holding: Holding, profile: VoiceProfile, selected: bool
 ) -> bool:
     """Phone System without a way to the PSTN; suites like E5 only count when a phone-system rule selects them."""
     if not profile.phone_system or profile.calling_plan or profile.resource_account_only:
         return False
+    if ctx.numbers is not None and any(
+        n.number_type.lower() in ("directrouting", "operatorconnect") for n in ctx.numbers.get(user_id, ())
+    ):
+        return False  # the inventory shows the user's way to the PSTN: Direct Routing or Operator Connect
     if any(ctx.desired.rules[i].voice_routing != "callingPlan" for i in orders):
         return False
     # a conferencing-only rule says nothing; nor does any rule for a user it will not change (skipped)

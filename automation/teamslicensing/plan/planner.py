@@ -18,7 +18,7 @@ from teamslicensing.errors import InputError, Problem
 from teamslicensing.model.capability import Capability
 from teamslicensing.model.desired import DesiredRule, DesiredState, LicenseRef, UserSelector
 from teamslicensing.model.plan import Gap, GapCode, Plan, SeatLine, Severity
-from teamslicensing.model.tenant import Tenant, TenantSku, TenantUser
+from teamslicensing.model.tenant import PhoneNumber, Tenant, TenantSku, TenantUser
 from teamslicensing.plan.context import Outcome, Want
 from teamslicensing.plan.selection import Selection
 from teamslicensing.plan.userplan import UserPlanner
@@ -26,7 +26,7 @@ from teamslicensing.plan.voicerules import VoiceRules
 from teamslicensing.reference.availability import CountryAvailability
 from teamslicensing.reference.countries import country_code
 
-ERROR, WARNING = Severity.ERROR, Severity.WARNING
+ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 
 class PlanInputError(InputError):
@@ -64,11 +64,13 @@ class _Planner:
         self.selection = Selection(tenant, self.users_by_id, desired.selected_attributes)
         self.protected_by_group: frozenset[str] = frozenset()  # user ids, from policy.protectedGroups
         self.teams_skus: list[str] = []
+        self.numbers: Mapping[str, tuple[PhoneNumber, ...]] | None = None
         self._country_names = {a.country_name.casefold(): code for code, a in availability.items() if a.country_name}
         self.credits_funded = False  # an active Credits subscription (MCOPSTNC, MCOPSTNPP), or postpaid funding
 
     def run(self) -> Plan:
         self._resolve_licenses()
+        self._read_numbers()
         self._resolve_protection()
         wants, selected_by = self._select()
         user_planner = UserPlanner(self, wants, selected_by)
@@ -151,6 +153,31 @@ class _Planner:
             message = f"rule '{rule.name}': {sku.part_number} has no service plan {', '.join(unknown)} in this tenant"
             raise PlanInputError([Problem(self.desired.source, 0, 0, message)])
         return frozenset(resolved)
+
+    def _read_numbers(self) -> None:
+        """Use the Teams number inventory when it was read and is believable; else number protection guesses from
+        licenses, as it must. A read listing no number while users hold Calling Plans is not believed."""
+        numbers = self.tenant.numbers
+        why = self.tenant.numbers_unavailable
+        if numbers is not None and not numbers:
+            holders = sum(1 for user in self.tenant.users if self._holds_calling_plan(user))
+            if holders:
+                numbers, why = None, f"the inventory lists no number while {holders} user(s) hold a Calling Plan"
+        if numbers is None:
+            if why:
+                message = (
+                    f"the Teams number inventory could not be used ({why}): number protection guesses from licenses"
+                )
+                self._tenant_gap(GapCode.NUMBER_INVENTORY_UNAVAILABLE, INFO, None, message)
+            return
+        self.numbers = self.tenant.numbers_by_user
+
+    def _holds_calling_plan(self, user: TenantUser) -> bool:
+        return any(
+            Capability.CALLING_PLAN in self.voice.capabilities(a.sku_id, a.disabled_plans)
+            for a in user.licenses
+            if a.grants_plans
+        )
 
     def _resolve_protection(self) -> None:
         """Who is protected: protectedUsers, and the transitive members of protectedGroups. An entry that matches

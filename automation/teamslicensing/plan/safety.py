@@ -8,28 +8,43 @@ from collections.abc import Sequence
 from teamslicensing.model.capability import Capability
 from teamslicensing.model.plan import GapCode
 from teamslicensing.model.tenant import TenantUser
-from teamslicensing.plan.context import ERROR, WARNING, Direct, Draft, PlanContext, end_holding, user_gap
+from teamslicensing.plan.context import (
+    ERROR,
+    WARNING,
+    Direct,
+    Draft,
+    PlanContext,
+    end_holding,
+    numbers_at_risk,
+    user_gap,
+)
 from teamslicensing.plan.draft import drop_adds
 from teamslicensing.plan.voicerules import (
     CREDITS_PREREQUISITES,
     VoiceProfile,
     calling_plan_without_phone_system,
     credits_without_prerequisite,
-    loses_phone_number,
     number_capabilities_lost,
 )
 
 
-def protect(ctx: PlanContext, user: TenantUser, before: VoiceProfile, direct: Direct, draft: Draft) -> bool:
-    """Withhold what would lose a number or break a dependency; True when a number loss remains planned."""
+def protect(
+    ctx: PlanContext, user: TenantUser, before: VoiceProfile, direct: Direct, draft: Draft
+) -> tuple[str, ...] | None:
+    """Withhold what would lose a number or break a dependency. Returns None when no number is lost, else the
+    numbers a planned, allowed loss takes (empty when the inventory was not read and a number is only assumed)."""
     while True:  # every pass drops part of the draft or returns, so this ends
         after = ctx.voice.profile(end_holding(user, draft))
-        if loses_phone_number(before, after) and not ctx.desired.policy.allow_number_loss:
-            withheld = withhold(ctx, draft, direct, number_capabilities_lost(before, after))
+        lost = number_capabilities_lost(before, after)
+        at_risk = numbers_at_risk(ctx, user, lost) if lost else ()
+        losing = bool(lost) and (at_risk is None or bool(at_risk))  # the inventory says whether a number goes
+        which = f" ({', '.join(str(n) for n in at_risk)})" if at_risk else ""
+        if losing and not ctx.desired.policy.allow_number_loss:
+            withheld = withhold(ctx, draft, direct, lost)
             names = ", ".join(ctx.part_number(s) for s in withheld)
             message = (
                 f"removing {names} would take the user's last phone-system or calling-plan service plan and "
-                "with it their phone number: withheld (policy.allowNumberLoss is false)"
+                f"with it their phone number{which}: withheld (policy.allowNumberLoss is false)"
             )
             sku = withheld[0] if len(withheld) == 1 else None
             draft.gaps.append(user_gap(ctx, user, GapCode.PHONE_NUMBER_AT_RISK, WARNING, sku, message))
@@ -55,15 +70,15 @@ def protect(ctx: PlanContext, user: TenantUser, before: VoiceProfile, direct: Di
                 GapCode.CREDITS_WITHOUT_PREREQUISITE,
                 "Communications Credits need Audio Conferencing, a Calling Plan or Phone System",
             )
-        elif loses_phone_number(before, after):
+        elif losing:
             message = (
                 "DESTRUCTIVE: this change takes the user's last phone-system or calling-plan service plan; "
-                "Teams unassigns their phone number (policy.allowNumberLoss is true)"
+                f"Teams unassigns their phone number{which} (policy.allowNumberLoss is true)"
             )
             draft.gaps.append(user_gap(ctx, user, GapCode.PHONE_NUMBER_AT_RISK, WARNING, None, message))
-            return True
+            return tuple(str(n) for n in at_risk or ())
         else:
-            return False
+            return None
 
 
 def withhold(ctx: PlanContext, draft: Draft, direct: Direct, capabilities: frozenset[Capability]) -> list[str]:

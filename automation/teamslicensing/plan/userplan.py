@@ -71,6 +71,7 @@ class UserPlanner:
             skip_reason(self.p, user),
             denied,
             tuple(user.attributes.get(name) for name in self._location_attributes),
+            None if self.p.numbers is None else self.p.numbers.get(user.id, ()),
         )
         template = self._memo.get(key)
         if template is None:
@@ -101,7 +102,7 @@ class UserPlanner:
             remove_redundant(self.p, user, wants, direct, inherited, draft)
             require_teams(self.p, user, draft)
         holding = holding_of(user)
-        destructive = protect(self.p, user, self.voice.profile(holding), direct, draft)
+        numbers_taken = protect(self.p, user, self.voice.profile(holding), direct, draft)
         skip = skip_reason(self.p, user) if draft.adds or draft.removes else None
         usage_location = safe_usage_location(self.p, user, self._orders(user), draft, required=skip is None)
         reported = {gap.code for gap in draft.gaps}
@@ -119,7 +120,8 @@ class UserPlanner:
                 LicenseRemove(sku, self.p.part_number(sku)) for sku in sorted(draft.removes, key=self.p.part_number)
             ),
             rules=tuple(self.rules[i].name for i in self.selected_by.get(user.id, [])),
-            destructive=destructive,
+            destructive=numbers_taken is not None,
+            phone_numbers=numbers_taken or (),
         )
         if skip is not None:
             code, why = skip

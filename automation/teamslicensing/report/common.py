@@ -37,7 +37,9 @@ def gap_subject(gap: Gap) -> str:
 
 
 def removed(change: UserChange) -> str:
-    return ", ".join(r.sku_part_number for r in change.remove_licenses)
+    """What a destructive change removes, and the numbers it takes when the inventory says so."""
+    text = ", ".join(r.sku_part_number for r in change.remove_licenses)
+    return f"{text}; loses {', '.join(change.phone_numbers)}" if change.phone_numbers else text
 
 
 def limited(gaps: Sequence[Gap]) -> Iterator[tuple[Gap, int]]:

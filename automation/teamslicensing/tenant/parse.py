@@ -13,6 +13,7 @@ from typing import Any, cast
 from teamslicensing.model.tenant import (
     NO_ATTRIBUTES,
     LicenseAssignment,
+    PhoneNumber,
     TenantGroup,
     TenantServicePlan,
     TenantSku,
@@ -243,3 +244,23 @@ def user_select(attributes: Collection[str]) -> list[str]:
     """The $select list for /users: planning fields plus the attributes rules select on."""
     extra = sorted({"onPremisesExtensionAttributes" if a in EXTENSION_ATTRIBUTES else a for a in attributes})
     return [*USER_FIELDS, *(a for a in extra if a not in USER_FIELDS)]
+
+
+# assignmentStatus values of a number held by a user or a resource account (the others: unassigned, a conference
+# bridge, a Teams shared-calling policy, errors)
+_HELD_BY_ACCOUNT = frozenset({"userassigned", "voiceapplicationassigned"})
+
+
+def parse_number_assignment(obj: Any) -> PhoneNumber | None:
+    """One numberAssignment; None when no user or resource account holds the number."""
+    if not isinstance(obj, dict):
+        raise ObjectError("expected an object")
+    status = _text(obj, "assignmentStatus", required=False) or ""
+    target = _text(obj, "assignmentTargetId", required=False)
+    if status.lower() not in _HELD_BY_ACCOUNT or not target:
+        return None
+    return PhoneNumber(
+        number=_required(obj, "telephoneNumber").strip(),
+        number_type=_text(obj, "numberType", required=False) or "unknown",
+        user_id=target.strip().lower(),
+    )

@@ -17,7 +17,14 @@ from typing import Any, TypeVar
 
 from teamslicensing.errors import Problem, SnapshotError
 from teamslicensing.model.tenant import CLOUD_NAMES, Tenant
-from teamslicensing.tenant.parse import Interner, ObjectError, parse_group, parse_subscribed_sku, parse_user
+from teamslicensing.tenant.parse import (
+    Interner,
+    ObjectError,
+    parse_group,
+    parse_number_assignment,
+    parse_subscribed_sku,
+    parse_user,
+)
 
 MAX_REPORTED_PROBLEMS = 20
 T = TypeVar("T")
@@ -64,7 +71,23 @@ def parse_snapshot(document: Any, name: str, attributes: Collection[str] = ()) -
     skus = _parse_list(document, "subscribedSkus", name, parse_subscribed_sku, problems)
     users = _parse_list(document, "users", name, lambda obj: parse_user(obj, attributes, share), problems)
     groups = _parse_list(document, "groups", name, lambda obj: parse_group(obj, share), problems)
-    known = {"subscribedSkus", "users", "groups", "@odata.context", "exportedAt", "source", "cloud"}
+    known = {
+        "subscribedSkus",
+        "users",
+        "groups",
+        "@odata.context",
+        "exportedAt",
+        "source",
+        "cloud",
+        "numberAssignments",
+    }
+    numbers = None
+    if "numberAssignments" in document:  # the key present means "read"; absent means "not read"
+        numbers = tuple(
+            n
+            for n in _parse_list(document, "numberAssignments", name, parse_number_assignment, problems)
+            if n is not None
+        )
     unknown = sorted(set(document) - known)
     if unknown:
         problems.append(Problem(name, 0, 0, f"unknown top-level keys: {', '.join(unknown)}"))
@@ -75,7 +98,7 @@ def parse_snapshot(document: Any, name: str, attributes: Collection[str] = ()) -
         problems.append(Problem(name, 0, 0, f"'cloud' is {cloud!r}: use one of {', '.join(CLOUD_NAMES)}"))
     if problems:
         raise SnapshotError(problems[:MAX_REPORTED_PROBLEMS])
-    return Tenant(skus=tuple(skus), users=tuple(users), groups=tuple(groups), cloud=str(cloud))
+    return Tenant(skus=tuple(skus), users=tuple(users), groups=tuple(groups), cloud=str(cloud), numbers=numbers)
 
 
 def _parse_list(
