@@ -666,3 +666,22 @@ def test_document_is_a_snapshot_the_product_reads() -> None:
     snapshot = pytest.importorskip("teamslicensing.tenant.snapshot")
     tenant_now = snapshot.parse_snapshot(FakeGraph(tenant()).document(), "fake")
     assert len(tenant_now.users) == 5 + FILLERS
+
+
+def test_number_assignments_page_by_top_and_skip_and_need_the_role() -> None:
+    numbers = [
+        {"id": str(n), "telephoneNumber": f"+1555000{n:04d}", "assignmentStatus": "unassigned"} for n in range(7)
+    ]
+    fake = FakeGraph({**tenant(), "numberAssignments": numbers})
+    path = "/admin/teams/telephoneNumberManagement/numberAssignments"
+    with connect(fake) as client:
+        first = client.get(f"{path}?$top=5&$skip=0").json()
+        second = client.get(f"{path}?$top=5&$skip=5").json()
+        assert client.get(path).json()["value"] == numbers, "500 by default"
+        assert client.get(f"{path}?$top=1001").status_code == 400
+    assert [n["id"] for n in first["value"] + second["value"]] == [str(n) for n in range(7)]
+    assert "@odata.nextLink" not in first, "the docs page this list with $skip, not with nextLink"
+    with connect(FakeGraph({**tenant(), "numberAssignments": numbers}, number_role=False)) as client:
+        denied = client.get(path)
+    assert denied.status_code == 403
+    assert "TeamsTelephoneNumber.Read.All" in denied.json()["error"]["message"]

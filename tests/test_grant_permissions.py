@@ -19,6 +19,7 @@ SCRIPT = Path(__file__).resolve().parent.parent / "runbooks" / "grant-permission
 PRINCIPAL = "11111111-2222-3333-4444-555555555555"
 READ_WRITE = ["LicenseAssignment.ReadWrite.All", "User.ReadWrite.All", "GroupMember.Read.All"]
 READ_ONLY = ["LicenseAssignment.Read.All", "User.Read.All", "GroupMember.Read.All"]
+NUMBERS = "TeamsTelephoneNumber.Read.All"  # optional: the Teams number inventory
 
 FAKE_AZ = """#!{python}
 import json, os, re, sys
@@ -55,7 +56,8 @@ def test_the_script_parses_and_names_exactly_the_least_privileged_roles() -> Non
     assert roles_in_script("READ_WRITE_ROLES") == READ_WRITE
     assert roles_in_script("READ_ONLY_ROLES") == READ_ONLY
     named = set(re.findall(r"\b[A-Z][A-Za-z]+\.(?:Read|ReadWrite)\.All\b", SCRIPT.read_text(encoding="utf-8")))
-    assert named == set(READ_WRITE) | set(READ_ONLY)
+    assert named == set(READ_WRITE) | set(READ_ONLY) | {NUMBERS}
+    assert f"NUMBER_ROLE={NUMBERS}" in SCRIPT.read_text(encoding="utf-8")
 
 
 def run(tmp_path: Path, *args: str, assigned: str = "") -> tuple[subprocess.CompletedProcess[str], list[list[str]]]:
@@ -96,6 +98,12 @@ def test_read_only_grants_the_read_roles(tmp_path: Path) -> None:
     result, calls = run(tmp_path, "--read-only", PRINCIPAL)
     assert result.returncode == 0, result.stderr
     assert posted_roles(calls) == READ_ONLY
+
+
+def test_numbers_adds_the_number_inventory_role(tmp_path: Path) -> None:
+    result, calls = run(tmp_path, "--read-only", "--numbers", PRINCIPAL)
+    assert result.returncode == 0, result.stderr
+    assert posted_roles(calls) == [*READ_ONLY, NUMBERS]
 
 
 def test_roles_already_assigned_are_skipped(tmp_path: Path) -> None:

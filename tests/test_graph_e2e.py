@@ -297,3 +297,54 @@ def test_graph_url_override_from_option_or_environment(monkeypatch: pytest.Monke
     from_environment = commands._graph_access(args).connection  # the CLI reads the environment, the client does not
     assert from_environment.graph_url == "http://localhost:9000/v1.0"
     assert from_environment.scope == "http://localhost:9000/.default"
+
+
+def test_the_number_inventory_is_read_with_top_and_skip_and_protects_the_number_it_lists(
+    router: respx.MockRouter, demo_document: dict[str, Any], example_config: Path, tmp_path: Path
+) -> None:
+    pool = [
+        {
+            "id": f"pool-{n}",
+            "telephoneNumber": f"+1555{n:07d}",
+            "numberType": "callingPlan",
+            "assignmentStatus": "unassigned",
+            "assignmentTargetId": None,
+        }
+        for n in range(2100)
+    ]
+    document = {**demo_document, "numberAssignments": demo_document["numberAssignments"] + pool}
+    fake = fake_for(document, router)
+    planned = plan_json(["plan", str(example_config), "--graph-url", BASE], tmp_path, "plan.json")
+    reads = [url for method, url in fake.requests if "numberAssignments" in url]
+    assert reads == [
+        f"/admin/teams/telephoneNumberManagement/numberAssignments?$top=1000&$skip={skip}" for skip in (0, 1000, 2000)
+    ], "pages of 1,000 until a short one, as the docs page the list ($top, $skip; no nextLink)"
+    at_risk = [g for g in planned["gaps"] if g["code"] == "PHONE_NUMBER_AT_RISK"]
+    assert any("+14255550103 (callingPlan)" in g["message"] for g in at_risk), "dave's number, from the inventory"
+    assert not any(g["code"] == "NUMBER_INVENTORY_UNAVAILABLE" for g in planned["gaps"])
+
+
+def test_without_the_number_role_protection_falls_back_and_says_so(
+    router: respx.MockRouter, demo_document: dict[str, Any], example_config: Path, tmp_path: Path
+) -> None:
+    fake_for(demo_document, router, number_role=False)
+    planned = plan_json(["plan", str(example_config), "--graph-url", BASE], tmp_path, "plan.json")
+    (note,) = [g for g in planned["gaps"] if g["code"] == "NUMBER_INVENTORY_UNAVAILABLE"]
+    assert "TeamsTelephoneNumber.Read.All" in note["message"]
+    dave = [
+        g
+        for g in planned["gaps"]
+        if g["code"] == "PHONE_NUMBER_AT_RISK" and g["userPrincipalName"] == "dave@contoso.com"
+    ]
+    assert dave, "guessed from his licenses: still withheld"
+    assert "+1425" not in dave[0]["message"]
+
+
+def test_export_keeps_the_number_inventory(
+    router: respx.MockRouter, demo_document: dict[str, Any], tmp_path: Path
+) -> None:
+    fake_for(demo_document, router)
+    exported = tmp_path / "export.json"
+    assert main(["export", "--output", str(exported), "--graph-url", BASE]) == 0
+    document = json.loads(exported.read_text(encoding="utf-8"))
+    assert document["numberAssignments"] == demo_document["numberAssignments"]

@@ -38,7 +38,7 @@ def protect(
         lost = number_capabilities_lost(before, after)
         at_risk = numbers_at_risk(ctx, user, lost) if lost else ()
         losing = bool(lost) and (at_risk is None or bool(at_risk))  # the inventory says whether a number goes
-        which = f" ({', '.join(str(n) for n in at_risk)})" if at_risk else ""
+        which = f" {', '.join(str(n) for n in at_risk)}" if at_risk else ""
         if losing and not ctx.desired.policy.allow_number_loss:
             withheld = withhold(ctx, draft, direct, lost)
             names = ", ".join(ctx.part_number(s) for s in withheld)

@@ -18,17 +18,21 @@ from teamslicensing.graph.connection import cloud_of
 from teamslicensing.graph.requests import odata_string
 from teamslicensing.model.capability import is_guid
 from teamslicensing.model.desired import SELECTABLE_ATTRIBUTES, DesiredState
-from teamslicensing.model.tenant import Tenant, TenantGroup, TenantSku, TenantUser
+from teamslicensing.model.tenant import PhoneNumber, Tenant, TenantGroup, TenantSku, TenantUser
 from teamslicensing.tenant.parse import (
     Interner,
     ObjectError,
     parse_group,
+    parse_number_assignment,
     parse_subscribed_sku,
     parse_user,
     user_select,
 )
 
 PAGE_SIZE = 999  # Graph's $top maximum for users and members
+NUMBERS_URL = "/admin/teams/telephoneNumberManagement/numberAssignments"
+NUMBER_PAGE = 1000  # numberAssignments' $top maximum
+MAX_NUMBER_PAGES = 1000  # a million numbers: past that, something is looping
 
 
 class UnexpectedGraphData(TeamsLicensingError):
@@ -37,11 +41,61 @@ class UnexpectedGraphData(TeamsLicensingError):
 
 async def read_tenant(graph: Graph, desired: DesiredState) -> Tenant:
     attributes = desired.selected_attributes
+    cloud = cloud_of(graph.connection.graph_url)
     skus_task = asyncio.create_task(_read_skus(graph))
     groups_task = asyncio.create_task(_read_groups(graph, desired.group_names))
+    numbers_task = asyncio.create_task(read_number_assignments(graph, cloud))
     users = await _read_users(graph, attributes)
-    cloud = cloud_of(graph.connection.graph_url)
-    return Tenant(skus=tuple(await skus_task), users=tuple(users), groups=tuple(await groups_task), cloud=cloud)
+    raw_numbers, why = await numbers_task
+    numbers = None if raw_numbers is None else tuple(_numbers(raw_numbers))
+    return Tenant(
+        skus=tuple(await skus_task),
+        users=tuple(users),
+        groups=tuple(await groups_task),
+        cloud=cloud,
+        numbers=numbers,
+        numbers_unavailable=why,
+    )
+
+
+async def read_number_assignments(graph: Graph, cloud: str) -> tuple[list[Any] | None, str | None]:
+    """The Teams number inventory as Graph's objects, or (None, why) when it cannot be read: Graph serves it in
+    the global cloud only, and only with TeamsTelephoneNumber.Read.All. Paged with $top and $skip as documented
+    (rev. 2025-07-23), an @odata.nextLink followed when one comes, and bounded in pages."""
+    if cloud != "global":
+        return None, f"Graph lists Teams numbers in the global cloud only, not in {cloud}"
+    numbers: list[Any] = []
+    url: str | None = f"{NUMBERS_URL}?$top={NUMBER_PAGE}&$skip=0"
+    for _ in range(MAX_NUMBER_PAGES):
+        if url is None:
+            return numbers, None
+        try:
+            page = await graph.get_json(url)
+        except GraphError as exc:
+            if exc.status in (401, 403, 404):
+                return None, f"HTTP {exc.status}: grant the app TeamsTelephoneNumber.Read.All"
+            raise
+        items = page.get("value", []) if isinstance(page, dict) else []
+        if not isinstance(items, list):
+            raise UnexpectedGraphData("numberAssignments: 'value' is not a list")
+        numbers.extend(items)
+        link = page.get("@odata.nextLink")
+        if isinstance(link, str):
+            url = link
+        elif len(items) < NUMBER_PAGE:
+            url = None
+        else:
+            url = f"{NUMBERS_URL}?$top={NUMBER_PAGE}&$skip={len(numbers)}"
+    raise UnexpectedGraphData(f"numberAssignments: more than {MAX_NUMBER_PAGES} pages; stopped reading")
+
+
+def _numbers(raw: list[Any]) -> list[PhoneNumber]:
+    found = []
+    for item in raw:
+        number = _parsed(parse_number_assignment, item, "numberAssignment")
+        if number is not None:
+            found.append(number)
+    return found
 
 
 async def _read_skus(graph: Graph) -> list[TenantSku]:
@@ -128,5 +182,10 @@ async def export_snapshot(graph: Graph, out: IO[str], group_names: Iterable[str]
         members = await _member_ids(graph, group["id"])
         out.write(",\n" if index else "\n")
         json.dump({"id": group["id"], "displayName": group.get("displayName"), "members": members}, out)
-    out.write("]}\n")
-    return {"subscribedSkus": len(skus), "users": count, "groups": len(groups)}
+    out.write("]")
+    numbers, _ = await read_number_assignments(graph, cloud_of(graph.connection.graph_url))
+    if numbers is not None:  # present means "read": a snapshot without the key was not
+        out.write(',\n"numberAssignments": ')
+        json.dump(numbers, out)
+    out.write("}\n")
+    return {"subscribedSkus": len(skus), "users": count, "groups": len(groups), "numbers": len(numbers or [])}

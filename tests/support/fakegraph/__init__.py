@@ -46,6 +46,7 @@ from tests.support.fakegraph.common import (
     BAD_BATCH,
     BATCH_LIMIT,
     MAX_PAGE_SIZE,
+    NUMBER_ASSIGNMENTS,
     WRITE_METHODS,
     _bad_request,
     _error,
@@ -78,6 +79,7 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes):
         fractional_retry_after: bool = False,
         enforce_dependencies: bool = True,
         seed: int = 0,
+        number_role: bool = True,
     ) -> None:
         """`page_size_limit` caps every page below the client's `$top` (Graph may return fewer than asked).
 
@@ -87,6 +89,8 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes):
         `fractional_retry_after`: Retry-After in milliseconds precision instead of whole seconds (≥ 1), for quotas
         scaled down in time. `enforce_dependencies=False` drops the Calling Plan/Credits dependency checks (Graph's
         enforcement of them is unconfirmed, GRAPH-FACTS). `seed` fixes the order of $batch responses.
+        `number_role=False`: the app lacks TeamsTelephoneNumber.Read.All, so the number inventory answers 403.
+        The document's `numberAssignments` (Graph's objects) are the tenant's Teams numbers.
         """
         if page_size_limit < 1:
             raise ValueError("page_size_limit must be at least 1")
@@ -108,6 +112,7 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes):
         self._outright: deque[float] = deque()  # scripted whole-request 429s (their Retry-After)
         self._item_throttles: deque[float] = deque()  # scripted 429s for the next operations
         self._failures: deque[int] = deque()  # scripted 503/504s for the next HTTP requests
+        self.number_role = number_role
         self._extra = {k: v for k, v in document.items() if k not in ("subscribedSkus", "users", "groups")}
         self._load_skus(document.get("subscribedSkus") or [])
         self._load_users(document.get("users") or [])
@@ -218,6 +223,8 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes):
         query = _query(raw_query)
         head = segments[0] if segments else ""
         count = len(segments)
+        if path.rstrip("/") == NUMBER_ASSIGNMENTS:
+            return self._number_assignments(query) if method == "GET" else _method_not_allowed()
         if head == "subscribedSkus" and count == 1:
             return self._subscribed_skus(query) if method == "GET" else _method_not_allowed()
         if head == "users":

@@ -12,6 +12,8 @@ from urllib.parse import parse_qsl
 
 Json = dict[str, Any]
 
+NUMBER_ASSIGNMENTS = "/admin/teams/telephoneNumberManagement/numberAssignments"  # Teams numbers (global cloud)
+NUMBER_PAGE_DEFAULT, NUMBER_PAGE_MAX = 500, 1000  # numberAssignments: $top default and maximum (rev. 2025-07-23)
 BATCH_LIMIT = 20  # JSON $batch takes at most 20 requests (GRAPH-FACTS: paging, batching, throttling)
 MAX_PAGE_SIZE = 999  # $top maximum for /users and transitiveMembers (GRAPH-FACTS)
 DEFAULT_PAGE_SIZE = 100  # what Graph returns per page without $top

@@ -13,6 +13,8 @@ from tests.support.fakegraph.common import (
     DEFAULT_USER_PROPERTIES,
     EQ_FILTER,
     MAX_PAGE_SIZE,
+    NUMBER_PAGE_DEFAULT,
+    NUMBER_PAGE_MAX,
     SKIPTOKEN_PREFIX,
     Json,
     _bad_request,
@@ -210,3 +212,24 @@ class ReadRoutes(TenantStore):
 
         # the document's member lists are transitive user members, so direct members are served the same
         return self._page("/" + path, raw_query, query, members, render, f"users({','.join(fields)})")
+
+    def _number_assignments(self, query: dict[str, str]) -> _Reply:
+        """The Teams numbers, paged the way the docs describe it: `$top` (500 by default, 1,000 at most) and
+        `$skip`, no @odata.nextLink; 403 without TeamsTelephoneNumber.Read.All."""
+        if not self.number_role:
+            return _error(
+                403,
+                "Forbidden",
+                "Missing role permissions on the request. API requires one of "
+                "'TeamsTelephoneNumber.Read.All, TeamsTelephoneNumber.ReadWrite.All'.",
+            )
+        try:
+            top = int(query.get("top", NUMBER_PAGE_DEFAULT))
+            skip = int(query.get("skip", 0))
+        except ValueError:
+            return _bad_request("Invalid $top or $skip.")
+        if not 1 <= top <= NUMBER_PAGE_MAX or skip < 0:
+            return _bad_request(f"$top must be between 1 and {NUMBER_PAGE_MAX}; $skip must not be negative.")
+        numbers: list[Json] = list(self._extra.get("numberAssignments") or [])
+        context = f"{self.base_url}/$metadata#admin/teams/telephoneNumberManagement/numberAssignments"
+        return _Reply(200, {"@odata.context": context, "value": numbers[skip : skip + top]})

@@ -37,6 +37,7 @@ class TenantStore:
     _item_throttles: deque[float]
     _failures: deque[int]
     _extra: dict[str, Any]
+    number_role: bool
 
     def _load_skus(self, skus: Iterable[Json]) -> None:
         self._skus: dict[str, Json] = {}
