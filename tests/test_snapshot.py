@@ -161,7 +161,7 @@ def test_missing_file_is_an_error_not_a_traceback(tmp_path: Path) -> None:
 
 def test_the_demo_tenant_parses(demo_tenant: Path) -> None:
     tenant = load_snapshot(demo_tenant, {"jobTitle", "department", "employeeType"})
-    assert len(tenant.users) == 26
+    assert len(tenant.users) == 27
     assert {g.display_name for g in tenant.groups} >= {"Voice - Sales", "Contractors"}
 
 
