@@ -14,6 +14,8 @@ from types import MappingProxyType
 from teamslicensing.model.capability import Capability
 
 NO_ATTRIBUTES: Mapping[str, str] = MappingProxyType({})
+# licenseAssignmentState.state values of an assignment that is on record but gives nothing and holds no seat
+INACTIVE_LICENSE_STATES = frozenset({"Error", "Disabled"})
 CLOUD_NAMES = ("global", "usgov", "usgovdod", "china")  # national clouds, as --cloud and snapshots name them
 
 # capabilityStatus values of GET /subscribedSkus that mean the subscription cannot hand out licenses
@@ -76,7 +78,7 @@ class LicenseAssignment:
     @property
     def grants_plans(self) -> bool:
         """An assignment in state Error or Disabled is on record but gives the user nothing."""
-        return self.state not in ("Error", "Disabled")
+        return self.state not in INACTIVE_LICENSE_STATES
 
 
 @dataclass(frozen=True, slots=True)

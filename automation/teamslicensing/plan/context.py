@@ -107,3 +107,11 @@ def numbers_at_risk(ctx: PlanContext, user: TenantUser, lost: frozenset[Capabili
     if lost & {Capability.PHONE_SYSTEM, Capability.RESOURCE_ACCOUNT}:
         return held
     return tuple(n for n in held if n.number_type.lower() == "callingplan")
+
+
+def teams_fix(ctx: PlanContext) -> str:
+    """What would give the user Teams: the tenant's own Teams SKUs, or the product to buy."""
+    offers = ctx.teams_skus
+    if offers:
+        return f"assign a Teams license first, e.g. a rule assigning {' or '.join(offers[:2])}"
+    return "the tenant has no Teams subscription: buy Microsoft Teams Enterprise (Microsoft_Teams_Enterprise_New)"

@@ -8,8 +8,7 @@ from collections.abc import Sequence
 from teamslicensing.model.capability import Capability
 from teamslicensing.model.plan import Gap, GapCode, Severity
 from teamslicensing.model.tenant import TenantUser
-from teamslicensing.plan.context import ERROR, INFO, WARNING, Draft, PlanContext, holding_of, user_gap
-from teamslicensing.plan.safety import teams_fix
+from teamslicensing.plan.context import ERROR, INFO, WARNING, Draft, PlanContext, holding_of, teams_fix, user_gap
 from teamslicensing.plan.voicerules import (
     Holding,
     VoiceProfile,

@@ -16,6 +16,7 @@ from teamslicensing.plan.context import (
     PlanContext,
     end_holding,
     numbers_at_risk,
+    teams_fix,
     user_gap,
 )
 from teamslicensing.plan.draft import drop_adds
@@ -172,11 +173,3 @@ def require_teams(ctx: PlanContext, user: TenantUser, draft: Draft) -> None:
     if voice_adds:
         message = f"the user would have voice but no Teams license: not added; {teams_fix(ctx)}"
         drop_adds(ctx, user, draft, voice_adds, GapCode.TEAMS_LICENSE_MISSING, message)
-
-
-def teams_fix(ctx: PlanContext) -> str:
-    """What would give the user Teams: the tenant's own Teams SKUs, or the product to buy."""
-    offers = ctx.teams_skus
-    if offers:
-        return f"assign a Teams license first, e.g. a rule assigning {' or '.join(offers[:2])}"
-    return "the tenant has no Teams subscription: buy Microsoft Teams Enterprise (Microsoft_Teams_Enterprise_New)"

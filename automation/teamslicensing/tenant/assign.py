@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from teamslicensing.model.tenant import INACTIVE_LICENSE_STATES
+
 Json = dict[str, Any]
-NO_SEAT_STATES = frozenset({"Error", "Disabled"})
 
 INVALID_LICENSE = "License {sku} does not correspond to a valid company License."
 NO_USAGE_LOCATION = "License assignment cannot be done for user with invalid usage location."
@@ -105,7 +106,7 @@ def graph_error(code: str, message: str) -> Json:
 
 
 def _seat_holding(states: Iterable[Json]) -> set[str]:
-    return {str(s["skuId"]).lower() for s in states if s.get("state") not in NO_SEAT_STATES}
+    return {str(s["skuId"]).lower() for s in states if s.get("state") not in INACTIVE_LICENSE_STATES}
 
 
 def _free(sku: Json) -> int:
