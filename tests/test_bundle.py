@@ -31,6 +31,7 @@ DEPENDENCIES = [
 
 
 RUNBOOK = ROOT / "runbooks" / "reconcile_licenses.py"
+GRANT = ROOT / "runbooks" / "grant-permissions.sh"
 
 
 def make_wheel(
@@ -49,7 +50,10 @@ def make_wheel(
 
 def project_wheel(folder: Path, requires: Sequence[str] = ()) -> Path:
     requires = ["pyyaml>=6.0.1", "pydantic<3,>=2.7", 'pytest>=8.0; extra == "test"', *requires]
-    runbook = {"teamslicensing/runbooks/reconcile_licenses.py": RUNBOOK.read_bytes()}
+    runbook = {
+        "teamslicensing/runbooks/reconcile_licenses.py": RUNBOOK.read_bytes(),
+        "teamslicensing/runbooks/grant-permissions.sh": GRANT.read_bytes(),
+    }
     return make_wheel(folder, PROJECT_WHEEL, requires, runbook)
 
 
@@ -302,6 +306,7 @@ def install_fake_distribution(site: Path) -> importlib.metadata.Distribution:
         "teamslicensing/__init__.py": b'__version__ = "0.1.0"\n',
         "teamslicensing/__pycache__/__init__.cpython-311.pyc": b"compiled",
         "teamslicensing/runbooks/reconcile_licenses.py": RUNBOOK.read_bytes(),
+        "teamslicensing/runbooks/grant-permissions.sh": GRANT.read_bytes(),
         "teams_licensing-0.1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: teams-licensing\nVersion: 0.1.0\n"
         b"Requires-Dist: pyyaml>=6.0.1\n",
         "teams_licensing-0.1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
@@ -344,3 +349,21 @@ def test_an_editable_install_whose_checkout_is_gone_says_what_to_pass(
 )
 def test_sandbox_compatibility_by_wheel_tags(filename: str, ok: bool) -> None:
     assert bundle_wheels.runs_on_automation(Path(filename)) is ok
+
+
+def test_the_runbook_files_come_from_the_bundled_wheel_not_from_this_install(tmp_path: Path) -> None:
+    folder = tmp_path / "wheels-in"
+    folder.mkdir()
+    other = {
+        "teamslicensing/runbooks/reconcile_licenses.py": b"# the runbook of the version being bundled\n",
+        "teamslicensing/runbooks/grant-permissions.sh": b"#!/bin/sh\n# its grant script\n",
+    }
+    make_wheel(folder, PROJECT_WHEEL, ["pyyaml>=6.0.1"], other)
+    make_wheel(folder, DEPENDENCIES[0])
+    result = bundle.make_bundle(tmp_path / "bundle", wheel_dir=folder)
+    assert (result.output / "reconcile_licenses.py").read_bytes() == other[
+        "teamslicensing/runbooks/reconcile_licenses.py"
+    ]
+    assert (result.output / "grant-permissions.sh").read_bytes() == other[
+        "teamslicensing/runbooks/grant-permissions.sh"
+    ]

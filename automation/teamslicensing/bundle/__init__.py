@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from teamslicensing.bundle.project import (
+    GRANT_SCRIPT_NAME,
     PROJECT,
     RUNBOOK_NAME,
     Runner,
     build_from_checkout,
     find_checkout,
     rebuild_installed,
-    runbook_from_wheel,
+    runbook_file,
 )
 from teamslicensing.bundle.templates import UPLOAD_SCRIPT, readme
 from teamslicensing.bundle.wheels import (
@@ -87,8 +88,9 @@ def make_bundle(
             source = f"the wheels in {wheel_dir}"
         wheels = check_wheels(wheel_dir, PROJECT)
         project_wheel = next(wheel for wheel in wheels if wheel.name == PROJECT)
-        script = runbook.read_bytes() if runbook is not None else runbook_from_wheel(project_wheel.path)
-        return _write(output, wheels, script, project_wheel.version, source)
+        script = runbook.read_bytes() if runbook is not None else runbook_file(project_wheel.path, RUNBOOK_NAME)
+        grant = runbook_file(project_wheel.path, GRANT_SCRIPT_NAME)
+        return _write(output, wheels, script, grant, project_wheel.version, source)
 
 
 def collect(destination: Path, run: Runner, cwd: Path) -> str:
@@ -123,7 +125,7 @@ def _without_marker(unmet: Unmet) -> str:
     return f"{unmet.name}{extras}{requirement.specifier}"
 
 
-def _write(output: Path, wheels: Sequence[Wheel], runbook: bytes, version: str, source: str) -> Bundle:
+def _write(output: Path, wheels: Sequence[Wheel], runbook: bytes, grant: bytes, version: str, source: str) -> Bundle:
     """Fill a sibling folder, then rename it to `output`: a full disk leaves no half bundle behind."""
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
@@ -132,8 +134,8 @@ def _write(output: Path, wheels: Sequence[Wheel], runbook: bytes, version: str, 
         for wheel in wheels:
             shutil.copyfile(wheel.path, partial / "wheels" / wheel.path.name)
         (partial / RUNBOOK_NAME).write_bytes(runbook)
-        for name, text in (("upload.sh", UPLOAD_SCRIPT), ("grant-permissions.sh", _grant_permissions())):
-            (partial / name).write_text(text, encoding="utf-8")
+        for name, content in (("upload.sh", UPLOAD_SCRIPT.encode()), (GRANT_SCRIPT_NAME, grant)):
+            (partial / name).write_bytes(content)
             (partial / name).chmod(0o755)
         copied = tuple(Wheel(output / "wheels" / w.path.name, w.name, w.version, w.size) for w in wheels)
         (partial / "README.md").write_text(readme(version, copied), encoding="utf-8")
@@ -145,12 +147,6 @@ def _write(output: Path, wheels: Sequence[Wheel], runbook: bytes, version: str, 
         shutil.rmtree(partial, ignore_errors=True)
         raise BundleError(f"cannot write the bundle to {output}: {exc.strerror or exc}") from exc
     return Bundle(output, copied, source)
-
-
-def _grant_permissions() -> str:
-    from importlib.resources import files
-
-    return files("teamslicensing.runbooks").joinpath("grant-permissions.sh").read_text(encoding="utf-8")
 
 
 def _run(command: Sequence[str]) -> None:

@@ -22,7 +22,8 @@ from teamslicensing.errors import BundleError
 
 PROJECT = "teams-licensing"
 RUNBOOK_NAME = "reconcile_licenses.py"
-RUNBOOK_IN_WHEEL = f"teamslicensing/runbooks/{RUNBOOK_NAME}"  # package data (pyproject maps runbooks/ there)
+GRANT_SCRIPT_NAME = "grant-permissions.sh"
+RUNBOOKS_IN_WHEEL = "teamslicensing/runbooks"  # package data (pyproject maps runbooks/ there)
 _PACKAGE_ROOT = Path(__file__).resolve().parents[3]  # automation/teamslicensing/bundle -> the checkout, from source
 _RECORD_SKIP = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"}  # written by the installer, not the build
 
@@ -109,13 +110,16 @@ def rebuild_installed(destination: Path) -> Path:
     return target
 
 
-def runbook_from_wheel(wheel: Path) -> bytes:
-    """The runbook the project wheel carries, so the uploaded runbook always matches the uploaded package."""
+def runbook_file(wheel: Path, name: str) -> bytes:
+    """A file of `runbooks/` as the project wheel carries it, so what is uploaded beside the package (the runbook,
+    grant-permissions.sh) always matches the uploaded package."""
+    inner = f"{RUNBOOKS_IN_WHEEL}/{name}"
     with zipfile.ZipFile(wheel) as archive:
         try:
-            return archive.read(RUNBOOK_IN_WHEEL)
+            return archive.read(inner)
         except KeyError:
-            raise BundleError(f"{wheel.name} carries no {RUNBOOK_IN_WHEEL}: pass --runbook FILE") from None
+            hint = ": pass --runbook FILE" if name == RUNBOOK_NAME else ""
+            raise BundleError(f"{wheel.name} carries no {inner}{hint}") from None
 
 
 def _digest(content: bytes) -> str:
