@@ -348,3 +348,12 @@ def test_export_keeps_the_number_inventory(
     assert main(["export", "--output", str(exported), "--graph-url", BASE]) == 0
     document = json.loads(exported.read_text(encoding="utf-8"))
     assert document["numberAssignments"] == demo_document["numberAssignments"]
+
+
+def test_export_to_an_unwritable_place_fails_clearly_before_reading_anything(
+    router: respx.MockRouter, demo_document: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = fake_for(demo_document, router)
+    assert main(["export", "--output", str(tmp_path / "missing" / "export.json"), "--graph-url", BASE]) == 1
+    assert "cannot write" in capsys.readouterr().err
+    assert fake.requests == []

@@ -10,9 +10,11 @@ import asyncio
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from teamslicensing.apply.executor import Progress, check_applicable, execute_with_audit
 from teamslicensing.config import load_desired_state
+from teamslicensing.errors import UsageError
 from teamslicensing.graph import Connection, Graph
 from teamslicensing.graph.writer import GraphWriter
 from teamslicensing.model.desired import DesiredState
@@ -121,11 +123,18 @@ def export(output: str | Path, graph_access: GraphAccess, config: str | Path | N
     groups = load_desired_state(config).group_names if config else None
     temporary = f"{output}.partial"
 
-    async def write_snapshot() -> dict[str, int]:
+    async def write_snapshot(out: TextIO) -> dict[str, int]:
         async with graph_access.open() as graph:
-            with open(temporary, "w", encoding="utf-8") as out:
-                return await export_snapshot(graph, out, groups)
+            return await export_snapshot(graph, out, groups)
 
-    counts = asyncio.run(write_snapshot())
-    os.replace(temporary, output)
+    try:
+        with open(temporary, "w", encoding="utf-8") as out:  # opened before Graph is asked anything
+            counts = asyncio.run(write_snapshot(out))
+        os.replace(temporary, output)
+    except OSError as exc:  # an unwritable folder, a full disk: a message, and no half snapshot left
+        Path(temporary).unlink(missing_ok=True)
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)  # a half-written snapshot must never pass for a whole one
+        raise
     return counts
