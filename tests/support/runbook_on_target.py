@@ -61,7 +61,7 @@ def build_bundle(folder: Path) -> Path:
 
 
 def install_bundle(python: str, bundle: Path, environment: Path) -> Path:
-    """A Python 3.10 environment holding exactly the bundle's wheels, installed one by one's worth: no resolution."""
+    """A Python 3.10 environment holding exactly the bundle's wheels, installed without dependency resolution."""
     run([python, "-m", "venv", str(environment)], "creating the Python 3.10 environment")
     target = environment / "bin" / "python"
     version = run([str(target), "-c", "import sys; print(*sys.version_info[:2], sep='.')"], "python --version")
