@@ -112,6 +112,7 @@ def serve(users: int, latency: float, time_scale: float) -> None:
 
 
 def run_product(url: str, sample: int) -> dict[str, Any]:
+    from teamslicensing.apply.audit import AuditLog
     from teamslicensing.apply.executor import execute
     from teamslicensing.config import load_desired_state
     from teamslicensing.graph import Connection, Graph
@@ -141,9 +142,14 @@ def run_product(url: str, sample: int) -> dict[str, Any]:
             tenant = await read_tenant(graph, desired)
             reads = sent
             planned = plan(desired, tenant, load_availability())
+            changed = {change.user_id for change in planned.changes}
+            before = {user.id: user for user in tenant.users if user.id in changed}
             del tenant
             started = time.monotonic()
-            outcome = await execute(planned, GraphWriter(graph))
+            with tempfile.TemporaryDirectory() as logs:
+                audit = AuditLog.open(Path(logs) / "audit.jsonl", before)
+                outcome = await execute(planned.changes, GraphWriter(graph), audit, before)
+                audit.close()
             result.update(
                 reads=reads,
                 writes=sum(c.changes_licenses for c in planned.changes),

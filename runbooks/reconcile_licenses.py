@@ -12,15 +12,19 @@ for any variable not defined, from environment variables of the same meaning, so
     TeamsLicensing_Config                   TEAMS_LICENSING_CONFIG                       YAML text, or a file path
     TeamsLicensing_Mode                     TEAMS_LICENSING_MODE                         plan (default) or apply
     TeamsLicensing_MaxChanges               TEAMS_LICENSING_MAX_CHANGES                  overrides policy.maxChanges
+    TeamsLicensing_MaxRemovals              TEAMS_LICENSING_MAX_REMOVALS                 overrides policy.maxRemovals
+    TeamsLicensing_TimeBudget               TEAMS_LICENSING_TIME_BUDGET                  minutes (default 150)
     TeamsLicensing_ManagedIdentityClientId  TEAMS_LICENSING_MANAGED_IDENTITY_CLIENT_ID   user-assigned identity
     TeamsLicensing_Cloud                    TEAMS_LICENSING_CLOUD                        global, usgov, usgovdod, china
     TeamsLicensing_GraphUrl                 TEAMS_LICENSING_GRAPH_URL                    Graph endpoint override
     TeamsLicensing_AccessToken              TEAMS_LICENSING_ACCESS_TOKEN                 bearer token (tests, emulators)
 
-Output: a human summary, then one JSON line (`{"teamsLicensing": 1, ...}`) with the result. Exit status: 0 when
-all is well; 1 on a bad setting or configuration, a Graph error, a plan over the change limit, or any failed write;
-3 when error-severity gaps remain (in both modes). Any non-zero status fails the Automation job. Pending changes
-in plan mode are not a failure.
+Output: a human summary, then one JSON line (`{"teamsLicensing": 1, ...}`) with the result, also when a write
+failed, the time budget ran out or the job was stopped (SIGTERM): what was applied, failed and not attempted. Exit
+status: 0 when all is well; 1 on a bad setting or configuration, a Graph error, a plan over a limit, or any failed
+write; 4 when the time budget (default 150 minutes, below Azure Automation's 3-hour fair share) left work for the
+next run; 3 when error-severity gaps remain (in both modes); 143 when stopped by SIGTERM. Any non-zero status fails
+the Automation job. Pending changes in plan mode are not a failure.
 """
 
 from __future__ import annotations
@@ -37,7 +41,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from teamslicensing.model.desired import DesiredState
     from teamslicensing.model.outcome import ApplyResult
     from teamslicensing.model.plan import Plan
 
@@ -47,12 +50,15 @@ MODES = ("plan", "apply")
 CLOUDS = ("global", "usgov", "usgovdod", "china")  # teamslicensing.graph.CLOUDS
 MAX_CHANGE_LINES = 50  # the job log shows this many changed users, then a count
 MAX_ERROR_GAPS = 50  # error-severity gaps in full, in the summary and in the JSON line
+DEFAULT_TIME_BUDGET_MINUTES = 150  # Azure Automation stops a job after 3 hours (fair share): finish well before
 
 # setting -> (Automation variable, environment variable)
 SETTINGS: dict[str, tuple[str, str]] = {
     "config": ("TeamsLicensing_Config", "TEAMS_LICENSING_CONFIG"),
     "mode": ("TeamsLicensing_Mode", "TEAMS_LICENSING_MODE"),
     "max_changes": ("TeamsLicensing_MaxChanges", "TEAMS_LICENSING_MAX_CHANGES"),
+    "max_removals": ("TeamsLicensing_MaxRemovals", "TEAMS_LICENSING_MAX_REMOVALS"),
+    "time_budget": ("TeamsLicensing_TimeBudget", "TEAMS_LICENSING_TIME_BUDGET"),
     "managed_identity_client_id": (
         "TeamsLicensing_ManagedIdentityClientId",
         "TEAMS_LICENSING_MANAGED_IDENTITY_CLIENT_ID",
@@ -72,6 +78,8 @@ class Settings:
     config: str
     mode: str
     max_changes: int | None
+    max_removals: int | None
+    time_budget_minutes: float
     managed_identity_client_id: str | None
     cloud: str
     graph_url: str | None
@@ -115,20 +123,37 @@ def read_settings(
     mode = (raw["mode"] or "plan").lower()
     if mode not in MODES:
         raise SettingError(f"{_names('mode')} is {raw['mode']!r}: use 'plan' or 'apply'")
-    max_changes: int | None = None
-    if raw["max_changes"] is not None:
-        try:
-            max_changes = int(raw["max_changes"])
-        except ValueError:
-            max_changes = -1
-        if max_changes < 0:
-            raise SettingError(f"{_names('max_changes')} is {raw['max_changes']!r}: use a whole number ≥ 0")
+    max_changes = _whole_number(raw, "max_changes")
+    max_removals = _whole_number(raw, "max_removals")
+    budget = _whole_number(raw, "time_budget")
+    time_budget = float(budget) if budget is not None else float(DEFAULT_TIME_BUDGET_MINUTES)
     cloud = (raw["cloud"] or "global").lower()
     if cloud not in CLOUDS:
         raise SettingError(f"{_names('cloud')} is {raw['cloud']!r}: use one of {', '.join(CLOUDS)}")
     return Settings(
-        config, mode, max_changes, raw["managed_identity_client_id"], cloud, raw["graph_url"], raw["access_token"]
+        config,
+        mode,
+        max_changes,
+        max_removals,
+        time_budget,
+        raw["managed_identity_client_id"],
+        cloud,
+        raw["graph_url"],
+        raw["access_token"],
     )
+
+
+def _whole_number(raw: dict[str, str | None], key: str) -> int | None:
+    text = raw[key]
+    if text is None:
+        return None
+    try:
+        number = int(text)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise SettingError(f"{_names(key)} is {text!r}: use a whole number ≥ 0")
+    return number
 
 
 def _names(key: str) -> str:
@@ -171,38 +196,46 @@ def main(out: TextIO | None = None, err: TextIO | None = None) -> int:
 
 
 def _run(settings: Settings, path: Path, document: dict[str, Any], out: TextIO, err: TextIO) -> int:
+    import time
+
     from teamslicensing import app
     from teamslicensing.apply.audit import default_audit_path
-    from teamslicensing.exitcodes import EXIT_FAILURE, EXIT_GAPS, EXIT_OK
+    from teamslicensing.exitcodes import EXIT_GAPS, EXIT_OK, for_writes
     from teamslicensing.graph import Connection
     from teamslicensing.report import summary_line
     from teamslicensing.report.outcome import failure_lines, outcome_line
     from teamslicensing.report.progress import ProgressLines
 
+    started = time.monotonic()
     connection = Connection.from_options(settings.cloud, settings.graph_url, settings.managed_identity_client_id)
     source = app.TenantSource(graph=app.GraphAccess(connection, settings.access_token))
     run = app.plan(path, source)  # every configuration error surfaces before Graph is asked anything
     result = run.plan
-    _summarize(result, run.desired, settings.mode, connection.graph_url, out)
+    _summarize(result, run.origin, settings.mode, connection.graph_url, out)
     document.update(_plan_document(result))
     outcome: ApplyResult | None = None
     if settings.mode == "apply" and not result.is_empty:
-        limit = settings.max_changes if settings.max_changes is not None else run.desired.policy.max_changes
-        app.check_applicable(result, limit, _names("max_changes"))  # raised into main: one line, exit 1
+        limit = settings.max_changes if settings.max_changes is not None else run.max_changes
+        removals = settings.max_removals if settings.max_removals is not None else run.max_removals
+        # refused into main: one line, exit 1
+        app.check_applicable(result, limit, _names("max_changes"), removals, _names("max_removals"))
         audit = default_audit_path(tempfile.gettempdir())
         print(f"Applying {len(result.changes)} change(s); audit log {audit}", file=out)
-        outcome = app.apply(run, audit, ProgressLines(out))  # progress: output, not errors
+        options = app.ApplyOptions(
+            audit_path=audit,
+            deadline=started + settings.time_budget_minutes * 60,
+            progress=ProgressLines(out),  # progress: output, not errors
+        )
+        outcome = app.apply(run, options)
         print(outcome_line(outcome), file=out)
         for line in failure_lines(outcome):
             print(line, file=out)
     elif settings.mode == "apply":
         print("Nothing to apply.", file=out)
     document.update(_outcome_document(outcome))
-    status = EXIT_OK
-    if outcome is not None and outcome.failed:
-        status = EXIT_FAILURE
-    elif result.has_errors:
-        status = EXIT_GAPS
+    status = EXIT_GAPS if result.has_errors else EXIT_OK
+    if outcome is not None:
+        status = for_writes(outcome, result.has_errors)
     if result.has_errors:
         print(f"Error-severity gaps remain: {summary_line(result)}", file=err)
     document["exitCode"] = status
@@ -212,12 +245,12 @@ def _run(settings: Settings, path: Path, document: dict[str, Any], out: TextIO, 
     return status
 
 
-def _summarize(result: Plan, desired: DesiredState, mode: str, where: str, out: TextIO) -> None:
+def _summarize(result: Plan, origin: str, mode: str, where: str, out: TextIO) -> None:
     from teamslicensing.model.plan import Severity
     from teamslicensing.report import summary_line
     from teamslicensing.report.common import gap_subject
 
-    print(f"teams-licensing {mode}: {desired.source} against {where}", file=out)
+    print(f"teams-licensing {mode}: {origin} against {where}", file=out)
     for change in result.changes[:MAX_CHANGE_LINES]:
         parts = [f"+{a.sku_part_number}" for a in change.add_licenses]
         parts += [f"-{r.sku_part_number}" for r in change.remove_licenses]
@@ -276,7 +309,20 @@ def _outcome_document(outcome: ApplyResult | None) -> dict[str, Any]:
     from teamslicensing.report.outcome import outcome_json
 
     if outcome is None:
-        return {"applied": 0, "failed": 0, "skipped": 0, "seconds": 0.0, "users": []}
+        return {
+            "applied": 0,
+            "failed": 0,
+            "inSync": 0,
+            "stale": 0,
+            "unknown": 0,
+            "notAttempted": 0,
+            "skipped": 0,
+            "seconds": 0.0,
+            "stopped": None,
+            "leftByLimit": 0,
+            "auditError": None,
+            "users": [],
+        }
     return outcome_json(outcome)
 
 

@@ -149,7 +149,7 @@ def test_cli_apply_adds_the_outcome_to_the_step_summary(
     text = summary.read_text(encoding="utf-8")
     assert text.startswith("## teams-licensing apply: ")
     assert "### Apply" in text
-    assert re.search(r"\*\*Apply: \d+ applied, 0 failed, 0 skipped in ", text)
+    assert re.search(r"\*\*Apply: \d+ applied, 0 failed, 0 not attempted in ", text)
 
 
 # ---- the example pipelines ---------------------------------------------------------------------------------------

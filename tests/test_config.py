@@ -286,7 +286,15 @@ def test_checked_in_schema_is_current() -> None:
 def test_schema_rejects_unknown_keys_and_documents_the_format() -> None:
     schema = json_schema()
     assert schema["additionalProperties"] is False
-    assert set(schema["properties"]) == {"version", "defaults", "policy", "licenses", "availability", "rules"}
+    assert set(schema["properties"]) == {
+        "version",
+        "tenantId",
+        "defaults",
+        "policy",
+        "licenses",
+        "availability",
+        "rules",
+    }
     rule = schema["$defs"]["Rule"]
     assert set(rule["required"]) == {"name", "select", "assign"}
     assert rule["properties"]["voiceRouting"]["enum"] == ["callingPlan", "directRouting", "operatorConnect"]

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import respx
 
+from teamslicensing.apply.audit import AuditLog
 from teamslicensing.apply.executor import execute
 from teamslicensing.cli import commands, main
 from teamslicensing.cli.parser import build_parser
@@ -122,8 +123,12 @@ def test_apply_then_plan_again_shows_no_changes(
     assert "d3b4fe1f-9992-4930-8acb-ca6ec609365e" in held, "MCOPSTN2 added"
     assert "0dab259f-bf13-4952-b7f8-7db8f131b28d" not in held, "MCOPSTN1 swapped out in the same call"
     records = [json.loads(line) for line in audit.read_text(encoding="utf-8").splitlines()]
-    assert {r["userPrincipalName"] for r in records} >= {"bob@contoso.com", "grace@contoso.com", "karl@contoso.com"}
-    assert all(r["status"] in (200, 204) and r["requestId"] for r in records)
+    results = [r for r in records if r["type"] == "result"]
+    intents = {(r["runId"], r["seq"]): r for r in records if r["type"] == "intent"}
+    assert {r["userPrincipalName"] for r in results} >= {"bob@contoso.com", "grace@contoso.com", "karl@contoso.com"}
+    assert all(r["status"] in (200, 204) and r["requestId"] for r in results)
+    assert all((r["runId"], r["seq"]) in intents for r in results), "every answer has its intent, written before"
+    assert records.index(intents[(results[0]["runId"], results[0]["seq"])]) < records.index(results[0])
     assert all("test-token" not in line for line in audit.read_text(encoding="utf-8").splitlines())
 
 
@@ -146,16 +151,20 @@ def test_writes_go_in_order_removals_then_usage_locations_then_adds(
     assert all(method == "POST" and path == "/$batch" for method, path in fake.requests if method != "GET")
 
 
-def test_throttling_storm_converges(router: respx.MockRouter, demo_document: dict[str, Any]) -> None:
+def test_throttling_storm_converges(router: respx.MockRouter, demo_document: dict[str, Any], tmp_path: Path) -> None:
     fake = fake_for(demo_document, router)
     desired = load_desired_state(ROOT / "config" / "licensing.yaml")
 
     async def plan_apply_plan() -> tuple[Any, Any, Any, int]:
         async with Graph(Connection(BASE), access_token=TOKEN, backoff_base=0.001) as graph:
-            first = plan(desired, await read_tenant(graph, desired), load_availability())
+            tenant = await read_tenant(graph, desired)
+            first = plan(desired, tenant, load_availability())
             fake.throttle_next(2, retry_after=0.01, outright=True)  # the $batch itself, twice
             fake.throttle_next(25, retry_after=0.02)  # then items inside the batches
-            result = await execute(first, GraphWriter(graph))
+            before = {user.id: user for user in tenant.users}
+            audit = AuditLog.open(tmp_path / "audit.jsonl", before)
+            result = await execute(first.changes, GraphWriter(graph), audit, before)
+            audit.close()
             second = plan(desired, await read_tenant(graph, desired), load_availability())
             return first, result, second, graph.write_requests
 
@@ -178,12 +187,11 @@ def test_throttled_writes_that_took_effect_are_harmless(
 
 
 def test_a_refused_write_fails_that_user_only_and_is_not_retried(
-    router: respx.MockRouter, demo_document: dict[str, Any]
+    router: respx.MockRouter, demo_document: dict[str, Any], tmp_path: Path
 ) -> None:
     desired = load_desired_state(ROOT / "config" / "licensing.yaml")
-    planned = plan(
-        desired, parse_snapshot(copy.deepcopy(demo_document), "demo", desired.selected_attributes), load_availability()
-    )
+    tenant = parse_snapshot(copy.deepcopy(demo_document), "demo", desired.selected_attributes)
+    planned = plan(desired, tenant, load_availability())
     # between plan and apply someone took the last MCOPSTN1 seat
     changed = copy.deepcopy(demo_document)
     mcopstn1 = next(s for s in changed["subscribedSkus"] if s["skuPartNumber"] == "MCOPSTN1")
@@ -192,7 +200,12 @@ def test_a_refused_write_fails_that_user_only_and_is_not_retried(
 
     async def apply() -> Any:
         async with Graph(Connection(BASE), access_token=TOKEN, backoff_base=0.001) as graph:
-            return await execute(planned, GraphWriter(graph))
+            before = {user.id: user for user in tenant.users}
+            audit = AuditLog.open(tmp_path / "audit.jsonl", before)
+            try:
+                return await execute(planned.changes, GraphWriter(graph), audit, before)
+            finally:
+                audit.close()
 
     result = asyncio.run(apply())
     failed = {r.user_principal_name: r.reason for r in result.failed}

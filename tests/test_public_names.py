@@ -8,14 +8,19 @@ import pytest
 
 EXPORTS = {
     "teamslicensing.app": [
+        "ApplyOptions",
         "GraphAccess",
         "PlanRun",
         "TenantSource",
         "apply",
         "check_applicable",
         "export",
+        "is_plan_file",
         "plan",
         "read",
+        "save_plan",
+        "saved_plan",
+        "undo",
         "validate",
     ],
     "teamslicensing.bundle": ["Bundle", "BundleError", "Runner", "Wheel", "make_bundle"],

@@ -47,6 +47,8 @@ def test_json_follows_the_contract_exactly() -> None:
         "removeLicenses": [{"skuId": "sku-1", "skuPartNumber": "MCOPSTN1"}],
         "rules": ["international-sales"],
         "destructive": False,
+        "phoneNumbers": [],
+        "takesServicePlans": False,
     }
     assert document["changes"][1]["destructive"] is True
     assert document["gaps"][0] == {

@@ -118,7 +118,10 @@ def test_apply_mode_then_plan_again_shows_no_changes(
     assert any(line.startswith("Apply: ") for line in summary)
     assert fake.writes
     (audit,) = tmp_path.glob("teams-licensing-audit-*.jsonl")
-    assert len(audit.read_text(encoding="utf-8").splitlines()) == len(fake.writes)
+    records = [json.loads(line) for line in audit.read_text(encoding="utf-8").splitlines()]
+    assert [r["type"] for r in records if r["type"] in ("header", "end")] == ["header", "end"]
+    assert len([r for r in records if r["type"] == "result"]) == len(fake.writes)
+    assert len([r for r in records if r["type"] == "intent"]) == len(fake.writes), "one intent per write, no retry"
     monkeypatch.setenv("TEAMS_LICENSING_MODE", "plan")
     status, _, _, again = run()
     assert again["changes"] == 0
@@ -218,7 +221,7 @@ def test_failed_writes_fail_the_job_and_are_listed(
 
 def test_settings_never_show_the_access_token() -> None:
     runbook = load_runbook()
-    settings = runbook.Settings("version: 1", "plan", None, None, "global", None, "secret-token-value")
+    settings = runbook.Settings("version: 1", "plan", None, None, 150.0, None, "global", None, "secret-token-value")
     assert "secret-token-value" not in repr(settings)
 
 

@@ -1,41 +1,60 @@
-"""The use cases every front end runs (the CLI and the Azure Automation runbook): validate, plan, apply, export.
+"""The use cases every front end runs (the CLI and the Azure Automation runbook): validate, plan, apply a plan made
+now or saved earlier, undo an audited run, export.
 
-This layer owns `asyncio.run` and the lifetime of the Graph connection; the front ends own arguments, settings,
-confirmation and how results are shown. Data flows one way: config -> tenant source -> plan -> apply -> report.
+This layer owns `asyncio.run`, the Graph connection's lifetime, the apply lock and the signal handlers that turn
+Ctrl-C and SIGTERM into a clean stop; the front ends own arguments, settings, confirmation and how results are
+shown. Data flows one way: config -> tenant source -> plan -> apply -> report.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
+import hashlib
 import os
+import signal
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from teamslicensing.apply.executor import Progress, check_applicable, execute_with_audit
+from teamslicensing.apply.audit import AuditLog
+from teamslicensing.apply.executor import GRACE_SECONDS, Progress, StopSwitch, WriteBackend, execute
+from teamslicensing.apply.guard import check_applicable
+from teamslicensing.apply.journal import read_journal
+from teamslicensing.apply.lock import tenant_lock
+from teamslicensing.apply.planfile import is_plan_file, read_plan_file, split_stale, write_plan_file
 from teamslicensing.config import load_desired_state
 from teamslicensing.errors import UsageError
 from teamslicensing.graph import Connection, Graph
 from teamslicensing.graph.writer import GraphWriter
 from teamslicensing.model.desired import DesiredState
-from teamslicensing.model.outcome import ApplyResult
+from teamslicensing.model.outcome import ApplyResult, StopReason, UserResult
 from teamslicensing.model.plan import Plan
 from teamslicensing.model.tenant import Tenant
 from teamslicensing.plan import plan as make_plan
+from teamslicensing.plan.undo import plan_undo
 from teamslicensing.reference.availability import load_availability
-from teamslicensing.tenant.live import export_snapshot, read_tenant
+from teamslicensing.tenant.live import export_snapshot, read_tenant_parts
 from teamslicensing.tenant.snapshot import load_snapshot
 from teamslicensing.tenant.snapshotwriter import SnapshotWriter
 
 __all__ = [
+    "ApplyOptions",
     "GraphAccess",
     "PlanRun",
     "TenantSource",
     "apply",
     "check_applicable",
     "export",
+    "is_plan_file",
     "plan",
     "read",
+    "save_plan",
+    "saved_plan",
+    "undo",
     "validate",
 ]
 
@@ -70,10 +89,26 @@ class TenantSource:
 class PlanRun:
     """A plan and what it was made from: apply writes exactly this plan."""
 
-    desired: DesiredState
-    tenant: Tenant
     plan: Plan
+    tenant: Tenant
     source: TenantSource
+    origin: str  # the configuration, saved plan or audit log the plan came from, as named
+    max_changes: int
+    max_removals: int
+    desired: DesiredState | None = None  # None for saved plans and undo: no configuration is read
+    config_digest: str | None = None
+    stale: tuple[UserResult, ...] = ()  # users of a saved plan or undo whose state changed: not written
+    mode: str = "apply"  # or "undo", in the audit log
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    audit_path: Path
+    append_audit: bool = False
+    deadline: float | None = None  # time.monotonic() by which the last batch must have finished
+    limit: int | None = None  # apply the first N changed users only
+    progress: Progress | None = None
+    grace: float = GRACE_SECONDS  # seconds batches in flight may take after a stop
 
 
 def validate(config: str | Path) -> DesiredState:
@@ -84,38 +119,127 @@ def plan(config: str | Path, source: TenantSource) -> PlanRun:
     """Load and check the configuration (every problem surfaces before the tenant is read), read the tenant, plan."""
     desired = load_desired_state(config)
     tenant = read(desired, source)
-    return PlanRun(desired, tenant, make_plan(desired, tenant, load_availability()), source)
+    _check_tenant(desired.tenant_id, tenant, f"{config} is for tenant {desired.tenant_id} (tenantId)")
+    return PlanRun(
+        make_plan(desired, tenant, load_availability()),
+        tenant,
+        source,
+        desired.source,
+        desired.policy.max_changes,
+        desired.policy.max_removals,
+        desired,
+        config_digest(config),
+    )
 
 
 def read(desired: DesiredState, source: TenantSource) -> Tenant:
-    if source.snapshot is not None:
-        return load_snapshot(source.snapshot, desired.selected_attributes)
-    assert source.graph is not None
-    graph_access = source.graph
-
-    async def read_live() -> Tenant:
-        async with graph_access.open() as graph:
-            return await read_tenant(graph, desired)
-
-    return asyncio.run(read_live())
+    return _read(source, desired.group_names, desired.selected_attributes)
 
 
-def apply(run: PlanRun, audit_path: str | Path, progress: Progress | None = None) -> ApplyResult:
-    """Write the plan to where it was read from, appending every attempt to the audit log at `audit_path`."""
-    if run.source.snapshot is not None:
-        writer = SnapshotWriter(run.source.snapshot)
+def save_plan(run: PlanRun, path: str | Path) -> None:
+    """Write `run` as a saved plan (`apply PLANFILE` applies exactly it)."""
+    attributes = tuple(sorted(run.desired.selected_attributes)) if run.desired else ()
+    write_plan_file(
+        path,
+        run.plan,
+        run.tenant,
+        config=run.origin,
+        config_digest=run.config_digest,
+        max_changes=run.max_changes,
+        max_removals=run.max_removals,
+        attributes=attributes,
+    )
+
+
+def saved_plan(path: str | Path, source: TenantSource, max_age: float | None = None) -> PlanRun:
+    """A saved plan against the tenant as it is now: the users whose recorded state still holds, the rest STALE."""
+    saved = read_plan_file(path)
+    if max_age is not None:
+        age = (datetime.now(timezone.utc) - saved.created).total_seconds()
+        if age > max_age:
+            raise UsageError(
+                f"{path} was made {_duration(age)} ago, more than --max-age {_duration(max_age)}: plan again; "
+                "nothing was written"
+            )
+    tenant = _read(source, tuple(group_id for group_id, _ in saved.groups), saved.attributes)
+    if saved.tenant_id != tenant.tenant_id:
+        raise UsageError(
+            f"{path} was made for tenant {saved.tenant_id or 'unknown'}, but {source.where} is tenant "
+            f"{tenant.tenant_id or 'unknown'}: refusing to apply it; nothing was written"
+        )
+    fresh, stale = split_stale(saved, tenant)
+    return PlanRun(
+        dataclasses.replace(saved.plan, changes=fresh),
+        tenant,
+        source,
+        str(path),
+        saved.max_changes,
+        saved.max_removals,
+        config_digest=saved.config_digest,
+        stale=stale,
+    )
+
+
+def undo(
+    audit_log: str | Path,
+    source: TenantSource,
+    users: Collection[str] = (),
+    *,
+    allow_number_loss: bool = False,
+    max_changes: int,
+    max_removals: int,
+) -> PlanRun:
+    """Plan restoring each user the audit log records (or only `users`, by UPN or id) to their state before."""
+    recorded = read_journal(audit_log)
+    if users:
+        wanted = {name.strip().lower() for name in users}
+        known = {r.user_id for r in recorded} | {r.user_principal_name.lower() for r in recorded}
+        unknown = sorted(wanted - known)
+        if unknown:
+            raise UsageError(f"{audit_log} records no applied license write for: {', '.join(unknown)}")
+        recorded = [r for r in recorded if r.user_id in wanted or r.user_principal_name.lower() in wanted]
+    tenant = _read(source, (), ())
+    restore, stale = plan_undo(recorded, tenant, allow_number_loss=allow_number_loss)
+    return PlanRun(restore, tenant, source, str(audit_log), max_changes, max_removals, stale=stale, mode="undo")
+
+
+def apply(run: PlanRun, options: ApplyOptions) -> ApplyResult:
+    """Write the plan to where it was read from, one apply per tenant at a time; every write is in the audit log
+    at `options.audit_path` before it is sent. A signal, the time budget or a failing log stops the run cleanly."""
+    changes = run.plan.changes if options.limit is None else run.plan.changes[: max(options.limit, 0)]
+    planned = len(run.plan.changes)
+    changed = {change.user_id for change in run.plan.changes}
+    before = {user.id: user for user in run.tenant.users if user.id in changed}
+    with _lock_for(run):
+        audit = AuditLog.open(options.audit_path, before, append=options.append_audit)
         try:
-            return asyncio.run(execute_with_audit(run.plan, writer, run.tenant.users, audit_path, progress))
+            audit.header(
+                tenant_id=run.tenant.tenant_id,
+                config_digest=run.config_digest,
+                source=run.source.where,
+                mode=run.mode,
+                planned=planned,
+            )
+        except Exception as exc:
+            audit.close()
+            raise UsageError(f"{exc} ({options.audit_path}); nothing was written") from exc
+        switch = StopSwitch(options.deadline, options.grace)
+
+        async def write(backend: WriteBackend) -> ApplyResult:
+            with _stop_signals(switch):
+                return await execute(
+                    changes, backend, audit, before, switch=switch, progress=options.progress, planned=planned
+                )
+
+        try:
+            result = _write(run.source, write)
         finally:
-            writer.save()
-    assert run.source.graph is not None
-    graph_access = run.source.graph
-
-    async def write_live() -> ApplyResult:
-        async with graph_access.open() as graph:
-            return await execute_with_audit(run.plan, GraphWriter(graph), run.tenant.users, audit_path, progress)
-
-    return asyncio.run(write_live())
+            audit.close()
+    if run.stale:
+        result = dataclasses.replace(
+            result, results=result.results + run.stale, planned=result.planned + len(run.stale)
+        )
+    return result
 
 
 def export(output: str | Path, graph_access: GraphAccess, config: str | Path | None = None) -> dict[str, int]:
@@ -138,3 +262,87 @@ def export(output: str | Path, graph_access: GraphAccess, config: str | Path | N
         Path(temporary).unlink(missing_ok=True)  # a half-written snapshot must never pass for a whole one
         raise
     return counts
+
+
+def config_digest(config: str | Path) -> str | None:
+    try:
+        return "sha256:" + hashlib.sha256(Path(config).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+# ---- helpers -------------------------------------------------------------------------------------------------
+
+
+def _read(source: TenantSource, group_names: Iterable[str], attributes: Collection[str]) -> Tenant:
+    if source.snapshot is not None:
+        return load_snapshot(source.snapshot, attributes)
+    assert source.graph is not None
+    graph_access = source.graph
+
+    async def read_live() -> Tenant:
+        async with graph_access.open() as graph:
+            return await read_tenant_parts(graph, group_names, attributes)
+
+    return asyncio.run(read_live())
+
+
+def _write(source: TenantSource, write: Callable[[WriteBackend], Any]) -> ApplyResult:
+    if source.snapshot is not None:
+        writer = SnapshotWriter(source.snapshot)
+        try:
+            result: ApplyResult = asyncio.run(write(writer))
+        finally:
+            writer.save()
+        return result
+    assert source.graph is not None
+    graph_access = source.graph
+
+    async def write_live() -> ApplyResult:
+        async with graph_access.open() as graph:
+            live: ApplyResult = await write(GraphWriter(graph))
+            return live
+
+    return asyncio.run(write_live())
+
+
+def _check_tenant(expected: str | None, tenant: Tenant, what: str) -> None:
+    if expected is None or tenant.tenant_id == expected:
+        return
+    reached = tenant.tenant_id or "a tenant that could not be identified (no tid claim, no subscription accountId)"
+    raise UsageError(f"{what}, but the connection reached {reached}: refusing to go on; nothing was changed")
+
+
+def _lock_for(run: PlanRun) -> contextlib.AbstractContextManager[Path]:
+    if run.source.snapshot is not None:
+        key = f"snapshot:{run.source.snapshot.resolve()}"
+    else:
+        key = f"tenant:{run.tenant.tenant_id or run.source.where}"
+    return tenant_lock(key, run.tenant.tenant_id or run.source.where)
+
+
+@contextlib.contextmanager
+def _stop_signals(switch: StopSwitch) -> Iterator[None]:
+    """While writing, SIGINT and SIGTERM ask for a clean stop (a second one abandons batches in flight)."""
+    loop = asyncio.get_running_loop()
+    installed: list[tuple[signal.Signals, Any]] = []
+    for sig, reason in ((signal.SIGINT, StopReason.INTERRUPTED), (signal.SIGTERM, StopReason.TERMINATED)):
+        previous = signal.getsignal(sig)
+        try:
+            loop.add_signal_handler(sig, switch.request, reason, f"{sig.name} received")
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or not a Unix loop
+            continue
+        installed.append((sig, previous))
+    try:
+        yield
+    finally:
+        for sig, previous in installed:
+            loop.remove_signal_handler(sig)
+            with contextlib.suppress(TypeError, ValueError):
+                signal.signal(sig, previous)  # remove_signal_handler resets to the default, not to ours
+
+
+def _duration(seconds: float) -> str:
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"

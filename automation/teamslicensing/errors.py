@@ -81,10 +81,18 @@ class RetryableError(GraphError):
     """429, 5xx, a timeout or a dropped connection: worth another try, after `retry_after` if Graph named it."""
 
     def __init__(
-        self, status: int, code: str, message: str, request_id: str | None = None, retry_after: float | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+        *,
+        maybe_sent: bool = True,
     ) -> None:
         super().__init__(status, code, message, request_id)
         self.retry_after = retry_after
+        self.maybe_sent = maybe_sent  # False when the request surely never reached Graph (no connection made)
 
 
 class AuthenticationError(TeamsLicensingError):

@@ -1,7 +1,31 @@
 """Exit codes, one definition for every front end (README, *Exit codes*; the runbook's table too)."""
 
+from __future__ import annotations
+
+from teamslicensing.model.outcome import ApplyResult, StopReason
+
 EXIT_OK = 0  # success (plan --detailed-exitcode: in sync, no error-severity gap)
-EXIT_FAILURE = 1  # invalid input, any error, a failed write; plan: nothing was changed
+EXIT_FAILURE = 1  # invalid input or options, any error, a failed write
 EXIT_CHANGES = 2  # plan --detailed-exitcode: changes are pending
 EXIT_GAPS = 3  # error-severity gaps remain (wins over 2)
-EXIT_INTERRUPTED = 130  # Ctrl-C
+EXIT_PARTIAL = 4  # a writing command stopped with work left (time budget, --limit, stale users): run again
+EXIT_INTERRUPTED = 130  # SIGINT (Ctrl-C): 128 + 2
+EXIT_TERMINATED = 143  # SIGTERM: 128 + 15
+
+
+def for_writes(outcome: ApplyResult, gaps_remain: bool) -> int:
+    """The exit code of `apply` and `undo`: a signal's own code; else 1 if anything failed (or the audit log did),
+    else 4 if work remains, else 3 if error-severity gaps remain, else 0."""
+    if outcome.stopped is not None and outcome.stopped.reason is StopReason.INTERRUPTED:
+        return EXIT_INTERRUPTED
+    if outcome.stopped is not None and outcome.stopped.reason is StopReason.TERMINATED:
+        return EXIT_TERMINATED
+    if (
+        outcome.failed
+        or outcome.audit_error
+        or (outcome.stopped and outcome.stopped.reason is not StopReason.TIME_BUDGET)
+    ):
+        return EXIT_FAILURE
+    if outcome.work_remains:
+        return EXIT_PARTIAL
+    return EXIT_GAPS if gaps_remain else EXIT_OK

@@ -1,48 +1,42 @@
-"""The audit log: JSON Lines, one record per write attempt, flushed as written so a crash loses nothing."""
+"""The audit log: JSON Lines, written ahead of every write (README, *Audit log*).
+
+Record types (`"audit": 2` in each): `header` (tool version, tenant, config digest, run id) before anything is sent;
+`intent` per write before its batch is sent (user, request, license state before); `result` per attempt after
+Graph's answer; `verified` when a write without a trustworthy answer was read back; `end` with the run's summary.
+Records are flushed and fsynced per batch, so a write the process sent always has its intent on disk, whatever
+happens to the process afterwards. An `OSError` while logging is raised as `AuditError`: the executor then stops
+taking batches.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping
+import os
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
-from teamslicensing.model.outcome import Write, WriteAttempt
+from teamslicensing import __version__
+from teamslicensing.errors import UsageError
+from teamslicensing.model.outcome import ApplyResult, Write, WriteAttempt
 from teamslicensing.model.tenant import TenantUser
+
+AUDIT_VERSION = 2
+
+
+class AuditError(Exception):
+    """The audit log could not be written (disk full, file gone read-only): no further write may be sent."""
 
 
 def default_audit_path(folder: str | Path = ".") -> Path:
-    return Path(folder) / f"teams-licensing-audit-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.jsonl"
+    return Path(folder) / f"teams-licensing-audit-{datetime.now(timezone.utc):%Y%m%dT%H%M%S.%fZ}.jsonl"
 
 
-class AuditLog:
-    """Appends one record per attempt: time, user, request, license state before and after, status, request id."""
-
-    def __init__(self, out: IO[str], before: Mapping[str, TenantUser]) -> None:
-        self._out = out
-        self._before = before
-
-    def record(self, write: Write, attempt: WriteAttempt) -> None:
-        change = write.change
-        after = attempt.assigned_licenses
-        entry = {
-            "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-            "userId": change.user_id,
-            "userPrincipalName": change.user_principal_name,
-            "request": {"method": attempt.method, "url": attempt.url, "body": attempt.body},
-            "before": _license_state(self._before.get(change.user_id)),
-            "after": {"assignedLicenses": after} if after is not None else None,
-            "status": attempt.status,
-            "attempt": attempt.attempt,
-            "requestId": attempt.request_id,
-            "error": attempt.error_message,
-        }
-        self._out.write(json.dumps(entry) + "\n")
-        self._out.flush()
-
-
-def _license_state(user: TenantUser | None) -> dict[str, Any] | None:
+def license_state(user: TenantUser | None) -> dict[str, Any] | None:
+    """A user's usage location and licenses (with disabled plans and where they come from), as the log keeps them."""
     if user is None:
         return None
     return {
@@ -52,3 +46,142 @@ def _license_state(user: TenantUser | None) -> dict[str, Any] | None:
             for a in user.licenses
         ],
     }
+
+
+class AuditLog:
+    """One run's records in one file. `open` checks the file can be written before anything is sent."""
+
+    def __init__(self, out: IO[str], before: Mapping[str, TenantUser], run_id: str | None = None) -> None:
+        self._out = out
+        self._before = before
+        self.run_id = run_id or str(uuid.uuid4())
+        self._seq: dict[tuple[str, str], int] = {}  # (user id, write kind) -> the intent's sequence number
+        self._next = 0
+
+    @classmethod
+    def open(cls, path: str | Path, before: Mapping[str, TenantUser], *, append: bool = False) -> AuditLog:
+        """Open `path` for this run: a new file, or (with `append`) the end of an existing one."""
+        target = Path(path)
+        if not append and target.exists() and target.stat().st_size > 0:
+            raise UsageError(
+                f"audit log {target} already holds a run: one run per file, so name a new file "
+                "(or pass --append-audit to add this run to it); nothing was written"
+            )
+        try:
+            out = open(target, "a", encoding="utf-8")  # noqa: SIM115 -- held for the run; `close` ends it
+        except OSError as exc:
+            raise UsageError(
+                f"cannot write the audit log {target}: {exc.strerror or exc}; nothing was written"
+            ) from exc
+        return cls(out, before)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):  # a failure was reported when its record was written
+            self._out.close()
+
+    # ---- records -------------------------------------------------------------------------------------------------
+
+    def header(self, *, tenant_id: str | None, config_digest: str | None, source: str, mode: str, planned: int) -> None:
+        self._emit(
+            [
+                {
+                    "type": "header",
+                    "tool": "teams-licensing",
+                    "version": __version__,
+                    "mode": mode,
+                    "tenantId": tenant_id,
+                    "configDigest": config_digest,
+                    "source": source,
+                    "planned": planned,
+                    "pid": os.getpid(),
+                }
+            ]
+        )
+
+    def intents(self, writes: Sequence[Write]) -> None:
+        """Before a batch is sent: one record per write, on disk before this returns."""
+        records = []
+        for write in writes:
+            change = write.change
+            self._next += 1
+            self._seq[(change.user_id, write.kind.value)] = self._next
+            records.append(
+                {
+                    "type": "intent",
+                    "seq": self._next,
+                    "userId": change.user_id,
+                    "userPrincipalName": change.user_principal_name,
+                    "kind": write.kind.value,
+                    "request": _request(write),
+                    "before": license_state(self._before.get(change.user_id)),
+                }
+            )
+        self._emit(records)
+
+    def results(self, answers: Iterable[tuple[Write, WriteAttempt]]) -> None:
+        records = []
+        for write, attempt in answers:
+            after = attempt.assigned_licenses
+            records.append(
+                {
+                    "type": "result",
+                    "seq": self._seq.get((write.change.user_id, write.kind.value)),
+                    "userId": write.change.user_id,
+                    "userPrincipalName": write.change.user_principal_name,
+                    "kind": write.kind.value,
+                    "request": {"method": attempt.method, "url": attempt.url, "body": attempt.body},
+                    "status": attempt.status,
+                    "attempt": attempt.attempt,
+                    "trustworthy": attempt.trustworthy,
+                    "requestId": attempt.request_id,
+                    "error": attempt.error_message,
+                    "after": {"assignedLicenses": after} if after is not None else None,
+                }
+            )
+        if records:
+            self._emit(records)
+
+    def verified(self, write: Write, state: str, current: TenantUser | None) -> None:
+        self._emit(
+            [
+                {
+                    "type": "verified",
+                    "seq": self._seq.get((write.change.user_id, write.kind.value)),
+                    "userId": write.change.user_id,
+                    "userPrincipalName": write.change.user_principal_name,
+                    "kind": write.kind.value,
+                    "state": state,
+                    "current": license_state(current),
+                }
+            ]
+        )
+
+    def end(self, result: ApplyResult) -> None:
+        from teamslicensing.model.outcome import STATUSES
+
+        record: dict[str, Any] = {"type": "end", "planned": result.planned, "notAttempted": result.not_attempted}
+        record.update({status: result.count(status) for status in STATUSES})
+        record["stopped"] = None if result.stopped is None else result.stopped.reason.value
+        self._emit([record])
+
+    def _emit(self, records: list[dict[str, Any]]) -> None:
+        now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        text = "".join(
+            json.dumps({"audit": AUDIT_VERSION, "runId": self.run_id, "time": now, **record}) + "\n"
+            for record in records
+        )
+        try:
+            self._out.write(text)
+            self._out.flush()
+            os.fsync(self._out.fileno())
+        except OSError as exc:
+            raise AuditError(f"cannot write the audit log: {exc.strerror or exc}") from exc
+        except ValueError as exc:  # the file was closed under us
+            raise AuditError(f"cannot write the audit log: {exc}") from exc
+
+
+def _request(write: Write) -> dict[str, Any]:
+    from teamslicensing.graph.requests import write_request
+
+    method, url, body = write_request(write)
+    return {"method": method, "url": url, "body": body}

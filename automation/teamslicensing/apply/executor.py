@@ -1,108 +1,362 @@
-"""The executor: turn a `Plan` into writes, in a safe order, and account for every user.
+"""The executor: turn planned changes into writes, in a safe order, and account for every user.
 
 Order per run: (1) assignLicense for users who only lose licenses, which frees seats first; (2) usage-location
 PATCHes; (3) assignLicense for users who gain licenses, carrying their removals too (a calling-plan swap must be
 one call). Each user gets at most one license write. A user whose write fails does not stop the others; one whose
-usage location could not be set gets no license write.
+usage location could not be set gets no license write (an unanswered PATCH is read back first, not guessed).
 
-The executor hands `Write`s to a `WriteBackend` (Graph's $batch, or a snapshot file for the offline demo), in
-groups of the backend's batch size, several groups in flight; how a write travels is the backend's business. Every
-attempt is recorded by the `AuditLog`.
+Writes go to a `WriteBackend` (Graph's $batch, or a snapshot file) in groups of its batch size, a few groups in
+flight. Before a group is sent its `intent` records are on disk; after each answer its `result` records are.
+`StopSwitch` is how a run ends early and still explains itself: a signal, the time budget or a failing audit log
+flips it, no new group starts, groups in flight finish (bounded by `grace` seconds) and the result says what was
+applied, what failed and what was not attempted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
-from typing import Protocol
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from teamslicensing.apply.audit import AuditLog
-from teamslicensing.errors import ApplyRefusedError
-from teamslicensing.model.outcome import APPLIED, FAILED, ApplyResult, UserResult, Write, WriteAttempt, WriteKind
-from teamslicensing.model.plan import Plan, UserChange
+from teamslicensing.apply.audit import AuditError, AuditLog
+from teamslicensing.apply.verify import Observed, judge
+from teamslicensing.errors import AuthenticationError, GraphError, RetryableError
+from teamslicensing.model.outcome import (
+    APPLIED,
+    FAILED,
+    IN_SYNC,
+    UNKNOWN,
+    ApplyResult,
+    Stop,
+    StopReason,
+    UserResult,
+    Write,
+    WriteAttempt,
+    WriteKind,
+)
+from teamslicensing.model.plan import UserChange
 from teamslicensing.model.tenant import TenantUser
+from teamslicensing.tenant.parse import ObjectError, parse_user
 
 Progress = Callable[[int, int], None]  # (writes settled, writes planned)
+Answers = Callable[[list[tuple[Write, WriteAttempt]]], None]  # every round of answers, as they come
+GRACE_SECONDS = 60.0  # how long batches in flight may take to finish once a stop was asked for
 
 
 class WriteBackend(Protocol):
     batch_size: int  # writes per call of `write`
+    concurrency: int  # calls of `write` in flight at once
 
     async def write(
-        self, writes: Sequence[Write], on_attempt: Callable[[Write, WriteAttempt], None] | None = None
-    ) -> list[WriteAttempt]: ...
+        self, writes: Sequence[Write], on_answers: Answers, keep_trying: Callable[[], bool]
+    ) -> list[WriteAttempt]:
+        """Send `writes`; report every round of answers to `on_answers`; stop retrying once `keep_trying()` is
+        False. Returns the last attempt of each write, in order."""
+        ...
+
+    async def read_users(self, user_ids: Sequence[str]) -> dict[str, Any]:
+        """The users as Graph's JSON objects now, by lower-case id (absent: not found)."""
+        ...
 
 
-def check_applicable(plan: Plan, limit: int, override: str) -> None:
-    """Refuse a plan that must not be written: larger than `limit` (policy.maxChanges, or the `override` the
-    caller names), or with a gap that blocks every write (a protected user not found)."""
-    blocking = plan.blocks_apply
-    if blocking:
-        names = ", ".join(sorted({gap.user_principal_name or "" for gap in blocking}))
-        raise ApplyRefusedError(
-            f"refusing to apply: {blocking[0].code.value} for {names}; fix policy.protectedUsers or "
-            "protectedGroups first; nothing was written"
-        )
-    if len(plan.changes) > limit:
-        raise ApplyRefusedError(
-            f"refusing to apply: the plan changes {len(plan.changes)} users, more than the limit of {limit} "
-            f"(policy.maxChanges or {override}); nothing was written"
-        )
+class StopSwitch:
+    """Asks the executor to take no new batches: set by a signal handler, the time budget, the audit log or a
+    fatal Graph error; `hard` (a second Ctrl-C) also abandons batches in flight."""
+
+    def __init__(self, deadline: float | None = None, grace: float = GRACE_SECONDS) -> None:
+        self.stop: Stop | None = None
+        self.deadline = deadline  # time.monotonic() after which no batch may still be running
+        self.grace = grace
+        self.hard = False
+        self.longest_batch = 0.0
+
+    def request(self, reason: StopReason, message: str) -> None:
+        if self.stop is None:
+            self.stop = Stop(reason, message)
+        elif reason in (StopReason.INTERRUPTED, StopReason.TERMINATED):
+            self.hard = True  # asked twice
+
+    def keep_trying(self) -> bool:
+        return self.stop is None
+
+    def may_start_batch(self) -> bool:
+        if self.stop is not None:
+            return False
+        if self.deadline is not None and time.monotonic() + max(self.longest_batch, 1.0) > self.deadline:
+            self.request(StopReason.TIME_BUDGET, "the time budget would run out before another batch finished")
+            return False
+        return True
 
 
-async def execute_with_audit(
-    plan: Plan,
-    backend: WriteBackend,
-    users: Iterable[TenantUser],
-    audit_path: str | Path,
-    progress: Progress | None = None,
-) -> ApplyResult:
-    """`execute`, appending every attempt to the audit log at `audit_path` with the users' state before."""
-    with open(audit_path, "a", encoding="utf-8") as audit_file:
-        return await execute(plan, backend, AuditLog(audit_file, {user.id: user for user in users}), progress)
+@dataclass
+class _Run:
+    backend: WriteBackend
+    audit: AuditLog
+    switch: StopSwitch
+    before: Mapping[str, TenantUser]
+    progress: Progress | None
+    total: int
+    done: int = 0
+    final: dict[tuple[str, WriteKind], WriteAttempt] = field(default_factory=dict)
+    results: dict[str, UserResult] = field(default_factory=dict)  # settled users: failures, in-sync, unknown
+    audit_error: str | None = None
+
+    def note(self, count: int) -> None:
+        self.done += count
+        if self.progress:
+            self.progress(self.done, self.total)
+
+    def on_answers(self, answers: list[tuple[Write, WriteAttempt]]) -> None:
+        try:
+            self.audit.results(answers)
+        except AuditError as exc:
+            self.audit_failed(str(exc))
+
+    def audit_failed(self, message: str) -> None:
+        self.audit_error = self.audit_error or message
+        self.switch.request(StopReason.AUDIT_FAILED, message)
 
 
 async def execute(
-    plan: Plan,
+    changes: Sequence[UserChange],
     backend: WriteBackend,
-    audit: AuditLog | None = None,
+    audit: AuditLog,
+    before: Mapping[str, TenantUser],
+    *,
+    switch: StopSwitch | None = None,
     progress: Progress | None = None,
+    planned: int | None = None,
 ) -> ApplyResult:
+    """Apply `changes` (the header record is the caller's, written before this). `planned`: users the whole plan
+    changes, when `changes` is only its first part (`--limit`)."""
     started = time.monotonic()
-    failed: dict[str, UserResult] = {}
-    total = sum(1 for c in plan.changes if c.set_usage_location) + sum(1 for c in plan.changes if c.changes_licenses)
-    done = 0
-
-    def note(finished: int) -> None:
-        nonlocal done
-        done += finished
-        if progress:
-            progress(done, total)
-
-    async def phase(changes: list[UserChange], kind: WriteKind) -> None:
-        writes = [Write(kind, change) for change in changes]
-
-        async def run(chunk: list[Write]) -> None:
-            for write, attempt in zip(chunk, await backend.write(chunk, audit.record if audit else None), strict=True):
-                if not attempt.ok:
-                    what = "setting the usage location" if kind is WriteKind.USAGE_LOCATION else "assignLicense"
-                    reason = f"{what}: HTTP {attempt.status}: {attempt.error_message}"
-                    change = write.change
-                    failed[change.user_id] = UserResult(change.user_id, change.user_principal_name, FAILED, reason)
-            note(len(chunk))
-
-        size = backend.batch_size
-        await asyncio.gather(*(run(writes[i : i + size]) for i in range(0, len(writes), size)))
-
-    await phase([c for c in plan.changes if c.remove_licenses and not c.add_licenses], WriteKind.LICENSES)
-    await phase([c for c in plan.changes if c.set_usage_location], WriteKind.USAGE_LOCATION)
-    adding = [c for c in plan.changes if c.add_licenses]
+    run = _Run(backend, audit, switch or StopSwitch(), before, progress, _count_writes(changes))
+    sent: set[str] = set()  # users with at least one write sent
+    phases = (
+        ([c for c in changes if c.remove_licenses and not c.add_licenses], WriteKind.LICENSES),
+        ([c for c in changes if c.set_usage_location], WriteKind.USAGE_LOCATION),
+    )
+    for phase_changes, kind in phases:
+        sent |= await _phase(run, [Write(kind, c) for c in phase_changes])
+    adding = [c for c in changes if c.add_licenses]
     for change in adding:
-        if change.user_id in failed:  # its usage location failed: Graph would refuse the licenses anyway
-            note(1)
-    await phase([c for c in adding if c.user_id not in failed], WriteKind.LICENSES)
+        if change.user_id in run.results:  # its usage location failed: Graph would refuse the licenses anyway
+            run.note(1)
+    sent |= await _phase(run, [Write(WriteKind.LICENSES, c) for c in adding if c.user_id not in run.results])
+    results = []
+    for change in changes:
+        if change.user_id in run.results:
+            results.append(run.results[change.user_id])
+        elif change.user_id in sent and _all_written(run, change):
+            results.append(UserResult(change.user_id, change.user_principal_name, APPLIED))
+    result = ApplyResult(
+        tuple(results),
+        time.monotonic() - started,
+        planned if planned is not None else len(changes),
+        stopped=run.switch.stop,
+        left_by_limit=(planned - len(changes)) if planned is not None else 0,
+        audit_error=run.audit_error,
+    )
+    if run.audit_error is None:
+        try:
+            audit.end(result)
+        except AuditError as exc:
+            result = ApplyResult(
+                result.results, result.seconds, result.planned, result.stopped, result.left_by_limit, str(exc)
+            )
+    return result
 
-    results = tuple(failed.get(c.user_id, UserResult(c.user_id, c.user_principal_name, APPLIED)) for c in plan.changes)
-    return ApplyResult(results, time.monotonic() - started, len(plan.changes))
+
+def _count_writes(changes: Sequence[UserChange]) -> int:
+    return sum(1 for c in changes if c.set_usage_location) + sum(1 for c in changes if c.changes_licenses)
+
+
+def _all_written(run: _Run, change: UserChange) -> bool:
+    kinds = [WriteKind.USAGE_LOCATION] if change.set_usage_location else []
+    if change.changes_licenses:
+        kinds.append(WriteKind.LICENSES)
+    return all((change.user_id, kind) in run.final and run.final[(change.user_id, kind)].ok for kind in kinds)
+
+
+async def _phase(run: _Run, writes: list[Write]) -> set[str]:
+    """Send `writes` batch by batch; settle each; read back the uncertain ones. Returns the users sent."""
+    size = run.backend.batch_size
+    queue = [writes[i : i + size] for i in range(0, len(writes), size)]
+    queue.reverse()  # popped from the end, in plan order
+    sent: set[str] = set()
+    in_flight: dict[int, list[Write]] = {}
+
+    async def worker() -> None:
+        while queue and run.switch.may_start_batch():
+            chunk = queue.pop()
+            try:
+                run.audit.intents(chunk)
+            except AuditError as exc:  # not sent: its users stay "not attempted"
+                run.audit_failed(str(exc))
+                return
+            sent.update(w.change.user_id for w in chunk)
+            in_flight[id(chunk)] = chunk
+            began = time.monotonic()
+            attempts = await _send(run, chunk)
+            run.switch.longest_batch = max(run.switch.longest_batch, time.monotonic() - began)
+            del in_flight[id(chunk)]
+            _settle(run, chunk, attempts)
+
+    workers: asyncio.Future[Any] = asyncio.gather(*(worker() for _ in range(max(run.backend.concurrency, 1))))
+    await _bounded(workers, run.switch)
+    for chunk in in_flight.values():  # abandoned after the grace period: sent, never answered
+        _settle(run, chunk, [_no_answer(w, "abandoned after the stop: no answer came") for w in chunk])
+    await _verify(run, writes)
+    return sent
+
+
+async def _bounded(workers: asyncio.Future[Any], switch: StopSwitch) -> None:
+    """Wait for the workers; once a stop is asked for, give batches in flight `grace` seconds, then cancel them."""
+    stop_seen: float | None = None
+    while not workers.done():
+        await asyncio.wait({workers}, timeout=0.1)
+        if switch.stop is not None and stop_seen is None:
+            stop_seen = time.monotonic()
+        if stop_seen is not None and (switch.hard or time.monotonic() - stop_seen > switch.grace):
+            workers.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await workers
+            return
+    workers.result()
+
+
+async def _send(run: _Run, chunk: list[Write]) -> list[WriteAttempt]:
+    try:
+        return await run.backend.write(chunk, run.on_answers, run.switch.keep_trying)
+    except RetryableError as exc:  # the $batch itself got no answer after every retry: it may have been applied
+        run.switch.request(StopReason.GRAPH_ERROR, f"Graph did not answer: {exc}")
+        return [_no_answer(w, str(exc), exc.status) for w in chunk]
+    except GraphError as exc:  # the $batch itself was refused (401, 403, 400): nothing in it was done
+        if exc.status in (401, 403):
+            run.switch.request(StopReason.GRAPH_ERROR, str(exc))
+        attempts = [_refused(w, exc) for w in chunk]
+        run.on_answers(list(zip(chunk, attempts, strict=True)))
+        return attempts
+    except AuthenticationError as exc:  # no token: nothing was sent
+        run.switch.request(StopReason.GRAPH_ERROR, str(exc))
+        attempts = [_refused(w, GraphError(401, "NoToken", str(exc))) for w in chunk]
+        run.on_answers(list(zip(chunk, attempts, strict=True)))
+        return attempts
+
+
+def _no_answer(write: Write, message: str, status: int = 0) -> WriteAttempt:
+    from teamslicensing.graph.requests import write_request
+
+    method, url, body = write_request(write)
+    return WriteAttempt(method, url, body, status, message, None, trustworthy=False)
+
+
+def _refused(write: Write, exc: GraphError) -> WriteAttempt:
+    from teamslicensing.graph.requests import write_request
+
+    method, url, body = write_request(write)
+    return WriteAttempt(method, url, body, exc.status, exc.message, exc.request_id)
+
+
+def _settle(run: _Run, chunk: Sequence[Write], attempts: Sequence[WriteAttempt]) -> None:
+    for write, attempt in zip(chunk, attempts, strict=True):
+        run.final[(write.change.user_id, write.kind)] = attempt
+        if not attempt.ok and not _needs_read_back(write, attempt):
+            _fail(run, write, attempt)
+    run.note(len(chunk))
+
+
+def _needs_read_back(write: Write, attempt: WriteAttempt) -> bool:
+    if attempt.uncertain:
+        return True
+    # a removal refused because the license is gone: another run, or an earlier attempt of ours, may have done it
+    return write.kind is WriteKind.LICENSES and attempt.status == 400 and bool(write.change.remove_licenses)
+
+
+def _fail(run: _Run, write: Write, attempt: WriteAttempt, why: str | None = None) -> None:
+    change = write.change
+    what = "setting the usage location" if write.kind is WriteKind.USAGE_LOCATION else "assignLicense"
+    reason = why or f"{what}: HTTP {attempt.status}: {attempt.error_message}"
+    status = UNKNOWN if attempt.uncertain and why is None else FAILED
+    run.results[change.user_id] = UserResult(change.user_id, change.user_principal_name, status, reason)
+
+
+async def _verify(run: _Run, writes: Sequence[Write]) -> None:
+    """Read back every write of this phase without a trustworthy answer; retry once those that did not happen."""
+    doubtful = [
+        w
+        for w in writes
+        if (a := run.final.get((w.change.user_id, w.kind))) is not None
+        and not a.ok
+        and _needs_read_back(w, a)
+        and w.change.user_id in run.before
+    ]
+    if not doubtful or run.switch.hard:
+        for write in doubtful:
+            _fail(run, write, run.final[(write.change.user_id, write.kind)])
+        return
+    now = await _read_back(run, [w.change.user_id for w in doubtful])
+    retry = []
+    for write in doubtful:
+        attempt = run.final[(write.change.user_id, write.kind)]
+        if now is None:
+            _fail(run, write, attempt)
+            continue
+        current = now.get(write.change.user_id.lower())
+        seen = judge(run.before[write.change.user_id], write, current)
+        try:
+            run.audit.verified(write, seen.value, current)
+        except AuditError as exc:
+            run.audit_failed(str(exc))
+        if seen is Observed.DONE:
+            run.final[(write.change.user_id, write.kind)] = _confirmed(attempt)
+            if not attempt.uncertain:  # refused, yet already so: another run made this change
+                change = write.change
+                run.results[change.user_id] = UserResult(
+                    change.user_id, change.user_principal_name, IN_SYNC, "already in the planned state"
+                )
+        elif seen is Observed.NOT_DONE and attempt.uncertain and run.switch.keep_trying():
+            retry.append(write)
+        elif seen is Observed.NOT_DONE:
+            _fail(run, write, attempt, f"not applied: {attempt.error_message or 'no answer'}; the user is unchanged")
+        elif seen is Observed.GONE:
+            _fail(run, write, attempt, "the user no longer exists")
+        else:
+            _fail(run, write, attempt, "changed by someone else during the run: plan again to see the state now")
+    for start in range(0, len(retry), run.backend.batch_size):
+        chunk = retry[start : start + run.backend.batch_size]
+        try:
+            run.audit.intents(chunk)
+        except AuditError as exc:
+            run.audit_failed(str(exc))
+            for write in retry[start:]:
+                _fail(run, write, run.final[(write.change.user_id, write.kind)])
+            return
+        attempts = await _send(run, chunk)
+        for write, attempt in zip(chunk, attempts, strict=True):
+            run.final[(write.change.user_id, write.kind)] = attempt
+            if not attempt.ok:
+                _fail(run, write, attempt)
+
+
+async def _read_back(run: _Run, user_ids: Sequence[str]) -> dict[str, TenantUser | None] | None:
+    try:
+        raw = await run.backend.read_users(user_ids)
+    except (GraphError, AuthenticationError):
+        return None
+    users: dict[str, TenantUser | None] = {}
+    for user_id, obj in raw.items():
+        try:
+            users[user_id.lower()] = parse_user(obj)
+        except ObjectError:
+            users[user_id.lower()] = None
+    return users
+
+
+def _confirmed(attempt: WriteAttempt) -> WriteAttempt:
+    return WriteAttempt(
+        attempt.method, attempt.url, attempt.body, 200, None, attempt.request_id, attempt.attempt, None, True
+    )

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from teamslicensing.errors import UsageError
-from teamslicensing.exitcodes import EXIT_CHANGES, EXIT_FAILURE, EXIT_GAPS, EXIT_OK
+from teamslicensing.exitcodes import EXIT_CHANGES, EXIT_GAPS, EXIT_OK
 
 if TYPE_CHECKING:
-    from teamslicensing.app import GraphAccess, TenantSource
+    from teamslicensing.app import GraphAccess, PlanRun, TenantSource
 
 
 def validate(args: argparse.Namespace) -> int:
@@ -36,8 +36,11 @@ def plan(args: argparse.Namespace) -> int:
     from teamslicensing.report import render
 
     run = app.plan(args.config, _source(args))
-    title = f"teams-licensing plan: {run.desired.source} against {run.source.where}"
+    title = f"teams-licensing plan: {run.origin} against {run.source.where}"
     _write(render(run.plan, args.format, title=title), args.output)
+    if args.out:
+        app.save_plan(run, args.out)
+        print(f"Plan saved to {args.out}: apply exactly it with `teams-licensing apply {args.out}`", file=sys.stderr)
     ci_outputs(run.plan, title)
     if not args.detailed_exitcode:
         return EXIT_OK
@@ -48,18 +51,51 @@ def plan(args: argparse.Namespace) -> int:
 
 def apply(args: argparse.Namespace) -> int:
     from teamslicensing import app
+
+    source = _source(args)
+    if app.is_plan_file(args.config):
+        run = app.saved_plan(args.config, source, args.max_age)
+    else:
+        if args.max_age is not None:
+            raise UsageError("--max-age applies to a saved plan (apply PLANFILE), not to a configuration")
+        run = app.plan(args.config, source)
+    return _write_run(args, run, "apply")
+
+
+def undo(args: argparse.Namespace) -> int:
+    from teamslicensing import app
+    from teamslicensing.apply.guard import DEFAULT_MAX_REMOVALS
+    from teamslicensing.model.desired import DEFAULT_MAX_CHANGES
+
+    run = app.undo(
+        args.audit,
+        _source(args),
+        args.user,
+        allow_number_loss=args.allow_number_loss,
+        max_changes=DEFAULT_MAX_CHANGES,
+        max_removals=DEFAULT_MAX_REMOVALS,
+    )
+    return _write_run(args, run, "undo")
+
+
+def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
+    """Show the plan, refuse what must not be written, confirm, write, and report: shared by apply and undo."""
+    from teamslicensing import app
     from teamslicensing.apply.audit import default_audit_path
     from teamslicensing.cli.ci import ci_outputs
+    from teamslicensing.exitcodes import for_writes
     from teamslicensing.model.outcome import ApplyResult
     from teamslicensing.report import plan_to_json, render, summary_line
     from teamslicensing.report.outcome import failure_lines, github_failures, outcome_json, outcome_line
     from teamslicensing.report.progress import ProgressLines
 
-    run = app.plan(args.config, _source(args))
-    limit = args.max_changes if args.max_changes is not None else run.desired.policy.max_changes
-    title = f"teams-licensing apply: {run.desired.source} against {run.source.where}"
+    max_changes = args.max_changes if args.max_changes is not None else run.max_changes
+    max_removals = args.max_removals if args.max_removals is not None else run.max_removals
+    title = f"teams-licensing {verb}: {run.origin} against {run.source.where}"
     if args.format != "json":
         _write(render(run.plan, args.format, title=title), args.output)
+    for stale in run.stale:
+        print(f"  STALE {stale.user_principal_name}: {stale.reason}", file=sys.stderr)
     outcome: ApplyResult | None = None
 
     def finish_json() -> None:
@@ -69,22 +105,29 @@ def apply(args: argparse.Namespace) -> int:
             _write(json.dumps(document, indent=2) + "\n", args.output)
 
     try:
-        if run.plan.is_empty:
+        if run.plan.is_empty and not run.stale:
             print("Nothing to apply.", file=sys.stderr)
             finish_json()
             return EXIT_GAPS if run.plan.has_errors else EXIT_OK
-        app.check_applicable(run.plan, limit, "--max-changes")
-        _confirm(args, summary_line(run.plan))
-        outcome = app.apply(run, args.audit_log or default_audit_path(), ProgressLines(sys.stderr))
+        app.check_applicable(run.plan, max_changes, "--max-changes", max_removals, "--max-removals")
+        if not run.plan.is_empty:
+            _confirm(args, summary_line(run.plan), verb)
+        options = app.ApplyOptions(
+            audit_path=Path(args.audit_log) if args.audit_log else default_audit_path(),
+            append_audit=args.append_audit,
+            deadline=args.started + args.time_budget if args.time_budget is not None else None,
+            limit=args.limit,
+            progress=ProgressLines(sys.stderr),
+        )
+        print(f"Audit log: {options.audit_path}", file=sys.stderr)
+        outcome = app.apply(run, options)
         finish_json()
         print(outcome_line(outcome), file=sys.stderr)
         for line in failure_lines(outcome):
             print(line, file=sys.stderr)
         if args.format == "github":
             sys.stdout.write("".join(github_failures(outcome)))
-        if outcome.failed:
-            return EXIT_FAILURE
-        return EXIT_GAPS if run.plan.has_errors else EXIT_OK
+        return for_writes(outcome, run.plan.has_errors)
     finally:
         ci_outputs(run.plan, title, outcome)
 
@@ -161,15 +204,31 @@ def _source(args: argparse.Namespace) -> TenantSource:
     return TenantSource(graph=_graph_access(args))
 
 
-def _confirm(args: argparse.Namespace, summary: str) -> None:
+def _confirm(args: argparse.Namespace, summary: str, verb: str) -> None:
+    """Ask on the terminal itself (/dev/tty), never on standard output, which may be a report being saved."""
     if args.yes:
         return
-    if not sys.stdin.isatty():
-        raise UsageError("refusing to apply without confirmation: no terminal to ask on, so pass --yes")
-    print(summary, file=sys.stderr)
-    answer = input("Apply these changes? Only 'yes' is accepted: ")
+    question = f"{summary}\n{verb.capitalize()} these changes? Only 'yes' is accepted: "
+    try:
+        with open("/dev/tty", "r+", encoding="utf-8") as tty:
+            tty.write(question)
+            tty.flush()
+            answer = tty.readline()
+            if not answer:
+                raise EOFError
+    except EOFError:
+        raise UsageError(f"{verb} cancelled (no answer); nothing was written") from None
+    except OSError:  # no controlling terminal (a job, CI, Windows)
+        if not sys.stdin.isatty():
+            raise UsageError(f"refusing to {verb} without confirmation: no terminal to ask on, so pass --yes") from None
+        sys.stderr.write(question)
+        sys.stderr.flush()
+        try:
+            answer = input()
+        except EOFError:
+            raise UsageError(f"{verb} cancelled (no answer); nothing was written") from None
     if answer.strip() != "yes":
-        raise UsageError("apply cancelled; nothing was written")
+        raise UsageError(f"{verb} cancelled; nothing was written")
 
 
 def _write(text: str, output: str | None) -> None:

@@ -1,21 +1,64 @@
-"""The command line's shape: commands, their options and help texts."""
+"""The command line's shape: commands, their options and help texts.
+
+Options are never guessed (`allow_abbrev=False`: `--out` is not `--output`), and a usage error exits 1, not
+argparse's 2, which CI recipes read as "changes pending".
+"""
 
 from __future__ import annotations
 
 import argparse
+import re
+import sys
+from typing import NoReturn
 
 from teamslicensing import __version__
 from teamslicensing.cli import commands
+from teamslicensing.exitcodes import EXIT_FAILURE
 from teamslicensing.graph.connection import CLOUDS
 from teamslicensing.report import FORMATS
 
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+class Parser(argparse.ArgumentParser):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_FAILURE, f"{self.prog}: error: {message}\n")
+
+
+def duration(text: str) -> float:
+    """`2h30m`, `90m`, `45s`, `1d` or plain seconds, as seconds."""
+    value = text.strip().lower()
+    if value.replace(".", "", 1).isdigit():
+        return float(value)
+    match = _DURATION.match(value)
+    if not value or match is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration: write e.g. 2h30m, 90m, 45s or 1d")
+    days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    return float(((days * 24 + hours) * 60 + minutes) * 60 + seconds)
+
+
+def count(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number ≥ 0")
+    return number
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="teams-licensing",
         description="Keep Microsoft Teams voice licenses in the state a YAML file declares.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show a traceback for unexpected errors (bugs)")
     subcommands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
     validate = subcommands.add_parser("validate", help="check a configuration file; touches no tenant")
@@ -27,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--snapshot", metavar="FILE", help="plan against a tenant snapshot (JSON) instead of Graph")
     plan.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
     plan.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    plan.add_argument("--out", metavar="PLANFILE", help="also save the plan, for `apply PLANFILE` to apply exactly")
     plan.add_argument(
         "--detailed-exitcode",
         action="store_true",
@@ -35,18 +79,30 @@ def build_parser() -> argparse.ArgumentParser:
     connection_options(plan)
     plan.set_defaults(command=commands.plan)
 
-    apply = subcommands.add_parser("apply", help="plan, confirm, then write the changes to the tenant")
-    apply.add_argument("config", metavar="CONFIG", help="desired-state YAML file")
-    apply.add_argument("--snapshot", metavar="FILE", help="apply to a snapshot file (written back) instead of Graph")
-    apply.add_argument("--yes", action="store_true", help="apply without asking (required without a terminal)")
-    apply.add_argument("--max-changes", type=int, metavar="N", help="refuse plans changing more users than N")
+    apply = subcommands.add_parser("apply", help="plan (or read a saved plan), confirm, then write the changes")
     apply.add_argument(
-        "--audit-log", metavar="FILE", help="JSON Lines audit log (default: ./teams-licensing-audit-<UTC>.jsonl)"
+        "config", metavar="CONFIG|PLANFILE", help="desired-state YAML file, or a plan saved by `plan --out`"
     )
-    apply.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
-    apply.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
-    connection_options(apply)
+    apply.add_argument("--snapshot", metavar="FILE", help="apply to a snapshot file (written back) instead of Graph")
+    apply.add_argument(
+        "--max-age", type=duration, metavar="DURATION", help="refuse a saved plan older than this (e.g. 24h)"
+    )
+    writing_options(apply)
     apply.set_defaults(command=commands.apply)
+
+    undo = subcommands.add_parser("undo", help="restore the licenses an audited apply changed, user by user")
+    undo.add_argument("audit", metavar="AUDIT_LOG", help="the audit log of the run to undo")
+    undo.add_argument(
+        "--user", action="append", default=[], metavar="UPN", help="only this user (repeatable; UPN or object id)"
+    )
+    undo.add_argument("--snapshot", metavar="FILE", help="undo in a snapshot file instead of Graph")
+    undo.add_argument(
+        "--allow-number-loss",
+        action="store_true",
+        help="also restore when that takes a user's last Phone System or Calling Plan (and the number)",
+    )
+    writing_options(undo)
+    undo.set_defaults(command=commands.undo)
 
     export = subcommands.add_parser("export", help="write a snapshot of the live tenant (the format --snapshot reads)")
     export.add_argument("--output", metavar="FILE", required=True, help="snapshot file to write")
@@ -76,6 +132,36 @@ def build_parser() -> argparse.ArgumentParser:
     skus.add_argument("--voice", action="store_true", help="only SKUs that carry a voice capability")
     skus.set_defaults(command=commands.skus)
     return parser
+
+
+def writing_options(parser: argparse.ArgumentParser) -> None:
+    """What `apply` and `undo` share: confirmation, limits, stops, the audit log and the report."""
+    parser.add_argument("--yes", action="store_true", help="apply without asking (required without a terminal)")
+    parser.add_argument("--max-changes", type=count, metavar="N", help="refuse plans changing more users than N")
+    parser.add_argument(
+        "--max-removals",
+        type=count,
+        metavar="N",
+        help="refuse plans whose removals take service plans from more than N users (default: policy, 50)",
+    )
+    parser.add_argument(
+        "--time-budget",
+        type=duration,
+        metavar="DURATION",
+        help="stop taking new batches in time to finish within DURATION (e.g. 2h30m); exit 4 when work remains",
+    )
+    parser.add_argument(
+        "--limit", type=count, metavar="N", help="apply the first N changed users only (a staged rollout; exit 4)"
+    )
+    parser.add_argument(
+        "--audit-log", metavar="FILE", help="JSON Lines audit log (default: ./teams-licensing-audit-<UTC>.jsonl)"
+    )
+    parser.add_argument(
+        "--append-audit", action="store_true", help="add this run to an existing audit log instead of refusing"
+    )
+    parser.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    parser.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    connection_options(parser)
 
 
 def connection_options(parser: argparse.ArgumentParser) -> None:

@@ -7,7 +7,14 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from teamslicensing.model.desired import DEFAULT_MAX_CHANGES, SELECTABLE_ATTRIBUTES, Funding, VoiceRouting
+from teamslicensing.model.capability import is_guid
+from teamslicensing.model.desired import (
+    DEFAULT_MAX_CHANGES,
+    DEFAULT_MAX_REMOVALS,
+    SELECTABLE_ATTRIBUTES,
+    Funding,
+    VoiceRouting,
+)
 from teamslicensing.reference.countries import is_country_code
 
 
@@ -21,6 +28,17 @@ def _country_code(value: str) -> str:
 
 
 CountryCode = Annotated[str, AfterValidator(_country_code)]
+
+
+def _tenant_id(value: str) -> str:
+    if not is_guid(value):
+        raise ValueError(
+            f"'{value}' is not a tenant id: use the directory (tenant) id GUID from the Entra admin center"
+        )
+    return value.strip().lower()
+
+
+TenantId = Annotated[str, AfterValidator(_tenant_id)]
 AttributeName = Literal[SELECTABLE_ATTRIBUTES]  # type: ignore[valid-type]
 
 
@@ -42,6 +60,17 @@ class Defaults(_Model):
 class Policy(_Model):
     prune: bool = Field(False, description="Remove managed licenses no rule selects (direct assignments only).")
     max_changes: int = Field(DEFAULT_MAX_CHANGES, ge=0, description="apply refuses a larger plan unless overridden.")
+    max_removals: int = Field(
+        DEFAULT_MAX_REMOVALS,
+        ge=0,
+        description="apply and undo refuse a plan whose removals take service plans from more users than this "
+        "(swaps and redundant copies do not count) unless overridden with --max-removals.",
+    )
+    empty_groups_allowed: list[str] = Field(
+        default_factory=list,
+        description="Group names or ids that may be empty on purpose: their rules' licenses are pruned even when "
+        "the group reads as empty (any other empty group is SELECTION_SUSPECT and nothing is pruned for it).",
+    )
     protected_users: list[str] = Field(default_factory=list, description="UPNs or ids never changed, only reported.")
     protected_groups: list[str] = Field(
         default_factory=list,
@@ -108,6 +137,10 @@ class DesiredStateFile(_Model):
     model_config = ConfigDict(title="teams-licensing configuration")
 
     version: Literal[1] = Field(description="Format version; must be 1.")
+    tenant_id: TenantId | None = Field(
+        None,
+        description="The Entra tenant (directory) id this file is for: plan and apply refuse to run against another.",
+    )
     defaults: Defaults = Field(default_factory=Defaults)
     policy: Policy = Field(default_factory=Policy)
     licenses: dict[str, str] = Field(

@@ -91,6 +91,8 @@ def _desired_state(source: str, model: DesiredStateFile, catalog: Catalog) -> De
         policy=DesiredPolicy(
             prune=policy.prune,
             max_changes=policy.max_changes,
+            max_removals=policy.max_removals,
+            empty_groups_allowed=frozenset(group.strip().lower() for group in policy.empty_groups_allowed),
             protected_users=frozenset(user.strip().lower() for user in policy.protected_users),
             protected_groups=tuple(dict.fromkeys(group.strip() for group in policy.protected_groups)),
             include_disabled_accounts=policy.include_disabled_accounts,
@@ -101,6 +103,7 @@ def _desired_state(source: str, model: DesiredStateFile, catalog: Catalog) -> De
         ),
         rules=tuple(rules),
         availability={country: _country_override(o) for country, o in model.availability.items()},
+        tenant_id=model.tenant_id,
     )
 
 

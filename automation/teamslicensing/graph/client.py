@@ -25,11 +25,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_delay
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_delay
 from tenacity.stop import stop_base
 
 from teamslicensing.errors import GraphError, RetryableError
-from teamslicensing.graph.connection import Connection, TokenProvider, graph_http_client, token_provider
+from teamslicensing.graph.connection import (
+    Connection,
+    TokenProvider,
+    graph_http_client,
+    token_provider,
+    token_tenant,
+)
 
 BATCH_LIMIT = 20  # Graph's maximum number of requests in one JSON $batch
 DEFAULT_CONCURRENCY = 4  # batches in flight at once
@@ -55,13 +61,18 @@ class BatchResponse:
     request_id: str | None
     attempts: int = 1
     headers: dict[str, str] = field(default_factory=dict)
+    trusted: bool = True  # False: no answer, or one we cannot rely on (missing, duplicated, 5xx for the batch)
 
     @property
     def ok(self) -> bool:
-        return 200 <= self.status < 300
+        return 200 <= self.status < 300 and self.trusted
 
     @property
     def error_message(self) -> str:
+        if not self.trusted and self.status == 0:
+            return _error_text(self.body) or "no answer came (the connection dropped after the request was sent)"
+        if not self.trusted:
+            return "the answer cannot be trusted (an item missing or answered twice, or the batch failed)"
         return _error_text(self.body) or f"HTTP {self.status}"
 
 
@@ -137,6 +148,7 @@ class Graph:
         self.max_total_wait = max_total_wait
         self.write_requests = 0
         self.retries = 0
+        self.tenant_id: str | None = None  # the tenant the token was issued for, once a request was sent
 
     async def __aenter__(self) -> Graph:
         if self._client is None:
@@ -155,7 +167,17 @@ class Graph:
 
     async def get_json(self, url: str) -> Any:
         response = await self._with_retries(functools.partial(self._send, "GET", url))
-        return json.loads(response.content)
+        try:
+            return json.loads(response.content)
+        except (ValueError, RecursionError) as exc:  # an HTML error page from a proxy, a body cut short
+            kind = response.headers.get("content-type", "no content type")
+            raise GraphError(
+                response.status_code,
+                "InvalidResponse",
+                f"the answer to GET {url.split('?')[0]} is not JSON ({kind}, {len(response.content)} bytes): "
+                "is --graph-url a Graph endpoint, and is a proxy in the way?",
+                _request_id(response.headers),
+            ) from exc
 
     async def pages(self, url: str) -> AsyncIterator[list[Any]]:
         """Yield the `value` of each page, following `@odata.nextLink`; one page in memory at a time."""
@@ -170,9 +192,17 @@ class Graph:
     async def batch(
         self,
         requests: Sequence[BatchRequest],
-        on_attempt: Callable[[BatchRequest, BatchResponse], None] | None = None,
+        on_round: Callable[[list[tuple[BatchRequest, BatchResponse]]], None] | None = None,
+        keep_trying: Callable[[], bool] | None = None,
     ) -> list[BatchResponse]:
         """Send up to 20 requests as one JSON $batch; retry throttled and transient items until they settle.
+
+        `on_round` sees every round of answers as it comes (the audit log's result records). Once `keep_trying()`
+        is False, items still pending settle with their last answer instead of being retried.
+
+        A write whose answer cannot be trusted is never re-sent blindly: an item missing from the answer or
+        answered twice, and the whole $batch dropped after it was sent or answered 5xx, settle as
+        `trustworthy=False` (status 0 when no answer came), for the caller to read back. Reads are retried.
 
         Our own batch bodies, not msgraph-core's BatchRequestContent: its items carry absolute URLs
         (msgraph-sdk-python#1015), POST/PATCH items were reported failing (#1120), dependsOn is serialised as
@@ -185,19 +215,39 @@ class Graph:
         failures = dict.fromkeys(pending, 0)  # transient failures; 429s are bounded by time, not by count
         settled: dict[str, BatchResponse] = {}
         started = time.monotonic()
+        writes = any(r.method != "GET" for r in requests)
         while pending:
             async with self._slots, self._single if self._pacer.near_limit else contextlib.nullcontext():
                 await self._pacer.wait()
                 body = {"requests": [_batch_item(r) for r in pending.values()]}
                 self.write_requests += 1
-                response = await self._with_retries(functools.partial(self._send, "POST", "/$batch", body))
-            answers = {str(item.get("id")): item for item in json.loads(response.content).get("responses", [])}
+                send = functools.partial(self._send, "POST", "/$batch", body)
+                try:
+                    response = await self._with_retries(send, repeatable=not writes)
+                except RetryableError as exc:
+                    if not writes or exc.status == 429:
+                        raise
+                    # sent, perhaps applied, then no usable answer: every item is for the caller to read back
+                    lost = [
+                        (r, BatchResponse(r.id, exc.status, None, exc.request_id, attempts[r.id] + 1, trusted=False))
+                        for r in pending.values()
+                    ]
+                    if on_round is not None:
+                        on_round(lost)
+                    settled.update((r.id, answer) for r, answer in lost)
+                    break
+            answered: dict[str, list[Any]] = {}
+            for item in _batch_items(response):
+                answered.setdefault(str(item.get("id")), []).append(item)
             waits = []
+            round_answers = []
             for request_id in list(pending):
                 attempts[request_id] += 1
-                item = answers.get(request_id) or {}  # an item Graph did not answer is retried like a 503
-                status = int(item.get("status", 0))
-                headers = {str(k).lower(): str(v) for k, v in (item.get("headers") or {}).items()}
+                items = answered.get(request_id, [])
+                item = items[0] if len(items) == 1 and isinstance(items[0], dict) else {}
+                trusted = len(items) == 1 or pending[request_id].method == "GET"
+                status = _status(item.get("status"))
+                headers = {str(k).lower(): str(v) for k, v in (_mapping(item.get("headers"))).items()}
                 answer = BatchResponse(
                     request_id,
                     status,
@@ -205,14 +255,22 @@ class Graph:
                     headers.get("request-id") or _request_id(response.headers),
                     attempts[request_id],
                     headers,
+                    trusted,
                 )
-                if on_attempt is not None:
-                    on_attempt(pending[request_id], answer)
+                round_answers.append((pending[request_id], answer))
                 throttled = status == 429
                 transient = status == 0 or status in _TRANSIENT_STATUSES
                 failures[request_id] += transient
                 out_of_time = time.monotonic() - started > self.max_total_wait
-                if (throttled or transient) and failures[request_id] < self.max_attempts and not out_of_time:
+                may_repeat = trusted and (throttled or pending[request_id].method == "GET" or status != 0)
+                stopping = keep_trying is not None and not keep_trying()
+                if (
+                    (throttled or transient)
+                    and may_repeat
+                    and failures[request_id] < self.max_attempts
+                    and not out_of_time
+                    and not stopping
+                ):
                     wait = _number(headers.get("retry-after"))
                     waits.append(wait if wait is not None else self._backoff(attempts[request_id]))
                     if throttled:
@@ -220,6 +278,8 @@ class Graph:
                     continue
                 settled[request_id] = answer
                 del pending[request_id]
+            if on_round is not None:
+                on_round(round_answers)
             if pending:
                 self.retries += len(pending)
                 await asyncio.sleep(max(waits))  # every item still pending added its wait
@@ -227,9 +287,19 @@ class Graph:
 
     # ---- one HTTP request, and the one retry layer -------------------------------------------------------------
 
-    async def _with_retries(self, send: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
+    async def _with_retries(
+        self, send: Callable[[], Awaitable[httpx.Response]], *, repeatable: bool = True
+    ) -> httpx.Response:
+        """Send with retries. `repeatable=False` (a $batch of writes): only what surely did not reach Graph is
+        sent again (a 429, a connection never made); anything else is raised for the caller to verify."""
+
+        def worth_retrying(exc: BaseException) -> bool:
+            if not isinstance(exc, RetryableError):
+                return False
+            return repeatable or exc.status == 429 or not exc.maybe_sent
+
         retrying = AsyncRetrying(
-            retry=retry_if_exception_type(RetryableError),
+            retry=retry_if_exception(worth_retrying),
             wait=self._wait_for,
             stop=_StopAfterFailures(self.max_attempts) | stop_after_delay(self.max_total_wait),
             before_sleep=self._before_sleep,
@@ -260,7 +330,10 @@ class Graph:
     async def _send(self, method: str, url: str, body: Any = None) -> httpx.Response:
         assert self._client is not None, "use Graph as an async context manager"
         assert self._token is not None
-        headers = {"Authorization": f"Bearer {await self._token()}", "Accept": "application/json"}
+        token = await self._token()
+        if self.tenant_id is None:
+            self.tenant_id = token_tenant(token)
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         content = None
         if body is not None:
             headers["Content-Type"] = "application/json"
@@ -268,8 +341,10 @@ class Graph:
         target = url if url.startswith(("http://", "https://")) else self.connection.graph_url + url
         try:
             response = await self._client.request(method, target, headers=headers, content=content)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:  # never reached Graph
+            raise RetryableError(0, type(exc).__name__, str(exc) or "connection failed", maybe_sent=False) from exc
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            raise RetryableError(0, type(exc).__name__, str(exc) or "connection failed") from exc
+            raise RetryableError(0, type(exc).__name__, str(exc) or "connection dropped") from exc
         self._pacer.observe(response.headers)
         if response.status_code < 400:
             return response
@@ -288,6 +363,28 @@ def _number(value: str | None) -> float | None:
     except ValueError:
         return None
     return number if number is not None and math.isfinite(number) and number >= 0 else None
+
+
+def _status(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _mapping(value: Any) -> dict[Any, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _batch_items(response: httpx.Response) -> list[Any]:
+    """The `responses` of a $batch answer; a body that is not Graph's shape answers nothing (items settle as
+    unanswered rather than crash the run)."""
+    try:
+        document = json.loads(response.content)
+    except ValueError:
+        return []
+    items = document.get("responses") if isinstance(document, dict) else None
+    return items if isinstance(items, list) else []
 
 
 def _request_id(headers: httpx.Headers) -> str | None:

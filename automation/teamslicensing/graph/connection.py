@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -55,6 +57,21 @@ def cloud_of(graph_url: str) -> str:
 
 
 TokenProvider = Callable[[], Awaitable[str]]
+
+
+def token_tenant(token: str) -> str | None:
+    """The directory (tenant) id an Entra access token was issued for: its `tid` claim, read without verifying
+    the signature (Graph verifies it; we only need to know which tenant we reached). None for opaque tokens."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
+    except (ValueError, UnicodeError, RecursionError):
+        return None
+    tid = claims.get("tid") if isinstance(claims, dict) else None
+    return tid.strip().lower() if isinstance(tid, str) and tid.strip() else None
 
 
 def token_provider(

@@ -1,34 +1,64 @@
-"""The executor's writes sent to Graph: each a JSON `$batch` item, answered per item."""
+"""The executor's writes sent to Graph: each a JSON `$batch` item, answered per item; and the read-back of users
+whose writes got no trustworthy answer, as one `$batch` of GETs."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
-from teamslicensing.graph.client import BATCH_LIMIT, BatchRequest, BatchResponse, Graph
+from teamslicensing.graph.client import BATCH_LIMIT, DEFAULT_CONCURRENCY, BatchRequest, BatchResponse, Graph
 from teamslicensing.graph.requests import write_request
 from teamslicensing.model.outcome import Write, WriteAttempt
+
+READ_BACK_SELECT = (
+    "id,userPrincipalName,displayName,accountEnabled,usageLocation,assignedLicenses,licenseAssignmentStates"
+)
 
 
 class GraphWriter:
     """A write backend over an open `Graph`: up to `batch_size` writes per `$batch`, item ids local to the batch."""
 
     batch_size = BATCH_LIMIT
+    concurrency = DEFAULT_CONCURRENCY
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
 
     async def write(
-        self, writes: Sequence[Write], on_attempt: Callable[[Write, WriteAttempt], None] | None = None
+        self,
+        writes: Sequence[Write],
+        on_answers: Callable[[list[tuple[Write, WriteAttempt]]], None],
+        keep_trying: Callable[[], bool],
     ) -> list[WriteAttempt]:
         requests = [BatchRequest(str(n), *write_request(write)) for n, write in enumerate(writes)]
         by_id = {request.id: write for request, write in zip(requests, writes, strict=True)}
 
-        def seen(request: BatchRequest, response: BatchResponse) -> None:
-            if on_attempt is not None:
-                on_attempt(by_id[request.id], _attempt(request, response))
+        def seen(answers: list[tuple[BatchRequest, BatchResponse]]) -> None:
+            on_answers([(by_id[request.id], _attempt(request, response)) for request, response in answers])
 
-        answers = await self.graph.batch(requests, seen)
+        answers = await self.graph.batch(requests, seen, keep_trying)
         return [_attempt(request, answer) for request, answer in zip(requests, answers, strict=True)]
+
+    async def read_users(self, user_ids: Sequence[str]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for start in range(0, len(user_ids), BATCH_LIMIT):
+            chunk = user_ids[start : start + BATCH_LIMIT]
+            requests = [
+                BatchRequest(str(n), "GET", f"/users/{user_id}?$select={READ_BACK_SELECT}")
+                for n, user_id in enumerate(chunk)
+            ]
+            for user_id, answer in zip(chunk, await self.graph.batch(requests), strict=True):
+                if answer.ok and isinstance(answer.body, dict):
+                    found[user_id.lower()] = answer.body
+                elif answer.status != 404:
+                    raise_for(answer)
+        return found
+
+
+def raise_for(answer: BatchResponse) -> None:
+    from teamslicensing.errors import GraphError
+
+    raise GraphError(answer.status, "ReadBackFailed", answer.error_message, answer.request_id)
 
 
 def _attempt(request: BatchRequest, response: BatchResponse) -> WriteAttempt:
@@ -43,4 +73,5 @@ def _attempt(request: BatchRequest, response: BatchResponse) -> WriteAttempt:
         request_id=response.request_id,
         attempt=response.attempts,
         assigned_licenses=licenses if isinstance(licenses, list) else None,
+        trustworthy=response.trusted,
     )

@@ -28,6 +28,7 @@ SELECTABLE_ATTRIBUTES: tuple[str, ...] = (
 VoiceRouting = Literal["callingPlan", "directRouting", "operatorConnect"]
 Funding = Literal["credits", "postpaid"]  # prepaid Communications Credits, or new-commerce (NCE) overage billing
 DEFAULT_MAX_CHANGES = 200  # policy.maxChanges when the file says nothing
+DEFAULT_MAX_REMOVALS = 50  # policy.maxRemovals when the file says nothing
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ class DesiredRule:
 class DesiredPolicy:
     prune: bool = False
     max_changes: int = DEFAULT_MAX_CHANGES
+    max_removals: int = DEFAULT_MAX_REMOVALS  # users whose removals take service plans away, at most
+    empty_groups_allowed: frozenset[str] = frozenset()  # lowercase names or ids that may read as empty
     protected_users: frozenset[str] = frozenset()  # lowercase UPNs or ids
     protected_groups: tuple[str, ...] = ()  # names or ids, as written; their transitive members are protected
     include_disabled_accounts: bool = False
@@ -94,6 +97,7 @@ class DesiredState:
     rules: tuple[DesiredRule, ...]
     availability: Mapping[str, CountryOverride]  # ISO country code -> override
     default_usage_location_from: str | None = None  # a user attribute naming the country, for every rule
+    tenant_id: str | None = None  # lowercase GUID: the only tenant this configuration may run against
 
     @property
     def usage_location_attributes(self) -> tuple[str, ...]:

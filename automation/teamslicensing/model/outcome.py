@@ -1,20 +1,37 @@
-"""What applying a plan did: each write as the executor hands it to a backend, each attempt's answer, and every
-planned user's result. Read by the audit log and the reports; produced by `apply`."""
+"""What applying a plan did: each write as the executor hands it to a backend, each attempt's answer, every planned
+user's result, and why a run stopped early. Read by the audit log and the reports; produced by `apply`."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from teamslicensing.model.plan import UserChange
 
-APPLIED, FAILED = "applied", "failed"  # a UserResult's status (JSON contract)
+# A UserResult's status (JSON contract, README *Apply results*)
+APPLIED = "applied"  # written, and Graph (or a read-back) confirms it
+FAILED = "failed"  # Graph refused it, or the user was changed by someone else while we wrote
+IN_SYNC = "inSync"  # not written by this run: the user was already in the planned state (another run did it)
+STALE = "stale"  # saved plan or undo: the user's state differs from the one the plan rested on; not written
+UNKNOWN = "unknown"  # sent, but no answer came and it could not be read back: run `plan` to see the state
+STATUSES = (APPLIED, FAILED, IN_SYNC, STALE, UNKNOWN)
 
 
 class WriteKind(str, enum.Enum):
     LICENSES = "licenses"  # one assignLicense with the user's adds and removals together
     USAGE_LOCATION = "usageLocation"  # one PATCH of the user's usage location
+
+
+class StopReason(str, enum.Enum):
+    """Why an apply took no more batches before the plan was done (JSON contract)."""
+
+    INTERRUPTED = "interrupted"  # SIGINT (Ctrl-C)
+    TERMINATED = "terminated"  # SIGTERM (a job being stopped)
+    TIME_BUDGET = "timeBudget"  # --time-budget would have been exceeded
+    AUDIT_FAILED = "auditFailed"  # the audit log could not be written
+    GRAPH_ERROR = "graphError"  # Graph refused the run itself (401, 403) or stayed unreachable
 
 
 @dataclass(frozen=True)
@@ -37,33 +54,64 @@ class WriteAttempt:
     request_id: str | None
     attempt: int = 1
     assigned_licenses: list[Any] | None = None  # the user's assignedLicenses in Graph's answer, when it sent them
+    trustworthy: bool = True  # False when the answer cannot be relied on (an item missing, an id answered twice)
 
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 300
+
+    @property
+    def uncertain(self) -> bool:
+        """The write may or may not have happened: no answer, a server error, or an answer we cannot trust."""
+        return not self.trustworthy or self.status == 0 or self.status >= 500
 
 
 @dataclass(frozen=True)
 class UserResult:
     user_id: str
     user_principal_name: str
-    status: str  # APPLIED or FAILED
+    status: str  # one of STATUSES
     reason: str | None = None
 
 
 @dataclass(frozen=True)
+class Stop:
+    reason: StopReason
+    message: str
+
+
+@dataclass(frozen=True)
 class ApplyResult:
-    results: tuple[UserResult, ...]  # in plan order, one per planned user that was tried
+    results: tuple[UserResult, ...]  # in plan order, one per planned user that was tried (or found stale)
     seconds: float
-    planned: int  # users the plan changes; those without a result were not tried
+    planned: int  # users the plan changes; those without a result were not attempted
+    stopped: Stop | None = None  # why the run took no more batches, when it stopped early
+    left_by_limit: int = 0  # users `--limit` left for a later run (counted in `not_attempted` too)
+    audit_error: str | None = None  # the audit log failed: the run stopped, and the log may lack records
 
     def count(self, status: str) -> int:
         return sum(1 for result in self.results if result.status == status)
 
     @property
-    def not_tried(self) -> int:
+    def not_attempted(self) -> int:
         return self.planned - len(self.results)
 
     @property
     def failed(self) -> tuple[UserResult, ...]:
-        return tuple(result for result in self.results if result.status == FAILED)
+        return tuple(result for result in self.results if result.status in (FAILED, UNKNOWN))
+
+    @property
+    def work_remains(self) -> bool:
+        """A later run has something to do: users not attempted, or skipped as stale."""
+        return self.not_attempted > 0 or self.count(STALE) > 0
+
+
+@dataclass(frozen=True)
+class RecordedUser:
+    """A user as an audit log saw them: direct licenses (sku -> disabled plans) before the first write it records,
+    and after the last write it records as applied. `undo` restores `before` when the user is still at `after`."""
+
+    user_id: str
+    user_principal_name: str
+    before: Mapping[str, frozenset[str]]
+    after: Mapping[str, frozenset[str]]

@@ -53,6 +53,7 @@ class GapCode(str, enum.Enum):
     CREDITS_WITHOUT_PSTN_USE = "CREDITS_WITHOUT_PSTN_USE"
     RESOURCE_ACCOUNT_NEEDS_PAYG = "RESOURCE_ACCOUNT_NEEDS_PAYG"
     GROUP_NOT_FOUND = "GROUP_NOT_FOUND"
+    SELECTION_SUSPECT = "SELECTION_SUSPECT"
 
 
 BLOCKING_CODES = frozenset({GapCode.PROTECTED_USER_NOT_FOUND})  # apply writes nothing while one stands
@@ -101,6 +102,7 @@ class UserChange:
     rules: tuple[str, ...]
     destructive: bool  # takes away the user's last phone-system or calling-plan service plan
     phone_numbers: tuple[str, ...] = ()  # the numbers a destructive change takes, when the inventory was read
+    takes_plans: bool = False  # a removal takes away a service plan no other license keeps (swaps do not)
 
     @property
     def changes_licenses(self) -> bool:

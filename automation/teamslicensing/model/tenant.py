@@ -47,6 +47,7 @@ class TenantSku:
     enabled: int  # prepaidUnits.enabled
     consumed: int
     service_plans: tuple[TenantServicePlan, ...]
+    account_id: str | None = None  # the tenant the subscription belongs to (subscribedSku.accountId)
 
     @property
     def available(self) -> int:
@@ -108,6 +109,7 @@ class TenantGroup:
     id: str  # lowercase GUID
     display_name: str
     members: frozenset[str]  # lowercase user ids, transitive
+    members_complete: bool = True  # False when the member list was cut short (a page cap, an error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +134,7 @@ class Tenant:
     # cloud), then `numbers_unavailable` says why when a read was tried; a tuple when it was read
     numbers: tuple[PhoneNumber, ...] | None = None
     numbers_unavailable: str | None = None
+    tenant_id: str | None = None  # lowercase directory (tenant) id, when the source says which tenant it is
     sku_by_id: Mapping[str, TenantSku] = field(init=False, repr=False, compare=False)
     numbers_by_user: Mapping[str, tuple[PhoneNumber, ...]] = field(init=False, repr=False, compare=False)
 

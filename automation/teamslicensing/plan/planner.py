@@ -61,7 +61,9 @@ class _Planner:
         self.phone_system_rules: set[int] = set()  # rules that assign a SKU carrying Phone System
         self.users_by_id = {user.id: user for user in tenant.users}
         self.group_names = {group.id: group.display_name for group in tenant.groups}
-        self.selection = Selection(tenant, self.users_by_id, desired.selected_attributes)
+        self.selection = Selection(
+            tenant, self.users_by_id, desired.selected_attributes, desired.policy.empty_groups_allowed
+        )
         self.protected_by_group: frozenset[str] = frozenset()  # user ids, from policy.protectedGroups
         self.teams_skus: list[str] = []
         self.numbers: Mapping[str, tuple[PhoneNumber, ...]] | None = None
@@ -190,8 +192,19 @@ class _Planner:
                 "unprotected): correct or remove it; apply writes nothing while this stands"
             )
             self._gap(GapCode.PROTECTED_USER_NOT_FOUND, ERROR, entry, None, message)
-        members, problems = self.selection.members(UserSelector(groups=policy.protected_groups), users_must_exist=False)
-        for _, name, why in problems:
+        members, problems = self.selection.members(
+            UserSelector(groups=policy.protected_groups), users_must_exist=False, empty_is_suspect=True
+        )
+        for code, name, why in problems:
+            if code is GapCode.SELECTION_SUSPECT:  # someone meant to be protected may not be: prune nothing
+                message = (
+                    f"policy.protectedGroups names group '{name}': {why}; its members may not all be protected, "
+                    "so nothing is removed from anybody this run (list it in policy.emptyGroupsAllowed if empty "
+                    "on purpose)"
+                )
+                self._tenant_gap(code, WARNING, None, message)
+                self.unsafe_to_prune.update(self.managed)
+                continue
             message = (
                 f"policy.protectedGroups names group '{name}': {why}; its members are not protected until this is "
                 "fixed (use the group's object id), and apply writes nothing while this stands"
@@ -206,7 +219,7 @@ class _Planner:
         wants: dict[str, dict[str, Want]] = defaultdict(dict)
         selected_by: dict[str, list[int]] = defaultdict(list)
         for order, rule in enumerate(self.desired.rules):
-            chosen, select_problems = resolver.members(rule.select, users_must_exist=True)
+            chosen, select_problems = resolver.members(rule.select, users_must_exist=True, empty_is_suspect=True)
             excluded, exclude_problems = resolver.members(rule.exclude, users_must_exist=False)
             skus = [(ref, self.sku_of[ref]) for ref in rule.assign if ref in self.sku_of]
             if any(Capability.PHONE_SYSTEM in sku.capabilities for _, sku in skus):
@@ -215,7 +228,8 @@ class _Planner:
                 self._report_selection_problem(rule, code, subject, why, "selects")
             for code, subject, why in exclude_problems:
                 self._report_selection_problem(rule, code, subject, why, "excludes")
-            if any(code is GapCode.GROUP_NOT_FOUND for code, _, _ in select_problems + exclude_problems):
+            unreadable = (GapCode.GROUP_NOT_FOUND, GapCode.SELECTION_SUSPECT)
+            if any(code in unreadable for code, _, _ in select_problems + exclude_problems):
                 # an unreadable selection must not strip anybody: its licenses are not pruned this run
                 self.unsafe_to_prune.update(sku.sku_id for _, sku in skus)
             if exclude_problems:
@@ -233,6 +247,14 @@ class _Planner:
             self._gap(code, ERROR, subject, None, f"rule '{rule.name}' names a user the tenant does not have")
             return
         consequence = "; the rule assigns nothing until this is fixed" if role == "excludes" else ""
+        if code is GapCode.SELECTION_SUSPECT:
+            allow = " (list it in policy.emptyGroupsAllowed if empty on purpose)" if role == "selects" else ""
+            message = (
+                f"rule '{rule.name}' {role} group '{subject}': {why}; its licenses are not removed from anybody "
+                f"this run{consequence}{allow}"
+            )
+            self._tenant_gap(code, WARNING, None, message)
+            return
         message = f"rule '{rule.name}' {role} group '{subject}': {why}; use the group's object id{consequence}"
         self._tenant_gap(code, ERROR, None, message)
 

@@ -17,8 +17,15 @@ from teamslicensing.model.tenant import Tenant, TenantUser
 class Selection:
     """Resolves selectors to user ids: groups by id or unique name, users by id or UPN, attributes by index."""
 
-    def __init__(self, tenant: Tenant, users_by_id: Mapping[str, TenantUser], attributes: frozenset[str]) -> None:
+    def __init__(
+        self,
+        tenant: Tenant,
+        users_by_id: Mapping[str, TenantUser],
+        attributes: frozenset[str],
+        empty_allowed: frozenset[str] = frozenset(),
+    ) -> None:
         self.users_by_id = users_by_id
+        self.empty_allowed = empty_allowed  # lowercase names or ids of groups that may be empty on purpose
         self.groups_by_id = {group.id: group for group in tenant.groups}
         self.groups_by_name: dict[str, list[str]] = defaultdict(list)
         for group in tenant.groups:
@@ -29,15 +36,24 @@ class Selection:
         self._wanted_attributes = attributes  # indexed together, in one pass, on first use
 
     def members(
-        self, selector: UserSelector, *, users_must_exist: bool
+        self, selector: UserSelector, *, users_must_exist: bool, empty_is_suspect: bool = False
     ) -> tuple[set[str], list[tuple[GapCode, str, str]]]:
+        """The users `selector` names, and its problems: GROUP_NOT_FOUND, USER_NOT_FOUND, and SELECTION_SUSPECT for
+        a group whose member list was cut short or (with `empty_is_suspect`) reads as empty although not listed in
+        policy.emptyGroupsAllowed: replication lag and failed reads look exactly like that."""
         found: set[str] = set()
         problems: list[tuple[GapCode, str, str]] = []
         for name in selector.groups:
             key = name.lower()
             ids = [key] if key in self.groups_by_id else self.groups_by_name.get(key, [])
             if len(ids) == 1:
+                group = self.groups_by_id[ids[0]]
                 found |= self._user_members(ids[0])
+                if not group.members_complete:
+                    problems.append((GapCode.SELECTION_SUSPECT, name, "its member list could not be read in full"))
+                elif empty_is_suspect and not group.members and not {key, group.id} & self.empty_allowed:
+                    why = "it reads as having no members (replication lag, or emptied on purpose?)"
+                    problems.append((GapCode.SELECTION_SUSPECT, name, why))
             else:
                 why = "no group has that name or id" if not ids else f"{len(ids)} groups share that name"
                 problems.append((GapCode.GROUP_NOT_FOUND, name, why))

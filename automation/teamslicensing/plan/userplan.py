@@ -122,6 +122,7 @@ class UserPlanner:
             rules=tuple(self.rules[i].name for i in self.selected_by.get(user.id, [])),
             destructive=numbers_taken is not None,
             phone_numbers=numbers_taken or (),
+            takes_plans=bool(draft.removes) and bool(self.voice.lost_plans(holding, end_holding(user, draft))),
         )
         if skip is not None:
             code, why = skip

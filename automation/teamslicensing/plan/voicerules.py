@@ -84,6 +84,26 @@ class VoiceRules:
             self._plans[key] = plans
         return plans
 
+    def lost_plans(self, start: Holding, end: Holding) -> frozenset[str]:
+        """Service plans (any kind) `start` enables and `end` does not, except a calling plan replaced by another
+        in the same write (a swap keeps the user calling)."""
+        before = self._enabled(start)
+        after = self._enabled(end)
+        lost = frozenset(before) - frozenset(after)
+        swapped = {pid for pid in lost if before[pid] is Capability.CALLING_PLAN}
+        if swapped and Capability.CALLING_PLAN in after.values():
+            lost -= swapped
+        return lost
+
+    def _enabled(self, holding: Holding) -> dict[str, Capability | None]:
+        enabled: dict[str, Capability | None] = {}
+        for sku_id, off in holding.items():
+            sku = self._skus.get(sku_id)
+            for plan in sku.service_plans if sku else ():
+                if plan.id not in off:
+                    enabled[plan.id] = plan.capability
+        return enabled
+
     def capabilities(self, sku_id: str, disabled: frozenset[str] = frozenset()) -> frozenset[Capability]:
         return frozenset(plan.capability for plan in self.voice_plans(sku_id, disabled) if plan.capability)
 

@@ -1,10 +1,11 @@
-"""The plan as JSON: a contract scripts read (README, *Planning*); field names never change within a version."""
+"""The plan as JSON: a contract scripts read (README, *Planning*); field names never change within a version.
+`plan_from_json` reads it back (a saved plan is this document plus what its safety rested on)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from teamslicensing.model.plan import Plan, SeatLine, UserChange
+from teamslicensing.model.plan import Gap, GapCode, LicenseAdd, LicenseRemove, Plan, SeatLine, Severity, UserChange
 
 JSON_VERSION = 1
 
@@ -41,6 +42,8 @@ def _change_json(change: UserChange) -> dict[str, Any]:
         ],
         "rules": list(change.rules),
         "destructive": change.destructive,
+        "phoneNumbers": list(change.phone_numbers),
+        "takesServicePlans": change.takes_plans,
     }
 
 
@@ -56,3 +59,47 @@ def _seat_json(seat: SeatLine) -> dict[str, Any]:
         "shortfall": seat.shortfall,
         "redundant": seat.redundant,
     }
+
+
+def plan_from_json(document: dict[str, Any]) -> Plan:
+    """The `Plan` a `plan_to_json` document describes; raises KeyError, TypeError or ValueError when it is not one."""
+    if document.get("version") != JSON_VERSION:
+        raise ValueError(f"plan version {document.get('version')!r}; this tool reads version {JSON_VERSION}")
+    changes = tuple(
+        UserChange(
+            user_id=str(c["userId"]).lower(),
+            user_principal_name=str(c["userPrincipalName"]),
+            set_usage_location=c["setUsageLocation"],
+            add_licenses=tuple(
+                LicenseAdd(str(a["skuId"]).lower(), str(a["skuPartNumber"]), tuple(map(str, a["disabledPlans"])))
+                for a in c["addLicenses"]
+            ),
+            remove_licenses=tuple(
+                LicenseRemove(str(r["skuId"]).lower(), str(r["skuPartNumber"])) for r in c["removeLicenses"]
+            ),
+            rules=tuple(map(str, c["rules"])),
+            destructive=bool(c["destructive"]),
+            phone_numbers=tuple(map(str, c.get("phoneNumbers", []))),
+            takes_plans=bool(c.get("takesServicePlans", c["destructive"])),
+        )
+        for c in document["changes"]
+    )
+    gaps = tuple(
+        Gap(GapCode(g["code"]), Severity(g["severity"]), g["userPrincipalName"], g["skuPartNumber"], str(g["message"]))
+        for g in document["gaps"]
+    )
+    seats = tuple(
+        SeatLine(
+            str(s["skuId"]),
+            str(s["skuPartNumber"]),
+            int(s["enabled"]),
+            int(s["consumed"]),
+            int(s["toAdd"]),
+            int(s["toRemove"]),
+            int(s["available"]),
+            int(s["shortfall"]),
+            int(s.get("redundant", 0)),
+        )
+        for s in document["seats"]
+    )
+    return Plan(changes, gaps, seats)

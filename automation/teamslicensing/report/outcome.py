@@ -1,4 +1,4 @@
-"""Views of an apply outcome: the one-line summary, the JSON result (a contract shared by the CLI and the runbook),
+"""Views of an apply outcome: the summary line, the JSON result (a contract shared by the CLI and the runbook),
 Markdown for step summaries, and failed writes as CI logging commands."""
 
 from __future__ import annotations
@@ -6,25 +6,54 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from teamslicensing.model.outcome import APPLIED, FAILED, ApplyResult
+from teamslicensing.model.outcome import APPLIED, FAILED, IN_SYNC, STALE, UNKNOWN, ApplyResult
 from teamslicensing.report.ci import azure_escape, github_data
 from teamslicensing.report.common import md_cell
 
+_STOPPED = {
+    "interrupted": "stopped by Ctrl-C (SIGINT)",
+    "terminated": "stopped by SIGTERM",
+    "timeBudget": "stopped: the time budget ran out",
+    "auditFailed": "stopped: the audit log could not be written",
+    "graphError": "stopped: Graph refused or did not answer",
+}
+
 
 def outcome_line(outcome: ApplyResult) -> str:
-    return (
-        f"Apply: {outcome.count(APPLIED)} applied, {outcome.count(FAILED)} failed, "
-        f"{outcome.not_tried} skipped in {outcome.seconds:.1f} s"
-    )
+    """`Apply: 12 applied, 1 failed, 30 not attempted in 4.2 s` (+ in sync, stale, unknown, and why it stopped)."""
+    parts = [f"{outcome.count(APPLIED)} applied", f"{outcome.count(FAILED)} failed"]
+    for status, label in ((IN_SYNC, "already in sync"), (STALE, "stale"), (UNKNOWN, "unknown")):
+        if outcome.count(status):
+            parts.append(f"{outcome.count(status)} {label}")
+    parts.append(f"{outcome.not_attempted} not attempted")
+    line = f"Apply: {', '.join(parts)} in {outcome.seconds:.1f} s"
+    if outcome.stopped is not None:
+        line += f"; {_STOPPED[outcome.stopped.reason.value]}: {outcome.stopped.message}"
+    if outcome.left_by_limit:
+        line += f"; {outcome.left_by_limit} left for a later run by --limit"
+    if outcome.audit_error:
+        line += f"; AUDIT LOG INCOMPLETE: {outcome.audit_error}"
+    return line
 
 
 def outcome_json(outcome: ApplyResult) -> dict[str, Any]:
-    """`{"applied", "failed", "skipped", "seconds", "users": [{"userId", "userPrincipalName", "status", "reason"}]}`"""
+    """`{"applied", "failed", "inSync", "stale", "unknown", "notAttempted", "skipped", "seconds", "stopped",
+    "leftByLimit", "auditError", "users": [{"userId", "userPrincipalName", "status", "reason"}]}`;
+    `skipped` is `notAttempted` under its version-1 name."""
     return {
         "applied": outcome.count(APPLIED),
         "failed": outcome.count(FAILED),
-        "skipped": outcome.not_tried,
+        "inSync": outcome.count(IN_SYNC),
+        "stale": outcome.count(STALE),
+        "unknown": outcome.count(UNKNOWN),
+        "notAttempted": outcome.not_attempted,
+        "skipped": outcome.not_attempted,
         "seconds": round(outcome.seconds, 3),
+        "stopped": None
+        if outcome.stopped is None
+        else {"reason": outcome.stopped.reason.value, "message": outcome.stopped.message},
+        "leftByLimit": outcome.left_by_limit,
+        "auditError": outcome.audit_error,
         "users": [
             {"userId": r.user_id, "userPrincipalName": r.user_principal_name, "status": r.status, "reason": r.reason}
             for r in outcome.results
@@ -33,18 +62,20 @@ def outcome_json(outcome: ApplyResult) -> dict[str, Any]:
 
 
 def outcome_markdown(outcome: ApplyResult) -> str:
-    lines = ["### Apply", "", f"**{outcome_line(outcome)}**", ""]
-    if outcome.failed:
-        lines += ["| Failed user | Reason |", "|---|---|"]
-        lines += [f"| {md_cell(f.user_principal_name)} | {md_cell(f.reason or '')} |" for f in outcome.failed]
+    lines = ["### Apply", "", f"**{md_cell(outcome_line(outcome))}**", ""]
+    noted = [r for r in outcome.results if r.status != APPLIED]
+    if noted:
+        lines += ["| User | Result | Reason |", "|---|---|---|"]
+        lines += [f"| {md_cell(r.user_principal_name)} | {r.status} | {md_cell(r.reason or '')} |" for r in noted]
         lines.append("")
     return "\n".join(lines) + "\n"
 
 
 def failure_lines(outcome: ApplyResult) -> Iterator[str]:
-    """`  FAILED upn: reason` for each failed write, for a terminal or a job log."""
-    for failure in outcome.failed:
-        yield f"  FAILED {failure.user_principal_name}: {failure.reason}"
+    """`  FAILED upn: reason` for each user not applied as planned, for a terminal or a job log."""
+    for result in outcome.results:
+        if result.status != APPLIED:
+            yield f"  {result.status.upper()} {result.user_principal_name}: {result.reason}"
 
 
 def github_failures(outcome: ApplyResult) -> Iterator[str]:

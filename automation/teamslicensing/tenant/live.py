@@ -8,8 +8,9 @@ Also writes snapshots (`export`) straight from the pages to a file.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
-from collections.abc import Collection, Iterable
+from collections.abc import Awaitable, Collection, Iterable
 from typing import IO, Any
 
 from teamslicensing.errors import GraphError, TeamsLicensingError
@@ -33,6 +34,7 @@ PAGE_SIZE = 999  # Graph's $top maximum for users and members
 NUMBERS_URL = "/admin/teams/telephoneNumberManagement/numberAssignments"
 NUMBER_PAGE = 1000  # numberAssignments' $top maximum
 MAX_NUMBER_PAGES = 1000  # a million numbers: past that, something is looping
+MAX_MEMBER_PAGES = 2000  # about two million members: past that the list counts as cut short
 
 
 class UnexpectedGraphData(TeamsLicensingError):
@@ -40,22 +42,48 @@ class UnexpectedGraphData(TeamsLicensingError):
 
 
 async def read_tenant(graph: Graph, desired: DesiredState) -> Tenant:
-    attributes = desired.selected_attributes
+    return await read_tenant_parts(graph, desired.group_names, desired.selected_attributes)
+
+
+async def read_tenant_parts(graph: Graph, group_names: Iterable[str], attributes: Collection[str]) -> Tenant:
+    """The tenant with the groups `group_names` name and the user `attributes` rules read (a saved plan's check
+    reads what its plan rested on, without a configuration)."""
     cloud = cloud_of(graph.connection.graph_url)
-    skus_task = asyncio.create_task(_read_skus(graph))
-    groups_task = asyncio.create_task(_read_groups(graph, desired.group_names))
-    numbers_task = asyncio.create_task(read_number_assignments(graph, cloud))
-    users = await _read_users(graph, attributes)
-    raw_numbers, why = await numbers_task
+    skus, users, groups, (raw_numbers, why) = await all_of(
+        _read_skus(graph),
+        _read_users(graph, attributes),
+        _read_groups(graph, group_names),
+        read_number_assignments(graph, cloud),
+    )
     numbers = None if raw_numbers is None else tuple(_numbers(raw_numbers))
     return Tenant(
-        skus=tuple(await skus_task),
+        skus=tuple(skus),
         users=tuple(users),
-        groups=tuple(await groups_task),
+        groups=tuple(groups),
         cloud=cloud,
         numbers=numbers,
         numbers_unavailable=why,
+        tenant_id=graph.tenant_id or _account_id(skus),
     )
+
+
+async def all_of(*steps: Awaitable[Any]) -> list[Any]:
+    """Run `steps` together; when one fails, cancel the others and wait for them, so that no failure is left
+    unretrieved behind the one reported (asyncio.gather leaves the rest running)."""
+    tasks = [asyncio.ensure_future(step) for step in steps]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+def _account_id(skus: list[TenantSku]) -> str | None:
+    """subscribedSku.accountId names the tenant the subscriptions belong to (the fallback for opaque tokens)."""
+    ids = {sku.account_id for sku in skus if sku.account_id}
+    return ids.pop() if len(ids) == 1 else None
 
 
 async def read_number_assignments(graph: Graph, cloud: str) -> tuple[list[Any] | None, str | None]:
@@ -117,16 +145,19 @@ def _users_url(attributes: Collection[str]) -> str:
 
 async def _read_groups(graph: Graph, names: Iterable[str]) -> list[TenantGroup]:
     groups = await _named_groups(graph, names)
-    members = await asyncio.gather(*(_member_ids(graph, group["id"]) for group in groups))
+    members = await all_of(*(_member_ids(graph, group["id"]) for group in groups))
     return [
-        parse_group({"id": group["id"], "displayName": group.get("displayName") or "", "members": ids})
-        for group, ids in zip(groups, members, strict=True)
+        dataclasses.replace(
+            parse_group({"id": group["id"], "displayName": group.get("displayName") or "", "members": ids}),
+            members_complete=complete,
+        )
+        for group, (ids, complete) in zip(groups, members, strict=True)
     ]
 
 
 async def _named_groups(graph: Graph, names: Iterable[str]) -> list[dict[str, Any]]:
     """The groups `names` find (by id or display name), each once."""
-    found = await asyncio.gather(*(_find_groups(graph, name) for name in names))
+    found = await all_of(*(_find_groups(graph, name) for name in names))
     return list({group["id"].lower(): group for groups in found for group in groups}.values())
 
 
@@ -143,12 +174,17 @@ async def _find_groups(graph: Graph, name: str) -> list[dict[str, Any]]:
     return list(document.get("value", []))
 
 
-async def _member_ids(graph: Graph, group_id: str) -> list[str]:
+async def _member_ids(graph: Graph, group_id: str) -> tuple[list[str], bool]:
+    """A group's transitive user members, and whether the list is whole (False past MAX_MEMBER_PAGES pages)."""
     ids: list[str] = []
     url = f"/groups/{group_id}/transitiveMembers/microsoft.graph.user?$select=id&$top={PAGE_SIZE}"
+    pages = 0
     async for page in graph.pages(url):
-        ids.extend(str(member["id"]) for member in page if "id" in member)
-    return ids
+        ids.extend(str(member["id"]) for member in page if isinstance(member, dict) and "id" in member)
+        pages += 1
+        if pages >= MAX_MEMBER_PAGES:
+            return ids, False
+    return ids, True
 
 
 def _parsed(parse: Any, item: Any, what: str) -> Any:
@@ -162,7 +198,11 @@ def _parsed(parse: Any, item: Any, what: str) -> Any:
 async def export_snapshot(graph: Graph, out: IO[str], group_names: Iterable[str] | None = None) -> dict[str, int]:
     """Write a snapshot of the tenant to `out` page by page; all groups unless `group_names` narrows them."""
     skus = (await graph.get_json("/subscribedSkus")).get("value", [])
-    out.write(f'{{"cloud": {json.dumps(cloud_of(graph.connection.graph_url))},\n"subscribedSkus": ')
+    tenant_id = graph.tenant_id or _account_id([_parsed(parse_subscribed_sku, item, "subscribedSku") for item in skus])
+    out.write(f'{{"cloud": {json.dumps(cloud_of(graph.connection.graph_url))},\n')
+    if tenant_id:
+        out.write(f'"tenantId": {json.dumps(tenant_id)},\n')
+    out.write('"subscribedSkus": ')
     json.dump(skus, out)
     out.write(',\n"users": [')
     count = 0
@@ -179,7 +219,7 @@ async def export_snapshot(graph: Graph, out: IO[str], group_names: Iterable[str]
     else:
         groups = await _named_groups(graph, group_names)
     for index, group in enumerate(groups):
-        members = await _member_ids(graph, group["id"])
+        members, _ = await _member_ids(graph, group["id"])
         out.write(",\n" if index else "\n")
         json.dump({"id": group["id"], "displayName": group.get("displayName"), "members": members}, out)
     out.write("]")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any, cast
 
+from teamslicensing.model.capability import is_guid
 from teamslicensing.model.tenant import (
     NO_ATTRIBUTES,
     LicenseAssignment,
@@ -128,7 +129,12 @@ def parse_subscribed_sku(obj: Any) -> TenantSku:
         enabled=_count(prepaid, "enabled"),
         consumed=_count(obj, "consumedUnits"),
         service_plans=tuple(service_plans),
+        account_id=_account(obj.get("accountId")),
     )
+
+
+def _account(value: Any) -> str | None:
+    return value.strip().lower() if isinstance(value, str) and is_guid(value) else None
 
 
 def parse_user(obj: Any, attributes: Collection[str] = (), intern: Interner | None = None) -> TenantUser:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from teamslicensing.errors import Problem, SnapshotError
+from teamslicensing.model.capability import is_guid
 from teamslicensing.model.tenant import CLOUD_NAMES, Tenant
 from teamslicensing.tenant.parse import (
     Interner,
@@ -43,6 +44,8 @@ def load_snapshot(path: str | Path, attributes: Collection[str] = ()) -> Tenant:
             raise SnapshotError([Problem(name, 0, 0, "file is not valid UTF-8 JSON")]) from exc
         except json.JSONDecodeError as exc:
             raise SnapshotError([Problem(name, exc.lineno, exc.colno, f"invalid JSON: {exc.msg}")]) from exc
+        except RecursionError as exc:  # nested deeper than any snapshot is
+            raise SnapshotError([Problem(name, 0, 0, "invalid snapshot: JSON nested too deeply")]) from exc
         return parse_snapshot(document, name, attributes)
 
 
@@ -80,6 +83,7 @@ def parse_snapshot(document: Any, name: str, attributes: Collection[str] = ()) -
         "source",
         "cloud",
         "numberAssignments",
+        "tenantId",
     }
     numbers = None
     if "numberAssignments" in document:  # the key present means "read"; absent means "not read"
@@ -96,9 +100,19 @@ def parse_snapshot(document: Any, name: str, attributes: Collection[str] = ()) -
     cloud = document.get("cloud", "global")
     if cloud not in CLOUD_NAMES:
         problems.append(Problem(name, 0, 0, f"'cloud' is {cloud!r}: use one of {', '.join(CLOUD_NAMES)}"))
+    tenant_id = document.get("tenantId")
+    if tenant_id is not None and not (isinstance(tenant_id, str) and is_guid(tenant_id)):
+        problems.append(Problem(name, 0, 0, f"'tenantId' is {tenant_id!r}: use the directory (tenant) id GUID"))
     if problems:
         raise SnapshotError(problems[:MAX_REPORTED_PROBLEMS])
-    return Tenant(skus=tuple(skus), users=tuple(users), groups=tuple(groups), cloud=str(cloud), numbers=numbers)
+    return Tenant(
+        skus=tuple(skus),
+        users=tuple(users),
+        groups=tuple(groups),
+        cloud=str(cloud),
+        numbers=numbers,
+        tenant_id=tenant_id.strip().lower() if isinstance(tenant_id, str) else None,
+    )
 
 
 def _parse_list(

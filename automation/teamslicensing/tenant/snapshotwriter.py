@@ -20,6 +20,7 @@ class SnapshotWriter:
     are described as the Graph requests they stand for, so the audit log reads the same as a live run's."""
 
     batch_size = 20
+    concurrency = 1  # one document, edited in order
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -28,15 +29,18 @@ class SnapshotWriter:
         self._tenant = TenantDocument(self.document)
 
     async def write(
-        self, writes: Sequence[Write], on_attempt: Callable[[Write, WriteAttempt], None] | None = None
+        self,
+        writes: Sequence[Write],
+        on_answers: Callable[[list[tuple[Write, WriteAttempt]]], None],
+        keep_trying: Callable[[], bool],
     ) -> list[WriteAttempt]:
-        attempts = []
-        for write in writes:
-            attempt = self._apply(write)
-            if on_attempt is not None:
-                on_attempt(write, attempt)
-            attempts.append(attempt)
+        attempts = [self._apply(write) for write in writes]
+        on_answers(list(zip(writes, attempts, strict=True)))
         return attempts
+
+    async def read_users(self, user_ids: Sequence[str]) -> dict[str, Any]:
+        found = {user_id.lower(): self._tenant.user(user_id) for user_id in user_ids}
+        return {user_id: user for user_id, user in found.items() if user is not None}
 
     def save(self) -> None:
         temporary = self.path.with_name(self.path.name + ".tmp")
