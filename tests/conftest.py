@@ -16,6 +16,12 @@ def outside_ci(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(variable, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def own_lock_folder(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Each test takes apply locks in a folder of its own, so no test meets another's (or a real run's) lock."""
+    monkeypatch.setenv("TEAMS_LICENSING_LOCK_DIR", str(tmp_path_factory.mktemp("locks")))
+
+
 @pytest.fixture
 def example_config() -> Path:
     return ROOT / "config" / "licensing.yaml"

@@ -75,6 +75,9 @@ def _handler(loopback: LoopbackGraph) -> type[BaseHTTPRequestHandler]:
             url = f"http://127.0.0.1:{loopback.port}{self.path}"
             request = httpx.Request(self.command, url, headers=dict(self.headers), content=body)
             response = loopback.answer(request)
+            if getattr(response, "connection_reset", False):  # scripted: drop the connection, answer nothing
+                self.close_connection = True
+                return
             content = response.content
             self.send_response(response.status_code)
             for name, value in response.headers.items():

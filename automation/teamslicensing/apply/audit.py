@@ -75,6 +75,12 @@ class AuditLog:
             ) from exc
         return cls(out, before)
 
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         with contextlib.suppress(OSError):  # a failure was reported when its record was written
             self._out.close()

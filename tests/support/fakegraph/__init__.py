@@ -112,6 +112,7 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes):
         self._outright: deque[float] = deque()  # scripted whole-request 429s (their Retry-After)
         self._item_throttles: deque[float] = deque()  # scripted 429s for the next operations
         self._failures: deque[int] = deque()  # scripted 503/504s for the next HTTP requests
+        self._lost_answers: deque[str] = deque()  # scripted faults after a $batch took effect (see lose_answer)
         self.number_role = number_role
         self._extra = {k: v for k, v in document.items() if k not in ("subscribedSkus", "users", "groups")}
         self._load_skus(document.get("subscribedSkus") or [])
@@ -132,7 +133,10 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes):
 
     def _side_effect(self, request: httpx.Request) -> Any:
         if self.latency <= 0:
-            return self.handle(request)
+            response = self.handle(request)
+            if getattr(response, "connection_reset", False):
+                raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+            return response
         try:
             asyncio.get_running_loop()
         except RuntimeError:  # a sync client: block like a slow network would
@@ -142,7 +146,10 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes):
 
     async def _delayed(self, request: httpx.Request) -> httpx.Response:
         await asyncio.sleep(self.latency)
-        return self.handle(request)
+        response = self.handle(request)
+        if getattr(response, "connection_reset", False):
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+        return response
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         """Answer one HTTP request (also usable as an `httpx.MockTransport` handler)."""
@@ -173,12 +180,38 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes):
         if path.rstrip("/") == "/$batch":
             if request.method != "POST":
                 return _method_not_allowed()
-            return self._batch(body) if not bad else _bad_request(BAD_BATCH, "BadRequest")
+            reply = self._batch(body) if not bad else _bad_request(BAD_BATCH, "BadRequest")
+            writes = isinstance(body, dict) and any(
+                isinstance(i, dict) and str(i.get("method", "")).upper() in WRITE_METHODS
+                for i in body.get("requests") or []
+            )
+            if self._lost_answers and writes and reply.status == 200:
+                return self._lose(reply, self._lost_answers.popleft())
+            return reply
         return self._operation(request.method, path, raw_query, body, bad, in_batch=False)
+
+    def _lose(self, reply: _Reply, fault: str) -> _Reply:
+        """The answer to a $batch whose writes took effect, spoilt as `lose_answer` scripted."""
+        responses = list(reply.body["responses"])
+        if fault == "reset":
+            return _Reply(200, None, {}, True)
+        if fault == "gateway":
+            return _error(504, "GatewayTimeout", "The gateway did not receive a response in time.")
+        if fault == "missing" and responses:
+            responses.pop()
+        elif fault == "duplicate" and responses:
+            copy = dict(responses[0])
+            copy["status"] = 500
+            responses.append(copy)
+        return _Reply(200, {"responses": responses}, reply.headers)
 
     def _response(self, reply: _Reply, request_id: str, client_request_id: str) -> httpx.Response:
         headers = {"request-id": request_id, "client-request-id": client_request_id, **reply.headers}
         headers.update(self._usage_headers())
+        if reply.reset:
+            response = httpx.Response(reply.status, headers=headers)
+            response.connection_reset = True  # type: ignore[attr-defined]
+            return response
         if reply.body is None:
             return httpx.Response(reply.status, headers=headers)
         self._fill_inner_error(reply.body, request_id, client_request_id)

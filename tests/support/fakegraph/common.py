@@ -152,6 +152,7 @@ class _Reply:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    reset: bool = False  # the connection drops instead of this answer being sent
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> _Reply:

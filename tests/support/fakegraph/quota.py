@@ -19,6 +19,13 @@ class WriteQuota(TenantStore):
         target = self._outright if outright else self._item_throttles
         target.extend([retry_after] * n)
 
+    def lose_answer(self, *faults: str) -> None:
+        """Script what happens to the answers of the next $batch requests that carry writes, after the writes took
+        effect: "reset" (the connection drops: no answer at all), "missing" (one item left out of `responses`),
+        "duplicate" (one item answered twice, the copy with status 500), "gateway" (a 504 instead of the answer,
+        as a gateway timing out on a batch Graph completed)."""
+        self._lost_answers.extend(faults)
+
     def fail_next(self, n: int, status: int = 503) -> None:
         """A transient `status` (503 or 504) for the next `n` HTTP requests; nothing in them takes effect."""
         self._failures.extend([status] * n)

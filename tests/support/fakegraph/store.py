@@ -36,6 +36,7 @@ class TenantStore:
     _outright: deque[float]
     _item_throttles: deque[float]
     _failures: deque[int]
+    _lost_answers: deque[str]
     _extra: dict[str, Any]
     number_role: bool
 
