@@ -1,0 +1,103 @@
+"""`apply` stopped by a signal with batches in flight, as a real process against the fake served over loopback.
+
+Every write the fake received must have its `intent` record in the audit log, whatever the signal; SIGINT and
+SIGTERM must end with the apply summary and exit 130 / 143; and a second run must converge to the state of an
+uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.fakegraph import FakeGraph
+from tests.support.loopback import serving
+from tests.support.rollout import CONFIG, MCOPSTN1, holders, rollout_document
+
+ROOT = Path(__file__).resolve().parent.parent
+USERS = 3000
+
+
+def cli(url: str, tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    """The CLI in its own process; the report goes to a file (a pipe nobody reads would block it when full)."""
+    env = {
+        **os.environ,
+        "TEAMS_LICENSING_ACCESS_TOKEN": "test-token-not-a-secret",
+        "TEAMS_LICENSING_LOCK_DIR": str(tmp_path),
+        "PYTHONPATH": str(ROOT / "automation"),
+    }
+    command = [sys.executable, "-m", "teamslicensing", *args, "--graph-url", url]
+    with open(tmp_path / f"report-{time.monotonic_ns()}.txt", "w") as report:  # the child keeps its own copy
+        return subprocess.Popen(command, env=env, stdout=report, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_writes(fake: FakeGraph, count: int, process: subprocess.Popen[str], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while len(fake.writes) < count:
+        if process.poll() is not None or time.monotonic() > deadline:
+            out, err = process.communicate()
+            raise AssertionError(f"apply ended or stalled before {count} writes: {err}")
+        time.sleep(0.02)
+
+
+def intents(audit: Path) -> set[str]:
+    found = set()
+    for line in audit.read_text(encoding="utf-8").splitlines():
+        try:
+            record: dict[str, Any] = json.loads(line)
+        except ValueError:  # SIGKILL may cut the last line short
+            continue
+        if record.get("type") == "intent":
+            found.add(record["request"]["url"])
+    return found
+
+
+@pytest.mark.parametrize(
+    ("sig", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGKILL, -signal.SIGKILL)]
+)
+def test_a_signal_mid_apply_loses_nothing_and_a_rerun_converges(
+    sig: signal.Signals, exit_code: int, tmp_path: Path
+) -> None:
+    config = tmp_path / "licensing.yaml"
+    config.write_text(CONFIG, encoding="utf-8")
+    document = rollout_document(USERS)
+    with serving(lambda url: FakeGraph(document, base_url=url), latency=0.1) as loopback:
+        fake = loopback.fake
+        audit = tmp_path / "first.jsonl"
+        process = cli(loopback.url, tmp_path, "apply", str(config), "--yes", "--audit-log", str(audit))
+        wait_for_writes(fake, USERS // 5, process)
+        process.send_signal(sig)
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == exit_code, err
+        with loopback.lock:
+            sent = [write["url"] for write in fake.writes]
+        assert len(sent) < USERS, "stopped before the end"
+        assert set(sent) <= intents(audit), "a write reached Graph without its intent record"
+        if sig is not signal.SIGKILL:
+            summary = [line for line in err.splitlines() if line.startswith("Apply: ")]
+            assert len(summary) == 1, err
+            assert "not attempted" in summary[0]
+            assert "stopped by" in summary[0]
+            last = json.loads(audit.read_text(encoding="utf-8").splitlines()[-1])
+            assert last["type"] == "end"
+            assert last["applied"] + last["notAttempted"] + last["failed"] + last["unknown"] == USERS
+            assert last["failed"] == 0
+        again = cli(loopback.url, tmp_path, "apply", str(config), "--yes", "--audit-log", str(tmp_path / "2.jsonl"))
+        _, err = again.communicate(timeout=120)
+        assert again.returncode == 0, err
+        check = cli(loopback.url, tmp_path, "plan", str(config), "--detailed-exitcode")
+        _, err = check.communicate(timeout=120)
+        assert check.returncode == 0, err
+        with loopback.lock:
+            state = fake.document()
+    assert holders(state, MCOPSTN1) == {user["id"] for user in document["users"]}
+    calling = next(sku for sku in state["subscribedSkus"] if sku["skuId"] == MCOPSTN1)
+    assert calling["consumedUnits"] == USERS, "one seat per user, as an uninterrupted run leaves it"
