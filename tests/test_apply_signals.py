@@ -43,7 +43,7 @@ def wait_for_writes(fake: FakeGraph, count: int, process: subprocess.Popen[str],
     deadline = time.monotonic() + timeout
     while len(fake.writes) < count:
         if process.poll() is not None or time.monotonic() > deadline:
-            out, err = process.communicate()
+            _, err = process.communicate()
             raise AssertionError(f"apply ended or stalled before {count} writes: {err}")
         time.sleep(0.02)
 
