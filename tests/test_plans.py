@@ -283,6 +283,7 @@ CONTRACT_SEVERITY = {  # issue 3's table
     "UNFUNDED_USAGE_LICENSE": "warning",
     "NUMBER_INVENTORY_UNAVAILABLE": "info",
     "GROUP_NOT_FOUND": "error",
+    "SELECTION_SUSPECT": "warning",  # issue 11
 }
 
 
