@@ -7,11 +7,13 @@ Heavy imports (msgraph, azure-identity) happen only when a command talks to a te
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from teamslicensing.errors import UsageError
 from teamslicensing.exitcodes import EXIT_CHANGES, EXIT_GAPS, EXIT_OK
@@ -205,30 +207,57 @@ def _source(args: argparse.Namespace) -> TenantSource:
 
 
 def _confirm(args: argparse.Namespace, summary: str, verb: str) -> None:
-    """Ask on the terminal itself (/dev/tty), never on standard output, which may be a report being saved."""
+    """Ask on the terminal itself, never on standard output, which may be a report being saved (`> plan.json`)."""
     if args.yes:
         return
     question = f"{summary}\n{verb.capitalize()} these changes? Only 'yes' is accepted: "
-    try:
-        with open("/dev/tty", "r+", encoding="utf-8") as tty:
-            tty.write(question)
-            tty.flush()
-            answer = tty.readline()
-            if not answer:
-                raise EOFError
-    except EOFError:
-        raise UsageError(f"{verb} cancelled (no answer); nothing was written") from None
-    except OSError:  # no controlling terminal (a job, CI, Windows)
-        if not sys.stdin.isatty():
-            raise UsageError(f"refusing to {verb} without confirmation: no terminal to ask on, so pass --yes") from None
-        sys.stderr.write(question)
-        sys.stderr.flush()
-        try:
-            answer = input()
-        except EOFError:
-            raise UsageError(f"{verb} cancelled (no answer); nothing was written") from None
+    with _terminal() as terminal:
+        if terminal is None:
+            raise UsageError(f"refusing to {verb} without confirmation: no terminal to ask on, so pass --yes")
+        terminal.write(question)
+        terminal.flush()
+        answer = terminal.readline()
+    if not answer:  # Ctrl-D, or the terminal went away
+        raise UsageError(f"{verb} cancelled (no answer); nothing was written")
     if answer.strip() != "yes":
         raise UsageError(f"{verb} cancelled; nothing was written")
+
+
+class Terminal(Protocol):
+    def write(self, text: str, /) -> Any: ...
+
+    def flush(self) -> None: ...
+
+    def readline(self) -> str: ...
+
+
+@contextlib.contextmanager
+def _terminal() -> Iterator[Terminal | None]:
+    """The controlling terminal (/dev/tty) for the question and the answer; else standard error and standard
+    input when input is a terminal (Windows); else None: there is nobody to ask."""
+    try:
+        tty = open("/dev/tty", "r+", encoding="utf-8")  # noqa: SIM115 -- closed below
+    except OSError:
+        if sys.stdin.isatty():
+            yield _Prompt()
+        else:
+            yield None
+        return
+    with tty:
+        yield tty
+
+
+class _Prompt:
+    """Question on standard error, answer from standard input."""
+
+    def write(self, text: str) -> None:
+        sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def readline(self) -> str:
+        return sys.stdin.readline()
 
 
 def _write(text: str, output: str | None) -> None:

@@ -34,6 +34,8 @@ def plan_undo(
             stale.append(UserResult(entry.user_id, entry.user_principal_name, STALE, "the user no longer exists"))
             continue
         now = user.direct_licenses()
+        if _lower(now) == _lower(entry.before):
+            continue  # already as before the run (an earlier undo, or someone restored it by hand)
         if _lower(now) != _lower(entry.after):
             why = "licenses changed since the audited run: not restored over someone else's change"
             stale.append(UserResult(entry.user_id, entry.user_principal_name, STALE, why))

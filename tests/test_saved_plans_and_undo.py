@@ -1,0 +1,163 @@
+"""Saved plans (`plan --out`, `apply PLANFILE`) and `undo AUDIT_LOG`, end to end on snapshot copies of the demo."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from teamslicensing.cli import main
+
+DEMO_TENANT_ID = "c0ffee00-0000-4000-8000-000000000001"
+
+
+@pytest.fixture
+def tenant(demo_tenant: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "tenant.json"
+    shutil.copyfile(demo_tenant, copy)
+    return copy
+
+
+def load(path: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return document
+
+
+def direct(document: dict[str, Any]) -> dict[str, set[tuple[str, tuple[str, ...]]]]:
+    """upn -> its direct assignments (sku, disabled plans)."""
+    return {
+        user["userPrincipalName"]: {
+            (s["skuId"], tuple(sorted(s.get("disabledPlans") or [])))
+            for s in user.get("licenseAssignmentStates") or []
+            if s.get("assignedByGroup") is None
+        }
+        for user in document["users"]
+    }
+
+
+def plan_changes(config: Path, tenant: Path, tmp_path: Path) -> list[dict[str, Any]]:
+    out = tmp_path / "check.json"
+    main(["plan", str(config), "--snapshot", str(tenant), "--format", "json", "--output", str(out)])
+    changes: list[dict[str, Any]] = load(out)["changes"]
+    return changes
+
+
+def test_a_saved_plan_is_applied_exactly_without_the_configuration(
+    example_config: Path, tenant: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved = tmp_path / "plan.json"
+    assert main(["plan", str(example_config), "--snapshot", str(tenant), "--out", str(saved)]) == 0
+    document = load(saved)
+    assert document["teamsLicensingPlan"] == 1
+    assert document["config"]["digest"].startswith("sha256:")
+    planned = {c["userPrincipalName"] for c in document["plan"]["changes"]}
+    assert set(document["basis"]) == {c["userId"] for c in document["plan"]["changes"]}
+    status = main(["apply", str(saved), "--snapshot", str(tenant), "--yes", "--audit-log", str(tmp_path / "a")])
+    assert status == 3, "applied; the demo's error-severity gaps remain"
+    assert f"Apply: {len(planned)} applied, 0 failed" in capsys.readouterr().err
+    assert plan_changes(example_config, tenant, tmp_path) == []
+
+
+def test_a_user_changed_since_the_plan_is_stale_and_not_written(
+    example_config: Path, tenant: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved = tmp_path / "plan.json"
+    main(["plan", str(example_config), "--snapshot", str(tenant), "--out", str(saved)])
+    changed = load(tenant)
+    carol = next(u for u in changed["users"] if u["userPrincipalName"] == "carol@contoso.com")
+    carol["usageLocation"] = "DE"  # someone edited her after the review
+    tenant.write_text(json.dumps(changed), encoding="utf-8")
+    before = direct(changed)
+    status = main(["apply", str(saved), "--snapshot", str(tenant), "--yes", "--audit-log", str(tmp_path / "a")])
+    err = capsys.readouterr().err
+    assert status == 4, "partial: run again (a fresh plan)"
+    assert "STALE carol@contoso.com: usage location changed since the plan was made" in err
+    after = direct(load(tenant))
+    assert after["carol@contoso.com"] == before["carol@contoso.com"], "a stale user is not written"
+    assert after["bob@contoso.com"] != before["bob@contoso.com"], "everyone else is"
+
+
+def test_a_saved_plan_for_another_tenant_or_too_old_is_refused(
+    example_config: Path, tenant: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved = tmp_path / "plan.json"
+    main(["plan", str(example_config), "--snapshot", str(tenant), "--out", str(saved)])
+    original = tenant.read_bytes()
+    other = load(tenant) | {"tenantId": DEMO_TENANT_ID}
+    tenant.write_text(json.dumps(other), encoding="utf-8")
+    assert main(["apply", str(saved), "--snapshot", str(tenant), "--yes"]) == 1
+    assert "was made for tenant unknown" in capsys.readouterr().err
+    tenant.write_bytes(original)
+    old = load(saved)
+    old["createdAt"] = (datetime.now(timezone.utc) - timedelta(days=2)).isoformat(timespec="seconds")
+    saved.write_text(json.dumps(old), encoding="utf-8")
+    assert main(["apply", str(saved), "--snapshot", str(tenant), "--yes", "--max-age", "24h"]) == 1
+    assert "more than --max-age" in capsys.readouterr().err
+    assert tenant.read_bytes() == original
+
+
+def test_the_configured_tenant_id_refuses_another_tenant(
+    example_config: Path, tenant: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "licensing.yaml"
+    config.write_text(
+        example_config.read_text(encoding="utf-8").replace("version: 1", f"version: 1\ntenantId: {DEMO_TENANT_ID}", 1)
+    )
+    assert main(["plan", str(config), "--snapshot", str(tenant)]) == 1
+    assert "could not be identified" in capsys.readouterr().err
+    other = DEMO_TENANT_ID.replace("c0ffee00", "deadbeef")
+    tenant.write_text(json.dumps(load(tenant) | {"tenantId": other}), encoding="utf-8")
+    assert main(["plan", str(config), "--snapshot", str(tenant)]) == 1
+    assert "the connection reached deadbeef" in capsys.readouterr().err
+    tenant.write_text(json.dumps(load(tenant) | {"tenantId": DEMO_TENANT_ID}), encoding="utf-8")
+    assert main(["plan", str(config), "--snapshot", str(tenant)]) == 0
+
+
+def test_undo_restores_every_users_licenses_from_the_audit_log(
+    example_config: Path, tenant: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    original = direct(load(tenant))
+    audit = tmp_path / "apply.jsonl"
+    assert main(["apply", str(example_config), "--snapshot", str(tenant), "--yes", "--audit-log", str(audit)]) == 3
+    applied = direct(load(tenant))
+    assert applied != original
+    capsys.readouterr()
+    # Bob was given Phone System and a Calling Plan: taking them back takes his number, so it is withheld
+    some = ["--user", "bob@contoso.com", "--user", "grace@contoso.com", "--user", "olivia@contoso.com"]
+    first = ["undo", str(audit), "--snapshot", str(tenant), "--yes", "--audit-log", str(tmp_path / "u1.jsonl")]
+    assert main([*first, *some, "--format", "github"]) == 3
+    out = capsys.readouterr().out
+    assert "::error title=PHONE_NUMBER_AT_RISK::bob@contoso.com" in out
+    now = direct(load(tenant))
+    assert now["grace@contoso.com"] == original["grace@contoso.com"], "her calling-plan swap is swapped back"
+    assert now["olivia@contoso.com"] == original["olivia@contoso.com"]
+    assert now["bob@contoso.com"] == applied["bob@contoso.com"]
+    everyone = ["undo", str(audit), "--snapshot", str(tenant), "--yes", "--audit-log", str(tmp_path / "u2.jsonl")]
+    assert main([*everyone, "--allow-number-loss"]) == 0
+    assert direct(load(tenant)) == original, "every user's direct licenses as before the apply"
+    assert plan_changes(example_config, tenant, tmp_path) != [], "the original tenant plans its changes again"
+
+
+def test_undo_skips_users_changed_since_and_names_unknown_users(
+    example_config: Path, tenant: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    audit = tmp_path / "apply.jsonl"
+    main(["apply", str(example_config), "--snapshot", str(tenant), "--yes", "--audit-log", str(audit)])
+    changed = load(tenant)
+    karl = next(u for u in changed["users"] if u["userPrincipalName"] == "karl@contoso.com")
+    karl["licenseAssignmentStates"] = []  # an admin cleared Karl by hand afterwards
+    karl["assignedLicenses"] = []
+    tenant.write_text(json.dumps(changed), encoding="utf-8")
+    capsys.readouterr()
+    base = ["undo", str(audit), "--snapshot", str(tenant), "--yes", "--allow-number-loss"]
+    assert main([*base, "--user", "nobody@contoso.com"]) == 1
+    assert "records no applied license write for: nobody@contoso.com" in capsys.readouterr().err
+    status = main([*base, "--user", "karl@contoso.com", "--audit-log", str(tmp_path / "u.jsonl")])
+    err = capsys.readouterr().err
+    assert status == 4
+    assert "STALE karl@contoso.com: licenses changed since the audited run" in err
+    assert direct(load(tenant))["karl@contoso.com"] == set()
