@@ -162,16 +162,17 @@ def _steps(job: dict[str, Any]) -> list[dict[str, Any]]:
     return steps
 
 
-def test_github_actions_example_plans_on_pull_requests_and_applies_on_the_default_branch() -> None:
+def test_github_actions_example_applies_the_reviewed_saved_plan_behind_an_approval_gate() -> None:
     workflow = yaml.safe_load((EXAMPLES / "github-actions.yml").read_text(encoding="utf-8"))
     triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
-    assert "pull_request" in triggers
-    assert "push" in triggers
+    assert {"pull_request", "push", "workflow_dispatch"} <= set(triggers)
     assert workflow["permissions"]["id-token"] == "write"
     plan_job, apply_job = workflow["jobs"]["plan"], workflow["jobs"]["apply"]
-    assert "pull_request" in plan_job["if"]
-    assert "push" in apply_job["if"]
+    assert "if" not in plan_job, "plans on pull requests, pushes and runs by hand alike"
+    assert apply_job["needs"] == "plan"
+    assert "!= 'pull_request'" in apply_job["if"], "a push or a run by hand on the default branch applies"
     assert "default_branch" in apply_job["if"]
+    assert apply_job["environment"] == "teams-licensing", "the approval gate"
     for job in (plan_job, apply_job):
         steps = _steps(job)
         uses = [step.get("uses", "") for step in steps]
@@ -183,22 +184,28 @@ def test_github_actions_example_plans_on_pull_requests_and_applies_on_the_defaul
         assert uses.index(login["uses"]) < next(i for i, run in enumerate(runs) if "teams-licensing " in run)
     plan_run = next(step["run"] for step in _steps(plan_job) if "teams-licensing plan" in step.get("run", ""))
     assert "--detailed-exitcode" in plan_run
+    assert "--out out/plan.tlplan.json" in plan_run
     assert '[ "$code" -eq 0 ] || [ "$code" -eq 2 ]' in plan_run
     assert not any(step.get("continue-on-error") for step in _steps(plan_job))
-    assert any(step.get("uses", "").startswith("actions/upload-artifact@") for step in _steps(plan_job))
+    upload = next(s for s in _steps(plan_job) if s.get("uses", "").startswith("actions/upload-artifact@"))
+    download = next(s for s in _steps(apply_job) if s.get("uses", "").startswith("actions/download-artifact@"))
+    assert upload["with"]["name"] == download["with"]["name"]
     apply_run = next(step["run"] for step in _steps(apply_job) if "teams-licensing apply" in step.get("run", ""))
-    assert "--yes" in apply_run
+    assert apply_run.startswith("teams-licensing apply out/plan.tlplan.json --yes"), "the artifact, not a re-plan"
 
 
-def test_azure_pipelines_example_uses_a_workload_identity_service_connection() -> None:
+def test_azure_pipelines_example_applies_the_reviewed_saved_plan_with_workload_identity() -> None:
     pipeline = yaml.safe_load((EXAMPLES / "azure-pipelines.yml").read_text(encoding="utf-8"))
     assert "pr" in pipeline
     assert "trigger" in pipeline
     stages = {stage["stage"]: stage for stage in pipeline["stages"]}
-    assert "PullRequest" in stages["plan"]["condition"]
+    assert "condition" not in stages["plan"], "the plan stage runs for pull requests and for main alike"
+    assert stages["apply"]["dependsOn"] == "plan"
     assert "refs/heads/main" in stages["apply"]["condition"]
+    assert "dependencies.plan.outputs['plan.plan.planExitCode']" in stages["apply"]["condition"]
     plan_steps = _steps(stages["plan"]["jobs"][0])
     deployment = stages["apply"]["jobs"][0]
+    assert deployment["environment"] == "teams-licensing"
     apply_steps = _steps(deployment["strategy"]["runOnce"]["deploy"])
     for steps, command in ((plan_steps, "teams-licensing plan"), (apply_steps, "teams-licensing apply")):
         cli = next(step for step in steps if step.get("task") == "AzureCLI@2")
@@ -206,7 +213,14 @@ def test_azure_pipelines_example_uses_a_workload_identity_service_connection() -
         assert cli["inputs"]["scriptType"] == "bash"
         assert command in cli["inputs"]["inlineScript"]
         assert any("pip install ." in step.get("script", "") for step in steps)
-    plan_script = next(s for s in plan_steps if s.get("task") == "AzureCLI@2")["inputs"]["inlineScript"]
+    plan_cli = next(s for s in plan_steps if s.get("task") == "AzureCLI@2")
+    plan_script = plan_cli["inputs"]["inlineScript"]
+    assert plan_cli["name"] == "plan"
     assert "--detailed-exitcode" in plan_script
+    assert "--out " in plan_script
+    assert "planExitCode;isOutput=true" in plan_script
     assert '[ "$code" -eq 0 ] || [ "$code" -eq 2 ]' in plan_script
-    assert any(step.get("publish") for step in plan_steps)
+    published = next(step for step in plan_steps if step.get("publish"))
+    assert any(step.get("download") == "current" and step["artifact"] == published["artifact"] for step in apply_steps)
+    apply_script = next(s for s in apply_steps if s.get("task") == "AzureCLI@2")["inputs"]["inlineScript"]
+    assert "teams-licensing-plan/plan.tlplan.json" in apply_script
