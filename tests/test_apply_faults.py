@@ -258,3 +258,32 @@ def test_two_applies_on_one_machine_one_waits_its_turn(config: Path, tmp_path: P
     result = app.apply(first, app.ApplyOptions(audit_path=tmp_path / "b.jsonl"))
     assert result.count(APPLIED) == 3
     assert len(holders(json.loads(snapshot.read_text(encoding="utf-8")), MCOPSTN1)) == 3
+
+
+def test_graph_going_down_midway_stops_the_run_and_says_what_is_unknown(
+    router: respx.MockRouter, config: Path, tmp_path: Path
+) -> None:
+    document = rollout_document(400)
+    fake = fake_for(document, router)
+    planned, before = planned_for(document, config)
+    original = fake.handle
+    batches = {"answered": 0}
+
+    def outage(request: Any) -> Any:
+        import httpx
+
+        if batches["answered"] >= 1:  # after the first batch, every request meets a 503
+            return httpx.Response(503, json={"error": {"code": "ServiceUnavailable", "message": "down"}})
+        if request.url.path.endswith("/$batch"):
+            batches["answered"] += 1
+        return original(request)
+
+    fake.handle = outage  # type: ignore[method-assign]
+    with AuditLog.open(tmp_path / "audit.jsonl", before) as audit:
+        result = run_execute(planned, before, audit)
+    assert result.stopped is not None
+    assert result.stopped.reason is StopReason.GRAPH_ERROR
+    assert result.count(APPLIED) == 20
+    assert result.count(UNKNOWN) >= 40, "sent into the outage and not readable back: unknown, not 'failed'"
+    assert result.not_attempted > 0, "no new batches once Graph was seen down"
+    assert result.count(APPLIED) + result.count(UNKNOWN) + result.count(FAILED) + result.not_attempted == 400

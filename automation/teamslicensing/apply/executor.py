@@ -103,6 +103,7 @@ class _Run:
     final: dict[tuple[str, WriteKind], WriteAttempt] = field(default_factory=dict)
     results: dict[str, UserResult] = field(default_factory=dict)  # settled users: failures, in-sync, unknown
     audit_error: str | None = None
+    lost_batches: int = 0  # batches in a row that got no usable answer at all
 
     def note(self, count: int) -> None:
         self.done += count
@@ -228,12 +229,14 @@ async def _bounded(workers: asyncio.Future[Any], switch: StopSwitch) -> None:
     workers.result()
 
 
+LOST_BATCHES_BEFORE_STOP = 3  # one dropped connection is read back; three in a row mean Graph is down
+
+
 async def _send(run: _Run, chunk: list[Write]) -> list[WriteAttempt]:
     try:
-        return await run.backend.write(chunk, run.on_answers, run.switch.keep_trying)
+        attempts = await run.backend.write(chunk, run.on_answers, run.switch.keep_trying)
     except RetryableError as exc:  # the $batch itself got no answer after every retry: it may have been applied
-        run.switch.request(StopReason.GRAPH_ERROR, f"Graph did not answer: {exc}")
-        return [_no_answer(w, str(exc), exc.status) for w in chunk]
+        attempts = [_no_answer(w, str(exc), exc.status) for w in chunk]
     except GraphError as exc:  # the $batch itself was refused (401, 403, 400): nothing in it was done
         if exc.status in (401, 403):
             run.switch.request(StopReason.GRAPH_ERROR, str(exc))
@@ -245,6 +248,11 @@ async def _send(run: _Run, chunk: list[Write]) -> list[WriteAttempt]:
         attempts = [_refused(w, GraphError(401, "NoToken", str(exc))) for w in chunk]
         run.on_answers(list(zip(chunk, attempts, strict=True)))
         return attempts
+    lost = bool(attempts) and all(a.status == 0 or not a.trustworthy for a in attempts)
+    run.lost_batches = run.lost_batches + 1 if lost else 0
+    if run.lost_batches >= LOST_BATCHES_BEFORE_STOP:  # one dropped connection is read back; several mean an outage
+        run.switch.request(StopReason.GRAPH_ERROR, "Graph gave no usable answer to several batches in a row")
+    return attempts
 
 
 def _no_answer(write: Write, message: str, status: int = 0) -> WriteAttempt:
