@@ -29,64 +29,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tests.support.rollout import CONFIG, MCOPSTN1, rollout_document
+
 ROOT = Path(__file__).resolve().parent.parent
 
 BASE = "https://graph.microsoft.com/v1.0"
 QUOTA_WRITES, QUOTA_SECONDS = 3000, 150.0
-MCOEV = "e43b5b99-8dfb-405f-9987-dc307f34bcbd"
-MCOPSTN1 = "0dab259f-bf13-4952-b7f8-7db8f131b28d"
 NAIVE_SAMPLE = 2000
 
 
 def tenant_document(users: int) -> dict[str, Any]:
-    """Everyone in one voice group, half already holding Phone System: each needs one assignLicense."""
-
-    def sku(sku_id: str, part: str, plan_id: str) -> dict[str, Any]:
-        return {
-            "skuId": sku_id,
-            "skuPartNumber": part,
-            "appliesTo": "User",
-            "capabilityStatus": "Enabled",
-            "consumedUnits": users // 2 if part == "MCOEV" else 0,
-            "prepaidUnits": {"enabled": users * 2, "suspended": 0, "warning": 0},
-            "servicePlans": [{"servicePlanId": plan_id, "servicePlanName": part, "provisioningStatus": "Success"}],
-        }
-
-    people = []
-    for n in range(users):
-        held = [{"skuId": MCOEV, "disabledPlans": []}] if n % 2 else []
-        people.append(
-            {
-                "id": f"00000000-0000-4000-8000-{n:012d}",
-                "userPrincipalName": f"user{n:06d}@contoso.com",
-                "displayName": f"User {n}",
-                "accountEnabled": True,
-                "usageLocation": "US",
-                "department": "Sales",
-                "assignedLicenses": held,
-                "licenseAssignmentStates": [
-                    {**h, "assignedByGroup": None, "state": "Active", "error": "None"} for h in held
-                ],
-            }
-        )
-    return {
-        "subscribedSkus": [
-            sku(MCOEV, "MCOEV", "4828c8ec-dc2e-4779-b502-87ac9ce28ab7"),
-            sku(MCOPSTN1, "MCOPSTN1", "4ed3ff63-69d7-4fb7-b984-5aec7f605ca8"),
-        ],
-        "users": people,
-        "groups": [
-            {"id": "9a000000-0000-4000-8000-000000000001", "displayName": "Voice", "members": [p["id"] for p in people]}
-        ],
-    }
-
-
-CONFIG = """version: 1
-rules:
-  - name: voice
-    select: {groups: [Voice]}
-    assign: [MCOEV, MCOPSTN1]
-"""
+    """Everyone in one voice group holding Teams and Phone System: each needs a Calling Plan, one assignLicense."""
+    return rollout_document(users)
 
 
 def rss_mb() -> float:

@@ -24,7 +24,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.bench_apply import CONFIG, served_tenant
+from benchmarks.bench_apply import served_tenant
+from tests.support.rollout import CONFIG
 from tests.support.runbook_on_target import RUNBOOK, install_bundle, runbook_environment
 
 ROOT = Path(__file__).resolve().parent.parent
