@@ -209,29 +209,32 @@ def _run(settings: Settings, path: Path, document: dict[str, Any], out: TextIO, 
     started = time.monotonic()
     connection = Connection.from_options(settings.cloud, settings.graph_url, settings.managed_identity_client_id)
     source = app.TenantSource(graph=app.GraphAccess(connection, settings.access_token))
-    run = app.plan(path, source)  # every configuration error surfaces before Graph is asked anything
-    result = run.plan
-    _summarize(result, run.origin, settings.mode, connection.graph_url, out)
-    document.update(_plan_document(result))
-    outcome: ApplyResult | None = None
-    if settings.mode == "apply" and not result.is_empty:
-        limit = settings.max_changes if settings.max_changes is not None else run.max_changes
-        removals = settings.max_removals if settings.max_removals is not None else run.max_removals
-        # refused into main: one line, exit 1
-        app.check_applicable(result, limit, _names("max_changes"), removals, _names("max_removals"))
-        audit = default_audit_path(tempfile.gettempdir())
-        print(f"Applying {len(result.changes)} change(s); audit log {audit}", file=out)
-        options = app.ApplyOptions(
-            audit_path=audit,
-            deadline=started + settings.time_budget_minutes * 60,
-            progress=ProgressLines(out),  # progress: output, not errors
-        )
-        outcome = app.apply(run, options)
-        print(outcome_line(outcome), file=out)
-        for line in failure_lines(outcome):
-            print(line, file=out)
-    elif settings.mode == "apply":
-        print("Nothing to apply.", file=out)
+    # apply mode: one run per tenant on this machine, held from before the read (plan mode takes no lock)
+    lock = app.writer_lock(source) if settings.mode == "apply" else contextlib.nullcontext()
+    with lock:
+        run = app.plan(path, source)  # every configuration error surfaces before Graph is asked anything
+        result = run.plan
+        _summarize(result, run.origin, settings.mode, connection.graph_url, out)
+        document.update(_plan_document(result))
+        outcome: ApplyResult | None = None
+        if settings.mode == "apply" and not result.is_empty:
+            limit = settings.max_changes if settings.max_changes is not None else run.max_changes
+            removals = settings.max_removals if settings.max_removals is not None else run.max_removals
+            # refused into main: one line, exit 1
+            app.check_applicable(result, limit, _names("max_changes"), removals, _names("max_removals"))
+            audit = default_audit_path(tempfile.gettempdir())
+            print(f"Applying {len(result.changes)} change(s); audit log {audit}", file=out)
+            options = app.ApplyOptions(
+                audit_path=audit,
+                deadline=started + settings.time_budget_minutes * 60,
+                progress=ProgressLines(out),  # progress: output, not errors
+            )
+            outcome = app.apply(run, options)
+            print(outcome_line(outcome), file=out)
+            for line in failure_lines(outcome):
+                print(line, file=out)
+        elif settings.mode == "apply":
+            print("Nothing to apply.", file=out)
     document.update(_outcome_document(outcome))
     status = EXIT_GAPS if result.has_errors else EXIT_OK
     if outcome is not None:

@@ -101,3 +101,24 @@ def test_a_signal_mid_apply_loses_nothing_and_a_rerun_converges(
     assert holders(state, MCOPSTN1) == {user["id"] for user in document["users"]}
     calling = next(sku for sku in state["subscribedSkus"] if sku["skuId"] == MCOPSTN1)
     assert calling["consumedUnits"] == USERS, "one seat per user, as an uninterrupted run leaves it"
+
+
+def test_two_applies_at_once_write_no_user_twice_and_report_no_false_failure(tmp_path: Path) -> None:
+    config = tmp_path / "licensing.yaml"
+    config.write_text(CONFIG, encoding="utf-8")
+    document = rollout_document(600)
+    with serving(lambda url: FakeGraph(document, base_url=url), latency=0.05) as loopback:
+        runs = [
+            cli(loopback.url, tmp_path, "apply", str(config), "--yes", "--audit-log", str(tmp_path / f"{n}.jsonl"))
+            for n in (1, 2)
+        ]
+        errors = [run.communicate(timeout=120)[1] for run in runs]
+        with loopback.lock:
+            urls = [write["url"] for write in loopback.fake.writes]
+            state = loopback.fake.document()
+    assert len(urls) == len(set(urls)) == 600, "every user written once"
+    assert sorted(run.returncode for run in runs) in ([0, 0], [0, 1]), errors
+    refused = [err for run, err in zip(runs, errors, strict=True) if run.returncode == 1]
+    assert all("another apply is running" in err and "nothing was written" in err for err in refused)
+    assert not any("FAILED" in err for err in errors)
+    assert holders(state, MCOPSTN1) == {user["id"] for user in document["users"]}

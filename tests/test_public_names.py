@@ -22,6 +22,7 @@ EXPORTS = {
         "saved_plan",
         "undo",
         "validate",
+        "writer_lock",
     ],
     "teamslicensing.bundle": ["Bundle", "BundleError", "Runner", "Wheel", "make_bundle"],
     "teamslicensing.cli": ["main"],

@@ -56,6 +56,7 @@ __all__ = [
     "saved_plan",
     "undo",
     "validate",
+    "writer_lock",
 ]
 
 
@@ -201,6 +202,14 @@ def undo(
     tenant = _read(source, (), ())
     restore, stale = plan_undo(recorded, tenant, allow_number_loss=allow_number_loss)
     return PlanRun(restore, tenant, source, str(audit_log), max_changes, max_removals, stale=stale, mode="undo")
+
+
+def writer_lock(source: TenantSource) -> contextlib.AbstractContextManager[Path]:
+    """Held by `apply` and `undo` from before the tenant is read until the last write: a second run on this
+    machine is refused before it plans, so it never writes from a plan made while the first was writing."""
+    if source.snapshot is not None:
+        return tenant_lock(f"writer:snapshot:{source.snapshot.resolve()}", source.where)
+    return tenant_lock(f"writer:{source.where}", source.where)
 
 
 def apply(run: PlanRun, options: ApplyOptions) -> ApplyResult:

@@ -55,13 +55,12 @@ def apply(args: argparse.Namespace) -> int:
     from teamslicensing import app
 
     source = _source(args)
-    if app.is_plan_file(args.config):
-        run = app.saved_plan(args.config, source, args.max_age)
-    else:
-        if args.max_age is not None:
-            raise UsageError("--max-age applies to a saved plan (apply PLANFILE), not to a configuration")
-        run = app.plan(args.config, source)
-    return _write_run(args, run, "apply")
+    saved = app.is_plan_file(args.config)
+    if args.max_age is not None and not saved:
+        raise UsageError("--max-age applies to a saved plan (apply PLANFILE), not to a configuration")
+    with app.writer_lock(source):
+        run = app.saved_plan(args.config, source, args.max_age) if saved else app.plan(args.config, source)
+        return _write_run(args, run, "apply")
 
 
 def undo(args: argparse.Namespace) -> int:
@@ -69,15 +68,17 @@ def undo(args: argparse.Namespace) -> int:
     from teamslicensing.apply.guard import DEFAULT_MAX_REMOVALS
     from teamslicensing.model.desired import DEFAULT_MAX_CHANGES
 
-    run = app.undo(
-        args.audit,
-        _source(args),
-        args.user,
-        allow_number_loss=args.allow_number_loss,
-        max_changes=DEFAULT_MAX_CHANGES,
-        max_removals=DEFAULT_MAX_REMOVALS,
-    )
-    return _write_run(args, run, "undo")
+    source = _source(args)
+    with app.writer_lock(source):
+        run = app.undo(
+            args.audit,
+            source,
+            args.user,
+            allow_number_loss=args.allow_number_loss,
+            max_changes=DEFAULT_MAX_CHANGES,
+            max_removals=DEFAULT_MAX_REMOVALS,
+        )
+        return _write_run(args, run, "undo")
 
 
 def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
