@@ -13,33 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from teamslicensing.cli import main
+from teamslicensing.config import json_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = json.loads((ROOT / "config" / "examples" / "contoso-tenant.json").read_text(encoding="utf-8"))
-KEYS = [
-    "version",
-    "tenantId",
-    "defaults",
-    "policy",
-    "licenses",
-    "availability",
-    "rules",
-    "select",
-    "assign",
-    "groups",
-    "users",
-    "attributes",
-    "name",
-    "prune",
-    "maxChanges",
-    "maxRemovals",
-    "protectedUsers",
-    "usageLocation",
-    "disabledPlans",
-    "voiceRouting",
-    "emptyGroupsAllowed",
-    "funding",
-]
+SCHEMA = json_schema()
+KEYS = sorted(  # every key the configuration format knows, at any level, so generated files get deep enough
+    {*SCHEMA["properties"], *(key for part in SCHEMA["$defs"].values() for key in part.get("properties", {}))}
+)
 
 scalars = st.one_of(
     st.none(),
