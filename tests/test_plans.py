@@ -284,6 +284,7 @@ CONTRACT_SEVERITY = {  # issue 3's table
     "NUMBER_INVENTORY_UNAVAILABLE": "info",
     "GROUP_NOT_FOUND": "error",
     "SELECTION_SUSPECT": "warning",  # issue 11
+    "USER_UNREADABLE": "warning",  # issue 12
 }
 
 

@@ -124,6 +124,15 @@ class PhoneNumber:
         return f"{self.number} ({self.number_type})"
 
 
+@dataclass(frozen=True, slots=True)
+class UnreadableUser:
+    """A user the source returned but planning cannot read safely: left out of every change (USER_UNREADABLE)."""
+
+    user_id: str | None  # lowercase object id, when the object has one
+    user_principal_name: str | None
+    reason: str  # what is missing, e.g. "'accountEnabled' is null"
+
+
 @dataclass(frozen=True)
 class Tenant:
     skus: tuple[TenantSku, ...]
@@ -135,6 +144,7 @@ class Tenant:
     numbers: tuple[PhoneNumber, ...] | None = None
     numbers_unavailable: str | None = None
     tenant_id: str | None = None  # lowercase directory (tenant) id, when the source says which tenant it is
+    unreadable: tuple[UnreadableUser, ...] = ()  # users left out: they are in the tenant, but not readable
     sku_by_id: Mapping[str, TenantSku] = field(init=False, repr=False, compare=False)
     numbers_by_user: Mapping[str, tuple[PhoneNumber, ...]] = field(init=False, repr=False, compare=False)
 

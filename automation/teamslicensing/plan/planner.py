@@ -71,6 +71,7 @@ class _Planner:
         self.credits_funded = False  # an active Credits subscription (MCOPSTNC, MCOPSTNPP), or postpaid funding
 
     def run(self) -> Plan:
+        self._report_unreadable()
         self._resolve_licenses()
         self._read_numbers()
         self._resolve_protection()
@@ -181,11 +182,20 @@ class _Planner:
             if a.grants_plans
         )
 
+    def _report_unreadable(self) -> None:
+        for user in self.tenant.unreadable:
+            message = (
+                f"the tenant source returned this user unreadably ({user.reason}): left out of every change this run, "
+                "and not judged; check the account in the Entra admin center"
+            )
+            self._gap(GapCode.USER_UNREADABLE, WARNING, user.user_principal_name or user.user_id, None, message)
+
     def _resolve_protection(self) -> None:
         """Who is protected: protectedUsers, and the transitive members of protectedGroups. An entry that matches
         nobody is most likely a typo, and the person meant is unprotected: an error gap that blocks apply."""
         policy = self.desired.policy
         known = set(self.users_by_id) | {user.user_principal_name.lower() for user in self.tenant.users}
+        known |= self.selection.unreadable  # left out of every change anyway: protected
         for entry in sorted(policy.protected_users - known):
             message = (
                 "policy.protectedUsers names a user the tenant does not have (a typo leaves the person meant "

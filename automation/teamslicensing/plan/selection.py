@@ -31,6 +31,8 @@ class Selection:
         for group in tenant.groups:
             self.groups_by_name[group.display_name.lower()].append(group.id)
         self.users_by_upn = {user.user_principal_name.lower(): user.id for user in tenant.users}
+        # users the source could not read are there, just not plannable: never USER_NOT_FOUND (USER_UNREADABLE)
+        self.unreadable = unreadable_names(tenant)
         self._members: dict[str, frozenset[str]] = {}
         self._attribute_index: dict[str, dict[str, set[str]]] | None = None
         self._wanted_attributes = attributes  # indexed together, in one pass, on first use
@@ -61,7 +63,7 @@ class Selection:
             user_id = name if name in self.users_by_id else self.users_by_upn.get(name)
             if user_id is not None:
                 found.add(user_id)
-            elif users_must_exist:
+            elif users_must_exist and name not in self.unreadable:
                 problems.append((GapCode.USER_NOT_FOUND, name, "not found"))
         if selector.attributes:
             found |= self._matching(selector.attributes)
@@ -102,3 +104,9 @@ class Selection:
             ids: set[str] = set().union(*(by_value.get(value, ()) for value in values))
             result = ids if result is None else result & ids
         return result or set()
+
+
+def unreadable_names(tenant: Tenant) -> frozenset[str]:
+    """Lower-case ids and UPNs of the users the source returned but could not read."""
+    names = {u.user_id for u in tenant.unreadable} | {(u.user_principal_name or "").lower() for u in tenant.unreadable}
+    return frozenset(name for name in names if name)

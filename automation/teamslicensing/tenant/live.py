@@ -19,7 +19,7 @@ from teamslicensing.graph.connection import cloud_of
 from teamslicensing.graph.requests import odata_string
 from teamslicensing.model.capability import is_guid
 from teamslicensing.model.desired import SELECTABLE_ATTRIBUTES, DesiredState
-from teamslicensing.model.tenant import PhoneNumber, Tenant, TenantGroup, TenantSku, TenantUser
+from teamslicensing.model.tenant import PhoneNumber, Tenant, TenantGroup, TenantSku, TenantUser, UnreadableUser
 from teamslicensing.tenant.parse import (
     Interner,
     ObjectError,
@@ -27,6 +27,7 @@ from teamslicensing.tenant.parse import (
     parse_number_assignment,
     parse_subscribed_sku,
     parse_user,
+    unreadable_user,
     user_select,
 )
 
@@ -49,7 +50,7 @@ async def read_tenant_parts(graph: Graph, group_names: Iterable[str], attributes
     """The tenant with the groups `group_names` name and the user `attributes` rules read (a saved plan's check
     reads what its plan rested on, without a configuration)."""
     cloud = cloud_of(graph.connection.graph_url)
-    skus, users, groups, (raw_numbers, why) = await all_of(
+    skus, (users, unreadable), groups, (raw_numbers, why) = await all_of(
         _read_skus(graph),
         _read_users(graph, attributes),
         _read_groups(graph, group_names),
@@ -64,6 +65,7 @@ async def read_tenant_parts(graph: Graph, group_names: Iterable[str], attributes
         numbers=numbers,
         numbers_unavailable=why,
         tenant_id=graph.tenant_id or _account_id(skus),
+        unreadable=tuple(unreadable),
     )
 
 
@@ -131,12 +133,24 @@ async def _read_skus(graph: Graph) -> list[TenantSku]:
     return [_parsed(parse_subscribed_sku, item, "subscribedSku") for item in document.get("value", [])]
 
 
-async def _read_users(graph: Graph, attributes: Collection[str]) -> list[TenantUser]:
+async def _read_users(graph: Graph, attributes: Collection[str]) -> tuple[list[TenantUser], list[UnreadableUser]]:
+    """Every user, once (a page Graph repeats does not double anybody); one Graph cannot read is kept aside as
+    unreadable (USER_UNREADABLE) instead of failing the whole read."""
     share = Interner()
     users: list[TenantUser] = []
+    unreadable: list[UnreadableUser] = []
+    seen: set[str] = set()
     async for page in graph.pages(_users_url(attributes)):
-        users.extend(_parsed(lambda o: parse_user(o, attributes, share), item, "user") for item in page)
-    return users
+        for item in page:
+            try:
+                user = parse_user(item, attributes, share)
+            except ObjectError as exc:
+                unreadable.append(unreadable_user(item, exc))
+                continue
+            if user.id not in seen:
+                seen.add(user.id)
+                users.append(user)
+    return users, unreadable
 
 
 def _users_url(attributes: Collection[str]) -> str:

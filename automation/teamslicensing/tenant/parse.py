@@ -19,6 +19,7 @@ from teamslicensing.model.tenant import (
     TenantServicePlan,
     TenantSku,
     TenantUser,
+    UnreadableUser,
 )
 from teamslicensing.reference.catalog import is_exclusive_calling_plan, is_pay_as_you_go_calling_plan, plan_capability
 
@@ -37,6 +38,17 @@ EXTENSION_ATTRIBUTES = frozenset(f"extensionAttribute{n}" for n in range(1, 16))
 
 class ObjectError(ValueError):
     """A Graph object lacks a field or has one of the wrong type."""
+
+
+class UnreadableField(ObjectError):
+    """A user Graph returned with a field null that planning needs (Graph does not promise these fields): the user
+    is left out of every change with USER_UNREADABLE, never a failed run. Decided per field (README, *Planning*):
+    a null `userPrincipalName` or `accountEnabled`, or a license entry without `skuId`, makes protection and prune
+    decisions unsafe; a null `usageLocation` or `displayName` is read as none and planned as usual."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"'{field}' is null")
+        self.field = field
 
 
 class Interner:
@@ -143,6 +155,10 @@ def parse_user(obj: Any, attributes: Collection[str] = (), intern: Interner | No
         raise ObjectError("expected an object")
     share = intern or Interner()
     enabled = obj.get("accountEnabled", True)
+    if obj.get("userPrincipalName", "") is None:
+        raise UnreadableField("userPrincipalName")
+    if enabled is None:
+        raise UnreadableField("accountEnabled")
     if not isinstance(enabled, bool):
         raise ObjectError("'accountEnabled' must be true or false")
     usage_location = _text(obj, "usageLocation", required=False)
@@ -202,6 +218,8 @@ def _assignment(state: Any, share: Interner) -> LicenseAssignment:
     disabled = state.get("disabledPlans") or []
     if not isinstance(disabled, list) or not all(isinstance(p, str) for p in disabled):
         raise ObjectError("'disabledPlans' must be a list of service plan ids")
+    if state.get("skuId", "") is None:
+        raise UnreadableField("skuId of a license")
     group = _text(state, "assignedByGroup", required=False)
     error = _text(state, "error", required=False)
     return LicenseAssignment(
@@ -269,4 +287,15 @@ def parse_number_assignment(obj: Any) -> PhoneNumber | None:
         number=_required(obj, "telephoneNumber").strip(),
         number_type=_text(obj, "numberType", required=False) or "unknown",
         user_id=target.strip().lower(),
+    )
+
+
+def unreadable_user(obj: Any, problem: ObjectError) -> UnreadableUser:
+    """What can be told of a user object that did not parse, for USER_UNREADABLE."""
+    fields = obj if isinstance(obj, dict) else {}
+    user_id, upn = fields.get("id"), fields.get("userPrincipalName")
+    return UnreadableUser(
+        user_id.strip().lower() if isinstance(user_id, str) and user_id.strip() else None,
+        upn if isinstance(upn, str) and upn.strip() else None,
+        str(problem),
     )

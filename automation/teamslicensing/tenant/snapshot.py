@@ -17,14 +17,16 @@ from typing import Any, TypeVar
 
 from teamslicensing.errors import Problem, SnapshotError
 from teamslicensing.model.capability import is_guid
-from teamslicensing.model.tenant import CLOUD_NAMES, Tenant
+from teamslicensing.model.tenant import CLOUD_NAMES, Tenant, TenantUser, UnreadableUser
 from teamslicensing.tenant.parse import (
     Interner,
     ObjectError,
+    UnreadableField,
     parse_group,
     parse_number_assignment,
     parse_subscribed_sku,
     parse_user,
+    unreadable_user,
 )
 
 MAX_REPORTED_PROBLEMS = 20
@@ -72,7 +74,16 @@ def parse_snapshot(document: Any, name: str, attributes: Collection[str] = ()) -
     problems: list[Problem] = []
     share = Interner()
     skus = _parse_list(document, "subscribedSkus", name, parse_subscribed_sku, problems)
-    users = _parse_list(document, "users", name, lambda obj: parse_user(obj, attributes, share), problems)
+    unreadable: list[UnreadableUser] = []
+
+    def user_or_unreadable(obj: Any) -> TenantUser | None:
+        try:
+            return parse_user(obj, attributes, share)
+        except UnreadableField as exc:  # a field Graph may send as null: the user is left out, not the file
+            unreadable.append(unreadable_user(obj, exc))
+            return None
+
+    users = [u for u in _parse_list(document, "users", name, user_or_unreadable, problems) if u is not None]
     groups = _parse_list(document, "groups", name, lambda obj: parse_group(obj, share), problems)
     known = {
         "subscribedSkus",
@@ -112,6 +123,7 @@ def parse_snapshot(document: Any, name: str, attributes: Collection[str] = ()) -
         cloud=str(cloud),
         numbers=numbers,
         tenant_id=tenant_id.strip().lower() if isinstance(tenant_id, str) else None,
+        unreadable=tuple(unreadable),
     )
 
 
