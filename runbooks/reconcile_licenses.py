@@ -208,7 +208,9 @@ def _run(settings: Settings, path: Path, document: dict[str, Any], out: TextIO, 
 
     started = time.monotonic()
     connection = Connection.from_options(settings.cloud, settings.graph_url, settings.managed_identity_client_id)
-    source = app.TenantSource(graph=app.GraphAccess(connection, settings.access_token))
+    source = app.TenantSource(
+        graph=app.GraphAccess(connection, settings.access_token, lambda line: print(line, file=out))
+    )
     # apply mode: one run per tenant on this machine, held from before the read (plan mode takes no lock)
     lock = app.writer_lock(source) if settings.mode == "apply" else contextlib.nullcontext()
     with lock:

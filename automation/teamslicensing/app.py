@@ -66,9 +66,10 @@ class GraphAccess:
 
     connection: Connection
     access_token: str | None = field(default=None, repr=False)  # never in a log, even if this is printed
+    notice: Callable[[str], None] | None = field(default=None, compare=False)  # slow answers, long waits
 
     def open(self) -> Graph:
-        return Graph(self.connection, access_token=self.access_token)
+        return Graph(self.connection, access_token=self.access_token, notice=self.notice)
 
 
 @dataclass(frozen=True)

@@ -196,7 +196,11 @@ def _graph_access(args: argparse.Namespace) -> GraphAccess:
 
     url = args.graph_url or os.environ.get(GRAPH_URL_ENV)
     connection = Connection.from_options(args.cloud, url, args.managed_identity_client_id)
-    return GraphAccess(connection, os.environ.get(TOKEN_ENV) or None)
+    return GraphAccess(connection, os.environ.get(TOKEN_ENV) or None, _notice)
+
+
+def _notice(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _source(args: argparse.Namespace) -> TenantSource:

@@ -42,6 +42,10 @@ DEFAULT_CONCURRENCY = 4  # batches in flight at once
 MAX_ATTEMPTS = 8
 MAX_TOTAL_WAIT = 15 * 60.0  # seconds one request may spend retrying before we give up on it
 _TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+MAX_PAGES = 5000  # pages of one collection: 5 million objects at 999 a page; past that, something is looping
+MAX_RETRY_AFTER = 300.0  # one Retry-After is honoured up to 5 minutes (a larger one is capped, and said)
+MAX_RUN_WAIT = 3600.0  # seconds a run may spend waiting for Retry-After and backoff in all, before giving up
+SLOW_REQUEST = 20.0  # a request slower than this is mentioned, so a long read is never silent
 _SLOW_DOWN_AT = 0.8  # Graph sends x-ms-throttle-limit-percentage (0.8 to 1.8) once 80% of a limit is used
 
 
@@ -133,6 +137,7 @@ class Graph:
         max_attempts: int = MAX_ATTEMPTS,
         max_total_wait: float = MAX_TOTAL_WAIT,
         backoff_base: float = 1.0,
+        notice: Callable[[str], None] | None = None,
     ) -> None:
         self.connection = connection
         self.backoff_base = backoff_base  # seconds; the first backoff is up to twice this, doubling per attempt
@@ -149,6 +154,11 @@ class Graph:
         self.write_requests = 0
         self.retries = 0
         self.tenant_id: str | None = None  # the tenant the token was issued for, once a request was sent
+        self.notice = notice  # where progress lines go (slow answers, long waits); None: nowhere
+        self._last_notice = -1e9
+        self.max_retry_after = MAX_RETRY_AFTER
+        self.max_run_wait = MAX_RUN_WAIT
+        self.waited = 0.0  # seconds spent waiting for Retry-After and backoff so far
 
     async def __aenter__(self) -> Graph:
         if self._client is None:
@@ -165,8 +175,8 @@ class Graph:
 
     # ---- reads -------------------------------------------------------------------------------------------------
 
-    async def get_json(self, url: str) -> Any:
-        response = await self._with_retries(functools.partial(self._send, "GET", url))
+    async def get_json(self, url: str, headers: dict[str, str] | None = None) -> Any:
+        response = await self._with_retries(functools.partial(self._send, "GET", url, None, headers))
         try:
             return json.loads(response.content)
         except (ValueError, RecursionError) as exc:  # an HTML error page from a proxy, a body cut short
@@ -179,13 +189,34 @@ class Graph:
                 _request_id(response.headers),
             ) from exc
 
-    async def pages(self, url: str) -> AsyncIterator[list[Any]]:
-        """Yield the `value` of each page, following `@odata.nextLink`; one page in memory at a time."""
+    async def pages(
+        self, url: str, headers: dict[str, str] | None = None, max_pages: int = MAX_PAGES
+    ) -> AsyncIterator[list[Any]]:
+        """Yield the `value` of each page, following `@odata.nextLink`; one page in memory at a time.
+
+        Bounded: a nextLink to another origin is refused (the token goes to the Graph origin only), a nextLink
+        seen before is a loop, and more than `max_pages` pages is an error, never a silent cut. `headers` (e.g.
+        ConsistencyLevel for advanced queries) are sent again with every page."""
         next_url: str | None = url
+        seen: set[str] = set()
+        pages = 0
+        where = url.split("?")[0]
         while next_url:
-            page = await self.get_json(next_url)
-            yield page.get("value", [])
-            next_url = page.get("@odata.nextLink")
+            if next_url in seen:
+                raise GraphError(0, "PagingLoop", f"Graph sent a nextLink for {where} it had sent before: stopped")
+            seen.add(next_url)
+            pages += 1
+            if pages > max_pages:
+                raise GraphError(0, "TooManyPages", f"{where}: more than {max_pages} pages; stopped reading")
+            page = await self.get_json(next_url, headers)
+            value = page.get("value") if isinstance(page, dict) else None
+            if not isinstance(value, list):
+                raise GraphError(0, "InvalidResponse", f"the answer for {where} has no 'value' list")
+            yield value
+            link = page.get("@odata.nextLink")
+            if link is not None and not isinstance(link, str):
+                raise GraphError(0, "InvalidResponse", f"the answer for {where} has a nextLink that is not a URL")
+            next_url = link
 
     # ---- writes ------------------------------------------------------------------------------------------------
 
@@ -271,10 +302,10 @@ class Graph:
                     and not out_of_time
                     and not stopping
                 ):
-                    wait = _number(headers.get("retry-after"))
-                    waits.append(wait if wait is not None else self._backoff(attempts[request_id]))
+                    asked = _number(headers.get("retry-after"))
+                    waits.append(asked if asked is not None else self._backoff(attempts[request_id]))
                     if throttled:
-                        self._pacer.throttled(waits[-1])
+                        self._pacer.throttled(min(waits[-1], self.max_retry_after))
                     continue
                 settled[request_id] = answer
                 del pending[request_id]
@@ -282,7 +313,8 @@ class Graph:
                 on_round(round_answers)
             if pending:
                 self.retries += len(pending)
-                await asyncio.sleep(max(waits))  # every item still pending added its wait
+                wait = self._waiting(max(waits), f"Graph throttled {len(pending)} item(s) of a batch")
+                await asyncio.sleep(wait)  # every item still pending added its wait
         return [settled[request.id] for request in requests]
 
     # ---- one HTTP request, and the one retry layer -------------------------------------------------------------
@@ -314,8 +346,31 @@ class Graph:
     def _wait_for(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RetryableError) and exc.retry_after is not None:
-            return exc.retry_after
-        return self._backoff(state.attempt_number)
+            return self._waiting(exc.retry_after, f"Graph asked to wait (HTTP {exc.status})")
+        return self._waiting(self._backoff(state.attempt_number), f"retrying after {exc}" if exc else "retrying")
+
+    def _waiting(self, seconds: float, why: str) -> float:
+        """Account for one wait: capped at MAX_RETRY_AFTER, counted against MAX_RUN_WAIT, said when it is long."""
+        wait = min(seconds, self.max_retry_after)
+        if self.waited + wait > self.max_run_wait:
+            raise GraphError(
+                429,
+                "WaitedTooLong",
+                f"Graph kept this run waiting {self.waited / 60:.0f} min in all ({why}); giving up rather than "
+                "stalling: run again later",
+            )
+        self.waited += wait
+        if wait >= 5:
+            capped = f" (it asked for {seconds:.0f} s; capped)" if seconds > wait else ""
+            self._say(f"{why}: waiting {wait:.0f} s{capped}")
+        return wait
+
+    def _say(self, line: str) -> None:
+        if self.notice is not None:
+            now = time.monotonic()
+            if now - self._last_notice >= 10.0:  # a storm of waits is one line every 10 s, not hundreds
+                self._last_notice = now
+                self.notice(line)
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter, capped at a minute."""
@@ -325,20 +380,30 @@ class Graph:
         self.retries += 1
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RetryableError) and exc.status == 429 and exc.retry_after:
-            self._pacer.throttled(exc.retry_after)
+            self._pacer.throttled(min(exc.retry_after, self.max_retry_after))
 
-    async def _send(self, method: str, url: str, body: Any = None) -> httpx.Response:
+    async def _send(
+        self, method: str, url: str, body: Any = None, extra_headers: dict[str, str] | None = None
+    ) -> httpx.Response:
         assert self._client is not None, "use Graph as an async context manager"
         assert self._token is not None
+        target = url if url.startswith(("http://", "https://")) else self.connection.graph_url + url
+        if _origin(target) != _origin(self.connection.graph_url):  # checked before a token is even fetched
+            raise GraphError(
+                0,
+                "ForeignOrigin",
+                f"Graph pointed at {_origin(target)}, which is not the Graph endpoint in use "
+                f"({_origin(self.connection.graph_url)}): not followed, and no token was sent there",
+            )
         token = await self._token()
         if self.tenant_id is None:
             self.tenant_id = token_tenant(token)
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        headers = {**(extra_headers or {}), "Authorization": f"Bearer {token}", "Accept": "application/json"}
         content = None
         if body is not None:
             headers["Content-Type"] = "application/json"
             content = json.dumps(body).encode()
-        target = url if url.startswith(("http://", "https://")) else self.connection.graph_url + url
+        started = time.monotonic()
         try:
             response = await self._client.request(method, target, headers=headers, content=content)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:  # never reached Graph
@@ -346,6 +411,9 @@ class Graph:
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             raise RetryableError(0, type(exc).__name__, str(exc) or "connection dropped") from exc
         self._pacer.observe(response.headers)
+        took = time.monotonic() - started
+        if took > SLOW_REQUEST:
+            self._say(f"Graph took {took:.0f} s to answer {method} {_path(url)}")
         if response.status_code < 400:
             return response
         request_id = _request_id(response.headers)
@@ -355,6 +423,17 @@ class Graph:
                 response.status_code, code, message, request_id, _number(response.headers.get("retry-after"))
             )
         raise GraphError(response.status_code, code, message, request_id)
+
+
+def _origin(url: str) -> str:
+    parts = httpx.URL(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.host}{port}".lower()
+
+
+def _path(url: str) -> str:
+    """A URL for a progress line: the path without the query (which may be long), relative to the version root."""
+    return httpx.URL(url).path if url.startswith(("http://", "https://")) else url.split("?")[0]
 
 
 def _number(value: str | None) -> float | None:

@@ -35,6 +35,7 @@ PAGE_SIZE = 999  # Graph's $top maximum for users and members
 NUMBERS_URL = "/admin/teams/telephoneNumberManagement/numberAssignments"
 NUMBER_PAGE = 1000  # numberAssignments' $top maximum
 MAX_NUMBER_PAGES = 1000  # a million numbers: past that, something is looping
+ADVANCED_QUERY = {"ConsistencyLevel": "eventual"}  # with $count=true in the URL (Graph's advanced-query docs)
 MAX_MEMBER_PAGES = 2000  # about two million members: past that the list counts as cut short
 
 
@@ -191,9 +192,10 @@ async def _find_groups(graph: Graph, name: str) -> list[dict[str, Any]]:
 async def _member_ids(graph: Graph, group_id: str) -> tuple[list[str], bool]:
     """A group's transitive user members, and whether the list is whole (False past MAX_MEMBER_PAGES pages)."""
     ids: list[str] = []
-    url = f"/groups/{group_id}/transitiveMembers/microsoft.graph.user?$select=id&$top={PAGE_SIZE}"
+    # an OData cast on transitive members is an advanced query: ConsistencyLevel and $count on every page
+    url = f"/groups/{group_id}/transitiveMembers/microsoft.graph.user?$select=id&$top={PAGE_SIZE}&$count=true"
     pages = 0
-    async for page in graph.pages(url):
+    async for page in graph.pages(url, ADVANCED_QUERY, max_pages=MAX_MEMBER_PAGES + 1):
         ids.extend(str(member["id"]) for member in page if isinstance(member, dict) and "id" in member)
         pages += 1
         if pages >= MAX_MEMBER_PAGES:

@@ -112,6 +112,7 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes):
         self._outright: deque[float] = deque()  # scripted whole-request 429s (their Retry-After)
         self._item_throttles: deque[float] = deque()  # scripted 429s for the next operations
         self._failures: deque[int] = deque()  # scripted 503/504s for the next HTTP requests
+        self._headers: dict[str, str] = {}  # the request (or $batch item) being answered, lower-case names
         self._lost_answers: deque[str] = deque()  # scripted faults after a $batch took effect (see lose_answer)
         self.number_role = number_role
         self._extra = {k: v for k, v in document.items() if k not in ("subscribedSkus", "users", "groups")}
@@ -161,6 +162,7 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes):
         self.requests.append((request.method, path + ("?" + unquote_plus(raw_query) if raw_query else "")))
         request_id = _fresh_id()
         client_request_id = request.headers.get("client-request-id") or request_id
+        self._headers = {k.lower(): v for k, v in request.headers.items()}
         reply = self._http(request, path, raw_query)
         return self._response(reply, request_id, client_request_id)
 

@@ -65,9 +65,12 @@ class BatchRoutes(WriteQuota):
             if path.rstrip("/") == "/$batch":
                 results[item["id"]] = _bad_request("Nested batch requests are not supported.", "BadRequest")
                 continue
+            outer = self._headers
+            self._headers = {str(k).lower(): str(v) for k, v in (item.get("headers") or {}).items()}
             results[item["id"]] = self._operation(
                 item["method"].upper(), path, parts.query, item.get("body"), False, in_batch=True
             )
+            self._headers = outer
         responses = [self._batch_response(item_id, reply) for item_id, reply in results.items()]
         self._rng.shuffle(responses)  # Graph answers in any order: clients must match on id
         return _Reply(200, {"responses": responses})

@@ -202,6 +202,14 @@ class ReadRoutes(TenantStore):
         if isinstance(fields, _Reply):
             return fields
         cast = path.endswith("microsoft.graph.user")
+        advanced = self._headers.get("consistencylevel", "").lower() == "eventual" and query.get("count") == "true"
+        if cast and not advanced:  # an OData cast on a transitive members list is an advanced query (GRAPH-FACTS)
+            return _error(
+                400,
+                "Request_UnsupportedQuery",
+                "The specified query is only supported with the advanced query parameters: the "
+                "'ConsistencyLevel: eventual' header and '$count=true'.",
+            )
 
         def render(member_id: str) -> Json:
             position = self._user_index.get(member_id.lower())
@@ -211,7 +219,10 @@ class ReadRoutes(TenantStore):
             return item
 
         # the document's member lists are transitive user members, so direct members are served the same
-        return self._page("/" + path, raw_query, query, members, render, f"users({','.join(fields)})")
+        reply = self._page("/" + path, raw_query, query, members, render, f"users({','.join(fields)})")
+        if advanced and reply.status == 200:
+            reply.body["@odata.count"] = len(members)
+        return reply
 
     def _number_assignments(self, query: dict[str, str]) -> _Reply:
         """The Teams numbers, paged the way the docs describe it: `$top` (500 by default, 1,000 at most) and

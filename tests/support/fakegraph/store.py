@@ -37,6 +37,7 @@ class TenantStore:
     _item_throttles: deque[float]
     _failures: deque[int]
     _lost_answers: deque[str]
+    _headers: dict[str, str]
     _extra: dict[str, Any]
     number_role: bool
 
