@@ -193,6 +193,10 @@ def main(out: TextIO | None = None, err: TextIO | None = None) -> int:
             return _run(settings, path, document, out, err)
     except (SettingError, TeamsLicensingError) as exc:
         return _fail(out, err, document, str(exc))
+    except OSError as exc:  # a file the system refused: a message, like the CLI's
+        return _fail(out, err, document, f"{exc.filename or 'error'}: {exc.strerror or exc}")
+    except Exception as exc:  # a bug: still one line and the JSON line, never a bare traceback in the job
+        return _fail(out, err, document, f"internal error: {type(exc).__name__}: {exc} (a bug in teams-licensing)")
 
 
 def _run(settings: Settings, path: Path, document: dict[str, Any], out: TextIO, err: TextIO) -> int:

@@ -287,3 +287,82 @@ def test_graph_going_down_midway_stops_the_run_and_says_what_is_unknown(
     assert result.count(UNKNOWN) >= 40, "sent into the outage and not readable back: unknown, not 'failed'"
     assert result.not_attempted > 0, "no new batches once Graph was seen down"
     assert result.count(APPLIED) + result.count(UNKNOWN) + result.count(FAILED) + result.not_attempted == 400
+
+
+def test_a_lock_held_by_a_killed_process_is_free_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from teamslicensing.apply.lock import tenant_lock
+
+    monkeypatch.setenv("TEAMS_LICENSING_LOCK_DIR", str(tmp_path))
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom teamslicensing.apply.lock import tenant_lock\n"
+            "with tenant_lock('tenant:x', 'x'):\n    print('held', flush=True)\n    time.sleep(60)",
+        ],
+        env={**os.environ, "TEAMS_LICENSING_LOCK_DIR": str(tmp_path)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(UsageError, match=f"pid {holder.pid} on"), tenant_lock("tenant:x", "x"):
+        pass
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    holder.stdout.close()
+    started = time.monotonic()
+    with tenant_lock("tenant:x", "x"):  # the operating system released it with the process: nothing stale
+        assert time.monotonic() - started < 1
+
+
+def test_an_unforeseen_transport_error_midway_is_read_back_and_the_run_completes(
+    router: respx.MockRouter, config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import httpx
+
+    fake = fake_for(rollout_document(100), router)
+    original = fake.handle
+    batches = {"n": 0}
+
+    def garbled(request: Any) -> Any:
+        if request.url.path.endswith("/$batch"):
+            batches["n"] += 1
+            if batches["n"] == 2:
+                raise httpx.DecodingError("Error -3 while decompressing data: incorrect header check")
+        return original(request)
+
+    fake.handle = garbled  # type: ignore[method-assign]
+    status = main(["apply", str(config), "--graph-url", BASE, "--yes", "--audit-log", str(tmp_path / "a.jsonl")])
+    err = capsys.readouterr().err
+    assert "internal error" not in err
+    assert "Traceback" not in err
+    assert status == 0, err
+    assert "Apply: 100 applied, 0 failed, 0 not attempted" in err, "the garbled batch was read back and re-sent"
+    log = records(tmp_path / "a.jsonl")
+    assert any(r["type"] == "verified" and r["state"] == "notDone" for r in log)
+    assert log[-1]["type"] == "end"
+
+
+def test_the_time_budget_holds_during_a_throttling_storm(
+    router: respx.MockRouter, config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import time
+
+    fake_for(rollout_document(400), router, write_quota=(20, 2.0))  # 10 writes a second: 40 s of work
+    started = time.monotonic()
+    args = ["apply", str(config), "--graph-url", BASE, "--yes", "--audit-log", str(tmp_path / "a.jsonl")]
+    status = main([*args, "--time-budget", "3s"])
+    took = time.monotonic() - started
+    err = capsys.readouterr().err
+    assert status == 4, err
+    assert took < 3 + 5, f"stopped in time ({took:.1f} s)"
+    summary = next(line for line in err.splitlines() if line.startswith("Apply: "))
+    assert "0 failed" in summary, "a throttled write left at the stop is not attempted, not failed"
+    assert "the time budget ran out" in summary

@@ -75,7 +75,8 @@ def test_a_user_changed_since_the_plan_is_stale_and_not_written(
     status = main(["apply", str(saved), "--snapshot", str(tenant), "--yes", "--audit-log", str(tmp_path / "a")])
     err = capsys.readouterr().err
     assert status == 4, "partial: run again (a fresh plan)"
-    assert "STALE carol@contoso.com: usage location changed since the plan was made" in err
+    assert "STALE carol@contoso.com: " in err
+    assert "usage location changed since the plan was made" in err
     after = direct(load(tenant))
     assert after["carol@contoso.com"] == before["carol@contoso.com"], "a stale user is not written"
     assert after["bob@contoso.com"] != before["bob@contoso.com"], "everyone else is"
@@ -161,3 +162,91 @@ def test_undo_skips_users_changed_since_and_names_unknown_users(
     assert status == 4
     assert "STALE karl@contoso.com: licenses changed since the audited run" in err
     assert direct(load(tenant))["karl@contoso.com"] == set()
+
+
+def test_a_user_disabled_since_the_plan_is_stale(
+    example_config: Path, tenant: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved = tmp_path / "plan.json"
+    main(["plan", str(example_config), "--snapshot", str(tenant), "--out", str(saved)])
+    changed = load(tenant)
+    bob = next(u for u in changed["users"] if u["userPrincipalName"] == "bob@contoso.com")
+    bob["accountEnabled"] = False  # he left after the review: a fresh plan would skip him
+    tenant.write_text(json.dumps(changed), encoding="utf-8")
+    assert main(["apply", str(saved), "--snapshot", str(tenant), "--yes", "--audit-log", str(tmp_path / "a")]) == 4
+    assert "STALE bob@contoso.com: account status changed" in capsys.readouterr().err
+    assert direct(load(tenant))["bob@contoso.com"] == direct(changed)["bob@contoso.com"]
+
+
+def test_a_saved_plan_applied_in_waves_finishes_without_calling_its_own_work_stale(
+    example_config: Path, tenant: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved = tmp_path / "plan.json"
+    main(["plan", str(example_config), "--snapshot", str(tenant), "--out", str(saved)])
+    total = len(load(saved)["plan"]["changes"])
+    base = ["apply", str(saved), "--snapshot", str(tenant), "--yes"]
+    assert main([*base, "--limit", "3", "--audit-log", str(tmp_path / "1")]) == 4
+    capsys.readouterr()
+    assert main([*base, "--audit-log", str(tmp_path / "2")]) == 3, "the rest; the demo's error gaps remain"
+    line = next(x for x in capsys.readouterr().err.splitlines() if x.startswith("Apply: "))
+    assert f"{total - 3} applied, 0 failed, 3 already in sync" in line
+    assert "stale" not in line
+    assert plan_changes(example_config, tenant, tmp_path) == []
+
+
+def test_undo_restores_the_state_before_the_first_applied_write_not_before_a_refused_one(tmp_path: Path) -> None:
+    from teamslicensing.apply.journal import read_journal
+
+    sku_a, sku_b, plan = "a" * 8 + "-0000-4000-8000-000000000001", "b" * 8 + "-0000-4000-8000-000000000002", "p1"
+
+    def intent(run: str, seq: int, before: list[dict[str, Any]], body: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "audit": 2,
+            "runId": run,
+            "type": "intent",
+            "seq": seq,
+            "userId": "U1",
+            "userPrincipalName": "u@x",
+            "kind": "licenses",
+            "request": {"method": "POST", "url": "/users/U1/assignLicense", "body": body},
+            "before": {"usageLocation": "US", "licenses": before},
+        }
+
+    def result(run: str, seq: int, status: int, trustworthy: bool = True) -> dict[str, Any]:
+        return {
+            "audit": 2,
+            "runId": run,
+            "type": "result",
+            "seq": seq,
+            "userId": "U1",
+            "kind": "licenses",
+            "status": status,
+            "trustworthy": trustworthy,
+        }
+
+    add_b: dict[str, Any] = {"addLicenses": [{"skuId": sku_b, "disabledPlans": []}], "removeLicenses": []}
+    held: list[dict[str, Any]] = [{"skuId": sku_a, "disabledPlans": [], "assignedByGroup": None}]
+    admin_changed: list[dict[str, Any]] = [{"skuId": sku_a, "disabledPlans": [plan], "assignedByGroup": None}]
+    records = [
+        intent("r1", 1, held, add_b),
+        result("r1", 1, 400),  # refused: not the tool's doing
+        intent("r2", 1, admin_changed, add_b),
+        result("r2", 1, 200),
+        intent("r3", 1, admin_changed, {"addLicenses": [], "removeLicenses": [sku_a]}),
+        result("r3", 1, 0, False),
+    ]
+    log = tmp_path / "audit.jsonl"
+    log.write_text("".join(json.dumps(r) + "\n" for r in records) + '{"audit": 2, "type": "res', encoding="utf-8")
+    (user,) = read_journal(log)
+    assert user.before == {sku_a: frozenset({plan})}, "the state the tool found when it first changed the user"
+    assert user.after == {sku_a: frozenset({plan}), sku_b: frozenset()}
+    assert user.possible_after == {sku_b: frozenset()}, "the unanswered removal may have happened"
+
+
+def test_appending_to_a_log_cut_short_keeps_it_readable(example_config: Path, tenant: Path, tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    log.write_text('{"audit": 2, "type": "header"}\n{"audit": 2, "type": "inte', encoding="utf-8")  # a crash
+    base = ["apply", str(example_config), "--snapshot", str(tenant), "--yes", "--audit-log", str(log)]
+    assert main([*base, "--append-audit"]) == 3
+    undo = ["undo", str(log), "--snapshot", str(tenant), "--yes", "--allow-number-loss"]
+    assert main([*undo, "--audit-log", str(tmp_path / "undo.jsonl")]) == 0

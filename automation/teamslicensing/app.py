@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from teamslicensing.apply.audit import AuditLog
-from teamslicensing.apply.executor import GRACE_SECONDS, Progress, StopSwitch, WriteBackend, execute
+from teamslicensing.apply.executor import Progress, WriteBackend, execute
 from teamslicensing.apply.guard import check_applicable
 from teamslicensing.apply.journal import read_journal
 from teamslicensing.apply.lock import tenant_lock
 from teamslicensing.apply.planfile import is_plan_file, read_plan_file, split_stale, write_plan_file
+from teamslicensing.apply.stop import GRACE_SECONDS, StopSwitch
 from teamslicensing.config import load_desired_state
 from teamslicensing.errors import UsageError
 from teamslicensing.graph import Connection, Graph

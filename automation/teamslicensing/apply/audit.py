@@ -69,6 +69,8 @@ class AuditLog:
             )
         try:
             out = open(target, "a", encoding="utf-8")  # noqa: SIM115 -- held for the run; `close` ends it
+            if append and target.stat().st_size and not _ends_with_newline(target):
+                out.write("\n")  # the last run was cut short mid-line: this run's records start on a line of their own
         except OSError as exc:
             raise UsageError(
                 f"cannot write the audit log {target}: {exc.strerror or exc}; nothing was written"
@@ -191,3 +193,9 @@ def _request(write: Write) -> dict[str, Any]:
 
     method, url, body = write_request(write)
     return {"method": method, "url": url, "body": body}
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"

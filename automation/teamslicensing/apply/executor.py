@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from teamslicensing.apply.audit import AuditError, AuditLog
+from teamslicensing.apply.stop import StopSwitch
 from teamslicensing.apply.verify import Observed, judge
 from teamslicensing.errors import AuthenticationError, GraphError, RetryableError
 from teamslicensing.model.outcome import (
@@ -30,7 +31,6 @@ from teamslicensing.model.outcome import (
     IN_SYNC,
     UNKNOWN,
     ApplyResult,
-    Stop,
     StopReason,
     UserResult,
     Write,
@@ -43,7 +43,6 @@ from teamslicensing.tenant.parse import ObjectError, parse_user
 
 Progress = Callable[[int, int], None]  # (writes settled, writes planned)
 Answers = Callable[[list[tuple[Write, WriteAttempt]]], None]  # every round of answers, as they come
-GRACE_SECONDS = 60.0  # how long batches in flight may take to finish once a stop was asked for
 
 
 class WriteBackend(Protocol):
@@ -62,35 +61,6 @@ class WriteBackend(Protocol):
         ...
 
 
-class StopSwitch:
-    """Asks the executor to take no new batches: set by a signal handler, the time budget, the audit log or a
-    fatal Graph error; `hard` (a second Ctrl-C) also abandons batches in flight."""
-
-    def __init__(self, deadline: float | None = None, grace: float = GRACE_SECONDS) -> None:
-        self.stop: Stop | None = None
-        self.deadline = deadline  # time.monotonic() after which no batch may still be running
-        self.grace = grace
-        self.hard = False
-        self.longest_batch = 0.0
-
-    def request(self, reason: StopReason, message: str) -> None:
-        if self.stop is None:
-            self.stop = Stop(reason, message)
-        elif reason in (StopReason.INTERRUPTED, StopReason.TERMINATED):
-            self.hard = True  # asked twice
-
-    def keep_trying(self) -> bool:
-        return self.stop is None
-
-    def may_start_batch(self) -> bool:
-        if self.stop is not None:
-            return False
-        if self.deadline is not None and time.monotonic() + max(self.longest_batch, 1.0) > self.deadline:
-            self.request(StopReason.TIME_BUDGET, "the time budget would run out before another batch finished")
-            return False
-        return True
-
-
 @dataclass
 class _Run:
     backend: WriteBackend
@@ -104,6 +74,7 @@ class _Run:
     results: dict[str, UserResult] = field(default_factory=dict)  # settled users: failures, in-sync, unknown
     audit_error: str | None = None
     lost_batches: int = 0  # batches in a row that got no usable answer at all
+    answered: dict[tuple[str, WriteKind], WriteAttempt] = field(default_factory=dict)  # last answer per write
 
     def note(self, count: int) -> None:
         self.done += count
@@ -111,6 +82,8 @@ class _Run:
             self.progress(self.done, self.total)
 
     def on_answers(self, answers: list[tuple[Write, WriteAttempt]]) -> None:
+        for write, attempt in answers:
+            self.answered[(write.change.user_id, write.kind)] = attempt
         try:
             self.audit.results(answers)
         except AuditError as exc:
@@ -208,20 +181,31 @@ async def _phase(run: _Run, writes: list[Write]) -> set[str]:
 
     workers: asyncio.Future[Any] = asyncio.gather(*(worker() for _ in range(max(run.backend.concurrency, 1))))
     await _bounded(workers, run.switch)
-    for chunk in in_flight.values():  # abandoned after the grace period: sent, never answered
-        _settle(run, chunk, [_no_answer(w, "abandoned after the stop: no answer came") for w in chunk])
+    for chunk in in_flight.values():  # abandoned after the grace period: what was answered counts as answered
+        _settle(run, chunk, [_last_answer(run, w) for w in chunk])
     await _verify(run, writes)
     return sent
 
 
+def _last_answer(run: _Run, write: Write) -> WriteAttempt:
+    """A write abandoned in flight: its last trustworthy answer if one came, else no answer."""
+    answer = run.answered.get((write.change.user_id, write.kind))
+    if answer is not None and not answer.uncertain:
+        return answer
+    return _no_answer(write, "abandoned after the stop: no answer came")
+
+
 async def _bounded(workers: asyncio.Future[Any], switch: StopSwitch) -> None:
-    """Wait for the workers; once a stop is asked for, give batches in flight `grace` seconds, then cancel them."""
+    """Wait for the workers; once a stop is asked for (or the deadline passed), give batches in flight `grace`
+    seconds (not past the deadline), then cancel them."""
     stop_seen: float | None = None
     while not workers.done():
         await asyncio.wait({workers}, timeout=0.1)
+        switch.keep_trying()  # turns a passed deadline into a stop
         if switch.stop is not None and stop_seen is None:
             stop_seen = time.monotonic()
-        if stop_seen is not None and (switch.hard or time.monotonic() - stop_seen > switch.grace):
+        late = switch.deadline is not None and time.monotonic() > switch.deadline + min(switch.grace, 30.0)
+        if stop_seen is not None and (switch.hard or late or time.monotonic() - stop_seen > switch.grace):
             workers.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await workers
@@ -248,6 +232,9 @@ async def _send(run: _Run, chunk: list[Write]) -> list[WriteAttempt]:
         attempts = [_refused(w, GraphError(401, "NoToken", str(exc))) for w in chunk]
         run.on_answers(list(zip(chunk, attempts, strict=True)))
         return attempts
+    except Exception as exc:  # anything else (a bug, an unforeseen transport error): stop, explain, lose nothing
+        run.switch.request(StopReason.GRAPH_ERROR, f"unexpected {type(exc).__name__}: {exc}")
+        return [_no_answer(w, f"unexpected {type(exc).__name__}: {exc}") for w in chunk]
     lost = bool(attempts) and all(a.status == 0 or not a.trustworthy for a in attempts)
     run.lost_batches = run.lost_batches + 1 if lost else 0
     if run.lost_batches >= LOST_BATCHES_BEFORE_STOP:  # one dropped connection is read back; several mean an outage
@@ -272,6 +259,8 @@ def _refused(write: Write, exc: GraphError) -> WriteAttempt:
 def _settle(run: _Run, chunk: Sequence[Write], attempts: Sequence[WriteAttempt]) -> None:
     for write, attempt in zip(chunk, attempts, strict=True):
         run.final[(write.change.user_id, write.kind)] = attempt
+        if attempt.status == 429 and run.switch.stop is not None:
+            continue  # throttled, and not retried because the run is stopping: not applied, so not attempted
         if not attempt.ok and not _needs_read_back(write, attempt):
             _fail(run, write, attempt)
     run.note(len(chunk))
@@ -321,7 +310,7 @@ async def _verify(run: _Run, writes: Sequence[Write]) -> None:
             run.audit_failed(str(exc))
         if seen is Observed.DONE:
             run.final[(write.change.user_id, write.kind)] = _confirmed(attempt)
-            if not attempt.uncertain:  # refused, yet already so: another run made this change
+            if not attempt.uncertain and attempt.attempt == 1:  # refused at once, yet so: another run made it
                 change = write.change
                 run.results[change.user_id] = UserResult(
                     change.user_id, change.user_principal_name, IN_SYNC, "already in the planned state"
@@ -336,6 +325,10 @@ async def _verify(run: _Run, writes: Sequence[Write]) -> None:
             _fail(run, write, attempt, "changed by someone else during the run: plan again to see the state now")
     for start in range(0, len(retry), run.backend.batch_size):
         chunk = retry[start : start + run.backend.batch_size]
+        if not run.switch.may_start_batch():  # stopping: these did not happen, and are left for the next run
+            for write in retry[start:]:
+                run.final.pop((write.change.user_id, write.kind), None)
+            return
         try:
             run.audit.intents(chunk)
         except AuditError as exc:

@@ -1,14 +1,16 @@
 """Read an audit log back (`undo`): per user, the direct licenses before the run and after its applied writes.
 
 Reads both record schemas: version 2 (`"audit": 2`: intent, result, verified records) and version 1 (one record
-per attempt with `before` and `status`). A last line cut short (a crash, a full disk) is ignored; any other
-line that is not a record is an error naming `FILE:LINE`.
+per attempt with `before` and `status`). A line cut short by a crash or a full disk (the last one, or one
+right before the header of a run appended later) is ignored; any other line that is not a record is an error
+naming `FILE:LINE`.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,49 +20,92 @@ from teamslicensing.model.outcome import RecordedUser
 Direct = dict[str, frozenset[str]]
 
 
-class _Entry:
-    def __init__(self, upn: str, before: Direct) -> None:
-        self.upn = upn
-        self.before = before
-        self.after = dict(before)
-        self.applied = False
+@dataclass
+class _Written:
+    """One license write the log records: who, the state before it, what it asked, and what became of it."""
+
+    user_id: str
+    upn: str
+    before: Direct
+    body: Any
+    outcome: str = "unknown"  # "done", "refused" (surely not applied) or "unknown" (sent, never answered)
 
 
 def read_journal(path: str | Path) -> list[RecordedUser]:
-    """Every user the log records at least one applied license write for, in first-seen order."""
-    entries: dict[str, _Entry] = {}
-    intents: dict[tuple[str, int], dict[str, Any]] = {}  # (run id, seq) -> the intent record
+    """Every user with a license write the log shows applied, or sent and never answered, in first-seen order.
+
+    A user's `before` is the state before the first such write (a write refused before it is not the tool's doing);
+    `after` applies the writes confirmed; `possible_after` also those never answered (None when there are none)."""
+    writes: list[_Written] = []
+    intents: dict[tuple[str, int], _Written] = {}  # (run id, seq) -> the write its intent record announced
     for record in _records(path):
-        kind = record.get("kind")
         user_id = str(record.get("userId", "")).lower()
         if not user_id:
             continue
-        if "audit" not in record:  # version 1: each attempt, with the state before
-            if not str(record.get("request", {}).get("url", "")).endswith("/assignLicense"):
-                continue
-            entry = entries.setdefault(user_id, _Entry(str(record.get("userPrincipalName")), _direct(record)))
-            if 200 <= int(record.get("status") or 0) < 300:
-                _apply(entry, record.get("request", {}).get("body"))
+        raw_request = record.get("request")
+        request: dict[str, Any] = raw_request if isinstance(raw_request, dict) else {}
+        if "audit" not in record:  # version 1: one record per attempt, after its answer
+            if str(request.get("url", "")).endswith("/assignLicense"):
+                done = 200 <= _status(record) < 300
+                writes.append(
+                    _Written(
+                        user_id,
+                        str(record.get("userPrincipalName")),
+                        _direct(record),
+                        request.get("body"),
+                        "done" if done else "refused",
+                    )
+                )
             continue
-        if kind != "licenses":
+        if record.get("kind") != "licenses":
             continue
-        key = (str(record.get("runId")), int(record.get("seq") or 0))
-        if record.get("type") == "intent":
-            intents[key] = record
-            entries.setdefault(user_id, _Entry(str(record.get("userPrincipalName")), _direct(record)))
-        elif record.get("type") in ("result", "verified") and key in intents and user_id in entries:
-            done = (
-                record.get("state") == "done"
-                if record["type"] == "verified"
-                else record.get("trustworthy", True) and 200 <= int(record.get("status") or 0) < 300
-            )
-            if done:
-                _apply(entries[user_id], intents[key].get("request", {}).get("body"))
-    return [
-        RecordedUser(user_id, entry.upn, entry.before, entry.after)
-        for user_id, entry in entries.items()
-        if entry.applied
-    ]
+        key = (str(record.get("runId")), _status(record, "seq"))
+        kind = record.get("type")
+        if kind == "intent":
+            written = _Written(user_id, str(record.get("userPrincipalName")), _direct(record), request.get("body"))
+            intents[key] = written
+            writes.append(written)
+        elif key in intents and intents[key].outcome != "done":
+            intents[key].outcome = _outcome(record)
+    return _recorded(writes)
+
+
+def _outcome(record: dict[str, Any]) -> str:
+    """What a result or verified record says of its write."""
+    if record.get("type") == "verified":
+        state = record.get("state")
+        return "done" if state == "done" else "refused" if state == "notDone" else "unknown"
+    status = _status(record)
+    if record.get("trustworthy", True) and 200 <= status < 300:
+        return "done"
+    if record.get("trustworthy", True) and 400 <= status < 500:
+        return "refused"  # refused (a 429 included: not applied); a later attempt may still say done
+    return "unknown"
+
+
+def _recorded(writes: list[_Written]) -> list[RecordedUser]:
+    by_user: dict[str, list[_Written]] = {}
+    for written in writes:
+        if written.outcome != "refused":
+            by_user.setdefault(written.user_id, []).append(written)
+    recorded = []
+    for user_id, mine in by_user.items():
+        before = mine[0].before
+        after, possible = dict(before), dict(before)
+        for written in mine:
+            if written.outcome == "done":
+                _apply(after, written.body)
+            _apply(possible, written.body)
+        unknown = any(w.outcome == "unknown" for w in mine)
+        recorded.append(RecordedUser(user_id, mine[0].upn, before, after, possible if unknown else None))
+    return recorded
+
+
+def _status(record: dict[str, Any], key: str = "status") -> int:
+    try:
+        return int(record.get(key) or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _records(path: str | Path) -> Iterator[dict[str, Any]]:
@@ -76,12 +121,22 @@ def _records(path: str | Path) -> Iterator[dict[str, Any]]:
         try:
             record = json.loads(line)
         except (ValueError, RecursionError) as exc:
-            if number == len(lines):  # cut short by a crash or a full disk: its write was never confirmed
-                return
+            if number == len(lines) or _starts_a_run(lines[number:]):  # cut short by a crash or a full disk,
+                continue  # then perhaps another run appended: that record's write was never confirmed
             raise UsageError(f"{path}:{number}: not an audit record ({exc})") from exc
         if not isinstance(record, dict):
             raise UsageError(f"{path}:{number}: not an audit record (expected a JSON object)")
         yield record
+
+
+def _starts_a_run(rest: list[str]) -> bool:
+    """Whether the next non-empty line is the header of a run appended after a crash."""
+    following = next((line for line in rest if line.strip()), "")
+    try:
+        record = json.loads(following)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(record, dict) and record.get("type") == "header"
 
 
 def _direct(record: dict[str, Any]) -> Direct:
@@ -94,12 +149,12 @@ def _direct(record: dict[str, Any]) -> Direct:
     }
 
 
-def _apply(entry: _Entry, body: Any) -> None:
+def _apply(state: Direct, body: Any) -> None:
+    """`state` once the assignLicense `body` took effect."""
     if not isinstance(body, dict):
         return
     for sku in body.get("removeLicenses") or []:
-        entry.after.pop(str(sku).lower(), None)
+        state.pop(str(sku).lower(), None)
     for add in body.get("addLicenses") or []:
         if isinstance(add, dict) and add.get("skuId"):
-            entry.after[str(add["skuId"]).lower()] = frozenset(str(p).lower() for p in add.get("disabledPlans") or [])
-    entry.applied = True
+            state[str(add["skuId"]).lower()] = frozenset(str(p).lower() for p in add.get("disabledPlans") or [])

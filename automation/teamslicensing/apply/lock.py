@@ -1,9 +1,10 @@
-"""One apply at a time per tenant on one machine: a lock file holding the pid, host and start time.
+"""One apply at a time per tenant on one machine: an OS lock on a file that names its holder (pid, host, start).
 
-The lock is taken with O_EXCL, so two runs cannot both win. A lock whose holder is gone (same host, pid not
-running) is stale and taken over. Runs on different machines (overlapping Azure Automation jobs) cannot see each
-other's lock files: for them the executor's read-back makes a second run harmless instead (README, *One apply at a
-time*).
+The lock is `flock` (Unix) or `msvcrt.locking` (Windows) on a file that is never deleted: the operating system
+releases it when the holder exits, however it exits (kill -9 included), so there is no stale lock to judge and no
+race between two runs taking over one. The file's text only says who holds it, for the refusal message. Runs on
+different machines (overlapping Azure Automation jobs) cannot see each other's lock files: for them the executor's
+read-back makes a second run harmless instead (README, *One apply at a time*).
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ import json
 import os
 import socket
 import tempfile
-import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import IO
 
 from teamslicensing.errors import UsageError
 
@@ -33,66 +33,74 @@ def lock_path(key: str) -> Path:
 
 @contextlib.contextmanager
 def tenant_lock(key: str, what: str) -> Iterator[Path]:
-    """Hold the lock for `key` (a tenant id, or the snapshot's path) for the block; `what` names it in messages."""
+    """Hold the lock for `key` (a tenant id, an endpoint, a snapshot's path) for the block; `what` names it."""
     path = lock_path(key)
-    mine = {"pid": os.getpid(), "host": socket.gethostname(), "started": _now(), "tenant": what}
-    for _ in range(3):
+    try:
+        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 -- closed below, after the lock is released
+    except OSError as exc:
+        raise UsageError(f"cannot open the lock file {path}: {exc.strerror or exc}; nothing was written") from exc
+    with handle:
+        if not _try_lock(handle):
+            handle.seek(0)
+            holder = _holder(handle.read())
+            raise UsageError(
+                f"another apply is running against {what}: pid {holder.get('pid', '?')} on "
+                f"{holder.get('host', 'this machine')} since {holder.get('started', '?')} (lock {path}); nothing "
+                "was written. Wait for it to finish"
+            )
         try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            holder = _holder(path)
-            if holder is None and _age(path) < 5.0:  # being written by a run that just took it
-                holder = {"pid": "?", "host": "this machine", "started": "just now"}
-            if holder is not None and _alive(holder):
-                raise UsageError(
-                    f"another apply is running against {what}: pid {holder.get('pid')} on {holder.get('host')} "
-                    f"since {holder.get('started')} (lock {path}); nothing was written. Wait for it, or delete the "
-                    "lock file if you are sure it is gone"
-                ) from None
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()  # stale: its holder is gone
-            continue
-        except OSError as exc:
-            raise UsageError(f"cannot create the lock file {path}: {exc.strerror or exc}; nothing was written") from exc
-        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-            json.dump(mine, out)
-        try:
+            handle.seek(0)
+            handle.truncate()
+            mine = {"pid": os.getpid(), "host": socket.gethostname(), "started": _now(), "tenant": what}
+            handle.write(json.dumps(mine))
+            handle.flush()
             yield path
         finally:
             with contextlib.suppress(OSError):
-                if _holder(path) == mine:
-                    path.unlink()
-        return
-    raise UsageError(f"cannot take the lock {path}: it keeps reappearing; nothing was written")
+                handle.seek(0)
+                handle.truncate()
+                handle.flush()
+            _unlock(handle)
 
 
-def _holder(path: Path) -> dict[str, Any] | None:
+def _try_lock(handle: IO[str]) -> bool:
     try:
-        holder = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None  # half written or unreadable: treated as stale
-    return holder if isinstance(holder, dict) else None
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
 
-
-def _age(path: Path) -> float:
-    try:
-        return time.time() - path.stat().st_mtime
-    except OSError:
-        return 0.0
-
-
-def _alive(holder: dict[str, Any]) -> bool:
-    if holder.get("pid") == "?":
+        try:
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined,unused-ignore]
+        except OSError:
+            return False
         return True
-    if holder.get("host") != socket.gethostname():
-        return True  # another machine's run: we cannot tell, so it counts as running
     try:
-        os.kill(int(holder.get("pid", -1)), 0)
-    except (ProcessLookupError, ValueError, OverflowError):
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
         return False
-    except PermissionError:
-        return True  # someone else's process, alive
     return True
+
+
+def _unlock(handle: IO[str]) -> None:
+    try:
+        import fcntl
+    except ImportError:
+        import msvcrt
+
+        with contextlib.suppress(OSError):
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined,unused-ignore]
+        return
+    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _holder(text: str) -> dict[str, object]:
+    try:
+        holder = json.loads(text)
+    except ValueError:
+        return {}  # being written by a run that just took it
+    return holder if isinstance(holder, dict) else {}
 
 
 def _now() -> str:

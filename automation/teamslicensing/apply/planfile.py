@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from teamslicensing import __version__
-from teamslicensing.apply.audit import license_state
 from teamslicensing.errors import UsageError
-from teamslicensing.model.outcome import STALE, UserResult
+from teamslicensing.model.outcome import IN_SYNC, STALE, UserResult
 from teamslicensing.model.plan import Plan, UserChange
 from teamslicensing.model.tenant import Tenant, TenantUser
 from teamslicensing.report.jsonplan import plan_from_json, plan_to_json
@@ -55,12 +54,22 @@ def is_plan_file(path: str | Path) -> bool:
 
 
 def user_basis(user: TenantUser, tenant: Tenant) -> dict[str, Any]:
-    """What a change for `user` rested on, in the saved plan's encoding."""
-    state = license_state(user) or {}
+    """What a change for `user` rested on, in the saved plan's encoding: everything the planner read of them."""
     numbers = tenant.numbers_by_user.get(user.id, ()) if tenant.numbers is not None else None
+    licenses = [
+        {
+            "skuId": a.sku_id,
+            "disabledPlans": sorted(a.disabled_plans),
+            "assignedByGroup": a.assigned_by_group,
+            "state": a.state,
+        }
+        for a in user.licenses
+    ]
     return {
-        "licenses": sorted(state.get("licenses", []), key=lambda lic: (lic["skuId"], lic["assignedByGroup"] or "")),
+        "accountEnabled": user.account_enabled,
+        "licenses": sorted(licenses, key=lambda lic: (lic["skuId"], lic["assignedByGroup"] or "")),
         "usageLocation": user.usage_location,
+        "attributes": dict(sorted(user.attributes.items())),
         "groups": sorted(group.id for group in tenant.groups if user.id in group.members),
         "phoneNumbers": None if numbers is None else sorted(str(n) for n in numbers),
     }
@@ -133,18 +142,39 @@ def read_plan_file(path: str | Path) -> SavedPlan:
 
 
 def split_stale(saved: SavedPlan, tenant: Tenant) -> tuple[tuple[UserChange, ...], tuple[UserResult, ...]]:
-    """The changes whose users are as recorded now, and a STALE result for each user who is not."""
+    """The changes whose users are as recorded now; for each other user a result: IN_SYNC when they already hold
+    what the change gives (an earlier run of this plan), else STALE."""
     users = {user.id: user for user in tenant.users}
     fresh: list[UserChange] = []
     stale: list[UserResult] = []
     for change in saved.plan.changes:
         user = users.get(change.user_id)
-        why = _difference(saved.basis.get(change.user_id), user, tenant)
+        recorded = saved.basis.get(change.user_id)
+        why = _difference(recorded, user, tenant)
         if why is None:
             fresh.append(change)
+        elif user is not None and recorded is not None and _already_done(recorded, change, user):
+            # this plan's own change, made by an earlier run of it (a wave, a re-run job): done, not stale
+            stale.append(
+                UserResult(change.user_id, change.user_principal_name, IN_SYNC, "already in the planned state")
+            )
         else:
             stale.append(UserResult(change.user_id, change.user_principal_name, STALE, why))
     return tuple(fresh), tuple(stale)
+
+
+def _already_done(recorded: Mapping[str, Any], change: UserChange, user: TenantUser) -> bool:
+    direct = {
+        str(lic["skuId"]).lower(): frozenset(map(str, lic.get("disabledPlans") or []))
+        for lic in recorded.get("licenses") or []
+        if not lic.get("assignedByGroup")
+    }
+    for remove in change.remove_licenses:
+        direct.pop(remove.sku_id, None)
+    for add in change.add_licenses:
+        direct[add.sku_id] = frozenset(add.disabled_plans)
+    location = change.set_usage_location or recorded.get("usageLocation")
+    return user.direct_licenses() == direct and (user.usage_location or None) == (location or None)
 
 
 def _difference(recorded: Mapping[str, Any] | None, user: TenantUser | None, tenant: Tenant) -> str | None:
@@ -154,7 +184,9 @@ def _difference(recorded: Mapping[str, Any] | None, user: TenantUser | None, ten
         return "the plan file has no record of this user's state"
     now = user_basis(user, tenant)
     labels = {
+        "accountEnabled": "account status",
         "licenses": "licenses",
+        "attributes": "attributes the rules select on",
         "usageLocation": "usage location",
         "groups": "group memberships",
         "phoneNumbers": "phone numbers",

@@ -36,10 +36,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(str(exc), file=sys.stderr)
             return EXIT_FAILURE
         except KeyboardInterrupt:
-            print("interrupted (Ctrl-C) before anything was written", file=sys.stderr)
+            print("interrupted (Ctrl-C)", file=sys.stderr)
             return EXIT_INTERRUPTED
         except Terminated:
-            print("terminated (SIGTERM) before anything was written", file=sys.stderr)
+            print("terminated (SIGTERM)", file=sys.stderr)
             return EXIT_TERMINATED
         except BrokenPipeError:
             return EXIT_FAILURE

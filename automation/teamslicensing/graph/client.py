@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import json
 import math
@@ -245,6 +246,7 @@ class Graph:
         attempts = dict.fromkeys(pending, 0)
         failures = dict.fromkeys(pending, 0)  # transient failures; 429s are bounded by time, not by count
         settled: dict[str, BatchResponse] = {}
+        last: dict[str, BatchResponse] = {}  # each item's latest answer, for a stop between rounds
         started = time.monotonic()
         writes = any(r.method != "GET" for r in requests)
         while pending:
@@ -289,11 +291,17 @@ class Graph:
                     trusted,
                 )
                 round_answers.append((pending[request_id], answer))
+                last[request_id] = answer
                 throttled = status == 429
                 transient = status == 0 or status in _TRANSIENT_STATUSES
                 failures[request_id] += transient
                 out_of_time = time.monotonic() - started > self.max_total_wait
-                may_repeat = trusted and (throttled or pending[request_id].method == "GET" or status != 0)
+                # a read is repeated freely; a write only when it surely did not happen (429): a 5xx or no answer
+                # may follow a write Graph made, so the caller reads the user back instead of guessing
+                is_read = pending[request_id].method == "GET"
+                may_repeat = trusted and (throttled or is_read)
+                if transient and not is_read:
+                    answer = dataclasses.replace(answer, trusted=False)
                 stopping = keep_trying is not None and not keep_trying()
                 if (
                     (throttled or transient)
@@ -315,6 +323,9 @@ class Graph:
                 self.retries += len(pending)
                 wait = self._waiting(max(waits), f"Graph throttled {len(pending)} item(s) of a batch")
                 await asyncio.sleep(wait)  # every item still pending added its wait
+                if keep_trying is not None and not keep_trying():  # a stop came during the wait: send no more
+                    settled.update((rid, last[rid]) for rid in pending)
+                    break
         return [settled[request.id] for request in requests]
 
     # ---- one HTTP request, and the one retry layer -------------------------------------------------------------
@@ -406,14 +417,26 @@ class Graph:
         started = time.monotonic()
         try:
             response = await self._client.request(method, target, headers=headers, content=content)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:  # never reached Graph
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError) as exc:
+            # the request never reached Graph
             raise RetryableError(0, type(exc).__name__, str(exc) or "connection failed", maybe_sent=False) from exc
-        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+        except (httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:  # nothing sent, and never will be
+            raise GraphError(0, type(exc).__name__, f"cannot send to {_path(url)}: {exc}") from exc
+        except httpx.RequestError as exc:  # timeouts, resets, protocol and decoding errors: it may have arrived
             raise RetryableError(0, type(exc).__name__, str(exc) or "connection dropped") from exc
         self._pacer.observe(response.headers)
         took = time.monotonic() - started
         if took > SLOW_REQUEST:
             self._say(f"Graph took {took:.0f} s to answer {method} {_path(url)}")
+        if 300 <= response.status_code < 400:  # Graph's API does not redirect: a proxy or portal is in the way
+            where = response.headers.get("location", "elsewhere")
+            raise GraphError(
+                response.status_code,
+                "Redirected",
+                f"{method} {_path(url)} was redirected to {where}: not followed (and no token sent there); is "
+                "--graph-url a Graph endpoint, and is a proxy in the way?",
+                _request_id(response.headers),
+            )
         if response.status_code < 400:
             return response
         request_id = _request_id(response.headers)

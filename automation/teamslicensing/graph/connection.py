@@ -118,11 +118,15 @@ def token_provider(
 def graph_http_client(connection: Connection) -> httpx.AsyncClient:
     """msgraph-core's client and middleware for `connection`, without its retry handler."""
     from kiota_http.kiota_client_factory import KiotaClientFactory
-    from kiota_http.middleware import RetryHandler
+    from kiota_http.middleware import RedirectHandler, RetryHandler
     from msgraph_core import GraphClientFactory
     from msgraph_core.middleware import GraphTelemetryHandler
 
-    middleware = [m for m in KiotaClientFactory.get_default_middleware(None) if not isinstance(m, RetryHandler)]
+    # no retry handler (one retry layer, ours) and no redirect handler: Graph's API never redirects, so a redirect
+    # is a proxy or a captive portal, reported rather than followed with the token
+    middleware = [
+        m for m in KiotaClientFactory.get_default_middleware(None) if not isinstance(m, (RetryHandler, RedirectHandler))
+    ]
     middleware.append(GraphTelemetryHandler())
     # base_url set here and again below: kiota-http ≥ 1.9.4 keeps the client's own (GRAPH-FACTS)
     client = httpx.AsyncClient(base_url=connection.graph_url, timeout=REQUEST_TIMEOUT)

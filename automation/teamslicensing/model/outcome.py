@@ -115,3 +115,4 @@ class RecordedUser:
     user_principal_name: str
     before: Mapping[str, frozenset[str]]
     after: Mapping[str, frozenset[str]]
+    possible_after: Mapping[str, frozenset[str]] | None = None  # also with the writes sent and never answered

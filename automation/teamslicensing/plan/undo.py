@@ -36,7 +36,8 @@ def plan_undo(
         now = user.direct_licenses()
         if _lower(now) == _lower(entry.before):
             continue  # already as before the run (an earlier undo, or someone restored it by hand)
-        if _lower(now) != _lower(entry.after):
+        possible = _lower(entry.possible_after) if entry.possible_after is not None else None
+        if _lower(now) != _lower(entry.after) and _lower(now) != possible:
             why = "licenses changed since the audited run: not restored over someone else's change"
             stale.append(UserResult(entry.user_id, entry.user_principal_name, STALE, why))
             continue
