@@ -11,9 +11,10 @@ from typing import Any, ClassVar, TypeVar
 import pytest
 
 from teamslicensing.graph import Connection, Graph
-from teamslicensing.graph.client import BATCH_LIMIT, BatchRequest
+from teamslicensing.graph.client import BATCH_LIMIT
 from teamslicensing.graph.connection import token_provider
 from teamslicensing.graph.requests import odata_string
+from teamslicensing.graph.wire import BatchRequest
 
 
 class RecordingCredential:

@@ -14,15 +14,12 @@ transient failures, carrying `retry_after` when Graph said how long to wait.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import functools
 import json
-import math
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -37,6 +34,20 @@ from teamslicensing.graph.connection import (
     token_provider,
     token_tenant,
 )
+from teamslicensing.graph.pacing import WritePacer
+from teamslicensing.graph.wire import (
+    BatchRequest,
+    BatchResponse,
+    batch_item,
+    batch_items,
+    error_parts,
+    mapping,
+    number,
+    origin,
+    request_id_of,
+    short_path,
+    status_of,
+)
 
 BATCH_LIMIT = 20  # Graph's maximum number of requests in one JSON $batch
 DEFAULT_CONCURRENCY = 4  # batches in flight at once
@@ -47,65 +58,6 @@ MAX_PAGES = 5000  # pages of one collection: 5 million objects at 999 a page; pa
 MAX_RETRY_AFTER = 300.0  # one Retry-After is honoured up to 5 minutes (a larger one is capped, and said)
 MAX_RUN_WAIT = 3600.0  # seconds a run may spend waiting for Retry-After and backoff in all, before giving up
 SLOW_REQUEST = 20.0  # a request slower than this is mentioned, so a long read is never silent
-_SLOW_DOWN_AT = 0.8  # Graph sends x-ms-throttle-limit-percentage (0.8 to 1.8) once 80% of a limit is used
-
-
-@dataclass(frozen=True)
-class BatchRequest:
-    id: str
-    method: str
-    url: str  # relative to the Graph version root, e.g. /users/{id}/assignLicense
-    body: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class BatchResponse:
-    id: str
-    status: int
-    body: Any
-    request_id: str | None
-    attempts: int = 1
-    headers: dict[str, str] = field(default_factory=dict)
-    trusted: bool = True  # False: no answer, or one we cannot rely on (missing, duplicated, 5xx for the batch)
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300 and self.trusted
-
-    @property
-    def error_message(self) -> str:
-        if not self.trusted and self.status == 0:
-            return _error_text(self.body) or "no answer came (the connection dropped after the request was sent)"
-        if not self.trusted:
-            return "the answer cannot be trusted (an item missing or answered twice, or the batch failed)"
-        return _error_text(self.body) or f"HTTP {self.status}"
-
-
-class _Pacer:
-    """Shared by every request: after a 429 nobody sends until its Retry-After; near a limit, one batch at a time.
-
-    Near the limit (Graph's x-ms-throttle-limit-percentage, 0.8 to 1.8) we narrow to a single batch in flight
-    rather than pause: pauses measurably cost throughput against the write quota, while overshoot is cheap
-    because 429s carry Retry-After and everyone honours it.
-    """
-
-    def __init__(self) -> None:
-        self._not_before = 0.0
-        self.near_limit = False
-
-    async def wait(self) -> None:
-        pause = self._not_before - time.monotonic()
-        if pause > 0:
-            await asyncio.sleep(pause)
-
-    def throttled(self, seconds: float) -> None:
-        self._not_before = max(self._not_before, time.monotonic() + seconds)
-
-    def observe(self, headers: httpx.Headers) -> None:
-        used = _number(headers.get("x-ms-throttle-limit-percentage"))
-        if used is not None and used > 2:  # documented as a fraction (0.8 to 1.8); tolerate a true percentage
-            used /= 100
-        self.near_limit = used is not None and used >= _SLOW_DOWN_AT
 
 
 class _StopAfterFailures(stop_base):
@@ -139,6 +91,7 @@ class Graph:
         max_total_wait: float = MAX_TOTAL_WAIT,
         backoff_base: float = 1.0,
         notice: Callable[[str], None] | None = None,
+        max_pages: int = MAX_PAGES,
     ) -> None:
         self.connection = connection
         self.backoff_base = backoff_base  # seconds; the first backoff is up to twice this, doubling per attempt
@@ -147,9 +100,8 @@ class Graph:
         self._token = token
         self._access_token = access_token  # a bearer token given by the caller, sent only to connection.graph_url
         self._close_token: Callable[[], Awaitable[None]] | None = None
-        self._pacer = _Pacer()
+        self._pacer = WritePacer()
         self._slots = asyncio.Semaphore(concurrency)
-        self._single = asyncio.Lock()  # held by the one batch in flight while Graph says we are near a limit
         self.max_attempts = max_attempts
         self.max_total_wait = max_total_wait
         self.write_requests = 0
@@ -158,6 +110,7 @@ class Graph:
         self.notice = notice  # where progress lines go (slow answers, long waits); None: nowhere
         self._last_notice = -1e9
         self.max_retry_after = MAX_RETRY_AFTER
+        self.max_pages = max_pages
         self.max_run_wait = MAX_RUN_WAIT
         self.waited = 0.0  # seconds spent waiting for Retry-After and backoff so far
 
@@ -187,11 +140,11 @@ class Graph:
                 "InvalidResponse",
                 f"the answer to GET {url.split('?')[0]} is not JSON ({kind}, {len(response.content)} bytes): "
                 "is --graph-url a Graph endpoint, and is a proxy in the way?",
-                _request_id(response.headers),
+                request_id_of(response.headers),
             ) from exc
 
     async def pages(
-        self, url: str, headers: dict[str, str] | None = None, max_pages: int = MAX_PAGES
+        self, url: str, headers: dict[str, str] | None = None, max_pages: int | None = None
     ) -> AsyncIterator[list[Any]]:
         """Yield the `value` of each page, following `@odata.nextLink`; one page in memory at a time.
 
@@ -201,6 +154,7 @@ class Graph:
         next_url: str | None = url
         seen: set[str] = set()
         pages = 0
+        max_pages = max_pages or self.max_pages
         where = url.split("?")[0]
         while next_url:
             if next_url in seen:
@@ -250,9 +204,9 @@ class Graph:
         started = time.monotonic()
         writes = any(r.method != "GET" for r in requests)
         while pending:
-            async with self._slots, self._single if self._pacer.near_limit else contextlib.nullcontext():
-                await self._pacer.wait()
-                body = {"requests": [_batch_item(r) for r in pending.values()]}
+            async with self._slots:
+                await self._pacer.before_send(sum(1 for r in pending.values() if r.method != "GET"))
+                body = {"requests": [batch_item(r) for r in pending.values()]}
                 self.write_requests += 1
                 send = functools.partial(self._send, "POST", "/$batch", body)
                 try:
@@ -270,7 +224,7 @@ class Graph:
                     settled.update((r.id, answer) for r, answer in lost)
                     break
             answered: dict[str, list[Any]] = {}
-            for item in _batch_items(response):
+            for item in batch_items(response):
                 answered.setdefault(str(item.get("id")), []).append(item)
             waits = []
             round_answers = []
@@ -279,19 +233,17 @@ class Graph:
                 items = answered.get(request_id, [])
                 item = items[0] if len(items) == 1 and isinstance(items[0], dict) else {}
                 trusted = len(items) == 1 or pending[request_id].method == "GET"
-                status = _status(item.get("status"))
-                headers = {str(k).lower(): str(v) for k, v in (_mapping(item.get("headers"))).items()}
+                status = status_of(item.get("status"))
+                headers = {str(k).lower(): str(v) for k, v in (mapping(item.get("headers"))).items()}
                 answer = BatchResponse(
                     request_id,
                     status,
                     item.get("body"),
-                    headers.get("request-id") or _request_id(response.headers),
+                    headers.get("request-id") or request_id_of(response.headers),
                     attempts[request_id],
                     headers,
                     trusted,
                 )
-                round_answers.append((pending[request_id], answer))
-                last[request_id] = answer
                 throttled = status == 429
                 transient = status == 0 or status in _TRANSIENT_STATUSES
                 failures[request_id] += transient
@@ -302,6 +254,8 @@ class Graph:
                 may_repeat = trusted and (throttled or is_read)
                 if transient and not is_read:
                     answer = dataclasses.replace(answer, trusted=False)
+                round_answers.append((pending[request_id], answer))
+                last[request_id] = answer
                 stopping = keep_trying is not None and not keep_trying()
                 if (
                     (throttled or transient)
@@ -310,13 +264,20 @@ class Graph:
                     and not out_of_time
                     and not stopping
                 ):
-                    asked = _number(headers.get("retry-after"))
+                    asked = number(headers.get("retry-after"))
                     waits.append(asked if asked is not None else self._backoff(attempts[request_id]))
                     if throttled:
                         self._pacer.throttled(min(waits[-1], self.max_retry_after))
                     continue
                 settled[request_id] = answer
                 del pending[request_id]
+            if writes:  # the rate learnt from the refusals, and the limit header where Graph sends it: per item
+                written = [a for r, a in round_answers if r.method != "GET"]
+                self._pacer.observe(
+                    sum(1 for a in written if a.ok),
+                    sum(1 for a in written if a.status == 429),
+                    [{k.lower(): v for k, v in response.headers.items()}, *(a.headers for a in written)],
+                )
             if on_round is not None:
                 on_round(round_answers)
             if pending:
@@ -350,7 +311,7 @@ class Graph:
         )
         async for attempt in retrying:
             with attempt:
-                await self._pacer.wait()
+                await self._pacer.before_send(0)  # a Retry-After pause holds reads too
                 return await send()
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
@@ -390,6 +351,10 @@ class Graph:
     def _before_sleep(self, state: RetryCallState) -> None:
         self.retries += 1
         exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RetryableError) and exc.status != 429:  # a timeout or a 5xx: said, so never silent
+            self._say(
+                f"Graph did not answer ({exc.code}: {exc.message[:80]}); attempt {state.attempt_number}, retrying"
+            )
         if isinstance(exc, RetryableError) and exc.status == 429 and exc.retry_after:
             self._pacer.throttled(min(exc.retry_after, self.max_retry_after))
 
@@ -399,12 +364,12 @@ class Graph:
         assert self._client is not None, "use Graph as an async context manager"
         assert self._token is not None
         target = url if url.startswith(("http://", "https://")) else self.connection.graph_url + url
-        if _origin(target) != _origin(self.connection.graph_url):  # checked before a token is even fetched
+        if origin(target) != origin(self.connection.graph_url):  # checked before a token is even fetched
             raise GraphError(
                 0,
                 "ForeignOrigin",
-                f"Graph pointed at {_origin(target)}, which is not the Graph endpoint in use "
-                f"({_origin(self.connection.graph_url)}): not followed, and no token was sent there",
+                f"Graph pointed at {origin(target)}, which is not the Graph endpoint in use "
+                f"({origin(self.connection.graph_url)}): not followed, and no token was sent there",
             )
         token = await self._token()
         if self.tenant_id is None:
@@ -421,96 +386,27 @@ class Graph:
             # the request never reached Graph
             raise RetryableError(0, type(exc).__name__, str(exc) or "connection failed", maybe_sent=False) from exc
         except (httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:  # nothing sent, and never will be
-            raise GraphError(0, type(exc).__name__, f"cannot send to {_path(url)}: {exc}") from exc
+            raise GraphError(0, type(exc).__name__, f"cannot send to {short_path(url)}: {exc}") from exc
         except httpx.RequestError as exc:  # timeouts, resets, protocol and decoding errors: it may have arrived
             raise RetryableError(0, type(exc).__name__, str(exc) or "connection dropped") from exc
-        self._pacer.observe(response.headers)
         took = time.monotonic() - started
         if took > SLOW_REQUEST:
-            self._say(f"Graph took {took:.0f} s to answer {method} {_path(url)}")
+            self._say(f"Graph took {took:.0f} s to answer {method} {short_path(url)}")
         if 300 <= response.status_code < 400:  # Graph's API does not redirect: a proxy or portal is in the way
             where = response.headers.get("location", "elsewhere")
             raise GraphError(
                 response.status_code,
                 "Redirected",
-                f"{method} {_path(url)} was redirected to {where}: not followed (and no token sent there); is "
+                f"{method} {short_path(url)} was redirected to {where}: not followed (and no token sent there); is "
                 "--graph-url a Graph endpoint, and is a proxy in the way?",
-                _request_id(response.headers),
+                request_id_of(response.headers),
             )
         if response.status_code < 400:
             return response
-        request_id = _request_id(response.headers)
-        code, message = _error_parts(response)
+        request_id = request_id_of(response.headers)
+        code, message = error_parts(response)
         if response.status_code == 429 or response.status_code in _TRANSIENT_STATUSES:
             raise RetryableError(
-                response.status_code, code, message, request_id, _number(response.headers.get("retry-after"))
+                response.status_code, code, message, request_id, number(response.headers.get("retry-after"))
             )
         raise GraphError(response.status_code, code, message, request_id)
-
-
-def _origin(url: str) -> str:
-    parts = httpx.URL(url)
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.host}{port}".lower()
-
-
-def _path(url: str) -> str:
-    """A URL for a progress line: the path without the query (which may be long), relative to the version root."""
-    return httpx.URL(url).path if url.startswith(("http://", "https://")) else url.split("?")[0]
-
-
-def _number(value: str | None) -> float | None:
-    try:
-        number = float(value) if value is not None else None
-    except ValueError:
-        return None
-    return number if number is not None and math.isfinite(number) and number >= 0 else None
-
-
-def _status(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
-
-
-def _mapping(value: Any) -> dict[Any, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _batch_items(response: httpx.Response) -> list[Any]:
-    """The `responses` of a $batch answer; a body that is not Graph's shape answers nothing (items settle as
-    unanswered rather than crash the run)."""
-    try:
-        document = json.loads(response.content)
-    except ValueError:
-        return []
-    items = document.get("responses") if isinstance(document, dict) else None
-    return items if isinstance(items, list) else []
-
-
-def _request_id(headers: httpx.Headers) -> str | None:
-    value = headers.get("request-id") or headers.get("client-request-id")
-    return str(value) if value else None
-
-
-def _error_parts(response: httpx.Response) -> tuple[str, str]:
-    try:
-        error = response.json().get("error", {})
-    except (ValueError, AttributeError):
-        return f"HTTP{response.status_code}", response.text[:200] or response.reason_phrase
-    return str(error.get("code", f"HTTP{response.status_code}")), str(error.get("message", ""))
-
-
-def _error_text(body: Any) -> str:
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return str(body["error"].get("message") or body["error"].get("code") or "")
-    return ""
-
-
-def _batch_item(request: BatchRequest) -> dict[str, Any]:
-    item: dict[str, Any] = {"id": request.id, "method": request.method, "url": request.url}
-    if request.body is not None:
-        item["headers"] = {"Content-Type": "application/json"}
-        item["body"] = request.body
-    return item

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from teamslicensing.graph.client import BATCH_LIMIT, DEFAULT_CONCURRENCY, BatchRequest, BatchResponse, Graph
+from teamslicensing.graph.client import BATCH_LIMIT, DEFAULT_CONCURRENCY, Graph
 from teamslicensing.graph.requests import write_request
+from teamslicensing.graph.wire import BatchRequest, BatchResponse
 from teamslicensing.model.outcome import Write, WriteAttempt
 
 READ_BACK_SELECT = (

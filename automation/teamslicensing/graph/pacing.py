@@ -1,0 +1,107 @@
+"""Pacing writes as a good citizen of the tenant's write quota, which every app of the tenant shares.
+
+Graph throttles each `$batch` item on its own and says so inside the item (status 429, `Retry-After`,
+`x-ms-throttle-limit-percentage` once 80% of a limit is used, `x-ms-throttle-scope`). Hammering until refused
+wastes everybody's quota, so writes are metered at a rate learnt from the refusals themselves:
+
+- Unpaced until the first 429: a small run never waits.
+- A 429 means the quota was just exhausted. Between two such moments the writes Graph accepted are what the
+  quota let through, so accepted writes / elapsed time estimates the quota's rate; the pace is set a little below
+  it (`margin`), and batches are spaced by `writes / rate` across every batch in flight.
+- Without refusals the pace creeps up (`probe` per batch), so a quota that grew, or another app that stopped, is
+  found again; the next 429 re-measures. The limit-percentage header only freezes that creep: on a sliding window
+  it is present at full speed too, so it cannot be a reason to slow down.
+- A `Retry-After` pauses every request, reads included, until it has passed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+
+MARGIN = 0.95  # pace at this share of the measured quota rate
+PROBE = 0.003  # creep up by this share per batch accepted without a refusal
+MIN_SAMPLE = 40  # accepted writes between two refusals before they count as a measurement
+NEAR_LIMIT = 0.8  # x-ms-throttle-limit-percentage from which Graph reports a limit nearly used (0.8 to 1.8)
+
+
+class WritePacer:
+    """Shared by every request of one `Graph`: the Retry-After pause, and the learnt write rate."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, margin: float = MARGIN) -> None:
+        self._clock = clock
+        self.margin = margin
+        self.rate: float | None = None  # writes per second; None: unpaced
+        self._next_send = 0.0
+        self._not_before = 0.0
+        self._last_refusal: float | None = None
+        self._accepted_since = 0
+        self._recent: deque[tuple[float, int]] = deque()  # (time, writes accepted) over the last few seconds
+        self.near_limit = False
+        self.scope: str | None = None  # x-ms-throttle-scope of the last signal, for progress lines
+        self.refusals = 0  # rounds with 429s, for the benchmark
+
+    async def before_send(self, writes: int) -> None:
+        """Wait for the Retry-After pause, and for this batch's turn at the learnt rate (`writes` items)."""
+        now = self._clock()
+        start = max(now, self._not_before)
+        if writes and self.rate:
+            start = max(start, self._next_send)
+            self._next_send = start + writes / self.rate
+        if start > now:
+            await asyncio.sleep(start - now)
+
+    def throttled(self, seconds: float) -> None:
+        """Graph said Retry-After: nobody sends before it has passed."""
+        self._not_before = max(self._not_before, self._clock() + seconds)
+
+    def observe(self, accepted: int, refused: int, headers: Iterable[Mapping[str, str]]) -> None:
+        """One round of a write batch: items accepted and refused with 429, and the headers that came with them
+        (the outer response's and each item's)."""
+        now = self._clock()
+        usage = None
+        for found in headers:
+            value = _fraction(found.get("x-ms-throttle-limit-percentage"))
+            if value is not None:
+                usage = value if usage is None else max(usage, value)
+            self.scope = found.get("x-ms-throttle-scope") or self.scope
+        self.near_limit = usage is not None and usage >= NEAR_LIMIT
+        if accepted:
+            self._recent.append((now, accepted))
+        while self._recent and self._recent[0][0] < now - 5.0:
+            self._recent.popleft()
+        if refused:
+            self.refusals += 1
+            self._measure(now)
+        else:
+            self._accepted_since += accepted
+            if self.rate is not None and accepted and not self.near_limit:
+                self.rate *= 1 + PROBE
+
+    def _measure(self, now: float) -> None:
+        if self._last_refusal is not None and self._accepted_since >= MIN_SAMPLE and now > self._last_refusal:
+            self.rate = self.margin * self._accepted_since / (now - self._last_refusal)
+        elif self.rate is None:
+            # the first refusal: pace at what was getting through lately (when enough did to tell), until a
+            # measurement comes; a refusal after a handful of writes says nothing of a rate, only Retry-After
+            recent = sum(n for _, n in self._recent)
+            if recent >= MIN_SAMPLE:
+                span = max(now - self._recent[0][0], 0.5)
+                self.rate = max(self.margin * recent / span, 1.0)
+        elif self._accepted_since < MIN_SAMPLE:
+            return  # refusals close together (concurrent batches hit the same empty quota): one moment, not many
+        self._last_refusal = now
+        self._accepted_since = 0
+
+
+def _fraction(value: str | None) -> float | None:
+    """x-ms-throttle-limit-percentage: documented as a fraction (0.8 to 1.8); a true percentage is tolerated."""
+    try:
+        number = float(value) if value is not None else None
+    except ValueError:
+        return None
+    if number is None or number != number:
+        return None
+    return number / 100 if number > 2 else number

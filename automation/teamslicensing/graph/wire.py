@@ -1,0 +1,109 @@
+"""Graph's wire formats, as plain functions and data: $batch requests and answers, error bodies, header values."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    id: str
+    method: str
+    url: str  # relative to the Graph version root, e.g. /users/{id}/assignLicense
+    body: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class BatchResponse:
+    id: str
+    status: int
+    body: Any
+    request_id: str | None
+    attempts: int = 1
+    headers: dict[str, str] = field(default_factory=dict)
+    trusted: bool = True  # False: no answer, or one we cannot rely on (missing, duplicated, 5xx for the batch)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300 and self.trusted
+
+    @property
+    def error_message(self) -> str:
+        if not self.trusted and self.status == 0:
+            return error_text(self.body) or "no answer came (the connection dropped after the request was sent)"
+        if not self.trusted:
+            return "the answer cannot be trusted (an item missing or answered twice, or the batch failed)"
+        return error_text(self.body) or f"HTTP {self.status}"
+
+
+def origin(url: str) -> str:
+    parts = httpx.URL(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.host}{port}".lower()
+
+
+def short_path(url: str) -> str:
+    """A URL for a progress line: the path without the query (which may be long), relative to the version root."""
+    return httpx.URL(url).path if url.startswith(("http://", "https://")) else url.split("?")[0]
+
+
+def number(value: str | None) -> float | None:
+    try:
+        number = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return number if number is not None and math.isfinite(number) and number >= 0 else None
+
+
+def status_of(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def mapping(value: Any) -> dict[Any, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def batch_items(response: httpx.Response) -> list[Any]:
+    """The `responses` of a $batch answer; a body that is not Graph's shape answers nothing (items settle as
+    unanswered rather than crash the run)."""
+    try:
+        document = json.loads(response.content)
+    except ValueError:
+        return []
+    items = document.get("responses") if isinstance(document, dict) else None
+    return items if isinstance(items, list) else []
+
+
+def request_id_of(headers: httpx.Headers) -> str | None:
+    value = headers.get("request-id") or headers.get("client-request-id")
+    return str(value) if value else None
+
+
+def error_parts(response: httpx.Response) -> tuple[str, str]:
+    try:
+        error = response.json().get("error", {})
+    except (ValueError, AttributeError):
+        return f"HTTP{response.status_code}", response.text[:200] or response.reason_phrase
+    return str(error.get("code", f"HTTP{response.status_code}")), str(error.get("message", ""))
+
+
+def error_text(body: Any) -> str:
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return str(body["error"].get("message") or body["error"].get("code") or "")
+    return ""
+
+
+def batch_item(request: BatchRequest) -> dict[str, Any]:
+    item: dict[str, Any] = {"id": request.id, "method": request.method, "url": request.url}
+    if request.body is not None:
+        item["headers"] = {"Content-Type": "application/json"}
+        item["body"] = request.body
+    return item
