@@ -602,7 +602,9 @@ def test_write_quota_is_a_sliding_window_counted_per_item() -> None:
         answers = by_id(second)
         assert [answers[str(n)]["status"] for n in range(3)] == [200, 200, 429]
         assert answers["2"]["headers"]["Retry-After"] == "6"  # the first writes leave the window at +10 s
-        assert second.headers["x-ms-throttle-limit-percentage"] == "1.00"  # Graph's 0.8-1.8 scale
+        assert "x-ms-throttle-limit-percentage" not in second.headers, "in a $batch: inside the items only"
+        assert answers["1"]["headers"]["x-ms-throttle-limit-percentage"] == "1.00"  # Graph's 0.8-1.8 scale
+        assert answers["2"]["headers"]["x-ms-throttle-scope"].startswith("Tenant_Application/")
         assert client.get("/subscribedSkus").headers["x-ms-throttle-limit-percentage"] == "1.00"
         direct = client.patch(f"/users/{BOB}", json={"usageLocation": "US"})
         assert direct.status_code == 429
@@ -612,6 +614,21 @@ def test_write_quota_is_a_sliding_window_counted_per_item() -> None:
         assert "x-ms-throttle-limit-percentage" not in client.get("/subscribedSkus").headers
     assert fake.consumed_units(AUDIO) == 1  # three added, two removed; the third removal was throttled
     assert [w["status"] for w in fake.writes].count(429) == 2
+
+
+def test_a_token_bucket_quota_bursts_then_refills_and_a_tenant_window_stands_beside_it() -> None:
+    clock = FakeClock()
+    fake = FakeGraph(tenant(), write_bucket=(3, 1.0), tenant_write_quota=(4, 100.0), clock=clock)
+    with connect(fake) as client:
+        burst = by_id(batch(client, [item(str(n), user, add=[AUDIO]) for n, user in enumerate(fillers(4))]))
+        assert [burst[str(n)]["status"] for n in range(4)] == [200, 200, 200, 429], "a burst of the depth"
+        assert burst["3"]["headers"]["Retry-After"] == "1"
+        clock.now += 1.0  # one token back
+        assert client.patch(f"/users/{BOB}", json={"usageLocation": "US"}).status_code == 204
+        clock.now += 5.0  # the bucket is full again, but the tenant's window has had its 4 writes
+        refused = client.patch(f"/users/{BOB}", json={"usageLocation": "US"})
+    assert refused.status_code == 429
+    assert refused.headers["x-ms-throttle-scope"] == "Tenant/Write"
 
 
 def test_fractional_retry_after_for_quotas_scaled_in_time() -> None:

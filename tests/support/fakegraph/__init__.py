@@ -74,6 +74,8 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes):
         page_size_limit: int = MAX_PAGE_SIZE,
         latency: float = 0.0,
         write_quota: tuple[int, float] | None = None,
+        write_bucket: tuple[float, float] | None = None,
+        tenant_write_quota: tuple[int, float] | None = None,
         clock: Callable[[], float] = time.monotonic,
         apply_throttled_writes: bool = False,
         fractional_retry_after: bool = False,
@@ -85,6 +87,8 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes):
 
         `latency`: seconds each HTTP request takes (asyncio.sleep on async clients, time.sleep on sync ones).
         `write_quota=(W, T)`: at most W writes in any T seconds of `clock`; Graph's is (3000, 150.0), per app+tenant.
+        `write_bucket=(depth, rate)`: a token bucket instead (or as well); `tenant_write_quota=(W, T)`: the tenant's
+        own window beside the app's (Graph's: 18,000 per 300 s). See `quota`.
         `apply_throttled_writes`: a throttled write still takes effect (Graph may do that), yet answers 429.
         `fractional_retry_after`: Retry-After in milliseconds precision instead of whole seconds (≥ 1), for quotas
         scaled down in time. `enforce_dependencies=False` drops the Calling Plan/Credits dependency checks (Graph's
@@ -101,6 +105,11 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes):
         self.page_size_limit = page_size_limit
         self.latency = latency
         self.write_quota = write_quota
+        self.write_bucket = write_bucket  # (depth, writes per second): a token bucket, full at the start
+        self.tenant_write_quota = tenant_write_quota
+        self._tokens = float(write_bucket[0]) if write_bucket else 0.0
+        self._refilled = clock()
+        self._tenant_times: deque[float] = deque()
         self.apply_throttled_writes = apply_throttled_writes
         self.fractional_retry_after = fractional_retry_after
         self.enforce_dependencies = enforce_dependencies
@@ -164,7 +173,7 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes):
         client_request_id = request.headers.get("client-request-id") or request_id
         self._headers = {k.lower(): v for k, v in request.headers.items()}
         reply = self._http(request, path, raw_query)
-        return self._response(reply, request_id, client_request_id)
+        return self._response(reply, request_id, client_request_id, path.rstrip("/") == "/$batch")
 
     def _http(self, request: httpx.Request, path: str, raw_query: str) -> _Reply:
         authorization = request.headers.get("authorization", "")
@@ -207,9 +216,12 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes):
             responses.append(copy)
         return _Reply(200, {"responses": responses}, reply.headers)
 
-    def _response(self, reply: _Reply, request_id: str, client_request_id: str) -> httpx.Response:
+    def _response(
+        self, reply: _Reply, request_id: str, client_request_id: str, path_is_batch: bool = False
+    ) -> httpx.Response:
         headers = {"request-id": request_id, "client-request-id": client_request_id, **reply.headers}
-        headers.update(self._usage_headers())
+        if not path_is_batch:  # in a $batch the near-limit headers come inside each item, not outside
+            headers.update(self._usage_headers())
         if reply.reset:
             response = httpx.Response(reply.status, headers=headers)
             response.connection_reset = True  # type: ignore[attr-defined]
@@ -228,11 +240,11 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes):
             wait = self._item_throttles.popleft()
             throttled = _error(429, "TooManyRequests", "Too many requests.", {"Retry-After": _seconds(wait)})
         elif write:
-            wait_for_slot = self._take_write_slot()
-            if wait_for_slot is not None:
-                throttled = _error(
-                    429, "TooManyRequests", "Too many requests.", {"Retry-After": self._retry_after(wait_for_slot)}
-                )
+            refusal = self._take_write_slot()
+            if refusal is not None:
+                wait, scope = refusal
+                headers = {"Retry-After": self._retry_after(wait), "x-ms-throttle-scope": scope}
+                throttled = _error(429, "TooManyRequests", "Too many requests.", headers)
         if throttled is not None:
             applied = False
             if write and self.apply_throttled_writes:  # a throttled write may still take effect (GRAPH-FACTS)

@@ -25,6 +25,11 @@ class TenantStore:
     page_size_limit: int
     latency: float
     write_quota: tuple[int, float] | None
+    write_bucket: tuple[float, float] | None
+    tenant_write_quota: tuple[int, float] | None
+    _tokens: float
+    _refilled: float
+    _tenant_times: deque[float]
     apply_throttled_writes: bool
     fractional_retry_after: bool
     enforce_dependencies: bool
