@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 
 MARGIN = 0.95  # pace at this share of the measured quota rate
-PROBE = 0.003  # creep up by this share per batch accepted without a refusal
+PROBE = 0.03  # speed up by this share per batch accepted with no refusal and no near-limit header
 MIN_SAMPLE = 40  # accepted writes between two refusals before they count as a measurement
 NEAR_LIMIT = 0.8  # x-ms-throttle-limit-percentage from which Graph reports a limit nearly used (0.8 to 1.8)
 
@@ -72,24 +72,28 @@ class WritePacer:
             self._recent.append((now, accepted))
         while self._recent and self._recent[0][0] < now - 5.0:
             self._recent.popleft()
+        self._accepted_since += accepted  # a round's accepted items went through before the quota ran dry
         if refused:
             self.refusals += 1
             self._measure(now)
-        else:
-            self._accepted_since += accepted
-            if self.rate is not None and accepted and not self.near_limit:
-                self.rate *= 1 + PROBE
+            if self.rate:  # the quota is empty now: the refused items go when the pace has refilled it for them
+                self._next_send = max(self._next_send, now + refused / self.rate)
+        elif self.rate is not None and accepted and not self.near_limit:
+            self.rate *= 1 + PROBE
 
     def _measure(self, now: float) -> None:
         if self._last_refusal is not None and self._accepted_since >= MIN_SAMPLE and now > self._last_refusal:
-            self.rate = self.margin * self._accepted_since / (now - self._last_refusal)
+            # what got through since the last refusal is the quota's rate if we were at it all along, and less if
+            # we ran below it for a while: then the pace that just overran it, a little lower, is the better guess
+            measured = self._accepted_since / (now - self._last_refusal)
+            self.rate = self.margin * max(measured, 0.9 * self.rate) if self.rate else self.margin * measured
         elif self.rate is None:
             # the first refusal: pace at what was getting through lately (when enough did to tell), until a
             # measurement comes; a refusal after a handful of writes says nothing of a rate, only Retry-After
             recent = sum(n for _, n in self._recent)
-            if recent >= MIN_SAMPLE:
-                span = max(now - self._recent[0][0], 0.5)
-                self.rate = max(self.margin * recent / span, 1.0)
+            if recent >= MIN_SAMPLE:  # a burst that emptied the quota: half its rate over at least a second
+                span = max(now - self._recent[0][0], 1.0)
+                self.rate = max(0.5 * recent / span, 1.0)
         elif self._accepted_since < MIN_SAMPLE:
             return  # refusals close together (concurrent batches hit the same empty quota): one moment, not many
         self._last_refusal = now
