@@ -25,13 +25,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from tests.support.rollout import CONFIG
 
 ROOT = Path(__file__).resolve().parent.parent
-QUOTAS = {  # name -> (fake options, bound from writes)
+QUOTAS: dict[str, tuple[dict[str, Any], Callable[[int], float]]] = {  # name -> (fake options, bound from writes)
     "bucket 60/30": ({"write_bucket": (60, 30.0)}, lambda w: (w - 60) / 30.0),
     "bucket 60/20": ({"write_bucket": (60, 20.0)}, lambda w: (w - 60) / 20.0),
     "window": ({"write_quota": (3000, 1.5)}, lambda w: w / 2000.0),
