@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import respx
+
+from tests.support.rollout import CONFIG
+
+GRAPH_TOKEN = "test-token-not-a-secret"
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,3 +36,25 @@ def example_config() -> Path:
 @pytest.fixture
 def demo_tenant() -> Path:
     return ROOT / "config" / "examples" / "contoso-tenant.json"
+
+
+@pytest.fixture
+def graph_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bearer token from the environment, as a CI step gives one, and Graph at its default URL."""
+    monkeypatch.setenv("TEAMS_LICENSING_ACCESS_TOKEN", GRAPH_TOKEN)
+    monkeypatch.delenv("TEAMS_LICENSING_GRAPH_URL", raising=False)
+
+
+@pytest.fixture
+def router() -> Iterator[respx.MockRouter]:
+    """respx in front of every httpx client; the fake tenant mounts itself on it."""
+    with respx.mock(assert_all_called=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    """The rollout configuration (tests/support/rollout.py) as a file."""
+    path = tmp_path / "licensing.yaml"
+    path.write_text(CONFIG, encoding="utf-8")
+    return path

@@ -9,7 +9,6 @@ import gc
 import io
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,23 +34,7 @@ BASE = "https://graph.microsoft.com/v1.0"
 TOKEN = "test-token-not-a-secret"
 
 
-@pytest.fixture(autouse=True)
-def bearer_token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TEAMS_LICENSING_ACCESS_TOKEN", TOKEN)
-    monkeypatch.delenv("TEAMS_LICENSING_GRAPH_URL", raising=False)
-
-
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as mock:
-        yield mock
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> Path:
-    path = tmp_path / "licensing.yaml"
-    path.write_text(CONFIG, encoding="utf-8")
-    return path
+pytestmark = pytest.mark.usefixtures("graph_token")
 
 
 def fake_for(document: dict[str, Any], router: respx.MockRouter, **options: Any) -> FakeGraph:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,29 +20,13 @@ from teamslicensing.errors import GraphError
 from teamslicensing.graph import Connection, Graph
 from teamslicensing.tenant.live import read_tenant
 from tests.support.fakegraph import FakeGraph
-from tests.support.rollout import CONFIG, rollout_document
+from tests.support.rollout import rollout_document
 
 BASE = "https://graph.microsoft.com/v1.0"
 TOKEN = "test-token-not-a-secret"
 
 
-@pytest.fixture(autouse=True)
-def bearer_token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TEAMS_LICENSING_ACCESS_TOKEN", TOKEN)
-    monkeypatch.delenv("TEAMS_LICENSING_GRAPH_URL", raising=False)
-
-
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as mock:
-        yield mock
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> Path:
-    path = tmp_path / "licensing.yaml"
-    path.write_text(CONFIG, encoding="utf-8")
-    return path
+pytestmark = pytest.mark.usefixtures("graph_token")
 
 
 def served(
