@@ -518,6 +518,15 @@ def test_depends_on_a_failed_item_gives_424(client: httpx.Client) -> None:
     assert answers["license"]["status"] == 424
 
 
+def test_batch_request_ids_are_compared_without_regard_to_case(client: httpx.Client) -> None:
+    twice = batch(client, [item("A", BOB, add=[AUDIO]), item("a", ERIN, add=[AUDIO])])
+    assert twice.status_code == 400, "'A' and 'a' are the same id to Graph"
+    first = item("Location", BOB, add=[AUDIO])
+    second = {**item("license", ERIN, add=[AUDIO]), "dependsOn": ["location"]}
+    answers = by_id(batch(client, [second, first]))
+    assert answers["license"]["status"] == 424, "dependsOn finds 'Location' by 'location'"
+
+
 def test_batch_items_can_patch_and_read(client: httpx.Client, fake: FakeGraph) -> None:
     patch = {
         "id": "1",

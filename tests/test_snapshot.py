@@ -53,7 +53,7 @@ def test_license_states_tell_direct_from_inherited() -> None:
         "assignedLicenses": [{"skuId": MCOEV, "disabledPlans": []}],
         "licenseAssignmentStates": [
             {"skuId": MCOEV, "disabledPlans": [], "assignedByGroup": None, "state": "Active", "error": "None"},
-            {"skuId": MCOEV, "disabledPlans": ["X"], "assignedByGroup": GROUP, "state": "Active", "error": "None"},
+            {"skuId": MCOEV, "disabledPlans": ["X"], "assignedByGroup": GROUP, "state": "Active", "error": None},
             {
                 "skuId": MCOPSTN1,
                 "disabledPlans": [],

@@ -41,12 +41,12 @@ class BatchRoutes(WriteQuota):
             problem = _batch_item_problem(item)
             if problem is not None:
                 return _bad_request(problem, "BadRequest")
-            if item["id"] in by_id:
+            if str(item["id"]).lower() in by_id:  # Graph compares request ids without regard to case
                 return _bad_request(f"Batch contains duplicate request id '{item['id']}'.", "BadRequest")
-            by_id[item["id"]] = item
+            by_id[str(item["id"]).lower()] = item
         for item in items:
             for dependency in item.get("dependsOn") or []:
-                if dependency not in by_id:
+                if str(dependency).lower() not in by_id:
                     return _bad_request(
                         f"Request '{item['id']}' depends on unknown request '{dependency}'.", "BadRequest"
                     )
@@ -55,7 +55,7 @@ class BatchRoutes(WriteQuota):
             return _bad_request("Batch dependsOn contains a cycle.", "BadRequest")
         results: dict[str, _Reply] = {}
         for item in order:
-            failed = [d for d in item.get("dependsOn") or [] if results[d].status >= 400]
+            failed = [d for d in item.get("dependsOn") or [] if results[by_id[str(d).lower()]["id"]].status >= 400]
             if failed:
                 results[item["id"]] = _error(424, "FailedDependency", f"Dependent request '{failed[0]}' failed.")
                 continue

@@ -261,14 +261,14 @@ def _dependency_order(items: list[Json], by_id: dict[str, Json]) -> list[Json] |
     visiting: set[str] = set()
 
     def visit(item: Json) -> bool:
-        item_id = item["id"]
+        item_id = str(item["id"]).lower()
         if item_id in done:
             return True
         if item_id in visiting:
             return False
         visiting.add(item_id)
         for dependency in item.get("dependsOn") or []:
-            if not visit(by_id[dependency]):
+            if not visit(by_id[str(dependency).lower()]):
                 return False
         visiting.discard(item_id)
         done.add(item_id)
