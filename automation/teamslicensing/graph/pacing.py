@@ -4,13 +4,15 @@ Graph throttles each `$batch` item on its own and says so inside the item (statu
 `x-ms-throttle-limit-percentage` once 80% of a limit is used, `x-ms-throttle-scope`). Hammering until refused
 wastes everybody's quota, so writes are metered at a rate learnt from the refusals themselves:
 
-- Unpaced until the first 429: a small run never waits.
+- Unpaced until the first 429 (or the first item saying the quota is 80% used): a small run never waits. Then a
+  first guess, half of what got through lately, until a measurement comes.
 - A 429 means the quota was just exhausted. Between two such moments the writes Graph accepted are what the
-  quota let through, so accepted writes / elapsed time estimates the quota's rate; the pace is set a little below
-  it (`margin`), and batches are spaced by `writes / rate` across every batch in flight.
-- Without refusals the pace creeps up (`probe` per batch), so a quota that grew, or another app that stopped, is
-  found again; the next 429 re-measures. The limit-percentage header only freezes that creep: on a sliding window
-  it is present at full speed too, so it cannot be a reason to slow down.
+  quota let through, so accepted writes / elapsed time measures the quota's rate (if the pace that overran it is
+  higher, 0.9x that is the better guess); the pace is set a little below (`margin`), and batches are spaced by
+  `writes / rate` across every batch in flight.
+- Without refusals the pace speeds up: fast while it is only a guess, barely once measured (so a quota that grew,
+  or room another app left, is found again); the next 429 re-measures. The limit-percentage header only holds
+  the speed-up: on a sliding window it is present at full speed too, so it cannot be a reason to slow down.
 - A `Retry-After` pauses every request, reads included, until it has passed.
 """
 
@@ -22,7 +24,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 
 MARGIN = 0.95  # pace at this share of the measured quota rate
-PROBE = 0.03  # speed up by this share per batch accepted with no refusal and no near-limit header
+PROBE_FAST = 0.03  # speed-up per clean batch while the rate is still a guess (before a measurement)
+PROBE_SLOW = 0.002  # and once measured: just enough to find a quota that grew, or room another app left
 MIN_SAMPLE = 40  # accepted writes between two refusals before they count as a measurement
 NEAR_LIMIT = 0.8  # x-ms-throttle-limit-percentage from which Graph reports a limit nearly used (0.8 to 1.8)
 
@@ -42,6 +45,7 @@ class WritePacer:
         self.near_limit = False
         self.scope: str | None = None  # x-ms-throttle-scope of the last signal, for progress lines
         self.refusals = 0  # rounds with 429s, for the benchmark
+        self.measured = False  # a rate measured between two refusals, not only guessed from the first
 
     async def before_send(self, writes: int) -> None:
         """Wait for the Retry-After pause, and for this batch's turn at the learnt rate (`writes` items)."""
@@ -78,8 +82,10 @@ class WritePacer:
             self._measure(now)
             if self.rate:  # the quota is empty now: the refused items go when the pace has refilled it for them
                 self._next_send = max(self._next_send, now + refused / self.rate)
+        elif self.rate is None and self.near_limit:
+            self._guess(now)  # the quota is 80% used before anything was refused: start pacing now, not at the wall
         elif self.rate is not None and accepted and not self.near_limit:
-            self.rate *= 1 + PROBE
+            self.rate *= 1 + (PROBE_SLOW if self.measured else PROBE_FAST)
 
     def _measure(self, now: float) -> None:
         if self._last_refusal is not None and self._accepted_since >= MIN_SAMPLE and now > self._last_refusal:
@@ -87,17 +93,21 @@ class WritePacer:
             # we ran below it for a while: then the pace that just overran it, a little lower, is the better guess
             measured = self._accepted_since / (now - self._last_refusal)
             self.rate = self.margin * max(measured, 0.9 * self.rate) if self.rate else self.margin * measured
+            self.measured = True
         elif self.rate is None:
-            # the first refusal: pace at what was getting through lately (when enough did to tell), until a
-            # measurement comes; a refusal after a handful of writes says nothing of a rate, only Retry-After
-            recent = sum(n for _, n in self._recent)
-            if recent >= MIN_SAMPLE:  # a burst that emptied the quota: half its rate over at least a second
-                span = max(now - self._recent[0][0], 1.0)
-                self.rate = max(0.5 * recent / span, 1.0)
+            self._guess(now)
         elif self._accepted_since < MIN_SAMPLE:
             return  # refusals close together (concurrent batches hit the same empty quota): one moment, not many
         self._last_refusal = now
         self._accepted_since = 0
+
+    def _guess(self, now: float) -> None:
+        """A first pace, until a measurement comes: half of what got through lately, over at least a second (the
+        burst that used the quota up). After only a handful of writes there is nothing to tell: Retry-After only."""
+        recent = sum(n for _, n in self._recent)
+        if recent >= MIN_SAMPLE:
+            span = max(now - self._recent[0][0], 1.0)
+            self.rate = max(0.5 * recent / span, 1.0)
 
 
 def _fraction(value: str | None) -> float | None:
