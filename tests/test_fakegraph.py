@@ -717,3 +717,22 @@ def test_number_assignments_page_by_top_and_skip_and_need_the_role() -> None:
         denied = client.get(path)
     assert denied.status_code == 403
     assert "TeamsTelephoneNumber.Read.All" in denied.json()["error"]["message"]
+
+
+def test_users_count_and_license_filters_are_advanced_queries(client: httpx.Client) -> None:
+    eventual = {"ConsistencyLevel": "eventual"}
+    assert client.get("/users/$count").status_code == 400
+    counted = client.get("/users/$count", headers=eventual)
+    assert counted.headers["content-type"].startswith("text/plain")
+    total = int(counted.text)
+    everyone = client.get("/users?$select=id,assignedLicenses&$top=999").json()["value"]
+    held = next(lic["skuId"] for user in everyone for lic in user["assignedLicenses"])
+    expected = sum(1 for user in everyone if any(lic["skuId"] == held for lic in user["assignedLicenses"]))
+    url = f"/users?$filter=assignedLicenses/any(x:x/skuId eq {held})&$select=id"
+    refused = client.get(url)
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "Request_UnsupportedQuery"
+    holders = client.get(f"{url}&$count=true&$top=999", headers=eventual).json()
+    assert holders["@odata.count"] == expected
+    assert 0 < expected < total
+    assert len(holders["value"]) == min(expected, 999) or "@odata.nextLink" in holders

@@ -228,6 +228,8 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes):
             return response
         if reply.body is None:
             return httpx.Response(reply.status, headers=headers)
+        if isinstance(reply.body, str):  # $count answers text/plain
+            return httpx.Response(reply.status, headers=headers, text=reply.body)
         self._fill_inner_error(reply.body, request_id, client_request_id)
         return httpx.Response(reply.status, headers=headers, json=reply.body)
 
@@ -277,6 +279,8 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes):
         if head == "users":
             if count == 1:
                 return self._list_users(query, raw_query) if method == "GET" else _method_not_allowed()
+            if count == 2 and segments[1] == "$count":
+                return self._count_users() if method == "GET" else _method_not_allowed()
             if count == 2:
                 if method == "GET":
                     return self._get_user(segments[1], query)

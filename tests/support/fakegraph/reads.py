@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
@@ -126,16 +127,40 @@ class ReadRoutes(TenantStore):
         if isinstance(fields, _Reply):
             return fields
         users: Sequence[Json] = self._users
+        advanced = self._advanced(query)
         if "filter" in query:
-            matched = self._filter_users(query["filter"])
-            if isinstance(matched, _Reply):
-                return matched
-            users = matched
+            license_filter = ANY_SKU_FILTER.fullmatch(query["filter"])
+            if license_filter is not None:  # a filter on a collection of complex values: an advanced query
+                if not advanced:
+                    return _advanced_query_needed()
+                sku = license_filter.group(2).lower()
+                users = [
+                    u
+                    for u in self._users
+                    if any(str(a.get("skuId", "")).lower() == sku for a in u.get("assignedLicenses") or [])
+                ]
+            else:
+                matched = self._filter_users(query["filter"])
+                if isinstance(matched, _Reply):
+                    return matched
+                users = matched
 
         def render(user: Json) -> Json:
             return {name: user.get(name) for name in fields}
 
-        return self._page("/users", raw_query, query, users, render, f"users({','.join(fields)})")
+        reply = self._page("/users", raw_query, query, users, render, f"users({','.join(fields)})")
+        if advanced and reply.status == 200:
+            reply.body["@odata.count"] = len(users)
+        return reply
+
+    def _count_users(self) -> _Reply:
+        """GET /users/$count: the number as text/plain, with ConsistencyLevel: eventual only (GRAPH-FACTS)."""
+        if self._headers.get("consistencylevel", "").lower() != "eventual":
+            return _advanced_query_needed()
+        return _Reply(200, str(len(self._users)), {"Content-Type": "text/plain"})
+
+    def _advanced(self, query: dict[str, str]) -> bool:
+        return self._headers.get("consistencylevel", "").lower() == "eventual" and query.get("count") == "true"
 
     def _filter_users(self, expression: str) -> list[Json] | _Reply:
         match = EQ_FILTER.fullmatch(expression)
@@ -202,14 +227,9 @@ class ReadRoutes(TenantStore):
         if isinstance(fields, _Reply):
             return fields
         cast = path.endswith("microsoft.graph.user")
-        advanced = self._headers.get("consistencylevel", "").lower() == "eventual" and query.get("count") == "true"
+        advanced = self._advanced(query)
         if cast and not advanced:  # an OData cast on a transitive members list is an advanced query (GRAPH-FACTS)
-            return _error(
-                400,
-                "Request_UnsupportedQuery",
-                "The specified query is only supported with the advanced query parameters: the "
-                "'ConsistencyLevel: eventual' header and '$count=true'.",
-            )
+            return _advanced_query_needed()
 
         def render(member_id: str) -> Json:
             position = self._user_index.get(member_id.lower())
@@ -244,3 +264,17 @@ class ReadRoutes(TenantStore):
         numbers: list[Json] = list(self._extra.get("numberAssignments") or [])
         context = f"{self.base_url}/$metadata#admin/teams/telephoneNumberManagement/numberAssignments"
         return _Reply(200, {"@odata.context": context, "value": numbers[skip : skip + top]})
+
+
+ANY_SKU_FILTER = re.compile(
+    r"\s*assignedLicenses/any\((\w+):\1/skuId\s+eq\s+'?([0-9a-fA-F-]{36})'?\)\s*", re.IGNORECASE
+)
+
+
+def _advanced_query_needed() -> _Reply:
+    return _error(
+        400,
+        "Request_UnsupportedQuery",
+        "The specified query is only supported with the advanced query parameters: the "
+        "'ConsistencyLevel: eventual' header and '$count=true'.",
+    )
