@@ -39,7 +39,7 @@ def test_the_rate_between_two_refusals_is_the_quotas_and_the_pace_sits_just_belo
     pacer.observe(0, 20, [{}])  # the quota ran dry
     for step in range(1, 13):  # 240 writes accepted over the next 6 s: a quota of 40 a second
         clock.now = 1.0 + step * 0.5
-        pacer.observe(20, 0, [NEAR])  # near the limit all along: no speed-up
+        pacer.observe(20, 0, [NEAR])  # near the limit all along (the header never slows the pace)
     clock.now = 7.0
     pacer.observe(0, 20, [{}])
     assert pacer.measured

@@ -14,6 +14,7 @@ transient failures, carrying `retry_after` when Graph said how long to wait.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import json
@@ -103,6 +104,7 @@ class Graph:
         self._close_token: Callable[[], Awaitable[None]] | None = None
         self._pacer = WritePacer()
         self._slots = asyncio.Semaphore(concurrency)
+        self._warmup = asyncio.Lock()  # held by the one write batch in flight while the pacer warms up
         self.max_attempts = max_attempts
         self.max_total_wait = max_total_wait
         self.write_requests = 0
@@ -206,7 +208,8 @@ class Graph:
         started = time.monotonic()
         writes = any(r.method != "GET" for r in requests)
         while pending:
-            async with self._slots:
+            warming = writes and self.pace_writes and self._pacer.warming
+            async with self._slots, self._warmup if warming else contextlib.nullcontext():
                 metered = sum(1 for r in pending.values() if r.method != "GET") if self.pace_writes else 0
                 await self._pacer.before_send(metered)
                 body = {"requests": [batch_item(r) for r in pending.values()]}

@@ -4,15 +4,15 @@ Graph throttles each `$batch` item on its own and says so inside the item (statu
 `x-ms-throttle-limit-percentage` once 80% of a limit is used, `x-ms-throttle-scope`). Hammering until refused
 wastes everybody's quota, so writes are metered at a rate learnt from the refusals themselves:
 
-- Unpaced until the first 429 (or the first item saying the quota is 80% used): a small run never waits. Then a
-  first guess, half of what got through lately, until a measurement comes.
+- Unpaced until the first 429 (or the first item saying the quota is 80% used): a small run never waits; only the
+  first few batches go one at a time. Then a first guess, half of what got through lately, until a measurement.
 - A 429 means the quota was just exhausted. Between two such moments the writes Graph accepted are what the
   quota let through, so accepted writes / elapsed time measures the quota's rate (if the pace that overran it is
   higher, 0.9x that is the better guess); the pace is set a little below (`margin`), and batches are spaced by
   `writes / rate` across every batch in flight.
 - Without refusals the pace speeds up: fast while it is only a guess, barely once measured (so a quota that grew,
-  or room another app left, is found again); the next 429 re-measures. The limit-percentage header only holds
-  the speed-up: on a sliding window it is present at full speed too, so it cannot be a reason to slow down.
+  or room another app left, is found again); the next 429 re-measures. The limit-percentage header starts the
+  pacing but never slows it: on a sliding window it is present at full speed too.
 - A `Retry-After` pauses every request, reads included, until it has passed.
 """
 
@@ -27,6 +27,7 @@ MARGIN = 0.95  # pace at this share of the measured quota rate
 PROBE_FAST = 0.03  # speed-up per clean batch while the rate is still a guess (before a measurement)
 PROBE_SLOW = 0.002  # and once measured: just enough to find a quota that grew, or room another app left
 MIN_SAMPLE = 40  # accepted writes between two refusals before they count as a measurement
+WARMUP_ROUNDS = 3  # write batches sent one at a time at the start, until Graph has said something of its quota
 NEAR_LIMIT = 0.8  # x-ms-throttle-limit-percentage from which Graph reports a limit nearly used (0.8 to 1.8)
 
 
@@ -46,6 +47,13 @@ class WritePacer:
         self.scope: str | None = None  # x-ms-throttle-scope of the last signal, for progress lines
         self.refusals = 0  # rounds with 429s, for the benchmark
         self.measured = False  # a rate measured between two refusals, not only guessed from the first
+        self._clean_rounds = 0
+
+    @property
+    def warming(self) -> bool:
+        """The first few write batches go one at a time: a burst of every batch in flight at once could overrun
+        a small quota before its first near-limit header had a chance to start the pacing."""
+        return self.rate is None and self.refusals == 0 and not self.near_limit and self._clean_rounds < WARMUP_ROUNDS
 
     async def before_send(self, writes: int) -> None:
         """Wait for the Retry-After pause, and for this batch's turn at the learnt rate (`writes` items)."""
@@ -77,6 +85,7 @@ class WritePacer:
         while self._recent and self._recent[0][0] < now - 5.0:
             self._recent.popleft()
         self._accepted_since += accepted  # a round's accepted items went through before the quota ran dry
+        self._clean_rounds += 1 if accepted and not refused else 0
         if refused:
             self.refusals += 1
             self._measure(now)
@@ -84,7 +93,7 @@ class WritePacer:
                 self._next_send = max(self._next_send, now + refused / self.rate)
         elif self.rate is None and self.near_limit:
             self._guess(now)  # the quota is 80% used before anything was refused: start pacing now, not at the wall
-        elif self.rate is not None and accepted and not self.near_limit:
+        elif self.rate is not None and accepted:
             self.rate *= 1 + (PROBE_SLOW if self.measured else PROBE_FAST)
 
     def _measure(self, now: float) -> None:
