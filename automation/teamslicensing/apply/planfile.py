@@ -164,15 +164,13 @@ def split_stale(saved: SavedPlan, tenant: Tenant) -> tuple[tuple[UserChange, ...
 
 
 def _already_done(recorded: Mapping[str, Any], change: UserChange, user: TenantUser) -> bool:
-    direct = {
-        str(lic["skuId"]).lower(): frozenset(map(str, lic.get("disabledPlans") or []))
-        for lic in recorded.get("licenses") or []
-        if not lic.get("assignedByGroup")
-    }
-    for remove in change.remove_licenses:
-        direct.pop(remove.sku_id, None)
-    for add in change.add_licenses:
-        direct[add.sku_id] = frozenset(add.disabled_plans)
+    direct = change.applied_to(
+        {
+            str(lic["skuId"]).lower(): frozenset(map(str, lic.get("disabledPlans") or []))
+            for lic in recorded.get("licenses") or []
+            if not lic.get("assignedByGroup")
+        }
+    )
     location = change.set_usage_location or recorded.get("usageLocation")
     return user.direct_licenses() == direct and (user.usage_location or None) == (location or None)
 

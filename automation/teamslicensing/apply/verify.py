@@ -27,13 +27,7 @@ class Observed(str, enum.Enum):
 
 def planned_direct(before: TenantUser, write: Write) -> DirectState:
     """The user's direct assignments once `write` (a license write) has taken effect."""
-    change = write.change
-    state = dict(before.direct_licenses())
-    for remove in change.remove_licenses:
-        state.pop(remove.sku_id, None)
-    for add in change.add_licenses:
-        state[add.sku_id] = frozenset(add.disabled_plans)
-    return state
+    return write.change.applied_to(before.direct_licenses())
 
 
 def judge(before: TenantUser, write: Write, now: TenantUser | None) -> Observed:

@@ -6,6 +6,7 @@ Computed once by the planner; reports and the executor only read it. Field names
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -108,6 +109,16 @@ class UserChange:
     @property
     def changes_licenses(self) -> bool:
         return bool(self.add_licenses or self.remove_licenses)
+
+    def applied_to(self, direct: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+        """Direct assignments (sku -> disabled plans) once this change's assignLicense took effect: removals go, an
+        add replaces the SKU's disabled plans. What a read-back and a saved plan's re-check compare against."""
+        state = dict(direct)
+        for remove in self.remove_licenses:
+            state.pop(remove.sku_id, None)
+        for add in self.add_licenses:
+            state[add.sku_id] = frozenset(add.disabled_plans)
+        return state
 
 
 @dataclass(frozen=True, slots=True)
