@@ -21,7 +21,8 @@ from typing import IO, Any
 
 from teamslicensing import __version__
 from teamslicensing.errors import UsageError
-from teamslicensing.model.outcome import ApplyResult, Write, WriteAttempt
+from teamslicensing.graph.requests import write_request
+from teamslicensing.model.outcome import STATUSES, ApplyResult, Write, WriteAttempt
 from teamslicensing.model.tenant import TenantUser
 
 AUDIT_VERSION = 2
@@ -165,8 +166,6 @@ class AuditLog:
         )
 
     def end(self, result: ApplyResult) -> None:
-        from teamslicensing.model.outcome import STATUSES
-
         record: dict[str, Any] = {"type": "end", "planned": result.planned, "notAttempted": result.not_attempted}
         record.update({status: result.count(status) for status in STATUSES})
         record["stopped"] = None if result.stopped is None else result.stopped.reason.value
@@ -189,8 +188,6 @@ class AuditLog:
 
 
 def _request(write: Write) -> dict[str, Any]:
-    from teamslicensing.graph.requests import write_request
-
     method, url, body = write_request(write)
     return {"method": method, "url": url, "body": body}
 

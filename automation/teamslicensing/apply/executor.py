@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from teamslicensing.apply.audit import AuditError, AuditLog
 from teamslicensing.apply.stop import StopSwitch
 from teamslicensing.apply.verify import Observed, judge
 from teamslicensing.errors import AuthenticationError, GraphError, RetryableError
+from teamslicensing.graph.requests import write_request
 from teamslicensing.model.outcome import (
     APPLIED,
     FAILED,
@@ -138,9 +140,7 @@ async def execute(
         try:
             audit.end(result)
         except AuditError as exc:
-            result = ApplyResult(
-                result.results, result.seconds, result.planned, result.stopped, result.left_by_limit, str(exc)
-            )
+            result = dataclasses.replace(result, audit_error=str(exc))
     return result
 
 
@@ -243,17 +243,20 @@ async def _send(run: _Run, chunk: list[Write]) -> list[WriteAttempt]:
 
 
 def _no_answer(write: Write, message: str, status: int = 0) -> WriteAttempt:
-    from teamslicensing.graph.requests import write_request
-
-    method, url, body = write_request(write)
-    return WriteAttempt(method, url, body, status, message, None, trustworthy=False)
+    """Sent (or perhaps sent), and no answer to rely on: for the read-back to decide."""
+    return _attempt_without_answer(write, status, message, None, trustworthy=False)
 
 
 def _refused(write: Write, exc: GraphError) -> WriteAttempt:
-    from teamslicensing.graph.requests import write_request
+    """Refused as a whole batch before any item was done: a failure of this write, surely not applied."""
+    return _attempt_without_answer(write, exc.status, exc.message, exc.request_id, trustworthy=True)
 
+
+def _attempt_without_answer(
+    write: Write, status: int, message: str, request_id: str | None, *, trustworthy: bool
+) -> WriteAttempt:
     method, url, body = write_request(write)
-    return WriteAttempt(method, url, body, exc.status, exc.message, exc.request_id)
+    return WriteAttempt(method, url, body, status, message, request_id, trustworthy=trustworthy)
 
 
 def _settle(run: _Run, chunk: Sequence[Write], attempts: Sequence[WriteAttempt]) -> None:
