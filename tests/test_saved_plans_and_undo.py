@@ -250,3 +250,13 @@ def test_appending_to_a_log_cut_short_keeps_it_readable(example_config: Path, te
     assert main([*base, "--append-audit"]) == 3
     undo = ["undo", str(log), "--snapshot", str(tenant), "--yes", "--allow-number-loss"]
     assert main([*undo, "--audit-log", str(tmp_path / "undo.jsonl")]) == 0
+
+
+def test_a_damaged_line_inside_a_log_is_named_not_skipped(tmp_path: Path) -> None:
+    from teamslicensing.apply.journal import read_journal
+    from teamslicensing.errors import UsageError
+
+    log = tmp_path / "audit.jsonl"
+    log.write_text('{"audit": 2, "type": "header"}\nnot json\n{"audit": 2, "type": "end"}\n', encoding="utf-8")
+    with pytest.raises(UsageError, match=r"audit.jsonl:2: not an audit record"):
+        read_journal(log)

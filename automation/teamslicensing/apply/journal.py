@@ -109,34 +109,31 @@ def _status(record: dict[str, Any], key: str = "status") -> int:
 
 
 def _records(path: str | Path) -> Iterator[dict[str, Any]]:
+    """The log's records, line by line (a long log is never held whole). A line that is not JSON is forgiven only
+    when it is the last one, or the next one is the header of a run appended later: a write cut short by a crash."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        with open(path, encoding="utf-8") as lines:
+            cut: tuple[int, Exception] | None = None  # a line that did not parse, judged by what follows it
+            for number, line in enumerate(lines, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except (ValueError, RecursionError) as exc:
+                    if cut is not None:
+                        raise UsageError(f"{path}:{cut[0]}: not an audit record ({cut[1]})") from cut[1]
+                    cut = (number, exc)
+                    continue
+                if not isinstance(record, dict):
+                    raise UsageError(f"{path}:{number}: not an audit record (expected a JSON object)")
+                if cut is not None and record.get("type") != "header":
+                    raise UsageError(f"{path}:{cut[0]}: not an audit record ({cut[1]})") from cut[1]
+                cut = None
+                yield record
     except OSError as exc:
         raise UsageError(f"cannot read the audit log {path}: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise UsageError(f"{path} is not an audit log: it is not UTF-8 text") from exc
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except (ValueError, RecursionError) as exc:
-            if number == len(lines) or _starts_a_run(lines[number:]):  # cut short by a crash or a full disk,
-                continue  # then perhaps another run appended: that record's write was never confirmed
-            raise UsageError(f"{path}:{number}: not an audit record ({exc})") from exc
-        if not isinstance(record, dict):
-            raise UsageError(f"{path}:{number}: not an audit record (expected a JSON object)")
-        yield record
-
-
-def _starts_a_run(rest: list[str]) -> bool:
-    """Whether the next non-empty line is the header of a run appended after a crash."""
-    following = next((line for line in rest if line.strip()), "")
-    try:
-        record = json.loads(following)
-    except (ValueError, RecursionError):
-        return False
-    return isinstance(record, dict) and record.get("type") == "header"
 
 
 def _direct(record: dict[str, Any]) -> Direct:
