@@ -201,7 +201,7 @@ async def _bounded(workers: asyncio.Future[Any], switch: StopSwitch) -> None:
     stop_seen: float | None = None
     while not workers.done():
         await asyncio.wait({workers}, timeout=0.1)
-        switch.keep_trying()  # turns a passed deadline into a stop
+        switch.check_deadline()
         if switch.stop is not None and stop_seen is None:
             stop_seen = time.monotonic()
         late = switch.deadline is not None and time.monotonic() > switch.deadline + min(switch.grace, 30.0)

@@ -27,10 +27,14 @@ class StopSwitch:
         elif reason in (StopReason.INTERRUPTED, StopReason.TERMINATED):
             self.hard = True  # asked twice
 
-    def keep_trying(self) -> bool:
-        """Whether retries may go on: not once a stop was asked for, nor past the deadline (which asks for one)."""
+    def check_deadline(self) -> None:
+        """Past the deadline, ask for a stop (once)."""
         if self.stop is None and self.deadline is not None and time.monotonic() > self.deadline:
             self.request(StopReason.TIME_BUDGET, "the time budget ran out")
+
+    def keep_trying(self) -> bool:
+        """Whether retries may go on: not once a stop was asked for, nor past the deadline."""
+        self.check_deadline()
         return self.stop is None
 
     def may_start_batch(self) -> bool:
