@@ -21,8 +21,8 @@ from teamslicensing import __version__
 from teamslicensing.errors import UsageError
 from teamslicensing.model.outcome import IN_SYNC, STALE, UserResult
 from teamslicensing.model.plan import Plan, UserChange
+from teamslicensing.model.planjson import plan_from_json, plan_to_json
 from teamslicensing.model.tenant import Tenant, TenantUser
-from teamslicensing.report.jsonplan import plan_from_json, plan_to_json
 
 MARKER = "teamsLicensingPlan"
 FORMAT_VERSION = 1

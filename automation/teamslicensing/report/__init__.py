@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 
 from teamslicensing.model.plan import Plan
+from teamslicensing.model.planjson import plan_to_json
 from teamslicensing.report.ci import github_annotations
 from teamslicensing.report.common import summary_line
-from teamslicensing.report.jsonplan import plan_to_json
 from teamslicensing.report.markdown import markdown_lines
 from teamslicensing.report.text import text_lines
 
