@@ -93,6 +93,18 @@ def test_inner_layers_never_import_the_front_ends(layer: str) -> None:
     assert offending == []
 
 
+def test_apply_comes_before_the_reports() -> None:
+    """Data flows config -> tenant -> plan -> apply -> report: apply never reaches forward into report."""
+    offending = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in MODULES
+        if room(path) == "apply"
+        for name in imports(path)
+        if package_rooms(name) & {"report", "config"}
+    ]
+    assert offending == []
+
+
 def test_only_graph_talks_http() -> None:
     offending = [
         f"{path.relative_to(ROOT)} imports {name}"
