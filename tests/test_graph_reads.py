@@ -78,7 +78,9 @@ def test_a_self_pointing_next_link_is_a_loop_not_a_hang(router: respx.MockRouter
 def test_empty_pages_with_next_links_stop_at_the_page_cap(router: respx.MockRouter, config: Path) -> None:
     calls = {"n": 0}
 
-    def endless(request: httpx.Request) -> httpx.Response:
+    def endless(request: httpx.Request) -> httpx.Response | None:
+        if request.url.params.get("$top") == "1":
+            return None  # policy.read auto counts the users first: the fake answers that
         calls["n"] += 1
         return page([], f"{BASE}/users?$skiptoken=p{calls['n']}")
 

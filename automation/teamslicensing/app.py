@@ -31,14 +31,14 @@ from teamslicensing.config import load_desired_state
 from teamslicensing.errors import UsageError
 from teamslicensing.graph import Connection, Graph
 from teamslicensing.graph.writer import GraphWriter
-from teamslicensing.model.desired import DesiredState
+from teamslicensing.model.desired import DesiredState, ReadMode
 from teamslicensing.model.outcome import ApplyResult, StopReason, UserResult
 from teamslicensing.model.plan import Plan
 from teamslicensing.model.tenant import Tenant
 from teamslicensing.plan import plan as make_plan
 from teamslicensing.plan.undo import plan_undo
 from teamslicensing.reference.availability import load_availability
-from teamslicensing.tenant.live import export_snapshot, read_tenant_parts
+from teamslicensing.tenant.live import export_snapshot, read_tenant, read_tenant_parts
 from teamslicensing.tenant.snapshot import load_snapshot
 from teamslicensing.tenant.snapshotwriter import SnapshotWriter
 
@@ -118,9 +118,12 @@ def validate(config: str | Path) -> DesiredState:
     return load_desired_state(config)
 
 
-def plan(config: str | Path, source: TenantSource) -> PlanRun:
-    """Load and check the configuration (every problem surfaces before the tenant is read), read the tenant, plan."""
+def plan(config: str | Path, source: TenantSource, read_mode: ReadMode | None = None) -> PlanRun:
+    """Load and check the configuration (every problem surfaces before the tenant is read), read the tenant, plan.
+    `read_mode` overrides policy.read."""
     desired = load_desired_state(config)
+    if read_mode is not None:
+        desired = dataclasses.replace(desired, policy=dataclasses.replace(desired.policy, read=read_mode))
     tenant = read(desired, source)
     _check_tenant(desired.tenant_id, tenant, f"{config} is for tenant {desired.tenant_id} (tenantId)")
     return PlanRun(
@@ -136,7 +139,16 @@ def plan(config: str | Path, source: TenantSource) -> PlanRun:
 
 
 def read(desired: DesiredState, source: TenantSource) -> Tenant:
-    return _read(source, desired.group_names, desired.selected_attributes)
+    """The tenant as `desired` needs it: a snapshot whole, Graph as policy.read says (scoped or every user)."""
+    if source.snapshot is not None or source.graph is None:
+        return _read(source, desired.group_names, desired.selected_attributes)
+    graph_access = source.graph
+
+    async def read_live() -> Tenant:
+        async with graph_access.open() as graph:
+            return await read_tenant(graph, desired)
+
+    return asyncio.run(read_live())
 
 
 def save_plan(run: PlanRun, path: str | Path) -> None:

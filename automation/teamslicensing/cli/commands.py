@@ -37,7 +37,7 @@ def plan(args: argparse.Namespace) -> int:
     from teamslicensing.cli.ci import ci_outputs
     from teamslicensing.report import render
 
-    run = app.plan(args.config, _source(args))
+    run = app.plan(args.config, _source(args), args.read)
     title = f"teams-licensing plan: {run.origin} against {run.source.where}"
     _write(render(run.plan, args.format, title=title), args.output)
     if args.out:
@@ -58,8 +58,10 @@ def apply(args: argparse.Namespace) -> int:
     saved = app.is_plan_file(args.config)
     if args.max_age is not None and not saved:
         raise UsageError("--max-age applies to a saved plan (apply PLANFILE), not to a configuration")
+    if args.read is not None and saved:
+        raise UsageError("--read applies to a configuration; a saved plan reads the users it changes")
     with app.writer_lock(source):
-        run = app.saved_plan(args.config, source, args.max_age) if saved else app.plan(args.config, source)
+        run = app.saved_plan(args.config, source, args.max_age) if saved else app.plan(args.config, source, args.read)
         return _write_run(args, run, "apply")
 
 

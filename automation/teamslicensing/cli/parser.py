@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 0 when in sync, 2 when changes are pending, 3 when error-severity gaps remain",
     )
+    read_option(plan)
     connection_options(plan)
     plan.set_defaults(command=commands.plan)
 
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument(
         "--max-age", type=duration, metavar="DURATION", help="refuse a saved plan older than this (e.g. 24h)"
     )
+    read_option(apply)
     writing_options(apply)
     apply.set_defaults(command=commands.apply)
 
@@ -132,6 +134,15 @@ def build_parser() -> argparse.ArgumentParser:
     skus.add_argument("--voice", action="store_true", help="only SKUs that carry a voice capability")
     skus.set_defaults(command=commands.skus)
     return parser
+
+
+def read_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--read",
+        choices=("auto", "scoped", "all"),
+        help="which users a Graph read fetches (overrides policy.read): only those the plan can touch, every "
+        "user, or scoped above 20,000 users (auto)",
+    )
 
 
 def writing_options(parser: argparse.ArgumentParser) -> None:

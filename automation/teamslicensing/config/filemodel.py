@@ -13,6 +13,7 @@ from teamslicensing.model.desired import (
     DEFAULT_MAX_REMOVALS,
     SELECTABLE_ATTRIBUTES,
     Funding,
+    ReadMode,
     VoiceRouting,
 )
 from teamslicensing.reference.countries import is_country_code
@@ -88,6 +89,14 @@ class Policy(_Model):
         False,
         description="With prune: remove a directly assigned stand-alone voice license whose every plan other "
         "licenses already give (never one whose removal loses a plan).",
+    )
+    read: ReadMode = Field(
+        "auto",
+        description=(
+            "Which users a live read fetches: 'scoped' (holders of managed licenses, members of the groups rules "
+            "select, users matching rule attributes, users the file names), 'all', or 'auto' (scoped above "
+            "20,000 users). Users outside the scope are not read, so not reported on."
+        ),
     )
     funding: Funding = Field(
         "credits",

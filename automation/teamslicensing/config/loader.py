@@ -99,6 +99,7 @@ def _desired_state(source: str, model: DesiredStateFile, catalog: Catalog) -> De
             allow_number_loss=policy.allow_number_loss,
             assign_covered=policy.assign_covered,
             funding=policy.funding,
+            read=policy.read,
             remove_redundant=policy.remove_redundant,
         ),
         rules=tuple(rules),

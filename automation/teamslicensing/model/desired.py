@@ -27,6 +27,9 @@ SELECTABLE_ATTRIBUTES: tuple[str, ...] = (
 )
 VoiceRouting = Literal["callingPlan", "directRouting", "operatorConnect"]
 Funding = Literal["credits", "postpaid"]  # prepaid Communications Credits, or new-commerce (NCE) overage billing
+# which users a live read fetches: only those the plan can touch, every user, or scoped above SCOPED_ABOVE users
+ReadMode = Literal["auto", "scoped", "all"]
+SCOPED_ABOVE = 20_000  # policy.read auto: a tenant with more users is read scoped
 DEFAULT_MAX_CHANGES = 200  # policy.maxChanges when the file says nothing
 DEFAULT_MAX_REMOVALS = 50  # policy.maxRemovals when the file says nothing
 
@@ -80,6 +83,7 @@ class DesiredPolicy:
     assign_covered: bool = False  # add a rule's SKU even when other licenses already give all its voice plans
     remove_redundant: bool = False  # with prune: remove a direct stand-alone SKU other licenses make redundant
     funding: Funding = "credits"  # how pay-per-minute calls are paid: Credits, or NCE overage (no Credits at all)
+    read: ReadMode = "auto"  # which users a live read fetches (snapshots hold every user anyway)
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,17 @@ class DesiredState:
         source must read."""
         named = {name for rule in self.rules for selector in (rule.select, rule.exclude) for name in selector.groups}
         return tuple(sorted(named | set(self.policy.protected_groups)))
+
+    @property
+    def selecting_group_names(self) -> tuple[str, ...]:
+        """Groups some rule selects on (not only excludes): their members are users the plan may change."""
+        return tuple(sorted({name for rule in self.rules for name in rule.select.groups}))
+
+    @property
+    def named_users(self) -> tuple[str, ...]:
+        """Users the file names (rules' select lists and policy.protectedUsers): lowercase UPNs or ids, sorted."""
+        named = {name for rule in self.rules for name in rule.select.users}
+        return tuple(sorted(named | self.policy.protected_users))
 
     @property
     def managed_licenses(self) -> tuple[LicenseRef, ...]:

@@ -56,6 +56,7 @@ class GapCode(str, enum.Enum):
     GROUP_NOT_FOUND = "GROUP_NOT_FOUND"
     SELECTION_SUSPECT = "SELECTION_SUSPECT"
     USER_UNREADABLE = "USER_UNREADABLE"
+    READ_SCOPED = "READ_SCOPED"
 
 
 BLOCKING_CODES = frozenset({GapCode.PROTECTED_USER_NOT_FOUND})  # apply writes nothing while one stands

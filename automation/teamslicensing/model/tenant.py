@@ -7,11 +7,12 @@ attribute names the rules select on.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from teamslicensing.model.capability import Capability
+from teamslicensing.model.desired import LicenseRef
 
 NO_ATTRIBUTES: Mapping[str, str] = MappingProxyType({})
 # licenseAssignmentState.state values of an assignment that is on record but gives nothing and holds no seat
@@ -133,6 +134,15 @@ class UnreadableUser:
     reason: str  # what is missing, e.g. "'accountEnabled' is null"
 
 
+@dataclass(frozen=True, slots=True)
+class ReadScope:
+    """A live read that fetched only the users a plan can touch (policy.read scoped): how many of how many."""
+
+    users_read: int
+    users_in_tenant: int | None  # Graph's count (eventually consistent), None when it could not be had
+    reason: str  # why the read was scoped: "policy.read: scoped", or the count above the auto threshold
+
+
 @dataclass(frozen=True)
 class Tenant:
     skus: tuple[TenantSku, ...]
@@ -145,6 +155,7 @@ class Tenant:
     numbers_unavailable: str | None = None
     tenant_id: str | None = None  # lowercase directory (tenant) id, when the source says which tenant it is
     unreadable: tuple[UnreadableUser, ...] = ()  # users left out: they are in the tenant, but not readable
+    scope: ReadScope | None = None  # set when only the users the plan can touch were read; None: every user
     sku_by_id: Mapping[str, TenantSku] = field(init=False, repr=False, compare=False)
     numbers_by_user: Mapping[str, tuple[PhoneNumber, ...]] = field(init=False, repr=False, compare=False)
 
@@ -154,3 +165,17 @@ class Tenant:
         for number in self.numbers or ():
             by_user.setdefault(number.user_id, []).append(number)
         object.__setattr__(self, "numbers_by_user", MappingProxyType({k: tuple(v) for k, v in by_user.items()}))
+
+
+def sku_for(ref: LicenseRef, skus: Iterable[TenantSku]) -> TenantSku | None:
+    """The tenant's subscription a configured license names: by skuId, else by part number, else by one of the
+    catalogue's ids for that part number (a part number Microsoft renamed)."""
+    skus = tuple(skus)
+    if ref.is_guid:
+        return next((sku for sku in skus if sku.sku_id == ref.ref), None)
+    wanted = ref.ref.lower()
+    by_name = next((sku for sku in skus if sku.part_number.lower() == wanted), None)
+    if by_name is not None:
+        return by_name
+    by_id = {sku.sku_id: sku for sku in skus}
+    return next((by_id[i] for i in ref.sku_ids if i in by_id), None)

@@ -18,7 +18,7 @@ from teamslicensing.errors import InputError, Problem
 from teamslicensing.model.capability import Capability
 from teamslicensing.model.desired import DesiredRule, DesiredState, LicenseRef, UserSelector
 from teamslicensing.model.plan import Gap, GapCode, Plan, SeatLine, Severity
-from teamslicensing.model.tenant import PhoneNumber, Tenant, TenantSku, TenantUser
+from teamslicensing.model.tenant import PhoneNumber, Tenant, TenantSku, TenantUser, sku_for
 from teamslicensing.plan.context import Outcome, Want
 from teamslicensing.plan.selection import Selection
 from teamslicensing.plan.userplan import UserPlanner
@@ -71,6 +71,7 @@ class _Planner:
         self.credits_funded = False  # an active Credits subscription (MCOPSTNC, MCOPSTNPP), or postpaid funding
 
     def run(self) -> Plan:
+        self._report_scope()
         self._report_unreadable()
         self._resolve_licenses()
         self._read_numbers()
@@ -86,11 +87,8 @@ class _Planner:
     # ---- stage 1: licenses -------------------------------------------------------------------------------------
 
     def _resolve_licenses(self) -> None:
-        by_part_number = {sku.part_number.lower(): sku for sku in self.tenant.skus}
         for ref in self.desired.managed_licenses:
-            sku = self.tenant.sku_by_id.get(ref.ref) if ref.is_guid else by_part_number.get(ref.ref.lower())
-            if sku is None:  # a part number Microsoft renamed: fall back on the catalogue's ids
-                sku = next((self.tenant.sku_by_id[i] for i in ref.sku_ids if i in self.tenant.sku_by_id), None)
+            sku = sku_for(ref, self.tenant.skus)
             if sku is None:
                 self._missing_sku(ref)
                 continue
@@ -181,6 +179,19 @@ class _Planner:
             for a in user.licenses
             if a.grants_plans
         )
+
+    def _report_scope(self) -> None:
+        scope = self.tenant.scope
+        if scope is None:
+            return
+        of = f" of {scope.users_in_tenant:,}" if scope.users_in_tenant is not None else ""
+        message = (
+            f"scoped read ({scope.reason}): {scope.users_read:,}{of} users read, those the plan can touch (holders "
+            "of managed licenses, members of the groups rules select, users matching rule attributes or named in "
+            "the file); users outside that scope were not read and are not reported on: policy.read: all (or "
+            "--read all) gives the full audit"
+        )
+        self._tenant_gap(GapCode.READ_SCOPED, INFO, None, message)
 
     def _report_unreadable(self) -> None:
         for user in self.tenant.unreadable:

@@ -7,19 +7,25 @@ Also writes snapshots (`export`) straight from the pages to a file.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
-from collections.abc import Awaitable, Collection, Iterable
+from collections.abc import Collection, Iterable
 from typing import IO, Any
 
 from teamslicensing.errors import GraphError, TeamsLicensingError
 from teamslicensing.graph import Graph
 from teamslicensing.graph.connection import cloud_of
-from teamslicensing.graph.requests import odata_string
-from teamslicensing.model.capability import is_guid
-from teamslicensing.model.desired import SELECTABLE_ATTRIBUTES, DesiredState
-from teamslicensing.model.tenant import PhoneNumber, Tenant, TenantGroup, TenantSku, TenantUser, UnreadableUser
+from teamslicensing.model.desired import SCOPED_ABOVE, SELECTABLE_ATTRIBUTES, DesiredState, ReadMode
+from teamslicensing.model.tenant import (
+    PhoneNumber,
+    ReadScope,
+    Tenant,
+    TenantGroup,
+    TenantSku,
+    TenantUser,
+    UnreadableUser,
+)
+from teamslicensing.tenant.groups import ADVANCED_QUERY, PAGE_SIZE, all_of, member_ids, named_groups
 from teamslicensing.tenant.parse import (
     Interner,
     ObjectError,
@@ -30,21 +36,64 @@ from teamslicensing.tenant.parse import (
     unreadable_user,
     user_select,
 )
+from teamslicensing.tenant.scoped import read_scoped_users
 
-PAGE_SIZE = 999  # Graph's $top maximum for users and members
 NUMBERS_URL = "/admin/teams/telephoneNumberManagement/numberAssignments"
 NUMBER_PAGE = 1000  # numberAssignments' $top maximum
 MAX_NUMBER_PAGES = 1000  # a million numbers: past that, something is looping
-ADVANCED_QUERY = {"ConsistencyLevel": "eventual"}  # with $count=true in the URL (Graph's advanced-query docs)
-MAX_MEMBER_PAGES = 2000  # about two million members: past that the list counts as cut short
 
 
 class UnexpectedGraphData(TeamsLicensingError):
     """Graph answered with an object we cannot read."""
 
 
-async def read_tenant(graph: Graph, desired: DesiredState) -> Tenant:
-    return await read_tenant_parts(graph, desired.group_names, desired.selected_attributes)
+async def read_tenant(graph: Graph, desired: DesiredState, mode: ReadMode | None = None) -> Tenant:
+    """The tenant as `desired` needs it; `mode` (else policy.read) says whether every user is read or only those
+    the plan can touch (`auto`: scoped when Graph counts more than SCOPED_ABOVE users)."""
+    mode = mode or desired.policy.read
+    if mode == "all":
+        return await read_tenant_parts(graph, desired.group_names, desired.selected_attributes)
+    cloud = cloud_of(graph.connection.graph_url)
+
+    async def people() -> tuple[list[TenantSku], list[TenantUser], list[UnreadableUser], list[TenantGroup], Any]:
+        skus, count = await all_of(_read_skus(graph), count_users(graph))
+        if mode == "auto" and (count is None or count <= SCOPED_ABOVE):
+            (users, unreadable), groups = await all_of(
+                _read_users(graph, desired.selected_attributes), _read_groups(graph, desired.group_names)
+            )
+            return skus, users, unreadable, groups, None
+        users, unreadable, groups = await read_scoped_users(graph, desired, skus, count)
+        reason = "policy.read: scoped" if mode == "scoped" else f"more than {SCOPED_ABOVE:,} users, policy.read: auto"
+        return skus, users, unreadable, groups, ReadScope(len(users), count, reason)
+
+    (skus, users, unreadable, groups, scope), (raw_numbers, why) = await all_of(
+        people(), read_number_assignments(graph, cloud)
+    )
+    return Tenant(
+        skus=tuple(skus),
+        users=tuple(users),
+        groups=tuple(groups),
+        cloud=cloud,
+        numbers=None if raw_numbers is None else tuple(_numbers(raw_numbers)),
+        numbers_unavailable=why,
+        tenant_id=graph.tenant_id or _account_id(skus),
+        unreadable=tuple(unreadable),
+        scope=scope,
+    )
+
+
+async def count_users(graph: Graph) -> int | None:
+    """How many users the tenant has, from one 1-user page's @odata.count (an advanced query); None when Graph
+    will not count (advanced queries are not offered everywhere, e.g. Azure AD B2C). A page rather than
+    /users/$count, which answers text/plain and so cannot be read like every other answer."""
+    try:
+        page = await graph.get_json("/users?$select=id&$top=1&$count=true", ADVANCED_QUERY)
+    except GraphError as exc:
+        if exc.status in (400, 403, 404):
+            return None
+        raise
+    count = page.get("@odata.count") if isinstance(page, dict) else None
+    return count if isinstance(count, int) and not isinstance(count, bool) and count >= 0 else None
 
 
 async def read_tenant_parts(graph: Graph, group_names: Iterable[str], attributes: Collection[str]) -> Tenant:
@@ -68,19 +117,6 @@ async def read_tenant_parts(graph: Graph, group_names: Iterable[str], attributes
         tenant_id=graph.tenant_id or _account_id(skus),
         unreadable=tuple(unreadable),
     )
-
-
-async def all_of(*steps: Awaitable[Any]) -> list[Any]:
-    """Run `steps` together; when one fails, cancel the others and wait for them, so that no failure is left
-    unretrieved behind the one reported (asyncio.gather leaves the rest running)."""
-    tasks = [asyncio.ensure_future(step) for step in steps]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
 
 
 def _account_id(skus: list[TenantSku]) -> str | None:
@@ -159,8 +195,8 @@ def _users_url(attributes: Collection[str]) -> str:
 
 
 async def _read_groups(graph: Graph, names: Iterable[str]) -> list[TenantGroup]:
-    groups = await _named_groups(graph, names)
-    members = await all_of(*(_member_ids(graph, group["id"]) for group in groups))
+    groups = await named_groups(graph, names)
+    members = await all_of(*(member_ids(graph, group["id"]) for group in groups))
     return [
         dataclasses.replace(
             parse_group({"id": group["id"], "displayName": group.get("displayName") or "", "members": ids}),
@@ -168,39 +204,6 @@ async def _read_groups(graph: Graph, names: Iterable[str]) -> list[TenantGroup]:
         )
         for group, (ids, complete) in zip(groups, members, strict=True)
     ]
-
-
-async def _named_groups(graph: Graph, names: Iterable[str]) -> list[dict[str, Any]]:
-    """The groups `names` find (by id or display name), each once."""
-    found = await all_of(*(_find_groups(graph, name) for name in names))
-    return list({group["id"].lower(): group for groups in found for group in groups}.values())
-
-
-async def _find_groups(graph: Graph, name: str) -> list[dict[str, Any]]:
-    """Groups by object id or exact display name; none found is the planner's GROUP_NOT_FOUND, not an error."""
-    if is_guid(name):
-        try:
-            return [await graph.get_json(f"/groups/{name.strip().lower()}?$select=id,displayName")]
-        except GraphError as exc:
-            if exc.status == 404:
-                return []
-            raise
-    document = await graph.get_json(f"/groups?$filter=displayName eq {odata_string(name)}&$select=id,displayName")
-    return list(document.get("value", []))
-
-
-async def _member_ids(graph: Graph, group_id: str) -> tuple[list[str], bool]:
-    """A group's transitive user members, and whether the list is whole (False past MAX_MEMBER_PAGES pages)."""
-    ids: list[str] = []
-    # an OData cast on transitive members is an advanced query: ConsistencyLevel and $count on every page
-    url = f"/groups/{group_id}/transitiveMembers/microsoft.graph.user?$select=id&$top={PAGE_SIZE}&$count=true"
-    pages = 0
-    async for page in graph.pages(url, ADVANCED_QUERY, max_pages=MAX_MEMBER_PAGES + 1):
-        ids.extend(str(member["id"]) for member in page if isinstance(member, dict) and "id" in member)
-        pages += 1
-        if pages >= MAX_MEMBER_PAGES:
-            return ids, False
-    return ids, True
 
 
 def _parsed(parse: Any, item: Any, what: str) -> Any:
@@ -233,9 +236,9 @@ async def export_snapshot(graph: Graph, out: IO[str], group_names: Iterable[str]
             group async for page in graph.pages(f"/groups?$select=id,displayName&$top={PAGE_SIZE}") for group in page
         ]
     else:
-        groups = await _named_groups(graph, group_names)
+        groups = await named_groups(graph, group_names)
     for index, group in enumerate(groups):
-        members, _ = await _member_ids(graph, group["id"])
+        members, _ = await member_ids(graph, group["id"])
         out.write(",\n" if index else "\n")
         json.dump({"id": group["id"], "displayName": group.get("displayName"), "members": members}, out)
     out.write("]")

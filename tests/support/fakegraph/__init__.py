@@ -116,6 +116,8 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes):
         self._clock = clock
         self._rng = random.Random(seed)
         self.requests: list[tuple[str, str]] = []
+        # $filter -> (needs advanced query parameters, the users it selected), for the next pages of a query
+        self._filter_cache: dict[str, tuple[bool, list[dict[str, Any]]]] = {}
         self.writes: list[dict[str, Any]] = []
         self._write_times: deque[float] = deque()
         self._outright: deque[float] = deque()  # scripted whole-request 429s (their Retry-After)
@@ -172,6 +174,8 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes):
         request_id = _fresh_id()
         client_request_id = request.headers.get("client-request-id") or request_id
         self._headers = {k.lower(): v for k, v in request.headers.items()}
+        if request.method != "GET":
+            self._filter_cache.clear()  # a write may change who matches
         reply = self._http(request, path, raw_query)
         return self._response(reply, request_id, client_request_id, path.rstrip("/") == "/$batch")
 

@@ -123,7 +123,7 @@ READ_ONLY_USER_PROPERTIES = frozenset({"id", "assignedLicenses", "assignedPlans"
 EXCLUSIVE_CALLING_PLANS = frozenset({"MCOPSTN1", "MCOPSTN2", "MCOPSTN5"})
 CREDITS_PLAN = "MCOPSTNC"
 USAGE_LOCATION = re.compile(r"[A-Z]{2}")
-EQ_FILTER = re.compile(r"\s*([A-Za-z][\w]*)\s+eq\s+'((?:[^']|'')*)'\s*", re.IGNORECASE)
+EQ_FILTER = re.compile(r"\s*([A-Za-z][\w/]*)\s+eq\s+'((?:[^']|'')*)'\s*", re.IGNORECASE)
 SKIPTOKEN_PREFIX = "fakegraph:"
 
 # Graph's error texts (GRAPH-FACTS "400 Request_BadRequest texts seen in the wild", plus tracker reports)

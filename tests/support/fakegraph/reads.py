@@ -129,21 +129,10 @@ class ReadRoutes(TenantStore):
         users: Sequence[Json] = self._users
         advanced = self._advanced(query)
         if "filter" in query:
-            license_filter = ANY_SKU_FILTER.fullmatch(query["filter"])
-            if license_filter is not None:  # a filter on a collection of complex values: an advanced query
-                if not advanced:
-                    return _advanced_query_needed()
-                sku = license_filter.group(2).lower()
-                users = [
-                    u
-                    for u in self._users
-                    if any(str(a.get("skuId", "")).lower() == sku for a in u.get("assignedLicenses") or [])
-                ]
-            else:
-                matched = self._filter_users(query["filter"])
-                if isinstance(matched, _Reply):
-                    return matched
-                users = matched
+            matched = self._filtered_users(query["filter"], advanced, "skiptoken" in query)
+            if isinstance(matched, _Reply):
+                return matched
+            users = matched
 
         def render(user: Json) -> Json:
             return {name: user.get(name) for name in fields}
@@ -162,20 +151,72 @@ class ReadRoutes(TenantStore):
     def _advanced(self, query: dict[str, str]) -> bool:
         return self._headers.get("consistencylevel", "").lower() == "eventual" and query.get("count") == "true"
 
-    def _filter_users(self, expression: str) -> list[Json] | _Reply:
-        match = EQ_FILTER.fullmatch(expression)
-        if match is None:
+    def _filtered_users(self, expression: str, advanced: bool, continued: bool) -> list[Json] | _Reply:
+        """The users a $filter selects. The next pages of one query use the result its first page computed (a
+        million-user tenant is scanned once per query, not once per page); a write, or a first page, starts over."""
+        cached = self._filter_cache.get(expression)
+        if continued and cached is not None and (advanced or not cached[0]):
+            return list(cached[1])
+        result = self._filter_users(expression, advanced)
+        if not isinstance(result, _Reply):
+            self._filter_cache[expression] = (_needs_advanced(expression), result)
+        return result
+
+    def _filter_users(self, expression: str, advanced: bool) -> list[Json] | _Reply:
+        """`assignedLicenses/any(x:x/skuId eq GUID)`, and `eq` or `in` on a string property (extension attributes
+        under onPremisesExtensionAttributes), joined by `and`: what Graph's filter tables list for users. A filter
+        on a collection or on extension attributes is an advanced query (ConsistencyLevel + $count=true);
+        comparisons ignore case, as directory queries do."""
+        tests = []
+        for condition in _conjuncts(expression):
+            test = self._condition(condition, advanced)
+            if isinstance(test, _Reply):
+                return test
+            tests.append(test)
+        if len(tests) == 1 and isinstance(tests[0], list):
+            return tests[0]
+        candidates = next((t for t in tests if isinstance(t, list)), self._users)
+        checks = [t for t in tests if not isinstance(t, list)]
+        members = [{id(u) for u in t} for t in tests if isinstance(t, list)]
+        return [u for u in candidates if all(id(u) in m for m in members) and all(check(u) for check in checks)]
+
+    def _condition(self, condition: str, advanced: bool) -> Callable[[Json], bool] | list[Json] | _Reply:
+        """One condition: a test of a user, or (for id and userPrincipalName, found by index) the users."""
+        license_filter = ANY_SKU_FILTER.fullmatch(condition)
+        if license_filter is not None:
+            if not advanced:
+                return _advanced_query_needed()
+            sku = license_filter.group(2).lower()
+            return lambda u: any(str(a.get("skuId", "")).lower() == sku for a in _licenses(u))
+        equal, among = EQ_FILTER.fullmatch(condition), IN_FILTER.fullmatch(condition)
+        if equal is not None:
+            path, values = equal.group(1), {equal.group(2).replace("''", "'").lower()}
+        elif among is not None:
+            path = among.group(1)
+            values = {v.replace("''", "'").lower() for v in STRING_LITERAL.findall(among.group(2))}
+        else:
             return _error(400, "Request_UnsupportedQuery", "Unsupported Query.")
-        name, value = match.group(1), match.group(2).replace("''", "'")
-        canonical = self._user_properties.get(name.lower())
+        if path.lower().startswith("onpremisesextensionattributes/"):
+            name = path.split("/", 1)[1]
+            if name.lower() not in EXTENSION_NAMES:
+                kind = "microsoft.graph.onPremisesExtensionAttributes"
+                return _bad_request(f"Could not find a property named '{name}' on type '{kind}'.")
+            if not advanced:
+                return _advanced_query_needed()
+            key = EXTENSION_NAMES[name.lower()]
+            return lambda u: _folded((u.get("onPremisesExtensionAttributes") or {}).get(key)) in values
+        canonical = self._user_properties.get(path.lower())
         if canonical is None:
-            return _bad_request(f"Could not find a property named '{name}' on type 'microsoft.graph.user'.")
+            return _bad_request(f"Could not find a property named '{path}' on type 'microsoft.graph.user'.")
         if canonical in ("id", "userPrincipalName"):
-            position = self._user_index.get(value.lower())
-            user = None if position is None else self._users[position]
-            return [user] if user is not None and str(user.get(canonical, "")).lower() == value.lower() else []
-        folded = value.lower()
-        return [u for u in self._users if isinstance(u.get(canonical), str) and u[canonical].lower() == folded]
+            found = []
+            for value in sorted(values):
+                position = self._user_index.get(value)
+                user = None if position is None else self._users[position]
+                if user is not None and str(user.get(canonical, "")).lower() == value and user not in found:
+                    found.append(user)
+            return found
+        return lambda u: _folded(u.get(canonical)) in values
 
     def _get_user(self, reference: str, query: dict[str, str]) -> _Reply:
         user = self.user(reference)
@@ -264,6 +305,40 @@ class ReadRoutes(TenantStore):
         numbers: list[Json] = list(self._extra.get("numberAssignments") or [])
         context = f"{self.base_url}/$metadata#admin/teams/telephoneNumberManagement/numberAssignments"
         return _Reply(200, {"@odata.context": context, "value": numbers[skip : skip + top]})
+
+
+IN_FILTER = re.compile(r"\s*([A-Za-z][\w/]*)\s+in\s+(\((?:\s*'(?:[^']|'')*'\s*,?)+\))\s*", re.IGNORECASE)
+STRING_LITERAL = re.compile(r"'((?:[^']|'')*)'")
+EXTENSION_NAMES = {f"extensionattribute{n}": f"extensionAttribute{n}" for n in range(1, 16)}
+
+
+def _folded(value: Any) -> str | None:
+    return value.lower() if isinstance(value, str) else None
+
+
+def _conjuncts(expression: str) -> list[str]:
+    """The conditions of `a and b and c`, split outside string literals."""
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
+    words = re.split(r"(\s+and\s+)", expression, flags=re.IGNORECASE)
+    for word in words:
+        if not quoted and re.fullmatch(r"\s+and\s+", word, flags=re.IGNORECASE):
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(word)
+        quoted ^= word.count("'") % 2 == 1
+    parts.append("".join(current))
+    return parts
+
+
+def _licenses(user: Json) -> list[Json]:
+    return list(user.get("assignedLicenses") or [])
+
+
+def _needs_advanced(expression: str) -> bool:
+    return ANY_SKU_FILTER.fullmatch(expression) is not None or "onpremisesextensionattributes/" in expression.lower()
 
 
 ANY_SKU_FILTER = re.compile(

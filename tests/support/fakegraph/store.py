@@ -28,6 +28,7 @@ class TenantStore:
     write_bucket: tuple[float, float] | None
     tenant_write_quota: tuple[int, float] | None
     _tokens: float
+    _filter_cache: dict[str, tuple[bool, list[Json]]]
     _refilled: float
     _tenant_times: deque[float]
     apply_throttled_writes: bool

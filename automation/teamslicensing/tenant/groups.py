@@ -1,0 +1,72 @@
+"""Groups as live reads find them: by id or exact display name, and their transitive user members, page by page.
+
+Shared by the full read (`live`) and the scoped one (`scoped`); `all_of` runs reads side by side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from teamslicensing.errors import GraphError
+from teamslicensing.graph import Graph
+from teamslicensing.graph.requests import odata_string
+from teamslicensing.model.capability import is_guid
+
+PAGE_SIZE = 999  # Graph's $top maximum for users and members
+ADVANCED_QUERY = {"ConsistencyLevel": "eventual"}  # with $count=true in the URL (Graph's advanced-query docs)
+MAX_MEMBER_PAGES = 2000  # about two million members: past that the list counts as cut short
+
+
+async def all_of(*steps: Awaitable[Any]) -> list[Any]:
+    """Run `steps` together; when one fails, cancel the others and wait for them, so that no failure is left
+    unretrieved behind the one reported (asyncio.gather leaves the rest running)."""
+    tasks = [asyncio.ensure_future(step) for step in steps]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+async def named_groups(graph: Graph, names: Iterable[str]) -> list[dict[str, Any]]:
+    """The groups `names` find (by id or display name), each once."""
+    found = await all_of(*(_find_groups(graph, name) for name in names))
+    return list({group["id"].lower(): group for groups in found for group in groups}.values())
+
+
+async def _find_groups(graph: Graph, name: str) -> list[dict[str, Any]]:
+    """Groups by object id or exact display name; none found is the planner's GROUP_NOT_FOUND, not an error."""
+    if is_guid(name):
+        try:
+            return [await graph.get_json(f"/groups/{name.strip().lower()}?$select=id,displayName")]
+        except GraphError as exc:
+            if exc.status == 404:
+                return []
+            raise
+    document = await graph.get_json(f"/groups?$filter=displayName eq {odata_string(name)}&$select=id,displayName")
+    return list(document.get("value", []))
+
+
+def _ids(page: list[Any]) -> list[str]:
+    return [str(member["id"]) for member in page if isinstance(member, dict) and "id" in member]
+
+
+async def member_ids(
+    graph: Graph, group_id: str, select: str = "id", take: Callable[[list[Any]], list[str]] = _ids
+) -> tuple[list[str], bool]:
+    """A group's transitive user members, and whether the list is whole (False past MAX_MEMBER_PAGES pages).
+    `select` and `take` read more of each member: `take` keeps what it wants of a page and returns its ids."""
+    ids: list[str] = []
+    # an OData cast on transitive members is an advanced query: ConsistencyLevel and $count on every page
+    url = f"/groups/{group_id}/transitiveMembers/microsoft.graph.user?$select={select}&$top={PAGE_SIZE}&$count=true"
+    pages = 0
+    async for page in graph.pages(url, ADVANCED_QUERY, max_pages=MAX_MEMBER_PAGES + 1):
+        ids.extend(take(page))
+        pages += 1
+        if pages >= MAX_MEMBER_PAGES:
+            return ids, False
+    return ids, True
