@@ -518,6 +518,22 @@ def test_depends_on_a_failed_item_gives_424(client: httpx.Client) -> None:
     assert answers["license"]["status"] == 424
 
 
+def test_batch_depends_on_takes_only_the_documented_shapes(client: httpx.Client, fake: FakeGraph) -> None:
+    """Parallel, serial (each on the one before) or same (all on one): anything else Graph refuses whole."""
+    one, two, three = (item(n, user, add=[AUDIO]) for n, user in (("1", BOB), ("2", ERIN), ("3", ALICE)))
+    serial = [one, {**two, "dependsOn": ["1"]}, {**three, "dependsOn": ["2"]}]
+    assert batch(client, serial).status_code == 200
+    same = [one, {**two, "dependsOn": ["1"]}, {**three, "dependsOn": ["1"]}]
+    assert batch(client, same).status_code == 200
+    writes = len(fake.writes)
+    mixed = [one, two, {**three, "dependsOn": ["2"]}, {**item("4", BOB, add=[AUDIO]), "dependsOn": ["3"]}]
+    refused = batch(client, mixed)
+    assert refused.status_code == 400
+    assert "fully sequential or fully parallel" in refused.text
+    assert batch(client, [one, two, {**three, "dependsOn": ["1", "2"]}]).status_code == 400
+    assert len(fake.writes) == writes, "a refused batch writes nothing"
+
+
 def test_batch_request_ids_are_compared_without_regard_to_case(client: httpx.Client) -> None:
     twice = batch(client, [item("A", BOB, add=[AUDIO]), item("a", ERIN, add=[AUDIO])])
     assert twice.status_code == 400, "'A' and 'a' are the same id to Graph"

@@ -20,6 +20,7 @@ from teamslicensing.model.desired import DesiredRule, DesiredState, LicenseRef, 
 from teamslicensing.model.plan import Gap, GapCode, Plan, SeatLine, Severity
 from teamslicensing.model.tenant import PhoneNumber, Tenant, TenantSku, TenantUser, sku_for
 from teamslicensing.plan.context import Outcome, Want
+from teamslicensing.plan.readgaps import read_gaps
 from teamslicensing.plan.selection import Selection
 from teamslicensing.plan.userplan import UserPlanner
 from teamslicensing.plan.voicerules import VoiceRules
@@ -71,8 +72,7 @@ class _Planner:
         self.credits_funded = False  # an active Credits subscription (MCOPSTNC, MCOPSTNPP), or postpaid funding
 
     def run(self) -> Plan:
-        self._report_scope()
-        self._report_unreadable()
+        self.gaps.extend(read_gaps(self.tenant))
         self._resolve_licenses()
         self._read_numbers()
         self._resolve_protection()
@@ -179,27 +179,6 @@ class _Planner:
             for a in user.licenses
             if a.grants_plans
         )
-
-    def _report_scope(self) -> None:
-        scope = self.tenant.scope
-        if scope is None:
-            return
-        of = f" of {scope.users_in_tenant:,}" if scope.users_in_tenant is not None else ""
-        message = (
-            f"scoped read ({scope.reason}): {scope.users_read:,}{of} users read, those the plan can touch (holders "
-            "of managed licenses, members of the groups rules select, users matching rule attributes or named in "
-            "the file); users outside that scope were not read and are not reported on: policy.read: all (or "
-            "--read all) gives the full audit"
-        )
-        self._tenant_gap(GapCode.READ_SCOPED, INFO, None, message)
-
-    def _report_unreadable(self) -> None:
-        for user in self.tenant.unreadable:
-            message = (
-                f"the tenant source returned this user unreadably ({user.reason}): left out of every change this run, "
-                "and not judged; check the account in the Entra admin center"
-            )
-            self._gap(GapCode.USER_UNREADABLE, WARNING, user.user_principal_name or user.user_id, None, message)
 
     def _resolve_protection(self) -> None:
         """Who is protected: protectedUsers, and the transitive members of protectedGroups. An entry that matches

@@ -50,6 +50,9 @@ class BatchRoutes(WriteQuota):
                     return _bad_request(
                         f"Request '{item['id']}' depends on unknown request '{dependency}'.", "BadRequest"
                     )
+        shape = _unsupported_shape(items)
+        if shape is not None:
+            return _bad_request(shape, "BadRequest")
         order = _dependency_order(items, by_id)
         if order is None:
             return _bad_request("Batch dependsOn contains a cycle.", "BadRequest")
@@ -84,3 +87,18 @@ class BatchRoutes(WriteQuota):
             self._fill_inner_error(reply.body, _fresh_id(), _fresh_id())
             answer["body"] = reply.body
         return answer
+
+
+def _unsupported_shape(items: list[Any]) -> str | None:
+    """Graph's documented dependsOn shapes (JSON batching known issues; Microsoft Q&A 2024-02: "Batch should be
+    either fully sequential or fully parallel"): each request depends on at most one other, and either none does
+    (parallel), each depends on the one before it (serial), or every dependent names the same one (same)."""
+    named = [[str(d).lower() for d in item.get("dependsOn") or []] for item in items]
+    if any(len(dependencies) > 1 for dependencies in named):
+        return "A request can depend on a single other request only."
+    if not any(named):
+        return None
+    ids = [str(item["id"]).lower() for item in items]
+    serial = all(dependencies == [ids[i - 1]] for i, dependencies in enumerate(named) if i) and not named[0]
+    same = len({d for dependencies in named for d in dependencies}) == 1
+    return None if serial or same else "Batch should be either fully sequential or fully parallel."

@@ -1,0 +1,229 @@
+"""Benchmark a scoped read (policy.read) against a full one on a tenant far larger than its voice population.
+
+    python -m benchmarks.bench_scoped_read [--users 1000000] [--voice 20000] [--modes scoped,all]
+
+The tenant: `--users` accounts, most holding an unmanaged suite or nothing; `--voice` of them in the group the
+rule selects ("Voice"), holding Teams and Phone System, all but 5% holding a Domestic Calling Plan (with a Teams
+number each), plus 1% of the voice population outside the group still holding a Calling Plan (leftovers). The rule
+assigns MCOEV and MCOPSTN1, so two SKUs are managed. The fake tenant runs as a loopback HTTP server in a process of
+its own; each mode runs the product (read + plan) in a fresh process, so its peak RSS is its own. Reported: read
+requests, users read, changes and gaps planned, wall time, peak RSS. Target (issue 12): scoped, 1,000,000 users with
+20,000 voice users: <= 100 read requests and <= 200 MB RSS. The changes of both modes are compared when both run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from tests.support.rollout import CONFIG, GROUP_ID, MCOEV, MCOPSTN1, TEAMS, TENANT_ID, user_id
+
+ROOT = Path(__file__).resolve().parent.parent
+E3 = "05e9a617-0261-4cee-bb44-138d3ef5d965"  # SPE_E3: no voice plan of its own here
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def tenant_document(users: int, voice: int) -> dict[str, Any]:
+    """The benchmark tenant in Graph's JSON; deterministic."""
+    without_plan = voice // 20  # new joiners: the plan's changes
+    leftovers = voice // 100  # Calling Plans outside the group (report-only without prune)
+
+    def held(n: int) -> list[dict[str, Any]]:
+        if n < voice:
+            skus = [TEAMS, MCOEV] + ([MCOPSTN1] if n >= without_plan else [])
+        elif n < voice + leftovers:
+            skus = [E3, MCOPSTN1]
+        else:
+            skus = [E3] if n % 3 else []
+        return [{"skuId": sku, "disabledPlans": []} for sku in skus]
+
+    people: list[dict[str, Any]] = []
+    numbers: list[dict[str, Any]] = []
+    for n in range(users):
+        licenses = held(n)
+        people.append(
+            {
+                "id": user_id(n),
+                "userPrincipalName": f"user{n:07d}@contoso.com",
+                "displayName": f"User {n}",
+                "accountEnabled": True,
+                "usageLocation": "US",
+                "assignedLicenses": licenses,
+                "licenseAssignmentStates": [
+                    {**h, "assignedByGroup": None, "state": "Active", "error": "None"} for h in licenses
+                ],
+            }
+        )
+        if any(h["skuId"] == MCOPSTN1 for h in licenses):
+            numbers.append(
+                {
+                    "telephoneNumber": f"+1425555{n:07d}",
+                    "numberType": "callingPlan",
+                    "assignmentStatus": "userAssigned",
+                    "assignmentTargetId": user_id(n),
+                }
+            )
+
+    def sku(sku_id: str, part: str, plans: list[tuple[str, str]]) -> dict[str, Any]:
+        consumed = sum(1 for p in people if any(h["skuId"] == sku_id for h in p["assignedLicenses"]))
+        return {
+            "skuId": sku_id,
+            "skuPartNumber": part,
+            "appliesTo": "User",
+            "capabilityStatus": "Enabled",
+            "accountId": TENANT_ID,
+            "consumedUnits": consumed,
+            "prepaidUnits": {"enabled": consumed + voice, "suspended": 0, "warning": 0},
+            "servicePlans": [
+                {"servicePlanId": pid, "servicePlanName": name, "provisioningStatus": "Success"} for pid, name in plans
+            ],
+        }
+
+    return {
+        "tenantId": TENANT_ID,
+        "subscribedSkus": [
+            sku(TEAMS, "Microsoft_Teams_Enterprise_New", [("57ff2da0-773e-42df-b2af-ffb7a2317929", "TEAMS1")]),
+            sku(MCOEV, "MCOEV", [("4828c8ec-dc2e-4779-b502-87ac9ce28ab7", "MCOEV")]),
+            sku(MCOPSTN1, "MCOPSTN1", [("4ed3ff63-69d7-4fb7-b984-5aec7f605ca8", "MCOPSTN1")]),
+            sku(E3, "SPE_E3", [("efb87545-963c-4e0d-99df-69c6916d9eb0", "EXCHANGE_S_ENTERPRISE")]),
+        ],
+        "users": people,
+        "groups": [{"id": GROUP_ID, "displayName": "Voice", "members": [user_id(n) for n in range(voice)]}],
+        "numberAssignments": numbers,
+    }
+
+
+def serve(users: int, voice: int, latency: float) -> None:
+    from tests.support.fakegraph import FakeGraph
+    from tests.support.loopback import LoopbackGraph
+
+    document = tenant_document(users, voice)
+
+    def fake(url: str) -> FakeGraph:
+        return FakeGraph(document, base_url=url)
+
+    server = LoopbackGraph(fake, latency=latency, keep_history=False)
+    print(json.dumps({"port": server.port, "rss": rss_mb()}), flush=True)
+    server.serve_forever()
+
+
+def run_product(url: str, mode: str) -> dict[str, Any]:
+    from teamslicensing.config import load_desired_state
+    from teamslicensing.graph import Connection, Graph
+    from teamslicensing.graph.connection import graph_http_client
+    from teamslicensing.plan.planner import plan
+    from teamslicensing.reference.availability import load_availability
+    from teamslicensing.tenant.live import read_tenant
+
+    with tempfile.TemporaryDirectory() as folder:
+        config = Path(folder) / "licensing.yaml"
+        config.write_text(CONFIG)
+        desired = load_desired_state(config)
+    result: dict[str, Any] = {}
+
+    async def product() -> None:
+        connection = Connection(url)
+        client = graph_http_client(connection)
+        sent = 0
+
+        async def count(request: Any) -> None:
+            nonlocal sent
+            sent += 1
+
+        client.event_hooks["request"].append(count)
+        started = time.monotonic()
+        async with client, Graph(connection, client=client, access_token="benchmark") as graph:
+            tenant = await read_tenant(graph, desired, mode)  # type: ignore[arg-type]
+        read_wall = time.monotonic() - started
+        planned = plan(desired, tenant, load_availability())
+        changes = json.dumps([[c.user_id, [a.sku_id for a in c.add_licenses]] for c in planned.changes])
+        result.update(
+            requests=sent,
+            users_read=len(tenant.users),
+            changes=len(planned.changes),
+            changes_digest=hashlib.sha256(changes.encode()).hexdigest()[:12],
+            gaps=len(planned.gaps),
+            read_wall=read_wall,
+            wall=time.monotonic() - started,
+        )
+
+    asyncio.run(product())
+    result["rss"] = rss_mb()
+    return result
+
+
+@contextmanager
+def served_tenant(users: int, voice: int, latency: float) -> Iterator[tuple[str, float]]:
+    flags = ["--serve", str(users), "--voice", str(voice), "--latency", str(latency)]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.bench_scoped_read", *flags], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    try:
+        assert server.stdout is not None
+        ready = json.loads(server.stdout.readline())
+        yield f"http://127.0.0.1:{ready['port']}/v1.0", float(ready["rss"])
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=1_000_000)
+    parser.add_argument("--voice", type=int, default=20_000)
+    parser.add_argument("--modes", default="scoped,all", help="comma-separated: scoped, all, auto")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per HTTP request (default 0)")
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--product", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.voice, args.latency)
+        return 0
+    if args.product:
+        print(json.dumps(run_product(args.product, args.mode)))
+        return 0
+    print(f"{args.users:,} users, {args.voice:,} voice users; fake tenant over loopback HTTP in its own process")
+    started = time.monotonic()
+    with served_tenant(args.users, args.voice, args.latency) as (url, fake_rss):
+        print(f"fake tenant ready in {time.monotonic() - started:.0f} s ({fake_rss:.0f} MB)")
+        print(
+            f"{'mode':>7} {'requests':>9} {'users read':>11} {'changes':>8} {'digest':>13} {'gaps':>6} "
+            f"{'read s':>7} {'wall s':>7} {'RSS MB':>7}"
+        )
+        for mode in args.modes.split(","):
+            child = subprocess.run(
+                [sys.executable, "-m", "benchmarks.bench_scoped_read", "--product", url, "--mode", mode],
+                capture_output=True,
+                text=True,
+                check=False,
+                cwd=ROOT,
+            )
+            if child.returncode != 0:
+                print(child.stderr, file=sys.stderr)
+                return 1
+            r = json.loads(child.stdout.strip().splitlines()[-1])
+            print(
+                f"{mode:>7} {r['requests']:>9} {r['users_read']:>11,} {r['changes']:>8} {r['changes_digest']:>13} "
+                f"{r['gaps']:>6} {r['read_wall']:>7.1f} {r['wall']:>7.1f} {r['rss']:>7.0f}",
+                flush=True,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
