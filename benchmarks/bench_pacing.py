@@ -105,6 +105,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--writes", type=int, default=1200, help="users to write on the bucket quotas")
     parser.add_argument("--window-writes", type=int, default=10000, help="users to write on the window quota")
+    parser.add_argument("--quotas", default=",".join(QUOTAS), help=f"comma-separated, of: {', '.join(QUOTAS)}")
+    parser.add_argument("--paced-only", action="store_true", help="skip the unpaced baseline rows")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--quota", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -112,9 +114,11 @@ def main() -> int:
         serve(args.serve, args.quota)
         return 0
     print(f"{'quota':<13} {'pacing':<8} {'writes':>7} {'wall s':>8} {'bound s':>8} {'ratio':>6} {'throttled':>10}")
-    for quota, (_, bound_of) in QUOTAS.items():
+    for quota in args.quotas.split(","):
+        bound_of = QUOTAS[quota.strip()][1]
+        quota = quota.strip()
         users = args.window_writes if quota == "window" else args.writes
-        for paced in (True, False):
+        for paced in (True,) if args.paced_only else (True, False):
             r = run(users, quota, paced)
             bound = bound_of(r["writes"])
             share = r["throttled"] / r["writes"]

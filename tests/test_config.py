@@ -294,6 +294,7 @@ def test_schema_rejects_unknown_keys_and_documents_the_format() -> None:
         "licenses",
         "availability",
         "rules",
+        "groupLicenses",
     }
     rule = schema["$defs"]["Rule"]
     assert set(rule["required"]) == {"name", "select", "assign"}

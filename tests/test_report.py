@@ -40,6 +40,7 @@ def test_json_follows_the_contract_exactly() -> None:
     assert list(document) == ["version", "changes", "gaps", "seats"]
     assert document["version"] == 1
     assert document["changes"][0] == {
+        "target": "user",
         "userId": "u1",
         "userPrincipalName": "grace@contoso.com",
         "setUsageLocation": "US",

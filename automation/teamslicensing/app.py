@@ -248,10 +248,19 @@ def apply(run: PlanRun, options: ApplyOptions) -> ApplyResult:
             raise UsageError(f"{exc} ({options.audit_path}); nothing was written") from exc
         switch = StopSwitch(options.deadline, options.grace)
 
+        groups = run.plan.group_changes if options.limit is None else ()  # a wave (--limit) is users only
+
         async def write(backend: WriteBackend) -> ApplyResult:
             with _stop_signals(switch):
                 return await execute(
-                    changes, backend, audit, before, switch=switch, progress=options.progress, planned=planned
+                    changes,
+                    backend,
+                    audit,
+                    before,
+                    switch=switch,
+                    progress=options.progress,
+                    planned=planned,
+                    groups=groups,
                 )
 
         try:
@@ -267,12 +276,14 @@ def apply(run: PlanRun, options: ApplyOptions) -> ApplyResult:
 
 def export(output: str | Path, graph_access: GraphAccess, config: str | Path | None = None) -> dict[str, int]:
     """Write a snapshot of the live tenant (all groups, or those `config` names); the file appears only when whole."""
-    groups = load_desired_state(config).group_names if config else None
+    desired = load_desired_state(config) if config else None
+    groups = desired.group_names if desired else None
+    licensed = desired.licensed_group_names if desired else ()
     temporary = f"{output}.partial"
 
     async def write_snapshot(out: TextIO) -> dict[str, int]:
         async with graph_access.open() as graph:
-            return await export_snapshot(graph, out, groups)
+            return await export_snapshot(graph, out, groups, licensed)
 
     try:
         with open(temporary, "w", encoding="utf-8") as out:  # opened before Graph is asked anything

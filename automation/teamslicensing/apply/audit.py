@@ -21,11 +21,13 @@ from typing import IO, Any
 
 from teamslicensing import __version__
 from teamslicensing.errors import UsageError
-from teamslicensing.graph.requests import write_request
+from teamslicensing.graph.requests import group_license_request, write_request
 from teamslicensing.model.outcome import STATUSES, ApplyResult, Write, WriteAttempt
+from teamslicensing.model.plan import GroupChange
 from teamslicensing.model.tenant import TenantUser
 
 AUDIT_VERSION = 2
+GROUP_KIND = "groupLicenses"  # the kind of a group license write's records
 
 
 class AuditError(Exception):
@@ -164,6 +166,46 @@ class AuditLog:
                 }
             ]
         )
+
+    def group_intents(self, changes: Sequence[GroupChange]) -> None:
+        """Before group writes are sent: one record each (kind "groupLicenses"; `undo` leaves groups alone)."""
+        records = []
+        for change in changes:
+            self._next += 1
+            self._seq[(change.group_id, GROUP_KIND)] = self._next
+            method, url, body = group_license_request(change)
+            records.append(
+                {
+                    "type": "intent",
+                    "seq": self._next,
+                    "groupId": change.group_id,
+                    "groupName": change.group_name,
+                    "kind": GROUP_KIND,
+                    "request": {"method": method, "url": url, "body": body},
+                    "members": change.members,
+                }
+            )
+        self._emit(records)
+
+    def group_results(self, answers: Iterable[tuple[GroupChange, WriteAttempt]]) -> None:
+        records = [
+            {
+                "type": "result",
+                "seq": self._seq.get((change.group_id, GROUP_KIND)),
+                "groupId": change.group_id,
+                "groupName": change.group_name,
+                "kind": GROUP_KIND,
+                "request": {"method": attempt.method, "url": attempt.url, "body": attempt.body},
+                "status": attempt.status,
+                "attempt": attempt.attempt,
+                "trustworthy": attempt.trustworthy,
+                "requestId": attempt.request_id,
+                "error": attempt.error_message,
+            }
+            for change, attempt in answers
+        ]
+        if records:
+            self._emit(records)
 
     def end(self, result: ApplyResult) -> None:
         record: dict[str, Any] = {"type": "end", "planned": result.planned, "notAttempted": result.not_attempted}

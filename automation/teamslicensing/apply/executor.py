@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from teamslicensing.apply.audit import AuditError, AuditLog
+from teamslicensing.apply.groups import write_groups
 from teamslicensing.apply.stop import StopSwitch
 from teamslicensing.apply.verify import Observed, judge
 from teamslicensing.errors import AuthenticationError, GraphError, RetryableError
@@ -39,7 +40,7 @@ from teamslicensing.model.outcome import (
     WriteAttempt,
     WriteKind,
 )
-from teamslicensing.model.plan import UserChange
+from teamslicensing.model.plan import GroupChange, UserChange
 from teamslicensing.model.tenant import TenantUser
 from teamslicensing.tenant.parse import ObjectError, parse_user
 
@@ -60,6 +61,10 @@ class WriteBackend(Protocol):
 
     async def read_users(self, user_ids: Sequence[str]) -> dict[str, Any]:
         """The users as Graph's JSON objects now, by lower-case id (absent: not found)."""
+        ...
+
+    async def write_groups(self, changes: Sequence[GroupChange], keep_trying: Callable[[], bool]) -> list[WriteAttempt]:
+        """Send up to `batch_size` group license writes at once; the last attempt of each, in order."""
         ...
 
 
@@ -105,9 +110,10 @@ async def execute(
     switch: StopSwitch | None = None,
     progress: Progress | None = None,
     planned: int | None = None,
+    groups: Sequence[GroupChange] = (),
 ) -> ApplyResult:
-    """Apply `changes` (the header record is the caller's, written before this). `planned`: users the whole plan
-    changes, when `changes` is only its first part (`--limit`)."""
+    """Apply `changes`, then `groups` (the header record is the caller's, written before this). `planned`: users
+    the whole plan changes, when `changes` is only its first part (`--limit`)."""
     started = time.monotonic()
     run = _Run(backend, audit, switch or StopSwitch(), before, progress, _count_writes(changes))
     sent: set[str] = set()  # users with at least one write sent
@@ -122,6 +128,7 @@ async def execute(
         if change.user_id in run.results:  # its usage location failed: Graph would refuse the licenses anyway
             run.note(1)
     sent |= await _phase(run, [Write(WriteKind.LICENSES, c) for c in adding if c.user_id not in run.results])
+    written = await write_groups(groups, backend, audit, run.switch) if groups else ()
     results = []
     for change in changes:
         if change.user_id in run.results:
@@ -135,6 +142,8 @@ async def execute(
         stopped=run.switch.stop,
         left_by_limit=(planned - len(changes)) if planned is not None else 0,
         audit_error=run.audit_error,
+        groups=written,
+        groups_planned=len(groups),
     )
     if run.audit_error is None:
         try:

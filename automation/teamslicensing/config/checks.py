@@ -116,19 +116,42 @@ def meaning_problems(document: YamlDocument, catalog: Catalog) -> Iterator[Probl
         select = rule.get("select")
         if isinstance(select, dict) and not any(select.get(key) for key in ("groups", "users", "attributes")):
             yield document.problem((*loc, "select"), "rule selects nobody: give select.groups, users or attributes")
-        assigned: dict[str, str] = {}
-        assign = rule.get("assign")
-        for position, ref in enumerate(assign if isinstance(assign, list) else []):
-            if not isinstance(ref, str):
-                continue
-            target = aliases.get(ref, ref) if isinstance(aliases.get(ref, ref), str) else ref
-            if _catalog_knows(target, catalog):
-                assigned[ref] = target
-            elif ref not in aliases:
-                yield document.problem((*loc, "assign", position), _unknown_license(ref, catalog, aliases))
-        plans = rule.get("disabledPlans")
-        if isinstance(plans, dict):
-            yield from _disabled_plan_problems(document, (*loc, "disabledPlans"), plans, assigned, aliases, catalog)
+        yield from _assignment_problems(document, loc, rule, aliases, catalog)
+    entries = data.get("groupLicenses") if isinstance(data.get("groupLicenses"), list) else []
+    assert isinstance(entries, list)
+    groups_seen: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            continue
+        loc = ("groupLicenses", index)
+        group = entry.get("group")
+        if isinstance(group, str):
+            key = group.strip().lower()
+            if key in groups_seen:
+                line = document.position(("groupLicenses", groups_seen[key], "group")).line
+                yield document.problem((*loc, "group"), f"group '{group}' is listed twice (first on line {line})")
+            else:
+                groups_seen[key] = index
+        yield from _assignment_problems(document, loc, entry, aliases, catalog)
+
+
+def _assignment_problems(
+    document: YamlDocument, loc: Loc, entry: dict[str, Any], aliases: dict[str, Any], catalog: Catalog
+) -> Iterator[Problem]:
+    """The licenses a rule or group entry assigns, and its disabled plans, against the catalogue."""
+    assigned: dict[str, str] = {}
+    assign = entry.get("assign")
+    for position, ref in enumerate(assign if isinstance(assign, list) else []):
+        if not isinstance(ref, str):
+            continue
+        target = aliases.get(ref, ref) if isinstance(aliases.get(ref, ref), str) else ref
+        if _catalog_knows(target, catalog):
+            assigned[ref] = target
+        elif ref not in aliases:
+            yield document.problem((*loc, "assign", position), _unknown_license(ref, catalog, aliases))
+    plans = entry.get("disabledPlans")
+    if isinstance(plans, dict):
+        yield from _disabled_plan_problems(document, (*loc, "disabledPlans"), plans, assigned, aliases, catalog)
 
 
 def _disabled_plan_problems(
@@ -143,9 +166,9 @@ def _disabled_plan_problems(
         target = aliases.get(ref, ref)
         matching = [r for r, t in assigned.items() if r == ref or (isinstance(target, str) and _same(t, target))]
         if not matching:
-            yield document.problem(
-                (*loc, ref), f"disabledPlans names '{ref}', which this rule does not assign", key=True
-            )
+            entry = "rule" if loc[0] == "rules" else "group entry"
+            message = f"disabledPlans names '{ref}', which this {entry} does not assign"
+            yield document.problem((*loc, ref), message, key=True)
             continue
         skus = catalog.resolve(str(target))
         if not skus or not isinstance(names, list):

@@ -134,6 +134,29 @@ class Rule(_Model):
     )
 
 
+class GroupLicense(_Model):
+    group: str = Field(
+        min_length=1,
+        description="Display name or object id of a security (or Microsoft 365) group Entra licenses: its direct "
+        "members get these licenses through group-based licensing.",
+    )
+    assign: list[str] = Field(min_length=1, description="License aliases, skuPartNumbers or skuId GUIDs.")
+    disabled_plans: dict[str, list[str]] = Field(
+        default_factory=dict, description="Per assigned license: service plan names or ids to disable."
+    )
+    migrate_direct: bool = Field(
+        False,
+        description="Remove members' direct copies of these licenses once Graph shows the group's copy Active "
+        "for them with at least the same plans (never a moment without the license).",
+    )
+    usage_location: CountryCode | None = Field(
+        None, description="Set on members without a usage location (a Calling Plan follows it); else defaults."
+    )
+    usage_location_from: AttributeName | None = Field(
+        None, description="User attribute holding the country (ISO code or English name) for this group's members."
+    )
+
+
 class AvailabilityOverride(_Model):
     calling_plans: bool | None = None
     audio_conferencing: bool | None = None
@@ -159,6 +182,11 @@ class DesiredStateFile(_Model):
         default_factory=dict, description="Corrections to the shipped country availability table."
     )
     rules: list[Rule] = Field(default_factory=list)
+    group_licenses: list[GroupLicense] = Field(
+        default_factory=list,
+        description="Group-based licensing: groups whose license assignments this file manages (a group not "
+        "listed is never touched).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -169,7 +197,7 @@ class DesiredStateFile(_Model):
         return data
 
 
-_OPTIONAL_SECTIONS = ("defaults", "policy", "licenses", "availability", "rules")
+_OPTIONAL_SECTIONS = ("defaults", "policy", "licenses", "availability", "rules", "groupLicenses")
 
 
 def json_schema() -> dict[str, Any]:

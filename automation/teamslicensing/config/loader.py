@@ -19,6 +19,7 @@ from teamslicensing.errors import ConfigError, Problem
 from teamslicensing.model.capability import Capability, is_guid
 from teamslicensing.model.desired import (
     CountryOverride,
+    DesiredGroupLicense,
     DesiredPolicy,
     DesiredRule,
     DesiredState,
@@ -83,6 +84,17 @@ def _desired_state(source: str, model: DesiredStateFile, catalog: Catalog) -> De
                 voice_routing=rule.voice_routing,
             )
         )
+    group_licenses = tuple(
+        DesiredGroupLicense(
+            group=entry.group.strip(),
+            assign=tuple(dict.fromkeys(license_ref(name) for name in entry.assign)),
+            disabled_plans={license_ref(name): tuple(plans) for name, plans in entry.disabled_plans.items()},
+            migrate_direct=entry.migrate_direct,
+            usage_location=entry.usage_location,
+            usage_location_from=entry.usage_location_from,
+        )
+        for entry in model.group_licenses
+    )
     policy = model.policy
     return DesiredState(
         source=source,
@@ -105,6 +117,7 @@ def _desired_state(source: str, model: DesiredStateFile, catalog: Catalog) -> De
         rules=tuple(rules),
         availability={country: _country_override(o) for country, o in model.availability.items()},
         tenant_id=model.tenant_id,
+        group_licenses=group_licenses,
     )
 
 

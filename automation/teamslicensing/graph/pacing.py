@@ -7,9 +7,10 @@ wastes everybody's quota, so writes are metered at a rate learnt from the refusa
 - Unpaced until the first 429 (or the first item saying the quota is 80% used): a small run never waits; only the
   first few batches go one at a time. Then a first guess, half of what got through lately, until a measurement.
 - A 429 means the quota was just exhausted. Between two such moments the writes Graph accepted are what the
-  quota let through, so accepted writes / elapsed time measures the quota's rate (if the pace that overran it is
-  higher, 0.9x that is the better guess); the pace is set a little below (`margin`), and batches are spaced by
-  `writes / rate` across every batch in flight.
+  quota let through, so accepted writes / elapsed time measures the quota's rate: exactly, when every round in
+  between was refused too; when some went through clean the pace ran below the quota for a while, and 0.9x the
+  pace that overran it may be the better guess. The pace is set a little below (`margin`), and batches are spaced
+  by `writes / rate` across every batch in flight.
 - Without refusals the pace speeds up: fast while it is only a guess, barely once measured (so a quota that grew,
   or room another app left, is found again); the next 429 re-measures. The limit-percentage header starts the
   pacing but never slows it: on a sliding window it is present at full speed too.
@@ -48,6 +49,7 @@ class WritePacer:
         self.refusals = 0  # rounds with 429s, for the benchmark
         self.measured = False  # a rate measured between two refusals, not only guessed from the first
         self._clean_rounds = 0
+        self._clean_since = 0  # rounds without a refusal since the last counted one
 
     @property
     def warming(self) -> bool:
@@ -86,6 +88,7 @@ class WritePacer:
             self._recent.popleft()
         self._accepted_since += accepted  # a round's accepted items went through before the quota ran dry
         self._clean_rounds += 1 if accepted and not refused else 0
+        self._clean_since += 1 if accepted and not refused else 0
         if refused:
             self.refusals += 1
             self._measure(now)
@@ -101,7 +104,10 @@ class WritePacer:
             # what got through since the last refusal is the quota's rate if we were at it all along, and less if
             # we ran below it for a while: then the pace that just overran it, a little lower, is the better guess
             measured = self._accepted_since / (now - self._last_refusal)
-            self.rate = self.margin * max(measured, 0.9 * self.rate) if self.rate else self.margin * measured
+            if self.rate and self._clean_since:  # ran below the quota for a while: the measure is low
+                self.rate = self.margin * max(measured, 0.9 * self.rate)
+            else:  # refused all along: what got through is exactly the quota's rate
+                self.rate = self.margin * measured
             self.measured = True
         elif self.rate is None:
             self._guess(now)
@@ -109,6 +115,7 @@ class WritePacer:
             return  # refusals close together (concurrent batches hit the same empty quota): one moment, not many
         self._last_refusal = now
         self._accepted_since = 0
+        self._clean_since = 0
 
     def _guess(self, now: float) -> None:
         """A first pace, until a measurement comes: half of what got through lately, over at least a second (the

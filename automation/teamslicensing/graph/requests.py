@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import quote
 
 from teamslicensing.model.outcome import Write, WriteKind
-from teamslicensing.model.plan import UserChange
+from teamslicensing.model.plan import GroupChange, UserChange
 
 
 def assign_license_body(change: UserChange) -> dict[str, Any]:
@@ -23,6 +23,15 @@ def write_request(write: Write) -> tuple[str, str, dict[str, Any]]:
     if write.kind is WriteKind.USAGE_LOCATION:
         return "PATCH", f"/users/{change.user_id}", {"usageLocation": change.set_usage_location}
     return "POST", f"/users/{change.user_id}/assignLicense", assign_license_body(change)
+
+
+def group_license_request(change: GroupChange) -> tuple[str, str, dict[str, Any]]:
+    """`POST /groups/{id}/assignLicense` (Graph answers 202 Accepted; Entra then processes every direct member)."""
+    body = {
+        "addLicenses": [{"skuId": a.sku_id, "disabledPlans": list(a.disabled_plans)} for a in change.add_licenses],
+        "removeLicenses": [r.sku_id for r in change.remove_licenses],
+    }
+    return "POST", f"/groups/{change.group_id}/assignLicense", body
 
 
 def odata_string(value: str) -> str:

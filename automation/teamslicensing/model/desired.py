@@ -71,6 +71,18 @@ class DesiredRule:
 
 
 @dataclass(frozen=True)
+class DesiredGroupLicense:
+    """A group whose license assignments the file manages (Entra group-based licensing of its direct members)."""
+
+    group: str  # display name or object id, as written
+    assign: tuple[LicenseRef, ...]
+    disabled_plans: Mapping[LicenseRef, tuple[str, ...]]  # only licenses the entry declares plans for
+    migrate_direct: bool = False  # remove members' direct copies once the group's copy is Active for them
+    usage_location: str | None = None
+    usage_location_from: str | None = None
+
+
+@dataclass(frozen=True)
 class DesiredPolicy:
     prune: bool = False
     max_changes: int = DEFAULT_MAX_CHANGES
@@ -102,11 +114,13 @@ class DesiredState:
     availability: Mapping[str, CountryOverride]  # ISO country code -> override
     default_usage_location_from: str | None = None  # a user attribute naming the country, for every rule
     tenant_id: str | None = None  # lowercase GUID: the only tenant this configuration may run against
+    group_licenses: tuple[DesiredGroupLicense, ...] = ()
 
     @property
     def usage_location_attributes(self) -> tuple[str, ...]:
         """The attributes any usage location is taken from, sorted."""
         named = {rule.usage_location_from for rule in self.rules} | {self.default_usage_location_from}
+        named |= {entry.usage_location_from for entry in self.group_licenses}
         return tuple(sorted(name for name in named if name))
 
     @property
@@ -122,7 +136,13 @@ class DesiredState:
         """Every group rules select or exclude, and every protected group (names or ids, as written), sorted: what a
         source must read."""
         named = {name for rule in self.rules for selector in (rule.select, rule.exclude) for name in selector.groups}
+        named |= {entry.group for entry in self.group_licenses}
         return tuple(sorted(named | set(self.policy.protected_groups)))
+
+    @property
+    def licensed_group_names(self) -> tuple[str, ...]:
+        """The groups of groupLicenses (names or ids, as written), sorted: their licenses and direct members."""
+        return tuple(sorted({entry.group for entry in self.group_licenses}))
 
     @property
     def selecting_group_names(self) -> tuple[str, ...]:
@@ -140,4 +160,6 @@ class DesiredState:
         seen: dict[LicenseRef, None] = {}
         for rule in self.rules:
             seen.update(dict.fromkeys(rule.assign))
+        for entry in self.group_licenses:  # a SKU groups give is managed too: prune removes stray direct copies
+            seen.update(dict.fromkeys(entry.assign))
         return tuple(seen)

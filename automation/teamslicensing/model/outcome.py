@@ -88,6 +88,8 @@ class ApplyResult:
     stopped: Stop | None = None  # why the run took no more batches, when it stopped early
     left_by_limit: int = 0  # users `--limit` left for a later run (counted in `not_attempted` too)
     audit_error: str | None = None  # the audit log failed: the run stopped, and the log may lack records
+    groups: tuple[UserResult, ...] = ()  # group license writes tried (user_id: the group id; upn: its name)
+    groups_planned: int = 0
 
     def count(self, status: str) -> int:
         return sum(1 for result in self.results if result.status == status)
@@ -98,12 +100,12 @@ class ApplyResult:
 
     @property
     def failed(self) -> tuple[UserResult, ...]:
-        return tuple(result for result in self.results if result.status in (FAILED, UNKNOWN))
+        return tuple(result for result in self.results + self.groups if result.status in (FAILED, UNKNOWN))
 
     @property
     def work_remains(self) -> bool:
         """A later run has something to do: users not attempted, or skipped as stale."""
-        return self.not_attempted > 0 or self.count(STALE) > 0
+        return self.not_attempted > 0 or self.count(STALE) > 0 or len(self.groups) < self.groups_planned
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,10 @@ class GapCode(str, enum.Enum):
     SELECTION_SUSPECT = "SELECTION_SUSPECT"
     USER_UNREADABLE = "USER_UNREADABLE"
     READ_SCOPED = "READ_SCOPED"
+    MIGRATION_WAITING = "MIGRATION_WAITING"
+    GROUP_LICENSE_NOT_INHERITED = "GROUP_LICENSE_NOT_INHERITED"
+    GROUP_LICENSE_PENDING = "GROUP_LICENSE_PENDING"
+    USAGE_LOCATION_FROM_TENANT = "USAGE_LOCATION_FROM_TENANT"
 
 
 BLOCKING_CODES = frozenset({GapCode.PROTECTED_USER_NOT_FOUND})  # apply writes nothing while one stands
@@ -123,6 +127,24 @@ class UserChange:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupChange:
+    """One group's license change (groupLicenses): one `POST /groups/{id}/assignLicense`, which Entra then applies
+    to every direct member asynchronously."""
+
+    group_id: str
+    group_name: str
+    add_licenses: tuple[LicenseAdd, ...]  # new SKUs, or new disabled plans for one the group has
+    remove_licenses: tuple[LicenseRemove, ...]
+    members: int  # direct members the change reaches
+    new_seats: tuple[tuple[str, int], ...] = ()  # (sku id, members who hold it no other way) per SKU added
+
+    @property
+    def user_id(self) -> str:
+        """The object the write goes to (audit and progress lines name it like a user's)."""
+        return self.group_id
+
+
+@dataclass(frozen=True, slots=True)
 class SeatLine:
     sku_id: str
     sku_part_number: str
@@ -140,11 +162,12 @@ class Plan:
     changes: tuple[UserChange, ...]
     gaps: tuple[Gap, ...]
     seats: tuple[SeatLine, ...]
+    group_changes: tuple[GroupChange, ...] = ()  # written before any user's change
 
     @property
     def is_empty(self) -> bool:
         """True when applying the plan would write nothing."""
-        return not self.changes
+        return not self.changes and not self.group_changes
 
     @property
     def blocks_apply(self) -> tuple[Gap, ...]:

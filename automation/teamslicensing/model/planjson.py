@@ -6,7 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from teamslicensing.model.plan import Gap, GapCode, LicenseAdd, LicenseRemove, Plan, SeatLine, Severity, UserChange
+from teamslicensing.model.plan import (
+    Gap,
+    GapCode,
+    GroupChange,
+    LicenseAdd,
+    LicenseRemove,
+    Plan,
+    SeatLine,
+    Severity,
+    UserChange,
+)
 
 JSON_VERSION = 1
 
@@ -14,7 +24,8 @@ JSON_VERSION = 1
 def plan_to_json(plan: Plan) -> dict[str, Any]:
     return {
         "version": JSON_VERSION,
-        "changes": [_change_json(change) for change in plan.changes],
+        "changes": [_change_json(change) for change in plan.changes]
+        + [_group_change_json(change) for change in plan.group_changes],
         "gaps": [
             {
                 "code": gap.code.value,
@@ -29,8 +40,26 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
     }
 
 
+def _group_change_json(change: GroupChange) -> dict[str, Any]:
+    return {
+        "target": "group",
+        "groupId": change.group_id,
+        "groupName": change.group_name,
+        "addLicenses": [
+            {"skuId": add.sku_id, "skuPartNumber": add.sku_part_number, "disabledPlans": list(add.disabled_plans)}
+            for add in change.add_licenses
+        ],
+        "removeLicenses": [
+            {"skuId": remove.sku_id, "skuPartNumber": remove.sku_part_number} for remove in change.remove_licenses
+        ],
+        "members": change.members,
+        "newSeats": [{"skuId": sku_id, "members": count} for sku_id, count in change.new_seats],
+    }
+
+
 def _change_json(change: UserChange) -> dict[str, Any]:
     return {
+        "target": "user",
         "userId": change.user_id,
         "userPrincipalName": change.user_principal_name,
         "setUsageLocation": change.set_usage_location,
@@ -66,24 +95,32 @@ def plan_from_json(document: dict[str, Any]) -> Plan:
     """The `Plan` a `plan_to_json` document describes; raises KeyError, TypeError or ValueError when it is not one."""
     if document.get("version") != JSON_VERSION:
         raise ValueError(f"plan version {document.get('version')!r}; this tool reads version {JSON_VERSION}")
+    groups = tuple(
+        GroupChange(
+            group_id=str(c["groupId"]).lower(),
+            group_name=str(c["groupName"]),
+            add_licenses=_adds(c["addLicenses"]),
+            remove_licenses=_removes(c["removeLicenses"]),
+            members=int(c["members"]),
+            new_seats=tuple((str(n["skuId"]).lower(), int(n["members"])) for n in c.get("newSeats", [])),
+        )
+        for c in document["changes"]
+        if c.get("target") == "group"
+    )
     changes = tuple(
         UserChange(
             user_id=str(c["userId"]).lower(),
             user_principal_name=str(c["userPrincipalName"]),
             set_usage_location=c["setUsageLocation"],
-            add_licenses=tuple(
-                LicenseAdd(str(a["skuId"]).lower(), str(a["skuPartNumber"]), tuple(map(str, a["disabledPlans"])))
-                for a in c["addLicenses"]
-            ),
-            remove_licenses=tuple(
-                LicenseRemove(str(r["skuId"]).lower(), str(r["skuPartNumber"])) for r in c["removeLicenses"]
-            ),
+            add_licenses=_adds(c["addLicenses"]),
+            remove_licenses=_removes(c["removeLicenses"]),
             rules=tuple(map(str, c["rules"])),
             destructive=bool(c["destructive"]),
             phone_numbers=tuple(map(str, c.get("phoneNumbers", []))),
             takes_plans=bool(c.get("takesServicePlans", c["destructive"])),
         )
         for c in document["changes"]
+        if c.get("target", "user") == "user"
     )
     gaps = tuple(
         Gap(GapCode(g["code"]), Severity(g["severity"]), g["userPrincipalName"], g["skuPartNumber"], str(g["message"]))
@@ -103,4 +140,15 @@ def plan_from_json(document: dict[str, Any]) -> Plan:
         )
         for s in document["seats"]
     )
-    return Plan(changes, gaps, seats)
+    return Plan(changes, gaps, seats, groups)
+
+
+def _adds(entries: list[Any]) -> tuple[LicenseAdd, ...]:
+    return tuple(
+        LicenseAdd(str(a["skuId"]).lower(), str(a["skuPartNumber"]), tuple(map(str, a["disabledPlans"])))
+        for a in entries
+    )
+
+
+def _removes(entries: list[Any]) -> tuple[LicenseRemove, ...]:
+    return tuple(LicenseRemove(str(r["skuId"]).lower(), str(r["skuPartNumber"])) for r in entries)

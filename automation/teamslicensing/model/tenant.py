@@ -111,6 +111,14 @@ class TenantGroup:
     display_name: str
     members: frozenset[str]  # lowercase user ids, transitive
     members_complete: bool = True  # False when the member list was cut short (a page cap, an error)
+    # group-based licensing, read for the groups of groupLicenses: the group's own assignedLicenses (None: not
+    # read), its direct user members (Entra licenses only those; None: not read) and licenseProcessingState
+    licenses: tuple[LicenseAssignment, ...] | None = None
+    direct_members: frozenset[str] | None = None
+    processing_state: str | None = None  # QueuedForProcessing, ProcessingInProgress, ProcessingComplete
+
+    def license_of(self, sku_id: str) -> LicenseAssignment | None:
+        return next((a for a in self.licenses or () if a.sku_id == sku_id), None)
 
 
 @dataclass(frozen=True, slots=True)

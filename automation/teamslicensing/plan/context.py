@@ -16,6 +16,7 @@ from teamslicensing.reference.availability import CountryAvailability
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 PRUNE = "prune"  # why a SKU is in Draft.removes when no swap put it there
+MIGRATE = "migrate"  # a direct copy whose managed group's copy is Active with the same plans (migrateDirect)
 
 Direct = Mapping[str, frozenset[str]]
 Inherited = Mapping[str, LicenseAssignment]
@@ -37,6 +38,7 @@ class PlanContext(Protocol):
     credits_funded: bool  # pay-per-minute calls can be paid: an active Credits subscription, or postpaid funding
     numbers: Mapping[str, tuple[PhoneNumber, ...]] | None  # user id -> Teams numbers; None: inventory not read
     teams_skus: list[str]  # part numbers of the tenant's SKUs that give Teams, leanest first, for gap messages
+    migrations: Mapping[str, frozenset[str]]  # user id -> direct copies a managed group's Active copy replaces
 
     def part_number(self, sku_id: str) -> str: ...
 

@@ -20,7 +20,10 @@ from teamslicensing.model.desired import DesiredRule, DesiredState, LicenseRef, 
 from teamslicensing.model.plan import Gap, GapCode, Plan, SeatLine, Severity
 from teamslicensing.model.tenant import PhoneNumber, Tenant, TenantSku, TenantUser, sku_for
 from teamslicensing.plan.context import Outcome, Want
+from teamslicensing.plan.groupchanges import with_group_changes
+from teamslicensing.plan.grouplicensing import GroupInputs, GroupPlanning, plan_group_licenses
 from teamslicensing.plan.readgaps import read_gaps
+from teamslicensing.plan.safety import skip_reason
 from teamslicensing.plan.selection import Selection
 from teamslicensing.plan.userplan import UserPlanner
 from teamslicensing.plan.voicerules import VoiceRules
@@ -28,6 +31,7 @@ from teamslicensing.reference.availability import CountryAvailability
 from teamslicensing.reference.countries import country_code
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+COVERED_ORDER = 1 << 30  # a SKU a managed group gives: after every rule in seat priority (it takes no direct seat)
 
 
 class PlanInputError(InputError):
@@ -70,19 +74,51 @@ class _Planner:
         self.numbers: Mapping[str, tuple[PhoneNumber, ...]] | None = None
         self._country_names = {a.country_name.casefold(): code for code, a in availability.items() if a.country_name}
         self.credits_funded = False  # an active Credits subscription (MCOPSTNC, MCOPSTNPP), or postpaid funding
+        self.migrations: Mapping[str, frozenset[str]] = {}  # user id -> direct copies a managed group's replaces
+        self.group_seats: Counter[str] = Counter()  # seats the group writes take, before any direct add
 
     def run(self) -> Plan:
         self.gaps.extend(read_gaps(self.tenant))
         self._resolve_licenses()
         self._read_numbers()
         self._resolve_protection()
+        groups = self._plan_groups()
         wants, selected_by = self._select()
+        for user_id, skus in groups.covered.items():  # a managed group gives these: no direct add, no prune
+            for sku_id in skus:
+                wants[user_id].setdefault(sku_id, Want(None, COVERED_ORDER))
         user_planner = UserPlanner(self, wants, selected_by)
-        relevant = [u for u in self.tenant.users if u.id in selected_by or user_planner.may_matter(u.licenses)]
+        relevant = [u for u in self.users_by_id.values() if u.id in selected_by or user_planner.may_matter(u.licenses)]
         users = sorted(relevant, key=lambda u: (u.user_principal_name.lower(), u.id))
         outcomes = {user.id: user_planner.plan(user, frozenset()) for user in users}
         denied, requested, freed = self._allocate_seats(outcomes, wants, user_planner)
-        return self._assemble(users, outcomes, denied, requested, freed)
+        plan = self._assemble(users, outcomes, denied, requested, freed)
+        return with_group_changes(plan, groups, self.users_by_id, self.tenant)
+
+    def _plan_groups(self) -> GroupPlanning:
+        """Plan groupLicenses, then plan every direct member as Entra will leave them (the group's SKUs inherited)."""
+        if not self.desired.group_licenses:
+            return GroupPlanning()
+        groups = plan_group_licenses(
+            GroupInputs(
+                desired=self.desired,
+                tenant=self.tenant,
+                users_by_id=self.users_by_id,
+                sku_of=self.sku_of,
+                assignable=frozenset(self.assignable),
+                managed=self.managed,
+                voice=self.voice,
+                numbers=self.numbers,
+                disabled_plans=self._disabled_plans_of,
+                country_code=self.country_code,
+                skipped=lambda user: skip_reason(self, user) is not None,
+            )
+        )
+        self.gaps.extend(groups.gaps)
+        self.users_by_id.update(groups.members_after)
+        self.migrations = groups.migrations
+        self.group_seats = groups.seats
+        return groups
 
     # ---- stage 1: licenses -------------------------------------------------------------------------------------
 
@@ -137,7 +173,12 @@ class _Planner:
             self._tenant_gap(GapCode.SKU_NOT_IN_TENANT, ERROR, ref.ref, message)
 
     def _disabled_plan_ids(self, rule: DesiredRule, ref: LicenseRef, sku: TenantSku) -> frozenset[str] | None:
-        names = rule.disabled_plans.get(ref)
+        return self._disabled_plans_of(f"rule '{rule.name}'", rule.disabled_plans, ref, sku)
+
+    def _disabled_plans_of(
+        self, where: str, declared: Mapping[LicenseRef, tuple[str, ...]], ref: LicenseRef, sku: TenantSku
+    ) -> frozenset[str] | None:
+        names = declared.get(ref)
         if names is None:
             return None
         by_name = {plan.name.lower(): plan.id for plan in sku.service_plans}
@@ -151,7 +192,7 @@ class _Planner:
             else:
                 unknown.append(name)
         if unknown:
-            message = f"rule '{rule.name}': {sku.part_number} has no service plan {', '.join(unknown)} in this tenant"
+            message = f"{where}: {sku.part_number} has no service plan {', '.join(unknown)} in this tenant"
             raise PlanInputError([Problem(self.desired.source, 0, 0, message)])
         return frozenset(resolved)
 
@@ -299,7 +340,10 @@ class _Planner:
                         requests[sku_id].append((wants[user_id][sku_id].order, upn, user_id))
                 for sku_id in outcome.freed:
                     freed[sku_id] += 1
-            capacity = {sku.sku_id: max(sku.available + freed[sku.sku_id], 0) for sku in self.sku_of.values()}
+            capacity = {
+                sku.sku_id: max(sku.available + freed[sku.sku_id] - self.group_seats[sku.sku_id], 0)
+                for sku in self.sku_of.values()
+            }
             newly: dict[str, set[str]] = defaultdict(set)
             for sku_id, queue in requests.items():
                 for _, _, user_id in sorted(queue)[capacity[sku_id] :]:

@@ -12,7 +12,17 @@ from collections.abc import Mapping, Sequence
 
 from teamslicensing.model.plan import Gap, LicenseAdd, LicenseRemove, UserChange
 from teamslicensing.model.tenant import LicenseAssignment, TenantUser
-from teamslicensing.plan.context import INFO, Draft, Outcome, PlanContext, Want, end_holding, holding_of, user_gap
+from teamslicensing.plan.context import (
+    INFO,
+    MIGRATE,
+    Draft,
+    Outcome,
+    PlanContext,
+    Want,
+    end_holding,
+    holding_of,
+    user_gap,
+)
 from teamslicensing.plan.draft import (
     calling_plan_conflicts,
     desired_adds,
@@ -72,6 +82,7 @@ class UserPlanner:
             denied,
             tuple(user.attributes.get(name) for name in self._location_attributes),
             None if self.p.numbers is None else self.p.numbers.get(user.id, ()),
+            self.p.migrations.get(user.id),
         )
         template = self._memo.get(key)
         if template is None:
@@ -95,6 +106,9 @@ class UserPlanner:
         desired_adds(self.p, user, wants, direct, inherited, denied, draft)
         if self.policy.prune:
             prune(self.p, user, wants, direct, inherited, draft)
+        for sku_id in sorted(self.p.migrations.get(user.id, ())):
+            if sku_id in direct and skip_reason(self.p, user) is None:
+                draft.removes.setdefault(sku_id, MIGRATE)  # the group's Active copy keeps every plan
         calling_plan_conflicts(self.p, user, wants, direct, inherited, draft)
         resource_account_conflicts(self.p, user, wants, direct, inherited, draft)
         if skip_reason(self.p, user) is None:  # a skipped user is reported as skipped, not for what was not done

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
-from teamslicensing.model.plan import Gap, Plan, SeatLine, Severity, UserChange
+from teamslicensing.model.plan import Gap, GroupChange, Plan, SeatLine, Severity, UserChange
 
 # a tenant-wide problem can repeat for thousands of users: people get the first lines, JSON gets all
 MAX_LINES_PER_CODE = 25
@@ -22,10 +22,24 @@ def summary_line(plan: Plan) -> str:
         f"({adds} license add{'s' if adds != 1 else ''}, {removes} removal{'s' if removes != 1 else ''}, "
         f"{locations} usage location{'s' if locations != 1 else ''})"
     )
+    if plan.group_changes:
+        groups = len(plan.group_changes)
+        text += f", {groups} group{'s' if groups != 1 else ''} to change"
     if destructive:
         text += f", {destructive} DESTRUCTIVE"
     errors, warnings, infos = (plan.gap_count(s) for s in (Severity.ERROR, Severity.WARNING, Severity.INFO))
     return f"{text}; gaps: {errors} error(s), {warnings} warning(s), {infos} info."
+
+
+def group_change_lines(change: GroupChange) -> Iterator[str]:
+    """One group's change as words: what Entra will give or take from its direct members."""
+    members = f"{change.members} direct member{'s' if change.members != 1 else ''}"
+    yield f"group '{change.group_name}' ({members}; Entra applies it to each, asynchronously)"
+    for add in change.add_licenses:
+        plans = f" (disabled plans: {', '.join(add.disabled_plans)})" if add.disabled_plans else ""
+        yield f"+ {add.sku_part_number}{plans}"
+    for remove in change.remove_licenses:
+        yield f"- {remove.sku_part_number}"
 
 
 def gap_subject(gap: Gap) -> str:

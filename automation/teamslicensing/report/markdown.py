@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from teamslicensing.model.plan import Plan
-from teamslicensing.report.common import limited, md_cell, removed, seat_table, summary_line
+from teamslicensing.report.common import group_change_lines, limited, md_cell, removed, seat_table, summary_line
 
 
 def markdown_lines(plan: Plan, title: str) -> Iterator[str]:
@@ -19,6 +19,13 @@ def markdown_lines(plan: Plan, title: str) -> Iterator[str]:
         yield f"> **{len(destructive)} destructive change(s):** these users lose their phone number."
         for change in destructive:
             yield f"> - `{change.user_principal_name}`: removes {removed(change)}"
+        yield ""
+    if plan.group_changes:
+        yield "### Group license changes"
+        yield ""
+        for group_change in plan.group_changes:
+            head, *rest = group_change_lines(group_change)
+            yield f"- {md_cell(head)}" + "".join(f"<br>`{md_cell(line)}`" for line in rest)
         yield ""
     if plan.changes:
         yield "### Changes"
@@ -37,7 +44,7 @@ def markdown_lines(plan: Plan, title: str) -> Iterator[str]:
                 f"{md_cell(', '.join(change.rules))} |"
             )
         yield ""
-    else:
+    elif not plan.group_changes:
         yield "No changes: licenses are in the declared state."
         yield ""
     if plan.seats:

@@ -27,6 +27,12 @@ def outcome_line(outcome: ApplyResult) -> str:
             parts.append(f"{outcome.count(status)} {label}")
     parts.append(f"{outcome.not_attempted} not attempted")
     line = f"Apply: {', '.join(parts)} in {outcome.seconds:.1f} s"
+    if outcome.groups_planned:
+        accepted = sum(1 for g in outcome.groups if g.status == APPLIED)
+        line += (
+            f"; groups: {accepted} of {outcome.groups_planned} license write(s) accepted "
+            "(Entra licenses their members asynchronously: the next run reads the result)"
+        )
     if outcome.stopped is not None:
         line += f"; {_STOPPED[outcome.stopped.reason.value]}: {outcome.stopped.message}"
     if outcome.left_by_limit:
@@ -38,7 +44,8 @@ def outcome_line(outcome: ApplyResult) -> str:
 
 def outcome_json(outcome: ApplyResult) -> dict[str, Any]:
     """`{"applied", "failed", "inSync", "stale", "unknown", "notAttempted", "skipped", "seconds", "stopped",
-    "leftByLimit", "auditError", "users": [{"userId", "userPrincipalName", "status", "reason"}]}`;
+    "leftByLimit", "auditError", "users": [{"userId", "userPrincipalName", "status", "reason"}], "groups":
+    [{"groupId", "groupName", "status", "reason"}], "groupsNotAttempted"}`;
     `skipped` is `notAttempted` under its version-1 name."""
     return {
         "applied": outcome.count(APPLIED),
@@ -58,6 +65,11 @@ def outcome_json(outcome: ApplyResult) -> dict[str, Any]:
             {"userId": r.user_id, "userPrincipalName": r.user_principal_name, "status": r.status, "reason": r.reason}
             for r in outcome.results
         ],
+        "groups": [
+            {"groupId": r.user_id, "groupName": r.user_principal_name, "status": r.status, "reason": r.reason}
+            for r in outcome.groups
+        ],
+        "groupsNotAttempted": outcome.groups_planned - len(outcome.groups),
     }
 
 
@@ -76,6 +88,9 @@ def failure_lines(outcome: ApplyResult) -> Iterator[str]:
     for result in outcome.results:
         if result.status != APPLIED:
             yield f"  {result.status.upper()} {result.user_principal_name}: {result.reason}"
+    for result in outcome.groups:
+        if result.status != APPLIED:
+            yield f"  {result.status.upper()} group '{result.user_principal_name}': {result.reason}"
 
 
 def github_failures(outcome: ApplyResult) -> Iterator[str]:

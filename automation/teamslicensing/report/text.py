@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from teamslicensing.model.plan import Plan, Severity
-from teamslicensing.report.common import gap_subject, limited, removed, seat_table, summary_line
+from teamslicensing.report.common import gap_subject, group_change_lines, limited, removed, seat_table, summary_line
 
 
 def text_lines(plan: Plan, title: str) -> Iterator[str]:
@@ -17,6 +17,13 @@ def text_lines(plan: Plan, title: str) -> Iterator[str]:
         yield f"!!! {len(destructive)} DESTRUCTIVE change(s): these users lose their phone number !!!"
         for change in destructive:
             yield f"!!!   {change.user_principal_name}: removes {removed(change)}"
+        yield ""
+    if plan.group_changes:
+        yield "Group license changes:"
+        for group_change in plan.group_changes:
+            head, *rest = group_change_lines(group_change)
+            yield f"  ~ {head}"
+            yield from (f"      {line}" for line in rest)
         yield ""
     if plan.changes:
         yield "Changes:"
@@ -31,7 +38,7 @@ def text_lines(plan: Plan, title: str) -> Iterator[str]:
                 yield f"      + {add.sku_part_number}{plans}"
             for remove in change.remove_licenses:
                 yield f"      - {remove.sku_part_number}"
-    else:
+    elif not plan.group_changes:
         yield "No changes: licenses are in the declared state."
     yield ""
     if plan.seats:

@@ -89,6 +89,61 @@ class TenantDocument:
         user["assignedLicenses"] = assigned_licenses(states)
         return 200, {"id": user["id"], "assignedLicenses": user["assignedLicenses"]}
 
+    def group(self, group_id: str) -> Json | None:
+        return next(
+            (g for g in self.document.get("groups", []) if str(g.get("id", "")).lower() == group_id.lower()), None
+        )
+
+    def assign_group_license(
+        self, group_id: str, adds: Sequence[tuple[str, Sequence[str]]], removes: Sequence[str]
+    ) -> tuple[int, Json | None]:
+        """One group assignLicense, then Entra's processing of it at once (Graph answers 202 and processes later;
+        a snapshot has no later): each direct member inherits the group's SKUs, a member for whom a seat is
+        lacking gets the assignment in state Error with CountViolation, and removed SKUs leave every member."""
+        group = self.group(group_id)
+        if group is None:
+            return 404, graph_error("Request_ResourceNotFound", f"Resource '{group_id}' does not exist.")
+        for sku_id, _ in adds:
+            if sku_id.lower() not in self._skus:
+                return 400, graph_error("Request_BadRequest", INVALID_LICENSE.format(sku=sku_id))
+        licenses = {str(a["skuId"]).lower(): a for a in group.get("assignedLicenses") or []}
+        for sku_id in removes:
+            licenses.pop(sku_id.lower(), None)
+        for sku_id, disabled in adds:
+            licenses[sku_id.lower()] = {"skuId": sku_id.lower(), "disabledPlans": list(disabled)}
+        group["assignedLicenses"] = list(licenses.values())
+        group["licenseProcessingState"] = {"state": "ProcessingComplete"}
+        key = str(group["id"]).lower()
+        members = group.get("directMembers")
+        for member_id in members if members is not None else group.get("members") or []:
+            user = self.user(str(member_id))
+            if user is not None:
+                self._process_member(user, key, licenses)
+        return 202, None
+
+    def _process_member(self, user: Json, group_id: str, licenses: dict[str, Json]) -> None:
+        states: list[Json] = list(user.get("licenseAssignmentStates") or [])
+        held = _seat_holding(states)
+        others = [s for s in states if str(s.get("assignedByGroup") or "").lower() != group_id]
+        ours = {str(s["skuId"]).lower(): s for s in states if str(s.get("assignedByGroup") or "").lower() == group_id}
+        for sku_id, license in licenses.items():
+            state = ours.get(sku_id) or {"skuId": sku_id, "assignedByGroup": group_id}
+            state["disabledPlans"] = list(license.get("disabledPlans") or [])
+            holding = sku_id in _seat_holding(others) or (sku_id in held and state.get("state") == "Active")
+            if holding or _free(self._skus[sku_id]) > 0:  # one seat per SKU, however many ways it is held
+                state.update(state="Active", error="None")
+            else:
+                state.update(state="Error", error="CountViolation")
+            others.append(state)
+        after = _seat_holding(others)
+        for sku_id in after - held:
+            self._skus[sku_id]["consumedUnits"] = self._skus[sku_id].get("consumedUnits", 0) + 1
+        for sku_id in held - after:
+            if sku_id in self._skus:
+                self._skus[sku_id]["consumedUnits"] = self._skus[sku_id].get("consumedUnits", 0) - 1
+        user["licenseAssignmentStates"] = others
+        user["assignedLicenses"] = assigned_licenses(others)
+
 
 def assigned_licenses(states: Iterable[Json]) -> list[Json]:
     """`assignedLicenses` as Graph derives it from the states: one entry per SKU, a plan disabled only if every

@@ -17,6 +17,8 @@ from teamslicensing.model.capability import is_guid
 PAGE_SIZE = 999  # Graph's $top maximum for users and members
 ADVANCED_QUERY = {"ConsistencyLevel": "eventual"}  # with $count=true in the URL (Graph's advanced-query docs)
 MAX_MEMBER_PAGES = 2000  # about two million members: past that the list counts as cut short
+# a group's own licenses and Entra's processing of them come only when $select names them (group resource, v1.0)
+GROUP_SELECT = "id,displayName,assignedLicenses,licenseProcessingState"
 
 
 async def all_of(*steps: Awaitable[Any]) -> list[Any]:
@@ -42,12 +44,12 @@ async def _find_groups(graph: Graph, name: str) -> list[dict[str, Any]]:
     """Groups by object id or exact display name; none found is the planner's GROUP_NOT_FOUND, not an error."""
     if is_guid(name):
         try:
-            return [await graph.get_json(f"/groups/{name.strip().lower()}?$select=id,displayName")]
+            return [await graph.get_json(f"/groups/{name.strip().lower()}?$select={GROUP_SELECT}")]
         except GraphError as exc:
             if exc.status == 404:
                 return []
             raise
-    document = await graph.get_json(f"/groups?$filter=displayName eq {odata_string(name)}&$select=id,displayName")
+    document = await graph.get_json(f"/groups?$filter=displayName eq {odata_string(name)}&$select={GROUP_SELECT}")
     return list(document.get("value", []))
 
 
@@ -55,14 +57,35 @@ def _ids(page: list[Any]) -> list[str]:
     return [str(member["id"]) for member in page if isinstance(member, dict) and "id" in member]
 
 
+def named(group: dict[str, Any], names: Iterable[str]) -> bool:
+    """Whether `names` (lowercase ids or display names) name this group."""
+    wanted = set(names)
+    return str(group.get("id", "")).lower() in wanted or str(group.get("displayName") or "").lower() in wanted
+
+
+def group_document(group: dict[str, Any], ids: list[str], direct: list[str] | None) -> dict[str, Any]:
+    """What `parse_group` reads: members, and for a licensed group (`direct` read) its licenses and processing."""
+    document = {"id": group["id"], "displayName": group.get("displayName"), "members": ids}
+    if direct is not None:
+        document["directMembers"] = direct
+        document["assignedLicenses"] = group.get("assignedLicenses") or []
+        document["licenseProcessingState"] = group.get("licenseProcessingState")
+    return document
+
+
 async def member_ids(
-    graph: Graph, group_id: str, select: str = "id", take: Callable[[list[Any]], list[str]] = _ids
+    graph: Graph,
+    group_id: str,
+    select: str = "id",
+    take: Callable[[list[Any]], list[str]] = _ids,
+    relation: str = "transitiveMembers",
 ) -> tuple[list[str], bool]:
-    """A group's transitive user members, and whether the list is whole (False past MAX_MEMBER_PAGES pages).
-    `select` and `take` read more of each member: `take` keeps what it wants of a page and returns its ids."""
+    """A group's transitive (or, with `relation="members"`, direct) user members, and whether the list is whole
+    (False past MAX_MEMBER_PAGES pages). `select` and `take` read more of each member: `take` keeps what it wants
+    of a page and returns its ids."""
     ids: list[str] = []
-    # an OData cast on transitive members is an advanced query: ConsistencyLevel and $count on every page
-    url = f"/groups/{group_id}/transitiveMembers/microsoft.graph.user?$select={select}&$top={PAGE_SIZE}&$count=true"
+    # an OData cast on a members list is an advanced query: ConsistencyLevel and $count on every page
+    url = f"/groups/{group_id}/{relation}/microsoft.graph.user?$select={select}&$top={PAGE_SIZE}&$count=true"
     pages = 0
     async for page in graph.pages(url, ADVANCED_QUERY, max_pages=MAX_MEMBER_PAGES + 1):
         ids.extend(take(page))

@@ -25,7 +25,15 @@ from teamslicensing.model.tenant import (
     TenantUser,
     UnreadableUser,
 )
-from teamslicensing.tenant.groups import ADVANCED_QUERY, PAGE_SIZE, all_of, member_ids, named_groups
+from teamslicensing.tenant.groups import (
+    ADVANCED_QUERY,
+    PAGE_SIZE,
+    all_of,
+    group_document,
+    member_ids,
+    named,
+    named_groups,
+)
 from teamslicensing.tenant.parse import (
     Interner,
     ObjectError,
@@ -52,14 +60,17 @@ async def read_tenant(graph: Graph, desired: DesiredState, mode: ReadMode | None
     the plan can touch (`auto`: scoped when Graph counts more than SCOPED_ABOVE users)."""
     mode = mode or desired.policy.read
     if mode == "all":
-        return await read_tenant_parts(graph, desired.group_names, desired.selected_attributes)
+        return await read_tenant_parts(
+            graph, desired.group_names, desired.selected_attributes, desired.licensed_group_names
+        )
     cloud = cloud_of(graph.connection.graph_url)
 
     async def people() -> tuple[list[TenantSku], list[TenantUser], list[UnreadableUser], list[TenantGroup], Any]:
         skus, count = await all_of(_read_skus(graph), count_users(graph))
         if mode == "auto" and (count is None or count <= SCOPED_ABOVE):
             (users, unreadable), groups = await all_of(
-                _read_users(graph, desired.selected_attributes), _read_groups(graph, desired.group_names)
+                _read_users(graph, desired.selected_attributes),
+                _read_groups(graph, desired.group_names, desired.licensed_group_names),
             )
             return skus, users, unreadable, groups, None
         users, unreadable, groups = await read_scoped_users(graph, desired, skus, count)
@@ -96,14 +107,16 @@ async def count_users(graph: Graph) -> int | None:
     return count if isinstance(count, int) and not isinstance(count, bool) and count >= 0 else None
 
 
-async def read_tenant_parts(graph: Graph, group_names: Iterable[str], attributes: Collection[str]) -> Tenant:
+async def read_tenant_parts(
+    graph: Graph, group_names: Iterable[str], attributes: Collection[str], licensed: Collection[str] = ()
+) -> Tenant:
     """The tenant with the groups `group_names` name and the user `attributes` rules read (a saved plan's check
     reads what its plan rested on, without a configuration)."""
     cloud = cloud_of(graph.connection.graph_url)
     skus, (users, unreadable), groups, (raw_numbers, why) = await all_of(
         _read_skus(graph),
         _read_users(graph, attributes),
-        _read_groups(graph, group_names),
+        _read_groups(graph, group_names, licensed),
         read_number_assignments(graph, cloud),
     )
     numbers = None if raw_numbers is None else tuple(_numbers(raw_numbers))
@@ -194,15 +207,21 @@ def _users_url(attributes: Collection[str]) -> str:
     return f"/users?$select={','.join(user_select(attributes))}&$top={PAGE_SIZE}"
 
 
-async def _read_groups(graph: Graph, names: Iterable[str]) -> list[TenantGroup]:
+async def _read_groups(graph: Graph, names: Iterable[str], licensed: Collection[str] = ()) -> list[TenantGroup]:
+    """The groups `names` name with their transitive members; the `licensed` ones (groupLicenses) also with
+    their licenses and direct members, whom alone Entra licenses."""
     groups = await named_groups(graph, names)
-    members = await all_of(*(member_ids(graph, group["id"]) for group in groups))
+    wanted = {name.lower() for name in licensed}
+
+    async def members(group: dict[str, Any]) -> tuple[list[str], bool, list[str] | None]:
+        ids, complete = await member_ids(graph, group["id"])
+        direct = (await member_ids(graph, group["id"], relation="members"))[0] if named(group, wanted) else None
+        return ids, complete, direct
+
+    found = await all_of(*(members(group) for group in groups))
     return [
-        dataclasses.replace(
-            parse_group({"id": group["id"], "displayName": group.get("displayName") or "", "members": ids}),
-            members_complete=complete,
-        )
-        for group, (ids, complete) in zip(groups, members, strict=True)
+        dataclasses.replace(parse_group(group_document(group, ids, direct)), members_complete=complete)
+        for group, (ids, complete, direct) in zip(groups, found, strict=True)
     ]
 
 
@@ -214,8 +233,12 @@ def _parsed(parse: Any, item: Any, what: str) -> Any:
         raise UnexpectedGraphData(f"Graph returned a {what} we cannot read ({label}): {exc}") from exc
 
 
-async def export_snapshot(graph: Graph, out: IO[str], group_names: Iterable[str] | None = None) -> dict[str, int]:
-    """Write a snapshot of the tenant to `out` page by page; all groups unless `group_names` narrows them."""
+async def export_snapshot(
+    graph: Graph, out: IO[str], group_names: Iterable[str] | None = None, licensed: Collection[str] = ()
+) -> dict[str, int]:
+    """Write a snapshot of the tenant to `out` page by page; all groups unless `group_names` narrows them; the
+    `licensed` ones (groupLicenses) with their licenses and direct members."""
+    licensed = {name.lower() for name in licensed}
     skus = (await graph.get_json("/subscribedSkus")).get("value", [])
     tenant_id = graph.tenant_id or _account_id([_parsed(parse_subscribed_sku, item, "subscribedSku") for item in skus])
     out.write(f'{{"cloud": {json.dumps(cloud_of(graph.connection.graph_url))},\n')
@@ -239,8 +262,9 @@ async def export_snapshot(graph: Graph, out: IO[str], group_names: Iterable[str]
         groups = await named_groups(graph, group_names)
     for index, group in enumerate(groups):
         members, _ = await member_ids(graph, group["id"])
+        direct = (await member_ids(graph, group["id"], relation="members"))[0] if named(group, licensed) else None
         out.write(",\n" if index else "\n")
-        json.dump({"id": group["id"], "displayName": group.get("displayName"), "members": members}, out)
+        json.dump(group_document(group, members, direct), out)
     out.write("]")
     numbers, _ = await read_number_assignments(graph, cloud_of(graph.connection.graph_url))
     if numbers is not None:  # present means "read": a snapshot without the key was not

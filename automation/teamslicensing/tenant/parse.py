@@ -257,10 +257,20 @@ def parse_group(obj: Any, intern: Interner | None = None) -> TenantGroup:
         raise ObjectError("'members' must be a list of user ids")
     known = frozenset(map(share._ids.get, members))  # the users' own id strings, when all are users read
     ids: frozenset[str] = frozenset(map(share.object_id, members)) if None in known else cast("frozenset[str]", known)
+    licenses = obj.get("assignedLicenses")
+    if licenses is not None and not isinstance(licenses, list):
+        raise ObjectError("'assignedLicenses' must be a list")
+    direct = obj.get("directMembers")
+    if direct is not None and (not isinstance(direct, list) or not all(isinstance(m, str) for m in direct)):
+        raise ObjectError("'directMembers' must be a list of user ids")
+    processing = obj.get("licenseProcessingState")
     return TenantGroup(
         id=_required(obj, "id").strip().lower(),
         display_name=_text(obj, "displayName", required=False) or "",
         members=ids,
+        licenses=None if licenses is None else tuple(_assignment(entry, share) for entry in licenses),
+        direct_members=None if direct is None else frozenset(map(share.object_id, direct)),
+        processing_state=_text(processing, "state", required=False) if isinstance(processing, dict) else None,
     )
 
 

@@ -26,7 +26,15 @@ from teamslicensing.graph.requests import odata_string
 from teamslicensing.model.capability import is_guid
 from teamslicensing.model.desired import DesiredState
 from teamslicensing.model.tenant import TenantGroup, TenantSku, TenantUser, UnreadableUser, sku_for
-from teamslicensing.tenant.groups import ADVANCED_QUERY, PAGE_SIZE, all_of, member_ids, named_groups
+from teamslicensing.tenant.groups import (
+    ADVANCED_QUERY,
+    PAGE_SIZE,
+    all_of,
+    group_document,
+    member_ids,
+    named,
+    named_groups,
+)
 from teamslicensing.tenant.parse import (
     EXTENSION_ATTRIBUTES,
     Interner,
@@ -135,23 +143,22 @@ async def read_scoped_users(
             message = f"scoped read, {user_query.what}: {exc.message}"
             raise GraphError(exc.status, exc.code, message, exc.request_id) from exc
 
-    selecting = {name.lower() for name in desired.selecting_group_names}
+    licensed = {name.lower() for name in desired.licensed_group_names}
+    selecting = {name.lower() for name in desired.selecting_group_names} | licensed  # their members are planned
     groups = await named_groups(graph, desired.group_names)
 
-    async def members(group: dict[str, str]) -> tuple[list[str], bool]:
-        names = {group["id"].lower(), (group.get("displayName") or "").lower()}
-        if names.isdisjoint(selecting):
-            return await member_ids(graph, group["id"])
-        return await member_ids(graph, group["id"], select, found.add)
+    async def members(group: dict[str, Any]) -> tuple[list[str], bool, list[str] | None]:
+        if not named(group, selecting):
+            return (*await member_ids(graph, group["id"]), None)
+        ids, complete = await member_ids(graph, group["id"], select, found.add)
+        direct = (await member_ids(graph, group["id"], relation="members"))[0] if named(group, licensed) else None
+        return ids, complete, direct
 
     _, member_lists = await all_of(
         all_of(*(query(q) for q in user_queries(desired, skus))), all_of(*(members(g) for g in groups))
     )
     tenant_groups = [
-        dataclasses.replace(
-            parse_group({"id": group["id"], "displayName": group.get("displayName"), "members": ids}, found.share),
-            members_complete=complete,
-        )
-        for group, (ids, complete) in zip(groups, member_lists, strict=True)
+        dataclasses.replace(parse_group(group_document(group, ids, direct), found.share), members_complete=complete)
+        for group, (ids, complete, direct) in zip(groups, member_lists, strict=True)
     ]
     return list(found.by_id.values()), list(found.unreadable.values()), tenant_groups

@@ -9,8 +9,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from teamslicensing.graph.requests import write_request
+from teamslicensing.graph.requests import group_license_request, write_request
 from teamslicensing.model.outcome import Write, WriteAttempt, WriteKind
+from teamslicensing.model.plan import GroupChange
 from teamslicensing.tenant.assign import TenantDocument
 
 
@@ -36,6 +37,28 @@ class SnapshotWriter:
     ) -> list[WriteAttempt]:
         attempts = [self._apply(write) for write in writes]
         on_answers(list(zip(writes, attempts, strict=True)))
+        return attempts
+
+    async def write_groups(self, changes: Sequence[GroupChange], keep_trying: Callable[[], bool]) -> list[WriteAttempt]:
+        """Group license writes, processed at once for every direct member (a snapshot has no later)."""
+        attempts = []
+        for change in changes:
+            adds = [(a.sku_id, a.disabled_plans) for a in change.add_licenses]
+            status, body = self._tenant.assign_group_license(
+                change.group_id, adds, [r.sku_id for r in change.remove_licenses]
+            )
+            method, url, request_body = group_license_request(change)
+            error = body.get("error") if isinstance(body, dict) else None
+            attempts.append(
+                WriteAttempt(
+                    method=method,
+                    url=url,
+                    body=request_body,
+                    status=status,
+                    error_message=str(error.get("message")) if isinstance(error, dict) else None,
+                    request_id=f"snapshot-{uuid.uuid4()}",
+                )
+            )
         return attempts
 
     async def read_users(self, user_ids: Sequence[str]) -> dict[str, Any]:

@@ -57,13 +57,14 @@ from tests.support.fakegraph.common import (
     _Reply,
     _seconds,
 )
+from tests.support.fakegraph.grouplicensing import GroupLicenseRoutes
 from tests.support.fakegraph.reads import ReadRoutes
 from tests.support.fakegraph.writes import WriteRoutes
 
 __all__ = ["BATCH_LIMIT", "MAX_PAGE_SIZE", "FakeGraph"]
 
 
-class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes):
+class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes):
     """A Graph tenant in memory: reads, license writes, $batch, throttling and scripted faults."""
 
     def __init__(
@@ -82,6 +83,7 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes):
         enforce_dependencies: bool = True,
         seed: int = 0,
         number_role: bool = True,
+        group_processing_delay: int = 0,
     ) -> None:
         """`page_size_limit` caps every page below the client's `$top` (Graph may return fewer than asked).
 
@@ -95,6 +97,8 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes):
         enforcement of them is unconfirmed, GRAPH-FACTS). `seed` fixes the order of $batch responses.
         `number_role=False`: the app lacks TeamsTelephoneNumber.Read.All, so the number inventory answers 403.
         The document's `numberAssignments` (Graph's objects) are the tenant's Teams numbers.
+        `group_processing_delay`: requests handled after a group license write before Entra processes it (see
+        `grouplicensing`); a group's `directMembers` (else its `members`) are the members Entra licenses.
         """
         if page_size_limit < 1:
             raise ValueError("page_size_limit must be at least 1")
@@ -116,6 +120,9 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes):
         self._clock = clock
         self._rng = random.Random(seed)
         self.requests: list[tuple[str, str]] = []
+        self.group_processing_delay = group_processing_delay
+        self._pending_groups = []
+        self._handled = 0
         # $filter -> (needs advanced query parameters, the users it selected), for the next pages of a query
         self._filter_cache: dict[str, tuple[bool, list[dict[str, Any]]]] = {}
         self.writes: list[dict[str, Any]] = []
@@ -176,6 +183,7 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes):
         self._headers = {k.lower(): v for k, v in request.headers.items()}
         if request.method != "GET":
             self._filter_cache.clear()  # a write may change who matches
+        self._tick_group_processing()  # Entra's asynchronous processing of group license writes
         reply = self._http(request, path, raw_query)
         return self._response(reply, request_id, client_request_id, path.rstrip("/") == "/$batch")
 
@@ -295,11 +303,22 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes):
                 if method != "POST":
                     return _method_not_allowed()
                 return self._assign_license(segments[1], body, bad_body)
+            if count == 3 and segments[2] in (
+                "reprocessLicenseAssignment",
+                "microsoft.graph.reprocessLicenseAssignment",
+            ):
+                return self._reprocess(segments[1]) if method == "POST" else _method_not_allowed()
         if head == "groups":
             if count == 1:
                 return self._list_groups(query, raw_query) if method == "GET" else _method_not_allowed()
             if count == 2:
                 return self._get_group(segments[1], query) if method == "GET" else _method_not_allowed()
+            if count == 3 and segments[2] in ("assignLicense", "microsoft.graph.assignLicense"):
+                return (
+                    self._assign_group_license(segments[1], body, bad_body)
+                    if method == "POST"
+                    else _method_not_allowed()
+                )
             if segments[2] in ("transitiveMembers", "members") and (
                 count == 3 or (count == 4 and segments[3] == "microsoft.graph.user")
             ):

@@ -279,7 +279,8 @@ class ReadRoutes(TenantStore):
             item.update({name: user.get(name) for name in fields})
             return item
 
-        # the document's member lists are transitive user members, so direct members are served the same
+        if "/members" in path:  # direct members: a group's `directMembers` when the document lists them
+            members = self._direct_members.get(group_id.lower(), members)
         reply = self._page("/" + path, raw_query, query, members, render, f"users({','.join(fields)})")
         if advanced and reply.status == 200:
             reply.body["@odata.count"] = len(members)

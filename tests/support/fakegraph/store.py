@@ -100,12 +100,15 @@ class TenantStore:
         self._group_index: dict[str, Json] = {}
         self._groups_by_name: dict[str, list[Json]] = {}
         self._members: dict[str, list[str]] = {}
+        self._direct_members: dict[str, list[str]] = {}
         for raw in groups:
-            group = {k: v for k, v in raw.items() if k != "members"}
+            group = {k: v for k, v in raw.items() if k not in ("members", "directMembers")}
             key = str(group["id"]).lower()
             self._groups.append(group)
             self._group_index[key] = group
             self._members[key] = [str(m) for m in raw.get("members") or []]
+            if raw.get("directMembers") is not None:  # else the members are all direct
+                self._direct_members[key] = [str(m) for m in raw["directMembers"]]
             name = group.get("displayName")
             if isinstance(name, str):
                 self._groups_by_name.setdefault(name.lower(), []).append(group)
@@ -118,6 +121,10 @@ class TenantStore:
             copy["consumedUnits"] = self._consumed[key]
             skus.append(copy)
         groups = [{**group, "members": list(self._members[str(group["id"]).lower()])} for group in self._groups]
+        for group in groups:
+            direct = self._direct_members.get(str(group["id"]).lower())
+            if direct is not None:
+                group["directMembers"] = list(direct)
         return {
             **self._extra,
             "subscribedSkus": skus,

@@ -1,0 +1,263 @@
+"""Group-based licensing (groupLicenses): each managed group's own license change, what it will give each direct
+member once Entra has processed it, and which direct copies may go (migrateDirect). Pure.
+
+Entra's rules followed (GRAPH-FACTS; Entra group-based licensing docs): a group's licenses reach its *direct* user
+members only, never members of nested groups; processing is asynchronous, and each member's result is on record in
+`licenseAssignmentStates` (`assignedByGroup`, `state`, `error`); a user holding a SKU directly and through a group
+takes one seat; a member without a usage location is licensed with the tenant's country.
+
+What the rest of the planner gets: `members_after` (the members as they will be: the group's SKUs as inherited
+assignments), so their direct adds are skipped and every prerequisite is judged on that end state; `covered` (SKUs
+a managed group gives a user: never pruned as "no rule gives it"); `migrations` (direct copies whose group copy is
+already Active with at least the same plans: removed without losing anything); and the seats the group writes take.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from teamslicensing.model.desired import DesiredGroupLicense, DesiredState, LicenseRef
+from teamslicensing.model.plan import Gap, GapCode, GroupChange, LicenseAdd, LicenseRemove, Severity
+from teamslicensing.model.tenant import LicenseAssignment, PhoneNumber, Tenant, TenantGroup, TenantSku, TenantUser
+from teamslicensing.plan.context import holding_of
+from teamslicensing.plan.voicerules import VoiceRules
+
+ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+DisabledPlans = Callable[[str, Mapping[LicenseRef, tuple[str, ...]], LicenseRef, TenantSku], frozenset[str] | None]
+
+
+@dataclass
+class GroupPlanning:
+    changes: list[GroupChange] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    members_after: dict[str, TenantUser] = field(default_factory=dict)
+    covered: dict[str, set[str]] = field(default_factory=dict)
+    migrations: dict[str, frozenset[str]] = field(default_factory=dict)
+    seats: Counter[str] = field(default_factory=Counter)
+    usage_locations: dict[str, str] = field(default_factory=dict)  # member id -> country to set first
+
+
+@dataclass(frozen=True)
+class GroupInputs:
+    """What the whole-tenant planner has resolved by the time group licensing is planned."""
+
+    desired: DesiredState
+    tenant: Tenant
+    users_by_id: Mapping[str, TenantUser]
+    sku_of: Mapping[LicenseRef, TenantSku]
+    assignable: frozenset[str]
+    managed: frozenset[str]
+    voice: VoiceRules
+    numbers: Mapping[str, tuple[PhoneNumber, ...]] | None
+    disabled_plans: DisabledPlans
+    country_code: Callable[[str], str | None]
+    skipped: Callable[[TenantUser], bool]  # protected or disabled: no direct copy of theirs is removed
+
+
+def plan_group_licenses(inputs: GroupInputs) -> GroupPlanning:
+    result = GroupPlanning()
+    by_id = {group.id: group for group in inputs.tenant.groups}
+    by_name: dict[str, list[TenantGroup]] = {}
+    for group in inputs.tenant.groups:
+        by_name.setdefault(group.display_name.lower(), []).append(group)
+    for entry in inputs.desired.group_licenses:
+        key = entry.group.strip().lower()
+        found = [by_id[key]] if key in by_id else by_name.get(key, [])
+        if len(found) != 1:
+            why = "no group has that name or id" if not found else f"{len(found)} groups share that name"
+            message = f"groupLicenses names group '{entry.group}': {why}; nothing is assigned through it"
+            result.gaps.append(Gap(GapCode.GROUP_NOT_FOUND, ERROR, None, None, message))
+            continue
+        _plan_group(inputs, entry, found[0], result)
+    return result
+
+
+def _plan_group(inputs: GroupInputs, entry: DesiredGroupLicense, group: TenantGroup, result: GroupPlanning) -> None:
+    label = f"group '{group.display_name or group.id}'"
+    current = {a.sku_id: a.disabled_plans for a in group.licenses or ()}
+    wanted: dict[str, frozenset[str] | None] = {}
+    for ref in entry.assign:
+        subscription = inputs.sku_of.get(ref)
+        if subscription is not None and subscription.sku_id in inputs.assignable:
+            off = inputs.disabled_plans(f"groupLicenses {label}", entry.disabled_plans, ref, subscription)
+            wanted[subscription.sku_id] = off
+    direct = group.direct_members if group.direct_members is not None else group.members
+    members = [inputs.users_by_id[m] for m in sorted(direct) if m in inputs.users_by_id]
+    adds = {
+        sku: (off if off is not None else current.get(sku, frozenset()))
+        for sku, off in wanted.items()
+        if sku not in current or (off is not None and off != current[sku])
+    }
+    removes = _removals(inputs, group, label, current, wanted, members, result) if inputs.desired.policy.prune else []
+    after = {**current, **adds}
+    for sku in removes:
+        after.pop(sku, None)
+    part = {sku.sku_id: sku.part_number for sku in inputs.tenant.skus}.get
+    new_seats = []
+    for sku in adds:
+        if sku not in current:
+            count = sum(1 for m in members if not any(a.sku_id == sku and a.grants_plans for a in m.licenses))
+            new_seats.append((sku, count))
+            result.seats[sku] += count
+    if adds or removes:
+        result.changes.append(
+            GroupChange(
+                group_id=group.id,
+                group_name=group.display_name or group.id,
+                add_licenses=tuple(LicenseAdd(s, part(s) or s, tuple(sorted(off))) for s, off in adds.items()),
+                remove_licenses=tuple(LicenseRemove(s, part(s) or s) for s in removes),
+                members=len(members),
+                new_seats=tuple(new_seats),
+            )
+        )
+    if group.processing_state and group.processing_state != "ProcessingComplete":
+        message = (
+            f"{label}: Entra is still processing its licenses ({group.processing_state}); the next run reads the result"
+        )
+        result.gaps.append(Gap(GapCode.GROUP_LICENSE_PENDING, INFO, None, None, message))
+    _nested_members(inputs, group, label, direct, after, result)
+    for member in members:
+        _member(inputs, entry, group, label, member, after, result)
+
+
+def _removals(
+    inputs: GroupInputs,
+    group: TenantGroup,
+    label: str,
+    current: Mapping[str, frozenset[str]],
+    wanted: Mapping[str, frozenset[str] | None],
+    members: list[TenantUser],
+    result: GroupPlanning,
+) -> list[str]:
+    """Managed SKUs the group has and the entry no longer assigns: removed with prune, unless a member would lose
+    a phone number (the same protection users get; policy.allowNumberLoss lifts it)."""
+    removes = []
+    for sku in sorted(current):
+        if sku in wanted or sku not in inputs.managed:
+            continue
+        at_risk = [m for m in members if _loses_number(inputs, group, m, sku)]
+        if at_risk and not inputs.desired.policy.allow_number_loss:
+            names = ", ".join(m.user_principal_name for m in at_risk[:5]) + (" …" if len(at_risk) > 5 else "")
+            message = (
+                f"{label}: removing {_part(inputs, sku)} from the group would take the phone number of "
+                f"{len(at_risk)} member(s) ({names}): withheld; give them the license another way first"
+            )
+            result.gaps.append(Gap(GapCode.PHONE_NUMBER_AT_RISK, WARNING, None, _part(inputs, sku), message))
+            continue
+        removes.append(sku)
+    return removes
+
+
+def _loses_number(inputs: GroupInputs, group: TenantGroup, member: TenantUser, sku: str) -> bool:
+    before = inputs.voice.profile(holding_of(member))
+    kept = tuple(a for a in member.licenses if not (a.sku_id == sku and a.assigned_by_group == group.id))
+    after = inputs.voice.profile(holding_of(dataclasses.replace(member, licenses=kept)))
+    if not (before.number_plan and not after.number_plan) and not (before.calling_plan and not after.calling_plan):
+        return False
+    if inputs.numbers is None:  # no inventory: a Calling Plan holder is assumed to have a number
+        return True
+    return bool(inputs.numbers.get(member.id))
+
+
+def _nested_members(
+    inputs: GroupInputs,
+    group: TenantGroup,
+    label: str,
+    direct: frozenset[str],
+    after: Mapping[str, frozenset[str]],
+    result: GroupPlanning,
+) -> None:
+    if group.direct_members is None or not after:
+        return
+    for member_id in sorted(group.members - direct):
+        user = inputs.users_by_id.get(member_id)
+        if user is None:
+            continue
+        message = (
+            f"a member of {label} only through a nested group: Entra licenses direct members only, so the group's "
+            "licenses do not reach this user; add them to the group directly (or select them with a rule)"
+        )
+        result.gaps.append(Gap(GapCode.GROUP_LICENSE_NOT_INHERITED, WARNING, user.user_principal_name, None, message))
+
+
+def _member(
+    inputs: GroupInputs,
+    entry: DesiredGroupLicense,
+    group: TenantGroup,
+    label: str,
+    member: TenantUser,
+    after: Mapping[str, frozenset[str]],
+    result: GroupPlanning,
+) -> None:
+    """The member as Entra will leave them, and what their direct copies may do (migrateDirect)."""
+    ours = {a.sku_id: a for a in member.licenses if a.assigned_by_group == group.id}
+    kept = [a for a in member.licenses if a.assigned_by_group != group.id or a.sku_id in after]
+    for sku, off in after.items():
+        existing = ours.get(sku)
+        if existing is None:
+            kept.append(LicenseAssignment(sku, off, assigned_by_group=group.id, state="Active"))
+        elif existing.disabled_plans != off and existing.grants_plans:
+            kept[kept.index(existing)] = dataclasses.replace(existing, disabled_plans=off)
+    result.members_after[member.id] = dataclasses.replace(member, licenses=tuple(kept))
+    result.covered.setdefault(member.id, set()).update(after)
+    if not member.usage_location:
+        _usage_location(inputs, entry, label, member, result)
+    if not entry.migrate_direct or inputs.skipped(member):
+        return
+    ready = set()
+    for sku in after:
+        direct = next((a for a in member.licenses if a.sku_id == sku and a.is_direct), None)
+        if direct is None:
+            continue
+        copy = ours.get(sku)
+        if (
+            copy is not None
+            and copy.state == "Active"
+            and not copy.error
+            and copy.disabled_plans <= direct.disabled_plans
+        ):
+            ready.add(sku)  # the group copy enables every plan the direct one does: removing it loses nothing
+            continue
+        why = (
+            "not yet processed by Entra"
+            if copy is None
+            else f"{copy.state or 'not Active'}{', ' + copy.error if copy.error else ''}"
+            if copy.state != "Active" or copy.error
+            else "it disables plans the direct copy enables"
+        )
+        message = (
+            f"the direct copy stays until {label}'s copy is Active with the same plans ({why}); the next run continues"
+        )
+        result.gaps.append(
+            Gap(GapCode.MIGRATION_WAITING, INFO, member.user_principal_name, _part(inputs, sku), message)
+        )
+    if ready:
+        result.migrations[member.id] = frozenset(ready)
+
+
+def _usage_location(
+    inputs: GroupInputs, entry: DesiredGroupLicense, label: str, member: TenantUser, result: GroupPlanning
+) -> None:
+    """A Calling Plan follows the usage location, and Entra would use the tenant's country: set the configured one
+    first where the file gives one, else say what will happen."""
+    desired = inputs.desired
+    attribute = entry.usage_location_from or desired.default_usage_location_from
+    location = inputs.country_code(member.attributes.get(attribute, "")) if attribute else None
+    location = location or entry.usage_location or desired.default_usage_location
+    if location:
+        result.usage_locations[member.id] = location
+        return
+    message = (
+        f"no usage location: Entra licenses this member of {label} with the tenant's country, and a Calling Plan "
+        "follows it; set usageLocation (or usageLocationFrom) on the groupLicenses entry or in defaults"
+    )
+    result.gaps.append(Gap(GapCode.USAGE_LOCATION_FROM_TENANT, INFO, member.user_principal_name, None, message))
+
+
+def _part(inputs: GroupInputs, sku_id: str) -> str:
+    sku = inputs.tenant.sku_by_id.get(sku_id)
+    return sku.part_number if sku else sku_id

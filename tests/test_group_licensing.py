@@ -1,0 +1,246 @@
+"""Group-based licensing (groupLicenses) end to end: planned as group changes, written as group assignLicense calls
+that Entra processes later, and a migration from direct copies that never leaves a member without the license.
+
+Live runs go against the stateful fake, which processes group writes asynchronously as Entra does (202 Accepted,
+QueuedForProcessing, then each direct member's licenseAssignmentStates; CountViolation without seats).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from teamslicensing.cli import main
+from teamslicensing.config import load_desired_state
+from teamslicensing.graph import Connection, Graph
+from teamslicensing.model.planjson import plan_from_json, plan_to_json
+from teamslicensing.plan.planner import plan
+from teamslicensing.reference.availability import load_availability
+from teamslicensing.tenant.live import read_tenant
+from tests.support.fakegraph import FakeGraph
+from tests.support.rollout import GROUP_ID, MCOEV, MCOPSTN1, TEAMS, rollout_document, user_id
+
+BASE = "https://graph.microsoft.com/v1.0"
+TOKEN = "test-token-not-a-secret"
+
+pytestmark = pytest.mark.usefixtures("graph_token")
+
+MIGRATING = """version: 1
+groupLicenses:
+  - group: Voice
+    assign: [MCOEV, MCOPSTN1]
+    migrateDirect: true
+policy:
+  maxChanges: 1000
+  maxRemovals: 1000
+"""
+
+
+@pytest.fixture
+def router() -> Iterator[respx.MockRouter]:
+    with respx.mock(assert_all_called=False) as mock:
+        yield mock
+
+
+def direct_holders(users: int, holding: int) -> dict[str, Any]:
+    """`users` members of Voice holding Teams and Phone System directly, the first `holding` a Calling Plan too;
+    the group itself licenses nothing yet."""
+    document = rollout_document(users, holding_calling_plan=holding)
+    document["groups"][0]["assignedLicenses"] = []
+    return document
+
+
+def never_without(document: dict[str, Any], skus: tuple[str, ...], who: set[str]) -> list[str]:
+    """Users of `who` who hold one of `skus` neither directly nor inherited and Active: what must never happen."""
+    lacking = []
+    for user in document["users"]:
+        if user["id"] not in who:
+            continue
+        for sku in skus:
+            if not any(
+                s["skuId"] == sku and s.get("state", "Active") == "Active" for s in user["licenseAssignmentStates"]
+            ):
+                lacking.append(f"{user['userPrincipalName']} {sku}")
+    return lacking
+
+
+def test_a_snapshot_migrates_over_runs_and_no_member_is_ever_without_the_license(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "licensing.yaml"
+    config.write_text(MIGRATING)
+    snapshot = tmp_path / "tenant.json"
+    document = direct_holders(6, holding=6)
+    snapshot.write_text(json.dumps(document))
+    members = {user["id"] for user in document["users"]}
+    audit = tmp_path / "audit.jsonl"
+    runs = []
+    for _ in range(3):
+        assert main(["plan", str(config), "--snapshot", str(snapshot), "--format", "json"]) == 0
+        runs.append(json.loads(capsys.readouterr().out))
+        if not runs[-1]["changes"]:
+            break
+        args = ["apply", str(config), "--snapshot", str(snapshot), "--yes", "--audit-log", str(audit)]
+        assert main([*args, "--append-audit"] if audit.exists() else args) == 0
+        capsys.readouterr()
+        now = json.loads(snapshot.read_text())
+        assert never_without(now, (MCOEV, MCOPSTN1), members) == []
+    first, second, third = runs
+    (group_change,) = [c for c in first["changes"] if c["target"] == "group"]
+    assert group_change["groupId"] == GROUP_ID
+    assert group_change["groupName"] == "Voice"
+    assert {a["skuId"] for a in group_change["addLicenses"]} == {MCOEV, MCOPSTN1}
+    assert [c for c in first["changes"] if c["target"] == "user"] == [], "covered members get no direct add"
+    assert {g["code"] for g in first["gaps"]} >= {"MIGRATION_WAITING"}
+    removals = [c for c in second["changes"] if c["target"] == "user"]
+    assert len(removals) == 6, "once Active through the group, every direct copy goes"
+    assert all(not c["destructive"] and not c["addLicenses"] for c in removals)
+    assert third["changes"] == [], "converged"
+    final = json.loads(snapshot.read_text())
+    assert all(
+        all(s["assignedByGroup"] == GROUP_ID for s in u["licenseAssignmentStates"] if s["skuId"] in (MCOEV, MCOPSTN1))
+        for u in final["users"]
+    )
+    mcoev = next(s for s in final["subscribedSkus"] if s["skuId"] == MCOEV)
+    assert mcoev["consumedUnits"] == 6, "a SKU held directly and by group takes one seat"
+    records = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert any(r.get("kind") == "groupLicenses" and r["type"] == "intent" for r in records), "group writes audited"
+
+
+def serve(router: respx.MockRouter, document: dict[str, Any], **options: Any) -> FakeGraph:
+    fake = FakeGraph(copy.deepcopy(document), base_url=BASE, fractional_retry_after=True, **options)
+    fake.mount(router)
+    return fake
+
+
+def test_live_group_writes_are_processed_later_and_the_migration_waits_for_them(
+    router: respx.MockRouter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Apply sends one group write; Entra (the fake) processes it only some requests later. The plan read before
+    that still waits; once processed, the direct copies go, and at no state the fake was in did a member lack a
+    license."""
+    config = tmp_path / "licensing.yaml"
+    config.write_text(MIGRATING)
+    fake = serve(router, direct_holders(40, holding=40), group_processing_delay=50)
+    members = {user_id(n) for n in range(40)}
+    audit = tmp_path / "audit.jsonl"
+
+    def states_ok() -> None:
+        assert never_without(fake.document(), (MCOEV, MCOPSTN1), members) == []
+
+    assert main(["apply", str(config), "--yes", "--audit-log", str(audit)]) == 0
+    capsys.readouterr()
+    group_writes = [w for w in fake.writes if w["url"].startswith(f"/groups/{GROUP_ID}/assignLicense")]
+    assert len(group_writes) == 1, "one group write licenses every member"
+    assert group_writes[0]["status"] == 202
+    assert not [w for w in fake.writes if "/users/" in w["url"]], "no per-user write for covered members"
+    states_ok()
+    assert main(["plan", str(config), "--format", "json"]) == 0  # Entra has not processed the group yet
+    waiting = json.loads(capsys.readouterr().out)
+    assert [c for c in waiting["changes"] if c["target"] == "user"] == []
+    assert any(g["code"] == "MIGRATION_WAITING" for g in waiting["gaps"])
+    fake.process_group_licenses()
+    states_ok()
+    assert main(["apply", str(config), "--yes", "--audit-log", str(tmp_path / "second.jsonl")]) == 0
+    capsys.readouterr()
+    states_ok()
+    removals = [w for w in fake.writes if w["url"].endswith("/assignLicense") and "/users/" in w["url"]]
+    assert len(removals) == 40
+    assert main(["plan", str(config), "--detailed-exitcode"]) == 0, "converged: nothing left to do"
+
+
+def test_a_group_write_short_of_seats_still_goes_and_members_land_in_count_violation(
+    router: respx.MockRouter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "licensing.yaml"
+    config.write_text("version: 1\ngroupLicenses:\n  - {group: Voice, assign: [MCOPSTN1]}\n")
+    document = direct_holders(5, holding=0)
+    calling = next(s for s in document["subscribedSkus"] if s["skuId"] == MCOPSTN1)
+    calling["prepaidUnits"]["enabled"] = 3
+    fake = serve(router, document)
+    assert main(["plan", str(config), "--format", "json"]) == 0
+    planned = json.loads(capsys.readouterr().out)
+    (shortage,) = [g for g in planned["gaps"] if g["code"] == "SEAT_SHORTAGE"]
+    assert "group 'Voice' will license 5 member(s)" in shortage["message"]
+    assert "2 member(s) in CountViolation" in shortage["message"]
+    assert main(["apply", str(config), "--yes", "--audit-log", str(tmp_path / "a.jsonl")]) == 3, "written; gaps remain"
+    capsys.readouterr()
+    fake.process_group_licenses()
+    errors = [
+        s
+        for u in fake.document()["users"]
+        for s in u["licenseAssignmentStates"]
+        if s["skuId"] == MCOPSTN1 and s["error"] == "CountViolation"
+    ]
+    assert len(errors) == 2
+    assert main(["plan", str(config), "--format", "json"]) == 0
+    after = json.loads(capsys.readouterr().out)
+    named = [g for g in after["gaps"] if g["code"] == "GROUP_LICENSE_ERROR"]
+    assert len(named) == 2
+    assert all("group 'Voice'" in g["message"] and "CountViolation" in g["message"] for g in named)
+
+
+def test_the_fake_processes_group_writes_as_entra_does(router: respx.MockRouter) -> None:
+    serve(router, direct_holders(3, holding=0), group_processing_delay=2)
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    body = {"addLicenses": [{"skuId": MCOPSTN1, "disabledPlans": []}], "removeLicenses": []}
+    answer = httpx.post(f"{BASE}/groups/{GROUP_ID}/assignLicense", json=body, headers=headers)
+    assert answer.status_code == 202
+    group = httpx.get(f"{BASE}/groups/{GROUP_ID}?$select=assignedLicenses,licenseProcessingState", headers=headers)
+    assert group.json()["licenseProcessingState"] == {"state": "QueuedForProcessing"}
+    assert group.json()["assignedLicenses"] == [{"skuId": MCOPSTN1, "disabledPlans": []}]
+    httpx.get(f"{BASE}/subscribedSkus", headers=headers)
+    user = httpx.get(f"{BASE}/users/{user_id(0)}?$select=licenseAssignmentStates", headers=headers).json()
+    inherited = [s for s in user["licenseAssignmentStates"] if s["assignedByGroup"] == GROUP_ID]
+    assert [(s["skuId"], s["state"]) for s in inherited] == [(MCOPSTN1, "Active")], "processed a few requests later"
+    assert httpx.post(f"{BASE}/users/{user_id(0)}/reprocessLicenseAssignment", headers=headers).status_code == 200
+    refused = httpx.post(f"{BASE}/groups/{GROUP_ID}/assignLicense", json={"addLicenses": []}, headers=headers)
+    assert refused.status_code == 400, "both arrays, as for users"
+
+
+def test_a_live_read_gets_the_groups_licenses_and_direct_members(router: respx.MockRouter, tmp_path: Path) -> None:
+    document = direct_holders(4, holding=0)
+    nested = user_id(3)
+    document["groups"][0]["directMembers"] = [user_id(n) for n in range(3)]  # the fourth only through a nested group
+    document["groups"][0]["assignedLicenses"] = [{"skuId": MCOEV, "disabledPlans": []}]
+    fake = serve(router, document)
+    config = tmp_path / "licensing.yaml"
+    config.write_text("version: 1\ngroupLicenses:\n  - {group: Voice, assign: [MCOEV]}\n")
+    desired = load_desired_state(config)
+
+    async def go() -> Any:
+        async with Graph(Connection(BASE), access_token=TOKEN) as graph:
+            return await read_tenant(graph, desired, "all")
+
+    tenant = asyncio.run(go())
+    (group,) = tenant.groups
+    assert group.licenses is not None
+    assert [a.sku_id for a in group.licenses] == [MCOEV]
+    assert group.direct_members == frozenset(user_id(n) for n in range(3))
+    assert any("/members/microsoft.graph.user" in path for _, path in fake.requests)
+    result = plan(desired, tenant, load_availability())
+    (gap,) = [g for g in result.gaps if g.code.value == "GROUP_LICENSE_NOT_INHERITED"]
+    assert gap.user_principal_name == next(u["userPrincipalName"] for u in document["users"] if u["id"] == nested)
+
+
+def test_group_changes_round_trip_through_the_plan_json(tmp_path: Path) -> None:
+    config = tmp_path / "licensing.yaml"
+    config.write_text(MIGRATING)
+    desired = load_desired_state(config)
+    from teamslicensing.tenant.snapshot import parse_snapshot
+
+    tenant = parse_snapshot(direct_holders(3, holding=1), "case", desired.selected_attributes)
+    result = plan(desired, tenant, load_availability())
+    assert result.group_changes
+    again = plan_from_json(json.loads(json.dumps(plan_to_json(result))))
+    assert again.group_changes == result.group_changes
+    assert again.changes == result.changes
+    assert TEAMS not in {a.sku_id for c in result.group_changes for a in c.add_licenses}
