@@ -244,3 +244,67 @@ def test_group_changes_round_trip_through_the_plan_json(tmp_path: Path) -> None:
     assert again.group_changes == result.group_changes
     assert again.changes == result.changes
     assert TEAMS not in {a.sku_id for c in result.group_changes for a in c.add_licenses}
+
+
+def test_reprocess_licenses_the_members_in_error_once_seats_were_bought(
+    router: respx.MockRouter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "licensing.yaml"
+    config.write_text("version: 1\ngroupLicenses:\n  - {group: Voice, assign: [MCOPSTN1]}\n")
+    document = direct_holders(5, holding=0)
+    next(s for s in document["subscribedSkus"] if s["skuId"] == MCOPSTN1)["prepaidUnits"]["enabled"] = 3
+    fake = serve(router, document)
+    assert main(["apply", str(config), "--yes", "--audit-log", str(tmp_path / "a.jsonl")]) == 3
+    fake.process_group_licenses()
+    capsys.readouterr()
+    fake._skus[MCOPSTN1]["prepaidUnits"]["enabled"] = 10  # the admin bought seats
+    audit = tmp_path / "reprocess.jsonl"
+    assert main(["reprocess", str(config), "--yes", "--audit-log", str(audit)]) == 0
+    out, err = capsys.readouterr()
+    assert out.count("CountViolation") == 2, "only the members in error are reprocessed"
+    assert "Reprocess: 2 accepted, 0 failed, 0 not attempted" in err
+    calls = [w for w in fake.writes if w["url"].endswith("/reprocessLicenseAssignment")]
+    assert len(calls) == 2
+    states = [s for u in fake.document()["users"] for s in u["licenseAssignmentStates"] if s["skuId"] == MCOPSTN1]
+    assert [s["state"] for s in states] == ["Active"] * 5
+    intents = [json.loads(line) for line in audit.read_text().splitlines() if '"intent"' in line]
+    assert [r["kind"] for r in intents] == ["reprocess", "reprocess"], "recorded before sent"
+    assert main(["reprocess", str(config), "--yes", "--audit-log", str(tmp_path / "again.jsonl")]) == 0
+    assert "Nothing to reprocess" in capsys.readouterr().err
+
+
+def test_reprocess_needs_a_group_a_user_or_a_configuration(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    snapshot = tmp_path / "tenant.json"
+    snapshot.write_text(json.dumps(direct_holders(2, holding=0)))
+    assert main(["reprocess", "--snapshot", str(snapshot), "--yes"]) == 1
+    assert "name --group or --user" in capsys.readouterr().err
+    assert main(["reprocess", "--snapshot", str(snapshot), "--user", "nobody@contoso.com", "--yes"]) == 3
+    assert "user 'nobody@contoso.com': not found" in capsys.readouterr().err
+
+
+def test_apply_wait_polls_processing_until_entra_is_done_and_says_so(
+    router: respx.MockRouter, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from teamslicensing.apply import groups
+
+    monkeypatch.setattr(groups, "POLL_SECONDS", 0.01)
+    config = tmp_path / "licensing.yaml"
+    config.write_text("version: 1\ngroupLicenses:\n  - {group: Voice, assign: [MCOPSTN1]}\n")
+    fake = serve(router, direct_holders(3, holding=0), group_processing_delay=4)
+    assert main(["apply", str(config), "--yes", "--wait", "1m", "--audit-log", str(tmp_path / "a.jsonl")]) == 0
+    assert "Entra finished processing them" in capsys.readouterr().err
+    polls = [p for m, p in fake.requests if m == "POST" and p == "/$batch"]
+    assert len(polls) >= 3, "the group write, then reads of licenseProcessingState until it was complete"
+
+
+def test_apply_wait_is_bounded_and_says_what_is_still_processing(
+    router: respx.MockRouter, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from teamslicensing.apply import groups
+
+    monkeypatch.setattr(groups, "POLL_SECONDS", 0.01)
+    config = tmp_path / "licensing.yaml"
+    config.write_text("version: 1\ngroupLicenses:\n  - {group: Voice, assign: [MCOPSTN1]}\n")
+    serve(router, direct_holders(3, holding=0), group_processing_delay=100_000)
+    assert main(["apply", str(config), "--yes", "--wait", "0.2", "--audit-log", str(tmp_path / "a.jsonl")]) == 0
+    assert "still processing when --wait ran out: Voice" in capsys.readouterr().err

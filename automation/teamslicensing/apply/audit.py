@@ -28,6 +28,7 @@ from teamslicensing.model.tenant import TenantUser
 
 AUDIT_VERSION = 2
 GROUP_KIND = "groupLicenses"  # the kind of a group license write's records
+REPROCESS_KIND = "reprocess"  # and of a reprocessLicenseAssignment call's
 
 
 class AuditError(Exception):
@@ -203,6 +204,42 @@ class AuditLog:
                 "error": attempt.error_message,
             }
             for change, attempt in answers
+        ]
+        if records:
+            self._emit(records)
+
+    def reprocess_intents(self, targets: Sequence[tuple[str, str]]) -> None:
+        """Before reprocessLicenseAssignment calls: (user id, UPN) each (kind "reprocess"; `undo` skips them)."""
+        records = []
+        for user_id, upn in targets:
+            self._next += 1
+            self._seq[(user_id, REPROCESS_KIND)] = self._next
+            request = {"method": "POST", "url": f"/users/{user_id}/reprocessLicenseAssignment", "body": None}
+            records.append(
+                {
+                    "type": "intent",
+                    "seq": self._next,
+                    "userId": user_id,
+                    "userPrincipalName": upn,
+                    "kind": REPROCESS_KIND,
+                    "request": request,
+                }
+            )
+        self._emit(records)
+
+    def reprocess_results(self, answers: Iterable[tuple[tuple[str, str], WriteAttempt]]) -> None:
+        records = [
+            {
+                "type": "result",
+                "seq": self._seq.get((user_id, REPROCESS_KIND)),
+                "userId": user_id,
+                "userPrincipalName": upn,
+                "kind": REPROCESS_KIND,
+                "status": attempt.status,
+                "requestId": attempt.request_id,
+                "error": attempt.error_message,
+            }
+            for (user_id, upn), attempt in answers
         ]
         if records:
             self._emit(records)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from teamslicensing.apply.audit import AuditError, AuditLog
-from teamslicensing.apply.groups import write_groups
+from teamslicensing.apply.groups import wait_for_groups, write_groups
 from teamslicensing.apply.stop import StopSwitch
 from teamslicensing.apply.verify import Observed, judge
 from teamslicensing.errors import AuthenticationError, GraphError, RetryableError
@@ -65,6 +65,14 @@ class WriteBackend(Protocol):
 
     async def write_groups(self, changes: Sequence[GroupChange], keep_trying: Callable[[], bool]) -> list[WriteAttempt]:
         """Send up to `batch_size` group license writes at once; the last attempt of each, in order."""
+        ...
+
+    async def reprocess(self, user_ids: Sequence[str], keep_trying: Callable[[], bool]) -> list[WriteAttempt]:
+        """Ask Entra to process the users' group licenses again (up to `batch_size` at once)."""
+        ...
+
+    async def group_states(self, group_ids: Sequence[str]) -> dict[str, str | None]:
+        """Each group's licenseProcessingState now (None when it cannot be read)."""
         ...
 
 
@@ -111,6 +119,7 @@ async def execute(
     progress: Progress | None = None,
     planned: int | None = None,
     groups: Sequence[GroupChange] = (),
+    wait: float | None = None,
 ) -> ApplyResult:
     """Apply `changes`, then `groups` (the header record is the caller's, written before this). `planned`: users
     the whole plan changes, when `changes` is only its first part (`--limit`)."""
@@ -129,6 +138,12 @@ async def execute(
             run.note(1)
     sent |= await _phase(run, [Write(WriteKind.LICENSES, c) for c in adding if c.user_id not in run.results])
     written = await write_groups(groups, backend, audit, run.switch) if groups else ()
+    processing: tuple[str, ...] | None = None
+    accepted = [r.user_id for r in written if r.status == APPLIED]
+    if wait is not None and accepted:
+        states = await wait_for_groups(backend, accepted, wait, run.switch)
+        names = {r.user_id: r.user_principal_name for r in written}
+        processing = tuple(names[g] for g, state in states.items() if state != "ProcessingComplete")
     results = []
     for change in changes:
         if change.user_id in run.results:
@@ -144,6 +159,7 @@ async def execute(
         audit_error=run.audit_error,
         groups=written,
         groups_planned=len(groups),
+        groups_processing=processing,
     )
     if run.audit_error is None:
         try:

@@ -9,6 +9,8 @@ GROUP_LICENSE_ERROR), so a write is "applied" when Graph accepted it.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -62,3 +64,22 @@ async def write_groups(
             else:
                 results.append(UserResult(change.group_id, change.group_name, FAILED, attempt.error_message))
     return tuple(results)
+
+
+POLL_SECONDS = 10.0  # between licenseProcessingState reads while waiting
+
+
+async def wait_for_groups(
+    backend: WriteBackend, group_ids: Sequence[str], seconds: float, switch: StopSwitch
+) -> dict[str, str | None]:
+    """`--wait`: read the groups' licenseProcessingState until every one is ProcessingComplete, `seconds` have
+    passed, or a stop was asked for; the last state of each (None: unreadable)."""
+    deadline = time.monotonic() + seconds
+    states: dict[str, str | None] = {}
+    while True:
+        states = await backend.group_states(group_ids)
+        done = all(state == "ProcessingComplete" for state in states.values())
+        left = deadline - time.monotonic()
+        if done or left <= 0 or switch.stop is not None:
+            return states
+        await asyncio.sleep(min(POLL_SECONDS, left))

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from teamslicensing.errors import UsageError
-from teamslicensing.exitcodes import EXIT_CHANGES, EXIT_GAPS, EXIT_OK
+from teamslicensing.exitcodes import EXIT_CHANGES, EXIT_FAILURE, EXIT_GAPS, EXIT_OK
 
 if TYPE_CHECKING:
     from teamslicensing.app import GraphAccess, PlanRun, TenantSource
@@ -83,6 +83,35 @@ def undo(args: argparse.Namespace) -> int:
         return _write_run(args, run, "undo")
 
 
+def reprocess(args: argparse.Namespace) -> int:
+    from teamslicensing import app
+    from teamslicensing.apply.audit import default_audit_path
+    from teamslicensing.model.outcome import APPLIED
+
+    source = _source(args)
+    targets, problems = app.reprocess_plan(source, args.config, args.group, args.user)
+    for problem in problems:
+        print(f"  NOT FOUND {problem}", file=sys.stderr)
+    if not targets:
+        print("Nothing to reprocess: no member of those groups has a group license error.", file=sys.stderr)
+        return EXIT_GAPS if problems else EXIT_OK
+    for target in targets:
+        print(f"  ~ {target.user_principal_name}: {target.reason}")
+    _confirm(args, f"Reprocess: {len(targets)} user(s) for Entra to license again", "reprocess")
+    audit = Path(args.audit_log) if args.audit_log else default_audit_path()
+    print(f"Audit log: {audit}", file=sys.stderr)
+    results = app.reprocess(source, targets, audit)
+    failed = [r for r in results if r.status != APPLIED]
+    for result in failed:
+        print(f"  {result.status.upper()} {result.user_principal_name}: {result.reason}", file=sys.stderr)
+    print(
+        f"Reprocess: {len(results) - len(failed)} accepted, {len(failed)} failed, "
+        f"{len(targets) - len(results)} not attempted; the next plan reads the results",
+        file=sys.stderr,
+    )
+    return EXIT_FAILURE if failed or len(results) < len(targets) else EXIT_OK
+
+
 def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
     """Show the plan, refuse what must not be written, confirm, write, and report: shared by apply and undo."""
     from teamslicensing import app
@@ -123,6 +152,7 @@ def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
             deadline=args.started + args.time_budget if args.time_budget is not None else None,
             limit=args.limit,
             progress=ProgressLines(sys.stderr),
+            wait=getattr(args, "wait", None),
         )
         print(f"Audit log: {options.audit_path}", file=sys.stderr)
         outcome = app.apply(run, options)

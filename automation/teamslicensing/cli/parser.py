@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument(
         "--max-age", type=duration, metavar="DURATION", help="refuse a saved plan older than this (e.g. 24h)"
     )
+    apply.add_argument(
+        "--wait",
+        type=duration,
+        metavar="DURATION",
+        help="after group license writes, wait up to this long for Entra to process them (e.g. 10m)",
+    )
     read_option(apply)
     writing_options(apply)
     apply.set_defaults(command=commands.apply)
@@ -105,6 +111,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     writing_options(undo)
     undo.set_defaults(command=commands.undo)
+
+    reprocess = subcommands.add_parser(
+        "reprocess", help="ask Entra to process group licenses again for members in error (after seats were bought)"
+    )
+    reprocess.add_argument("config", metavar="CONFIG", nargs="?", help="its groupLicenses, when no --group is named")
+    reprocess.add_argument(
+        "--group", action="append", default=[], metavar="GROUP", help="members of this group in error (repeatable)"
+    )
+    reprocess.add_argument(
+        "--user", action="append", default=[], metavar="UPN", help="this user, in error or not (repeatable)"
+    )
+    reprocess.add_argument("--snapshot", metavar="FILE", help="reprocess in a snapshot file instead of Graph")
+    reprocess.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    reprocess.add_argument("--audit-log", metavar="FILE", help="audit log to write (default: a new file per run)")
+    connection_options(reprocess)
+    reprocess.set_defaults(command=commands.reprocess)
 
     export = subcommands.add_parser("export", help="write a snapshot of the live tenant (the format --snapshot reads)")
     export.add_argument("--output", metavar="FILE", required=True, help="snapshot file to write")

@@ -47,6 +47,29 @@ class GraphWriter:
         answers = await self.graph.batch(requests, None, keep_trying)
         return [_attempt(request, answer) for request, answer in zip(requests, answers, strict=True)]
 
+    async def reprocess(self, user_ids: Sequence[str], keep_trying: Callable[[], bool]) -> list[WriteAttempt]:
+        """`POST /users/{id}/reprocessLicenseAssignment` each, up to 20 per `$batch`."""
+        requests = [
+            BatchRequest(str(n), "POST", f"/users/{user_id}/reprocessLicenseAssignment")
+            for n, user_id in enumerate(user_ids)
+        ]
+        answers = await self.graph.batch(requests, None, keep_trying)
+        return [_attempt(request, answer) for request, answer in zip(requests, answers, strict=True)]
+
+    async def group_states(self, group_ids: Sequence[str]) -> dict[str, str | None]:
+        states: dict[str, str | None] = {}
+        for start in range(0, len(group_ids), BATCH_LIMIT):
+            chunk = group_ids[start : start + BATCH_LIMIT]
+            requests = [
+                BatchRequest(str(n), "GET", f"/groups/{group_id}?$select=id,licenseProcessingState")
+                for n, group_id in enumerate(chunk)
+            ]
+            for group_id, answer in zip(chunk, await self.graph.batch(requests), strict=True):
+                body = answer.body if answer.ok and isinstance(answer.body, dict) else {}
+                processing = body.get("licenseProcessingState")
+                states[group_id] = processing.get("state") if isinstance(processing, dict) else None
+        return states
+
     async def read_users(self, user_ids: Sequence[str]) -> dict[str, Any]:
         found: dict[str, Any] = {}
         for start in range(0, len(user_ids), BATCH_LIMIT):

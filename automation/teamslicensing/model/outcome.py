@@ -90,6 +90,7 @@ class ApplyResult:
     audit_error: str | None = None  # the audit log failed: the run stopped, and the log may lack records
     groups: tuple[UserResult, ...] = ()  # group license writes tried (user_id: the group id; upn: its name)
     groups_planned: int = 0
+    groups_processing: tuple[str, ...] | None = None  # --wait: groups Entra had not finished when it ran out
 
     def count(self, status: str) -> int:
         return sum(1 for result in self.results if result.status == status)

@@ -121,6 +121,19 @@ class TenantDocument:
                 self._process_member(user, key, licenses)
         return 202, None
 
+    def reprocess(self, user_id: str) -> tuple[int, Json | None]:
+        """reprocessLicenseAssignment: every group that licenses the user, evaluated again (seats bought since)."""
+        user = self.user(user_id)
+        if user is None:
+            return 404, graph_error("Request_ResourceNotFound", f"Resource '{user_id}' does not exist.")
+        for group in self.document.get("groups", []):
+            members = group.get("directMembers")
+            members = members if members is not None else group.get("members") or []
+            if str(user["id"]).lower() in {str(m).lower() for m in members} and group.get("assignedLicenses"):
+                licenses = {str(a["skuId"]).lower(): a for a in group["assignedLicenses"]}
+                self._process_member(user, str(group["id"]).lower(), licenses)
+        return 200, {"id": user["id"], "assignedLicenses": user.get("assignedLicenses", [])}
+
     def _process_member(self, user: Json, group_id: str, licenses: dict[str, Json]) -> None:
         states: list[Json] = list(user.get("licenseAssignmentStates") or [])
         held = _seat_holding(states)

@@ -61,6 +61,31 @@ class SnapshotWriter:
             )
         return attempts
 
+    async def reprocess(self, user_ids: Sequence[str], keep_trying: Callable[[], bool]) -> list[WriteAttempt]:
+        attempts = []
+        for user_id in user_ids:
+            status, body = self._tenant.reprocess(user_id)
+            error = body.get("error") if isinstance(body, dict) else None
+            attempts.append(
+                WriteAttempt(
+                    method="POST",
+                    url=f"/users/{user_id}/reprocessLicenseAssignment",
+                    body=None,
+                    status=status,
+                    error_message=str(error.get("message")) if isinstance(error, dict) else None,
+                    request_id=f"snapshot-{uuid.uuid4()}",
+                )
+            )
+        return attempts
+
+    async def group_states(self, group_ids: Sequence[str]) -> dict[str, str | None]:
+        states: dict[str, str | None] = {}
+        for group_id in group_ids:
+            group = self._tenant.group(group_id)
+            processing = group.get("licenseProcessingState") if group else None
+            states[group_id] = processing.get("state") if isinstance(processing, dict) else None
+        return states
+
     async def read_users(self, user_ids: Sequence[str]) -> dict[str, Any]:
         found = {user_id.lower(): self._tenant.user(user_id) for user_id in user_ids}
         return {user_id: user for user_id, user in found.items() if user is not None}

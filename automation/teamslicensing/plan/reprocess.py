@@ -1,0 +1,63 @@
+"""Whom `reprocess` asks Entra to process again: members whose group-based license is in error. Pure.
+
+Entra retries nothing by itself once a member's assignment failed (CountViolation after seats were bought, a usage
+location fixed later); `POST /users/{id}/reprocessLicenseAssignment` makes it evaluate every group of the user
+again (there is no group-level reprocess in Graph v1.0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from teamslicensing.model.tenant import Tenant, TenantGroup, TenantUser
+
+
+@dataclass(frozen=True)
+class ReprocessTarget:
+    user_id: str
+    user_principal_name: str
+    reason: str  # the errors seen, or "asked for by name"
+
+
+def reprocess_targets(
+    tenant: Tenant, groups: Collection[str], users: Collection[str]
+) -> tuple[list[ReprocessTarget], list[str]]:
+    """Members of `groups` with a license error from that group, and `users` (by UPN or id) whatever their state;
+    and the names that matched nothing."""
+    problems: list[str] = []
+    by_id = {user.id: user for user in tenant.users}
+    by_upn = {user.user_principal_name.lower(): user for user in tenant.users}
+    targets: dict[str, ReprocessTarget] = {}
+    for name in groups:
+        group = _group(tenant, name)
+        if group is None:
+            problems.append(f"group '{name}': no group has that name or id (or several share it)")
+            continue
+        members = group.direct_members if group.direct_members is not None else group.members
+        for member_id in sorted(members):
+            user = by_id.get(member_id)
+            errors = _errors(user, group.id) if user is not None else []
+            if user is not None and errors:
+                why = f"group '{group.display_name}': {', '.join(errors)}"
+                targets.setdefault(user.id, ReprocessTarget(user.id, user.user_principal_name, why))
+    for name in users:
+        key = name.strip().lower()
+        found = by_id.get(key) or by_upn.get(key)
+        if found is None:
+            problems.append(f"user '{name}': not found")
+            continue
+        targets.setdefault(found.id, ReprocessTarget(found.id, found.user_principal_name, "asked for by name"))
+    return sorted(targets.values(), key=lambda t: t.user_principal_name.lower()), problems
+
+
+def _group(tenant: Tenant, name: str) -> TenantGroup | None:
+    key = name.strip().lower()
+    found = [g for g in tenant.groups if g.id == key] or [g for g in tenant.groups if g.display_name.lower() == key]
+    return found[0] if len(found) == 1 else None
+
+
+def _errors(user: TenantUser, group_id: str) -> list[str]:
+    return sorted(
+        {f"{a.state or 'Error'} {a.error}" for a in user.licenses if a.assigned_by_group == group_id and a.error}
+    )
