@@ -295,6 +295,7 @@ def test_schema_rejects_unknown_keys_and_documents_the_format() -> None:
         "availability",
         "rules",
         "groupLicenses",
+        "includedMinutes",
     }
     rule = schema["$defs"]["Rule"]
     assert set(rule["required"]) == {"name", "select", "assign"}

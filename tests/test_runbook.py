@@ -17,6 +17,7 @@ import pytest
 import respx
 
 from teamslicensing import app
+from teamslicensing.app import core
 from tests.support.fakegraph import FakeGraph
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -208,7 +209,7 @@ def test_failed_writes_fail_the_job_and_are_listed(
         fake._consumed[sku["skuId"].lower()] = sku["prepaidUnits"]["enabled"]
         return tenant
 
-    monkeypatch.setattr(app, "read", read_then_someone_takes_the_seats)
+    monkeypatch.setattr(core, "read", read_then_someone_takes_the_seats)  # what app.plan calls
     status, summary, _, result = run()
     assert status == 1
     assert result["failed"] == 2

@@ -157,6 +157,16 @@ class GroupLicense(_Model):
     )
 
 
+class IncludedMinutesEntry(_Model):
+    plan: str = Field(min_length=1, description="Service plan name as call records name it (MCOPSTN1, MCOPSTN2...).")
+    countries: list[str] = Field(
+        default_factory=lambda: ["*"],
+        description="ISO country codes the figure applies to; '*' for any other; 'tenant' for a tenant-wide pool.",
+    )
+    destination: Literal["domestic", "international", "any"] = "domestic"
+    minutes: int = Field(ge=0, description="Minutes included per licence per month.")
+
+
 class AvailabilityOverride(_Model):
     calling_plans: bool | None = None
     audio_conferencing: bool | None = None
@@ -182,6 +192,10 @@ class DesiredStateFile(_Model):
         default_factory=dict, description="Corrections to the shipped country availability table."
     )
     rules: list[Rule] = Field(default_factory=list)
+    included_minutes: list[IncludedMinutesEntry] = Field(
+        default_factory=list,
+        description="Corrections to the shipped table of PSTN minutes each calling plan includes (usage report).",
+    )
     group_licenses: list[GroupLicense] = Field(
         default_factory=list,
         description="Group-based licensing: groups whose license assignments this file manages (a group not "
@@ -197,7 +211,7 @@ class DesiredStateFile(_Model):
         return data
 
 
-_OPTIONAL_SECTIONS = ("defaults", "policy", "licenses", "availability", "rules", "groupLicenses")
+_OPTIONAL_SECTIONS = ("defaults", "policy", "licenses", "availability", "rules", "groupLicenses", "includedMinutes")
 
 
 def json_schema() -> dict[str, Any]:

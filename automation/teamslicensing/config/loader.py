@@ -118,6 +118,11 @@ def _desired_state(source: str, model: DesiredStateFile, catalog: Catalog) -> De
         availability={country: _country_override(o) for country, o in model.availability.items()},
         tenant_id=model.tenant_id,
         group_licenses=group_licenses,
+        included_minutes=tuple(
+            (entry.plan.strip().upper(), country.strip().upper(), entry.destination, entry.minutes)
+            for entry in model.included_minutes
+            for country in entry.countries
+        ),
     )
 
 

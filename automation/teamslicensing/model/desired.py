@@ -115,6 +115,7 @@ class DesiredState:
     default_usage_location_from: str | None = None  # a user attribute naming the country, for every rule
     tenant_id: str | None = None  # lowercase GUID: the only tenant this configuration may run against
     group_licenses: tuple[DesiredGroupLicense, ...] = ()
+    included_minutes: tuple[tuple[str, str, str, int], ...] = ()  # (plan, country, destination, minutes) overrides
 
     @property
     def usage_location_attributes(self) -> tuple[str, ...]:

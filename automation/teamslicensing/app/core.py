@@ -14,7 +14,7 @@ import dataclasses
 import hashlib
 import os
 import signal
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,18 +26,16 @@ from teamslicensing.apply.guard import check_applicable
 from teamslicensing.apply.journal import read_journal
 from teamslicensing.apply.lock import tenant_lock
 from teamslicensing.apply.planfile import is_plan_file, read_plan_file, split_stale, write_plan_file
-from teamslicensing.apply.reprocess import reprocess_users
 from teamslicensing.apply.stop import GRACE_SECONDS, StopSwitch
 from teamslicensing.config import load_desired_state
 from teamslicensing.errors import UsageError
 from teamslicensing.graph import Connection, Graph
 from teamslicensing.graph.writer import GraphWriter
-from teamslicensing.model.desired import DesiredGroupLicense, DesiredPolicy, DesiredState, ReadMode
+from teamslicensing.model.desired import DesiredState, ReadMode
 from teamslicensing.model.outcome import ApplyResult, StopReason, UserResult
 from teamslicensing.model.plan import Plan
 from teamslicensing.model.tenant import Tenant
 from teamslicensing.plan import plan as make_plan
-from teamslicensing.plan.reprocess import ReprocessTarget, reprocess_targets
 from teamslicensing.plan.undo import plan_undo
 from teamslicensing.reference.availability import load_availability
 from teamslicensing.tenant.live import export_snapshot, read_tenant, read_tenant_parts
@@ -219,50 +217,6 @@ def undo(
     tenant = _read(source, (), ())
     restore, stale = plan_undo(recorded, tenant, allow_number_loss=allow_number_loss)
     return PlanRun(restore, tenant, source, str(audit_log), max_changes, max_removals, stale=stale, mode="undo")
-
-
-def reprocess_plan(
-    source: TenantSource, config: str | Path | None, groups: Collection[str], users: Collection[str]
-) -> tuple[list[ReprocessTarget], list[str]]:
-    """Whom to reprocess: members of `groups` (else the config's groupLicenses) with a group license error, and
-    `users` by name. Reads only those groups' members and those users, whatever the tenant's size."""
-    wanted = list(groups)
-    if not wanted and not users and config is not None:
-        wanted = list(load_desired_state(config).licensed_group_names)
-    if not wanted and not users:
-        raise UsageError("name --group or --user (or give a configuration with groupLicenses)")
-    if source.snapshot is not None:
-        tenant = load_snapshot(source.snapshot, ())
-    else:
-        scope = DesiredState(
-            source="reprocess",
-            default_usage_location=None,
-            policy=DesiredPolicy(protected_users=frozenset(u.strip().lower() for u in users)),
-            rules=(),
-            availability={},
-            group_licenses=tuple(DesiredGroupLicense(group, (), {}) for group in wanted),
-        )
-        tenant = read(dataclasses.replace(scope, policy=dataclasses.replace(scope.policy, read="scoped")), source)
-    return reprocess_targets(tenant, wanted, users)
-
-
-def reprocess(source: TenantSource, targets: Sequence[ReprocessTarget], audit_path: Path) -> list[UserResult]:
-    """Ask Entra to process `targets` again; every call is in the audit log before it is sent."""
-    with writer_lock(source):
-        audit = AuditLog.open(audit_path, {})
-        try:
-            audit.header(tenant_id=None, config_digest=None, source=source.where, mode="reprocess", planned=0)
-            switch = StopSwitch()
-
-            async def write(backend: WriteBackend) -> ApplyResult:
-                with _stop_signals(switch):
-                    done = await reprocess_users(targets, backend, audit, switch)
-                return ApplyResult(tuple(done), 0.0, len(targets), stopped=switch.stop)
-
-            result = _write(source, write)
-        finally:
-            audit.close()
-    return list(result.results)
 
 
 def writer_lock(source: TenantSource) -> contextlib.AbstractContextManager[Path]:

@@ -1,0 +1,49 @@
+"""The one application layer the CLI and the runbook both call: use cases over the functional core.
+
+`core` holds plan, apply, undo, saved plans and export; `reprocess` and `usage` the use cases of group-based
+licensing's retries and of PSTN usage sizing. Names are re-exported here: callers use `teamslicensing.app`.
+"""
+
+from __future__ import annotations
+
+from teamslicensing.app.core import (
+    ApplyOptions,
+    GraphAccess,
+    PlanRun,
+    TenantSource,
+    apply,
+    check_applicable,
+    export,
+    is_plan_file,
+    plan,
+    read,
+    save_plan,
+    saved_plan,
+    undo,
+    validate,
+    writer_lock,
+)
+from teamslicensing.app.reprocess import reprocess, reprocess_plan
+from teamslicensing.app.usage import export_calls, usage
+
+__all__ = [
+    "ApplyOptions",
+    "GraphAccess",
+    "PlanRun",
+    "TenantSource",
+    "apply",
+    "check_applicable",
+    "export",
+    "export_calls",
+    "is_plan_file",
+    "plan",
+    "read",
+    "reprocess",
+    "reprocess_plan",
+    "save_plan",
+    "saved_plan",
+    "undo",
+    "usage",
+    "validate",
+    "writer_lock",
+]

@@ -1,0 +1,64 @@
+"""`reprocess`: whom to ask Entra to license again (members in group license error, users by name), and the
+audited calls."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection, Sequence
+from pathlib import Path
+
+from teamslicensing.app.core import TenantSource, _stop_signals, _write, read, writer_lock
+from teamslicensing.apply.audit import AuditLog
+from teamslicensing.apply.executor import WriteBackend
+from teamslicensing.apply.reprocess import reprocess_users
+from teamslicensing.apply.stop import StopSwitch
+from teamslicensing.config import load_desired_state
+from teamslicensing.errors import UsageError
+from teamslicensing.model.desired import DesiredGroupLicense, DesiredPolicy, DesiredState
+from teamslicensing.model.outcome import ApplyResult, UserResult
+from teamslicensing.plan.reprocess import ReprocessTarget, reprocess_targets
+from teamslicensing.tenant.snapshot import load_snapshot
+
+
+def reprocess_plan(
+    source: TenantSource, config: str | Path | None, groups: Collection[str], users: Collection[str]
+) -> tuple[list[ReprocessTarget], list[str]]:
+    """Whom to reprocess: members of `groups` (else the config's groupLicenses) with a group license error, and
+    `users` by name. Reads only those groups' members and those users, whatever the tenant's size."""
+    wanted = list(groups)
+    if not wanted and not users and config is not None:
+        wanted = list(load_desired_state(config).licensed_group_names)
+    if not wanted and not users:
+        raise UsageError("name --group or --user (or give a configuration with groupLicenses)")
+    if source.snapshot is not None:
+        tenant = load_snapshot(source.snapshot, ())
+    else:
+        scope = DesiredState(
+            source="reprocess",
+            default_usage_location=None,
+            policy=DesiredPolicy(protected_users=frozenset(u.strip().lower() for u in users)),
+            rules=(),
+            availability={},
+            group_licenses=tuple(DesiredGroupLicense(group, (), {}) for group in wanted),
+        )
+        tenant = read(dataclasses.replace(scope, policy=dataclasses.replace(scope.policy, read="scoped")), source)
+    return reprocess_targets(tenant, wanted, users)
+
+
+def reprocess(source: TenantSource, targets: Sequence[ReprocessTarget], audit_path: Path) -> list[UserResult]:
+    """Ask Entra to process `targets` again; every call is in the audit log before it is sent."""
+    with writer_lock(source):
+        audit = AuditLog.open(audit_path, {})
+        try:
+            audit.header(tenant_id=None, config_digest=None, source=source.where, mode="reprocess", planned=0)
+            switch = StopSwitch()
+
+            async def write(backend: WriteBackend) -> ApplyResult:
+                with _stop_signals(switch):
+                    done = await reprocess_users(targets, backend, audit, switch)
+                return ApplyResult(tuple(done), 0.0, len(targets), stopped=switch.stop)
+
+            result = _write(source, write)
+        finally:
+            audit.close()
+    return list(result.results)

@@ -1,0 +1,137 @@
+"""`usage` and `export --calls`: PSTN call records read and aggregated as they come (never held whole), joined to
+the tenant (licences, Credits, the number inventory) for the funding recommendation and whose calls would stop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from teamslicensing.app.core import GraphAccess, TenantSource, read
+from teamslicensing.config import load_desired_state
+from teamslicensing.errors import UsageError
+from teamslicensing.model.desired import DesiredPolicy, DesiredState
+from teamslicensing.model.usage import UsageReport
+from teamslicensing.plan.usage import UsageAggregate, usage_report
+from teamslicensing.reference.minutes import IncludedMinutes, MinutesTable
+from teamslicensing.tenant.calls import call_rows, parse_call, read_call_file, window_for_dates, window_for_days
+
+DEFAULT_DAYS = 90
+
+
+@dataclass(frozen=True)
+class UsageWindow:
+    """The calls to read: the last `days` days, or `first` to `last` (UTC dates, both whole days)."""
+
+    days: int | None = DEFAULT_DAYS
+    first: date | None = None
+    last: date | None = None
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        if self.first is not None and self.last is not None:
+            if self.last < self.first:
+                raise UsageError(f"--to {self.last} is before --from {self.first}")
+            return window_for_dates(self.first, self.last)
+        if self.first is not None or self.last is not None:
+            raise UsageError("give both --from and --to, or neither (then --days)")
+        days = self.days if self.days is not None else DEFAULT_DAYS
+        if days < 1:
+            raise UsageError("--days must be at least 1")
+        return window_for_days(days)
+
+
+def usage(
+    config: str | Path | None, source: TenantSource, window: UsageWindow, calls_file: str | Path | None = None
+) -> UsageReport:
+    """The usage report: call rows from `calls_file` (else Graph, in windows of at most 90 days), aggregated row
+    by row, against the tenant `source` holds (licences per pool, Credits, numbers)."""
+    desired = load_desired_state(config) if config else _everyone()
+    if calls_file is None and source.graph is None:
+        raise UsageError("a snapshot holds no call records: give --calls FILE (written by `export --calls`)")
+    start, end = window.bounds()
+    explicit = window.first is not None
+    tenant = read(desired, source)
+    table = MinutesTable(IncludedMinutes(*entry) for entry in desired.included_minutes)
+    if calls_file is not None:
+        aggregate = _aggregate_file(calls_file, start.date(), end.date(), explicit)
+    else:
+        assert source.graph is not None
+        aggregate = asyncio.run(_aggregate_live(source.graph, start, end))
+    return usage_report(aggregate, tenant, table, desired.policy.funding)
+
+
+def _everyone() -> DesiredState:
+    """Without a configuration: every user read (licences of every plan count), default policy."""
+    return DesiredState(
+        source="usage", default_usage_location=None, policy=DesiredPolicy(read="all"), rules=(), availability={}
+    )
+
+
+def _aggregate_file(path: str | Path, first: date, last: date, explicit: bool) -> UsageAggregate:
+    """A calls file read twice when no window was named (once for its first and last day, once to sum), so that
+    the rows never sit in memory together."""
+    if not explicit:
+        first_day: date | None = None
+        last_day: date | None = None
+        for row in _parsed(read_call_file(path)):
+            first_day = row.day if first_day is None or row.day < first_day else first_day
+            last_day = row.day if last_day is None or row.day > last_day else last_day
+        if first_day is None or last_day is None:
+            raise UsageError(f"{path} holds no call rows")
+        first, last = first_day, last_day
+    aggregate = UsageAggregate(first, last)
+    for row in _parsed(read_call_file(path)):
+        if first <= row.day <= last:
+            aggregate.add(row)
+    return aggregate
+
+
+def _parsed(rows: Iterator[tuple[str, dict[str, Any]]]) -> Iterator[Any]:
+    for source, raw in rows:
+        row = parse_call(raw, source)
+        if row is not None:
+            yield row
+
+
+async def _aggregate_live(access: GraphAccess, start: datetime, end: datetime) -> UsageAggregate:
+    aggregate = UsageAggregate(start.date(), end.date())
+    async with access.open() as graph:
+        async for source, raw in call_rows(graph, start, end):
+            row = parse_call(raw, source)
+            if row is not None:
+                aggregate.add(row)
+    return aggregate
+
+
+def export_calls(output: str | Path, access: GraphAccess, days: int) -> int:
+    """Write Graph's own call rows of the last `days` days to `output` as JSON Lines (a `_source` key says PSTN or
+    Direct Routing), de-duplicated across window edges; the file appears only when whole. Returns the rows."""
+    if days < 1:
+        raise UsageError("--days must be at least 1")
+    start, end = window_for_days(days)
+    temporary = Path(f"{output}.partial")
+
+    async def write(handle: Any) -> int:
+        count = 0
+        async with access.open() as graph:
+            async for source, raw in call_rows(graph, start, end):
+                handle.write(json.dumps({**raw, "_source": source}, separators=(",", ":")) + "\n")
+                count += 1
+        return count
+
+    try:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            count = asyncio.run(write(handle))
+        os.replace(temporary, output)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return count

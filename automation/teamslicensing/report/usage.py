@@ -1,0 +1,239 @@
+"""The usage report as text, JSON (a contract), Markdown, CSV and GitHub annotations."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from teamslicensing.model.plan import Plan, Severity
+from teamslicensing.model.usage import Ranked, UsageReport
+from teamslicensing.report.ci import github_annotations
+from teamslicensing.report.common import gap_subject, limited, md_cell
+
+USAGE_FORMATS = ("text", "json", "markdown", "csv", "github")
+JSON_VERSION = 1
+
+
+def render_usage(report: UsageReport, fmt: str, *, title: str = "") -> str:
+    if fmt == "json":
+        return json.dumps(usage_to_json(report), indent=2) + "\n"
+    if fmt == "csv":
+        return usage_csv(report)
+    if fmt == "markdown":
+        return "\n".join(_markdown(report, title)) + "\n"
+    if fmt == "github":
+        plan = Plan(changes=(), gaps=report.gaps, seats=())
+        return "".join(github_annotations(plan)) + _summary(report) + "\n"
+    return "\n".join(_text(report, title)) + "\n"
+
+
+def usage_to_json(report: UsageReport) -> dict[str, Any]:
+    """`{"version":1, "window":{"from","to"}, "currencies":{"<ISO>":{"spend","monthly":[{"month","spend"}],
+    "weekly":[{"week","spend"}],"funding":{"rechargeAmount","triggerBalance","initialFunds","formula","note"} or
+    null (postpaid),"chargedMinutes":[{"kind","minutes"}]}}, "topUsers":[…], "topDestinations":[…],
+    "pools":[{"country","plan","destination","licences","includedMinutes","usedMinutes","month","forecastMinutes",
+    "forecastExhausted"}], "gaps":[…the plan's shape…], "calls", "directRoutingCalls", "minutesByKind"}`."""
+    return {
+        "version": JSON_VERSION,
+        "window": {"from": report.window_from.isoformat(), "to": report.window_to.isoformat()},
+        "currencies": {
+            c.currency: {
+                "spend": c.spend,
+                "monthly": [{"month": month, "spend": spend} for month, spend in c.monthly],
+                "weekly": [{"week": week, "spend": spend} for week, spend in c.weekly],
+                "funding": None
+                if c.funding is None
+                else {
+                    "rechargeAmount": c.funding.recharge_amount,
+                    "triggerBalance": c.funding.trigger_balance,
+                    "initialFunds": c.funding.initial_funds,
+                    "formula": c.funding.formula,
+                    "note": c.funding.note,
+                },
+                "chargedMinutes": [{"kind": kind, "minutes": minutes} for kind, minutes in c.charged_minutes],
+            }
+            for c in report.currencies
+        },
+        "topUsers": [_ranked_json(r, "user") for r in report.top_users],
+        "topDestinations": [_ranked_json(r, "destination") for r in report.top_destinations],
+        "pools": [
+            {
+                "country": p.country,
+                "plan": p.plan,
+                "destination": p.destination,
+                "licences": p.licences,
+                "includedMinutes": p.included_minutes,
+                "usedMinutes": p.used_minutes,
+                "month": p.month,
+                "forecastMinutes": p.forecast_minutes,
+                "forecastExhausted": p.forecast_exhausted,
+            }
+            for p in report.pools
+        ],
+        "gaps": [
+            {
+                "code": g.code.value,
+                "severity": g.severity.value,
+                "userPrincipalName": g.user_principal_name,
+                "skuPartNumber": g.sku_part_number,
+                "message": g.message,
+            }
+            for g in report.gaps
+        ],
+        "calls": report.calls,
+        "directRoutingCalls": report.direct_routing_calls,
+        "minutesByKind": [{"kind": kind, "minutes": minutes} for kind, minutes in report.minutes_by_kind],
+    }
+
+
+def _ranked_json(entry: Ranked, key: str) -> dict[str, Any]:
+    return {
+        key: entry.name,
+        "currency": entry.currency,
+        "charge": entry.charge,
+        "minutes": entry.minutes,
+        "calls": entry.calls,
+    }
+
+
+def usage_csv(report: UsageReport) -> str:
+    """One table for spreadsheets: section, currency, name, value (and minutes, calls where they apply)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["section", "currency", "name", "value", "minutes", "calls"])
+    for c in report.currencies:
+        writer.writerow(["spend", c.currency, "total", c.spend, "", ""])
+        writer.writerows(["month", c.currency, month, spend, "", ""] for month, spend in c.monthly)
+        writer.writerows(["week", c.currency, week, spend, "", ""] for week, spend in c.weekly)
+        if c.funding is not None:
+            writer.writerow(["funding", c.currency, "rechargeAmount", c.funding.recharge_amount, "", ""])
+            writer.writerow(["funding", c.currency, "triggerBalance", c.funding.trigger_balance, "", ""])
+            writer.writerow(["funding", c.currency, "initialFunds", c.funding.initial_funds, "", ""])
+    writer.writerows(["topUser", r.currency, r.name, r.charge, r.minutes, r.calls] for r in report.top_users)
+    writer.writerows(
+        ["topDestination", r.currency, r.name, r.charge, r.minutes, r.calls] for r in report.top_destinations
+    )
+    for p in report.pools:
+        name = f"{p.country} {p.plan} {p.destination}"
+        writer.writerow(
+            ["pool", "", name, p.included_minutes if p.included_minutes is not None else "", p.used_minutes, ""]
+        )
+    writer.writerows(["gap", "", f"{g.code.value} {gap_subject(g)}", g.severity.value, "", ""] for g in report.gaps)
+    return out.getvalue()
+
+
+def _summary(report: UsageReport) -> str:
+    spend = ", ".join(f"{c.spend:,.2f} {c.currency}" for c in report.currencies) or "no charges"
+    errors, warnings = (sum(1 for g in report.gaps if g.severity is s) for s in (Severity.ERROR, Severity.WARNING))
+    return (
+        f"Usage {report.window_from} to {report.window_to}: {report.calls:,} PSTN call(s), spend {spend}; "
+        f"gaps: {errors} error(s), {warnings} warning(s)."
+    )
+
+
+def _text(report: UsageReport, title: str) -> Iterator[str]:
+    if title:
+        yield title
+        yield ""
+    yield _summary(report)
+    yield ""
+    for c in report.currencies:
+        yield f"{c.currency}: {c.spend:,.2f} in all"
+        yield "  by month: " + ", ".join(f"{m} {s:,.2f}" for m, s in c.monthly)
+        if c.funding is None:
+            yield "  funding: postpaid (new-commerce overage): spend only, no Credits to fund"
+        else:
+            f = c.funding
+            yield (
+                f"  Communications Credits: recharge amount {f.recharge_amount}, trigger balance {f.trigger_balance}, "
+                f"initial funds {f.initial_funds} {c.currency}"
+            )
+            if f.note:
+                yield f"    {f.note}"
+            yield f"    ({f.formula})"
+        for kind, minutes in c.charged_minutes:
+            yield f"  charged minutes, {kind}: {minutes:,.1f}"
+        yield ""
+    if report.top_users:
+        yield "Top users by charge:"
+        yield from (
+            f"  {r.name}: {r.charge:,.2f} {r.currency} ({r.minutes:,.1f} min, {r.calls} calls)"
+            for r in report.top_users
+        )
+        yield ""
+    if report.top_destinations:
+        yield "Top destinations by charge:"
+        yield from (f"  {r.name}: {r.charge:,.2f} {r.currency} ({r.minutes:,.1f} min)" for r in report.top_destinations)
+        yield ""
+    if report.pools:
+        yield "Minute pools (latest month of the window):"
+        for p in report.pools:
+            included = f"{p.included_minutes:,}" if p.included_minutes is not None else "unknown (no forecast)"
+            forecast = "" if p.forecast_minutes is None else f", forecast {p.forecast_minutes:,.0f}"
+            flag = "  RUNS OUT" if p.forecast_exhausted else ""
+            where = "tenant" if p.country == "*" else p.country or "?"
+            yield (
+                f"  {where} {p.plan} {p.destination}: {p.used_minutes:,.0f} of {included} in {p.month} "
+                f"({p.licences} licence(s){forecast}){flag}"
+            )
+        yield ""
+    for severity, heading in ((Severity.ERROR, "Errors"), (Severity.WARNING, "Warnings"), (Severity.INFO, "Info")):
+        gaps = [g for g in report.gaps if g.severity is severity]
+        if gaps:
+            yield f"{heading} ({len(gaps)}):"
+            for gap, more in limited(gaps):
+                yield (
+                    f"  … and {more} more {gap.code.value}"
+                    if more
+                    else f"  {gap.code.value}  {gap_subject(gap)}: {gap.message}"
+                )
+            yield ""
+
+
+def _markdown(report: UsageReport, title: str) -> Iterator[str]:
+    yield f"## {title or 'teams-licensing usage'}"
+    yield ""
+    yield f"**{md_cell(_summary(report))}**"
+    yield ""
+    for c in report.currencies:
+        yield f"### {c.currency}: {c.spend:,.2f}"
+        yield ""
+        yield "| Month | Spend |"
+        yield "|---|---|"
+        yield from (f"| {m} | {s:,.2f} |" for m, s in c.monthly)
+        yield ""
+        if c.funding is not None:
+            f = c.funding
+            yield (
+                f"Communications Credits: **recharge {f.recharge_amount}**, **trigger {f.trigger_balance}**, "
+                f"**initial funds {f.initial_funds}** {c.currency}. {md_cell(f.note or '')}"
+            )
+            yield ""
+            yield f"<sub>{md_cell(f.formula)}</sub>"
+            yield ""
+    if report.pools:
+        yield "### Minute pools"
+        yield ""
+        yield "| Country | Plan | Destination | Licences | Included | Used | Forecast | Runs out |"
+        yield "|---|---|---|---|---|---|---|---|"
+        for p in report.pools:
+            yield (
+                f"| {'tenant' if p.country == '*' else p.country} | {p.plan} | {p.destination} | {p.licences} | "
+                f"{p.included_minutes if p.included_minutes is not None else '?'} | {p.used_minutes:,.0f} | "
+                f"{'' if p.forecast_minutes is None else f'{p.forecast_minutes:,.0f}'} | "
+                f"{'**yes**' if p.forecast_exhausted else ''} |"
+            )
+        yield ""
+    if report.gaps:
+        yield "### Gaps"
+        yield ""
+        for gap, more in limited(list(report.gaps)):
+            yield (
+                f"- … and {more} more `{gap.code.value}`"
+                if more
+                else f"- `{gap.code.value}` {md_cell(gap_subject(gap))}: {md_cell(gap.message)}"
+            )
+        yield ""
