@@ -10,7 +10,8 @@ for any variable not defined, from environment variables of the same meaning, so
 
     Automation variable                     environment variable                         meaning
     TeamsLicensing_Config                   TEAMS_LICENSING_CONFIG                       YAML text, or a file path
-    TeamsLicensing_Mode                     TEAMS_LICENSING_MODE                         plan (default) or apply
+    TeamsLicensing_Mode                     TEAMS_LICENSING_MODE                         plan (default), apply or usage
+    TeamsLicensing_UsageDays                TEAMS_LICENSING_USAGE_DAYS                   usage mode: days (default 90)
     TeamsLicensing_MaxChanges               TEAMS_LICENSING_MAX_CHANGES                  overrides policy.maxChanges
     TeamsLicensing_MaxRemovals              TEAMS_LICENSING_MAX_REMOVALS                 overrides policy.maxRemovals
     TeamsLicensing_TimeBudget               TEAMS_LICENSING_TIME_BUDGET                  minutes (default 150)
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 
 RESULT_VERSION = 1
 FAILED_BEFORE_START = 1  # teamslicensing.exitcodes.EXIT_FAILURE, spelled out: the package may be what is missing
-MODES = ("plan", "apply")
+MODES = ("plan", "apply", "usage")
 CLOUDS = ("global", "usgov", "usgovdod", "china")  # teamslicensing.graph.CLOUDS
 MAX_CHANGE_LINES = 50  # the job log shows this many changed users, then a count
 MAX_ERROR_GAPS = 50  # error-severity gaps in full, in the summary and in the JSON line
@@ -59,6 +60,7 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "max_changes": ("TeamsLicensing_MaxChanges", "TEAMS_LICENSING_MAX_CHANGES"),
     "max_removals": ("TeamsLicensing_MaxRemovals", "TEAMS_LICENSING_MAX_REMOVALS"),
     "time_budget": ("TeamsLicensing_TimeBudget", "TEAMS_LICENSING_TIME_BUDGET"),
+    "usage_days": ("TeamsLicensing_UsageDays", "TEAMS_LICENSING_USAGE_DAYS"),
     "managed_identity_client_id": (
         "TeamsLicensing_ManagedIdentityClientId",
         "TEAMS_LICENSING_MANAGED_IDENTITY_CLIENT_ID",
@@ -84,6 +86,7 @@ class Settings:
     cloud: str
     graph_url: str | None
     access_token: str | None = field(repr=False)  # never in a log, even if Settings is printed
+    usage_days: int = 90
 
 
 def automation_variable_reader() -> Callable[[str], str | None] | None:
@@ -122,7 +125,7 @@ def read_settings(
         )
     mode = (raw["mode"] or "plan").lower()
     if mode not in MODES:
-        raise SettingError(f"{_names('mode')} is {raw['mode']!r}: use 'plan' or 'apply'")
+        raise SettingError(f"{_names('mode')} is {raw['mode']!r}: use 'plan', 'apply' or 'usage'")
     max_changes = _whole_number(raw, "max_changes")
     max_removals = _whole_number(raw, "max_removals")
     budget = _whole_number(raw, "time_budget")
@@ -140,6 +143,7 @@ def read_settings(
         cloud,
         raw["graph_url"],
         raw["access_token"],
+        _whole_number(raw, "usage_days") or 90,
     )
 
 
@@ -215,6 +219,8 @@ def _run(settings: Settings, path: Path, document: dict[str, Any], out: TextIO, 
     source = app.TenantSource(
         graph=app.GraphAccess(connection, settings.access_token, lambda line: print(line, file=out))
     )
+    if settings.mode == "usage":
+        return _usage(settings, path, source, document, out)
     # apply mode: one run per tenant on this machine, held from before the read (plan mode takes no lock)
     lock = app.writer_lock(source) if settings.mode == "apply" else contextlib.nullcontext()
     with lock:
@@ -247,6 +253,25 @@ def _run(settings: Settings, path: Path, document: dict[str, Any], out: TextIO, 
         status = for_writes(outcome, result.has_errors)
     if result.has_errors:
         print(f"Error-severity gaps remain: {summary_line(result)}", file=err)
+    document["exitCode"] = status
+    document["error"] = None
+    out.write(json.dumps(document, separators=(",", ":")) + "\n")
+    out.flush()
+    return status
+
+
+def _usage(settings: Settings, path: Path, source: Any, document: dict[str, Any], out: TextIO) -> int:
+    """Usage mode: the usage report of the last `usage_days` days in the job output, its JSON in the JSON line."""
+    from teamslicensing import app
+    from teamslicensing.app.usage import UsageWindow
+    from teamslicensing.exitcodes import EXIT_GAPS, EXIT_OK
+    from teamslicensing.model.plan import Severity
+    from teamslicensing.report.usage import render_usage, usage_to_json
+
+    report = app.usage(path, source, UsageWindow(days=settings.usage_days))
+    out.write(render_usage(report, "text", title=f"teams-licensing usage: the last {settings.usage_days} days"))
+    status = EXIT_GAPS if any(g.severity is Severity.ERROR for g in report.gaps) else EXIT_OK
+    document["usage"] = usage_to_json(report)
     document["exitCode"] = status
     document["error"] = None
     out.write(json.dumps(document, separators=(",", ":")) + "\n")

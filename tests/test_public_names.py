@@ -26,6 +26,7 @@ EXPORTS = {
         "undo",
         "usage",
         "validate",
+        "with_usage",
         "writer_lock",
     ],
     "teamslicensing.bundle": ["Bundle", "BundleError", "Runner", "Wheel", "make_bundle"],

@@ -166,7 +166,7 @@ def test_settings_come_from_automation_variables_when_available(
     [
         ("TEAMS_LICENSING_CONFIG", "version: 1\npolicy: {prun: true}\n", "unknown key 'prun'"),
         ("TEAMS_LICENSING_CONFIG", "/nowhere/licensing.yaml", "configuration file not found: /nowhere/licensing.yaml"),
-        ("TEAMS_LICENSING_MODE", "destroy", "use 'plan' or 'apply'"),
+        ("TEAMS_LICENSING_MODE", "destroy", "use 'plan', 'apply' or 'usage'"),
         ("TEAMS_LICENSING_MAX_CHANGES", "many", "use a whole number"),
     ],
 )
@@ -239,3 +239,25 @@ def test_apply_mode_writes_nothing_while_a_protected_user_is_not_found(
     assert "PROTECTED_USER_NOT_FOUND for ceo@contoso.co" in result["error"]
     assert "nothing was written" in err
     assert fake.writes == []
+
+
+def test_usage_mode_reports_spend_and_funding_in_the_json_line(
+    fake: FakeGraph, example_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from tests.support.fakegraph.calls import generate_calls
+
+    users = [(u["id"], u["userPrincipalName"], "US") for u in fake.document()["users"][:3]]
+    start = datetime.now(timezone.utc) - timedelta(days=50)
+    fake.load_calls("getPstnCalls", list(generate_calls(users, start, 45, 20, plan="MCOPSTN2")))
+    monkeypatch.setenv("TEAMS_LICENSING_CONFIG", str(example_config))
+    monkeypatch.setenv("TEAMS_LICENSING_MODE", "usage")
+    monkeypatch.setenv("TEAMS_LICENSING_USAGE_DAYS", "60")
+    status, summary, _, result = run()
+    assert result["mode"] == "usage"
+    assert result["usage"]["calls"] == 45 * 20
+    assert "rechargeAmount" in result["usage"]["currencies"]["USD"]["funding"]
+    assert status == result["exitCode"]
+    assert any("Communications Credits: recharge amount" in line for line in summary)
+    assert not fake.writes, "usage writes nothing"

@@ -24,7 +24,7 @@ from teamslicensing.app.core import (
     writer_lock,
 )
 from teamslicensing.app.reprocess import reprocess, reprocess_plan
-from teamslicensing.app.usage import export_calls, usage
+from teamslicensing.app.usage import export_calls, usage, with_usage
 
 __all__ = [
     "ApplyOptions",
@@ -45,5 +45,6 @@ __all__ = [
     "undo",
     "usage",
     "validate",
+    "with_usage",
     "writer_lock",
 ]

@@ -4,6 +4,7 @@ the tenant (licences, Credits, the number inventory) for the funding recommendat
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 from collections.abc import Iterator
@@ -12,12 +13,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from teamslicensing.app.core import GraphAccess, TenantSource, read
+from teamslicensing.app.core import GraphAccess, PlanRun, TenantSource, read
 from teamslicensing.config import load_desired_state
 from teamslicensing.errors import UsageError
 from teamslicensing.model.desired import DesiredPolicy, DesiredState
+from teamslicensing.model.plan import Gap, GapCode, Severity
 from teamslicensing.model.usage import UsageReport
-from teamslicensing.plan.usage import UsageAggregate, usage_report
+from teamslicensing.plan.usage import UsageAggregate, usage_report, with_usage_gaps
 from teamslicensing.reference.minutes import IncludedMinutes, MinutesTable
 from teamslicensing.tenant.calls import call_rows, parse_call, read_call_file, window_for_dates, window_for_days
 
@@ -135,3 +137,24 @@ def export_calls(output: str | Path, access: GraphAccess, days: int) -> int:
         temporary.unlink(missing_ok=True)
         raise
     return count
+
+
+def with_usage(run: PlanRun, path: str | Path) -> PlanRun:
+    """`plan --usage FILE`: the plan judged against a usage report's JSON as well (its gaps join the plan's)."""
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        gaps = [
+            Gap(
+                GapCode(g["code"]),
+                Severity(g["severity"]),
+                g["userPrincipalName"],
+                g["skuPartNumber"],
+                str(g["message"]),
+            )
+            for g in document["gaps"]
+        ]
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{path} is not the JSON of `teams-licensing usage --format json` ({exc})") from exc
+    return dataclasses.replace(run, plan=with_usage_gaps(run.plan, gaps, run.tenant))

@@ -38,6 +38,8 @@ def plan(args: argparse.Namespace) -> int:
     from teamslicensing.report import render
 
     run = app.plan(args.config, _source(args), args.read)
+    if args.usage:
+        run = app.with_usage(run, args.usage)
     title = f"teams-licensing plan: {run.origin} against {run.source.where}"
     _write(render(run.plan, args.format, title=title), args.output)
     if args.out:
@@ -170,11 +172,31 @@ def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
 def export(args: argparse.Namespace) -> int:
     from teamslicensing import app
 
-    counts = app.export(args.output, _graph_access(args), args.config)
-    print(
-        f"{args.output}: {counts['users']} users, {counts['subscribedSkus']} subscriptions, {counts['groups']} groups"
-    )
+    if not args.output and not args.calls:
+        raise UsageError("name what to export: --output FILE (a tenant snapshot), --calls FILE (call records) or both")
+    if args.output:
+        counts = app.export(args.output, _graph_access(args), args.config)
+        users, skus, groups = counts["users"], counts["subscribedSkus"], counts["groups"]
+        print(f"{args.output}: {users} users, {skus} subscriptions, {groups} groups")
+    if args.calls:
+        rows = app.export_calls(args.calls, _graph_access(args), args.days)
+        print(f"{args.calls}: {rows} call rows of the last {args.days} days (PSTN and Direct Routing)")
     return EXIT_OK
+
+
+def usage(args: argparse.Namespace) -> int:
+    from teamslicensing import app
+    from teamslicensing.app.usage import UsageWindow
+    from teamslicensing.model.plan import Severity
+    from teamslicensing.report.usage import render_usage
+
+    window = UsageWindow(args.days, args.date_from, args.date_to)
+    source = _source(args)
+    report = app.usage(args.config, source, window, args.calls)
+    where = args.calls or source.where
+    title = f"teams-licensing usage: {report.window_from} to {report.window_to} from {where}"
+    _write(render_usage(report, args.format, title=title), args.output)
+    return EXIT_GAPS if any(g.severity is Severity.ERROR for g in report.gaps) else EXIT_OK
 
 
 def bundle_runbook(args: argparse.Namespace) -> int:

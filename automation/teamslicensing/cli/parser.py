@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from datetime import date
 from typing import NoReturn
 
 from teamslicensing import __version__
@@ -16,6 +17,7 @@ from teamslicensing.cli import commands
 from teamslicensing.exitcodes import EXIT_FAILURE
 from teamslicensing.graph.connection import CLOUDS
 from teamslicensing.report import FORMATS
+from teamslicensing.report.usage import USAGE_FORMATS
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
@@ -40,6 +42,14 @@ def duration(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration: write e.g. 2h30m, 90m, 45s or 1d")
     days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
     return float(((days * 24 + hours) * 60 + minutes) * 60 + seconds)
+
+
+def day(text: str) -> date:
+    """A calendar day, YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: write YYYY-MM-DD") from None
 
 
 def count(text: str) -> int:
@@ -75,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--detailed-exitcode",
         action="store_true",
         help="exit 0 when in sync, 2 when changes are pending, 3 when error-severity gaps remain",
+    )
+    plan.add_argument(
+        "--usage",
+        metavar="FILE",
+        help="also judge against a usage report (`usage --format json`): its gaps join the plan's",
     )
     read_option(plan)
     connection_options(plan)
@@ -129,10 +144,26 @@ def build_parser() -> argparse.ArgumentParser:
     reprocess.set_defaults(command=commands.reprocess)
 
     export = subcommands.add_parser("export", help="write a snapshot of the live tenant (the format --snapshot reads)")
-    export.add_argument("--output", metavar="FILE", required=True, help="snapshot file to write")
+    export.add_argument("--output", metavar="FILE", help="snapshot file to write")
+    export.add_argument("--calls", metavar="FILE", help="also (or only) write PSTN call records as JSON Lines")
+    export.add_argument("--days", type=count, default=90, metavar="N", help="call records of the last N days (90)")
     export.add_argument("--config", metavar="CONFIG", help="export only the groups this configuration names")
     connection_options(export)
     export.set_defaults(command=commands.export)
+
+    usage = subcommands.add_parser(
+        "usage", help="PSTN usage: spend, minute pools, a Communications Credits funding recommendation, who is cut off"
+    )
+    usage.add_argument("config", metavar="CONFIG", nargs="?", help="desired-state YAML (policy.funding, overrides)")
+    usage.add_argument("--snapshot", metavar="FILE", help="the tenant from a snapshot (calls then from --calls)")
+    usage.add_argument("--calls", metavar="FILE", help="call records from a file `export --calls` wrote")
+    usage.add_argument("--days", type=count, default=90, metavar="N", help="the last N days (default 90)")
+    usage.add_argument("--from", dest="date_from", type=day, metavar="DATE", help="first UTC day (with --to)")
+    usage.add_argument("--to", dest="date_to", type=day, metavar="DATE", help="last UTC day, included")
+    usage.add_argument("--format", choices=USAGE_FORMATS, default="text", help="report format (default: text)")
+    usage.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    connection_options(usage)
+    usage.set_defaults(command=commands.usage)
 
     bundle = subcommands.add_parser(
         "bundle-runbook", help="collect the runbook, Linux cp310 wheels and an upload script for Azure Automation"

@@ -12,6 +12,7 @@ suggests starting at the minimum); initial funds = recharge + trigger, capped at
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -19,7 +20,7 @@ from datetime import date, timedelta
 
 from teamslicensing.model.capability import Capability
 from teamslicensing.model.desired import Funding as FundingMode
-from teamslicensing.model.plan import Gap, GapCode, Severity
+from teamslicensing.model.plan import Gap, GapCode, Plan, Severity
 from teamslicensing.model.tenant import Tenant, TenantUser
 from teamslicensing.model.usage import (
     TOLL_FREE_IN,
@@ -323,3 +324,21 @@ def _number_owners(tenant: Tenant) -> dict[str, str]:
     """Teams number (E.164, as call rows carry it) -> the UPN (else id) of the account holding it."""
     upns = {u.id: u.user_principal_name for u in tenant.users}
     return {n.number: upns.get(n.user_id, n.user_id) for n in tenant.numbers or ()}
+
+
+def with_usage_gaps(plan: Plan, gaps: Iterable[Gap], tenant: Tenant) -> Plan:
+    """The plan with a usage report's gaps (`plan --usage FILE`), so CI and the runbook judge them alike; a
+    CREDITS_NEEDED_BY_USAGE gap is dropped for a user the plan already gives a Credits license."""
+    credited = {
+        change.user_principal_name.lower()
+        for change in plan.changes
+        for add in change.add_licenses
+        if add.sku_id in tenant.sku_by_id
+        and Capability.COMMUNICATIONS_CREDITS in tenant.sku_by_id[add.sku_id].capabilities
+    }
+    kept = [
+        gap
+        for gap in gaps
+        if not (gap.code is GapCode.CREDITS_NEEDED_BY_USAGE and (gap.user_principal_name or "").lower() in credited)
+    ]
+    return dataclasses.replace(plan, gaps=tuple(sorted((*plan.gaps, *kept), key=Gap.sort_key)))

@@ -42,6 +42,7 @@ import httpx
 import respx
 
 from tests.support.fakegraph.batch import BatchRoutes
+from tests.support.fakegraph.calls import CallRecordRoutes
 from tests.support.fakegraph.common import (
     BAD_BATCH,
     BATCH_LIMIT,
@@ -64,7 +65,7 @@ from tests.support.fakegraph.writes import WriteRoutes
 __all__ = ["BATCH_LIMIT", "MAX_PAGE_SIZE", "FakeGraph"]
 
 
-class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes):
+class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRecordRoutes):
     """A Graph tenant in memory: reads, license writes, $batch, throttling and scripted faults."""
 
     def __init__(
@@ -84,6 +85,7 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes):
         seed: int = 0,
         number_role: bool = True,
         group_processing_delay: int = 0,
+        call_records_role: bool = True,
     ) -> None:
         """`page_size_limit` caps every page below the client's `$top` (Graph may return fewer than asked).
 
@@ -99,6 +101,8 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes):
         The document's `numberAssignments` (Graph's objects) are the tenant's Teams numbers.
         `group_processing_delay`: requests handled after a group license write before Entra processes it (see
         `grouplicensing`); a group's `directMembers` (else its `members`) are the members Entra licenses.
+        The document's `pstnCalls` and `directRoutingCalls` (Graph's rows) are served by the call-record functions
+        (see `calls`; `load_calls` replaces them); `call_records_role=False`: no CallRecords.Read.All (403).
         """
         if page_size_limit < 1:
             raise ValueError("page_size_limit must be at least 1")
@@ -121,6 +125,10 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes):
         self._rng = random.Random(seed)
         self.requests: list[tuple[str, str]] = []
         self.group_processing_delay = group_processing_delay
+        self.call_records_role = call_records_role
+        self._calls = {}
+        self.load_calls("getPstnCalls", document.get("pstnCalls") or [])
+        self.load_calls("getDirectRoutingCalls", document.get("directRoutingCalls") or [])
         self._pending_groups = []
         self._handled = 0
         # $filter -> (needs advanced query parameters, the users it selected), for the next pages of a query
@@ -284,6 +292,10 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes):
         query = _query(raw_query)
         head = segments[0] if segments else ""
         count = len(segments)
+        if head == "communications":
+            calls = self._call_records(path, query)
+            if calls is not None:
+                return calls if method == "GET" else _method_not_allowed()
         if path.rstrip("/") == NUMBER_ASSIGNMENTS:
             return self._number_assignments(query) if method == "GET" else _method_not_allowed()
         if head == "subscribedSkus" and count == 1:
