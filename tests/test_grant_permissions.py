@@ -56,7 +56,7 @@ def test_the_script_parses_and_names_exactly_the_least_privileged_roles() -> Non
     assert roles_in_script("READ_WRITE_ROLES") == READ_WRITE
     assert roles_in_script("READ_ONLY_ROLES") == READ_ONLY
     named = set(re.findall(r"\b[A-Z][A-Za-z]+\.(?:Read|ReadWrite)\.All\b", SCRIPT.read_text(encoding="utf-8")))
-    assert named == set(READ_WRITE) | set(READ_ONLY) | {NUMBERS}
+    assert named == set(READ_WRITE) | set(READ_ONLY) | {NUMBERS, "CallRecords.Read.All"}
     assert f"NUMBER_ROLE={NUMBERS}" in SCRIPT.read_text(encoding="utf-8")
 
 
@@ -104,6 +104,12 @@ def test_numbers_adds_the_number_inventory_role(tmp_path: Path) -> None:
     result, calls = run(tmp_path, "--read-only", "--numbers", PRINCIPAL)
     assert result.returncode == 0, result.stderr
     assert posted_roles(calls) == [*READ_ONLY, NUMBERS]
+
+
+def test_usage_adds_the_call_records_role(tmp_path: Path) -> None:
+    result, calls = run(tmp_path, "--usage", PRINCIPAL)
+    assert result.returncode == 0, result.stderr
+    assert posted_roles(calls) == [*READ_WRITE, "CallRecords.Read.All"]
 
 
 def test_roles_already_assigned_are_skipped(tmp_path: Path) -> None:
