@@ -1,0 +1,164 @@
+"""Benchmark the usage report: a million PSTN call rows over 90 days, aggregated as they are read.
+
+    python -m benchmarks.bench_usage [--rows 1000000] [--days 90] [--users 5000]
+
+The fake tenant (tests/support/rollout, `--users` users, a fifth of them holding a Calling Plan) and its call rows
+(tests/support/fakegraph/calls: a seeded model in Graph's own row shape) are served over loopback HTTP by a process
+of their own; the product reads the tenant, then getPstnCalls and getDirectRoutingCalls window by window (at most 90
+days each) and page by page (1,000 rows), and builds the report, in a fresh process whose peak RSS is its own.
+Reported: rows aggregated, requests, wall time, peak RSS, and the report's totals. Target (issue 14): 1,000,000 rows
+over 90 days in <= 150 MB RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from tests.support.rollout import CONFIG, rollout_document, user_id
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def serve(rows: int, days: int, users: int) -> None:
+    from tests.support.fakegraph import FakeGraph
+    from tests.support.fakegraph.calls import generate_calls
+    from tests.support.loopback import LoopbackGraph
+
+    document = rollout_document(users, holding_calling_plan=users // 5)
+    callers = [(user_id(n), f"user{n:06d}@contoso.com", "US") for n in range(users // 5)]
+    # days - 1 whole days, from an hour into the window: every row falls inside the product's --days window
+    start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=days) + timedelta(hours=1)
+    calls = list(generate_calls(callers, start, days - 1, -(-rows // (days - 1)), toll_free="+18005550100"))
+
+    def fake(url: str) -> FakeGraph:
+        graph = FakeGraph(document, base_url=url)
+        graph.load_calls("getPstnCalls", calls)
+        return graph
+
+    server = LoopbackGraph(fake, keep_history=False)
+    print(json.dumps({"port": server.port, "rows": len(calls), "rss": rss_mb()}), flush=True)
+    server.serve_forever()
+
+
+def run_product(url: str, days: int) -> dict[str, Any]:
+    from teamslicensing.config import load_desired_state
+    from teamslicensing.graph import Connection, Graph
+    from teamslicensing.graph.connection import graph_http_client
+    from teamslicensing.plan.usage import UsageAggregate, usage_report
+    from teamslicensing.reference.minutes import MinutesTable
+    from teamslicensing.tenant.calls import call_rows, parse_call, window_for_days
+    from teamslicensing.tenant.live import read_tenant
+
+    with tempfile.TemporaryDirectory() as folder:
+        config = Path(folder) / "licensing.yaml"
+        config.write_text(CONFIG)
+        desired = load_desired_state(config)
+    result: dict[str, Any] = {}
+
+    async def product() -> None:
+        connection = Connection(url)
+        client = graph_http_client(connection)
+        sent = 0
+
+        async def count(request: Any) -> None:
+            nonlocal sent
+            sent += 1
+
+        client.event_hooks["request"].append(count)
+        started = time.monotonic()
+        start, end = window_for_days(days)
+        async with client, Graph(connection, client=client, access_token="benchmark") as graph:
+            tenant = await read_tenant(graph, desired)
+            aggregate = UsageAggregate(start.date(), end.date())
+            async for source, raw in call_rows(graph, start, end):
+                row = parse_call(raw, source)
+                if row is not None:
+                    aggregate.add(row)
+        report = usage_report(aggregate, tenant, MinutesTable())
+        (usd,) = report.currencies
+        result.update(
+            rows=report.calls,
+            requests=sent,
+            wall=time.monotonic() - started,
+            spend=usd.spend,
+            recharge=usd.funding.recharge_amount if usd.funding else None,
+            gaps=len(report.gaps),
+        )
+
+    asyncio.run(product())
+    result["rss"] = rss_mb()
+    return result
+
+
+@contextmanager
+def served(rows: int, days: int, users: int) -> Iterator[tuple[str, dict[str, Any]]]:
+    flags = ["--serve", str(rows), "--days", str(days), "--users", str(users)]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.bench_usage", *flags], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    try:
+        assert server.stdout is not None
+        ready = json.loads(server.stdout.readline())
+        yield f"http://127.0.0.1:{ready['port']}/v1.0", ready
+    finally:
+        server.terminate()
+        server.wait()
+        if server.stdout is not None:
+            server.stdout.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--users", type=int, default=5000)
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--product", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.days, args.users)
+        return 0
+    if args.product:
+        print(json.dumps(run_product(args.product, args.days)))
+        return 0
+    started = time.monotonic()
+    with served(args.rows, args.days, args.users) as (url, ready):
+        print(f"fake: {ready['rows']:,} call rows over {args.days} days ready in {time.monotonic() - started:.0f} s")
+        child = subprocess.run(
+            [sys.executable, "-m", "benchmarks.bench_usage", "--product", url, "--days", str(args.days)],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=ROOT,
+        )
+        if child.returncode != 0:
+            print(child.stderr, file=sys.stderr)
+            return 1
+        r = json.loads(child.stdout.strip().splitlines()[-1])
+    verdict = "PASS" if r["rss"] <= 150 and r["rows"] == ready["rows"] else "MISS"
+    print(f"{'rows':>10} {'requests':>9} {'wall s':>8} {'RSS MB':>7} {'spend USD':>11} {'recharge':>9} {'gaps':>5}")
+    print(
+        f"{r['rows']:>10,} {r['requests']:>9} {r['wall']:>8.1f} {r['rss']:>7.0f} {r['spend']:>11,.2f} "
+        f"{r['recharge']!s:>9} {r['gaps']:>5}  {verdict} (target: every row, <= 150 MB)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
