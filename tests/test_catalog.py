@@ -223,6 +223,9 @@ def test_search(catalog: Catalog) -> None:
     assert {"SPE_E5", "ENTERPRISEPREMIUM", "MEETING_ROOM"} <= {s.part_number for s in catalog.search("MCOMEETADV")}
     assert [s.part_number for s in catalog.search("E43B5B99")] == ["MCOEV"]
     assert catalog.search("no such licence anywhere") == ()
+    # by a servicePlanId, as `skus --search` promises: every SKU carrying Teams Phone Standard's plan
+    carrying = {s.part_number for s in catalog.search("4828C8EC-DC2E-4779-B502-87AC9CE28AB7")}
+    assert {"MCOEV", "SPE_E5"} <= carrying
 
 
 def test_service_plan_lookup(catalog: Catalog) -> None:

@@ -6,7 +6,7 @@ import json
 
 from teamslicensing.model.plan import Gap, GapCode, LicenseAdd, LicenseRemove, Plan, SeatLine, Severity, UserChange
 from teamslicensing.report import plan_to_json, render
-from teamslicensing.report.common import MAX_LINES_PER_CODE
+from teamslicensing.report.common import MAX_LINES_PER_CODE, with_product_names
 
 SWAP = UserChange(
     user_id="u1",
@@ -36,7 +36,7 @@ PLAN = Plan(changes=(SWAP, LOSS), gaps=GAPS, seats=(SEAT,))
 
 def test_json_follows_the_contract_exactly() -> None:
     document = json.loads(render(PLAN, "json"))
-    assert document == plan_to_json(PLAN)
+    assert document == with_product_names(plan_to_json(PLAN)), "the contract, with Microsoft's product names"
     assert list(document) == ["version", "changes", "gaps", "seats"]
     assert document["version"] == 1
     assert document["changes"][0] == {
@@ -44,8 +44,17 @@ def test_json_follows_the_contract_exactly() -> None:
         "userId": "u1",
         "userPrincipalName": "grace@contoso.com",
         "setUsageLocation": "US",
-        "addLicenses": [{"skuId": "sku-2", "skuPartNumber": "MCOPSTN2", "disabledPlans": ["plan-b", "plan-c"]}],
-        "removeLicenses": [{"skuId": "sku-1", "skuPartNumber": "MCOPSTN1"}],
+        "addLicenses": [
+            {
+                "skuId": "sku-2",
+                "skuPartNumber": "MCOPSTN2",
+                "productName": "Skype for Business PSTN Domestic and International Calling",
+                "disabledPlans": ["plan-b", "plan-c"],
+            }
+        ],
+        "removeLicenses": [
+            {"skuId": "sku-1", "skuPartNumber": "MCOPSTN1", "productName": "Skype for Business PSTN Domestic Calling"}
+        ],
         "rules": ["international-sales"],
         "destructive": False,
         "phoneNumbers": [],
@@ -63,6 +72,7 @@ def test_json_follows_the_contract_exactly() -> None:
         {
             "skuId": "sku-ev",
             "skuPartNumber": "MCOEV",
+            "productName": "Microsoft Teams Phone Standard",
             "enabled": 8,
             "consumed": 5,
             "toAdd": 4,
@@ -81,7 +91,10 @@ def test_text_puts_destructive_changes_first() -> None:
     assert banner < next(i for i, line in enumerate(lines) if line == "Changes:")
     assert "dave@contoso.com: removes MCOEV" in text
     assert "  !! dave@contoso.com  [prune]" in text
-    assert "+ MCOPSTN2 (disabled plans: plan-b, plan-c)" in text
+    assert (
+        "+ MCOPSTN2 (Skype for Business PSTN Domestic and International Calling) (disabled plans: plan-b, plan-c)"
+        in text
+    )
     assert lines[-1] == (
         "Plan: 2 users to change (1 license add, 2 removals, 1 usage location), 1 DESTRUCTIVE; "
         "gaps: 1 error(s), 1 warning(s), 0 info."
@@ -102,6 +115,15 @@ def test_empty_plan_says_in_sync() -> None:
     assert "No changes: licenses are in the declared state." in render(empty, "text")
     assert "No changes" in render(empty, "markdown")
     assert json.loads(render(empty, "json")) == {"version": 1, "changes": [], "gaps": [], "seats": []}
+
+
+def test_no_changes_beside_errors_is_not_called_in_sync() -> None:
+    blocked = Plan(changes=(), gaps=GAPS, seats=(SEAT,))
+    text = render(blocked, "text")
+    assert "in the declared state" not in text
+    assert "No changes to write, but 1 error(s) and 1 warning(s) below stand" in text
+    assert "available = enabled - consumed + to remove" in text, "the seat table explains its columns"
+    assert "No changes to write, but" in render(blocked, "markdown")
 
 
 def test_people_get_a_bounded_list_of_repeated_gaps_and_json_gets_all() -> None:

@@ -158,10 +158,16 @@ def test_a_year_of_calls_is_read_in_windows_without_counting_an_edge_call_twice(
     rows = calls(start, (last - first).days + 1, 30, plan="MCOPSTN2")
     edge = start + timedelta(days=90)
     rows.append({**rows[0], "id": "edge-call", "startDateTime": edge.strftime("%Y-%m-%dT%H:%M:%SZ"), "charge": 7.25})
-    document = {**tenant(), "pstnCalls": rows}
+    routed = [
+        {"id": f"dr-{n}", "startDateTime": f"2026-05-{n + 1:02d}T10:00:00Z", "duration": 120, "callType": "ByoPSTN"}
+        for n in range(12)
+    ]
+    document = {**tenant(), "pstnCalls": rows, "directRoutingCalls": routed}
     fake = serve(router, document)
     report = usage_json(capsys, "--from", first.isoformat(), "--to", last.isoformat())
     assert report["calls"] == len(rows), "every row once, the edge call included"
+    assert report["directRoutingCalls"] == 12, "Direct Routing rows are read too, for minutes (no charge)"
+    assert {"kind": "direct routing", "minutes": 24.0} in report["minutesByKind"]
     expected = round(sum(r["charge"] + r["connectionCharge"] for r in rows), 2)
     assert report["currencies"]["USD"]["spend"] == pytest.approx(expected, abs=0.01)
     assert sum(m["spend"] for m in report["currencies"]["USD"]["monthly"]) == pytest.approx(expected, abs=0.05)

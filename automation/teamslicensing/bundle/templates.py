@@ -46,7 +46,8 @@ bundle, from a checkout of the project with its test extra installed:
    `TeamsLicensing_Mode` to `apply` once the plans look right. Other variables: see the project README (*Azure
    Automation runbook*).
 4. Enable the Automation account's managed identity and grant it the Graph application roles:
-   `./grant-permissions.sh <principal id>` (add `--read-only` for plan-only runs).
+   `./grant-permissions.sh <principal id>` (add `--read-only` for plan-only runs, `--numbers` for the
+   Teams number inventory, `--usage` for the usage mode's call records).
    The principal id: `az automation account show -n ACCOUNT -g GROUP --query identity.principalId -o tsv`.
 5. Start the runbook once by hand and read its output: a summary, then one JSON line with the result.
 
@@ -116,5 +117,5 @@ if [ -n "${SCHEDULE_START:-}" ]; then
     az rest --method put --url "$ACCOUNT/jobSchedules/$job_schedule?$STABLE" --output none --body "$body"
   fi
 fi
-echo "done: create TeamsLicensing_Config, grant the identity its Graph roles (runbooks/grant-permissions.sh)"
+echo "done: create TeamsLicensing_Config, grant the identity its Graph roles (./grant-permissions.sh in this folder)"
 """

@@ -122,6 +122,7 @@ def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
     from teamslicensing.exitcodes import for_writes
     from teamslicensing.model.outcome import ApplyResult
     from teamslicensing.report import plan_to_json, render, summary_line
+    from teamslicensing.report.common import with_product_names
     from teamslicensing.report.outcome import failure_lines, github_failures, outcome_json, outcome_line
     from teamslicensing.report.progress import ProgressLines
 
@@ -136,7 +137,7 @@ def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
 
     def finish_json() -> None:
         if args.format == "json":
-            document = plan_to_json(run.plan)
+            document = with_product_names(plan_to_json(run.plan))
             document["result"] = None if outcome is None else outcome_json(outcome)
             _write(json.dumps(document, indent=2) + "\n", args.output)
 

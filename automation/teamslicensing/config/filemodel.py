@@ -28,7 +28,8 @@ def _country_code(value: str) -> str:
     return value
 
 
-CountryCode = Annotated[str, AfterValidator(_country_code)]
+# the pattern is for the schema only (editors); the validator gives the better message ("did you mean 'US'?")
+CountryCode = Annotated[str, AfterValidator(_country_code), Field(json_schema_extra={"pattern": "^[A-Z]{2}$"})]
 
 
 def _tenant_id(value: str) -> str:
@@ -215,5 +216,14 @@ _OPTIONAL_SECTIONS = ("defaults", "policy", "licenses", "availability", "rules",
 
 
 def json_schema() -> dict[str, Any]:
+    """The file's JSON Schema, agreeing with the loader: a section holding only comments (`defaults:`) is YAML
+    null, which the loader reads as "nothing set here", so the schema allows null there too."""
     schema = DesiredStateFile.model_json_schema(by_alias=True)
+    properties = schema["properties"]
+    for name in _OPTIONAL_SECTIONS:
+        declared = properties.get(name)
+        if declared is not None and "anyOf" not in declared:
+            extra = {k: v for k, v in declared.items() if k in ("default", "description", "title")}
+            shape = {k: v for k, v in declared.items() if k not in extra}
+            properties[name] = {"anyOf": [shape, {"type": "null"}], **extra}
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}

@@ -253,6 +253,7 @@ class Catalog:
                 "\n".join(
                     [sku.part_number, sku.display_name, sku.sku_id]
                     + [p.name for p in sku.service_plans]
+                    + [p.id for p in sku.service_plans]  # the help promises servicePlanIds too
                     + [p.friendly_name for p in sku.service_plans]
                 ).casefold(),
             )

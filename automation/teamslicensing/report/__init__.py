@@ -10,7 +10,7 @@ import json
 from teamslicensing.model.plan import Plan
 from teamslicensing.model.planjson import plan_to_json
 from teamslicensing.report.ci import github_annotations
-from teamslicensing.report.common import summary_line
+from teamslicensing.report.common import summary_line, with_product_names
 from teamslicensing.report.markdown import markdown_lines
 from teamslicensing.report.text import text_lines
 
@@ -21,7 +21,7 @@ __all__ = ["FORMATS", "plan_to_json", "render", "summary_line"]
 
 def render(plan: Plan, fmt: str, *, title: str = "") -> str:
     if fmt == "json":
-        return json.dumps(plan_to_json(plan), indent=2) + "\n"
+        return json.dumps(with_product_names(plan_to_json(plan)), indent=2) + "\n"
     if fmt == "markdown":
         return "\n".join(markdown_lines(plan, title)) + "\n"
     if fmt == "github":

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from teamslicensing.model.plan import Gap, GroupChange, Plan, SeatLine, Severity, UserChange
+from teamslicensing.reference.catalog import load_catalog
 
 # a tenant-wide problem can repeat for thousands of users: people get the first lines, JSON gets all
 MAX_LINES_PER_CODE = 25
@@ -75,18 +78,71 @@ def seat_table(seats: Sequence[SeatLine], *, markdown: bool) -> Iterator[str]:
         for s in seats
     ]
     if markdown:
-        yield "| " + " | ".join(header) + " |"
-        yield "|---" + "|---:" * (len(header) - 1) + "|"
+        yield "| " + " | ".join(header) + " | product |"
+        yield "|---" + "|---:" * (len(header) - 1) + "|---|"
         for row in rows:
             short = f"**{row[-2]}**" if row[-2] else "0"
-            yield "| " + " | ".join(str(v) for v in row[:-2]) + f" | {short} | {row[-1]} |"
+            product = md_cell(product_name(str(row[0])) or "")
+            yield "| " + " | ".join(str(v) for v in row[:-2]) + f" | {short} | {row[-1]} | {product} |"
         return
     width = max(len(header[0]), *(len(r[0]) for r in rows))
-    yield "  " + header[0].ljust(width) + "".join(f"{h:>11}" for h in header[1:])
+    yield "  " + header[0].ljust(width) + "".join(f"{h:>11}" for h in header[1:]) + "  product"
     for row in rows:
-        yield "  " + row[0].ljust(width) + "".join(f"{v:>11}" for v in row[1:])
+        product = product_name(str(row[0])) or ""
+        yield "  " + row[0].ljust(width) + "".join(f"{v:>11}" for v in row[1:]) + f"  {product}"
+
+
+SEAT_LEGEND = (
+    "available = enabled - consumed + to remove, before the adds (negative: more assigned than the subscription "
+    "has, e.g. seats suspended); shortfall = new assignments left out for lack of seats; redundant = direct copies "
+    "whose plans other licenses already give"
+)
+
+
+def no_changes_line(plan: Plan) -> str:
+    """What an empty plan means: in the declared state, or nothing written while gaps stand in the way."""
+    errors, warnings = plan.gap_count(Severity.ERROR), plan.gap_count(Severity.WARNING)
+    if errors or warnings:
+        return (
+            f"No changes to write, but {errors} error(s) and {warnings} warning(s) below stand: the declared "
+            "state is not reached where they say so."
+        )
+    return "No changes: licenses are in the declared state."
 
 
 def md_cell(text: str) -> str:
     """Text made safe for one Markdown table cell."""
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+@functools.cache
+def product_name(part_number: str) -> str | None:
+    """Microsoft's product name for a skuPartNumber ("Microsoft Teams Domestic Calling Plan" for MCOPSTN1), from
+    the shipped licensing CSV; None when the catalogue does not know it (a GUID, a SKU newer than the CSV)."""
+    found = load_catalog().by_part_number(part_number)
+    return found[0].display_name if found and found[0].display_name else None
+
+
+def named(part_number: str) -> str:
+    """`MCOPSTN1 (Microsoft Teams Domestic Calling Plan)`, or the part number alone."""
+    name = product_name(part_number)
+    return f"{part_number} ({name})" if name and name.casefold() != part_number.casefold() else part_number
+
+
+def with_product_names(document: dict[str, Any]) -> dict[str, Any]:
+    """A plan's JSON with "productName" beside every "skuPartNumber" of its changes and seats (the contract's
+    other keys unchanged; null when the catalogue does not know the SKU)."""
+
+    def named_entry(entry: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in entry.items():
+            out[key] = value
+            if key == "skuPartNumber":
+                out["productName"] = product_name(str(value))
+        return out
+
+    for change in document.get("changes", []):
+        for key in ("addLicenses", "removeLicenses"):
+            change[key] = [named_entry(entry) for entry in change.get(key, [])]
+    document["seats"] = [named_entry(seat) for seat in document.get("seats", [])]
+    return document

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from teamslicensing.model.plan import Plan
-from teamslicensing.report.common import group_change_lines, limited, md_cell, removed, seat_table, summary_line
+from teamslicensing.report.common import (
+    SEAT_LEGEND,
+    group_change_lines,
+    limited,
+    md_cell,
+    no_changes_line,
+    removed,
+    seat_table,
+    summary_line,
+)
 
 
 def markdown_lines(plan: Plan, title: str) -> Iterator[str]:
@@ -45,12 +54,14 @@ def markdown_lines(plan: Plan, title: str) -> Iterator[str]:
             )
         yield ""
     elif not plan.group_changes:
-        yield "No changes: licenses are in the declared state."
+        yield no_changes_line(plan)
         yield ""
     if plan.seats:
         yield "### Seats"
         yield ""
         yield from seat_table(plan.seats, markdown=True)
+        yield ""
+        yield f"<sub>{SEAT_LEGEND}</sub>"
         yield ""
     if plan.gaps:
         yield "### Gaps"

@@ -5,7 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from teamslicensing.model.plan import Plan, Severity
-from teamslicensing.report.common import gap_subject, group_change_lines, limited, removed, seat_table, summary_line
+from teamslicensing.report.common import (
+    SEAT_LEGEND,
+    gap_subject,
+    group_change_lines,
+    limited,
+    named,
+    no_changes_line,
+    removed,
+    seat_table,
+    summary_line,
+)
 
 
 def text_lines(plan: Plan, title: str) -> Iterator[str]:
@@ -35,15 +45,16 @@ def text_lines(plan: Plan, title: str) -> Iterator[str]:
                 yield f"      ~ usage location = {change.set_usage_location}"
             for add in change.add_licenses:
                 plans = f" (disabled plans: {', '.join(add.disabled_plans)})" if add.disabled_plans else ""
-                yield f"      + {add.sku_part_number}{plans}"
+                yield f"      + {named(add.sku_part_number)}{plans}"
             for remove in change.remove_licenses:
-                yield f"      - {remove.sku_part_number}"
+                yield f"      - {named(remove.sku_part_number)}"
     elif not plan.group_changes:
-        yield "No changes: licenses are in the declared state."
+        yield no_changes_line(plan)
     yield ""
     if plan.seats:
         yield "Seats:"
         yield from seat_table(plan.seats, markdown=False)
+        yield f"  ({SEAT_LEGEND})"
         yield ""
     for severity, heading in ((Severity.ERROR, "Errors"), (Severity.WARNING, "Warnings"), (Severity.INFO, "Info")):
         gaps = [g for g in plan.gaps if g.severity is severity]
