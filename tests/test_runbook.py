@@ -101,7 +101,7 @@ def test_plan_mode_reads_only_and_reports_counts(
     assert summary[0] == f"teams-licensing plan: {example_config} against {BASE}"
     assert summary[-1].startswith("Plan: ")
     assert "Error-severity gaps remain" in err
-    assert all(method == "GET" for method, _ in fake.requests)
+    assert fake.writes == [], "plan mode writes nothing (its one $batch holds GETs)"
     assert "test-token" not in "\n".join(summary)
 
 

@@ -164,6 +164,8 @@ class Tenant:
     tenant_id: str | None = None  # lowercase directory (tenant) id, when the source says which tenant it is
     unreadable: tuple[UnreadableUser, ...] = ()  # users left out: they are in the tenant, but not readable
     scope: ReadScope | None = None  # set when only the users the plan can touch were read; None: every user
+    # display names of other groups users inherit licenses from (live reads look them up; snapshots list all)
+    group_names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     sku_by_id: Mapping[str, TenantSku] = field(init=False, repr=False, compare=False)
     numbers_by_user: Mapping[str, tuple[PhoneNumber, ...]] = field(init=False, repr=False, compare=False)
 

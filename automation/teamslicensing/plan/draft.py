@@ -62,7 +62,11 @@ def prune(
         if sku_id in direct:
             draft.removes[sku_id] = PRUNE
         if sku_id in inherited:  # held both ways too: the direct copy goes, the inherited one stays
-            message = "no rule gives this user the license, but it comes from a group: remove them from the group"
+            group = inherited[sku_id].assigned_by_group or ""
+            message = (
+                f"no rule gives this user the license, but it comes from group '{ctx.group_names.get(group, group)}': "
+                "remove them from that group"
+            )
             draft.gaps.append(user_gap(ctx, user, GapCode.INHERITED_LICENSE_NOT_REMOVED, WARNING, sku_id, message))
 
 

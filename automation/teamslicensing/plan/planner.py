@@ -65,7 +65,7 @@ class _Planner:
         self.unsafe_to_prune: set[str] = set()
         self.phone_system_rules: set[int] = set()  # rules that assign a SKU carrying Phone System
         self.users_by_id = {user.id: user for user in tenant.users}
-        self.group_names = {group.id: group.display_name for group in tenant.groups}
+        self.group_names = {**tenant.group_names, **{group.id: group.display_name for group in tenant.groups}}
         self.selection = Selection(
             tenant, self.users_by_id, desired.selected_attributes, desired.policy.empty_groups_allowed
         )

@@ -12,6 +12,7 @@ from typing import Any
 from teamslicensing.errors import GraphError
 from teamslicensing.graph import Graph
 from teamslicensing.graph.requests import odata_string
+from teamslicensing.graph.wire import BatchRequest
 from teamslicensing.model.capability import is_guid
 
 PAGE_SIZE = 999  # Graph's $top maximum for users and members
@@ -93,3 +94,32 @@ async def member_ids(
         if pages >= MAX_MEMBER_PAGES:
             return ids, False
     return ids, True
+
+
+MAX_NAMED_GROUPS = 1000  # licensing groups whose names a read looks up, at most (50 $batch requests)
+
+
+async def licensing_group_names(graph: Graph, users: Iterable[Any], known: Iterable[str]) -> dict[str, str]:
+    """Display names of the groups users inherit licenses from that the read did not fetch, so gaps name a group
+    the way an admin knows it; looked up 20 to a `$batch`, bounded. A group Graph cannot show keeps its id."""
+    have = {group_id.lower() for group_id in known}
+    wanted = sorted(
+        {
+            a.assigned_by_group
+            for user in users
+            for a in user.licenses
+            if a.assigned_by_group and a.assigned_by_group not in have
+        }
+    )[:MAX_NAMED_GROUPS]
+    names: dict[str, str] = {}
+    for start in range(0, len(wanted), 20):
+        chunk = wanted[start : start + 20]
+        requests = [
+            BatchRequest(str(n), "GET", f"/groups/{group_id}?$select=id,displayName")
+            for n, group_id in enumerate(chunk)
+        ]
+        for group_id, answer in zip(chunk, await graph.batch(requests), strict=True):
+            body = answer.body if answer.ok and isinstance(answer.body, dict) else {}
+            if isinstance(body.get("displayName"), str) and body["displayName"]:
+                names[group_id] = body["displayName"]
+    return names

@@ -30,6 +30,7 @@ from teamslicensing.tenant.groups import (
     PAGE_SIZE,
     all_of,
     group_document,
+    licensing_group_names,
     member_ids,
     named,
     named_groups,
@@ -80,6 +81,7 @@ async def read_tenant(graph: Graph, desired: DesiredState, mode: ReadMode | None
     (skus, users, unreadable, groups, scope), (raw_numbers, why) = await all_of(
         people(), read_number_assignments(graph, cloud)
     )
+    other_groups = await licensing_group_names(graph, users, (group.id for group in groups))
     return Tenant(
         skus=tuple(skus),
         users=tuple(users),
@@ -90,6 +92,7 @@ async def read_tenant(graph: Graph, desired: DesiredState, mode: ReadMode | None
         tenant_id=graph.tenant_id or _account_id(skus),
         unreadable=tuple(unreadable),
         scope=scope,
+        group_names=other_groups,
     )
 
 
@@ -120,6 +123,7 @@ async def read_tenant_parts(
         read_number_assignments(graph, cloud),
     )
     numbers = None if raw_numbers is None else tuple(_numbers(raw_numbers))
+    other_groups = await licensing_group_names(graph, users, (group.id for group in groups))
     return Tenant(
         skus=tuple(skus),
         users=tuple(users),
@@ -129,6 +133,7 @@ async def read_tenant_parts(
         numbers_unavailable=why,
         tenant_id=graph.tenant_id or _account_id(skus),
         unreadable=tuple(unreadable),
+        group_names=other_groups,
     )
 
 
