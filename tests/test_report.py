@@ -7,6 +7,7 @@ import json
 from teamslicensing.model.plan import Gap, GapCode, LicenseAdd, LicenseRemove, Plan, SeatLine, Severity, UserChange
 from teamslicensing.report import plan_to_json, render
 from teamslicensing.report.common import MAX_LINES_PER_CODE, with_product_names
+from teamslicensing.report.markdown import markdown_lines
 
 SWAP = UserChange(
     user_id="u1",
@@ -136,3 +137,47 @@ def test_people_get_a_bounded_list_of_repeated_gaps_and_json_gets_all() -> None:
     assert text.count("CREDITS_RECOMMENDED  user") == MAX_LINES_PER_CODE
     assert "… and 7 more CREDITS_RECOMMENDED" in text
     assert len(json.loads(render(plan, "json"))["gaps"]) == MAX_LINES_PER_CODE + 7
+
+
+def test_markdown_of_a_hundred_thousand_changes_fits_a_github_step_summary() -> None:
+    """GitHub refuses a step summary over 1 MiB: the changed users are cut to what fits, with "N more", and the
+    summary line, seats and gaps stay whole."""
+    changes = tuple(
+        UserChange(
+            user_id=f"u{n}",
+            user_principal_name=f"user{n:06d}@contoso.com",
+            set_usage_location="US",
+            add_licenses=(LicenseAdd("sku-2", "MCOPSTN2", ()),),
+            remove_licenses=(LicenseRemove("sku-1", "MCOPSTN1"),),
+            rules=("international-sales",),
+            destructive=False,
+        )
+        for n in range(100_000)
+    )
+    big = Plan(changes=changes, gaps=GAPS, seats=(SEAT,))
+    full = "\n".join(markdown_lines(big, ""))
+    assert len(full.encode()) > 1_048_576, "uncapped, it would not fit"
+    markdown = render(big, "markdown")
+    assert len(markdown.encode()) <= 1_000_000
+    assert "more changed users" in markdown
+    assert "Plan: 100000 users to change" in markdown
+    assert "### Seats" in markdown
+    assert "SEAT_SHORTAGE" in markdown
+    assert "user000000@contoso.com" in markdown
+    small = render(PLAN, "markdown")
+    assert "more changed users" not in small, "a plan that fits is never cut"
+
+
+def test_csv_has_one_row_per_add_removal_gap_and_seat() -> None:
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(render(PLAN, "csv"))))
+    kinds = [row["kind"] for row in rows]
+    assert kinds.count("gap") == len(GAPS)
+    assert kinds.count("seat") == 1
+    adds = [row for row in rows if row["action"] == "add"]
+    assert adds[0]["user"] == "grace@contoso.com"
+    assert adds[0]["productName"] == "Skype for Business PSTN Domestic and International Calling"
+    assert "disabled plans: plan-b plan-c" in adds[0]["detail"]
+    assert any(row["action"] == "remove" and "DESTRUCTIVE" in row["detail"] for row in rows)

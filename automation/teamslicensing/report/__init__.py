@@ -11,10 +11,11 @@ from teamslicensing.model.plan import Plan
 from teamslicensing.model.planjson import plan_to_json
 from teamslicensing.report.ci import github_annotations
 from teamslicensing.report.common import summary_line, with_product_names
-from teamslicensing.report.markdown import markdown_lines
+from teamslicensing.report.csvreport import plan_csv
+from teamslicensing.report.markdown import markdown_report
 from teamslicensing.report.text import text_lines
 
-FORMATS = ("text", "json", "markdown", "github")
+FORMATS = ("text", "json", "markdown", "github", "csv")
 
 __all__ = ["FORMATS", "plan_to_json", "render", "summary_line"]
 
@@ -22,8 +23,10 @@ __all__ = ["FORMATS", "plan_to_json", "render", "summary_line"]
 def render(plan: Plan, fmt: str, *, title: str = "") -> str:
     if fmt == "json":
         return json.dumps(with_product_names(plan_to_json(plan)), indent=2) + "\n"
+    if fmt == "csv":
+        return plan_csv(plan)
     if fmt == "markdown":
-        return "\n".join(markdown_lines(plan, title)) + "\n"
+        return markdown_report(plan, title)
     if fmt == "github":
         return "".join(github_annotations(plan)) + summary_line(plan) + "\n"
     return "\n".join(text_lines(plan, title)) + "\n"

@@ -16,8 +16,31 @@ from teamslicensing.report.common import (
     summary_line,
 )
 
+# GitHub refuses a step summary over 1 MiB (GitHub docs, "Adding a job summary"): stay below it, with room for the
+# apply outcome that may follow in the same summary
+MARKDOWN_LIMIT = 1_000_000
 
-def markdown_lines(plan: Plan, title: str) -> Iterator[str]:
+
+def markdown_report(plan: Plan, title: str, limit: int = MARKDOWN_LIMIT) -> str:
+    """The whole report if it fits in `limit` bytes; else the changed users and destructive lines cut to what
+    fits (largest sections first), each ending "… N more", the rest (summary, seats, gaps) whole."""
+    text = "\n".join(markdown_lines(plan, title)) + "\n"
+    if len(text.encode()) <= limit:
+        return text
+    low, high = 0, len(plan.changes)
+    best = "\n".join(markdown_lines(plan, title, max_rows=0)) + "\n"
+    while low <= high:
+        rows = (low + high) // 2
+        candidate = "\n".join(markdown_lines(plan, title, max_rows=rows)) + "\n"
+        if len(candidate.encode()) <= limit:
+            best, low = candidate, rows + 1
+        else:
+            high = rows - 1
+    return best
+
+
+def markdown_lines(plan: Plan, title: str, max_rows: int | None = None) -> Iterator[str]:
+    """The report's lines; `max_rows` caps the changed users and destructive lines listed (None: all)."""
     yield f"## {title or 'teams-licensing plan'}"
     yield ""
     yield f"**{summary_line(plan)}**"
@@ -26,8 +49,10 @@ def markdown_lines(plan: Plan, title: str) -> Iterator[str]:
     if destructive:
         yield "> [!CAUTION]"
         yield f"> **{len(destructive)} destructive change(s):** these users lose their phone number."
-        for change in destructive:
+        for change in destructive[:max_rows]:
             yield f"> - `{change.user_principal_name}`: removes {removed(change)}"
+        if max_rows is not None and len(destructive) > max_rows:
+            yield f"> - … and {len(destructive) - max_rows} more: see the full report (JSON, or the artifact)"
         yield ""
     if plan.group_changes:
         yield "### Group license changes"
@@ -41,7 +66,7 @@ def markdown_lines(plan: Plan, title: str) -> Iterator[str]:
         yield ""
         yield "| User | Usage location | Add | Remove | Rules |"
         yield "|---|---|---|---|---|"
-        for change in plan.changes:
+        for change in plan.changes[:max_rows]:
             user = f"**⚠ {change.user_principal_name}**" if change.destructive else change.user_principal_name
             adds = "<br>".join(
                 a.sku_part_number + (f" (disabled: {len(a.disabled_plans)})" if a.disabled_plans else "")
@@ -52,6 +77,9 @@ def markdown_lines(plan: Plan, title: str) -> Iterator[str]:
                 f"| {md_cell(user)} | {change.set_usage_location or ''} | {adds} | {removes} | "
                 f"{md_cell(', '.join(change.rules))} |"
             )
+        if max_rows is not None and len(plan.changes) > max_rows:
+            more = len(plan.changes) - max_rows
+            yield f"| … and {more} more changed users | | | | the full report: `--format json` or the plan artifact |"
         yield ""
     elif not plan.group_changes:
         yield no_changes_line(plan)
