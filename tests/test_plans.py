@@ -328,6 +328,7 @@ CONTRACT_SEVERITY = {  # issue 3's table
     "TOLL_FREE_WITHOUT_CREDITS": "error",
     "POOL_FORECAST_EXHAUSTED": "warning",
     "RECLAIMABLE_LICENSE": "info",
+    "ACKNOWLEDGEMENT_EXPIRED": "warning",  # issue 15: policy.acknowledge, after planning (tests/test_acknowledge.py)
 }
 LIVE_ONLY = {
     "READ_SCOPED",
@@ -335,6 +336,7 @@ LIVE_ONLY = {
     "TOLL_FREE_WITHOUT_CREDITS",
     "POOL_FORECAST_EXHAUSTED",
     "RECLAIMABLE_LICENSE",
+    "ACKNOWLEDGEMENT_EXPIRED",
 }
 
 

@@ -16,7 +16,7 @@ import os
 import signal
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -36,6 +36,7 @@ from teamslicensing.model.outcome import ApplyResult, StopReason, UserResult
 from teamslicensing.model.plan import Plan
 from teamslicensing.model.tenant import Tenant
 from teamslicensing.plan import plan as make_plan
+from teamslicensing.plan.acknowledge import acknowledge
 from teamslicensing.plan.undo import plan_undo
 from teamslicensing.reference.availability import load_availability
 from teamslicensing.tenant.live import export_snapshot, read_tenant, read_tenant_parts
@@ -128,7 +129,7 @@ def plan(config: str | Path, source: TenantSource, read_mode: ReadMode | None = 
     tenant = read(desired, source)
     _check_tenant(desired.tenant_id, tenant, f"{config} is for tenant {desired.tenant_id} (tenantId)")
     return PlanRun(
-        make_plan(desired, tenant, load_availability()),
+        acknowledge(make_plan(desired, tenant, load_availability()), desired.policy.acknowledge, _today()),
         tenant,
         source,
         desired.source,
@@ -382,3 +383,8 @@ def _duration(seconds: float) -> str:
     hours, rest = divmod(int(seconds), 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def _today() -> date:
+    """The UTC day, for policy.acknowledge's dates (a CI runner's local zone must not decide)."""
+    return datetime.now(timezone.utc).date()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from teamslicensing.model.capability import is_guid
@@ -16,6 +17,7 @@ from teamslicensing.model.desired import (
     ReadMode,
     VoiceRouting,
 )
+from teamslicensing.model.plan import UNACKNOWLEDGEABLE, GapCode
 from teamslicensing.reference.countries import is_country_code
 
 
@@ -59,6 +61,35 @@ class Defaults(_Model):
     )
 
 
+def _acknowledgeable(value: str) -> str:
+    known = {code.value for code in GapCode}
+    if value not in known:
+        raise ValueError(f"'{value}' is not a gap code (see the README's gap table)")
+    if GapCode(value) in UNACKNOWLEDGEABLE:
+        raise ValueError(f"{value} cannot be acknowledged: it guards a phone number or every write")
+    return value
+
+
+def _iso_date(value: Any) -> Any:
+    """YYYY-MM-DD as written (the loader keeps YAML scalars as text); anything else is left for the type error."""
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"'{value}' is not a date: write YYYY-MM-DD") from None
+    return value
+
+
+class AcknowledgementEntry(_Model):
+    code: Annotated[str, AfterValidator(_acknowledgeable)] = Field(description="The gap code to acknowledge.")
+    user: str | None = Field(None, description="Only this user's gaps (UPN or object id); any user when left out.")
+    sku: str | None = Field(None, description="Only gaps about this skuPartNumber; any when left out.")
+    until: Annotated[date, BeforeValidator(_iso_date)] = Field(
+        description="Last day the exception holds (YYYY-MM-DD); after it, ACKNOWLEDGEMENT_EXPIRED."
+    )
+    reason: str = Field(min_length=1, description="Why this is accepted, for whoever reads the report.")
+
+
 class Policy(_Model):
     prune: bool = Field(False, description="Remove managed licenses no rule selects (direct assignments only).")
     max_changes: int = Field(DEFAULT_MAX_CHANGES, ge=0, description="apply refuses a larger plan unless overridden.")
@@ -90,6 +121,10 @@ class Policy(_Model):
         False,
         description="With prune: remove a directly assigned stand-alone voice license whose every plan other "
         "licenses already give (never one whose removal loses a plan).",
+    )
+    acknowledge: list[AcknowledgementEntry] = Field(
+        default_factory=list,
+        description="Known exceptions: matching gaps are reported as info until the date; nothing is unblocked.",
     )
     read: ReadMode = Field(
         "auto",

@@ -18,6 +18,7 @@ from teamslicensing.config.yamlsource import YamlReadError, read_yaml_file
 from teamslicensing.errors import ConfigError, Problem
 from teamslicensing.model.capability import Capability, is_guid
 from teamslicensing.model.desired import (
+    Acknowledgement,
     CountryOverride,
     DesiredGroupLicense,
     DesiredPolicy,
@@ -112,6 +113,16 @@ def _desired_state(source: str, model: DesiredStateFile, catalog: Catalog) -> De
             assign_covered=policy.assign_covered,
             funding=policy.funding,
             read=policy.read,
+            acknowledge=tuple(
+                Acknowledgement(
+                    code=entry.code,
+                    until=entry.until,
+                    reason=entry.reason.strip(),
+                    user=entry.user.strip().lower() if entry.user else None,
+                    sku=entry.sku.strip() if entry.sku else None,
+                )
+                for entry in policy.acknowledge
+            ),
             remove_redundant=policy.remove_redundant,
         ),
         rules=tuple(rules),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from types import MappingProxyType
 from typing import Literal
 
@@ -83,6 +84,17 @@ class DesiredGroupLicense:
 
 
 @dataclass(frozen=True)
+class Acknowledgement:
+    """policy.acknowledge: a known exception, shown as info until `until` (then ACKNOWLEDGEMENT_EXPIRED)."""
+
+    code: str
+    until: date
+    reason: str
+    user: str | None = None  # lowercase UPN or id; None: any user
+    sku: str | None = None  # part number, case kept; None: any
+
+
+@dataclass(frozen=True)
 class DesiredPolicy:
     prune: bool = False
     max_changes: int = DEFAULT_MAX_CHANGES
@@ -96,6 +108,7 @@ class DesiredPolicy:
     remove_redundant: bool = False  # with prune: remove a direct stand-alone SKU other licenses make redundant
     funding: Funding = "credits"  # how pay-per-minute calls are paid: Credits, or NCE overage (no Credits at all)
     read: ReadMode = "auto"  # which users a live read fetches (snapshots hold every user anyway)
+    acknowledge: tuple[Acknowledgement, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -65,9 +65,12 @@ class GapCode(str, enum.Enum):
     TOLL_FREE_WITHOUT_CREDITS = "TOLL_FREE_WITHOUT_CREDITS"
     POOL_FORECAST_EXHAUSTED = "POOL_FORECAST_EXHAUSTED"
     RECLAIMABLE_LICENSE = "RECLAIMABLE_LICENSE"
+    ACKNOWLEDGEMENT_EXPIRED = "ACKNOWLEDGEMENT_EXPIRED"
 
 
 BLOCKING_CODES = frozenset({GapCode.PROTECTED_USER_NOT_FOUND})  # apply writes nothing while one stands
+# never turned into info by policy.acknowledge: a number about to be lost, and what blocks every write
+UNACKNOWLEDGEABLE = frozenset({GapCode.PHONE_NUMBER_AT_RISK, *BLOCKING_CODES})
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,53 @@
+"""policy.acknowledge: known exceptions reported as info until their date, so they stop failing CI. Pure.
+
+Only the report changes: the plan is computed before and is the same (what the planner withholds stays withheld;
+destructive changes are not gaps). PHONE_NUMBER_AT_RISK and the codes that block every write cannot be
+acknowledged (the configuration refuses them). An entry past its date leaves its gaps as they are and is reported
+itself: ACKNOWLEDGEMENT_EXPIRED (warning).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import date
+
+from teamslicensing.model.desired import Acknowledgement
+from teamslicensing.model.plan import UNACKNOWLEDGEABLE, Gap, GapCode, Plan, Severity
+
+
+def acknowledge(plan: Plan, entries: Sequence[Acknowledgement], today: date) -> Plan:
+    if not entries:
+        return plan
+    gaps: list[Gap] = []
+    expired_used: set[int] = set()
+    for gap in plan.gaps:
+        entry = next((n for n, e in enumerate(entries) if _matches(e, gap)), None)
+        if entry is None or gap.code in UNACKNOWLEDGEABLE:
+            gaps.append(gap)
+            continue
+        ack = entries[entry]
+        if ack.until < today:
+            expired_used.add(entry)
+            gaps.append(gap)
+            continue
+        message = f"acknowledged until {ack.until} ({ack.reason}), was {gap.severity.value}: {gap.message}"
+        gaps.append(dataclasses.replace(gap, severity=Severity.INFO, message=message))
+    for n in sorted(n for n, e in enumerate(entries) if e.until < today):
+        ack = entries[n]
+        whom = f" for {ack.user}" if ack.user else ""
+        still = "its gaps are reported as they are again" if n in expired_used else "nothing matches it any more"
+        message = (
+            f"policy.acknowledge {ack.code}{whom} ran out on {ack.until} ({ack.reason}): {still}; renew or remove it"
+        )
+        gaps.append(Gap(GapCode.ACKNOWLEDGEMENT_EXPIRED, Severity.WARNING, ack.user, ack.sku, message))
+    gaps.sort(key=Gap.sort_key)
+    return dataclasses.replace(plan, gaps=tuple(gaps))
+
+
+def _matches(entry: Acknowledgement, gap: Gap) -> bool:
+    if entry.code != gap.code.value:
+        return False
+    if entry.user is not None and (gap.user_principal_name or "").lower() != entry.user:
+        return False
+    return entry.sku is None or (gap.sku_part_number or "").lower() == entry.sku.lower()
