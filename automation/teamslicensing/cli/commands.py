@@ -41,7 +41,18 @@ def plan(args: argparse.Namespace) -> int:
     if args.usage:
         run = app.with_usage(run, args.usage)
     title = f"teams-licensing plan: {run.origin} against {run.source.where}"
-    _write(render(run.plan, args.format, title=title), args.output)
+    shown = run.plan
+    if args.user or args.rule:
+        from teamslicensing.plan.explain import filter_plan
+
+        assert run.desired is not None
+        shown = filter_plan(run.plan, run.desired, run.tenant, args.user, args.rule)
+        print(
+            f"Showing {len(shown.changes)} of {len(run.plan.changes)} changed users (--user/--rule); seats, "
+            "--out and the exit code are the whole plan's",
+            file=sys.stderr,
+        )
+    _write(render(shown, args.format, title=title), args.output)
     if args.out:
         app.save_plan(run, args.out)
         print(f"Plan saved to {args.out}: apply exactly it with `teams-licensing apply {args.out}`", file=sys.stderr)
@@ -182,6 +193,16 @@ def export(args: argparse.Namespace) -> int:
     if args.calls:
         rows = app.export_calls(args.calls, _graph_access(args), args.days)
         print(f"{args.calls}: {rows} call rows of the last {args.days} days (PSTN and Direct Routing)")
+    return EXIT_OK
+
+
+def explain(args: argparse.Namespace) -> int:
+    from teamslicensing import app
+    from teamslicensing.plan.explain import explain_user
+
+    run = app.plan(args.config, _source(args), args.read)
+    assert run.desired is not None
+    _write("\n".join(explain_user(run.desired, run.tenant, run.plan, args.user)) + "\n", None)
     return EXIT_OK
 
 

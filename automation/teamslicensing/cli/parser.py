@@ -91,9 +91,25 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="also judge against a usage report (`usage --format json`): its gaps join the plan's",
     )
+    plan.add_argument(
+        "--user", action="append", default=[], metavar="UPN", help="show only this user (repeatable; UPN or id)"
+    )
+    plan.add_argument(
+        "--rule", action="append", default=[], metavar="NAME", help="show only users this rule selects (repeatable)"
+    )
     read_option(plan)
     connection_options(plan)
     plan.set_defaults(command=commands.plan)
+
+    explain = subcommands.add_parser(
+        "explain", help="why a user is in or out of the plan: rules, holdings, the planned change, gaps"
+    )
+    explain.add_argument("user", metavar="UPN", help="the user (UPN or object id)")
+    explain.add_argument("config", metavar="CONFIG", help="desired-state YAML file")
+    explain.add_argument("--snapshot", metavar="FILE", help="a tenant snapshot instead of Graph")
+    read_option(explain)
+    connection_options(explain)
+    explain.set_defaults(command=commands.explain)
 
     apply = subcommands.add_parser("apply", help="plan (or read a saved plan), confirm, then write the changes")
     apply.add_argument(
