@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
+from pathlib import Path
 
+import pytest
+
+from teamslicensing.cli import main
 from teamslicensing.model.plan import Gap, GapCode, LicenseAdd, LicenseRemove, Plan, SeatLine, Severity, UserChange
 from teamslicensing.report import plan_to_json, render
 from teamslicensing.report.common import MAX_LINES_PER_CODE, with_product_names
 from teamslicensing.report.markdown import markdown_lines
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SWAP = UserChange(
     user_id="u1",
@@ -181,3 +189,33 @@ def test_csv_has_one_row_per_add_removal_gap_and_seat() -> None:
     assert adds[0]["productName"] == "Skype for Business PSTN Domestic and International Calling"
     assert "disabled plans: plan-b plan-c" in adds[0]["detail"]
     assert any(row["action"] == "remove" and "DESTRUCTIVE" in row["detail"] for row in rows)
+
+
+def test_colour_only_on_a_terminal_without_no_color(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from teamslicensing.report.colour import colourize, wants_colour
+
+    text = render(PLAN, "text")
+    coloured = colourize(text)
+    assert "\033[32m      + MCOPSTN2" in coloured, "adds in green"
+    assert "\033[1;31m!!!" in coloured, "destructive lines in bold red"
+    assert re.sub(r"\033\[[0-9;]*m", "", coloured) == text, "the words are the same"
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert wants_colour(Terminal(), {})
+    assert not wants_colour(Terminal(), {"NO_COLOR": ""}), "NO_COLOR, whatever its value"
+    assert not wants_colour(Terminal(), {"TERM": "dumb"})
+    assert not wants_colour(io.StringIO(), {}), "a pipe or a file: plain"
+    main(
+        [
+            "plan",
+            str(ROOT / "config" / "licensing.yaml"),
+            "--snapshot",
+            str(ROOT / "config" / "examples" / "contoso-tenant.json"),
+        ]
+    )
+    assert "\033[" not in capsys.readouterr().out, "captured output is not a terminal"

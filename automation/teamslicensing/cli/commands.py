@@ -52,7 +52,7 @@ def plan(args: argparse.Namespace) -> int:
             "--out and the exit code are the whole plan's",
             file=sys.stderr,
         )
-    _write(render(shown, args.format, title=title), args.output)
+    _write(render(shown, args.format, title=title), args.output, colour=args.format == "text")
     if args.out:
         app.save_plan(run, args.out)
         print(f"Plan saved to {args.out}: apply exactly it with `teams-licensing apply {args.out}`", file=sys.stderr)
@@ -141,7 +141,7 @@ def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
     max_removals = args.max_removals if args.max_removals is not None else run.max_removals
     title = f"teams-licensing {verb}: {run.origin} against {run.source.where}"
     if args.format != "json":
-        _write(render(run.plan, args.format, title=title), args.output)
+        _write(render(run.plan, args.format, title=title), args.output, colour=args.format == "text")
     for stale in run.stale:
         print(f"  STALE {stale.user_principal_name}: {stale.reason}", file=sys.stderr)
     outcome: ApplyResult | None = None
@@ -341,9 +341,12 @@ class _Prompt:
         return sys.stdin.readline()
 
 
-def _write(text: str, output: str | None) -> None:
+def _write(text: str, output: str | None, *, colour: bool = False) -> None:
+    """`text` to `output`, else standard output; `colour` (the text report) only on a terminal (NO_COLOR off)."""
     if output is None:
-        sys.stdout.write(text)
+        from teamslicensing.report.colour import colourize, wants_colour
+
+        sys.stdout.write(colourize(text) if colour and wants_colour(sys.stdout) else text)
         return
     try:
         with open(output, "w", encoding="utf-8") as handle:
