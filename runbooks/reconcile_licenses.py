@@ -240,6 +240,9 @@ def _run(settings: Settings, path: Path, document: dict[str, Any], out: TextIO, 
                 audit_path=audit,
                 deadline=started + settings.time_budget_minutes * 60,
                 progress=ProgressLines(out),  # progress: output, not errors
+                # the sandbox's temp folder goes with the job; its output stays (about 30 days): the audit records
+                # go there too, each before its write, and `teams-licensing undo OUTPUT_FILE` reads them from it
+                audit_mirror=out,
             )
             outcome = app.apply(run, options)
             print(outcome_line(outcome), file=out)

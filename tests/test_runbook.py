@@ -261,3 +261,28 @@ def test_usage_mode_reports_spend_and_funding_in_the_json_line(
     assert status == result["exitCode"]
     assert any("Communications Credits: recharge amount" in line for line in summary)
     assert not fake.writes, "usage writes nothing"
+
+
+def test_the_job_output_keeps_the_audit_records_and_undo_reads_it(
+    fake: FakeGraph, example_config: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The sandbox's temp folder goes with the job; its output stays: every record is mirrored there, prefixed,
+    before its write, and `undo` takes the saved job output as its audit log."""
+    from teamslicensing.cli import main
+
+    monkeypatch.setenv("TEAMS_LICENSING_CONFIG", str(example_config))
+    monkeypatch.setenv("TEAMS_LICENSING_MODE", "apply")
+    before = copy.deepcopy(fake.document()["users"])
+    out, err = io.StringIO(), io.StringIO()
+    runbook.main(out, err)
+    mirrored = [line for line in out.getvalue().splitlines() if line.startswith("teams-licensing audit: ")]
+    (audit,) = tmp_path.glob("teams-licensing-audit-*.jsonl")
+    assert [line.removeprefix("teams-licensing audit: ") for line in mirrored] == audit.read_text().splitlines()
+    job_output = tmp_path / "job-output.txt"
+    job_output.write_text(out.getvalue(), encoding="utf-8")
+    audit.unlink()  # gone with the sandbox
+    monkeypatch.delenv("TEAMS_LICENSING_MODE")
+    args = ["undo", str(job_output), "--yes", "--allow-number-loss", "--audit-log", str(tmp_path / "undo.jsonl")]
+    assert main(args) in (0, 3)
+    restored = {u["id"]: sorted(a["skuId"] for a in u["assignedLicenses"]) for u in fake.document()["users"]}
+    assert restored == {u["id"]: sorted(a["skuId"] for a in u["assignedLicenses"]) for u in before}

@@ -113,6 +113,7 @@ class ApplyOptions:
     limit: int | None = None  # apply the first N changed users only
     progress: Progress | None = None
     grace: float = GRACE_SECONDS  # seconds batches in flight may take after a stop
+    audit_mirror: TextIO | None = None  # also every audit record here, prefixed (the runbook: its job output)
     wait: float | None = None  # seconds to wait for Entra to process group license writes (apply --wait)
 
 
@@ -236,7 +237,7 @@ def apply(run: PlanRun, options: ApplyOptions) -> ApplyResult:
     changed = {change.user_id for change in run.plan.changes}
     before = {user.id: user for user in run.tenant.users if user.id in changed}
     with _lock_for(run):
-        audit = AuditLog.open(options.audit_path, before, append=options.append_audit)
+        audit = AuditLog.open(options.audit_path, before, append=options.append_audit, mirror=options.audit_mirror)
         try:
             audit.header(
                 tenant_id=run.tenant.tenant_id,

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TextIO
 
 from teamslicensing import __version__
 from teamslicensing.errors import UsageError
@@ -27,6 +27,8 @@ from teamslicensing.model.plan import GroupChange
 from teamslicensing.model.tenant import TenantUser
 
 AUDIT_VERSION = 2
+# records copied into a job's output stream (the runbook) carry this prefix, so `undo` can read the output itself
+MIRROR_PREFIX = "teams-licensing audit: "
 GROUP_KIND = "groupLicenses"  # the kind of a group license write's records
 REPROCESS_KIND = "reprocess"  # and of a reprocessLicenseAssignment call's
 
@@ -62,9 +64,14 @@ class AuditLog:
         self._seq: dict[tuple[str, str], int] = {}  # (user id, write kind) -> the intent's sequence number
         self._next = 0
 
+    mirror: TextIO | None = None  # a second copy of every record, prefixed (a job output that outlives the job)
+
     @classmethod
-    def open(cls, path: str | Path, before: Mapping[str, TenantUser], *, append: bool = False) -> AuditLog:
-        """Open `path` for this run: a new file, or (with `append`) the end of an existing one."""
+    def open(
+        cls, path: str | Path, before: Mapping[str, TenantUser], *, append: bool = False, mirror: TextIO | None = None
+    ) -> AuditLog:
+        """Open `path` for this run: a new file, or (with `append`) the end of an existing one. With `mirror`,
+        each record also goes there, prefixed with MIRROR_PREFIX, before the write it announces is sent."""
         target = Path(path)
         if not append and target.exists() and target.stat().st_size > 0:
             raise UsageError(
@@ -79,7 +86,9 @@ class AuditLog:
             raise UsageError(
                 f"cannot write the audit log {target}: {exc.strerror or exc}; nothing was written"
             ) from exc
-        return cls(out, before)
+        log = cls(out, before)
+        log.mirror = mirror
+        return log
 
     def __enter__(self) -> AuditLog:
         return self
@@ -260,6 +269,9 @@ class AuditLog:
             self._out.write(text)
             self._out.flush()
             os.fsync(self._out.fileno())
+            if self.mirror is not None:
+                self.mirror.write("".join(MIRROR_PREFIX + line + "\n" for line in text.splitlines()))
+                self.mirror.flush()
         except OSError as exc:
             raise AuditError(f"cannot write the audit log: {exc.strerror or exc}") from exc
         except ValueError as exc:  # the file was closed under us

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from teamslicensing.apply.audit import MIRROR_PREFIX
 from teamslicensing.errors import UsageError
 from teamslicensing.model.outcome import RecordedUser
 
@@ -108,13 +109,25 @@ def _status(record: dict[str, Any], key: str = "status") -> int:
         return 0
 
 
+def _mirrored(path: str | Path) -> bool:
+    """Whether `path` is a job's output with the audit records mirrored into it (the runbook's), not a log."""
+    with open(path, encoding="utf-8") as lines:
+        return any(line.startswith(MIRROR_PREFIX) for line in lines)
+
+
 def _records(path: str | Path) -> Iterator[dict[str, Any]]:
     """The log's records, line by line (a long log is never held whole). A line that is not JSON is forgiven only
-    when it is the last one, or the next one is the header of a run appended later: a write cut short by a crash."""
+    when it is the last one, or the next one is the header of a run appended later: a write cut short by a crash.
+    A job's output (the runbook's) is read too: its prefixed lines are the records, the rest is the job's talk."""
     try:
+        mirrored = _mirrored(path)
         with open(path, encoding="utf-8") as lines:
             cut: tuple[int, Exception] | None = None  # a line that did not parse, judged by what follows it
             for number, line in enumerate(lines, start=1):
+                if mirrored:
+                    if not line.startswith(MIRROR_PREFIX):
+                        continue
+                    line = line[len(MIRROR_PREFIX) :]
                 if not line.strip():
                     continue
                 try:
