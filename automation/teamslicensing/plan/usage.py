@@ -227,7 +227,8 @@ def _pools(aggregate: UsageAggregate, holders: Mapping[str, list[TenantUser]], t
         users = holders.get(plan, [])
         licences = len(users) if where == "*" else sum(1 for u in users if (u.usage_location or "") == where)
         per_licence = table.minutes(plan, where if where != "*" else TENANT, destination)
-        included = per_licence * licences if per_licence is not None else None
+        # no licence held there: calls on that plan are not from a pool this tenant has; nothing to forecast against
+        included = per_licence * licences if per_licence is not None and licences else None
         forecast = used / elapsed * length if elapsed > 0 else None
         exhausted = None if included is None or forecast is None else forecast > included
         result.append(

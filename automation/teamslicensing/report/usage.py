@@ -12,8 +12,9 @@ from teamslicensing.model.plan import Plan, Severity
 from teamslicensing.model.usage import Ranked, UsageReport
 from teamslicensing.report.ci import github_annotations
 from teamslicensing.report.common import gap_subject, limited, md_cell
+from teamslicensing.report.html import html_usage
 
-USAGE_FORMATS = ("text", "json", "markdown", "csv", "github")
+USAGE_FORMATS = ("text", "json", "markdown", "csv", "github", "html")
 JSON_VERSION = 1
 
 
@@ -22,6 +23,8 @@ def render_usage(report: UsageReport, fmt: str, *, title: str = "") -> str:
         return json.dumps(usage_to_json(report), indent=2) + "\n"
     if fmt == "csv":
         return usage_csv(report)
+    if fmt == "html":
+        return html_usage(report, title)
     if fmt == "markdown":
         return "\n".join(_markdown(report, title)) + "\n"
     if fmt == "github":
