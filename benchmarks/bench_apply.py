@@ -29,7 +29,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.support.rollout import CONFIG, MCOPSTN1, rollout_document
+from benchmarks.common import counting_graph, rollout_desired
+from tests.support.rollout import MCOPSTN1, rollout_document
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,33 +69,18 @@ def serve(users: int, latency: float, time_scale: float) -> None:
 def run_product(url: str, sample: int) -> dict[str, Any]:
     from teamslicensing.apply.audit import AuditLog
     from teamslicensing.apply.executor import execute
-    from teamslicensing.config import load_desired_state
-    from teamslicensing.graph import Connection, Graph
-    from teamslicensing.graph.connection import graph_http_client
     from teamslicensing.graph.writer import GraphWriter
     from teamslicensing.plan.planner import plan
     from teamslicensing.reference.availability import load_availability
     from teamslicensing.tenant.live import read_tenant
 
-    with tempfile.TemporaryDirectory() as folder:
-        config = Path(folder) / "licensing.yaml"
-        config.write_text(CONFIG)
-        desired = load_desired_state(config)
+    desired = rollout_desired()
     result: dict[str, Any] = {}
 
     async def product() -> None:
-        connection = Connection(url)
-        client = graph_http_client(connection)
-        sent = 0
-
-        async def count(request: Any) -> None:
-            nonlocal sent
-            sent += 1
-
-        client.event_hooks["request"].append(count)
-        async with client, Graph(connection, client=client, access_token="benchmark") as graph:
+        async with counting_graph(url) as (graph, sent):
             tenant = await read_tenant(graph, desired)
-            reads = sent
+            reads = sent()
             planned = plan(desired, tenant, load_availability())
             changed = {change.user_id for change in planned.changes}
             before = {user.id: user for user in tenant.users if user.id in changed}

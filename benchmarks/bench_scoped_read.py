@@ -20,14 +20,14 @@ import json
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.support.rollout import CONFIG, GROUP_ID, MCOEV, MCOPSTN1, TEAMS, TENANT_ID, user_id
+from benchmarks.common import counting_graph, rollout_desired
+from tests.support.rollout import GROUP_ID, MCOEV, MCOPSTN1, TEAMS, TENANT_ID, user_id
 
 ROOT = Path(__file__).resolve().parent.parent
 E3 = "05e9a617-0261-4cee-bb44-138d3ef5d965"  # SPE_E3: no voice plan of its own here
@@ -122,37 +122,23 @@ def serve(users: int, voice: int, latency: float) -> None:
 
 
 def run_product(url: str, mode: str) -> dict[str, Any]:
-    from teamslicensing.config import load_desired_state
-    from teamslicensing.graph import Connection, Graph
-    from teamslicensing.graph.connection import graph_http_client
     from teamslicensing.plan.planner import plan
     from teamslicensing.reference.availability import load_availability
     from teamslicensing.tenant.live import read_tenant
 
-    with tempfile.TemporaryDirectory() as folder:
-        config = Path(folder) / "licensing.yaml"
-        config.write_text(CONFIG)
-        desired = load_desired_state(config)
+    desired = rollout_desired()
     result: dict[str, Any] = {}
 
     async def product() -> None:
-        connection = Connection(url)
-        client = graph_http_client(connection)
-        sent = 0
-
-        async def count(request: Any) -> None:
-            nonlocal sent
-            sent += 1
-
-        client.event_hooks["request"].append(count)
         started = time.monotonic()
-        async with client, Graph(connection, client=client, access_token="benchmark") as graph:
+        async with counting_graph(url) as (graph, sent):
             tenant = await read_tenant(graph, desired, mode)  # type: ignore[arg-type]
+            requests = sent()
         read_wall = time.monotonic() - started
         planned = plan(desired, tenant, load_availability())
         changes = json.dumps([[c.user_id, [a.sku_id for a in c.add_licenses]] for c in planned.changes])
         result.update(
-            requests=sent,
+            requests=requests,
             users_read=len(tenant.users),
             changes=len(planned.changes),
             changes_digest=hashlib.sha256(changes.encode()).hexdigest()[:12],

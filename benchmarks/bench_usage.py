@@ -18,7 +18,6 @@ import json
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +25,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from tests.support.rollout import CONFIG, rollout_document, user_id
+from benchmarks.common import counting_graph, rollout_desired
+from tests.support.rollout import rollout_document, user_id
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,44 +57,30 @@ def serve(rows: int, days: int, users: int) -> None:
 
 
 def run_product(url: str, days: int) -> dict[str, Any]:
-    from teamslicensing.config import load_desired_state
-    from teamslicensing.graph import Connection, Graph
-    from teamslicensing.graph.connection import graph_http_client
     from teamslicensing.plan.usage import UsageAggregate, usage_report
     from teamslicensing.reference.minutes import MinutesTable
     from teamslicensing.tenant.calls import call_rows, parse_call, window_for_days
     from teamslicensing.tenant.live import read_tenant
 
-    with tempfile.TemporaryDirectory() as folder:
-        config = Path(folder) / "licensing.yaml"
-        config.write_text(CONFIG)
-        desired = load_desired_state(config)
+    desired = rollout_desired()
     result: dict[str, Any] = {}
 
     async def product() -> None:
-        connection = Connection(url)
-        client = graph_http_client(connection)
-        sent = 0
-
-        async def count(request: Any) -> None:
-            nonlocal sent
-            sent += 1
-
-        client.event_hooks["request"].append(count)
         started = time.monotonic()
         start, end = window_for_days(days)
-        async with client, Graph(connection, client=client, access_token="benchmark") as graph:
+        async with counting_graph(url) as (graph, sent):
             tenant = await read_tenant(graph, desired)
             aggregate = UsageAggregate(start.date(), end.date())
             async for source, raw in call_rows(graph, start, end):
                 row = parse_call(raw, source)
                 if row is not None:
                     aggregate.add(row)
+            requests = sent()
         report = usage_report(aggregate, tenant, MinutesTable())
         (usd,) = report.currencies
         result.update(
             rows=report.calls,
-            requests=sent,
+            requests=requests,
             wall=time.monotonic() - started,
             spend=usd.spend,
             recharge=usd.funding.recharge_amount if usd.funding else None,

@@ -45,13 +45,8 @@ def _group_change_json(change: GroupChange) -> dict[str, Any]:
         "target": "group",
         "groupId": change.group_id,
         "groupName": change.group_name,
-        "addLicenses": [
-            {"skuId": add.sku_id, "skuPartNumber": add.sku_part_number, "disabledPlans": list(add.disabled_plans)}
-            for add in change.add_licenses
-        ],
-        "removeLicenses": [
-            {"skuId": remove.sku_id, "skuPartNumber": remove.sku_part_number} for remove in change.remove_licenses
-        ],
+        "addLicenses": _adds_json(change.add_licenses),
+        "removeLicenses": _removes_json(change.remove_licenses),
         "members": change.members,
         "newSeats": [{"skuId": sku_id, "members": count} for sku_id, count in change.new_seats],
     }
@@ -63,18 +58,23 @@ def _change_json(change: UserChange) -> dict[str, Any]:
         "userId": change.user_id,
         "userPrincipalName": change.user_principal_name,
         "setUsageLocation": change.set_usage_location,
-        "addLicenses": [
-            {"skuId": add.sku_id, "skuPartNumber": add.sku_part_number, "disabledPlans": list(add.disabled_plans)}
-            for add in change.add_licenses
-        ],
-        "removeLicenses": [
-            {"skuId": remove.sku_id, "skuPartNumber": remove.sku_part_number} for remove in change.remove_licenses
-        ],
+        "addLicenses": _adds_json(change.add_licenses),
+        "removeLicenses": _removes_json(change.remove_licenses),
         "rules": list(change.rules),
         "destructive": change.destructive,
         "phoneNumbers": list(change.phone_numbers),
         "takesServicePlans": change.takes_plans,
     }
+
+
+def _adds_json(adds: tuple[LicenseAdd, ...]) -> list[dict[str, Any]]:
+    return [
+        {"skuId": a.sku_id, "skuPartNumber": a.sku_part_number, "disabledPlans": list(a.disabled_plans)} for a in adds
+    ]
+
+
+def _removes_json(removes: tuple[LicenseRemove, ...]) -> list[dict[str, Any]]:
+    return [{"skuId": r.sku_id, "skuPartNumber": r.sku_part_number} for r in removes]
 
 
 def _seat_json(seat: SeatLine) -> dict[str, Any]:

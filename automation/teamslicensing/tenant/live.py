@@ -81,19 +81,7 @@ async def read_tenant(graph: Graph, desired: DesiredState, mode: ReadMode | None
     (skus, users, unreadable, groups, scope), (raw_numbers, why) = await all_of(
         people(), read_number_assignments(graph, cloud)
     )
-    other_groups = await licensing_group_names(graph, users, (group.id for group in groups))
-    return Tenant(
-        skus=tuple(skus),
-        users=tuple(users),
-        groups=tuple(groups),
-        cloud=cloud,
-        numbers=None if raw_numbers is None else tuple(_numbers(raw_numbers)),
-        numbers_unavailable=why,
-        tenant_id=graph.tenant_id or _account_id(skus),
-        unreadable=tuple(unreadable),
-        scope=scope,
-        group_names=other_groups,
-    )
+    return await _tenant(graph, cloud, skus, users, unreadable, groups, (raw_numbers, why), scope)
 
 
 async def count_users(graph: Graph) -> int | None:
@@ -122,18 +110,32 @@ async def read_tenant_parts(
         _read_groups(graph, group_names, licensed),
         read_number_assignments(graph, cloud),
     )
-    numbers = None if raw_numbers is None else tuple(_numbers(raw_numbers))
-    other_groups = await licensing_group_names(graph, users, (group.id for group in groups))
+    return await _tenant(graph, cloud, skus, users, unreadable, groups, (raw_numbers, why), None)
+
+
+async def _tenant(
+    graph: Graph,
+    cloud: str,
+    skus: list[TenantSku],
+    users: list[TenantUser],
+    unreadable: list[UnreadableUser],
+    groups: list[TenantGroup],
+    numbers: tuple[list[Any] | None, str | None],
+    scope: ReadScope | None,
+) -> Tenant:
+    """The tenant from what was read, with the names of the other groups users inherit licenses from."""
+    raw_numbers, why = numbers
     return Tenant(
         skus=tuple(skus),
         users=tuple(users),
         groups=tuple(groups),
         cloud=cloud,
-        numbers=numbers,
+        numbers=None if raw_numbers is None else tuple(_numbers(raw_numbers)),
         numbers_unavailable=why,
         tenant_id=graph.tenant_id or _account_id(skus),
         unreadable=tuple(unreadable),
-        group_names=other_groups,
+        scope=scope,
+        group_names=await licensing_group_names(graph, users, (group.id for group in groups)),
     )
 
 

@@ -44,39 +44,16 @@ class SnapshotWriter:
         attempts = []
         for change in changes:
             adds = [(a.sku_id, a.disabled_plans) for a in change.add_licenses]
-            status, body = self._tenant.assign_group_license(
-                change.group_id, adds, [r.sku_id for r in change.remove_licenses]
-            )
-            method, url, request_body = group_license_request(change)
-            error = body.get("error") if isinstance(body, dict) else None
-            attempts.append(
-                WriteAttempt(
-                    method=method,
-                    url=url,
-                    body=request_body,
-                    status=status,
-                    error_message=str(error.get("message")) if isinstance(error, dict) else None,
-                    request_id=f"snapshot-{uuid.uuid4()}",
-                )
-            )
+            removes = [r.sku_id for r in change.remove_licenses]
+            status, body = self._tenant.assign_group_license(change.group_id, adds, removes)
+            attempts.append(_attempt(group_license_request(change), status, body))
         return attempts
 
     async def reprocess(self, user_ids: Sequence[str], keep_trying: Callable[[], bool]) -> list[WriteAttempt]:
-        attempts = []
-        for user_id in user_ids:
-            status, body = self._tenant.reprocess(user_id)
-            error = body.get("error") if isinstance(body, dict) else None
-            attempts.append(
-                WriteAttempt(
-                    method="POST",
-                    url=f"/users/{user_id}/reprocessLicenseAssignment",
-                    body=None,
-                    status=status,
-                    error_message=str(error.get("message")) if isinstance(error, dict) else None,
-                    request_id=f"snapshot-{uuid.uuid4()}",
-                )
-            )
-        return attempts
+        return [
+            _attempt(("POST", f"/users/{user_id}/reprocessLicenseAssignment", None), *self._tenant.reprocess(user_id))
+            for user_id in user_ids
+        ]
 
     async def group_states(self, group_ids: Sequence[str]) -> dict[str, str | None]:
         states: dict[str, str | None] = {}
@@ -104,15 +81,20 @@ class SnapshotWriter:
         else:
             adds = [(a.sku_id, a.disabled_plans) for a in change.add_licenses]
             status, body = self._tenant.assign_license(change.user_id, adds, [r.sku_id for r in change.remove_licenses])
-        method, url, request_body = write_request(write)
-        error = body.get("error") if isinstance(body, dict) else None
-        licenses = body.get("assignedLicenses") if isinstance(body, dict) else None
-        return WriteAttempt(
-            method=method,
-            url=url,
-            body=request_body,
-            status=status,
-            error_message=str(error.get("message")) if isinstance(error, dict) else None,
-            request_id=f"snapshot-{uuid.uuid4()}",
-            assigned_licenses=licenses if isinstance(licenses, list) else None,
-        )
+        return _attempt(write_request(write), status, body)
+
+
+def _attempt(request: tuple[str, str, dict[str, Any] | None], status: int, body: Any) -> WriteAttempt:
+    """A snapshot edit described as the Graph request it stands for, with Graph's answer to it."""
+    method, url, request_body = request
+    error = body.get("error") if isinstance(body, dict) else None
+    licenses = body.get("assignedLicenses") if isinstance(body, dict) else None
+    return WriteAttempt(
+        method=method,
+        url=url,
+        body=request_body,
+        status=status,
+        error_message=str(error.get("message")) if isinstance(error, dict) else None,
+        request_id=f"snapshot-{uuid.uuid4()}",
+        assigned_licenses=licenses if isinstance(licenses, list) else None,
+    )

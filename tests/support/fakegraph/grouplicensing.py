@@ -8,18 +8,13 @@ group-based licensing docs). Processing runs when `process_group_licenses()` is 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tests.support.fakegraph.common import (
-    BAD_JSON,
-    INVALID_LICENSE,
-    MISSING_PARAMETERS,
-    NO_CHANGES,
     Json,
-    _bad_request,
     _holds,
     _key,
-    _license_changes,
     _not_found,
     _Reply,
 )
@@ -30,6 +25,7 @@ QUEUED, COMPLETE = "QueuedForProcessing", "ProcessingComplete"
 
 class GroupLicenseRoutes(TenantStore):
     group_processing_delay: int
+    _license_body: Callable[[Any, bool], tuple[dict[str, tuple[str, list[str]]], dict[str, str]] | _Reply]
     _pending_groups: list[tuple[str, int]]  # (group key, requests handled when it may be processed)
     _handled: int
 
@@ -55,20 +51,10 @@ class GroupLicenseRoutes(TenantStore):
         group = self._group_index.get(reference.lower())
         if group is None:
             return _not_found(reference)
-        if bad_body or not isinstance(body, dict):
-            return _bad_request(BAD_JSON, "BadRequest")
-        missing = [name for name in ("addLicenses", "removeLicenses") if body.get(name) is None]
-        if missing:
-            return _bad_request(MISSING_PARAMETERS.format(names=", ".join(missing)))
-        parsed = _license_changes(body["addLicenses"], body["removeLicenses"])
+        parsed = self._license_body(body, bad_body)  # the same checks as a user's assignLicense
         if isinstance(parsed, _Reply):
             return parsed
         adds, removes = parsed
-        if not adds and not removes:
-            return _bad_request(NO_CHANGES)
-        for given in [*(sku for sku, _ in adds.values()), *removes.values()]:
-            if given.strip().lower() not in self._skus:
-                return _bad_request(INVALID_LICENSE.format(sku=given))
         licenses = {_key(a): a for a in group.get("assignedLicenses") or []}
         for key in removes:
             licenses.pop(key, None)

@@ -62,22 +62,11 @@ class WriteRoutes(TenantStore):
         user = self.user(reference)
         if user is None:
             return _not_found(reference)
-        if bad_body or not isinstance(body, dict):
-            return _bad_request(BAD_JSON, "BadRequest")
-        # both arrays are required, even when one is empty (GRAPH-FACTS; msgraph-sdk-powershell#3361)
-        missing = [name for name in ("addLicenses", "removeLicenses") if body.get(name) is None]
-        if missing:
-            return _bad_request(MISSING_PARAMETERS.format(names=", ".join(missing)))
-        parsed = _license_changes(body["addLicenses"], body["removeLicenses"])
+        parsed = self._license_body(body, bad_body)
         if isinstance(parsed, _Reply):
             return parsed
         adds, removes = parsed
-        if not adds and not removes:
-            return _bad_request(NO_CHANGES)
-        # validations in the order the brief fixes: SKU, usage location, seats, removals, exclusivity, dependencies
-        for given in [*(sku for sku, _ in adds.values()), *removes.values()]:
-            if given.strip().lower() not in self._skus:
-                return _bad_request(INVALID_LICENSE.format(sku=given))
+        # then, in the order the brief fixes: usage location, seats, removals, exclusivity, dependencies
         if adds and not user.get("usageLocation"):
             return _bad_request(INVALID_USAGE_LOCATION)
         states: list[Json] = user["licenseAssignmentStates"]
@@ -106,6 +95,27 @@ class WriteRoutes(TenantStore):
         user["licenseAssignmentStates"] = new_states
         user["assignedLicenses"] = self._assigned(new_states, user.get("assignedLicenses") or [], touched)
         return _Reply(200, self._user_body(user))
+
+    def _license_body(
+        self, body: Any, bad_body: bool
+    ) -> tuple[dict[str, tuple[str, list[str]]], dict[str, str]] | _Reply:
+        """An assignLicense body (a user's or a group's): both arrays, something to do, SKUs the tenant has."""
+        if bad_body or not isinstance(body, dict):
+            return _bad_request(BAD_JSON, "BadRequest")
+        # both arrays are required, even when one is empty (GRAPH-FACTS; msgraph-sdk-powershell#3361)
+        missing = [name for name in ("addLicenses", "removeLicenses") if body.get(name) is None]
+        if missing:
+            return _bad_request(MISSING_PARAMETERS.format(names=", ".join(missing)))
+        parsed = _license_changes(body["addLicenses"], body["removeLicenses"])
+        if isinstance(parsed, _Reply):
+            return parsed
+        adds, removes = parsed
+        if not adds and not removes:
+            return _bad_request(NO_CHANGES)
+        for given in [*(sku for sku, _ in adds.values()), *removes.values()]:
+            if given.strip().lower() not in self._skus:
+                return _bad_request(INVALID_LICENSE.format(sku=given))
+        return adds, removes
 
     def _end_states(
         self, states: list[Json], adds: dict[str, tuple[str, list[str]]], removes: dict[str, str]
