@@ -12,6 +12,7 @@ for any variable not defined, from environment variables of the same meaning, so
     TeamsLicensing_Config                   TEAMS_LICENSING_CONFIG                       YAML text, or a file path
     TeamsLicensing_Mode                     TEAMS_LICENSING_MODE                         plan (default), apply or usage
     TeamsLicensing_UsageDays                TEAMS_LICENSING_USAGE_DAYS                   usage mode: days (default 90)
+    TeamsLicensing_AuditContainer           TEAMS_LICENSING_AUDIT_CONTAINER              blob container for audit logs
     TeamsLicensing_MaxChanges               TEAMS_LICENSING_MAX_CHANGES                  overrides policy.maxChanges
     TeamsLicensing_MaxRemovals              TEAMS_LICENSING_MAX_REMOVALS                 overrides policy.maxRemovals
     TeamsLicensing_TimeBudget               TEAMS_LICENSING_TIME_BUDGET                  minutes (default 150)
@@ -61,6 +62,8 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "max_removals": ("TeamsLicensing_MaxRemovals", "TEAMS_LICENSING_MAX_REMOVALS"),
     "time_budget": ("TeamsLicensing_TimeBudget", "TEAMS_LICENSING_TIME_BUDGET"),
     "usage_days": ("TeamsLicensing_UsageDays", "TEAMS_LICENSING_USAGE_DAYS"),
+    "audit_container": ("TeamsLicensing_AuditContainer", "TEAMS_LICENSING_AUDIT_CONTAINER"),
+    "storage_token": ("TeamsLicensing_StorageToken", "TEAMS_LICENSING_STORAGE_TOKEN"),
     "managed_identity_client_id": (
         "TeamsLicensing_ManagedIdentityClientId",
         "TEAMS_LICENSING_MANAGED_IDENTITY_CLIENT_ID",
@@ -87,6 +90,8 @@ class Settings:
     graph_url: str | None
     access_token: str | None = field(repr=False)  # never in a log, even if Settings is printed
     usage_days: int = 90
+    audit_container: str | None = None  # https://ACCOUNT.blob.core.windows.net/CONTAINER
+    storage_token: str | None = field(default=None, repr=False)  # a Storage token (emulators, tests), never logged
 
 
 def automation_variable_reader() -> Callable[[str], str | None] | None:
@@ -144,6 +149,8 @@ def read_settings(
         raw["graph_url"],
         raw["access_token"],
         _whole_number(raw, "usage_days") or 90,
+        raw["audit_container"],
+        raw["storage_token"],
     )
 
 
@@ -244,7 +251,11 @@ def _run(settings: Settings, path: Path, document: dict[str, Any], out: TextIO, 
                 # go there too, each before its write, and `teams-licensing undo OUTPUT_FILE` reads them from it
                 audit_mirror=out,
             )
-            outcome = app.apply(run, options)
+            try:
+                outcome = app.apply(run, options)
+            finally:
+                if settings.audit_container:  # whatever happened, the log that exists is kept
+                    document.update(_store_audit(settings, audit, out, err))
             print(outcome_line(outcome), file=out)
             for line in failure_lines(outcome):
                 print(line, file=out)
@@ -261,6 +272,26 @@ def _run(settings: Settings, path: Path, document: dict[str, Any], out: TextIO, 
     out.write(json.dumps(document, separators=(",", ":")) + "\n")
     out.flush()
     return status
+
+
+def _store_audit(settings: Settings, audit: Path, out: TextIO, err: TextIO) -> dict[str, Any]:
+    """Copy the audit log into the blob container; a failure is said (the records are in the job output too)."""
+    from teamslicensing import app
+    from teamslicensing.errors import TeamsLicensingError
+
+    assert settings.audit_container is not None
+    try:
+        url = app.store_audit(
+            audit,
+            settings.audit_container,
+            managed_identity_client_id=settings.managed_identity_client_id,
+            access_token=settings.storage_token,
+        )
+    except (TeamsLicensingError, OSError) as exc:
+        print(f"The audit log was not stored in {settings.audit_container}: {exc} (it is in this output)", file=err)
+        return {"auditBlob": None, "auditBlobError": str(exc)}
+    print(f"Audit log stored: {url}", file=out)
+    return {"auditBlob": url, "auditBlobError": None}
 
 
 def _usage(settings: Settings, path: Path, source: Any, document: dict[str, Any], out: TextIO) -> int:

@@ -23,6 +23,7 @@ EXPORTS = {
         "reprocess_plan",
         "save_plan",
         "saved_plan",
+        "store_audit",
         "undo",
         "usage",
         "validate",

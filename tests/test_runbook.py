@@ -65,11 +65,16 @@ def demo_document() -> dict[str, Any]:
 
 
 @pytest.fixture
-def fake(demo_document: dict[str, Any]) -> Iterator[FakeGraph]:
-    with respx.mock(assert_all_called=False) as router:
-        graph = FakeGraph(copy.deepcopy(demo_document), base_url=BASE, fractional_retry_after=True)
-        graph.mount(router)
-        yield graph
+def router() -> Iterator[respx.MockRouter]:
+    with respx.mock(assert_all_called=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def fake(demo_document: dict[str, Any], router: respx.MockRouter) -> FakeGraph:
+    graph = FakeGraph(copy.deepcopy(demo_document), base_url=BASE, fractional_retry_after=True)
+    graph.mount(router)
+    return graph
 
 
 def run() -> tuple[int, list[str], str, dict[str, Any]]:
@@ -286,3 +291,45 @@ def test_the_job_output_keeps_the_audit_records_and_undo_reads_it(
     assert main(args) in (0, 3)
     restored = {u["id"]: sorted(a["skuId"] for a in u["assignedLicenses"]) for u in fake.document()["users"]}
     assert restored == {u["id"]: sorted(a["skuId"] for a in u["assignedLicenses"]) for u in before}
+
+
+def test_the_audit_log_is_stored_in_the_blob_container_with_a_storage_token_only(
+    fake: FakeGraph, router: respx.MockRouter, example_config: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import httpx
+
+    container = "https://contosoaudit.blob.core.windows.net/teams-licensing"
+    stored: list[httpx.Request] = []
+
+    def put(request: httpx.Request) -> httpx.Response:
+        stored.append(request)
+        return httpx.Response(201)
+
+    blob = router.put(url__startswith=container).mock(side_effect=put)
+    monkeypatch.setenv("TEAMS_LICENSING_CONFIG", str(example_config))
+    monkeypatch.setenv("TEAMS_LICENSING_MODE", "apply")
+    monkeypatch.setenv("TEAMS_LICENSING_AUDIT_CONTAINER", container)
+    monkeypatch.setenv("TEAMS_LICENSING_STORAGE_TOKEN", "storage-token-not-a-secret")
+    _, summary, _, result = run()
+    assert blob.called
+    (request,) = stored
+    (audit,) = tmp_path.glob("teams-licensing-audit-*.jsonl")
+    assert request.url.path == f"/teams-licensing/{audit.name}"
+    assert request.content == audit.read_bytes(), "the whole log, as written"
+    assert request.headers["authorization"] == "Bearer storage-token-not-a-secret", "never the Graph token"
+    assert request.headers["x-ms-blob-type"] == "BlockBlob"
+    assert result["auditBlob"] == f"{container}/{audit.name}"
+    assert any(line.startswith("Audit log stored: ") for line in summary)
+
+
+def test_a_container_that_is_not_a_blob_url_is_said_and_the_run_keeps_its_result(
+    fake: FakeGraph, example_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEAMS_LICENSING_CONFIG", str(example_config))
+    monkeypatch.setenv("TEAMS_LICENSING_MODE", "apply")
+    monkeypatch.setenv("TEAMS_LICENSING_AUDIT_CONTAINER", "https://attacker.example/steal")
+    status, _, err, result = run()
+    assert "is not a blob container URL" in err
+    assert result["auditBlob"] is None
+    assert result["applied"] == result["changes"]
+    assert status == 3

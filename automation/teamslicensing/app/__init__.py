@@ -24,6 +24,7 @@ from teamslicensing.app.core import (
     writer_lock,
 )
 from teamslicensing.app.reprocess import reprocess, reprocess_plan
+from teamslicensing.app.storage import store_audit
 from teamslicensing.app.usage import export_calls, usage, with_usage
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "reprocess_plan",
     "save_plan",
     "saved_plan",
+    "store_audit",
     "undo",
     "usage",
     "validate",
