@@ -10,6 +10,7 @@ from teamslicensing.report.common import (
     group_change_lines,
     limited,
     md_cell,
+    named,
     no_changes_line,
     removed,
     seat_table,
@@ -69,10 +70,11 @@ def markdown_lines(plan: Plan, title: str, max_rows: int | None = None) -> Itera
         for change in plan.changes[:max_rows]:
             user = f"**⚠ {change.user_principal_name}**" if change.destructive else change.user_principal_name
             adds = "<br>".join(
-                a.sku_part_number + (f" (disabled: {len(a.disabled_plans)})" if a.disabled_plans else "")
+                md_cell(named(a.sku_part_number))
+                + (f" (disabled: {len(a.disabled_plans)})" if a.disabled_plans else "")
                 for a in change.add_licenses
             )
-            removes = "<br>".join(r.sku_part_number for r in change.remove_licenses)
+            removes = "<br>".join(md_cell(named(r.sku_part_number)) for r in change.remove_licenses)
             yield (
                 f"| {md_cell(user)} | {change.set_usage_location or ''} | {adds} | {removes} | "
                 f"{md_cell(', '.join(change.rules))} |"
