@@ -48,11 +48,40 @@ def open_in_chromium(page: Path, screenshot: Path) -> tuple[str, str]:
     shot = subprocess.run(
         [*common, f"--screenshot={screenshot}", page.as_uri()], capture_output=True, text=True, timeout=180, check=False
     )
+    net_log = screenshot.with_suffix(".netlog.json")
     dom = subprocess.run(
-        [*common, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=180, check=False
+        [*common, f"--log-net-log={net_log}", "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
     assert dom.returncode == 0, dom.stderr[-2000:]
+    requested = hosts(net_log) - browser_own_hosts(screenshot.parent)
+    assert requested == set(), f"the page asked the network for {sorted(requested)}"
     return dom.stdout, shot.stderr + dom.stderr
+
+
+def hosts(net_log: Path) -> set[str]:
+    return set(re.findall(r"https?://([a-z0-9.\-]+)", net_log.read_text(encoding="utf-8", errors="replace")))
+
+
+def browser_own_hosts(folder: Path) -> set[str]:
+    """What Chromium contacts by itself (updates, safe browsing) for a blank page: not the report's doing."""
+    assert CHROMIUM is not None
+    blank = folder / "blank.netlog.json"
+    if not blank.exists():
+        command = [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", f"--log-net-log={blank}"]
+        subprocess.run([*command, "--dump-dom", "about:blank"], capture_output=True, timeout=180, check=False)
+    return hosts(blank)
+
+
+def test_the_network_check_would_see_a_request(tmp_path: Path) -> None:
+    """The check above is not blind: a page that loads an image from elsewhere is caught."""
+    page = tmp_path / "leaky.html"
+    page.write_text("<!DOCTYPE html><html><body><img src='https://images.example.net/a.png'></body></html>")
+    with pytest.raises(AssertionError, match=r"images\.example\.net"):
+        open_in_chromium(page, tmp_path / "leaky.png")
 
 
 def check_page(html: Path, dom: str, log: str, screenshot: Path, *, drill_down: bool = True) -> None:
