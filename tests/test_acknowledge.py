@@ -77,3 +77,38 @@ def test_what_guards_a_number_or_every_write_cannot_be_acknowledged(
     err = capsys.readouterr().err
     assert f"{config}:" in err, "named at file:line:column"
     assert code in err
+
+
+def test_a_renewal_below_the_expired_entry_wins_and_a_user_may_be_named_by_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = rollout_document(3)
+    later = (date.today() + timedelta(days=10)).isoformat()
+    config, snapshot = setup(
+        tmp_path,
+        "policy:\n  acknowledge:\n"
+        "    - {code: USER_NOT_FOUND, until: 2020-01-31, reason: old ticket}\n"
+        f"    - {{code: USER_NOT_FOUND, until: {later}, reason: renewed}}\n"
+        f"    - {{code: TEAMS_LICENSE_MISSING, user: {document['users'][0]['id']}, until: {later}, reason: by id}}\n",
+    )
+    code, report = plan(capsys, config, snapshot)
+    (gap,) = [g for g in report["gaps"] if g["code"] == "USER_NOT_FOUND"]
+    assert gap["severity"] == "info"
+    assert "(renewed)" in gap["message"], "the entry in force wins over the expired one above it"
+    assert code == 2
+
+
+def test_group_writes_count_in_the_limits(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A group write that removes a SKU reaches every direct member: maxRemovals counts them all."""
+    document = rollout_document(5)
+    document["groups"][0]["assignedLicenses"] = [{"skuId": "e43b5b99-8dfb-405f-9987-dc307f34bcbd", "disabledPlans": []}]
+    document["numberAssignments"] = []
+    snapshot = tmp_path / "tenant.json"
+    snapshot.write_text(json.dumps(document))
+    config = tmp_path / "licensing.yaml"
+    config.write_text(
+        "version: 1\npolicy: {prune: true, maxRemovals: 2}\ngroupLicenses:\n  - {group: Voice, assign: [MCOPSTN1]}\n"
+        "rules:\n  - {name: other, select: {users: [nobody@contoso.com]}, assign: [MCOEV]}\n"
+    )
+    assert main(["apply", str(config), "--snapshot", str(snapshot), "--yes"]) == 1
+    assert "takes service plans away from 5 users, more than the limit of 2" in capsys.readouterr().err

@@ -308,3 +308,26 @@ def test_apply_wait_is_bounded_and_says_what_is_still_processing(
     serve(router, direct_holders(3, holding=0), group_processing_delay=100_000)
     assert main(["apply", str(config), "--yes", "--wait", "0.2", "--audit-log", str(tmp_path / "a.jsonl")]) == 0
     assert "still processing when --wait ran out: Voice" in capsys.readouterr().err
+
+
+def test_a_saved_plan_applies_its_group_change_only_while_the_group_is_as_recorded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "licensing.yaml"
+    config.write_text("version: 1\ngroupLicenses:\n  - {group: Voice, assign: [MCOPSTN1]}\n")
+    document = direct_holders(3, holding=0)
+    snapshot = tmp_path / "tenant.json"
+    snapshot.write_text(json.dumps(document))
+    saved = tmp_path / "plan.json"
+    assert main(["plan", str(config), "--snapshot", str(snapshot), "--out", str(saved)]) == 0
+    changed = copy.deepcopy(document)
+    changed["groups"][0]["members"].append(user_id(99))  # someone joined after the plan was made
+    snapshot.write_text(json.dumps(changed))
+    capsys.readouterr()
+    assert main(["apply", str(saved), "--snapshot", str(snapshot), "--yes", "--audit-log", str(tmp_path / "a")]) == 4
+    err = capsys.readouterr().err
+    assert "STALE Voice: the group's licenses or direct members changed" in err
+    assert json.loads(snapshot.read_text())["groups"][0]["assignedLicenses"] == [], "nothing written"
+    snapshot.write_text(json.dumps(document))
+    assert main(["apply", str(saved), "--snapshot", str(snapshot), "--yes", "--audit-log", str(tmp_path / "b")]) == 0
+    assert [a["skuId"] for a in json.loads(snapshot.read_text())["groups"][0]["assignedLicenses"]] == [MCOPSTN1]

@@ -25,7 +25,13 @@ from teamslicensing.apply.executor import Progress, WriteBackend, execute
 from teamslicensing.apply.guard import check_applicable
 from teamslicensing.apply.journal import read_journal
 from teamslicensing.apply.lock import tenant_lock
-from teamslicensing.apply.planfile import is_plan_file, read_plan_file, split_stale, write_plan_file
+from teamslicensing.apply.planfile import (
+    is_plan_file,
+    read_plan_file,
+    split_stale,
+    split_stale_groups,
+    write_plan_file,
+)
 from teamslicensing.apply.stop import GRACE_SECONDS, StopSwitch
 from teamslicensing.config import load_desired_state
 from teamslicensing.errors import UsageError
@@ -129,8 +135,9 @@ def plan(config: str | Path, source: TenantSource, read_mode: ReadMode | None = 
         desired = dataclasses.replace(desired, policy=dataclasses.replace(desired.policy, read=read_mode))
     tenant = read(desired, source)
     _check_tenant(desired.tenant_id, tenant, f"{config} is for tenant {desired.tenant_id} (tenantId)")
+    planned = make_plan(desired, tenant, load_availability())
     return PlanRun(
-        acknowledge(make_plan(desired, tenant, load_availability()), desired.policy.acknowledge, _today()),
+        acknowledge(planned, desired.policy.acknowledge, _today(), _upns(tenant)),
         tenant,
         source,
         desired.source,
@@ -179,22 +186,24 @@ def saved_plan(path: str | Path, source: TenantSource, max_age: float | None = N
                 f"{path} was made {_duration(age)} ago, more than --max-age {_duration(max_age)}: plan again; "
                 "nothing was written"
             )
-    tenant = _read(source, tuple(group_id for group_id, _ in saved.groups), saved.attributes)
+    licensed = tuple(change.group_id for change in saved.plan.group_changes)
+    tenant = _read(source, tuple(group_id for group_id, _ in saved.groups) + licensed, saved.attributes, licensed)
     if saved.tenant_id != tenant.tenant_id:
         raise UsageError(
             f"{path} was made for tenant {saved.tenant_id or 'unknown'}, but {source.where} is tenant "
             f"{tenant.tenant_id or 'unknown'}: refusing to apply it; nothing was written"
         )
     fresh, stale = split_stale(saved, tenant)
+    fresh_groups, stale_groups = split_stale_groups(saved, tenant)  # reported like stale users (exit 4)
     return PlanRun(
-        dataclasses.replace(saved.plan, changes=fresh),
+        dataclasses.replace(saved.plan, changes=fresh, group_changes=fresh_groups),
         tenant,
         source,
         str(path),
         saved.max_changes,
         saved.max_removals,
         config_digest=saved.config_digest,
-        stale=stale,
+        stale=stale + stale_groups,
     )
 
 
@@ -312,7 +321,9 @@ def config_digest(config: str | Path) -> str | None:
 # ---- helpers -------------------------------------------------------------------------------------------------
 
 
-def _read(source: TenantSource, group_names: Iterable[str], attributes: Collection[str]) -> Tenant:
+def _read(
+    source: TenantSource, group_names: Iterable[str], attributes: Collection[str], licensed: Collection[str] = ()
+) -> Tenant:
     if source.snapshot is not None:
         return load_snapshot(source.snapshot, attributes)
     assert source.graph is not None
@@ -320,7 +331,7 @@ def _read(source: TenantSource, group_names: Iterable[str], attributes: Collecti
 
     async def read_live() -> Tenant:
         async with graph_access.open() as graph:
-            return await read_tenant_parts(graph, group_names, attributes)
+            return await read_tenant_parts(graph, group_names, attributes, licensed)
 
     return asyncio.run(read_live())
 
@@ -389,3 +400,7 @@ def _duration(seconds: float) -> str:
 def _today() -> date:
     """The UTC day, for policy.acknowledge's dates (a CI runner's local zone must not decide)."""
     return datetime.now(timezone.utc).date()
+
+
+def _upns(tenant: Tenant) -> dict[str, str]:
+    return {user.id: user.user_principal_name for user in tenant.users}

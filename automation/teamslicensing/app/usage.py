@@ -9,7 +9,7 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +17,9 @@ from teamslicensing.app.core import GraphAccess, PlanRun, TenantSource, read
 from teamslicensing.config import load_desired_state
 from teamslicensing.errors import UsageError
 from teamslicensing.model.desired import DesiredPolicy, DesiredState
-from teamslicensing.model.plan import Gap, GapCode, Severity
+from teamslicensing.model.plan import Gap, GapCode, Plan, Severity
 from teamslicensing.model.usage import UsageReport
+from teamslicensing.plan.acknowledge import acknowledge
 from teamslicensing.plan.usage import UsageAggregate, usage_report, with_usage_gaps
 from teamslicensing.reference.minutes import IncludedMinutes, MinutesTable
 from teamslicensing.tenant.calls import call_rows, parse_call, read_call_file, window_for_dates, window_for_days
@@ -57,7 +58,8 @@ def usage(
         raise UsageError("a snapshot holds no call records: give --calls FILE (written by `export --calls`)")
     start, end = window.bounds()
     explicit = window.first is not None
-    tenant = read(desired, source)
+    # every user: pool licences, Credits holders, idle plans and toll-free owners are counted across the tenant
+    tenant = read(dataclasses.replace(desired, policy=dataclasses.replace(desired.policy, read="all")), source)
     table = MinutesTable(IncludedMinutes(*entry) for entry in desired.included_minutes)
     if calls_file is not None:
         aggregate = _aggregate_file(calls_file, start.date(), end.date(), explicit)
@@ -157,4 +159,9 @@ def with_usage(run: PlanRun, path: str | Path) -> PlanRun:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except (ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"{path} is not the JSON of `teams-licensing usage --format json` ({exc})") from exc
+    if run.desired is not None and run.desired.policy.acknowledge:  # the usage gaps can be acknowledged too
+        upns = {user.id: user.user_principal_name for user in run.tenant.users}
+        today = datetime.now(timezone.utc).date()
+        alone = Plan(changes=(), gaps=tuple(gaps), seats=())
+        gaps = list(acknowledge(alone, run.desired.policy.acknowledge, today, upns, report_expired=False).gaps)
     return dataclasses.replace(run, plan=with_usage_gaps(run.plan, gaps, run.tenant))

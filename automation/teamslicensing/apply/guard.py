@@ -21,9 +21,10 @@ def check_applicable(
             f"refusing to apply: {blocking[0].code.value} for {names}; fix policy.protectedUsers or "
             "protectedGroups first; nothing was written"
         )
-    if len(plan.changes) > limit:
+    changed = len(plan.changes) + len(plan.group_changes)  # a group write counts once: Entra does the rest
+    if changed > limit:
         raise ApplyRefusedError(
-            f"refusing to apply: the plan changes {len(plan.changes)} users, more than the limit of {limit} "
+            f"refusing to apply: the plan changes {changed} users and groups, more than the limit of {limit} "
             f"(policy.maxChanges or {override}); nothing was written"
         )
     removals = removal_count(plan)
@@ -36,5 +37,7 @@ def check_applicable(
 
 
 def removal_count(plan: Plan) -> int:
-    """Users whose removals take a service plan away (swaps and copies whose plans stay do not count)."""
-    return sum(1 for change in plan.changes if change.takes_plans)
+    """Users whose removals take a service plan away (swaps and copies whose plans stay do not count), and every
+    direct member of a group whose write removes a SKU or turns plans off (each may lose them)."""
+    users = sum(1 for change in plan.changes if change.takes_plans)
+    return users + sum(g.members for g in plan.group_changes if g.remove_licenses or g.disables_plans)

@@ -9,10 +9,11 @@ written: what was reviewed no longer describes them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,9 @@ from typing import Any
 from teamslicensing import __version__
 from teamslicensing.errors import UsageError
 from teamslicensing.model.outcome import IN_SYNC, STALE, UserResult
-from teamslicensing.model.plan import Plan, UserChange
+from teamslicensing.model.plan import GroupChange, Plan, UserChange
 from teamslicensing.model.planjson import plan_from_json, plan_to_json
-from teamslicensing.model.tenant import Tenant, TenantUser
+from teamslicensing.model.tenant import Tenant, TenantGroup, TenantUser
 
 MARKER = "teamsLicensingPlan"
 FORMAT_VERSION = 1
@@ -41,6 +42,7 @@ class SavedPlan:
     groups: tuple[tuple[str, str], ...]  # (id, display name) of every group the selection read
     attributes: tuple[str, ...]  # user attributes the selection read
     basis: Mapping[str, Mapping[str, Any]]  # user id -> recorded state (see `user_basis`)
+    group_basis: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # group id -> `group_basis`
 
 
 def is_plan_file(path: str | Path) -> bool:
@@ -87,6 +89,7 @@ def write_plan_file(
     attributes: tuple[str, ...],
 ) -> None:
     users = {user.id: user for user in tenant.users}
+    groups = {group.id: group for group in tenant.groups}
     document = {
         MARKER: FORMAT_VERSION,
         "tool": f"teams-licensing {__version__}",
@@ -98,6 +101,7 @@ def write_plan_file(
         "groups": [{"id": g.id, "displayName": g.display_name} for g in tenant.groups],
         "attributes": list(attributes),
         "basis": {c.user_id: user_basis(users[c.user_id], tenant) for c in plan.changes if c.user_id in users},
+        "groupBasis": {g.group_id: group_basis(groups[g.group_id]) for g in plan.group_changes if g.group_id in groups},
         "plan": plan_to_json(plan),
     }
     temporary = Path(f"{path}.partial")
@@ -136,9 +140,36 @@ def read_plan_file(path: str | Path) -> SavedPlan:
             groups=tuple((str(g["id"]).lower(), str(g["displayName"])) for g in document["groups"]),
             attributes=tuple(map(str, document["attributes"])),
             basis={str(k).lower(): v for k, v in dict(document["basis"]).items()},
+            group_basis={str(k).lower(): v for k, v in dict(document.get("groupBasis") or {}).items()},
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise UsageError(f"{path} is a damaged saved plan ({type(exc).__name__}: {exc}); make a new one") from exc
+
+
+def group_basis(group: TenantGroup) -> dict[str, Any]:
+    """What a group change rests on: the group's licenses and its direct members (as a digest: they may be many)."""
+    members = sorted(group.direct_members if group.direct_members is not None else group.members)
+    return {
+        "licenses": sorted([a.sku_id, sorted(a.disabled_plans)] for a in group.licenses or ()),
+        "directMembers": hashlib.sha256("\n".join(members).encode()).hexdigest(),
+    }
+
+
+def split_stale_groups(saved: SavedPlan, tenant: Tenant) -> tuple[tuple[GroupChange, ...], tuple[UserResult, ...]]:
+    """The group changes whose groups are as recorded (same licenses, same direct members); the others STALE: a
+    member who joined since may hold a number the plan never judged."""
+    groups = {group.id: group for group in tenant.groups}
+    fresh: list[GroupChange] = []
+    stale: list[UserResult] = []
+    for change in saved.plan.group_changes:
+        group = groups.get(change.group_id)
+        recorded = saved.group_basis.get(change.group_id)
+        if group is not None and recorded is not None and group_basis(group) == dict(recorded):
+            fresh.append(change)
+        else:
+            why = "the group's licenses or direct members changed since the plan was made: plan again"
+            stale.append(UserResult(change.group_id, change.group_name, STALE, why))
+    return tuple(fresh), tuple(stale)
 
 
 def split_stale(saved: SavedPlan, tenant: Tenant) -> tuple[tuple[UserChange, ...], tuple[UserResult, ...]]:

@@ -144,6 +144,7 @@ class GroupChange:
     remove_licenses: tuple[LicenseRemove, ...]
     members: int  # direct members the change reaches
     new_seats: tuple[tuple[str, int], ...] = ()  # (sku id, members who hold it no other way) per SKU added
+    disables_plans: bool = False  # an add for a SKU the group has, turning plans off that were on
 
     @property
     def user_id(self) -> str:

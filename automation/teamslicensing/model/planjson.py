@@ -49,6 +49,7 @@ def _group_change_json(change: GroupChange) -> dict[str, Any]:
         "removeLicenses": _removes_json(change.remove_licenses),
         "members": change.members,
         "newSeats": [{"skuId": sku_id, "members": count} for sku_id, count in change.new_seats],
+        "disablesPlans": change.disables_plans,
     }
 
 
@@ -103,6 +104,7 @@ def plan_from_json(document: dict[str, Any]) -> Plan:
             remove_licenses=_removes(c["removeLicenses"]),
             members=int(c["members"]),
             new_seats=tuple((str(n["skuId"]).lower(), int(n["members"])) for n in c.get("newSeats", [])),
+            disables_plans=bool(c.get("disablesPlans", False)),
         )
         for c in document["changes"]
         if c.get("target") == "group"

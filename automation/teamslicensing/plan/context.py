@@ -39,6 +39,7 @@ class PlanContext(Protocol):
     numbers: Mapping[str, tuple[PhoneNumber, ...]] | None  # user id -> Teams numbers; None: inventory not read
     teams_skus: list[str]  # part numbers of the tenant's SKUs that give Teams, leanest first, for gap messages
     migrations: Mapping[str, frozenset[str]]  # user id -> direct copies a managed group's Active copy replaces
+    sure_users: Mapping[str, TenantUser]  # members of managed groups as they hold licenses for sure (no pending copy)
 
     def part_number(self, sku_id: str) -> str: ...
 

@@ -27,10 +27,12 @@ def with_group_changes(
     ordered = sorted(changes.values(), key=lambda c: (c.user_principal_name.lower(), c.user_id))
     gaps = list(plan.gaps)
     seats = [_seats(line, groups) for line in plan.seats]
+    taken: dict[str, int] = {}  # seats the groups before this one take first (Entra serves them one by one)
     for group_change in groups.changes:
         for sku_id, count in group_change.new_seats:
             line = next((s for s in seats if s.sku_id == sku_id), None)
-            free = line.available if line is not None else 0
+            free = (line.available if line is not None else 0) - taken.get(sku_id, 0)
+            taken[sku_id] = taken.get(sku_id, 0) + count
             if count > free:
                 part = tenant.sku_by_id[sku_id].part_number if sku_id in tenant.sku_by_id else sku_id
                 free = max(free, 0)

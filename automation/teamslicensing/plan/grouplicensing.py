@@ -26,6 +26,9 @@ from teamslicensing.plan.context import holding_of
 from teamslicensing.plan.voicerules import VoiceRules
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+# the state of a copy a managed group will give once Entra processes the write: it spares the member a direct add
+# and counts for the prerequisites of the end state, never for whether a direct copy may go
+PENDING = "Pending"
 
 DisabledPlans = Callable[[str, Mapping[LicenseRef, tuple[str, ...]], LicenseRef, TenantSku], frozenset[str] | None]
 
@@ -39,6 +42,10 @@ class GroupPlanning:
     migrations: dict[str, frozenset[str]] = field(default_factory=dict)
     seats: Counter[str] = field(default_factory=Counter)
     usage_locations: dict[str, str] = field(default_factory=dict)  # member id -> country to set first
+    # members as they hold licenses for sure whatever Entra does next: copies not yet processed left out, planned
+    # group removals and newly disabled plans already applied; removals of direct copies are judged on this
+    members_sure: dict[str, TenantUser] = field(default_factory=dict)
+    seat_members: dict[str, set[str]] = field(default_factory=dict)  # sku -> members a group write gives a seat
 
 
 @dataclass(frozen=True)
@@ -80,9 +87,13 @@ def _plan_group(inputs: GroupInputs, entry: DesiredGroupLicense, group: TenantGr
     label = f"group '{group.display_name or group.id}'"
     current = {a.sku_id: a.disabled_plans for a in group.licenses or ()}
     wanted: dict[str, frozenset[str] | None] = {}
+    listed: set[str] = set()  # every SKU the entry names, assignable or not: never "no longer assigned"
     for ref in entry.assign:
         subscription = inputs.sku_of.get(ref)
-        if subscription is not None and subscription.sku_id in inputs.assignable:
+        if subscription is None:
+            continue
+        listed.add(subscription.sku_id)
+        if subscription.sku_id in inputs.assignable:
             off = inputs.disabled_plans(f"groupLicenses {label}", entry.disabled_plans, ref, subscription)
             wanted[subscription.sku_id] = off
     direct = group.direct_members if group.direct_members is not None else group.members
@@ -92,7 +103,12 @@ def _plan_group(inputs: GroupInputs, entry: DesiredGroupLicense, group: TenantGr
         for sku, off in wanted.items()
         if sku not in current or (off is not None and off != current[sku])
     }
-    removes = _removals(inputs, group, label, current, wanted, members, result) if inputs.desired.policy.prune else []
+    for sku in [s for s in adds if s in current]:  # new disabled plans: a number may hang on a plan turned off
+        at_risk = [m for m in members if _loses_number(inputs, group, _sure(result, m), sku, adds[sku] | current[sku])]
+        if at_risk and not inputs.desired.policy.allow_number_loss:
+            result.gaps.append(_number_gap(inputs, label, sku, at_risk, "disabling plans of"))
+            del adds[sku]
+    removes = _removals(inputs, group, label, current, listed, members, result) if inputs.desired.policy.prune else []
     after = {**current, **adds}
     for sku in removes:
         after.pop(sku, None)
@@ -100,9 +116,15 @@ def _plan_group(inputs: GroupInputs, entry: DesiredGroupLicense, group: TenantGr
     new_seats = []
     for sku in adds:
         if sku not in current:
-            count = sum(1 for m in members if not any(a.sku_id == sku and a.grants_plans for a in m.licenses))
-            new_seats.append((sku, count))
-            result.seats[sku] += count
+            counted = result.seat_members.setdefault(sku, set())
+            fresh = {
+                m.id
+                for m in members
+                if m.id not in counted and not any(a.sku_id == sku and a.grants_plans for a in m.licenses)
+            }
+            counted |= fresh  # a direct member of two groups takes one seat
+            new_seats.append((sku, len(fresh)))
+            result.seats[sku] += len(fresh)
     if adds or removes:
         result.changes.append(
             GroupChange(
@@ -112,6 +134,7 @@ def _plan_group(inputs: GroupInputs, entry: DesiredGroupLicense, group: TenantGr
                 remove_licenses=tuple(LicenseRemove(s, part(s) or s) for s in removes),
                 members=len(members),
                 new_seats=tuple(new_seats),
+                disables_plans=any(sku in current and not adds[sku] <= current[sku] for sku in adds),
             )
         )
     if group.processing_state and group.processing_state != "ProcessingComplete":
@@ -122,6 +145,7 @@ def _plan_group(inputs: GroupInputs, entry: DesiredGroupLicense, group: TenantGr
     _nested_members(inputs, group, label, direct, after, result)
     for member in members:
         _member(inputs, entry, group, label, member, after, result)
+        _settle(result, member, group, current, removes, adds)
 
 
 def _removals(
@@ -129,33 +153,72 @@ def _removals(
     group: TenantGroup,
     label: str,
     current: Mapping[str, frozenset[str]],
-    wanted: Mapping[str, frozenset[str] | None],
+    listed: set[str],
     members: list[TenantUser],
     result: GroupPlanning,
 ) -> list[str]:
-    """Managed SKUs the group has and the entry no longer assigns: removed with prune, unless a member would lose
-    a phone number (the same protection users get; policy.allowNumberLoss lifts it)."""
+    """Managed SKUs the group has and the entry no longer names: removed with prune, unless a member would lose a
+    phone number (the same protection users get; policy.allowNumberLoss lifts it), judged on what the member holds
+    for sure once every group planned before this one has changed too."""
     removes = []
     for sku in sorted(current):
-        if sku in wanted or sku not in inputs.managed:
+        if sku in listed or sku not in inputs.managed:
             continue
-        at_risk = [m for m in members if _loses_number(inputs, group, m, sku)]
+        at_risk = [m for m in members if _loses_number(inputs, group, _sure(result, m), sku, None)]
         if at_risk and not inputs.desired.policy.allow_number_loss:
-            names = ", ".join(m.user_principal_name for m in at_risk[:5]) + (" …" if len(at_risk) > 5 else "")
-            message = (
-                f"{label}: removing {_part(inputs, sku)} from the group would take the phone number of "
-                f"{len(at_risk)} member(s) ({names}): withheld; give them the license another way first"
-            )
-            result.gaps.append(Gap(GapCode.PHONE_NUMBER_AT_RISK, WARNING, None, _part(inputs, sku), message))
+            result.gaps.append(_number_gap(inputs, label, sku, at_risk, "removing"))
             continue
         removes.append(sku)
     return removes
 
 
-def _loses_number(inputs: GroupInputs, group: TenantGroup, member: TenantUser, sku: str) -> bool:
+def _number_gap(inputs: GroupInputs, label: str, sku: str, at_risk: list[TenantUser], doing: str) -> Gap:
+    names = ", ".join(m.user_principal_name for m in at_risk[:5]) + (" …" if len(at_risk) > 5 else "")
+    message = (
+        f"{label}: {doing} {_part(inputs, sku)} in the group would take the phone number of {len(at_risk)} "
+        f"member(s) ({names}): withheld; give them the plan another way first"
+    )
+    return Gap(GapCode.PHONE_NUMBER_AT_RISK, WARNING, None, _part(inputs, sku), message)
+
+
+def _sure(result: GroupPlanning, member: TenantUser) -> TenantUser:
+    return result.members_sure.get(member.id, member)
+
+
+def _settle(
+    result: GroupPlanning,
+    member: TenantUser,
+    group: TenantGroup,
+    current: Mapping[str, frozenset[str]],
+    removes: list[str],
+    adds: Mapping[str, frozenset[str]],
+) -> None:
+    """What the member holds for sure after this group's write: its removed copies gone, its re-planned copies
+    with the plans off in either state (Entra applies the change later), new copies not counted yet."""
+    base = _sure(result, member)
+    kept = []
+    for a in base.licenses:
+        if a.assigned_by_group == group.id and a.sku_id in removes:
+            continue
+        if a.assigned_by_group == group.id and a.sku_id in adds and a.sku_id in current:
+            a = dataclasses.replace(a, disabled_plans=a.disabled_plans | adds[a.sku_id])
+        kept.append(a)
+    result.members_sure[member.id] = dataclasses.replace(base, licenses=tuple(kept))
+
+
+def _loses_number(
+    inputs: GroupInputs, group: TenantGroup, member: TenantUser, sku: str, disabled: frozenset[str] | None
+) -> bool:
+    """Whether taking the group's copy of `sku` away (or, with `disabled`, turning those plans off in it) leaves
+    the member without the plan a number hangs on, while they hold a number (or, no inventory read, a plan)."""
     before = inputs.voice.profile(holding_of(member))
-    kept = tuple(a for a in member.licenses if not (a.sku_id == sku and a.assigned_by_group == group.id))
-    after = inputs.voice.profile(holding_of(dataclasses.replace(member, licenses=kept)))
+    kept = tuple(
+        (dataclasses.replace(a, disabled_plans=disabled) if disabled is not None else None)
+        if a.sku_id == sku and a.assigned_by_group == group.id
+        else a
+        for a in member.licenses
+    )
+    after = inputs.voice.profile(holding_of(dataclasses.replace(member, licenses=tuple(a for a in kept if a))))
     if not (before.number_plan and not after.number_plan) and not (before.calling_plan and not after.calling_plan):
         return False
     if inputs.numbers is None:  # no inventory: a Calling Plan holder is assumed to have a number
@@ -195,16 +258,17 @@ def _member(
 ) -> None:
     """The member as Entra will leave them, and what their direct copies may do (migrateDirect)."""
     ours = {a.sku_id: a for a in member.licenses if a.assigned_by_group == group.id}
-    kept = [a for a in member.licenses if a.assigned_by_group != group.id or a.sku_id in after]
+    base = result.members_after.get(member.id, member)  # another managed group may have planned this member
+    kept = [a for a in base.licenses if a.assigned_by_group != group.id or a.sku_id in after]
     for sku, off in after.items():
-        existing = ours.get(sku)
+        existing = next((a for a in kept if a.sku_id == sku and a.assigned_by_group == group.id), None)
         if existing is None:
-            kept.append(LicenseAssignment(sku, off, assigned_by_group=group.id, state="Active"))
+            kept.append(LicenseAssignment(sku, off, assigned_by_group=group.id, state=PENDING))
         elif existing.disabled_plans != off and existing.grants_plans:
             kept[kept.index(existing)] = dataclasses.replace(existing, disabled_plans=off)
-    result.members_after[member.id] = dataclasses.replace(member, licenses=tuple(kept))
+    result.members_after[member.id] = dataclasses.replace(base, licenses=tuple(kept))
     result.covered.setdefault(member.id, set()).update(after)
-    if not member.usage_location:
+    if not member.usage_location and not inputs.skipped(member):  # protected or disabled: never written
         _usage_location(inputs, entry, label, member, result)
     if not entry.migrate_direct or inputs.skipped(member):
         return
@@ -219,6 +283,7 @@ def _member(
             and copy.state == "Active"
             and not copy.error
             and copy.disabled_plans <= direct.disabled_plans
+            and after[sku] <= direct.disabled_plans  # and still once the group's planned plans apply
         ):
             ready.add(sku)  # the group copy enables every plan the direct one does: removing it loses nothing
             continue

@@ -75,6 +75,7 @@ class _Planner:
         self._country_names = {a.country_name.casefold(): code for code, a in availability.items() if a.country_name}
         self.credits_funded = False  # an active Credits subscription (MCOPSTNC, MCOPSTNPP), or postpaid funding
         self.migrations: Mapping[str, frozenset[str]] = {}  # user id -> direct copies a managed group's replaces
+        self.sure_users: Mapping[str, TenantUser] = {}  # managed-group members as they hold licenses for sure
         self.group_seats: Counter[str] = Counter()  # seats the group writes take, before any direct add
 
     def run(self) -> Plan:
@@ -117,6 +118,7 @@ class _Planner:
         self.gaps.extend(groups.gaps)
         self.users_by_id.update(groups.members_after)
         self.migrations = groups.migrations
+        self.sure_users = groups.members_sure
         self.group_seats = groups.seats
         return groups
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 
-from teamslicensing.model.plan import Gap, LicenseAdd, LicenseRemove, UserChange
+from teamslicensing.model.plan import Gap, GapCode, LicenseAdd, LicenseRemove, UserChange
 from teamslicensing.model.tenant import LicenseAssignment, TenantUser
 from teamslicensing.plan.context import (
     INFO,
@@ -83,6 +83,7 @@ class UserPlanner:
             tuple(user.attributes.get(name) for name in self._location_attributes),
             None if self.p.numbers is None else self.p.numbers.get(user.id, ()),
             self.p.migrations.get(user.id),
+            sure.licenses if (sure := self.p.sure_users.get(user.id)) is not None else None,
         )
         template = self._memo.get(key)
         if template is None:
@@ -116,7 +117,10 @@ class UserPlanner:
             remove_redundant(self.p, user, wants, direct, inherited, draft)
             require_teams(self.p, user, draft)
         holding = holding_of(user)
-        numbers_taken = protect(self.p, user, self.voice.profile(holding), direct, draft)
+        sure = self.p.sure_users.get(user.id, user)  # removals are judged on what is held for sure, not pending
+        if sure is not user:
+            _wait_for_pending(self.p, user, sure, draft)
+        numbers_taken = protect(self.p, sure, self.voice.profile(holding_of(sure)), direct, draft)
         skip = skip_reason(self.p, user) if draft.adds or draft.removes else None
         usage_location = safe_usage_location(self.p, user, self._orders(user), draft, required=skip is None)
         reported = {gap.code for gap in draft.gaps}
@@ -136,7 +140,7 @@ class UserPlanner:
             rules=tuple(self.rules[i].name for i in self.selected_by.get(user.id, [])),
             destructive=numbers_taken is not None,
             phone_numbers=numbers_taken or (),
-            takes_plans=bool(draft.removes) and bool(self.voice.lost_plans(holding, end_holding(user, draft))),
+            takes_plans=bool(draft.removes) and bool(self.voice.lost_plans(holding_of(sure), end_holding(sure, draft))),
         )
         if skip is not None:
             code, why = skip
@@ -168,3 +172,20 @@ def _describe(change: UserChange) -> str:
     if change.remove_licenses:
         parts.append("removed " + ", ".join(r.sku_part_number for r in change.remove_licenses))
     return "; ".join(parts)
+
+
+def _wait_for_pending(ctx: PlanContext, user: TenantUser, sure: TenantUser, draft: Draft) -> None:
+    """A direct copy whose plans only a group copy Entra has not processed yet would keep stays for now: the
+    removal waits (MIGRATION_WAITING) and the next run makes it once the group's copy is there."""
+    lost = ctx.voice.lost_plans(holding_of(sure), end_holding(sure, draft))
+    if not lost:
+        return
+    for sku_id in list(draft.removes):
+        plans = ctx.voice.plan_ids(sku_id) - sure.direct_licenses().get(sku_id, frozenset())
+        if plans & lost:
+            del draft.removes[sku_id]
+            message = (
+                "the direct copy stays until the group copy that is to replace it is Active: without it, removing "
+                "this one would take service plans away meanwhile; the next run goes on"
+            )
+            draft.gaps.append(user_gap(ctx, user, GapCode.MIGRATION_WAITING, INFO, sku_id, message))

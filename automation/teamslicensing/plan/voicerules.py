@@ -66,6 +66,11 @@ class VoiceRules:
         self._profiles: dict[frozenset[tuple[str, frozenset[str]]], VoiceProfile] = {}
         self._redundant: dict[tuple[tuple[str, frozenset[str]], ...], list[tuple[str, str]]] = {}
 
+    def plan_ids(self, sku_id: str) -> frozenset[str]:
+        """Every service plan id the SKU carries (voice or not)."""
+        sku = self._skus.get(sku_id)
+        return frozenset(plan.id for plan in sku.service_plans) if sku else frozenset()
+
     def voice_plans(self, sku_id: str, disabled: frozenset[str] = frozenset()) -> tuple[TenantServicePlan, ...]:
         """The SKU's voice service plans that are enabled (not in `disabled`)."""
         return tuple(plan for plan in self.classified_plans(sku_id, disabled) if plan.capability in VOICE_CAPABILITIES)
