@@ -228,6 +228,19 @@ def test_search(catalog: Catalog) -> None:
     assert {"MCOEV", "SPE_E5"} <= carrying
 
 
+def test_calling_plans_carry_the_names_they_are_sold_under(catalog: Catalog) -> None:
+    # The CSV still says "Skype for Business PSTN Domestic Calling"; admins buy "Microsoft Teams Domestic Calling Plan".
+    (domestic,) = catalog.resolve("MCOPSTN1")
+    assert domestic.display_name.startswith("Skype for Business")
+    assert domestic.product_name == "Microsoft Teams Domestic Calling Plan"
+    assert catalog.resolve("MCOPSTN2")[0].product_name == "Microsoft Teams Domestic and International Calling Plan"
+    # Names the CSV already gets right are left as they are.
+    assert catalog.resolve("MCOEV")[0].product_name == catalog.resolve("MCOEV")[0].display_name
+    # Both names find it.
+    for text in ("teams domestic calling plan", "PSTN Domestic Calling"):
+        assert "MCOPSTN1" in {s.part_number for s in catalog.search(text)}
+
+
 def test_service_plan_lookup(catalog: Catalog) -> None:
     by_name = catalog.service_plan(" mcomeetadv ")
     by_id = catalog.service_plan("{3E26EE1F-8A5F-4D52-AEE2-B81CE45C8F40}")

@@ -73,6 +73,12 @@ def test_skus_search_lists_voice_capabilities(capsys: pytest.CaptureFixture[str]
     assert lines[-1].endswith("SKUs")
 
 
+def test_skus_lists_calling_plans_by_their_teams_names(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["skus", "--search", "Teams Domestic Calling Plan"]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("MCOPSTN1 "))
+    assert line.endswith("Microsoft Teams Domestic Calling Plan")
+
+
 def test_skus_voice_filter_leaves_only_voice_skus(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["skus", "--voice"]) == 0
     lines = capsys.readouterr().out.splitlines()[:-1]

@@ -57,12 +57,12 @@ def test_json_follows_the_contract_exactly() -> None:
             {
                 "skuId": "sku-2",
                 "skuPartNumber": "MCOPSTN2",
-                "productName": "Skype for Business PSTN Domestic and International Calling",
+                "productName": "Microsoft Teams Domestic and International Calling Plan",
                 "disabledPlans": ["plan-b", "plan-c"],
             }
         ],
         "removeLicenses": [
-            {"skuId": "sku-1", "skuPartNumber": "MCOPSTN1", "productName": "Skype for Business PSTN Domestic Calling"}
+            {"skuId": "sku-1", "skuPartNumber": "MCOPSTN1", "productName": "Microsoft Teams Domestic Calling Plan"}
         ],
         "rules": ["international-sales"],
         "destructive": False,
@@ -101,8 +101,7 @@ def test_text_puts_destructive_changes_first() -> None:
     assert "dave@contoso.com: removes MCOEV" in text
     assert "  !! dave@contoso.com  [prune]" in text
     assert (
-        "+ MCOPSTN2 (Skype for Business PSTN Domestic and International Calling) (disabled plans: plan-b, plan-c)"
-        in text
+        "+ MCOPSTN2 (Microsoft Teams Domestic and International Calling Plan) (disabled plans: plan-b, plan-c)" in text
     )
     assert lines[-1] == (
         "Plan: 2 users to change (1 license add, 2 removals, 1 usage location), 1 DESTRUCTIVE; "
@@ -186,7 +185,7 @@ def test_csv_has_one_row_per_add_removal_gap_and_seat() -> None:
     assert kinds.count("seat") == 1
     adds = [row for row in rows if row["action"] == "add"]
     assert adds[0]["user"] == "grace@contoso.com"
-    assert adds[0]["productName"] == "Skype for Business PSTN Domestic and International Calling"
+    assert adds[0]["productName"] == "Microsoft Teams Domestic and International Calling Plan"
     assert "disabled plans: plan-b plan-c" in adds[0]["detail"]
     assert any(row["action"] == "remove" and "DESTRUCTIVE" in row["detail"] for row in rows)
 

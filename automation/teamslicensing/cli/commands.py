@@ -258,7 +258,7 @@ def skus(args: argparse.Namespace) -> int:
     width = min(max((len(sku.part_number) for sku in found), default=10), 32)  # a few part numbers run to 60
     for sku in found:
         capabilities = ", ".join(sorted(c.value for c in sku.capabilities)) or "-"
-        out.write(f"{sku.part_number:<{width}}  {sku.sku_id}  {capabilities:<40}  {sku.display_name}\n")
+        out.write(f"{sku.part_number:<{width}}  {sku.sku_id}  {capabilities:<40}  {sku.product_name}\n")
     out.write(f"{len(found)} SKU{'s' if len(found) != 1 else ''}\n")
     return EXIT_OK
 

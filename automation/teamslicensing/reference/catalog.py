@@ -203,14 +203,31 @@ class ServicePlan:
     capability: Capability | None
 
 
+# The CSV still names the Calling Plans by their Skype for Business era names; the admin center, Microsoft's
+# store and the Teams docs (resource accounts, Calling Plans; stored copies read 2026-12-01) sell them as these.
+# Keyed on the SKU GUID, which never drifts.
+_CURRENT_PRODUCT_NAMES: Mapping[str, str] = MappingProxyType(
+    {
+        "0dab259f-bf13-4952-b7f8-7db8f131b28d": "Microsoft Teams Domestic Calling Plan",  # MCOPSTN1
+        "d3b4fe1f-9992-4930-8acb-ca6ec609365e": "Microsoft Teams Domestic and International Calling Plan",  # MCOPSTN2
+        "54a152dc-90de-4996-93d2-bc47e670fc06": "Microsoft Teams Domestic Calling Plan (120 min)",  # MCOPSTN5
+    }
+)
+
+
 @dataclass(frozen=True, slots=True)
 class CatalogSku:
     """One SKU (what Graph calls skuId / skuPartNumber) and the service plans it bundles."""
 
     sku_id: str
     part_number: str
-    display_name: str
+    display_name: str  # the CSV's Product_Display_Name
     service_plans: tuple[ServicePlan, ...]
+
+    @property
+    def product_name(self) -> str:
+        """The name admins buy and see it under: the CSV's, unless that is a retired Skype for Business name."""
+        return _CURRENT_PRODUCT_NAMES.get(self.sku_id, self.display_name)
 
     @property
     def capabilities(self) -> frozenset[Capability]:
@@ -251,7 +268,7 @@ class Catalog:
             (
                 sku,
                 "\n".join(
-                    [sku.part_number, sku.display_name, sku.sku_id]
+                    [sku.part_number, sku.display_name, sku.product_name, sku.sku_id]
                     + [p.name for p in sku.service_plans]
                     + [p.id for p in sku.service_plans]  # the help promises servicePlanIds too
                     + [p.friendly_name for p in sku.service_plans]

@@ -117,10 +117,11 @@ def md_cell(text: str) -> str:
 
 @functools.cache
 def product_name(part_number: str) -> str | None:
-    """Microsoft's product name for a skuPartNumber ("Microsoft Teams Domestic Calling Plan" for MCOPSTN1), from
-    the shipped licensing CSV; None when the catalogue does not know it (a GUID, a SKU newer than the CSV)."""
+    """Microsoft's product name for a skuPartNumber ("Microsoft Teams Domestic Calling Plan" for MCOPSTN1, not the
+    CSV's retired "Skype for Business PSTN Domestic Calling"); None when the catalogue does not know it (a GUID, a
+    SKU newer than the CSV)."""
     found = load_catalog().by_part_number(part_number)
-    return found[0].display_name if found and found[0].display_name else None
+    return found[0].product_name if found and found[0].product_name else None
 
 
 def named(part_number: str) -> str:
