@@ -9,6 +9,8 @@ assigns MCOEV and MCOPSTN1, so two SKUs are managed. The fake tenant runs as a l
 its own; each mode runs the product (read + plan) in a fresh process, so its peak RSS is its own. Reported: read
 requests, users read, changes and gaps planned, wall time, peak RSS. Target (issue 12): scoped, 1,000,000 users with
 20,000 voice users: <= 100 read requests and <= 200 MB RSS. The changes of both modes are compared when both run.
+`check` checks the plan the previous mode saved as `apply PLANFILE` does (reading the changed users by id), and
+`check-all` as it did before (reading every user): `changes` are then the changes still fresh, `gaps` the stale.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import json
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -121,30 +124,54 @@ def serve(users: int, voice: int, latency: float) -> None:
     server.serve_forever()
 
 
-def run_product(url: str, mode: str) -> dict[str, Any]:
+def digest(changes: Any) -> str:
+    listed = json.dumps([[c.user_id, [a.sku_id for a in c.add_licenses]] for c in changes])
+    return hashlib.sha256(listed.encode()).hexdigest()[:12]
+
+
+def run_product(url: str, mode: str, plan_file: Path) -> dict[str, Any]:
+    """Read and plan in `mode`, saving the plan to `plan_file`; or, for the check modes, check the plan saved
+    there as `apply PLANFILE` does (`check`: the product's way; `check-all`: reading every user, as before)."""
+    from teamslicensing.apply.planfile import basis_read, read_plan_file, split_stale, write_plan_file
     from teamslicensing.plan.planner import plan
     from teamslicensing.reference.availability import load_availability
-    from teamslicensing.tenant.live import read_tenant
+    from teamslicensing.tenant.live import read_tenant, read_tenant_parts
 
-    desired = rollout_desired()
     result: dict[str, Any] = {}
 
     async def product() -> None:
         started = time.monotonic()
-        async with counting_graph(url) as (graph, sent):
-            tenant = await read_tenant(graph, desired, mode)  # type: ignore[arg-type]
-            requests = sent()
-        read_wall = time.monotonic() - started
-        planned = plan(desired, tenant, load_availability())
-        changes = json.dumps([[c.user_id, [a.sku_id for a in c.add_licenses]] for c in planned.changes])
+        if mode.startswith("check"):
+            saved = read_plan_file(plan_file)
+            need = basis_read(saved)
+            async with counting_graph(url) as (graph, sent):
+                ids = need.user_ids if mode == "check" else None
+                tenant = await read_tenant_parts(graph, need.group_names, need.attributes, need.licensed, ids)
+                requests = sent()
+            read_wall = time.monotonic() - started
+            fresh, stale = split_stale(saved, tenant)
+            result.update(changes=len(fresh), changes_digest=digest(fresh), gaps=len(stale))
+        else:
+            desired = rollout_desired()
+            async with counting_graph(url) as (graph, sent):
+                tenant = await read_tenant(graph, desired, mode)  # type: ignore[arg-type]
+                requests = sent()
+            read_wall = time.monotonic() - started
+            planned = plan(desired, tenant, load_availability())
+            policy = desired.policy
+            write_plan_file(
+                plan_file,
+                planned,
+                tenant,
+                config="licensing.yaml",
+                config_digest=None,
+                max_changes=policy.max_changes,
+                max_removals=policy.max_removals,
+                attributes=tuple(sorted(desired.selected_attributes)),
+            )
+            result.update(changes=len(planned.changes), changes_digest=digest(planned.changes), gaps=len(planned.gaps))
         result.update(
-            requests=requests,
-            users_read=len(tenant.users),
-            changes=len(planned.changes),
-            changes_digest=hashlib.sha256(changes.encode()).hexdigest()[:12],
-            gaps=len(planned.gaps),
-            read_wall=read_wall,
-            wall=time.monotonic() - started,
+            requests=requests, users_read=len(tenant.users), read_wall=read_wall, wall=time.monotonic() - started
         )
 
     asyncio.run(product())
@@ -171,29 +198,38 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=1_000_000)
     parser.add_argument("--voice", type=int, default=20_000)
-    parser.add_argument("--modes", default="scoped,all", help="comma-separated: scoped, all, auto")
+    parser.add_argument(
+        "--modes",
+        default="scoped,check,check-all,all",
+        help="comma-separated: scoped, all, auto (plan), check, check-all (check the last plan as apply PLANFILE does)",
+    )
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per HTTP request (default 0)")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--product", help=argparse.SUPPRESS)
     parser.add_argument("--mode", help=argparse.SUPPRESS)
+    parser.add_argument("--plan-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.voice, args.latency)
         return 0
     if args.product:
-        print(json.dumps(run_product(args.product, args.mode)))
+        print(json.dumps(run_product(args.product, args.mode, args.plan_file)))
         return 0
     print(f"{args.users:,} users, {args.voice:,} voice users; fake tenant over loopback HTTP in its own process")
     started = time.monotonic()
-    with served_tenant(args.users, args.voice, args.latency) as (url, fake_rss):
+    with (
+        served_tenant(args.users, args.voice, args.latency) as (url, fake_rss),
+        tempfile.TemporaryDirectory() as folder,
+    ):
         print(f"fake tenant ready in {time.monotonic() - started:.0f} s ({fake_rss:.0f} MB)")
         print(
-            f"{'mode':>7} {'requests':>9} {'users read':>11} {'changes':>8} {'digest':>13} {'gaps':>6} "
+            f"{'mode':>9} {'requests':>9} {'users read':>11} {'changes':>8} {'digest':>13} {'gaps':>6} "
             f"{'read s':>7} {'wall s':>7} {'RSS MB':>7}"
         )
+        product = [sys.executable, "-m", "benchmarks.bench_scoped_read"]
         for mode in args.modes.split(","):
             child = subprocess.run(
-                [sys.executable, "-m", "benchmarks.bench_scoped_read", "--product", url, "--mode", mode],
+                [*product, "--product", url, "--mode", mode, "--plan-file", str(Path(folder) / "plan.json")],
                 capture_output=True,
                 text=True,
                 check=False,
@@ -204,7 +240,7 @@ def main() -> int:
                 return 1
             r = json.loads(child.stdout.strip().splitlines()[-1])
             print(
-                f"{mode:>7} {r['requests']:>9} {r['users_read']:>11,} {r['changes']:>8} {r['changes_digest']:>13} "
+                f"{mode:>9} {r['requests']:>9} {r['users_read']:>11,} {r['changes']:>8} {r['changes_digest']:>13} "
                 f"{r['gaps']:>6} {r['read_wall']:>7.1f} {r['wall']:>7.1f} {r['rss']:>7.0f}",
                 flush=True,
             )

@@ -31,6 +31,8 @@ from teamslicensing.reference.availability import load_availability
 from teamslicensing.tenant import live
 from teamslicensing.tenant.live import read_tenant
 from tests.support.fakegraph import FakeGraph
+from tests.support.rollout import CONFIG as ROLLOUT_CONFIG
+from tests.support.rollout import holders, rollout_document, user_id
 
 BASE = "https://graph.microsoft.com/v1.0"
 TOKEN = "test-token-not-a-secret"
@@ -217,3 +219,43 @@ def test_plan_read_option_overrides_the_policy_and_a_saved_plan_refuses_it(
     assert "scoped read (policy.read: scoped)" in out
     assert main(["apply", str(tmp_path / "plan.json"), "--read", "all", "--yes"]) == 1
     assert "--read applies to a configuration" in capsys.readouterr().err
+
+
+def test_a_saved_plans_check_reads_only_the_users_it_changes(
+    router: respx.MockRouter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`apply PLANFILE` re-reads what its changes rested on; in a tenant far larger than the plan it reads those
+    users by id instead of every user, and still finds the one changed since."""
+    document = rollout_document(3000, holding_calling_plan=2970)  # 30 users to change; 3 pages of users to list
+    fake = served(router, document)
+    config = tmp_path / "licensing.yaml"
+    config.write_text(ROLLOUT_CONFIG, encoding="utf-8")
+    saved = tmp_path / "plan.json"
+    assert main(["plan", str(config), "--read", "all", "--out", str(saved)]) == 0
+    changed = json.loads(saved.read_text("utf-8"))["plan"]["changes"]
+    assert len(changed) == 30
+    moved = fake.user(user_id(2980))
+    assert moved is not None
+    moved["usageLocation"] = "CA"  # changed since the plan: its change must not be written
+    fake.requests.clear()
+    capsys.readouterr()
+
+    status = main(["apply", str(saved), "--yes", "--audit-log", str(tmp_path / "audit.jsonl")])
+    assert status == 4, "applied, with one user stale"
+    assert "29 applied, 0 failed" in capsys.readouterr().err
+    pages = users_pages(fake)
+    assert [p for p in pages if "$filter=" not in p and "$top=1&" not in p] == [], "no listing of every user"
+    by_id = [p for p in pages if "$filter=id in (" in p or "$filter=id eq " in p]
+    assert len(by_id) == math.ceil(30 / 15)
+    assert holders(fake.document()) == {user_id(n) for n in range(3000) if n != 2980}
+
+
+def test_a_saved_plans_check_reads_every_user_when_that_is_cheaper(router: respx.MockRouter, tmp_path: Path) -> None:
+    fake = served(router, rollout_document(200))  # 200 changes: 14 queries by id against one page of users
+    config = tmp_path / "licensing.yaml"
+    config.write_text(ROLLOUT_CONFIG, encoding="utf-8")
+    assert main(["plan", str(config), "--out", str(tmp_path / "plan.json")]) == 0
+    fake.requests.clear()
+    assert main(["apply", str(tmp_path / "plan.json"), "--yes", "--audit-log", str(tmp_path / "audit.jsonl")]) == 0
+    assert not [p for p in users_pages(fake) if "$filter=id" in p]
+    assert len(holders(fake.document())) == 200

@@ -26,6 +26,7 @@ from teamslicensing.apply.guard import check_applicable
 from teamslicensing.apply.journal import read_journal
 from teamslicensing.apply.lock import tenant_lock
 from teamslicensing.apply.planfile import (
+    basis_read,
     is_plan_file,
     read_plan_file,
     split_stale,
@@ -186,8 +187,8 @@ def saved_plan(path: str | Path, source: TenantSource, max_age: float | None = N
                 f"{path} was made {_duration(age)} ago, more than --max-age {_duration(max_age)}: plan again; "
                 "nothing was written"
             )
-    licensed = tuple(change.group_id for change in saved.plan.group_changes)
-    tenant = _read(source, tuple(group_id for group_id, _ in saved.groups) + licensed, saved.attributes, licensed)
+    need = basis_read(saved)
+    tenant = _read(source, need.group_names, need.attributes, need.licensed, need.user_ids)
     if saved.tenant_id != tenant.tenant_id:
         raise UsageError(
             f"{path} was made for tenant {saved.tenant_id or 'unknown'}, but {source.where} is tenant "
@@ -322,7 +323,11 @@ def config_digest(config: str | Path) -> str | None:
 
 
 def _read(
-    source: TenantSource, group_names: Iterable[str], attributes: Collection[str], licensed: Collection[str] = ()
+    source: TenantSource,
+    group_names: Iterable[str],
+    attributes: Collection[str],
+    licensed: Collection[str] = (),
+    user_ids: Collection[str] | None = None,
 ) -> Tenant:
     if source.snapshot is not None:
         return load_snapshot(source.snapshot, attributes)
@@ -331,7 +336,7 @@ def _read(
 
     async def read_live() -> Tenant:
         async with graph_access.open() as graph:
-            return await read_tenant_parts(graph, group_names, attributes, licensed)
+            return await read_tenant_parts(graph, group_names, attributes, licensed, user_ids)
 
     return asyncio.run(read_live())
 

@@ -45,6 +45,27 @@ class SavedPlan:
     group_basis: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # group id -> `group_basis`
 
 
+@dataclass(frozen=True)
+class BasisRead:
+    """What checking a saved plan reads again: the groups and attributes its selection rested on, the groups it
+    licenses, and the users it changes (no others matter: a saved plan is applied, never planned again)."""
+
+    group_names: tuple[str, ...]
+    attributes: tuple[str, ...]
+    licensed: tuple[str, ...]
+    user_ids: tuple[str, ...]
+
+
+def basis_read(saved: SavedPlan) -> BasisRead:
+    licensed = tuple(change.group_id for change in saved.plan.group_changes)
+    return BasisRead(
+        group_names=tuple(group_id for group_id, _ in saved.groups) + licensed,
+        attributes=saved.attributes,
+        licensed=licensed,
+        user_ids=tuple(change.user_id for change in saved.plan.changes),
+    )
+
+
 def is_plan_file(path: str | Path) -> bool:
     """Whether `path` is a saved plan (JSON carrying the marker) rather than a YAML configuration."""
     try:

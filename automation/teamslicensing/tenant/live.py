@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Collection, Iterable
 from typing import IO, Any
 
@@ -45,7 +46,7 @@ from teamslicensing.tenant.parse import (
     unreadable_user,
     user_select,
 )
-from teamslicensing.tenant.scoped import read_scoped_users
+from teamslicensing.tenant.scoped import by_id_queries, read_scoped_users, read_users_by_id
 
 NUMBERS_URL = "/admin/teams/telephoneNumberManagement/numberAssignments"
 NUMBER_PAGE = 1000  # numberAssignments' $top maximum
@@ -99,18 +100,34 @@ async def count_users(graph: Graph) -> int | None:
 
 
 async def read_tenant_parts(
-    graph: Graph, group_names: Iterable[str], attributes: Collection[str], licensed: Collection[str] = ()
+    graph: Graph,
+    group_names: Iterable[str],
+    attributes: Collection[str],
+    licensed: Collection[str] = (),
+    user_ids: Collection[str] | None = None,
 ) -> Tenant:
     """The tenant with the groups `group_names` name and the user `attributes` rules read (a saved plan's check
-    reads what its plan rested on, without a configuration)."""
+    reads what its plan rested on, without a configuration). With `user_ids`, only those users are needed: they
+    are read by id when that takes fewer requests than reading every user (a plan changing 1,000 users of a
+    million-user tenant: 67 requests, not 1,001)."""
     cloud = cloud_of(graph.connection.graph_url)
-    skus, (users, unreadable), groups, (raw_numbers, why) = await all_of(
+
+    async def people() -> tuple[list[TenantUser], list[UnreadableUser], ReadScope | None]:
+        if user_ids is None:
+            return (*await _read_users(graph, attributes), None)
+        count = await count_users(graph)
+        if count is None or len(by_id_queries(user_ids)) >= math.ceil(count / PAGE_SIZE):
+            return (*await _read_users(graph, attributes), None)
+        users, unreadable = await read_users_by_id(graph, user_ids, attributes)
+        return users, unreadable, ReadScope(len(users), count, "a saved plan's check reads the users it changes")
+
+    skus, (users, unreadable, scope), groups, (raw_numbers, why) = await all_of(
         _read_skus(graph),
-        _read_users(graph, attributes),
+        people(),
         _read_groups(graph, group_names, licensed),
         read_number_assignments(graph, cloud),
     )
-    return await _tenant(graph, cloud, skus, users, unreadable, groups, (raw_numbers, why), None)
+    return await _tenant(graph, cloud, skus, users, unreadable, groups, (raw_numbers, why), scope)
 
 
 async def _tenant(
