@@ -249,6 +249,15 @@ def test_a_saved_plans_check_reads_only_the_users_it_changes(
     assert len(by_id) == math.ceil(30 / 15)
     assert holders(fake.document()) == {user_id(n) for n in range(3000) if n != 2980}
 
+    # undo reads the users its audit log names the same way
+    fake.requests.clear()
+    undo = ["undo", str(tmp_path / "audit.jsonl"), "--yes", "--allow-number-loss"]
+    assert main([*undo, "--audit-log", str(tmp_path / "undo.jsonl")]) == 0
+    pages = users_pages(fake)
+    assert [p for p in pages if "$filter=" not in p and "$top=1&" not in p] == []
+    assert len([p for p in pages if "$filter=id" in p]) == math.ceil(29 / 15)
+    assert holders(fake.document()) == {user_id(n) for n in range(2970)}
+
 
 def test_a_saved_plans_check_reads_every_user_when_that_is_cheaper(router: respx.MockRouter, tmp_path: Path) -> None:
     fake = served(router, rollout_document(200))  # 200 changes: 14 queries by id against one page of users

@@ -226,7 +226,7 @@ def undo(
         if unknown:
             raise UsageError(f"{audit_log} records no applied license write for: {', '.join(unknown)}")
         recorded = [r for r in recorded if r.user_id in wanted or r.user_principal_name.lower() in wanted]
-    tenant = _read(source, (), ())
+    tenant = _read(source, (), (), user_ids=[entry.user_id for entry in recorded])  # only they are restored
     restore, stale = plan_undo(recorded, tenant, allow_number_loss=allow_number_loss)
     return PlanRun(restore, tenant, source, str(audit_log), max_changes, max_removals, stale=stale, mode="undo")
 
