@@ -167,7 +167,7 @@ def test_markdown_of_a_hundred_thousand_changes_fits_a_github_step_summary() -> 
     markdown = render(big, "markdown")
     assert len(markdown.encode()) <= 1_000_000
     assert "more changed users" in markdown
-    assert "Plan: 100000 users to change" in markdown
+    assert "Plan: 100,000 users to change" in markdown
     assert "### Seats" in markdown
     assert "SEAT_SHORTAGE" in markdown
     assert "user000000@contoso.com" in markdown

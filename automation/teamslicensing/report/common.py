@@ -19,19 +19,21 @@ def summary_line(plan: Plan) -> str:
     removes = sum(len(c.remove_licenses) for c in plan.changes)
     locations = sum(1 for c in plan.changes if c.set_usage_location)
     destructive = sum(1 for c in plan.changes if c.destructive)
-    users = len(plan.changes)
     text = (
-        f"Plan: {users} user{'s' if users != 1 else ''} to change "
-        f"({adds} license add{'s' if adds != 1 else ''}, {removes} removal{'s' if removes != 1 else ''}, "
-        f"{locations} usage location{'s' if locations != 1 else ''})"
+        f"Plan: {counted(len(plan.changes), 'user')} to change "
+        f"({counted(adds, 'license add')}, {counted(removes, 'removal')}, {counted(locations, 'usage location')})"
     )
     if plan.group_changes:
-        groups = len(plan.group_changes)
-        text += f", {groups} group{'s' if groups != 1 else ''} to change"
+        text += f", {counted(len(plan.group_changes), 'group')} to change"
     if destructive:
-        text += f", {destructive} DESTRUCTIVE"
+        text += f", {destructive:,} DESTRUCTIVE"
     errors, warnings, infos = (plan.gap_count(s) for s in (Severity.ERROR, Severity.WARNING, Severity.INFO))
-    return f"{text}; gaps: {errors} error(s), {warnings} warning(s), {infos} info."
+    return f"{text}; gaps: {errors:,} error(s), {warnings:,} warning(s), {infos:,} info."
+
+
+def counted(count: int, noun: str) -> str:
+    """`1 user`, `100,000 users`: thousands separated, as the HTML tiles show them."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def group_change_lines(change: GroupChange) -> Iterator[str]:
