@@ -349,3 +349,75 @@ def test_the_time_budget_holds_during_a_throttling_storm(
     summary = next(line for line in err.splitlines() if line.startswith("Apply: "))
     assert "0 failed" in summary, "a throttled write left at the stop is not attempted, not failed"
     assert "the time budget ran out" in summary
+
+
+def test_a_graph_that_stops_answering_holds_a_stopped_run_only_for_the_grace_period(
+    router: respx.MockRouter, config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the time budget runs out, batches in flight get the grace period and their read-back a bounded time
+    more; a Graph that hangs is not waited out (it once held a 3 s budget for 8.5 minutes). What was not read back
+    is unknown; a write read back as never done is left for the next run, not counted as a failure."""
+    import time
+
+    fake = fake_for(rollout_document(200), router)
+    original = fake.handle
+    batches = {"answered": 0}
+
+    def hanging_after_the_first_batch(request: Any) -> Any:
+        if request.url.path.endswith("/$batch"):
+            batches["answered"] += 1
+            if batches["answered"] == 1:
+                fake.latency = 600.0  # from now on every request hangs
+        return original(request)
+
+    fake.handle = hanging_after_the_first_batch  # type: ignore[method-assign]
+    source = app.TenantSource(graph=app.GraphAccess(Connection(BASE), access_token=TOKEN))
+    run = app.plan(config, source)
+    started = time.monotonic()
+    options = app.ApplyOptions(audit_path=tmp_path / "a.jsonl", deadline=started + 2.0, grace=1.0)
+    result = app.apply(run, options)
+    took = time.monotonic() - started
+    assert took < 2.0 + 1.0 + 1.0 + 3.0, f"the stopped run waited {took:.1f} s on a Graph that does not answer"
+    assert result.stopped is not None
+    assert result.stopped.reason is StopReason.TIME_BUDGET
+    assert result.count(APPLIED) == 20, "the one answered batch"
+    assert result.count(FAILED) == 0, "nothing Graph refused"
+    assert result.count(UNKNOWN) > 0, "the batches abandoned in flight could not be read back"
+    end = records(tmp_path / "a.jsonl")[-1]
+    assert end["type"] == "end"
+    assert end["applied"] + end["unknown"] + end["notAttempted"] == 200
+
+
+def test_writes_abandoned_at_a_stop_and_read_back_as_never_done_are_not_failures(
+    router: respx.MockRouter, config: Path, tmp_path: Path
+) -> None:
+    """Write batches outlast the grace period while reads still answer: the abandoned writes are read back, found
+    not done, and left for the next run (not attempted), not reported as failures."""
+    import time
+
+    fake = FakeGraph(copy.deepcopy(rollout_document(200)), base_url=BASE, fractional_retry_after=True)
+    write_batches = {"seen": 0}
+
+    async def answer_late(request: Any) -> Any:
+        await asyncio.sleep(5.0)
+        return fake.handle(request)
+
+    def slow_writes(request: Any) -> Any:
+        if request.url.path.endswith("/$batch") and b'"POST"' in request.content:
+            write_batches["seen"] += 1
+            if write_batches["seen"] > 1:
+                return answer_late(request)
+        return fake.handle(request)
+
+    router.route(host="graph.microsoft.com").mock(side_effect=slow_writes)
+    run = app.plan(config, app.TenantSource(graph=app.GraphAccess(Connection(BASE), access_token=TOKEN)))
+    started = time.monotonic()
+    result = app.apply(run, app.ApplyOptions(audit_path=tmp_path / "a.jsonl", deadline=started + 3.0, grace=0.5))
+    assert result.count(FAILED) == 0, [r for r in result.results if r.status == FAILED][:3]
+    assert result.count(UNKNOWN) == 0, "every abandoned write was read back"
+    assert result.count(APPLIED) == 20
+    end = records(tmp_path / "a.jsonl")[-1]
+    assert end["notAttempted"] == 180, "abandoned before they took effect, or never sent: the next run does them"
+    verified = [r for r in records(tmp_path / "a.jsonl") if r["type"] == "verified"]
+    assert verified
+    assert {r["state"] for r in verified} == {"notDone"}

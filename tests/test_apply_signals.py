@@ -122,3 +122,44 @@ def test_two_applies_at_once_write_no_user_twice_and_report_no_false_failure(tmp
     assert all("another apply is running" in err and "nothing was written" in err for err in refused)
     assert not any("FAILED" in err for err in errors)
     assert holders(state, MCOPSTN1) == {user["id"] for user in document["users"]}
+
+
+def test_a_second_ctrl_c_abandons_batches_in_flight_and_still_accounts_for_every_user(tmp_path: Path) -> None:
+    """The first SIGINT waits for batches in flight (up to the grace period); a second one stops waiting. The
+    batches left without an answer are `unknown`, never `applied` or `not attempted`, and a rerun converges."""
+    config = tmp_path / "licensing.yaml"
+    config.write_text(CONFIG, encoding="utf-8")
+    document = rollout_document(USERS)
+    with serving(lambda url: FakeGraph(document, base_url=url), latency=0.05) as loopback:
+        fake = loopback.fake
+        audit = tmp_path / "first.jsonl"
+        process = cli(loopback.url, tmp_path, "apply", str(config), "--yes", "--audit-log", str(audit))
+        wait_for_writes(fake, USERS // 5, process)
+        loopback.latency = 10.0  # the batches now in flight hang (a graceful stop would wait them out)
+        time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        asked_twice = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+        stopped_in = time.monotonic() - asked_twice
+        assert process.returncode == 130, err
+        assert stopped_in < 4, f"a second Ctrl-C did not stop waiting for the hanging batches ({stopped_in:.1f} s)"
+        (summary,) = [line for line in err.splitlines() if line.startswith("Apply: ")]
+        assert "unknown" in summary, summary
+        last = json.loads(audit.read_text(encoding="utf-8").splitlines()[-1])
+        assert last["type"] == "end"
+        assert last["unknown"] > 0
+        assert last["applied"] + last["notAttempted"] + last["failed"] + last["unknown"] == USERS
+        loopback.latency = 0.0
+        time.sleep(11)  # the abandoned requests still reach the tenant: the rerun must find them done
+        again = cli(loopback.url, tmp_path, "apply", str(config), "--yes", "--audit-log", str(tmp_path / "2.jsonl"))
+        _, err = again.communicate(timeout=120)
+        assert again.returncode == 0, err
+        with loopback.lock:
+            state = fake.document()
+            sent = [write["url"] for write in fake.writes]
+    assert set(sent) <= intents(audit) | intents(tmp_path / "2.jsonl"), "a write reached Graph without its intent"
+    assert holders(state, MCOPSTN1) == {user["id"] for user in document["users"]}
+    calling = next(sku for sku in state["subscribedSkus"] if sku["skuId"] == MCOPSTN1)
+    assert calling["consumedUnits"] == USERS

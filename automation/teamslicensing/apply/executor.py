@@ -345,6 +345,9 @@ async def _verify(run: _Run, writes: Sequence[Write]) -> None:
                 )
         elif seen is Observed.NOT_DONE and attempt.uncertain and run.switch.keep_trying():
             retry.append(write)
+        elif seen is Observed.NOT_DONE and attempt.uncertain and run.switch.stop is not None:
+            # abandoned at the stop before it took effect: left for the next run, like a batch never sent
+            run.final.pop((write.change.user_id, write.kind), None)
         elif seen is Observed.NOT_DONE:
             _fail(run, write, attempt, f"not applied: {attempt.error_message or 'no answer'}; the user is unchanged")
         elif seen is Observed.GONE:
@@ -372,9 +375,10 @@ async def _verify(run: _Run, writes: Sequence[Write]) -> None:
 
 
 async def _read_back(run: _Run, user_ids: Sequence[str]) -> dict[str, TenantUser | None] | None:
+    """The users now, or None when they cannot be read (within the stop's bound, once a stop was asked for)."""
     try:
-        raw = await run.backend.read_users(user_ids)
-    except (GraphError, AuthenticationError):
+        raw = await asyncio.wait_for(run.backend.read_users(user_ids), run.switch.read_back_limit())
+    except (GraphError, AuthenticationError, asyncio.TimeoutError):  # not TimeoutError: Python 3.10 has two
         return None
     users: dict[str, TenantUser | None] = {}
     for user_id, obj in raw.items():

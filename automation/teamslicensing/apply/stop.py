@@ -8,6 +8,9 @@ import time
 from teamslicensing.model.outcome import Stop, StopReason
 
 GRACE_SECONDS = 60.0  # how long batches in flight may take to finish once a stop was asked for
+# how long reading back the writes abandoned at a stop may take: a Graph that stopped answering must not hold a
+# stopped run for the retry policy's full 15 minutes (what is not read back by then is reported unknown)
+READ_BACK_AFTER_STOP = 15.0
 
 
 class StopSwitch:
@@ -31,6 +34,12 @@ class StopSwitch:
         """Past the deadline, ask for a stop (once)."""
         if self.stop is None and self.deadline is not None and time.monotonic() > self.deadline:
             self.request(StopReason.TIME_BUDGET, "the time budget ran out")
+
+    def read_back_limit(self) -> float | None:
+        """Seconds a read-back may take now: unbounded (the retry policy bounds it) until a stop was asked for."""
+        if self.stop is None:
+            return None
+        return min(self.grace, READ_BACK_AFTER_STOP)
 
     def keep_trying(self) -> bool:
         """Whether retries may go on: not once a stop was asked for, nor past the deadline."""
