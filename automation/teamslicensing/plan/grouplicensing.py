@@ -38,7 +38,7 @@ class GroupPlanning:
     changes: list[GroupChange] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     members_after: dict[str, TenantUser] = field(default_factory=dict)
-    covered: dict[str, set[str]] = field(default_factory=dict)
+    covered: dict[str, frozenset[str]] = field(default_factory=dict)
     migrations: dict[str, frozenset[str]] = field(default_factory=dict)
     seats: Counter[str] = field(default_factory=Counter)
     usage_locations: dict[str, str] = field(default_factory=dict)  # member id -> country to set first
@@ -46,6 +46,16 @@ class GroupPlanning:
     # group removals and newly disabled plans already applied; removals of direct copies are judged on this
     members_sure: dict[str, TenantUser] = field(default_factory=dict)
     seat_members: dict[str, set[str]] = field(default_factory=dict)  # sku -> members a group write gives a seat
+    # what every member of a group gets alike, one object each: 100,000 members share them instead of copying them
+    pending_copies: dict[tuple[str, str, frozenset[str]], LicenseAssignment] = field(default_factory=dict)
+    group_skus: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def pending_copy(self, group_id: str, sku: str, off: frozenset[str]) -> LicenseAssignment:
+        key = (group_id, sku, off)
+        found = self.pending_copies.get(key)
+        if found is None:
+            found = self.pending_copies[key] = LicenseAssignment(sku, off, group_id, state=PENDING)
+        return found
 
 
 @dataclass(frozen=True)
@@ -203,7 +213,9 @@ def _settle(
         if a.assigned_by_group == group.id and a.sku_id in adds and a.sku_id in current:
             a = dataclasses.replace(a, disabled_plans=a.disabled_plans | adds[a.sku_id])
         kept.append(a)
-    result.members_sure[member.id] = dataclasses.replace(base, licenses=tuple(kept))
+    # every member is recorded (the planner reads the pending state for those absent); an unchanged one as itself
+    unchanged = tuple(kept) == base.licenses
+    result.members_sure[member.id] = base if unchanged else dataclasses.replace(base, licenses=tuple(kept))
 
 
 def _loses_number(
@@ -263,11 +275,13 @@ def _member(
     for sku, off in after.items():
         existing = next((a for a in kept if a.sku_id == sku and a.assigned_by_group == group.id), None)
         if existing is None:
-            kept.append(LicenseAssignment(sku, off, assigned_by_group=group.id, state=PENDING))
+            kept.append(result.pending_copy(group.id, sku, off))
         elif existing.disabled_plans != off and existing.grants_plans:
             kept[kept.index(existing)] = dataclasses.replace(existing, disabled_plans=off)
     result.members_after[member.id] = dataclasses.replace(base, licenses=tuple(kept))
-    result.covered.setdefault(member.id, set()).update(after)
+    given = result.group_skus.setdefault(group.id, frozenset(after))
+    previous = result.covered.get(member.id)
+    result.covered[member.id] = given if previous is None or previous <= given else previous | given
     if not member.usage_location and not inputs.skipped(member):  # protected or disabled: never written
         _usage_location(inputs, entry, label, member, result)
     if not entry.migrate_direct or inputs.skipped(member):

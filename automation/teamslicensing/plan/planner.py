@@ -32,6 +32,7 @@ from teamslicensing.reference.countries import country_code
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 COVERED_ORDER = 1 << 30  # a SKU a managed group gives: after every rule in seat priority (it takes no direct seat)
+COVERED = Want(None, COVERED_ORDER)  # one for every covered member: it is immutable
 
 
 class PlanInputError(InputError):
@@ -87,7 +88,7 @@ class _Planner:
         wants, selected_by = self._select()
         for user_id, skus in groups.covered.items():  # a managed group gives these: no direct add, no prune
             for sku_id in skus:
-                wants[user_id].setdefault(sku_id, Want(None, COVERED_ORDER))
+                wants[user_id].setdefault(sku_id, COVERED)
         user_planner = UserPlanner(self, wants, selected_by)
         relevant = [u for u in self.users_by_id.values() if u.id in selected_by or user_planner.may_matter(u.licenses)]
         users = sorted(relevant, key=lambda u: (u.user_principal_name.lower(), u.id))
