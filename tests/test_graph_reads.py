@@ -172,3 +172,24 @@ def test_a_user_with_a_null_field_is_left_out_with_a_gap_and_the_run_goes_on(
     (gap,) = [g for g in plan["gaps"] if g["code"] == "USER_UNREADABLE"]
     assert gap["severity"] == "warning"
     assert gap["userPrincipalName"] in (odd["userPrincipalName"], odd["id"])
+
+
+def test_what_asyncio_run_returns_has_a_short_repr(tmp_path: Path) -> None:
+    """asyncio.run formats the repr of its main task, result included, when it restores the SIGINT handler
+    (CPython 3.11): the tenant read, the plan and the apply result must not spell out 100,000 users there (a full
+    tenant repr was a 95 MB string at the end of every live read)."""
+    from teamslicensing.model.outcome import APPLIED, ApplyResult, UserResult
+    from teamslicensing.plan.planner import plan
+    from teamslicensing.reference.availability import load_availability
+    from teamslicensing.tenant.snapshot import parse_snapshot
+    from tests.support.rollout import CONFIG
+
+    tenant = parse_snapshot(rollout_document(5000), "t", ())
+    (tmp_path / "licensing.yaml").write_text(CONFIG, encoding="utf-8")
+    planned = plan(load_desired_state(tmp_path / "licensing.yaml"), tenant, load_availability())
+    settled = tuple(UserResult(c.user_id, c.user_principal_name, APPLIED) for c in planned.changes)
+    result = ApplyResult(settled, 1.0, len(settled))
+    assert len(planned.changes) == 5000
+    for value in (tenant, planned, result):
+        assert len(repr(value)) < 200, repr(value)[:300]
+    assert "5000 users" in repr(tenant)

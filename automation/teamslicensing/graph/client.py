@@ -154,7 +154,9 @@ class Graph:
 
         Bounded: a nextLink to another origin is refused (the token goes to the Graph origin only), a nextLink
         seen before is a loop, and more than `max_pages` pages is an error, never a silent cut. `headers` (e.g.
-        ConsistencyLevel for advanced queries) are sent again with every page."""
+        ConsistencyLevel for advanced queries) are sent again with every page. Each list is emptied when the next
+        page is asked for (keep its items, not the list): a consumer's loop variable would otherwise hold the last
+        page while the next one arrives, two pages per reader, and a scoped read runs a dozen readers at once."""
         next_url: str | None = url
         seen: set[str] = set()
         pages = 0
@@ -173,6 +175,8 @@ class Graph:
                 raise GraphError(0, "InvalidResponse", f"the answer for {where} has no 'value' list")
             yield value
             link = page.get("@odata.nextLink")
+            value.clear()
+            del page, value
             if link is not None and not isinstance(link, str):
                 raise GraphError(0, "InvalidResponse", f"the answer for {where} has a nextLink that is not a URL")
             next_url = link

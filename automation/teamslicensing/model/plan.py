@@ -165,12 +165,20 @@ class SeatLine:
     redundant: int = 0  # direct assignments left in place whose voice plans other licenses already give
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Plan:
     changes: tuple[UserChange, ...]
     gaps: tuple[Gap, ...]
     seats: tuple[SeatLine, ...]
     group_changes: tuple[GroupChange, ...] = ()  # written before any user's change
+
+    def __repr__(self) -> str:
+        # Short on purpose: asyncio.run formats the repr of its main task, result included, when it restores the
+        # SIGINT handler (seen on CPython 3.11); a full repr of a 100,000-user tenant was a 95 MB string.
+        return (
+            f"Plan({len(self.changes)} changes, {len(self.group_changes)} group changes, {len(self.gaps)} gaps, "
+            f"{len(self.seats)} seat lines)"
+        )
 
     @property
     def is_empty(self) -> bool:

@@ -151,7 +151,7 @@ class ReadScope:
     reason: str  # why the read was scoped: "policy.read: scoped", or the count above the auto threshold
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Tenant:
     skus: tuple[TenantSku, ...]
     users: tuple[TenantUser, ...]
@@ -175,6 +175,15 @@ class Tenant:
         for number in self.numbers or ():
             by_user.setdefault(number.user_id, []).append(number)
         object.__setattr__(self, "numbers_by_user", MappingProxyType({k: tuple(v) for k, v in by_user.items()}))
+
+    def __repr__(self) -> str:
+        # Short on purpose: asyncio.run formats the repr of its main task, result included, when it restores the
+        # SIGINT handler (seen on CPython 3.11); a full repr of a 100,000-user tenant was a 95 MB string.
+        numbers = "not read" if self.numbers is None else len(self.numbers)
+        return (
+            f"Tenant({self.tenant_id or 'unknown tenant'}, {self.cloud}: {len(self.users)} users, "
+            f"{len(self.groups)} groups, {len(self.skus)} SKUs, numbers {numbers})"
+        )
 
 
 def sku_for(ref: LicenseRef, skus: Iterable[TenantSku]) -> TenantSku | None:

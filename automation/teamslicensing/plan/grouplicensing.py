@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from teamslicensing.model.desired import DesiredGroupLicense, DesiredState, LicenseRef
 from teamslicensing.model.plan import Gap, GapCode, GroupChange, LicenseAdd, LicenseRemove, Severity
@@ -33,6 +34,9 @@ PENDING = "Pending"
 DisabledPlans = Callable[[str, Mapping[LicenseRef, tuple[str, ...]], LicenseRef, TenantSku], frozenset[str] | None]
 
 
+_Shared = TypeVar("_Shared", bound=Hashable)
+
+
 @dataclass
 class GroupPlanning:
     changes: list[GroupChange] = field(default_factory=list)
@@ -46,15 +50,12 @@ class GroupPlanning:
     # group removals and newly disabled plans already applied; removals of direct copies are judged on this
     members_sure: dict[str, TenantUser] = field(default_factory=dict)
     seat_members: dict[str, set[str]] = field(default_factory=dict)  # sku -> members a group write gives a seat
-    # what every member of a group gets alike, one object each: 100,000 members share them instead of copying them
-    pending_copies: dict[tuple[str, str, frozenset[str]], LicenseAssignment] = field(default_factory=dict)
-    group_skus: dict[str, frozenset[str]] = field(default_factory=dict)
+    # equal immutable values (pending copies, SKU sets, messages), one object each: a group's 100,000 members share
+    # them instead of holding 100,000 copies
+    shared: dict[Hashable, Any] = field(default_factory=dict)
 
-    def pending_copy(self, group_id: str, sku: str, off: frozenset[str]) -> LicenseAssignment:
-        key = (group_id, sku, off)
-        found = self.pending_copies.get(key)
-        if found is None:
-            found = self.pending_copies[key] = LicenseAssignment(sku, off, group_id, state=PENDING)
+    def share(self, value: _Shared) -> _Shared:
+        found: _Shared = self.shared.setdefault(value, value)
         return found
 
 
@@ -275,11 +276,11 @@ def _member(
     for sku, off in after.items():
         existing = next((a for a in kept if a.sku_id == sku and a.assigned_by_group == group.id), None)
         if existing is None:
-            kept.append(result.pending_copy(group.id, sku, off))
+            kept.append(result.share(LicenseAssignment(sku, off, group.id, state=PENDING)))
         elif existing.disabled_plans != off and existing.grants_plans:
             kept[kept.index(existing)] = dataclasses.replace(existing, disabled_plans=off)
     result.members_after[member.id] = dataclasses.replace(base, licenses=tuple(kept))
-    given = result.group_skus.setdefault(group.id, frozenset(after))
+    given = result.share(frozenset(after))
     previous = result.covered.get(member.id)
     result.covered[member.id] = given if previous is None or previous <= given else previous | given
     if not member.usage_location and not inputs.skipped(member):  # protected or disabled: never written
@@ -312,10 +313,10 @@ def _member(
             f"the direct copy stays until {label}'s copy is Active with the same plans ({why}); the next run continues"
         )
         result.gaps.append(
-            Gap(GapCode.MIGRATION_WAITING, INFO, member.user_principal_name, _part(inputs, sku), message)
+            Gap(GapCode.MIGRATION_WAITING, INFO, member.user_principal_name, _part(inputs, sku), result.share(message))
         )
     if ready:
-        result.migrations[member.id] = frozenset(ready)
+        result.migrations[member.id] = result.share(frozenset(ready))
 
 
 def _usage_location(
