@@ -35,7 +35,7 @@ EXPORTS = {
     "teamslicensing.config": ["json_schema", "load_desired_state"],
     "teamslicensing.graph": ["CLOUDS", "GRAPH_URL_ENV", "TOKEN_ENV", "Connection", "Graph"],
     "teamslicensing.plan": ["plan"],
-    "teamslicensing.report": ["FORMATS", "plan_to_json", "render", "summary_line"],
+    "teamslicensing.report": ["FORMATS", "plan_json_chunks", "plan_to_json", "render", "render_chunks", "summary_line"],
 }
 
 

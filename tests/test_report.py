@@ -218,3 +218,20 @@ def test_colour_only_on_a_terminal_without_no_color(
         ]
     )
     assert "\033[" not in capsys.readouterr().out, "captured output is not a terminal"
+
+
+@pytest.mark.parametrize("extra", [(), (("result", None),), (("result", {"applied": 2, "stopped": {"reason": "x"}}),)])
+def test_json_is_written_piece_by_piece_exactly_as_one_dump_would_write_it(
+    extra: tuple[tuple[str, object], ...],
+) -> None:
+    """`--format json` streams a 100,000-change plan element by element; the bytes must be those of one
+    json.dumps(indent=2), for every shape: empty arrays, nested lists, group changes, trailing fields."""
+    from teamslicensing.model.plan import GroupChange
+    from teamslicensing.report import plan_json_chunks
+
+    group = GroupChange("g-1", "Voice - Sales", (LicenseAdd("sku-1", "MCOPSTN1", ()),), (), 12, (("sku-1", 3),))
+    for plan in (PLAN, Plan((), (), ()), Plan(PLAN.changes, (), PLAN.seats, (group,))):
+        whole = with_product_names(plan_to_json(plan)) | dict(extra)
+        streamed = "".join(plan_json_chunks(plan, extra))
+        assert streamed == json.dumps(whole, indent=2) + "\n"
+    assert sum(1 for _ in plan_json_chunks(PLAN)) > len(PLAN.changes) + len(PLAN.gaps), "one piece per element"

@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -35,7 +35,7 @@ def validate(args: argparse.Namespace) -> int:
 def plan(args: argparse.Namespace) -> int:
     from teamslicensing import app
     from teamslicensing.cli.ci import ci_outputs
-    from teamslicensing.report import render
+    from teamslicensing.report import render_chunks
 
     run = app.plan(args.config, _source(args), args.read)
     if args.usage:
@@ -52,7 +52,7 @@ def plan(args: argparse.Namespace) -> int:
             "--out and the exit code are the whole plan's",
             file=sys.stderr,
         )
-    _write(render(shown, args.format, title=title), args.output, colour=args.format == "text")
+    _write(render_chunks(shown, args.format, title=title), args.output, colour=args.format == "text")
     if args.out:
         app.save_plan(run, args.out)
         print(f"Plan saved to {args.out}: apply exactly it with `teams-licensing apply {args.out}`", file=sys.stderr)
@@ -132,8 +132,7 @@ def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
     from teamslicensing.cli.ci import ci_outputs
     from teamslicensing.exitcodes import for_writes
     from teamslicensing.model.outcome import ApplyResult
-    from teamslicensing.report import plan_to_json, render, summary_line
-    from teamslicensing.report.common import with_product_names
+    from teamslicensing.report import plan_json_chunks, render, summary_line
     from teamslicensing.report.outcome import failure_lines, github_failures, outcome_json, outcome_line
     from teamslicensing.report.progress import ProgressLines
 
@@ -148,9 +147,8 @@ def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
 
     def finish_json() -> None:
         if args.format == "json":
-            document = with_product_names(plan_to_json(run.plan))
-            document["result"] = None if outcome is None else outcome_json(outcome)
-            _write(json.dumps(document, indent=2) + "\n", args.output)
+            result = None if outcome is None else outcome_json(outcome)
+            _write(plan_json_chunks(run.plan, [("result", result)]), args.output)
 
     try:
         if run.plan.is_empty and not run.stale:
@@ -341,15 +339,20 @@ class _Prompt:
         return sys.stdin.readline()
 
 
-def _write(text: str, output: str | None, *, colour: bool = False) -> None:
-    """`text` to `output`, else standard output; `colour` (the text report) only on a terminal (NO_COLOR off)."""
+def _write(text: str | Iterable[str], output: str | None, *, colour: bool = False) -> None:
+    """`text` (or its pieces, written one after the other) to `output`, else standard output; `colour` (the text
+    report) only on a terminal (NO_COLOR off)."""
+    pieces = (text,) if isinstance(text, str) else text
     if output is None:
         from teamslicensing.report.colour import colourize, wants_colour
 
-        sys.stdout.write(colourize(text) if colour and wants_colour(sys.stdout) else text)
+        paint = colour and wants_colour(sys.stdout)
+        for piece in pieces:
+            sys.stdout.write(colourize(piece) if paint else piece)
         return
     try:
         with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            for piece in pieces:
+                handle.write(piece)
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc

@@ -5,25 +5,43 @@ Renderers read the plan and never change it. `render` picks one by the name a `-
 
 from __future__ import annotations
 
-import json
+import itertools
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from teamslicensing.model.plan import Plan
-from teamslicensing.model.planjson import plan_to_json
+from teamslicensing.model.planjson import plan_json_fields, plan_to_json
 from teamslicensing.report.ci import github_annotations
-from teamslicensing.report.common import summary_line, with_product_names
+from teamslicensing.report.common import plan_fields_with_product_names, summary_line
 from teamslicensing.report.csvreport import plan_csv
 from teamslicensing.report.html import html_report
+from teamslicensing.report.jsonstream import json_chunks
 from teamslicensing.report.markdown import markdown_report
 from teamslicensing.report.text import text_lines
 
 FORMATS = ("text", "json", "markdown", "github", "csv", "html")
 
-__all__ = ["FORMATS", "plan_to_json", "render", "summary_line"]
+__all__ = ["FORMATS", "plan_json_chunks", "plan_to_json", "render", "render_chunks", "summary_line"]
 
 
 def render(plan: Plan, fmt: str, *, title: str = "") -> str:
+    return "".join(render_chunks(plan, fmt, title=title))
+
+
+def render_chunks(plan: Plan, fmt: str, *, title: str = "") -> Iterator[str]:
+    """The report in pieces to write one after the other: JSON element by element (a 100,000-user plan is
+    never one string), the other formats whole."""
     if fmt == "json":
-        return json.dumps(with_product_names(plan_to_json(plan)), indent=2) + "\n"
+        return plan_json_chunks(plan)
+    return iter((_render_whole(plan, fmt, title),))
+
+
+def plan_json_chunks(plan: Plan, extra: Iterable[tuple[str, Any]] = ()) -> Iterator[str]:
+    """`--format json`: the plan's JSON contract with product names, then the `extra` top-level fields."""
+    return json_chunks(itertools.chain(plan_fields_with_product_names(plan_json_fields(plan)), extra))
+
+
+def _render_whole(plan: Plan, fmt: str, title: str) -> str:
     if fmt == "csv":
         return plan_csv(plan)
     if fmt == "html":

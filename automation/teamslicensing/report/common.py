@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from teamslicensing.model.plan import Gap, GroupChange, Plan, SeatLine, Severity, UserChange
@@ -135,17 +135,33 @@ def named(part_number: str) -> str:
 def with_product_names(document: dict[str, Any]) -> dict[str, Any]:
     """A plan's JSON with "productName" beside every "skuPartNumber" of its changes and seats (the contract's
     other keys unchanged; null when the catalogue does not know the SKU)."""
-
-    def named_entry(entry: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in entry.items():
-            out[key] = value
-            if key == "skuPartNumber":
-                out["productName"] = product_name(str(value))
-        return out
-
-    for change in document.get("changes", []):
-        for key in ("addLicenses", "removeLicenses"):
-            change[key] = [named_entry(entry) for entry in change.get(key, [])]
-    document["seats"] = [named_entry(seat) for seat in document.get("seats", [])]
+    document["changes"] = [change_with_product_names(change) for change in document.get("changes", [])]
+    document["seats"] = [entry_with_product_name(seat) for seat in document.get("seats", [])]
     return document
+
+
+def plan_fields_with_product_names(fields: Iterable[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
+    """`with_product_names` for `plan_json_fields`: the arrays stay iterators."""
+    for key, value in fields:
+        if key == "changes":
+            yield key, map(change_with_product_names, value)
+        elif key == "seats":
+            yield key, map(entry_with_product_name, value)
+        else:
+            yield key, value
+
+
+def change_with_product_names(change: dict[str, Any]) -> dict[str, Any]:
+    for key in ("addLicenses", "removeLicenses"):
+        if key in change:
+            change[key] = [entry_with_product_name(entry) for entry in change[key]]
+    return change
+
+
+def entry_with_product_name(entry: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in entry.items():
+        out[key] = value
+        if key == "skuPartNumber":
+            out["productName"] = product_name(str(value))
+    return out
