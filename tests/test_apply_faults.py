@@ -9,6 +9,7 @@ import gc
 import io
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,24 @@ def fake_for(document: dict[str, Any], router: respx.MockRouter, **options: Any)
     fake = FakeGraph(copy.deepcopy(document), base_url=BASE, fractional_retry_after=True, **options)
     fake.mount(router)
     return fake
+
+
+def on_each_batch(fake: FakeGraph, hook: Callable[[int], Any]) -> None:
+    """Before the fake answers its n-th `$batch` (n from 1), call `hook(n)`: a response it returns is the answer
+    instead, an exception it raises is what the client meets, None lets the fake answer."""
+    original = fake.handle
+    batches = 0
+
+    def handle(request: Any) -> Any:
+        nonlocal batches
+        if request.url.path.endswith("/$batch"):
+            batches += 1
+            answer = hook(batches)
+            if answer is not None:
+                return answer
+        return original(request)
+
+    fake.handle = handle  # type: ignore[method-assign]
 
 
 def planned_for(document: dict[str, Any], config: Path) -> tuple[Any, dict[str, Any]]:
@@ -169,20 +188,16 @@ def test_a_401_midway_stops_with_a_summary_of_what_was_applied(
 ) -> None:
     document = rollout_document(200)
     fake = fake_for(document, router)
-    calls = {"batches": 0}
-    original = fake.handle
 
-    def expiring(request: Any) -> Any:
-        if request.url.path.endswith("/$batch"):
-            calls["batches"] += 1
-            if calls["batches"] >= 2:  # the token expired after the first batch
-                import httpx
+    def expiring(batch: int) -> Any:
+        if batch >= 2:  # the token expired after the first batch
+            import httpx
 
-                body = {"error": {"code": "InvalidAuthenticationToken", "message": "Lifetime validation failed."}}
-                return httpx.Response(401, json=body)
-        return original(request)
+            body = {"error": {"code": "InvalidAuthenticationToken", "message": "Lifetime validation failed."}}
+            return httpx.Response(401, json=body)
+        return None
 
-    fake.handle = expiring  # type: ignore[method-assign]
+    on_each_batch(fake, expiring)
     status = main(["apply", str(config), "--graph-url", BASE, "--yes", "--audit-log", str(tmp_path / "a.jsonl")])
     err = capsys.readouterr().err
     assert status == 1, err
@@ -311,17 +326,12 @@ def test_an_unforeseen_transport_error_midway_is_read_back_and_the_run_completes
     import httpx
 
     fake = fake_for(rollout_document(100), router)
-    original = fake.handle
-    batches = {"n": 0}
 
-    def garbled(request: Any) -> Any:
-        if request.url.path.endswith("/$batch"):
-            batches["n"] += 1
-            if batches["n"] == 2:
-                raise httpx.DecodingError("Error -3 while decompressing data: incorrect header check")
-        return original(request)
+    def garbled(batch: int) -> None:
+        if batch == 2:
+            raise httpx.DecodingError("Error -3 while decompressing data: incorrect header check")
 
-    fake.handle = garbled  # type: ignore[method-assign]
+    on_each_batch(fake, garbled)
     status = main(["apply", str(config), "--graph-url", BASE, "--yes", "--audit-log", str(tmp_path / "a.jsonl")])
     err = capsys.readouterr().err
     assert "internal error" not in err
@@ -360,17 +370,12 @@ def test_a_graph_that_stops_answering_holds_a_stopped_run_only_for_the_grace_per
     import time
 
     fake = fake_for(rollout_document(200), router)
-    original = fake.handle
-    batches = {"answered": 0}
 
-    def hanging_after_the_first_batch(request: Any) -> Any:
-        if request.url.path.endswith("/$batch"):
-            batches["answered"] += 1
-            if batches["answered"] == 1:
-                fake.latency = 600.0  # from now on every request hangs
-        return original(request)
+    def hanging_after_the_first_batch(batch: int) -> None:
+        if batch == 1:
+            fake.latency = 600.0  # from now on every request hangs
 
-    fake.handle = hanging_after_the_first_batch  # type: ignore[method-assign]
+    on_each_batch(fake, hanging_after_the_first_batch)
     source = app.TenantSource(graph=app.GraphAccess(Connection(BASE), access_token=TOKEN))
     run = app.plan(config, source)
     started = time.monotonic()

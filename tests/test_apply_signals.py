@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.support.fakegraph import FakeGraph
-from tests.support.loopback import serving
+from tests.support.loopback import LoopbackGraph, serving
 from tests.support.rollout import CONFIG, MCOPSTN1, holders, rollout_document
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +48,14 @@ def wait_for_writes(fake: FakeGraph, count: int, process: subprocess.Popen[str],
         time.sleep(0.02)
 
 
+def apply_under_way(loopback: LoopbackGraph, tmp_path: Path, config: Path) -> tuple[subprocess.Popen[str], Path]:
+    """`apply` in its own process, once a fifth of its writes reached the fake; and its audit log."""
+    audit = tmp_path / "first.jsonl"
+    process = cli(loopback.url, tmp_path, "apply", str(config), "--yes", "--audit-log", str(audit))
+    wait_for_writes(loopback.fake, USERS // 5, process)
+    return process, audit
+
+
 def intents(audit: Path) -> set[str]:
     found = set()
     for line in audit.read_text(encoding="utf-8").splitlines():
@@ -71,9 +79,7 @@ def test_a_signal_mid_apply_loses_nothing_and_a_rerun_converges(
     document = rollout_document(USERS)
     with serving(lambda url: FakeGraph(document, base_url=url), latency=0.1) as loopback:
         fake = loopback.fake
-        audit = tmp_path / "first.jsonl"
-        process = cli(loopback.url, tmp_path, "apply", str(config), "--yes", "--audit-log", str(audit))
-        wait_for_writes(fake, USERS // 5, process)
+        process, audit = apply_under_way(loopback, tmp_path, config)
         process.send_signal(sig)
         _, err = process.communicate(timeout=120)
         assert process.returncode == exit_code, err
@@ -132,9 +138,7 @@ def test_a_second_ctrl_c_abandons_batches_in_flight_and_still_accounts_for_every
     document = rollout_document(USERS)
     with serving(lambda url: FakeGraph(document, base_url=url), latency=0.05) as loopback:
         fake = loopback.fake
-        audit = tmp_path / "first.jsonl"
-        process = cli(loopback.url, tmp_path, "apply", str(config), "--yes", "--audit-log", str(audit))
-        wait_for_writes(fake, USERS // 5, process)
+        process, audit = apply_under_way(loopback, tmp_path, config)
         loopback.latency = 10.0  # the batches now in flight hang (a graceful stop would wait them out)
         time.sleep(0.5)
         process.send_signal(signal.SIGINT)
