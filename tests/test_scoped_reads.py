@@ -10,6 +10,7 @@ import asyncio
 import copy
 import json
 import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -221,6 +222,13 @@ def test_plan_read_option_overrides_the_policy_and_a_saved_plan_refuses_it(
     assert "--read applies to a configuration" in capsys.readouterr().err
 
 
+def ids_in(queries: list[str]) -> set[str]:
+    """The object ids the by-id queries ask for, checked to be asked once each."""
+    asked = [i for q in queries for i in re.findall(r"[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}", q)]
+    assert len(asked) == len(set(asked)), "no id asked twice"
+    return set(asked)
+
+
 def test_a_saved_plans_check_reads_only_the_users_it_changes(
     router: respx.MockRouter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -247,6 +255,7 @@ def test_a_saved_plans_check_reads_only_the_users_it_changes(
     assert [p for p in pages if "$filter=" not in p and "$top=1&" not in p] == [], "no listing of every user"
     by_id = [p for p in pages if "$filter=id in (" in p or "$filter=id eq " in p]
     assert len(by_id) == math.ceil(30 / 15)
+    assert ids_in(by_id) == {user_id(n) for n in range(2970, 3000)}, "each user the plan changes, once"
     assert holders(fake.document()) == {user_id(n) for n in range(3000) if n != 2980}
 
     # undo reads the users its audit log names the same way
@@ -255,7 +264,9 @@ def test_a_saved_plans_check_reads_only_the_users_it_changes(
     assert main([*undo, "--audit-log", str(tmp_path / "undo.jsonl")]) == 0
     pages = users_pages(fake)
     assert [p for p in pages if "$filter=" not in p and "$top=1&" not in p] == []
-    assert len([p for p in pages if "$filter=id" in p]) == math.ceil(29 / 15)
+    by_id = [p for p in pages if "$filter=id" in p]
+    assert len(by_id) == math.ceil(29 / 15)
+    assert ids_in(by_id) == {user_id(n) for n in range(2970, 3000) if n != 2980}, "the users the log names"
     assert holders(fake.document()) == {user_id(n) for n in range(2970)}
 
 

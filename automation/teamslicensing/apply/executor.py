@@ -15,7 +15,6 @@ applied, what failed and what was not attempted.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -24,8 +23,8 @@ from typing import Any, Protocol
 
 from teamslicensing.apply.audit import AuditError, AuditLog
 from teamslicensing.apply.groups import wait_for_groups, write_groups
-from teamslicensing.apply.stop import StopSwitch
-from teamslicensing.apply.verify import Observed, judge
+from teamslicensing.apply.stop import StopSwitch, bounded
+from teamslicensing.apply.verify import PENDING, Observed, judge
 from teamslicensing.errors import AuthenticationError, GraphError, RetryableError
 from teamslicensing.graph.requests import write_request
 from teamslicensing.model.outcome import (
@@ -53,10 +52,14 @@ class WriteBackend(Protocol):
     concurrency: int  # calls of `write` in flight at once
 
     async def write(
-        self, writes: Sequence[Write], on_answers: Answers, keep_trying: Callable[[], bool]
+        self,
+        writes: Sequence[Write],
+        on_answers: Answers,
+        keep_trying: Callable[[], bool],
+        on_sent: Callable[[Sequence[Write]], None],
     ) -> list[WriteAttempt]:
-        """Send `writes`; report every round of answers to `on_answers`; stop retrying once `keep_trying()` is
-        False. Returns the last attempt of each write, in order."""
+        """Send `writes`; tell `on_sent` the writes of every round just before it leaves and `on_answers` every
+        round of answers; stop retrying once `keep_trying()` is False. Returns the last attempt of each write."""
         ...
 
     async def read_users(self, user_ids: Sequence[str]) -> dict[str, Any]:
@@ -90,15 +93,21 @@ class _Run:
     audit_error: str | None = None
     lost_batches: int = 0  # batches in a row that got no usable answer at all
     answered: dict[tuple[str, WriteKind], WriteAttempt] = field(default_factory=dict)  # last answer per write
+    at_graph: set[tuple[str, WriteKind]] = field(default_factory=set)  # sent, and its answer not yet in
+    abandoned: set[tuple[str, WriteKind]] = field(default_factory=set)  # cut off at a stop while at Graph
 
     def note(self, count: int) -> None:
         self.done += count
         if self.progress:
             self.progress(self.done, self.total)
 
+    def on_sent(self, writes: Sequence[Write]) -> None:
+        self.at_graph.update((write.change.user_id, write.kind) for write in writes)
+
     def on_answers(self, answers: list[tuple[Write, WriteAttempt]]) -> None:
         for write, attempt in answers:
             self.answered[(write.change.user_id, write.kind)] = attempt
+            self.at_graph.discard((write.change.user_id, write.kind))
         try:
             self.audit.results(answers)
         except AuditError as exc:
@@ -205,37 +214,22 @@ async def _phase(run: _Run, writes: list[Write]) -> set[str]:
             _settle(run, chunk, attempts)
 
     workers: asyncio.Future[Any] = asyncio.gather(*(worker() for _ in range(max(run.backend.concurrency, 1))))
-    await _bounded(workers, run.switch)
+    if await bounded(workers, run.switch, run.switch.grace, min(run.switch.grace, 30.0)):
+        workers.result()
     for chunk in in_flight.values():  # abandoned after the grace period: what was answered counts as answered
         _settle(run, chunk, [_last_answer(run, w) for w in chunk])
     await _verify(run, writes)
     return sent
 
 
-def _last_answer(run: _Run, write: Write) -> WriteAttempt:
-    """A write abandoned in flight: its last trustworthy answer if one came, else no answer."""
-    answer = run.answered.get((write.change.user_id, write.kind))
-    if answer is not None and not answer.uncertain:
-        return answer
-    return _no_answer(write, "abandoned after the stop: no answer came")
-
-
-async def _bounded(workers: asyncio.Future[Any], switch: StopSwitch) -> None:
-    """Wait for the workers; once a stop is asked for (or the deadline passed), give batches in flight `grace`
-    seconds (not past the deadline), then cancel them."""
-    stop_seen: float | None = None
-    while not workers.done():
-        await asyncio.wait({workers}, timeout=0.1)
-        switch.check_deadline()
-        if switch.stop is not None and stop_seen is None:
-            stop_seen = time.monotonic()
-        late = switch.deadline is not None and time.monotonic() > switch.deadline + min(switch.grace, 30.0)
-        if stop_seen is not None and (switch.hard or late or time.monotonic() - stop_seen > switch.grace):
-            workers.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await workers
-            return
-    workers.result()
+def _last_answer(run: _Run, write: Write) -> WriteAttempt | None:
+    """A write whose batch was abandoned at a stop: no answer if Graph had it when the run gave up (to be read
+    back, and Graph may yet carry it out), else its last answer; None if it never left (held by the pacing)."""
+    key = (write.change.user_id, write.kind)
+    if key in run.at_graph:
+        run.abandoned.add(key)
+        return _no_answer(write, "cut off at the stop before Graph answered")
+    return run.answered.get(key)
 
 
 LOST_BATCHES_BEFORE_STOP = 3  # one dropped connection is read back; three in a row mean Graph is down
@@ -243,7 +237,7 @@ LOST_BATCHES_BEFORE_STOP = 3  # one dropped connection is read back; three in a 
 
 async def _send(run: _Run, chunk: list[Write]) -> list[WriteAttempt]:
     try:
-        attempts = await run.backend.write(chunk, run.on_answers, run.switch.keep_trying)
+        attempts = await run.backend.write(chunk, run.on_answers, run.switch.keep_trying, run.on_sent)
     except RetryableError as exc:  # the $batch itself got no answer after every retry: it may have been applied
         attempts = [_no_answer(w, str(exc), exc.status) for w in chunk]
     except GraphError as exc:  # the $batch itself was refused (401, 403, 400): nothing in it was done
@@ -284,8 +278,10 @@ def _attempt_without_answer(
     return WriteAttempt(method, url, body, status, message, request_id, trustworthy=trustworthy)
 
 
-def _settle(run: _Run, chunk: Sequence[Write], attempts: Sequence[WriteAttempt]) -> None:
+def _settle(run: _Run, chunk: Sequence[Write], attempts: Sequence[WriteAttempt | None]) -> None:
     for write, attempt in zip(chunk, attempts, strict=True):
+        if attempt is None:
+            continue  # never left for Graph: not attempted
         run.final[(write.change.user_id, write.kind)] = attempt
         if attempt.status == 429 and run.switch.stop is not None:
             continue  # throttled, and not retried because the run is stopping: not applied, so not attempted
@@ -301,11 +297,11 @@ def _needs_read_back(write: Write, attempt: WriteAttempt) -> bool:
     return write.kind is WriteKind.LICENSES and attempt.status == 400 and bool(write.change.remove_licenses)
 
 
-def _fail(run: _Run, write: Write, attempt: WriteAttempt, why: str | None = None) -> None:
+def _fail(run: _Run, write: Write, attempt: WriteAttempt, why: str | None = None, status: str | None = None) -> None:
     change = write.change
     what = "setting the usage location" if write.kind is WriteKind.USAGE_LOCATION else "assignLicense"
     reason = why or f"{what}: HTTP {attempt.status}: {attempt.error_message}"
-    status = UNKNOWN if attempt.uncertain and why is None else FAILED
+    status = status or (UNKNOWN if attempt.uncertain and why is None else FAILED)
     run.results[change.user_id] = UserResult(change.user_id, change.user_principal_name, status, reason)
 
 
@@ -332,8 +328,10 @@ async def _verify(run: _Run, writes: Sequence[Write]) -> None:
             continue
         current = now.get(write.change.user_id.lower())
         seen = judge(run.before[write.change.user_id], write, current)
+        # cut off in flight: Graph may still be carrying it out, so "not yet" is all a read-back can tell
+        pending = seen is Observed.NOT_DONE and (write.change.user_id, write.kind) in run.abandoned
         try:
-            run.audit.verified(write, seen.value, current)
+            run.audit.verified(write, PENDING if pending else seen.value, current)
         except AuditError as exc:
             run.audit_failed(str(exc))
         if seen is Observed.DONE:
@@ -343,6 +341,8 @@ async def _verify(run: _Run, writes: Sequence[Write]) -> None:
                 run.results[change.user_id] = UserResult(
                     change.user_id, change.user_principal_name, IN_SYNC, "already in the planned state"
                 )
+        elif pending:
+            _fail(run, write, attempt, "cut off at the stop and not applied yet; Graph may still apply it", UNKNOWN)
         elif seen is Observed.NOT_DONE and attempt.uncertain and run.switch.keep_trying():
             retry.append(write)
         elif seen is Observed.NOT_DONE and attempt.uncertain and run.switch.stop is not None:
@@ -376,9 +376,13 @@ async def _verify(run: _Run, writes: Sequence[Write]) -> None:
 
 async def _read_back(run: _Run, user_ids: Sequence[str]) -> dict[str, TenantUser | None] | None:
     """The users now, or None when they cannot be read (within the stop's bound, once a stop was asked for)."""
+    reading = asyncio.ensure_future(run.backend.read_users(user_ids))
+    # bounded by the stop whenever it comes: a Ctrl-C or the deadline during a read-back Graph no longer answers
+    if not await bounded(reading, run.switch, run.switch.read_back_window, None):
+        return None
     try:
-        raw = await asyncio.wait_for(run.backend.read_users(user_ids), run.switch.read_back_limit())
-    except (GraphError, AuthenticationError, asyncio.TimeoutError):  # not TimeoutError: Python 3.10 has two
+        raw = reading.result()
+    except (GraphError, AuthenticationError):
         return None
     users: dict[str, TenantUser | None] = {}
     for user_id, obj in raw.items():

@@ -3,7 +3,10 @@ audit log or a fatal Graph error, read by the executor before every batch and by
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
+from typing import Any
 
 from teamslicensing.model.outcome import Stop, StopReason
 
@@ -35,10 +38,9 @@ class StopSwitch:
         if self.stop is None and self.deadline is not None and time.monotonic() > self.deadline:
             self.request(StopReason.TIME_BUDGET, "the time budget ran out")
 
-    def read_back_limit(self) -> float | None:
-        """Seconds a read-back may take now: unbounded (the retry policy bounds it) until a stop was asked for."""
-        if self.stop is None:
-            return None
+    @property
+    def read_back_window(self) -> float:
+        """Seconds a read-back may go on once a stop was asked for (before it, the retry policy bounds it)."""
         return min(self.grace, READ_BACK_AFTER_STOP)
 
     def keep_trying(self) -> bool:
@@ -53,3 +55,26 @@ class StopSwitch:
             self.request(StopReason.TIME_BUDGET, "the time budget would run out before another batch finished")
             return False
         return True
+
+
+async def bounded(task: asyncio.Future[Any], switch: StopSwitch, after_stop: float, overrun: float | None) -> bool:
+    """Wait for `task` until a stop is asked for (or the deadline passed, which asks for one), then `after_stop`
+    seconds more and never more than `overrun` past the deadline; a hard stop cancels it at once. A stop that
+    comes while the task runs counts as much as one asked for before it. True when the task finished (its result
+    or exception is the caller's to take); False when it was cancelled."""
+    stop_seen = time.monotonic() if switch.stop is not None else None
+    while not task.done():
+        await asyncio.wait({task}, timeout=0.1)
+        if task.done():
+            break
+        switch.check_deadline()
+        now = time.monotonic()
+        if switch.stop is not None and stop_seen is None:
+            stop_seen = now
+        late = overrun is not None and switch.deadline is not None and now > switch.deadline + overrun
+        if stop_seen is not None and (switch.hard or late or now - stop_seen > after_stop):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return False
+    return True

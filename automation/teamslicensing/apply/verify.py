@@ -25,6 +25,11 @@ class Observed(str, enum.Enum):
     GONE = "userNotFound"
 
 
+# the audit state of a write cut off in flight at a stop that a read-back found not done: not a judgement, since
+# Graph may still carry out a request it received (`undo` counts such a write as possibly applied)
+PENDING = "pending"
+
+
 def planned_direct(before: TenantUser, write: Write) -> DirectState:
     """The user's direct assignments once `write` (a license write) has taken effect."""
     return write.change.applied_to(before.direct_licenses())

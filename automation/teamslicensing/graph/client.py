@@ -188,11 +188,13 @@ class Graph:
         requests: Sequence[BatchRequest],
         on_round: Callable[[list[tuple[BatchRequest, BatchResponse]]], None] | None = None,
         keep_trying: Callable[[], bool] | None = None,
+        on_send: Callable[[Sequence[BatchRequest]], None] | None = None,
     ) -> list[BatchResponse]:
         """Send up to 20 requests as one JSON $batch; retry throttled and transient items until they settle.
 
-        `on_round` sees every round of answers as it comes (the audit log's result records). Once `keep_trying()`
-        is False, items still pending settle with their last answer instead of being retried.
+        `on_round` sees every round of answers as it comes (the audit log's result records); `on_send` every round
+        just before it leaves (after the pacing wait), so a caller cut off at a stop knows what Graph received.
+        Once `keep_trying()` is False, items still pending settle with their last answer instead of being retried.
 
         A write whose answer cannot be trusted is never re-sent blindly: an item missing from the answer or
         answered twice, and the whole $batch dropped after it was sent or answered 5xx, settle as
@@ -217,6 +219,8 @@ class Graph:
                 metered = sum(1 for r in pending.values() if r.method != "GET") if self.pace_writes else 0
                 await self._pacer.before_send(metered)
                 body = {"requests": [batch_item(r) for r in pending.values()]}
+                if on_send is not None:
+                    on_send(list(pending.values()))
                 self.write_requests += 1
                 send = functools.partial(self._send, "POST", "/$batch", body)
                 try:

@@ -31,6 +31,7 @@ class GraphWriter:
         writes: Sequence[Write],
         on_answers: Callable[[list[tuple[Write, WriteAttempt]]], None],
         keep_trying: Callable[[], bool],
+        on_sent: Callable[[Sequence[Write]], None],
     ) -> list[WriteAttempt]:
         requests = [BatchRequest(str(n), *write_request(write)) for n, write in enumerate(writes)]
         by_id = {request.id: write for request, write in zip(requests, writes, strict=True)}
@@ -38,7 +39,10 @@ class GraphWriter:
         def seen(answers: list[tuple[BatchRequest, BatchResponse]]) -> None:
             on_answers([(by_id[request.id], _attempt(request, response)) for request, response in answers])
 
-        answers = await self.graph.batch(requests, seen, keep_trying)
+        def sending(round_requests: Sequence[BatchRequest]) -> None:
+            on_sent([by_id[request.id] for request in round_requests])
+
+        answers = await self.graph.batch(requests, seen, keep_trying, sending)
         return [_attempt(request, answer) for request, answer in zip(requests, answers, strict=True)]
 
     async def write_groups(self, changes: Sequence[GroupChange], keep_trying: Callable[[], bool]) -> list[WriteAttempt]:

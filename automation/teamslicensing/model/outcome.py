@@ -15,7 +15,7 @@ APPLIED = "applied"  # written, and Graph (or a read-back) confirms it
 FAILED = "failed"  # Graph refused it, or the user was changed by someone else while we wrote
 IN_SYNC = "inSync"  # not written by this run: the user was already in the planned state (another run did it)
 STALE = "stale"  # saved plan or undo: the user's state differs from the one the plan rested on; not written
-UNKNOWN = "unknown"  # sent, but no answer came and it could not be read back: run `plan` to see the state
+UNKNOWN = "unknown"  # sent, no answer came, and a read-back could not settle it: run `plan` to see the state
 STATUSES = (APPLIED, FAILED, IN_SYNC, STALE, UNKNOWN)
 
 

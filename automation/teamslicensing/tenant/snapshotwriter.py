@@ -34,7 +34,9 @@ class SnapshotWriter:
         writes: Sequence[Write],
         on_answers: Callable[[list[tuple[Write, WriteAttempt]]], None],
         keep_trying: Callable[[], bool],
+        on_sent: Callable[[Sequence[Write]], None],
     ) -> list[WriteAttempt]:
+        on_sent(writes)
         attempts = [self._apply(write) for write in writes]
         on_answers(list(zip(writes, attempts, strict=True)))
         return attempts
