@@ -28,7 +28,7 @@ from teamslicensing.plan.planner import plan
 from teamslicensing.reference.availability import load_availability
 from teamslicensing.tenant.live import read_tenant
 from teamslicensing.tenant.snapshot import parse_snapshot
-from tests.support.fakegraph import FakeGraph
+from tests.support.faults import fake_for
 
 BASE = "https://graph.microsoft.com/v1.0"
 TOKEN = "test-token-not-a-secret"
@@ -51,12 +51,6 @@ def bearer_token(monkeypatch: pytest.MonkeyPatch) -> None:
 def router() -> Iterator[respx.MockRouter]:
     with respx.mock(assert_all_called=False) as mock:
         yield mock
-
-
-def fake_for(document: dict[str, Any], router: respx.MockRouter, **options: Any) -> FakeGraph:
-    fake = FakeGraph(copy.deepcopy(document), base_url=BASE, fractional_retry_after=True, **options)
-    fake.mount(router)
-    return fake
 
 
 def apply_live(config: Path, audit: Path, *options: str) -> int:
