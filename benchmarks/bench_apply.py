@@ -19,20 +19,13 @@ import argparse
 import asyncio
 import json
 import math
-import resource
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import counting_graph, rollout_desired
+from benchmarks.common import counting_graph, product_result, rollout_desired, rss_mb, served_by
 from tests.support.rollout import MCOPSTN1, rollout_document
-
-ROOT = Path(__file__).resolve().parent.parent
 
 BASE = "https://graph.microsoft.com/v1.0"
 QUOTA_WRITES, QUOTA_SECONDS = 3000, 150.0
@@ -42,10 +35,6 @@ NAIVE_SAMPLE = 2000
 def tenant_document(users: int) -> dict[str, Any]:
     """Everyone in one voice group holding Teams and Phone System: each needs a Calling Plan, one assignLicense."""
     return rollout_document(users)
-
-
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def serve(users: int, latency: float, time_scale: float) -> None:
@@ -128,36 +117,12 @@ async def naive(url: str, sample: int) -> dict[str, Any]:
     return {"requests": requests, "wall": time.monotonic() - started}
 
 
-@contextmanager
-def served_tenant(users: int, latency: float, time_scale: float) -> Iterator[tuple[str, float]]:
-    """The benchmark tenant served over loopback by a process of its own: (Graph URL, the server's RSS in MB)."""
-    flags = ["--serve", str(users), "--latency", str(latency), "--time-scale", str(time_scale)]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.bench_apply", *flags], stdout=subprocess.PIPE, text=True, cwd=ROOT
-    )
-    try:
-        assert server.stdout is not None
-        ready = json.loads(server.stdout.readline())
-        yield f"http://127.0.0.1:{ready['port']}/v1.0", float(ready["rss"])
-    finally:
-        server.terminate()
-        server.wait()
-
-
 def measure(size: int, latency: float, time_scale: float) -> dict[str, Any]:
-    with served_tenant(size, latency, time_scale) as (url, server_rss):
+    flags = ["--serve", str(size), "--latency", str(latency), "--time-scale", str(time_scale)]
+    with served_by("benchmarks.bench_apply", flags) as server:
         sample = size if size <= 10_000 else NAIVE_SAMPLE
-        child = subprocess.run(
-            [sys.executable, "-m", "benchmarks.bench_apply", "--product", url, "--sample", str(sample)],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=ROOT,
-        )
-        if child.returncode != 0:
-            raise RuntimeError(child.stderr)
-        result: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
-        result["fake_rss"] = server_rss
+        result = product_result("benchmarks.bench_apply", ["--product", server["url"], "--sample", str(sample)])
+        result["fake_rss"] = float(server["rss"])
         return result
 
 

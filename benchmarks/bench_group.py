@@ -38,9 +38,9 @@ from typing import Any
 
 import httpx
 
-from tests.support.rollout import MCOEV, MCOPSTN1, TEAMS, TENANT_ID, user_id
+from benchmarks.common import ROOT, served_by
+from tests.support.rollout import MCOEV, MCOPSTN1, TEAMS, TENANT_ID, sku_object, state, user_id, user_object
 
-ROOT = Path(__file__).resolve().parent.parent
 QUOTA_WRITES, QUOTA_SECONDS = 3000, 150.0
 CLI = [sys.executable, "-m", "teamslicensing"]
 
@@ -55,44 +55,20 @@ def tenant_document(users: int, groups: int, migration: bool) -> dict[str, Any]:
     people = []
     for n in range(users):
         group = group_id(n % groups)
-        states: list[dict[str, Any]] = [
-            {"skuId": TEAMS, "disabledPlans": [], "assignedByGroup": None, "state": "Active", "error": "None"}
-        ]
+        states = [state(TEAMS)]
         if migration:
-            for held in (MCOEV, MCOPSTN1):
-                states.append(
-                    {"skuId": held, "disabledPlans": [], "assignedByGroup": None, "state": "Active", "error": "None"}
-                )
+            states += [state(MCOEV), state(MCOPSTN1)]
             draw = rng.random()  # 70% processed Active, 10% in CountViolation, 20% not processed yet
-            state, error = ("Active", "None") if draw < 0.7 else ("Error", "CountViolation") if draw < 0.8 else ("", "")
-            if state:
-                for held in (MCOEV, MCOPSTN1):
-                    states.append(
-                        {"skuId": held, "disabledPlans": [], "assignedByGroup": group, "state": state, "error": error}
-                    )
-        people.append(
-            {
-                "id": user_id(n),
-                "userPrincipalName": f"user{n:06d}@contoso.com",
-                "displayName": f"User {n}",
-                "accountEnabled": True,
-                "usageLocation": "US",
-                "assignedLicenses": [{"skuId": s["skuId"], "disabledPlans": []} for s in states],
-                "licenseAssignmentStates": states,
-            }
-        )
+            status, error = (
+                ("Active", "None") if draw < 0.7 else ("Error", "CountViolation") if draw < 0.8 else ("", "")
+            )
+            if status:
+                states += [state(MCOEV, group, status, error), state(MCOPSTN1, group, status, error)]
+        people.append(user_object(n, states))
 
     def sku(sku_id: str, part: str, plan_id: str) -> dict[str, Any]:
-        return {
-            "skuId": sku_id,
-            "skuPartNumber": part,
-            "appliesTo": "User",
-            "capabilityStatus": "Enabled",
-            "accountId": TENANT_ID,
-            "consumedUnits": users if (migration or sku_id == TEAMS) else 0,
-            "prepaidUnits": {"enabled": users * 2, "suspended": 0, "warning": 0},
-            "servicePlans": [{"servicePlanId": plan_id, "servicePlanName": part, "provisioningStatus": "Success"}],
-        }
+        consumed = users if (migration or sku_id == TEAMS) else 0
+        return sku_object(sku_id, part, [(plan_id, part)], consumed, users * 2)
 
     licensed = [{"skuId": MCOEV, "disabledPlans": []}, {"skuId": MCOPSTN1, "disabledPlans": []}] if migration else []
     return {
@@ -152,19 +128,8 @@ def serve(users: int, groups: int, migration: bool, time_scale: float) -> None:
 @contextmanager
 def served(users: int, groups: int, migration: bool, time_scale: float) -> Iterator[str]:
     flags = ["--serve", str(users), "--groups", str(groups), "--time-scale", str(time_scale)]
-    flags += ["--migration"] if migration else []
-    server = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.bench_group", *flags], stdout=subprocess.PIPE, text=True, cwd=ROOT
-    )
-    try:
-        assert server.stdout is not None
-        ready = json.loads(server.stdout.readline())
-        yield f"http://127.0.0.1:{ready['port']}/v1.0"
-    finally:
-        server.terminate()
-        server.wait()
-        if server.stdout is not None:
-            server.stdout.close()
+    with served_by("benchmarks.bench_group", flags + (["--migration"] if migration else [])) as server:
+        yield server["url"]
 
 
 # the CLI runs under this small wrapper, whose children's peak RSS is the CLI's alone: a child forked straight from

@@ -21,17 +21,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import served_by
 from tests.support.rollout import CONFIG
 
-ROOT = Path(__file__).resolve().parent.parent
 QUOTAS: dict[str, tuple[dict[str, Any], Callable[[int], float]]] = {  # name -> (fake options, bound from writes)
     "bucket 60/30": ({"write_bucket": (60, 30.0)}, lambda w: (w - 60) / 30.0),
     "bucket 60/20": ({"write_bucket": (60, 20.0)}, lambda w: (w - 60) / 20.0),
@@ -84,21 +82,8 @@ async def apply(url: str, paced: bool) -> dict[str, Any]:
 
 
 def run(users: int, quota: str, paced: bool) -> dict[str, Any]:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.bench_pacing", "--serve", str(users), "--quota", quota],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    try:
-        assert server.stdout is not None
-        port = json.loads(server.stdout.readline())["port"]
-        return asyncio.run(apply(f"http://127.0.0.1:{port}/v1.0", paced))
-    finally:
-        server.terminate()
-        server.wait()
-        if server.stdout is not None:
-            server.stdout.close()
+    with served_by("benchmarks.bench_pacing", ["--serve", str(users), "--quota", quota]) as server:
+        return asyncio.run(apply(server["url"], paced))
 
 
 def main() -> int:

@@ -24,11 +24,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.bench_apply import served_tenant
+from benchmarks.common import ROOT, served_by
 from tests.support.rollout import CONFIG
 from tests.support.runbook_on_target import RUNBOOK, install_bundle, runbook_environment
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -63,7 +61,9 @@ def measure(label: str, python: Path, runbook: Path, args: argparse.Namespace, s
     config = scratch / "licensing.yaml"
     config.write_text(CONFIG, encoding="utf-8")
     rows = []
-    with served_tenant(args.users, args.latency, args.time_scale) as (url, _):  # a fresh tenant: work for apply
+    flags = ["--serve", str(args.users), "--latency", str(args.latency), "--time-scale", str(args.time_scale)]
+    with served_by("benchmarks.bench_apply", flags) as server:  # a fresh tenant: work for apply
+        url = server["url"]
         for mode in ("plan", "apply"):
             env = runbook_environment(url, mode, config, scratch)
             env["TEAMS_LICENSING_MAX_CHANGES"] = str(args.users)

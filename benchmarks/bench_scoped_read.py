@@ -19,25 +19,29 @@ import argparse
 import asyncio
 import hashlib
 import json
-import resource
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import counting_graph, rollout_desired
-from tests.support.rollout import GROUP_ID, MCOEV, MCOPSTN1, TEAMS, TENANT_ID, user_id
+from benchmarks.common import counting_graph, product_result, rollout_desired, rss_mb, served_by
+from tests.support.rollout import (
+    GROUP_ID,
+    MCOEV,
+    MCOEV_PLANS,
+    MCOPSTN1,
+    MCOPSTN1_PLANS,
+    TEAMS,
+    TEAMS_PLANS,
+    TENANT_ID,
+    sku_object,
+    state,
+    user_id,
+    user_object,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
 E3 = "05e9a617-0261-4cee-bb44-138d3ef5d965"  # SPE_E3: no voice plan of its own here
-
-
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def tenant_document(users: int, voice: int) -> dict[str, Any]:
@@ -52,25 +56,13 @@ def tenant_document(users: int, voice: int) -> dict[str, Any]:
             skus = [E3, MCOPSTN1]
         else:
             skus = [E3] if n % 3 else []
-        return [{"skuId": sku, "disabledPlans": []} for sku in skus]
+        return [state(sku) for sku in skus]
 
     people: list[dict[str, Any]] = []
     numbers: list[dict[str, Any]] = []
     for n in range(users):
         licenses = held(n)
-        people.append(
-            {
-                "id": user_id(n),
-                "userPrincipalName": f"user{n:07d}@contoso.com",
-                "displayName": f"User {n}",
-                "accountEnabled": True,
-                "usageLocation": "US",
-                "assignedLicenses": licenses,
-                "licenseAssignmentStates": [
-                    {**h, "assignedByGroup": None, "state": "Active", "error": "None"} for h in licenses
-                ],
-            }
-        )
+        people.append(user_object(n, licenses, upn_digits=7))
         if any(h["skuId"] == MCOPSTN1 for h in licenses):
             numbers.append(
                 {
@@ -83,25 +75,14 @@ def tenant_document(users: int, voice: int) -> dict[str, Any]:
 
     def sku(sku_id: str, part: str, plans: list[tuple[str, str]]) -> dict[str, Any]:
         consumed = sum(1 for p in people if any(h["skuId"] == sku_id for h in p["assignedLicenses"]))
-        return {
-            "skuId": sku_id,
-            "skuPartNumber": part,
-            "appliesTo": "User",
-            "capabilityStatus": "Enabled",
-            "accountId": TENANT_ID,
-            "consumedUnits": consumed,
-            "prepaidUnits": {"enabled": consumed + voice, "suspended": 0, "warning": 0},
-            "servicePlans": [
-                {"servicePlanId": pid, "servicePlanName": name, "provisioningStatus": "Success"} for pid, name in plans
-            ],
-        }
+        return sku_object(sku_id, part, plans, consumed, consumed + voice)
 
     return {
         "tenantId": TENANT_ID,
         "subscribedSkus": [
-            sku(TEAMS, "Microsoft_Teams_Enterprise_New", [("57ff2da0-773e-42df-b2af-ffb7a2317929", "TEAMS1")]),
-            sku(MCOEV, "MCOEV", [("4828c8ec-dc2e-4779-b502-87ac9ce28ab7", "MCOEV")]),
-            sku(MCOPSTN1, "MCOPSTN1", [("4ed3ff63-69d7-4fb7-b984-5aec7f605ca8", "MCOPSTN1")]),
+            sku(TEAMS, "Microsoft_Teams_Enterprise_New", TEAMS_PLANS),
+            sku(MCOEV, "MCOEV", MCOEV_PLANS),
+            sku(MCOPSTN1, "MCOPSTN1", MCOPSTN1_PLANS),
             sku(E3, "SPE_E3", [("efb87545-963c-4e0d-99df-69c6916d9eb0", "EXCHANGE_S_ENTERPRISE")]),
         ],
         "users": people,
@@ -179,21 +160,6 @@ def run_product(url: str, mode: str, plan_file: Path) -> dict[str, Any]:
     return result
 
 
-@contextmanager
-def served_tenant(users: int, voice: int, latency: float) -> Iterator[tuple[str, float]]:
-    flags = ["--serve", str(users), "--voice", str(voice), "--latency", str(latency)]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.bench_scoped_read", *flags], stdout=subprocess.PIPE, text=True, cwd=ROOT
-    )
-    try:
-        assert server.stdout is not None
-        ready = json.loads(server.stdout.readline())
-        yield f"http://127.0.0.1:{ready['port']}/v1.0", float(ready["rss"])
-    finally:
-        server.terminate()
-        server.wait()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=1_000_000)
@@ -217,28 +183,23 @@ def main() -> int:
         return 0
     print(f"{args.users:,} users, {args.voice:,} voice users; fake tenant over loopback HTTP in its own process")
     started = time.monotonic()
-    with (
-        served_tenant(args.users, args.voice, args.latency) as (url, fake_rss),
-        tempfile.TemporaryDirectory() as folder,
-    ):
-        print(f"fake tenant ready in {time.monotonic() - started:.0f} s ({fake_rss:.0f} MB)")
+    flags = ["--serve", str(args.users), "--voice", str(args.voice), "--latency", str(args.latency)]
+    with served_by("benchmarks.bench_scoped_read", flags) as server, tempfile.TemporaryDirectory() as folder:
+        print(f"fake tenant ready in {time.monotonic() - started:.0f} s ({server['rss']:.0f} MB)")
         print(
             f"{'mode':>9} {'requests':>9} {'users read':>11} {'changes':>8} {'digest':>13} {'gaps':>6} "
             f"{'read s':>7} {'wall s':>7} {'RSS MB':>7}"
         )
-        product = [sys.executable, "-m", "benchmarks.bench_scoped_read"]
         for mode in args.modes.split(","):
-            child = subprocess.run(
-                [*product, "--product", url, "--mode", mode, "--plan-file", str(Path(folder) / "plan.json")],
-                capture_output=True,
-                text=True,
-                check=False,
-                cwd=ROOT,
-            )
-            if child.returncode != 0:
-                print(child.stderr, file=sys.stderr)
+            plan_file = str(Path(folder) / "plan.json")
+            try:
+                r = product_result(
+                    "benchmarks.bench_scoped_read",
+                    ["--product", server["url"], "--mode", mode, "--plan-file", plan_file],
+                )
+            except RuntimeError as exc:
+                print(exc, file=sys.stderr)
                 return 1
-            r = json.loads(child.stdout.strip().splitlines()[-1])
             print(
                 f"{mode:>9} {r['requests']:>9} {r['users_read']:>11,} {r['changes']:>8} {r['changes_digest']:>13} "
                 f"{r['gaps']:>6} {r['read_wall']:>7.1f} {r['wall']:>7.1f} {r['rss']:>7.0f}",

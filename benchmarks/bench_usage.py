@@ -15,24 +15,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
-from benchmarks.common import counting_graph, rollout_desired
+from benchmarks.common import counting_graph, product_result, rollout_desired, rss_mb, served_by
 from tests.support.rollout import rollout_document, user_id
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def serve(rows: int, days: int, users: int) -> None:
@@ -92,23 +81,6 @@ def run_product(url: str, days: int) -> dict[str, Any]:
     return result
 
 
-@contextmanager
-def served(rows: int, days: int, users: int) -> Iterator[tuple[str, dict[str, Any]]]:
-    flags = ["--serve", str(rows), "--days", str(days), "--users", str(users)]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.bench_usage", *flags], stdout=subprocess.PIPE, text=True, cwd=ROOT
-    )
-    try:
-        assert server.stdout is not None
-        ready = json.loads(server.stdout.readline())
-        yield f"http://127.0.0.1:{ready['port']}/v1.0", ready
-    finally:
-        server.terminate()
-        server.wait()
-        if server.stdout is not None:
-            server.stdout.close()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -124,19 +96,14 @@ def main() -> int:
         print(json.dumps(run_product(args.product, args.days)))
         return 0
     started = time.monotonic()
-    with served(args.rows, args.days, args.users) as (url, ready):
+    flags = ["--serve", str(args.rows), "--days", str(args.days), "--users", str(args.users)]
+    with served_by("benchmarks.bench_usage", flags) as ready:
         print(f"fake: {ready['rows']:,} call rows over {args.days} days ready in {time.monotonic() - started:.0f} s")
-        child = subprocess.run(
-            [sys.executable, "-m", "benchmarks.bench_usage", "--product", url, "--days", str(args.days)],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=ROOT,
-        )
-        if child.returncode != 0:
-            print(child.stderr, file=sys.stderr)
+        try:
+            r = product_result("benchmarks.bench_usage", ["--product", ready["url"], "--days", str(args.days)])
+        except RuntimeError as exc:
+            print(exc, file=sys.stderr)
             return 1
-        r = json.loads(child.stdout.strip().splitlines()[-1])
     verdict = "PASS" if r["rss"] <= 150 and r["rows"] == ready["rows"] else "MISS"
     print(f"{'rows':>10} {'requests':>9} {'wall s':>8} {'RSS MB':>7} {'spend USD':>11} {'recharge':>9} {'gaps':>5}")
     print(

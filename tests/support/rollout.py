@@ -1,5 +1,6 @@
 """A synthetic tenant for fault tests: N users in one group, each holding Teams and Phone System, each needing a
-Calling Plan (one assignLicense per user), in Graph's own JSON."""
+Calling Plan (one assignLicense per user), in Graph's own JSON; and the user and SKU objects the benchmarks' larger
+tenants are built of."""
 
 from __future__ import annotations
 
@@ -25,47 +26,58 @@ def user_id(n: int) -> str:
     return f"00000000-0000-4000-8000-{n:012d}"
 
 
+def state(sku_id: str, group: str | None = None, status: str = "Active", error: str = "None") -> dict[str, Any]:
+    """One entry of a user's `licenseAssignmentStates`: direct, or inherited from `group`."""
+    return {"skuId": sku_id, "disabledPlans": [], "assignedByGroup": group, "state": status, "error": error}
+
+
+def user_object(n: int, states: list[dict[str, Any]], *, upn_digits: int = 6) -> dict[str, Any]:
+    """User `n` holding `states`; `assignedLicenses` lists each SKU once, however many ways it is held."""
+    skus = list(dict.fromkeys(s["skuId"] for s in states))
+    return {
+        "id": user_id(n),
+        "userPrincipalName": f"user{n:0{upn_digits}d}@contoso.com",
+        "displayName": f"User {n}",
+        "accountEnabled": True,
+        "usageLocation": "US",
+        "assignedLicenses": [{"skuId": sku, "disabledPlans": []} for sku in skus],
+        "licenseAssignmentStates": states,
+    }
+
+
+def sku_object(sku_id: str, part: str, plans: list[tuple[str, str]], consumed: int, enabled: int) -> dict[str, Any]:
+    """A subscribed SKU with `plans` (service plan id, name), `consumed` of `enabled` units in use."""
+    return {
+        "skuId": sku_id,
+        "skuPartNumber": part,
+        "appliesTo": "User",
+        "capabilityStatus": "Enabled",
+        "accountId": TENANT_ID,
+        "consumedUnits": consumed,
+        "prepaidUnits": {"enabled": enabled, "suspended": 0, "warning": 0},
+        "servicePlans": [
+            {"servicePlanId": pid, "servicePlanName": name, "provisioningStatus": "Success"} for pid, name in plans
+        ],
+    }
+
+
+TEAMS_PLANS = [("57ff2da0-773e-42df-b2af-ffb7a2317929", "TEAMS1")]
+MCOEV_PLANS = [("4828c8ec-dc2e-4779-b502-87ac9ce28ab7", "MCOEV")]
+MCOPSTN1_PLANS = [("4ed3ff63-69d7-4fb7-b984-5aec7f605ca8", "MCOPSTN1")]
+
+
 def rollout_document(users: int, *, holding_calling_plan: int = 0) -> dict[str, Any]:
     """`users` users; the first `holding_calling_plan` of them already hold MCOPSTN1."""
-
-    def sku(sku_id: str, part: str, plans: list[tuple[str, str]], consumed: int) -> dict[str, Any]:
-        return {
-            "skuId": sku_id,
-            "skuPartNumber": part,
-            "appliesTo": "User",
-            "capabilityStatus": "Enabled",
-            "accountId": TENANT_ID,
-            "consumedUnits": consumed,
-            "prepaidUnits": {"enabled": users * 2, "suspended": 0, "warning": 0},
-            "servicePlans": [
-                {"servicePlanId": pid, "servicePlanName": name, "provisioningStatus": "Success"} for pid, name in plans
-            ],
-        }
-
-    people = []
-    for n in range(users):
-        held = [{"skuId": TEAMS, "disabledPlans": []}, {"skuId": MCOEV, "disabledPlans": []}]
-        if n < holding_calling_plan:
-            held.append({"skuId": MCOPSTN1, "disabledPlans": []})
-        people.append(
-            {
-                "id": user_id(n),
-                "userPrincipalName": f"user{n:06d}@contoso.com",
-                "displayName": f"User {n}",
-                "accountEnabled": True,
-                "usageLocation": "US",
-                "assignedLicenses": held,
-                "licenseAssignmentStates": [
-                    {**h, "assignedByGroup": None, "state": "Active", "error": "None"} for h in held
-                ],
-            }
-        )
+    people = [
+        user_object(n, [state(TEAMS), state(MCOEV), *([state(MCOPSTN1)] if n < holding_calling_plan else [])])
+        for n in range(users)
+    ]
     return {
         "tenantId": TENANT_ID,
         "subscribedSkus": [
-            sku(TEAMS, "Microsoft_Teams_Enterprise_New", [("57ff2da0-773e-42df-b2af-ffb7a2317929", "TEAMS1")], users),
-            sku(MCOEV, "MCOEV", [("4828c8ec-dc2e-4779-b502-87ac9ce28ab7", "MCOEV")], users),
-            sku(MCOPSTN1, "MCOPSTN1", [("4ed3ff63-69d7-4fb7-b984-5aec7f605ca8", "MCOPSTN1")], holding_calling_plan),
+            sku_object(TEAMS, "Microsoft_Teams_Enterprise_New", TEAMS_PLANS, users, users * 2),
+            sku_object(MCOEV, "MCOEV", MCOEV_PLANS, users, users * 2),
+            sku_object(MCOPSTN1, "MCOPSTN1", MCOPSTN1_PLANS, holding_calling_plan, users * 2),
         ],
         "users": people,
         "groups": [{"id": GROUP_ID, "displayName": "Voice", "members": [p["id"] for p in people]}],
