@@ -331,3 +331,20 @@ def test_a_saved_plan_applies_its_group_change_only_while_the_group_is_as_record
     snapshot.write_text(json.dumps(document))
     assert main(["apply", str(saved), "--snapshot", str(snapshot), "--yes", "--audit-log", str(tmp_path / "b")]) == 0
     assert [a["skuId"] for a in json.loads(snapshot.read_text())["groups"][0]["assignedLicenses"]] == [MCOPSTN1]
+
+
+def test_a_limited_wave_leaves_the_group_writes_for_a_later_run_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--limit` applies users only; the group write it leaves is work remaining (exit 4), not silence (exit 0)."""
+    config = tmp_path / "licensing.yaml"
+    config.write_text(MIGRATING)
+    snapshot = tmp_path / "tenant.json"
+    snapshot.write_text(json.dumps(direct_holders(3, holding=3)))
+    args = ["apply", str(config), "--snapshot", str(snapshot), "--yes"]
+    assert main([*args, "--limit", "10", "--audit-log", str(tmp_path / "1.jsonl")]) == 4
+    assert "groups: 1 license write(s) not attempted" in capsys.readouterr().err
+    assert json.loads(snapshot.read_text())["groups"][0]["assignedLicenses"] == []
+    assert main([*args, "--audit-log", str(tmp_path / "2.jsonl")]) == 0
+    assert "groups: 1 of 1 license write(s) accepted" in capsys.readouterr().err
+    assert json.loads(snapshot.read_text())["groups"][0]["assignedLicenses"] != []

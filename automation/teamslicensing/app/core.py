@@ -274,6 +274,7 @@ def apply(run: PlanRun, options: ApplyOptions) -> ApplyResult:
                     progress=options.progress,
                     planned=planned,
                     groups=groups,
+                    groups_planned=len(run.plan.group_changes),  # a wave leaves them to a later run: exit 4
                     wait=options.wait,
                 )
 

@@ -128,10 +128,11 @@ async def execute(
     progress: Progress | None = None,
     planned: int | None = None,
     groups: Sequence[GroupChange] = (),
+    groups_planned: int | None = None,
     wait: float | None = None,
 ) -> ApplyResult:
-    """Apply `changes`, then `groups` (the header record is the caller's, written before this). `planned`: users
-    the whole plan changes, when `changes` is only its first part (`--limit`)."""
+    """Apply `changes`, then `groups` (the header record is the caller's, written before this). `planned` and
+    `groups_planned`: users and groups the whole plan changes, when this run does only a part of it (`--limit`)."""
     started = time.monotonic()
     run = _Run(backend, audit, switch or StopSwitch(), before, progress, _count_writes(changes))
     sent: set[str] = set()  # users with at least one write sent
@@ -167,7 +168,7 @@ async def execute(
         left_by_limit=(planned - len(changes)) if planned is not None else 0,
         audit_error=run.audit_error,
         groups=written,
-        groups_planned=len(groups),
+        groups_planned=len(groups) if groups_planned is None else groups_planned,
         groups_processing=processing,
     )
     if run.audit_error is None:

@@ -28,12 +28,14 @@ def outcome_line(outcome: ApplyResult) -> str:
             parts.append(f"{outcome.count(status)} {label}")
     parts.append(f"{outcome.not_attempted} not attempted")
     line = f"Apply: {', '.join(parts)} in {outcome.seconds:.1f} s"
-    if outcome.groups_planned:
+    if outcome.groups:
         accepted = sum(1 for g in outcome.groups if g.status == APPLIED)
         line += (
             f"; groups: {accepted} of {outcome.groups_planned} license write(s) accepted "
             "(Entra licenses their members asynchronously: the next run reads the result)"
         )
+    elif outcome.groups_planned:
+        line += f"; groups: {outcome.groups_planned} license write(s) not attempted"
         if outcome.groups_processing:
             line += f"; still processing when --wait ran out: {', '.join(outcome.groups_processing)}"
         elif outcome.groups_processing is not None:
