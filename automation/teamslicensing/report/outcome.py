@@ -34,12 +34,12 @@ def outcome_line(outcome: ApplyResult) -> str:
             f"; groups: {accepted} of {outcome.groups_planned} license write(s) accepted "
             "(Entra licenses their members asynchronously: the next run reads the result)"
         )
-    elif outcome.groups_planned:
-        line += f"; groups: {outcome.groups_planned} license write(s) not attempted"
         if outcome.groups_processing:
             line += f"; still processing when --wait ran out: {', '.join(outcome.groups_processing)}"
         elif outcome.groups_processing is not None:
             line += "; Entra finished processing them"
+    elif outcome.groups_planned:
+        line += f"; groups: {outcome.groups_planned} license write(s) not attempted"
     if outcome.stopped is not None:
         line += f"; {_STOPPED[outcome.stopped.reason.value]}: {outcome.stopped.message}"
     if outcome.left_by_limit:
