@@ -61,9 +61,7 @@ def run_product(url: str, days: int) -> dict[str, Any]:
             tenant = await read_tenant(graph, desired)
             aggregate = UsageAggregate(start.date(), end.date())
             async for source, raw in call_rows(graph, start, end):
-                row = parse_call(raw, source)
-                if row is not None:
-                    aggregate.add(row)
+                aggregate.add(parse_call(raw, source))
             requests = sent()
         report = usage_report(aggregate, tenant, MinutesTable())
         (usd,) = report.currencies

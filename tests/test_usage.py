@@ -16,7 +16,7 @@ import respx
 
 from teamslicensing.cli import main
 from teamslicensing.plan.usage import funding
-from teamslicensing.tenant.calls import windows
+from teamslicensing.tenant.calls import parse_call, windows
 from tests.support.fakegraph import FakeGraph
 from tests.support.fakegraph.calls import generate_calls
 from tests.support.rollout import rollout_document, user_id
@@ -74,6 +74,24 @@ def test_fewer_than_thirty_days_recommend_the_minimum_and_say_so() -> None:
     assert (result.recharge_amount, result.trigger_balance, result.initial_funds) == (50, 50, 50)
     assert result.note is not None
     assert "fewer than 30" in result.note
+
+
+def test_a_row_as_graph_writes_it_is_counted_on_every_supported_python() -> None:
+    """Graph's example row has 7 fractional digits, which Python 3.10's fromisoformat (Azure Automation's) refuses:
+    such rows were dropped there, and a month's spend came out near zero."""
+    row = {
+        "id": "9c4984c7-6c3c-427d-a30c-bd0b2eacee90",
+        "startDateTime": "2019-11-01T00:00:08.2589935Z",
+        "endDateTime": "2019-11-01T00:03:47.2589935Z",
+        "duration": 219,
+        "charge": 0.5,
+        "currency": "USD",
+        "callType": "user_out_domestic",
+    }
+    call = parse_call(row)
+    assert call is not None
+    assert call.day == date(2019, 11, 1)
+    assert call.charge == 0.5
 
 
 def test_windows_are_at_most_ninety_days_and_share_their_edges() -> None:
@@ -260,6 +278,16 @@ def test_an_exported_calls_file_gives_the_same_report_as_the_live_read(
     for fmt in ("text", "markdown", "csv", "github"):
         assert main(["usage", "--snapshot", str(snapshot), "--calls", str(calls_file), "--format", fmt]) == 0
         assert "USD" in capsys.readouterr().out or fmt == "github"
+    assert not any(g["code"] == "CALL_ROWS_UNREADABLE" for g in offline["gaps"])
+
+    with calls_file.open("a", encoding="utf-8") as more:  # rows the report cannot read are counted, not dropped
+        more.write(json.dumps({"startDateTime": "2026-01-01T00:00:00Z", "charge": 9.0}) + "\n")
+        more.write(json.dumps({"id": "x-1", "startDateTime": "yesterday", "charge": 9.0}) + "\n")
+    damaged = usage_json(capsys, "--snapshot", str(snapshot), "--calls", str(calls_file))
+    assert damaged["calls"] == 55 * 40
+    assert damaged["currencies"]["USD"]["spend"] == live["currencies"]["USD"]["spend"]
+    (unreadable,) = [g for g in damaged["gaps"] if g["code"] == "CALL_ROWS_UNREADABLE"]
+    assert unreadable["message"].startswith("2 call row(s)")
 
 
 def test_a_snapshot_without_a_calls_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

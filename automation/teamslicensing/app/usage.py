@@ -18,7 +18,7 @@ from teamslicensing.config import load_desired_state
 from teamslicensing.errors import UsageError
 from teamslicensing.model.desired import DesiredPolicy, DesiredState
 from teamslicensing.model.plan import Gap, GapCode, Plan, Severity
-from teamslicensing.model.usage import UsageReport
+from teamslicensing.model.usage import CallRow, UsageReport
 from teamslicensing.plan.acknowledge import acknowledge
 from teamslicensing.plan.usage import UsageAggregate, usage_report, with_usage_gaps
 from teamslicensing.reference.minutes import IncludedMinutes, MinutesTable
@@ -83,6 +83,8 @@ def _aggregate_file(path: str | Path, first: date, last: date, explicit: bool) -
         first_day: date | None = None
         last_day: date | None = None
         for row in _parsed(read_call_file(path)):
+            if row is None:
+                continue
             first_day = row.day if first_day is None or row.day < first_day else first_day
             last_day = row.day if last_day is None or row.day > last_day else last_day
         if first_day is None or last_day is None:
@@ -90,25 +92,22 @@ def _aggregate_file(path: str | Path, first: date, last: date, explicit: bool) -
         first, last = first_day, last_day
     aggregate = UsageAggregate(first, last)
     for row in _parsed(read_call_file(path)):
-        if first <= row.day <= last:
+        if row is None or first <= row.day <= last:
             aggregate.add(row)
     return aggregate
 
 
-def _parsed(rows: Iterator[tuple[str, dict[str, Any]]]) -> Iterator[Any]:
+def _parsed(rows: Iterator[tuple[str, dict[str, Any]]]) -> Iterator[CallRow | None]:
+    """Each row as the report reads it; None for one it cannot (counted as unreadable, never silently dropped)."""
     for source, raw in rows:
-        row = parse_call(raw, source)
-        if row is not None:
-            yield row
+        yield parse_call(raw, source)
 
 
 async def _aggregate_live(access: GraphAccess, start: datetime, end: datetime) -> UsageAggregate:
     aggregate = UsageAggregate(start.date(), end.date())
     async with access.open() as graph:
         async for source, raw in call_rows(graph, start, end):
-            row = parse_call(raw, source)
-            if row is not None:
-                aggregate.add(row)
+            aggregate.add(parse_call(raw, source))
     return aggregate
 
 

@@ -58,8 +58,12 @@ class UsageAggregate:
         self.toll_free_numbers: Counter[str] = Counter()  # numbers seen on toll-free inbound rows
         self.calls = 0
         self.direct_routing_calls = 0
+        self.unreadable = 0  # rows without an id or a readable start: not counted, and reported as such
 
-    def add(self, row: CallRow) -> None:
+    def add(self, row: CallRow | None) -> None:
+        if row is None:
+            self.unreadable += 1
+            return
         if row.direct_routing:
             self.direct_routing_calls += 1
         else:
@@ -255,6 +259,12 @@ def _gaps(
     funding_mode: FundingMode,
 ) -> list[Gap]:
     gaps: list[Gap] = []
+    if aggregate.unreadable:
+        message = (
+            f"{aggregate.unreadable:,} call row(s) had no id or no readable startDateTime and are not counted: "
+            "spend and minutes may be understated"
+        )
+        gaps.append(Gap(GapCode.CALL_ROWS_UNREADABLE, Severity.WARNING, None, None, message))
     credits_funded = funding_mode == "postpaid" or any(
         sku.is_active and Capability.COMMUNICATIONS_CREDITS in sku.capabilities for sku in tenant.skus
     )

@@ -12,6 +12,7 @@ Every read is bounded like any other: the Graph client's origin, loop and page r
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -84,11 +85,17 @@ def _near_edge(row: dict[str, Any], inner: list[datetime]) -> bool:
     return started is not None and any(abs(started - edge) <= EDGE for edge in inner)
 
 
+# Graph writes up to 7 fractional digits (getPstnCalls' own example: 2019-11-01T00:00:08.2589935Z); Python 3.10's
+# fromisoformat, Azure Automation's, takes only 3 or 6 and would make such a row unreadable
+_FRACTION = re.compile(r"\.(\d+)")
+
+
 def _moment(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
+    text = _FRACTION.sub(lambda digits: "." + digits.group(1).ljust(6, "0")[:6], value.replace("Z", "+00:00"), 1)
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text)
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -28,8 +28,10 @@ FUNCTION = re.compile(
 
 
 def _when(text: str) -> datetime | None:
+    plain = unquote(text).strip().strip("'").replace("Z", "+00:00")
+    plain = re.sub(r"\.(\d+)", lambda digits: "." + digits.group(1).ljust(6, "0")[:6], plain, count=1)  # 3.10
     try:
-        moment = datetime.fromisoformat(unquote(text).strip().strip("'").replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(plain)
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
@@ -89,15 +91,16 @@ def generate_calls(
     for day in range(days):
         base = start + timedelta(days=day)
         for n in range(calls_per_day):
-            moment = base + timedelta(seconds=rng.randrange(86_400))
+            # 7 fractional digits, as Graph writes them
+            moment = base + timedelta(seconds=rng.randrange(86_400), microseconds=rng.randrange(1_000_000))
             draw = rng.random()
             user_id, upn, country = users[rng.randrange(len(users))]
             seconds = rng.randrange(30, 1800)
             row: Json = {
                 "id": f"{seed:04d}{day:05d}{n:07d}-0000-4000-8000-000000000000"[:36],
                 "callId": f"call-{day}-{n % 97}",  # not unique, as Graph says
-                "startDateTime": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "endDateTime": (moment + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "startDateTime": moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + f"{n % 10}Z",
+                "endDateTime": (moment + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z",
                 "duration": seconds,
                 "currency": currency,
                 "usageCountryCode": country,
