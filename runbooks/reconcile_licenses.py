@@ -20,6 +20,7 @@ for any variable not defined, from environment variables of the same meaning, so
     TeamsLicensing_Cloud                    TEAMS_LICENSING_CLOUD                        global, usgov, usgovdod, china
     TeamsLicensing_GraphUrl                 TEAMS_LICENSING_GRAPH_URL                    Graph endpoint override
     TeamsLicensing_AccessToken              TEAMS_LICENSING_ACCESS_TOKEN                 bearer token (tests, emulators)
+    TeamsLicensing_StorageToken             TEAMS_LICENSING_STORAGE_TOKEN                Storage token (tests)
 
 Output: a human summary, then one JSON line (`{"teamsLicensing": 1, ...}`) with the result, also when a write
 failed, the time budget ran out or the job was stopped (SIGTERM): what was applied, failed and not attempted. Exit
@@ -138,6 +139,17 @@ def read_settings(
     cloud = (raw["cloud"] or "global").lower()
     if cloud not in CLOUDS:
         raise SettingError(f"{_names('cloud')} is {raw['cloud']!r}: use one of {', '.join(CLOUDS)}")
+    usage_days = _whole_number(raw, "usage_days")
+    if usage_days == 0:
+        raise SettingError(f"{_names('usage_days')} is 0: use a whole number of days ≥ 1 (default 90)")
+    container = raw["audit_container"]
+    if container is not None:  # checked before any write: a typo must not lose the durable log of an apply
+        from teamslicensing.graph.blob import BlobError, checked_container
+
+        try:
+            container = checked_container(container)
+        except BlobError as exc:
+            raise SettingError(f"{_names('audit_container')}: {exc}") from exc
     return Settings(
         config,
         mode,
@@ -148,8 +160,8 @@ def read_settings(
         cloud,
         raw["graph_url"],
         raw["access_token"],
-        _whole_number(raw, "usage_days") or 90,
-        raw["audit_container"],
+        usage_days or 90,
+        container,
         raw["storage_token"],
     )
 

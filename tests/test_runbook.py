@@ -173,6 +173,9 @@ def test_settings_come_from_automation_variables_when_available(
         ("TEAMS_LICENSING_CONFIG", "/nowhere/licensing.yaml", "configuration file not found: /nowhere/licensing.yaml"),
         ("TEAMS_LICENSING_MODE", "destroy", "use 'plan', 'apply' or 'usage'"),
         ("TEAMS_LICENSING_MAX_CHANGES", "many", "use a whole number"),
+        ("TEAMS_LICENSING_USAGE_DAYS", "0", "use a whole number of days ≥ 1"),
+        # found before anything is read or written: an apply whose durable log could not be kept does not start
+        ("TEAMS_LICENSING_AUDIT_CONTAINER", "https://attacker.example/steal", "is not a blob container URL"),
     ],
 )
 def test_bad_input_fails_clearly_before_any_graph_request(
@@ -320,16 +323,3 @@ def test_the_audit_log_is_stored_in_the_blob_container_with_a_storage_token_only
     assert request.headers["x-ms-blob-type"] == "BlockBlob"
     assert result["auditBlob"] == f"{container}/{audit.name}"
     assert any(line.startswith("Audit log stored: ") for line in summary)
-
-
-def test_a_container_that_is_not_a_blob_url_is_said_and_the_run_keeps_its_result(
-    fake: FakeGraph, example_config: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TEAMS_LICENSING_CONFIG", str(example_config))
-    monkeypatch.setenv("TEAMS_LICENSING_MODE", "apply")
-    monkeypatch.setenv("TEAMS_LICENSING_AUDIT_CONTAINER", "https://attacker.example/steal")
-    status, _, err, result = run()
-    assert "is not a blob container URL" in err
-    assert result["auditBlob"] is None
-    assert result["applied"] == result["changes"]
-    assert status == 3
