@@ -118,6 +118,24 @@ def test_markdown_flags_destructive_changes_and_escapes_tables() -> None:
     assert "| MCOEV | 8 | 5 | 4 | 1 | 4 | **2** |" in markdown
 
 
+def test_html_names_every_destructive_user_above_the_changes_and_escapes_what_it_shows() -> None:
+    """The rule groups list their first 200 users; a user losing a number past them is still named, up top."""
+    bystanders = tuple(
+        UserChange(f"b{n}", f"user{n:04d}@contoso.com", None, (), (LicenseRemove("sku-1", "MCOPSTN1"),), (), False)
+        for n in range(300)
+    )
+    hidden = UserChange(
+        "u9", "o'<b>neil</b>@contoso.com", None, (), (LicenseRemove("sku-ev", "MCOEV"),), (), True, ("+14255550123",)
+    )
+    page = render(Plan(changes=(*bystanders, hidden), gaps=GAPS, seats=(SEAT,)), "html")
+    destructive = page.index("1 destructive change(s)")
+    assert destructive < page.index("Changes by rule")
+    assert "o&#x27;&lt;b&gt;neil&lt;/b&gt;@contoso.com</b>: removes MCOEV; loses +14255550123" in page[destructive:]
+    assert "<b>neil</b>" not in page, "a UPN is text, never markup"
+    assert "… and 101 more" in page, "the prune group is still cut at 200 rows"
+    assert "<script" not in page
+
+
 def test_empty_plan_says_in_sync() -> None:
     empty = Plan(changes=(), gaps=(), seats=())
     assert "No changes: licenses are in the declared state." in render(empty, "text")

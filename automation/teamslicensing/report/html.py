@@ -10,7 +10,7 @@ from html import escape
 
 from teamslicensing.model.plan import Gap, Plan, SeatLine, Severity, UserChange
 from teamslicensing.model.usage import UsageReport
-from teamslicensing.report.common import SEAT_LEGEND, no_changes_line, product_name, summary_line
+from teamslicensing.report.common import SEAT_LEGEND, no_changes_line, product_name, removed, summary_line
 
 LISTED = 200  # users listed in one group before "N more"
 
@@ -62,6 +62,8 @@ def _plan_body(plan: Plan) -> Iterator[str]:
     yield "</div>\n"
     if not plan.changes and not plan.group_changes:
         yield f"<p>{escape(no_changes_line(plan))}</p>\n"
+    if destructive:
+        yield from _destructive([c for c in plan.changes if c.destructive])
     if plan.seats:
         yield "<h2>Seats</h2>\n"
         yield from _seat_bars(plan.seats)
@@ -82,6 +84,16 @@ def _plan_body(plan: Plan) -> Iterator[str]:
     if plan.changes:
         yield "<h2>Changes by rule</h2>\n"
         yield from _changes_by_rule(plan.changes)
+
+
+def _destructive(changes: Sequence[UserChange]) -> Iterator[str]:
+    """Every user who loses a phone number, named above the rest (the groups by rule list only their first rows)."""
+    yield f"<h2 class='error'>{len(changes):,} destructive change(s): these users lose their phone number</h2>\n<ul>"
+    for change in changes[:LISTED]:
+        yield f"<li><b>{escape(change.user_principal_name)}</b>: removes {escape(removed(change))}</li>"
+    if len(changes) > LISTED:
+        yield f"<li>… and {len(changes) - LISTED:,} more (the JSON report lists every one)</li>"
+    yield "</ul>\n"
 
 
 def _tile(label: str, value: int, kind: str) -> str:
