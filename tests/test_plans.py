@@ -406,6 +406,17 @@ def test_planning_again_after_applying_the_plan_changes_nothing(path: Path, tmp_
     assert again.group_changes == ()
 
 
+def test_a_seat_shortage_beside_a_group_write_counts_what_the_group_takes(tmp_path: Path) -> None:
+    (case,) = [c for c in CASES if c.name == "group_license_seats_shared_with_rules.yaml"]
+    _, desired, document = load_case(case, tmp_path)
+    (gap,) = [
+        g for g in run(desired, document).gaps if g.code.value == "SEAT_SHORTAGE" and g.user_principal_name is None
+    ]
+    assert gap.message == (
+        "1 more MCOEV seat(s) needed: 4 new assignment(s) wanted (2 through group license writes), 3 seat(s) available"
+    )
+
+
 def test_an_attribute_that_names_no_country_is_named_in_the_gap(tmp_path: Path) -> None:
     _, desired, document = load_case(Path(__file__).parent / "plans" / "usage_location_from.yaml", tmp_path)
     (gap,) = [g for g in run(desired, document).gaps if g.code.value == "USAGE_LOCATION_MISSING"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from teamslicensing.model.plan import Gap, GapCode, Plan, SeatLine, Severity, UserChange
+from teamslicensing.model.plan import Gap, GapCode, Plan, Severity, UserChange
 from teamslicensing.model.tenant import Tenant, TenantUser
 from teamslicensing.plan.grouplicensing import GroupPlanning
 
@@ -26,7 +26,7 @@ def with_group_changes(
             changes[user_id] = dataclasses.replace(change, set_usage_location=location)
     ordered = sorted(changes.values(), key=lambda c: (c.user_principal_name.lower(), c.user_id))
     gaps = list(plan.gaps)
-    seats = [_seats(line, groups) for line in plan.seats]
+    seats = plan.seats  # the planner counted what the group writes take
     taken: dict[str, int] = {}  # seats the groups before this one take first (Entra serves them one by one)
     for group_change in groups.changes:
         for sku_id, count in group_change.new_seats:
@@ -43,13 +43,4 @@ def with_group_changes(
                 )
                 gaps.append(Gap(GapCode.SEAT_SHORTAGE, Severity.ERROR, None, part, message))
     gaps.sort(key=Gap.sort_key)
-    return dataclasses.replace(
-        plan, changes=tuple(ordered), gaps=tuple(gaps), seats=tuple(seats), group_changes=tuple(groups.changes)
-    )
-
-
-def _seats(line: SeatLine, groups: GroupPlanning) -> SeatLine:
-    taken = groups.seats.get(line.sku_id, 0)
-    if not taken:
-        return line
-    return dataclasses.replace(line, to_add=line.to_add + taken)
+    return dataclasses.replace(plan, changes=tuple(ordered), gaps=tuple(gaps), group_changes=tuple(groups.changes))

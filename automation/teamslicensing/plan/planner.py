@@ -400,23 +400,27 @@ class _Planner:
         for sku_id in dict.fromkeys(sku.sku_id for sku in self.sku_of.values()):
             sku = self.tenant.sku_by_id[sku_id]
             available = sku.available + freed[sku_id]
+            by_groups = self.group_seats[sku_id]  # served before any direct add (they took the capacity first)
+            # the direct adds denied, and the group members Entra will leave in CountViolation
+            short = shortfall[sku_id] + max(by_groups - max(available, 0), 0)
             seats.append(
                 SeatLine(
                     sku_id=sku_id,
                     sku_part_number=sku.part_number,
                     enabled=sku.enabled,
                     consumed=sku.consumed,
-                    to_add=requested[sku_id],
+                    to_add=requested[sku_id] + by_groups,
                     to_remove=freed[sku_id],
                     available=available,
-                    shortfall=shortfall[sku_id],
+                    shortfall=short,
                     redundant=redundant[sku_id],
                 )
             )
-            if shortfall[sku_id]:
-                wanted = requested[sku_id] + shortfall[sku_id]
+            if shortfall[sku_id]:  # a group's own shortage is its gap, naming the group (groupchanges)
+                wanted = requested[sku_id] + shortfall[sku_id] + by_groups
+                through = f" ({by_groups} through group license writes)" if by_groups else ""
                 message = (
-                    f"{shortfall[sku_id]} more {sku.part_number} seat(s) needed: {wanted} new assignment(s) wanted, "
+                    f"{short} more {sku.part_number} seat(s) needed: {wanted} new assignment(s) wanted{through}, "
                     f"{max(available, 0)} seat(s) available"
                 )
                 gaps.append(Gap(GapCode.SEAT_SHORTAGE, ERROR, None, sku.part_number, message))
