@@ -101,12 +101,15 @@ def end_holding(user: TenantUser, draft: Draft) -> dict[str, frozenset[str]]:
     return end
 
 
-def numbers_at_risk(ctx: PlanContext, user: TenantUser, lost: frozenset[Capability]) -> tuple[PhoneNumber, ...] | None:
+def numbers_at_risk(
+    numbers: Mapping[str, tuple[PhoneNumber, ...]] | None, user: TenantUser, lost: frozenset[Capability]
+) -> tuple[PhoneNumber, ...] | None:
     """The user's numbers that losing `lost` takes (a Calling Plan takes its calling-plan number; Phone System or
-    the resource-account plan takes every number); None when the inventory was not read (then assume one)."""
-    if ctx.numbers is None:
+    the resource-account plan takes every number); None when the inventory (`numbers`) was not read (then assume
+    one)."""
+    if numbers is None:
         return None
-    held = ctx.numbers.get(user.id, ())
+    held = numbers.get(user.id, ())
     if lost & {Capability.PHONE_SYSTEM, Capability.RESOURCE_ACCOUNT}:
         return held
     return tuple(n for n in held if n.number_type.lower() == "callingplan")

@@ -23,8 +23,8 @@ from typing import Any, TypeVar
 from teamslicensing.model.desired import DesiredGroupLicense, DesiredState, LicenseRef
 from teamslicensing.model.plan import Gap, GapCode, GroupChange, LicenseAdd, LicenseRemove, Severity
 from teamslicensing.model.tenant import LicenseAssignment, PhoneNumber, Tenant, TenantGroup, TenantSku, TenantUser
-from teamslicensing.plan.context import holding_of
-from teamslicensing.plan.voicerules import VoiceRules
+from teamslicensing.plan.context import holding_of, numbers_at_risk
+from teamslicensing.plan.voicerules import VoiceRules, number_capabilities_lost
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 # the state of a copy a managed group will give once Entra processes the write: it spares the member a direct add
@@ -232,11 +232,11 @@ def _loses_number(
         for a in member.licenses
     )
     after = inputs.voice.profile(holding_of(dataclasses.replace(member, licenses=tuple(a for a in kept if a))))
-    if not (before.number_plan and not after.number_plan) and not (before.calling_plan and not after.calling_plan):
+    lost = number_capabilities_lost(before, after)
+    if not lost:
         return False
-    if inputs.numbers is None:  # no inventory: a Calling Plan holder is assumed to have a number
-        return True
-    return bool(inputs.numbers.get(member.id))
+    at_risk = numbers_at_risk(inputs.numbers, member, lost)  # as for a user's own removal (safety.protect)
+    return at_risk is None or bool(at_risk)
 
 
 def _nested_members(

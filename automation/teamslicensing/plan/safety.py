@@ -37,7 +37,7 @@ def protect(
     while True:  # every pass drops part of the draft or returns, so this ends
         after = ctx.voice.profile(end_holding(user, draft))
         lost = number_capabilities_lost(before, after)
-        at_risk = numbers_at_risk(ctx, user, lost) if lost else ()
+        at_risk = numbers_at_risk(ctx.numbers, user, lost) if lost else ()
         losing = bool(lost) and (at_risk is None or bool(at_risk))  # the inventory says whether a number goes
         which = f" {', '.join(str(n) for n in at_risk)}" if at_risk else ""
         if losing and not ctx.desired.policy.allow_number_loss:
