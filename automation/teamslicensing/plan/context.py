@@ -3,7 +3,7 @@ being trimmed, what a user holds, and how a user's gap is worded."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -99,6 +99,25 @@ def end_holding(user: TenantUser, draft: Draft) -> dict[str, frozenset[str]]:
             continue
         end[sku] = end[sku] & assignment.disabled_plans if sku in end else assignment.disabled_plans
     return end
+
+
+def configured_usage_location(
+    levels: Sequence[tuple[str | None, str | None]], user: TenantUser, country_code: Callable[[str], str | None]
+) -> tuple[str | None, list[str]]:
+    """The usage location the file gives `user`: the first level (a rule's or entry's `usageLocationFrom`,
+    `usageLocation`; then the defaults') that yields one, an attribute before a fixed code. With it, the attribute
+    values met that name no country (for the message when none is found)."""
+    unmapped: list[str] = []
+    for attribute, fixed in levels:
+        value = user.attributes.get(attribute) if attribute else None
+        if value:
+            code = country_code(value)
+            if code is not None:
+                return code, unmapped
+            unmapped.append(f"{attribute} '{value}'")
+        if fixed:
+            return fixed, unmapped
+    return None, unmapped
 
 
 def numbers_at_risk(

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from teamslicensing.model.desired import DesiredGroupLicense, DesiredState, LicenseRef
 from teamslicensing.model.plan import Gap, GapCode, GroupChange, LicenseAdd, LicenseRemove, Severity
 from teamslicensing.model.tenant import LicenseAssignment, PhoneNumber, Tenant, TenantGroup, TenantSku, TenantUser
-from teamslicensing.plan.context import holding_of, numbers_at_risk
+from teamslicensing.plan.context import configured_usage_location, holding_of, numbers_at_risk
 from teamslicensing.plan.voicerules import VoiceRules, number_capabilities_lost
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -325,9 +325,11 @@ def _usage_location(
     """A Calling Plan follows the usage location, and Entra would use the tenant's country: set the configured one
     first where the file gives one, else say what will happen."""
     desired = inputs.desired
-    attribute = entry.usage_location_from or desired.default_usage_location_from
-    location = inputs.country_code(member.attributes.get(attribute, "")) if attribute else None
-    location = location or entry.usage_location or desired.default_usage_location
+    levels = [
+        (entry.usage_location_from, entry.usage_location),  # the entry's, then the defaults', as for a rule's user
+        (desired.default_usage_location_from, desired.default_usage_location),
+    ]
+    location, _ = configured_usage_location(levels, member, inputs.country_code)
     if location:
         result.usage_locations[member.id] = location
         return

@@ -14,6 +14,7 @@ from teamslicensing.plan.context import (
     Direct,
     Draft,
     PlanContext,
+    configured_usage_location,
     end_holding,
     numbers_at_risk,
     teams_fix,
@@ -124,18 +125,11 @@ def usage_location(
 ) -> str | None:
     if not draft.adds or user.usage_location:
         return None
-    unmapped: list[str] = []  # attribute values that name no country, for the message
     levels = [(rule.usage_location_from, rule.usage_location) for rule in (ctx.desired.rules[i] for i in orders)]
     levels.append((ctx.desired.default_usage_location_from, ctx.desired.default_usage_location))
-    for attribute, fixed in levels:  # the first rule's setting, then the defaults; an attribute before a fixed code
-        value = user.attributes.get(attribute) if attribute else None
-        if value:
-            code = ctx.country_code(value)
-            if code is not None:
-                return code
-            unmapped.append(f"{attribute} '{value}'")
-        if fixed:
-            return fixed
+    code, unmapped = configured_usage_location(levels, user, ctx.country_code)  # the first rule's, then defaults
+    if code is not None:
+        return code
     if not required:  # a user who is skipped anyway is reported as such, not as an error
         return None
     names = ", ".join(ctx.part_number(s) for s in sorted(draft.adds, key=ctx.part_number))
