@@ -21,7 +21,7 @@ from typing import IO, Any, TextIO
 
 from teamslicensing import __version__
 from teamslicensing.errors import UsageError
-from teamslicensing.graph.requests import group_license_request, write_request
+from teamslicensing.graph.requests import group_license_request, reprocess_request, write_request
 from teamslicensing.model.outcome import STATUSES, ApplyResult, Write, WriteAttempt
 from teamslicensing.model.plan import GroupChange
 from teamslicensing.model.tenant import TenantUser
@@ -223,7 +223,8 @@ class AuditLog:
         for user_id, upn in targets:
             self._next += 1
             self._seq[(user_id, REPROCESS_KIND)] = self._next
-            request = {"method": "POST", "url": f"/users/{user_id}/reprocessLicenseAssignment", "body": None}
+            method, url, body = reprocess_request(user_id)
+            request = {"method": method, "url": url, "body": body}
             records.append(
                 {
                     "type": "intent",

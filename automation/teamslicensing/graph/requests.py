@@ -9,7 +9,7 @@ from teamslicensing.model.outcome import Write, WriteKind
 from teamslicensing.model.plan import GroupChange, UserChange
 
 
-def assign_license_body(change: UserChange) -> dict[str, Any]:
+def assign_license_body(change: UserChange | GroupChange) -> dict[str, Any]:
     """Both arrays, always: Graph answers 400 "missing parameters" otherwise (GRAPH-FACTS)."""
     return {
         "addLicenses": [{"skuId": a.sku_id, "disabledPlans": list(a.disabled_plans)} for a in change.add_licenses],
@@ -27,11 +27,12 @@ def write_request(write: Write) -> tuple[str, str, dict[str, Any]]:
 
 def group_license_request(change: GroupChange) -> tuple[str, str, dict[str, Any]]:
     """`POST /groups/{id}/assignLicense` (Graph answers 202 Accepted; Entra then processes every direct member)."""
-    body = {
-        "addLicenses": [{"skuId": a.sku_id, "disabledPlans": list(a.disabled_plans)} for a in change.add_licenses],
-        "removeLicenses": [r.sku_id for r in change.remove_licenses],
-    }
-    return "POST", f"/groups/{change.group_id}/assignLicense", body
+    return "POST", f"/groups/{change.group_id}/assignLicense", assign_license_body(change)
+
+
+def reprocess_request(user_id: str) -> tuple[str, str, None]:
+    """`POST /users/{id}/reprocessLicenseAssignment`: Entra evaluates the user's group licenses again."""
+    return "POST", f"/users/{user_id}/reprocessLicenseAssignment", None
 
 
 def odata_string(value: str) -> str:

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from teamslicensing.graph.client import BATCH_LIMIT, DEFAULT_CONCURRENCY, Graph
-from teamslicensing.graph.requests import group_license_request, write_request
+from teamslicensing.graph.requests import group_license_request, reprocess_request, write_request
 from teamslicensing.graph.wire import BatchRequest, BatchResponse
 from teamslicensing.model.outcome import Write, WriteAttempt
 from teamslicensing.model.plan import GroupChange
@@ -53,10 +53,7 @@ class GraphWriter:
 
     async def reprocess(self, user_ids: Sequence[str], keep_trying: Callable[[], bool]) -> list[WriteAttempt]:
         """`POST /users/{id}/reprocessLicenseAssignment` each, up to 20 per `$batch`."""
-        requests = [
-            BatchRequest(str(n), "POST", f"/users/{user_id}/reprocessLicenseAssignment")
-            for n, user_id in enumerate(user_ids)
-        ]
+        requests = [BatchRequest(str(n), *reprocess_request(user_id)) for n, user_id in enumerate(user_ids)]
         answers = await self.graph.batch(requests, None, keep_trying)
         return [_attempt(request, answer) for request, answer in zip(requests, answers, strict=True)]
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from teamslicensing.graph.requests import group_license_request, write_request
+from teamslicensing.graph.requests import group_license_request, reprocess_request, write_request
 from teamslicensing.model.outcome import Write, WriteAttempt, WriteKind
 from teamslicensing.model.plan import GroupChange
 from teamslicensing.tenant.assign import TenantDocument
@@ -52,10 +52,7 @@ class SnapshotWriter:
         return attempts
 
     async def reprocess(self, user_ids: Sequence[str], keep_trying: Callable[[], bool]) -> list[WriteAttempt]:
-        return [
-            _attempt(("POST", f"/users/{user_id}/reprocessLicenseAssignment", None), *self._tenant.reprocess(user_id))
-            for user_id in user_ids
-        ]
+        return [_attempt(reprocess_request(user_id), *self._tenant.reprocess(user_id)) for user_id in user_ids]
 
     async def group_states(self, group_ids: Sequence[str]) -> dict[str, str | None]:
         states: dict[str, str | None] = {}
