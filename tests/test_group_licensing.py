@@ -269,8 +269,25 @@ def test_reprocess_licenses_the_members_in_error_once_seats_were_bought(
     assert [s["state"] for s in states] == ["Active"] * 5
     intents = [json.loads(line) for line in audit.read_text().splitlines() if '"intent"' in line]
     assert [r["kind"] for r in intents] == ["reprocess", "reprocess"], "recorded before sent"
+    end = json.loads(audit.read_text().splitlines()[-1])
+    assert (end["type"], end["applied"], end["notAttempted"]) == ("end", 2, 0), "the log ends as an apply's does"
     assert main(["reprocess", str(config), "--yes", "--audit-log", str(tmp_path / "again.jsonl")]) == 0
     assert "Nothing to reprocess" in capsys.readouterr().err
+
+
+def test_reprocess_with_an_audit_log_that_cannot_be_written_sends_nothing_and_says_so(
+    router: respx.MockRouter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = serve(router, direct_holders(2, holding=0))
+    for user in fake.document()["users"]:
+        fake.user(user["id"])["licenseAssignmentStates"].append(  # type: ignore[index]
+            {"skuId": MCOPSTN1, "disabledPlans": [], "assignedByGroup": GROUP_ID, "state": "Error", "error": "Other"}
+        )
+    assert main(["reprocess", "--group", "Voice", "--yes", "--audit-log", "/dev/full"]) == 1
+    err = capsys.readouterr().err
+    assert "nothing was written" in err
+    assert "internal error" not in err
+    assert [w for w in fake.writes if w["url"].endswith("/reprocessLicenseAssignment")] == []
 
 
 def test_reprocess_needs_a_group_a_user_or_a_configuration(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -348,3 +365,64 @@ def test_a_limited_wave_leaves_the_group_writes_for_a_later_run_and_says_so(
     assert main([*args, "--audit-log", str(tmp_path / "2.jsonl")]) == 0
     assert "groups: 1 of 1 license write(s) accepted" in capsys.readouterr().err
     assert json.loads(snapshot.read_text())["groups"][0]["assignedLicenses"] != []
+
+
+def _group_write_answered(router: respx.MockRouter, tmp_path: Path, answer: Any) -> FakeGraph:
+    """The demo migration's tenant live, its group write's `$batch` answered by `answer(request)` instead."""
+    (tmp_path / "licensing.yaml").write_text(MIGRATING)
+    fake = serve(router, direct_holders(3, holding=3))
+    original = fake.handle
+
+    def handle(request: httpx.Request) -> Any:
+        if request.url.path.endswith("/$batch") and b"/groups/" in request.content:
+            return answer(request)
+        return original(request)
+
+    fake.handle = handle  # type: ignore[method-assign]
+    return fake
+
+
+def test_a_group_write_refused_as_a_batch_is_a_failure_on_record_and_a_403_stops_the_run(
+    router: respx.MockRouter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Refused whole, nothing in it was done: FAILED with Graph's words, a result record beside the intent (the
+    batch's fate used to be "unknown", with no record), and the run stops as it would for a user write."""
+    refusal = {"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges."}}
+    fake = _group_write_answered(router, tmp_path, lambda request: httpx.Response(403, json=refusal))
+    audit = tmp_path / "audit.jsonl"
+    assert main(["apply", str(tmp_path / "licensing.yaml"), "--yes", "--audit-log", str(audit)]) == 1
+    err = capsys.readouterr().err
+    assert "Insufficient privileges." in err
+    assert "groups: 0 of 1 license write(s) accepted" in err
+    records = [json.loads(line) for line in audit.read_text().splitlines()]
+    (result,) = [r for r in records if r.get("kind") == "groupLicenses" and r["type"] == "result"]
+    assert result["status"] == 403
+    assert records[-1]["stopped"] == "graphError"
+    assert json.loads(json.dumps(fake.document()))["groups"][0]["assignedLicenses"] == []
+
+
+def test_a_group_write_graph_never_answers_is_bounded_by_the_stop_and_left_unknown(
+    router: respx.MockRouter, tmp_path: Path
+) -> None:
+    """The time budget runs out while Graph holds the group write: the run ends after the grace period, not after
+    Graph's retries, and says the write's fate is unknown (it may have landed: the next run reads it)."""
+    import time
+
+    from teamslicensing import app
+    from teamslicensing.graph import Connection
+    from teamslicensing.model.outcome import UNKNOWN
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(120.0)
+        return httpx.Response(500)
+
+    _group_write_answered(router, tmp_path, hang)
+    run = app.plan(tmp_path / "licensing.yaml", app.TenantSource(graph=app.GraphAccess(Connection(BASE), TOKEN)))
+    started = time.monotonic()
+    options = app.ApplyOptions(audit_path=tmp_path / "a.jsonl", deadline=started + 2.0, grace=0.5)
+    result = app.apply(run, options)
+    took = time.monotonic() - started
+    assert took < 2.0 + 0.5 + 2.0, f"held {took:.1f} s by a group write Graph never answered"
+    (group,) = result.groups
+    assert group.status == UNKNOWN
+    assert result.stopped is not None

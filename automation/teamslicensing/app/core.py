@@ -9,22 +9,19 @@ shown. Data flows one way: config -> tenant source -> plan -> apply -> report.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import hashlib
 import os
-import signal
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from teamslicensing.apply.audit import AuditLog
+from teamslicensing.app.writing import lock_for, opened_audit, stop_signals, write_with, writer_lock
 from teamslicensing.apply.executor import Progress, WriteBackend, execute
 from teamslicensing.apply.guard import check_applicable
 from teamslicensing.apply.journal import read_journal
-from teamslicensing.apply.lock import tenant_lock
 from teamslicensing.apply.planfile import (
     basis_read,
     is_plan_file,
@@ -37,9 +34,8 @@ from teamslicensing.apply.stop import GRACE_SECONDS, StopSwitch
 from teamslicensing.config import load_desired_state
 from teamslicensing.errors import UsageError
 from teamslicensing.graph import Connection, Graph
-from teamslicensing.graph.writer import GraphWriter
 from teamslicensing.model.desired import DesiredState, ReadMode
-from teamslicensing.model.outcome import ApplyResult, StopReason, UserResult
+from teamslicensing.model.outcome import ApplyResult, UserResult
 from teamslicensing.model.plan import Plan
 from teamslicensing.model.tenant import Tenant
 from teamslicensing.plan import plan as make_plan
@@ -48,7 +44,6 @@ from teamslicensing.plan.undo import plan_undo
 from teamslicensing.reference.availability import load_availability
 from teamslicensing.tenant.live import export_snapshot, read_tenant, read_tenant_parts
 from teamslicensing.tenant.snapshot import load_snapshot
-from teamslicensing.tenant.snapshotwriter import SnapshotWriter
 
 __all__ = [
     "ApplyOptions",
@@ -231,14 +226,6 @@ def undo(
     return PlanRun(restore, tenant, source, str(audit_log), max_changes, max_removals, stale=stale, mode="undo")
 
 
-def writer_lock(source: TenantSource) -> contextlib.AbstractContextManager[Path]:
-    """Held by `apply` and `undo` from before the tenant is read until the last write: a second run on this
-    machine is refused before it plans, so it never writes from a plan made while the first was writing."""
-    if source.snapshot is not None:
-        return tenant_lock(f"writer:snapshot:{source.snapshot.resolve()}", source.where)
-    return tenant_lock(f"writer:{source.where}", source.where)
-
-
 def apply(run: PlanRun, options: ApplyOptions) -> ApplyResult:
     """Write the plan to where it was read from, one apply per tenant at a time; every write is in the audit log
     at `options.audit_path` before it is sent. A signal, the time budget or a failing log stops the run cleanly."""
@@ -246,25 +233,24 @@ def apply(run: PlanRun, options: ApplyOptions) -> ApplyResult:
     planned = len(run.plan.changes)
     changed = {change.user_id for change in run.plan.changes}
     before = {user.id: user for user in run.tenant.users if user.id in changed}
-    with _lock_for(run):
-        audit = AuditLog.open(options.audit_path, before, append=options.append_audit, mirror=options.audit_mirror)
-        try:
-            audit.header(
-                tenant_id=run.tenant.tenant_id,
-                config_digest=run.config_digest,
-                source=run.source.where,
-                mode=run.mode,
-                planned=planned,
-            )
-        except Exception as exc:
-            audit.close()
-            raise UsageError(f"{exc} ({options.audit_path}); nothing was written") from exc
+    with lock_for(run.source, run.tenant.tenant_id):
+        audit = opened_audit(
+            options.audit_path,
+            before,
+            append=options.append_audit,
+            mirror=options.audit_mirror,
+            tenant_id=run.tenant.tenant_id,
+            config_digest=run.config_digest,
+            source=run.source.where,
+            mode=run.mode,
+            planned=planned,
+        )
         switch = StopSwitch(options.deadline, options.grace)
 
         groups = run.plan.group_changes if options.limit is None else ()  # a wave (--limit) is users only
 
         async def write(backend: WriteBackend) -> ApplyResult:
-            with _stop_signals(switch):
+            with stop_signals(switch):
                 return await execute(
                     changes,
                     backend,
@@ -279,7 +265,7 @@ def apply(run: PlanRun, options: ApplyOptions) -> ApplyResult:
                 )
 
         try:
-            result = _write(run.source, write)
+            result = write_with(run.source, write)
         finally:
             audit.close()
     if run.stale:
@@ -342,59 +328,11 @@ def _read(
     return asyncio.run(read_live())
 
 
-def _write(source: TenantSource, write: Callable[[WriteBackend], Any]) -> ApplyResult:
-    if source.snapshot is not None:
-        writer = SnapshotWriter(source.snapshot)
-        try:
-            result: ApplyResult = asyncio.run(write(writer))
-        finally:
-            writer.save()
-        return result
-    assert source.graph is not None
-    graph_access = source.graph
-
-    async def write_live() -> ApplyResult:
-        async with graph_access.open() as graph:
-            live: ApplyResult = await write(GraphWriter(graph))
-            return live
-
-    return asyncio.run(write_live())
-
-
 def _check_tenant(expected: str | None, tenant: Tenant, what: str) -> None:
     if expected is None or tenant.tenant_id == expected:
         return
     reached = tenant.tenant_id or "a tenant that could not be identified (no tid claim, no subscription accountId)"
     raise UsageError(f"{what}, but the connection reached {reached}: refusing to go on; nothing was changed")
-
-
-def _lock_for(run: PlanRun) -> contextlib.AbstractContextManager[Path]:
-    if run.source.snapshot is not None:
-        key = f"snapshot:{run.source.snapshot.resolve()}"
-    else:
-        key = f"tenant:{run.tenant.tenant_id or run.source.where}"
-    return tenant_lock(key, run.tenant.tenant_id or run.source.where)
-
-
-@contextlib.contextmanager
-def _stop_signals(switch: StopSwitch) -> Iterator[None]:
-    """While writing, SIGINT and SIGTERM ask for a clean stop (a second one abandons batches in flight)."""
-    loop = asyncio.get_running_loop()
-    installed: list[tuple[signal.Signals, Any]] = []
-    for sig, reason in ((signal.SIGINT, StopReason.INTERRUPTED), (signal.SIGTERM, StopReason.TERMINATED)):
-        previous = signal.getsignal(sig)
-        try:
-            loop.add_signal_handler(sig, switch.request, reason, f"{sig.name} received")
-        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or not a Unix loop
-            continue
-        installed.append((sig, previous))
-    try:
-        yield
-    finally:
-        for sig, previous in installed:
-            loop.remove_signal_handler(sig)
-            with contextlib.suppress(TypeError, ValueError):
-                signal.signal(sig, previous)  # remove_signal_handler resets to the default, not to ours
 
 
 def _duration(seconds: float) -> str:

@@ -7,8 +7,9 @@ import dataclasses
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from teamslicensing.app.core import TenantSource, _stop_signals, _write, read, writer_lock
-from teamslicensing.apply.audit import AuditLog
+from teamslicensing.app.core import TenantSource, read
+from teamslicensing.app.writing import opened_audit, stop_signals, write_with, writer_lock
+from teamslicensing.apply.audit import AuditError
 from teamslicensing.apply.executor import WriteBackend
 from teamslicensing.apply.reprocess import reprocess_users
 from teamslicensing.apply.stop import StopSwitch
@@ -48,17 +49,23 @@ def reprocess_plan(
 def reprocess(source: TenantSource, targets: Sequence[ReprocessTarget], audit_path: Path) -> list[UserResult]:
     """Ask Entra to process `targets` again; every call is in the audit log before it is sent."""
     with writer_lock(source):
-        audit = AuditLog.open(audit_path, {})
+        audit = opened_audit(
+            audit_path, {}, tenant_id=None, config_digest=None, source=source.where, mode="reprocess", planned=0
+        )
         try:
-            audit.header(tenant_id=None, config_digest=None, source=source.where, mode="reprocess", planned=0)
             switch = StopSwitch()
 
             async def write(backend: WriteBackend) -> ApplyResult:
-                with _stop_signals(switch):
+                with stop_signals(switch):
                     done = await reprocess_users(targets, backend, audit, switch)
-                return ApplyResult(tuple(done), 0.0, len(targets), stopped=switch.stop)
+                outcome = ApplyResult(tuple(done), 0.0, len(targets), stopped=switch.stop)
+                try:
+                    audit.end(outcome)  # as every run's log ends: what was done, and why it stopped
+                except AuditError as exc:
+                    return dataclasses.replace(outcome, audit_error=str(exc))
+                return outcome
 
-            result = _write(source, write)
+            result = write_with(source, write)
         finally:
             audit.close()
     return list(result.results)

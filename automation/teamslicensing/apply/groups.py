@@ -14,56 +14,32 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from teamslicensing.apply.audit import AuditError, AuditLog
-from teamslicensing.apply.stop import StopSwitch
-from teamslicensing.errors import AuthenticationError, GraphError
-from teamslicensing.model.outcome import APPLIED, FAILED, UNKNOWN, StopReason, UserResult
+from teamslicensing.apply.audit import AuditLog
+from teamslicensing.apply.batches import send_audited, status_of
+from teamslicensing.apply.stop import StopSwitch, bounded
+from teamslicensing.graph.requests import group_license_request
+from teamslicensing.model.outcome import UserResult
 from teamslicensing.model.plan import GroupChange
 
 if TYPE_CHECKING:
     from teamslicensing.apply.executor import WriteBackend
 
-BATCH = 20  # group writes per $batch
-
 
 async def write_groups(
     changes: Sequence[GroupChange], backend: WriteBackend, audit: AuditLog, switch: StopSwitch
 ) -> tuple[UserResult, ...]:
-    results: list[UserResult] = []
-    for start in range(0, len(changes), BATCH):
-        if not switch.may_start_batch():
-            break
-        chunk = changes[start : start + BATCH]
-        try:
-            audit.group_intents(chunk)
-        except AuditError as exc:
-            switch.request(StopReason.AUDIT_FAILED, str(exc))
-            break
-        try:
-            attempts = await backend.write_groups(chunk, switch.keep_trying)
-        except AuthenticationError as exc:
-            switch.request(StopReason.GRAPH_ERROR, str(exc))
-            break
-        except GraphError as exc:  # the batch as a whole got no answer: each write may or may not have landed
-            results += [
-                UserResult(c.group_id, c.group_name, UNKNOWN, f"no answer ({exc}); the next run reads it")
-                for c in chunk
-            ]
-            continue
-        try:
-            audit.group_results(zip(chunk, attempts, strict=True))
-        except AuditError as exc:
-            switch.request(StopReason.AUDIT_FAILED, str(exc))
-        for change, attempt in zip(chunk, attempts, strict=True):
-            if attempt.ok:
-                results.append(
-                    UserResult(change.group_id, change.group_name, APPLIED, "accepted: Entra processes the members")
-                )
-            elif attempt.status == 0 or not attempt.trustworthy:
-                results.append(UserResult(change.group_id, change.group_name, UNKNOWN, attempt.error_message))
-            else:
-                results.append(UserResult(change.group_id, change.group_name, FAILED, attempt.error_message))
-    return tuple(results)
+    sent = await send_audited(
+        changes, group_license_request, audit.group_intents, backend.write_groups, audit.group_results, switch
+    )
+    return tuple(
+        UserResult(
+            change.group_id,
+            change.group_name,
+            status_of(attempt),
+            "accepted: Entra processes the members" if attempt.ok else attempt.error_message,
+        )
+        for change, attempt in sent
+    )
 
 
 POLL_SECONDS = 10.0  # between licenseProcessingState reads while waiting
@@ -75,11 +51,16 @@ async def wait_for_groups(
     """`--wait`: read the groups' licenseProcessingState until every one is ProcessingComplete, `seconds` have
     passed, or a stop was asked for; the last state of each (None: unreadable)."""
     deadline = time.monotonic() + seconds
-    states: dict[str, str | None] = {}
+    states: dict[str, str | None] = dict.fromkeys(group_ids)
     while True:
-        states = await backend.group_states(group_ids)
+        reading = asyncio.ensure_future(backend.group_states(group_ids))
+        if not await bounded(reading, switch, 0.0, None):  # a stop ends the wait: the next run reads the result
+            return states
+        states = reading.result()
         done = all(state == "ProcessingComplete" for state in states.values())
         left = deadline - time.monotonic()
         if done or left <= 0 or switch.stop is not None:
             return states
-        await asyncio.sleep(min(POLL_SECONDS, left))
+        pause = asyncio.ensure_future(asyncio.sleep(min(POLL_SECONDS, left)))
+        if not await bounded(pause, switch, 0.0, None):
+            return states

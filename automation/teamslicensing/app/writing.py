@@ -1,0 +1,102 @@
+"""How a run writes, whatever it writes (a plan, an undo, reprocess calls): one writer per tenant on this machine,
+the audit log opened with its header before anything is sent, the write backend for the source (Graph or a
+snapshot file), and SIGINT/SIGTERM turned into a clean stop while it runs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable, Coroutine, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from teamslicensing.apply.audit import AuditLog
+from teamslicensing.apply.executor import WriteBackend
+from teamslicensing.apply.lock import tenant_lock
+from teamslicensing.apply.stop import StopSwitch
+from teamslicensing.errors import UsageError
+from teamslicensing.graph.writer import GraphWriter
+from teamslicensing.model.outcome import ApplyResult, StopReason
+from teamslicensing.model.tenant import TenantUser
+from teamslicensing.tenant.snapshotwriter import SnapshotWriter
+
+if TYPE_CHECKING:
+    from teamslicensing.app.core import TenantSource
+
+
+def writer_lock(source: TenantSource) -> contextlib.AbstractContextManager[Path]:
+    """Held by `apply` and `undo` from before the tenant is read until the last write: a second run on this
+    machine is refused before it plans, so it never writes from a plan made while the first was writing."""
+    if source.snapshot is not None:
+        return tenant_lock(f"writer:snapshot:{source.snapshot.resolve()}", source.where)
+    return tenant_lock(f"writer:{source.where}", source.where)
+
+
+def lock_for(source: TenantSource, tenant_id: str | None) -> contextlib.AbstractContextManager[Path]:
+    """Held by `apply` while it writes: one per tenant (or snapshot file) on this machine."""
+    if source.snapshot is not None:
+        key = f"snapshot:{source.snapshot.resolve()}"
+    else:
+        key = f"tenant:{tenant_id or source.where}"
+    return tenant_lock(key, tenant_id or source.where)
+
+
+def opened_audit(
+    path: str | Path,
+    before: Mapping[str, TenantUser],
+    *,
+    append: bool = False,
+    mirror: TextIO | None = None,
+    **header: Any,
+) -> AuditLog:
+    """The audit log at `path`, its header written: a log that cannot even take its header is a usage error, before
+    anything is sent."""
+    audit = AuditLog.open(path, before, append=append, mirror=mirror)
+    try:
+        audit.header(**header)
+    except Exception as exc:
+        audit.close()
+        raise UsageError(f"{exc} ({path}); nothing was written") from exc
+    return audit
+
+
+def write_with(source: TenantSource, write: Callable[[WriteBackend], Coroutine[Any, Any, ApplyResult]]) -> ApplyResult:
+    """Run `write` against the source's write backend (a snapshot file is saved whatever happens)."""
+    if source.snapshot is not None:
+        writer = SnapshotWriter(source.snapshot)
+        try:
+            result: ApplyResult = asyncio.run(write(writer))
+        finally:
+            writer.save()
+        return result
+    assert source.graph is not None
+    graph_access = source.graph
+
+    async def write_live() -> ApplyResult:
+        async with graph_access.open() as graph:
+            live: ApplyResult = await write(GraphWriter(graph))
+            return live
+
+    return asyncio.run(write_live())
+
+
+@contextlib.contextmanager
+def stop_signals(switch: StopSwitch) -> Iterator[None]:
+    """While writing, SIGINT and SIGTERM ask for a clean stop (a second one abandons batches in flight)."""
+    loop = asyncio.get_running_loop()
+    installed: list[tuple[signal.Signals, Any]] = []
+    for sig, reason in ((signal.SIGINT, StopReason.INTERRUPTED), (signal.SIGTERM, StopReason.TERMINATED)):
+        previous = signal.getsignal(sig)
+        try:
+            loop.add_signal_handler(sig, switch.request, reason, f"{sig.name} received")
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or not a Unix loop
+            continue
+        installed.append((sig, previous))
+    try:
+        yield
+    finally:
+        for sig, previous in installed:
+            loop.remove_signal_handler(sig)
+            with contextlib.suppress(TypeError, ValueError):
+                signal.signal(sig, previous)  # remove_signal_handler resets to the default, not to ours
