@@ -19,6 +19,7 @@ import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from teamslicensing.errors import GraphError
 from teamslicensing.graph import Graph
@@ -46,6 +47,9 @@ from teamslicensing.tenant.parse import (
 )
 
 IN_VALUES = 15  # values per `in (...)` list: short URLs, and within the limits Graph documents for `in`
+# Graph's known issues (query parameters): with advanced query parameters, `in` and `eq` are bounded by the URL,
+# at 2,048 characters; a longer scoped query would be refused and fail the whole read
+URL_LIMIT = 2048
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,40 +60,61 @@ class UserQuery:
     filter: str  # the $filter expression, URL-encoded where it holds literals
 
 
-def user_queries(desired: DesiredState, skus: Sequence[TenantSku]) -> list[UserQuery]:
-    """The /users filters of a scoped read of `desired` against a tenant with `skus`. Pure."""
+def user_queries(desired: DesiredState, skus: Sequence[TenantSku], room: int = URL_LIMIT) -> list[UserQuery]:
+    """The /users filters of a scoped read of `desired` against a tenant with `skus`, none longer (URL-encoded)
+    than `room` characters: what the URL leaves for the filter. Pure."""
     queries: list[UserQuery] = []
     for sku in dict.fromkeys(s for ref in desired.managed_licenses if (s := sku_for(ref, skus)) is not None):
         queries.append(UserQuery(f"holders of {sku.part_number}", f"assignedLicenses/any(x:x/skuId eq {sku.sku_id})"))
     for rule in desired.rules:
         if rule.select.attributes:
             what = f"rule '{rule.name}': {', '.join(name for name, _ in rule.select.attributes)}"
-            queries.extend(UserQuery(what, expression) for expression in _attribute_filters(rule.select.attributes))
+            filters = _attribute_filters(rule.select.attributes, room)
+            queries.extend(UserQuery(what, expression) for expression in filters)
     names = desired.named_users
-    for chunk in _chunks([name for name in names if is_guid(name)]):
+    for chunk in _chunks("id", [name for name in names if is_guid(name)], room):
         queries.append(UserQuery("users the file names", _in_filter("id", chunk)))
-    for chunk in _chunks([name for name in names if not is_guid(name)]):
+    for chunk in _chunks("userPrincipalName", [name for name in names if not is_guid(name)], room):
         queries.append(UserQuery("users the file names", _in_filter("userPrincipalName", chunk)))
     return list(dict.fromkeys(queries))
 
 
-def _attribute_filters(attributes: Sequence[tuple[str, frozenset[str]]]) -> list[str]:
+def _attribute_filters(attributes: Sequence[tuple[str, frozenset[str]]], room: int) -> list[str]:
     """Filters whose union holds every user the attribute conditions select (each condition: any of its values;
-    all conditions: every one). The conditions of up to IN_VALUES values go in one `and`; leaving a condition out
-    only widens the set, which the planner narrows again. With none that short, the shortest one, in chunks."""
-    short = [(name, values) for name, values in attributes if len(values) <= IN_VALUES]
+    all conditions: every one). The conditions of up to IN_VALUES values go in one `and`, the longest left out
+    while it would not fit `room`; leaving a condition out only widens the set, which the planner narrows again.
+    With none short enough, the one with the fewest values, in chunks."""
+    short = sorted(
+        (_in_filter(_path(name), sorted(values)) for name, values in attributes if len(values) <= IN_VALUES),
+        key=lambda condition: (encoded_length(condition), condition),
+    )
+    while short and encoded_length(" and ".join(short)) > room:
+        short.pop()  # the longest
     if short:
-        return [" and ".join(_in_filter(_path(name), sorted(values)) for name, values in sorted(short))]
+        return [" and ".join(sorted(short))]
     name, values = min(attributes, key=lambda item: (len(item[1]), item[0]))
-    return [_in_filter(_path(name), chunk) for chunk in _chunks(sorted(values))]
+    return [_in_filter(_path(name), chunk) for chunk in _chunks(_path(name), sorted(values), room)]
 
 
 def _path(attribute: str) -> str:
     return f"onPremisesExtensionAttributes/{attribute}" if attribute in EXTENSION_ATTRIBUTES else attribute
 
 
-def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
-    return (values[i : i + IN_VALUES] for i in range(0, len(values), IN_VALUES))
+def _chunks(path: str, values: Sequence[str], room: int = URL_LIMIT) -> Iterable[Sequence[str]]:
+    """`values` in runs of at most IN_VALUES whose `in` filter on `path` fits `room` (one value at least)."""
+    chunk: list[str] = []
+    for value in values:
+        if chunk and (len(chunk) == IN_VALUES or encoded_length(_in_filter(path, [*chunk, value])) > room):
+            yield chunk
+            chunk = []
+        chunk.append(value)
+    if chunk:
+        yield chunk
+
+
+def encoded_length(expression: str) -> int:
+    """How long `expression` is in a URL (spaces and the like percent-encoded; literals already are)."""
+    return len(quote(expression, safe="/:(),=$%*'"))
 
 
 def _in_filter(path: str, values: Sequence[str]) -> str:
@@ -127,7 +152,7 @@ class ScopedUsers:
 
 def by_id_queries(user_ids: Iterable[str]) -> list[str]:
     """The `id in (...)` filters that read exactly `user_ids`, IN_VALUES to a request. Pure."""
-    return [_in_filter("id", chunk) for chunk in _chunks(sorted({user_id.lower() for user_id in user_ids}))]
+    return [_in_filter("id", chunk) for chunk in _chunks("id", sorted({user_id.lower() for user_id in user_ids}))]
 
 
 async def read_users_by_id(
@@ -152,6 +177,8 @@ async def read_scoped_users(
     """The users `desired` can touch, and the groups it names (selecting groups with full member objects)."""
     found = ScopedUsers(desired.selected_attributes)
     select = ",".join(user_select(desired.selected_attributes))
+    rest = f"{graph.connection.graph_url}/users?$filter=&$select={select}&$top={PAGE_SIZE}&$count=true"
+    room = URL_LIMIT - encoded_length(rest)
     # a multiple of what the tenant could hold: more pages than that is a loop or a broken server, never a cut
     cap = 2 * math.ceil(users_in_tenant / PAGE_SIZE) + 2 if users_in_tenant is not None else None
 
@@ -176,7 +203,7 @@ async def read_scoped_users(
         return ids, complete, direct
 
     _, member_lists = await all_of(
-        all_of(*(query(q) for q in user_queries(desired, skus))), all_of(*(members(g) for g in groups))
+        all_of(*(query(q) for q in user_queries(desired, skus, room))), all_of(*(members(g) for g in groups))
     )
     tenant_groups = [
         dataclasses.replace(parse_group(group_document(group, ids, direct), found.share), members_complete=complete)

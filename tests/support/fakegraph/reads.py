@@ -128,6 +128,8 @@ class ReadRoutes(TenantStore):
             return fields
         users: Sequence[Json] = self._users
         advanced = self._advanced(query)
+        if advanced and len(f"{self.base_url}/users?{raw_query}") > URL_LIMIT:
+            return _error(400, "Request_UnsupportedQuery", "The request URL is longer than 2048 characters.")
         if "filter" in query:
             matched = self._filtered_users(query["filter"], advanced, "skiptoken" in query)
             if isinstance(matched, _Reply):
@@ -183,9 +185,7 @@ class ReadRoutes(TenantStore):
     def _condition(self, condition: str, advanced: bool) -> Callable[[Json], bool] | list[Json] | _Reply:
         """One condition: a test of a user, or (for id and userPrincipalName, found by index) the users."""
         license_filter = ANY_SKU_FILTER.fullmatch(condition)
-        if license_filter is not None:
-            if not advanced:
-                return _advanced_query_needed()
+        if license_filter is not None:  # the filter docs' own example, without advanced query parameters
             sku = license_filter.group(2).lower()
             return lambda u: any(str(a.get("skuId", "")).lower() == sku for a in _licenses(u))
         equal, among = EQ_FILTER.fullmatch(condition), IN_FILTER.fullmatch(condition)
@@ -193,7 +193,10 @@ class ReadRoutes(TenantStore):
             path, values = equal.group(1), {equal.group(2).replace("''", "'").lower()}
         elif among is not None:
             path = among.group(1)
-            values = {v.replace("''", "'").lower() for v in STRING_LITERAL.findall(among.group(2))}
+            listed = STRING_LITERAL.findall(among.group(2))
+            if len(listed) > IN_LIMIT and not advanced:  # known issues: 15 expressions, or 2,048 URL characters
+                return _error(400, "Request_UnsupportedQuery", f"Too many expressions in 'in': {len(listed)}.")
+            values = {v.replace("''", "'").lower() for v in listed}
         else:
             return _error(400, "Request_UnsupportedQuery", "Unsupported Query.")
         if path.lower().startswith("onpremisesextensionattributes/"):
@@ -339,7 +342,11 @@ def _licenses(user: Json) -> list[Json]:
 
 
 def _needs_advanced(expression: str) -> bool:
-    return ANY_SKU_FILTER.fullmatch(expression) is not None or "onpremisesextensionattributes/" in expression.lower()
+    return "onpremisesextensionattributes/" in expression.lower()
+
+
+IN_LIMIT = 15  # values of one `in` without advanced query parameters (Graph known issues, query parameters)
+URL_LIMIT = 2048  # characters of an advanced query's URL (the same entry)
 
 
 ANY_SKU_FILTER = re.compile(
