@@ -2,11 +2,13 @@
 of Graph's own rows (`export --calls`), and parsed into the slim rows the usage report aggregates.
 
 Graph's rules followed (callRecords getPstnCalls / getDirectRoutingCalls, v1.0, stored copies of 2025-2026): both
-bounds inclusive; at most 90 days per call (beyond that, 400); pages of 1,000 with @odata.nextLink; `callId` is not
-unique, `id` is; toll-free inbound (`ucap_in`) rows carry no user; application permission CallRecords.Read.All only,
-not in the China cloud. Windows share their boundary instants, so a call starting exactly on one comes twice: rows
-within a second of an inner boundary are de-duplicated by `id` (a set of those few ids, not of every call).
-Every read is bounded like any other: the Graph client's origin, loop and page rules apply.
+bounds inclusive for getPstnCalls, toDateTime exclusive for getDirectRoutingCalls (a Direct Routing call starting in
+the very last second of the whole window is not read); at most 90 days per call (beyond that, 400); pages of 1,000
+with @odata.nextLink; `callId` is not unique, `id` is; toll-free inbound (`ucap_in`) rows carry no user; application
+permission CallRecords.Read.All only, not in the China cloud. Windows share their boundary instants, so a call
+starting exactly on one comes twice: rows within a second of an inner boundary are de-duplicated by `id` (a set of
+those few ids, not of every call). Every read is bounded like any other: the Graph client's origin, loop and page
+rules apply.
 """
 
 from __future__ import annotations

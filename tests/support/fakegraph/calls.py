@@ -62,7 +62,9 @@ class CallRecordRoutes(TenantStore):
         except ValueError:
             return _bad_request("Invalid $skip.")
         starts, rows = self._calls.get(function, ([], []))
-        first, last = bisect.bisect_left(starts, low), bisect.bisect_right(starts, high)  # both bounds inclusive
+        # getPstnCalls: both bounds inclusive; getDirectRoutingCalls: toDateTime exclusive (its v1.0 page)
+        end = bisect.bisect_left if function == "getDirectRoutingCalls" else bisect.bisect_right
+        first, last = bisect.bisect_left(starts, low), end(starts, high)
         chunk = rows[first + skip : min(first + skip + PAGE, last)]
         body: Json = {
             "@odata.context": f"{self.base_url}/$metadata#Collection(microsoft.graph.callRecords.pstnCallLogRow)",
