@@ -206,6 +206,27 @@ def test_the_fake_processes_group_writes_as_entra_does(router: respx.MockRouter)
     assert refused.status_code == 400, "both arrays, as for users"
 
 
+def test_the_fake_holds_group_members_to_the_dependency_rules_as_entra_does(router: respx.MockRouter) -> None:
+    """A Calling Plan needs Phone System: a member without it gets the group's licenses in DependencyViolation, as
+    Entra records it, not Active (a direct write would be refused with 400 the same way)."""
+    document = direct_holders(3, holding=0)
+    lacking = document["users"][0]
+    lacking["licenseAssignmentStates"] = [s for s in lacking["licenseAssignmentStates"] if s["skuId"] != MCOEV]
+    lacking["assignedLicenses"] = [a for a in lacking["assignedLicenses"] if a["skuId"] != MCOEV]
+    fake = serve(router, document)
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    body = {"addLicenses": [{"skuId": MCOPSTN1, "disabledPlans": []}], "removeLicenses": []}
+    assert httpx.post(f"{BASE}/groups/{GROUP_ID}/assignLicense", json=body, headers=headers).status_code == 202
+    fake.process_group_licenses()
+
+    def inherited(n: int) -> list[tuple[str, str]]:
+        user = httpx.get(f"{BASE}/users/{user_id(n)}?$select=licenseAssignmentStates", headers=headers).json()
+        return [(s["state"], s["error"]) for s in user["licenseAssignmentStates"] if s["assignedByGroup"] == GROUP_ID]
+
+    assert inherited(0) == [("Error", "DependencyViolation")]
+    assert inherited(1) == [("Active", "None")]
+
+
 def test_a_live_read_gets_the_groups_licenses_and_direct_members(router: respx.MockRouter, tmp_path: Path) -> None:
     document = direct_holders(4, holding=0)
     nested = user_id(3)

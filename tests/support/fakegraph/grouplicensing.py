@@ -26,6 +26,10 @@ QUEUED, COMPLETE = "QueuedForProcessing", "ProcessingComplete"
 class GroupLicenseRoutes(TenantStore):
     group_processing_delay: int
     _license_body: Callable[[Any, bool], tuple[dict[str, tuple[str, list[str]]], dict[str, str]] | _Reply]
+    # the rules a user's own write is checked against (writes.py): Entra holds group members to the same
+    _enabled_plans: Callable[[list[Json]], dict[str, str]]
+    _exclusive_conflict: Callable[[dict[str, str]], tuple[str, str] | None]
+    _missing_dependency: Callable[[dict[str, str]], tuple[str, list[str]] | None]
     _pending_groups: list[tuple[str, int]]  # (group key, requests handled when it may be processed)
     _handled: int
 
@@ -98,16 +102,26 @@ class GroupLicenseRoutes(TenantStore):
             if not _holds(states, _key(a))
             and self._consumed[_key(a)] + 1 > int((self._skus[_key(a)].get("prepaidUnits") or {}).get("enabled") or 0)
         ]
-        ours = [
-            {
-                "skuId": a["skuId"],
-                "disabledPlans": list(a.get("disabledPlans") or []),
-                "assignedByGroup": group["id"],
-                "state": "Error" if lacking else "Active",
-                "error": "CountViolation" if lacking else "None",
-            }
-            for a in licenses
-        ]
+
+        def assignments(error: str) -> list[Json]:
+            return [
+                {
+                    "skuId": a["skuId"],
+                    "disabledPlans": list(a.get("disabledPlans") or []),
+                    "assignedByGroup": group["id"],
+                    "state": "Active" if error == "None" else "Error",
+                    "error": error,
+                }
+                for a in licenses
+            ]
+
+        ours = assignments("CountViolation" if lacking else "None")
+        if not lacking:  # what the member would hold must be valid, as for a direct write (Entra's error states)
+            plans = self._enabled_plans(others + ours)
+            if self._exclusive_conflict(plans) is not None:
+                ours = assignments("MutuallyExclusiveViolation")
+            elif self._missing_dependency(plans) is not None:
+                ours = assignments("DependencyViolation")
         new_states = others + ours
         for key in {_key(s) for s in states} | {_key(s) for s in new_states}:
             self._consumed[key] += int(_holds(new_states, key)) - int(_holds(states, key))
