@@ -283,6 +283,8 @@ def test_the_job_output_keeps_the_audit_records_and_undo_reads_it(
     before = copy.deepcopy(fake.document()["users"])
     out, err = io.StringIO(), io.StringIO()
     runbook.main(out, err)
+    applied = {u["id"]: sorted(a["skuId"] for a in u["assignedLicenses"]) for u in fake.document()["users"]}
+    assert applied != {u["id"]: sorted(a["skuId"] for a in u["assignedLicenses"]) for u in before}, "it wrote"
     mirrored = [line for line in out.getvalue().splitlines() if line.startswith("teams-licensing audit: ")]
     (audit,) = tmp_path.glob("teams-licensing-audit-*.jsonl")
     assert [line.removeprefix("teams-licensing audit: ") for line in mirrored] == audit.read_text().splitlines()

@@ -200,6 +200,11 @@ def test_the_fake_refuses_more_than_ninety_days_and_calls_without_the_permission
     window = "fromDateTime=2026-01-01T00:00:00Z,toDateTime=2026-04-02T00:00:00Z"
     url = f"{BASE}/communications/callRecords/getPstnCalls({window})"
     assert httpx.get(url, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 400
+    fake = serve(router, tenant())
+    fake.call_records_role = False
+    one_day = "fromDateTime=2026-01-01T00:00:00Z,toDateTime=2026-01-02T00:00:00Z"
+    url = f"{BASE}/communications/callRecords/getPstnCalls({one_day})"
+    assert httpx.get(url, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 403, "no CallRecords.Read.All"
 
 
 def test_without_call_records_permission_the_error_says_which_to_grant(
@@ -242,13 +247,12 @@ def test_the_report_names_toll_free_without_credits_idle_plans_and_a_pool_runnin
 def test_a_small_pool_is_forecast_to_run_out_and_users_without_credits_are_named(
     router: respx.MockRouter, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    now = datetime.now(timezone.utc)
-    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    rows = calls(start, max((now - start).days, 1), 200, callers=2)
+    start = datetime(2026, 5, 1, tzinfo=timezone.utc)  # fixed dates: the forecast is of the window's last month
+    rows = calls(start, 10, 200, callers=2)
     serve(router, {**tenant(holding=2, credits=True), "pstnCalls": rows})
     config = tmp_path / "licensing.yaml"
     config.write_text("version: 1\nincludedMinutes:\n  - {plan: MCOPSTN1, countries: [US], minutes: 10}\n")
-    report = usage_json(capsys, str(config), "--days", "10")
+    report = usage_json(capsys, str(config), "--from", "2026-05-01", "--to", "2026-05-10")
     (pool,) = [p for p in report["pools"] if p["plan"] == "MCOPSTN1" and p["destination"] == "domestic"]
     assert pool["includedMinutes"] == 20, "the configuration's figure wins over the shipped table"
     assert pool["forecastExhausted"] is True
