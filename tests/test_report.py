@@ -6,16 +6,25 @@ import io
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from teamslicensing.cli import main
 from teamslicensing.model.plan import Gap, GapCode, LicenseAdd, LicenseRemove, Plan, SeatLine, Severity, UserChange
 from teamslicensing.report import plan_to_json, render
-from teamslicensing.report.common import MAX_LINES_PER_CODE, with_product_names
+from teamslicensing.report.common import MAX_LINES_PER_CODE, change_with_product_names, entry_with_product_name
 from teamslicensing.report.markdown import markdown_lines
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def with_product_names(document: dict[str, Any]) -> dict[str, Any]:
+    """The plan's JSON as one document, with the product names the report adds: what streaming must equal."""
+    document["changes"] = [change_with_product_names(change) for change in document.get("changes", [])]
+    document["seats"] = [entry_with_product_name(seat) for seat in document.get("seats", [])]
+    return document
+
 
 SWAP = UserChange(
     user_id="u1",

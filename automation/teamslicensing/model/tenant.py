@@ -117,9 +117,6 @@ class TenantGroup:
     direct_members: frozenset[str] | None = None
     processing_state: str | None = None  # QueuedForProcessing, ProcessingInProgress, ProcessingComplete
 
-    def license_of(self, sku_id: str) -> LicenseAssignment | None:
-        return next((a for a in self.licenses or () if a.sku_id == sku_id), None)
-
 
 @dataclass(frozen=True, slots=True)
 class PhoneNumber:

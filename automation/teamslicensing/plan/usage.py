@@ -93,11 +93,6 @@ class UsageAggregate:
         if row.destination:
             _bump(self.destinations, (currency, row.destination), row)
 
-    def add_all(self, rows: Iterable[CallRow]) -> UsageAggregate:
-        for row in rows:
-            self.add(row)
-        return self
-
 
 def _bump(table: dict[tuple[str, str], list[float]], key: tuple[str, str], row: CallRow) -> None:
     entry = table.get(key)

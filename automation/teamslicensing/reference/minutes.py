@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.resources import files
 
@@ -69,6 +69,3 @@ class MinutesTable:
             if key in self._rows:
                 return self._rows[key]
         return None
-
-    def as_rows(self) -> Mapping[tuple[str, str, str], int]:
-        return dict(self._rows)

@@ -134,16 +134,9 @@ def named(part_number: str) -> str:
     return f"{part_number} ({name})" if name and name.casefold() != part_number.casefold() else part_number
 
 
-def with_product_names(document: dict[str, Any]) -> dict[str, Any]:
-    """A plan's JSON with "productName" beside every "skuPartNumber" of its changes and seats (the contract's
-    other keys unchanged; null when the catalogue does not know the SKU)."""
-    document["changes"] = [change_with_product_names(change) for change in document.get("changes", [])]
-    document["seats"] = [entry_with_product_name(seat) for seat in document.get("seats", [])]
-    return document
-
-
 def plan_fields_with_product_names(fields: Iterable[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
-    """`with_product_names` for `plan_json_fields`: the arrays stay iterators."""
+    """`plan_json_fields` with "productName" beside every "skuPartNumber" of the changes and seats (the contract's
+    other keys unchanged; null when the catalogue does not know the SKU); the arrays stay iterators."""
     for key, value in fields:
         if key == "changes":
             yield key, map(change_with_product_names, value)
