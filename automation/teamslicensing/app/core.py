@@ -12,11 +12,11 @@ import asyncio
 import dataclasses
 import hashlib
 import os
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO, TypeVar
 
 from teamslicensing.app.writing import lock_for, opened_audit, stop_signals, write_with, writer_lock
 from teamslicensing.apply.executor import Progress, WriteBackend, execute
@@ -44,6 +44,8 @@ from teamslicensing.plan.undo import plan_undo
 from teamslicensing.reference.availability import load_availability
 from teamslicensing.tenant.live import export_snapshot, read_tenant, read_tenant_parts
 from teamslicensing.tenant.snapshot import load_snapshot
+
+T = TypeVar("T")
 
 __all__ = [
     "ApplyOptions",
@@ -133,7 +135,7 @@ def plan(config: str | Path, source: TenantSource, read_mode: ReadMode | None = 
     _check_tenant(desired.tenant_id, tenant, f"{config} is for tenant {desired.tenant_id} (tenantId)")
     planned = make_plan(desired, tenant, load_availability())
     return PlanRun(
-        acknowledge(planned, desired.policy.acknowledge, _today(), _upns(tenant)),
+        acknowledge(planned, desired.policy.acknowledge, utc_today(), user_principal_names(tenant)),
         tenant,
         source,
         desired.source,
@@ -280,23 +282,30 @@ def export(output: str | Path, graph_access: GraphAccess, config: str | Path | N
     desired = load_desired_state(config) if config else None
     groups = desired.group_names if desired else None
     licensed = desired.licensed_group_names if desired else ()
-    temporary = f"{output}.partial"
 
     async def write_snapshot(out: TextIO) -> dict[str, int]:
         async with graph_access.open() as graph:
             return await export_snapshot(graph, out, groups, licensed)
 
+    return written_whole(output, write_snapshot)
+
+
+def written_whole(output: str | Path, write: Callable[[TextIO], Coroutine[Any, Any, T]]) -> T:
+    """Run `write` into `output`'s `.partial` file (opened before Graph is asked anything), then put it in place:
+    the file appears only when whole. An unwritable folder or a full disk is a message; whatever stops the
+    writing, no half-written file is left to pass for a whole one."""
+    temporary = Path(f"{output}.partial")
     try:
-        with open(temporary, "w", encoding="utf-8") as out:  # opened before Graph is asked anything
-            counts = asyncio.run(write_snapshot(out))
+        with open(temporary, "w", encoding="utf-8") as out:
+            result = asyncio.run(write(out))
         os.replace(temporary, output)
-    except OSError as exc:  # an unwritable folder, a full disk: a message, and no half snapshot left
-        Path(temporary).unlink(missing_ok=True)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)  # a half-written snapshot must never pass for a whole one
+        temporary.unlink(missing_ok=True)
         raise
-    return counts
+    return result
 
 
 def config_digest(config: str | Path) -> str | None:
@@ -341,10 +350,11 @@ def _duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
-def _today() -> date:
+def utc_today() -> date:
     """The UTC day, for policy.acknowledge's dates (a CI runner's local zone must not decide)."""
     return datetime.now(timezone.utc).date()
 
 
-def _upns(tenant: Tenant) -> dict[str, str]:
+def user_principal_names(tenant: Tenant) -> dict[str, str]:
+    """User id -> userPrincipalName, for policy.acknowledge's entries naming users."""
     return {user.id: user.user_principal_name for user in tenant.users}

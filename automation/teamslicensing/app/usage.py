@@ -6,18 +6,26 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from teamslicensing.app.core import GraphAccess, PlanRun, TenantSource, read
+from teamslicensing.app.core import (
+    GraphAccess,
+    PlanRun,
+    TenantSource,
+    read,
+    user_principal_names,
+    utc_today,
+    written_whole,
+)
 from teamslicensing.config import load_desired_state
 from teamslicensing.errors import UsageError
 from teamslicensing.model.desired import DesiredPolicy, DesiredState
-from teamslicensing.model.plan import Gap, GapCode, Plan, Severity
+from teamslicensing.model.plan import Plan
+from teamslicensing.model.planjson import gap_from_json
 from teamslicensing.model.usage import CallRow, UsageReport
 from teamslicensing.plan.acknowledge import acknowledge
 from teamslicensing.plan.usage import UsageAggregate, usage_report, with_usage_gaps
@@ -117,9 +125,8 @@ def export_calls(output: str | Path, access: GraphAccess, days: int) -> int:
     if days < 1:
         raise UsageError("--days must be at least 1")
     start, end = window_for_days(days)
-    temporary = Path(f"{output}.partial")
 
-    async def write(handle: Any) -> int:
+    async def write(handle: TextIO) -> int:
         count = 0
         async with access.open() as graph:
             async for source, raw in call_rows(graph, start, end):
@@ -127,40 +134,20 @@ def export_calls(output: str | Path, access: GraphAccess, days: int) -> int:
                 count += 1
         return count
 
-    try:
-        with open(temporary, "w", encoding="utf-8") as handle:
-            count = asyncio.run(write(handle))
-        os.replace(temporary, output)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return count
+    return written_whole(output, write)
 
 
 def with_usage(run: PlanRun, path: str | Path) -> PlanRun:
     """`plan --usage FILE`: the plan judged against a usage report's JSON as well (its gaps join the plan's)."""
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
-        gaps = [
-            Gap(
-                GapCode(g["code"]),
-                Severity(g["severity"]),
-                g["userPrincipalName"],
-                g["skuPartNumber"],
-                str(g["message"]),
-            )
-            for g in document["gaps"]
-        ]
+        gaps = [gap_from_json(g) for g in document["gaps"]]
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except (ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"{path} is not the JSON of `teams-licensing usage --format json` ({exc})") from exc
     if run.desired is not None and run.desired.policy.acknowledge:  # the usage gaps can be acknowledged too
-        upns = {user.id: user.user_principal_name for user in run.tenant.users}
-        today = datetime.now(timezone.utc).date()
         alone = Plan(changes=(), gaps=tuple(gaps), seats=())
-        gaps = list(acknowledge(alone, run.desired.policy.acknowledge, today, upns, report_expired=False).gaps)
+        upns = user_principal_names(run.tenant)
+        gaps = list(acknowledge(alone, run.desired.policy.acknowledge, utc_today(), upns, report_expired=False).gaps)
     return dataclasses.replace(run, plan=with_usage_gaps(run.plan, gaps, run.tenant))

@@ -39,12 +39,13 @@ def plan_json_fields(plan: Plan) -> tuple[tuple[str, Any], ...]:
                 (_group_change_json(change) for change in plan.group_changes),
             ),
         ),
-        ("gaps", (_gap_json(gap) for gap in plan.gaps)),
+        ("gaps", (gap_json(gap) for gap in plan.gaps)),
         ("seats", (_seat_json(seat) for seat in plan.seats)),
     )
 
 
-def _gap_json(gap: Gap) -> dict[str, Any]:
+def gap_json(gap: Gap) -> dict[str, Any]:
+    """A gap as every JSON report writes it (plan, apply, usage)."""
     return {
         "code": gap.code.value,
         "severity": gap.severity.value,
@@ -52,6 +53,17 @@ def _gap_json(gap: Gap) -> dict[str, Any]:
         "skuPartNumber": gap.sku_part_number,
         "message": gap.message,
     }
+
+
+def gap_from_json(entry: dict[str, Any]) -> Gap:
+    """A gap read back from a JSON report (KeyError, ValueError: not one)."""
+    return Gap(
+        GapCode(entry["code"]),
+        Severity(entry["severity"]),
+        entry["userPrincipalName"],
+        entry["skuPartNumber"],
+        str(entry["message"]),
+    )
 
 
 def _group_change_json(change: GroupChange) -> dict[str, Any]:
@@ -138,10 +150,7 @@ def plan_from_json(document: dict[str, Any]) -> Plan:
         for c in document["changes"]
         if c.get("target", "user") == "user"
     )
-    gaps = tuple(
-        Gap(GapCode(g["code"]), Severity(g["severity"]), g["userPrincipalName"], g["skuPartNumber"], str(g["message"]))
-        for g in document["gaps"]
-    )
+    gaps = tuple(gap_from_json(g) for g in document["gaps"])
     seats = tuple(
         SeatLine(
             str(s["skuId"]),

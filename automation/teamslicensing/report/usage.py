@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from teamslicensing.model.plan import Plan, Severity
+from teamslicensing.model.planjson import gap_json
 from teamslicensing.model.usage import Ranked, UsageReport
 from teamslicensing.report.ci import github_annotations
 from teamslicensing.report.common import gap_subject, limited, md_cell
@@ -76,16 +77,7 @@ def usage_to_json(report: UsageReport) -> dict[str, Any]:
             }
             for p in report.pools
         ],
-        "gaps": [
-            {
-                "code": g.code.value,
-                "severity": g.severity.value,
-                "userPrincipalName": g.user_principal_name,
-                "skuPartNumber": g.sku_part_number,
-                "message": g.message,
-            }
-            for g in report.gaps
-        ],
+        "gaps": [gap_json(g) for g in report.gaps],
         "calls": report.calls,
         "directRoutingCalls": report.direct_routing_calls,
         "minutesByKind": [{"kind": kind, "minutes": minutes} for kind, minutes in report.minutes_by_kind],
