@@ -279,7 +279,9 @@ def _member(
             kept.append(result.share(LicenseAssignment(sku, off, group.id, state=PENDING)))
         elif existing.disabled_plans != off and existing.grants_plans:
             kept[kept.index(existing)] = dataclasses.replace(existing, disabled_plans=off)
-    result.members_after[member.id] = dataclasses.replace(base, licenses=tuple(kept))
+    # an unchanged member stays itself (as in _settle): no copy per member of a group that is already in place
+    unchanged = tuple(kept) == base.licenses
+    result.members_after[member.id] = base if unchanged else dataclasses.replace(base, licenses=tuple(kept))
     given = result.share(frozenset(after))
     previous = result.covered.get(member.id)
     result.covered[member.id] = given if previous is None or previous <= given else previous | given
