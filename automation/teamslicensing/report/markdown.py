@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
-from teamslicensing.model.plan import Plan
+from teamslicensing.model.plan import Plan, UserChange
 from teamslicensing.report.common import (
     SEAT_LEGEND,
     group_change_lines,
@@ -25,14 +26,19 @@ MARKDOWN_LIMIT = 1_000_000
 def markdown_report(plan: Plan, title: str, limit: int = MARKDOWN_LIMIT) -> str:
     """The whole report if it fits in `limit` bytes; else the changed users and destructive lines cut to what
     fits (largest sections first), each ending "… N more", the rest (summary, seats, gaps) whole."""
-    text = "\n".join(markdown_lines(plan, title)) + "\n"
-    if len(text.encode()) <= limit:
-        return text
+    parts = _parts(plan, title)  # every row rendered once; the search below only joins them
+
+    def text(rows: int | None) -> str:
+        return "\n".join(_assembled(parts, rows)) + "\n"
+
+    whole = text(None)
+    if len(whole.encode()) <= limit:
+        return whole
     low, high = 0, len(plan.changes)
-    best = "\n".join(markdown_lines(plan, title, max_rows=0)) + "\n"
+    best = text(0)
     while low <= high:
         rows = (low + high) // 2
-        candidate = "\n".join(markdown_lines(plan, title, max_rows=rows)) + "\n"
+        candidate = text(rows)
         if len(candidate.encode()) <= limit:
             best, low = candidate, rows + 1
         else:
@@ -42,50 +48,79 @@ def markdown_report(plan: Plan, title: str, limit: int = MARKDOWN_LIMIT) -> str:
 
 def markdown_lines(plan: Plan, title: str, max_rows: int | None = None) -> Iterator[str]:
     """The report's lines; `max_rows` caps the changed users and destructive lines listed (None: all)."""
-    yield f"## {title or 'teams-licensing plan'}"
-    yield ""
-    yield f"**{summary_line(plan)}**"
-    yield ""
-    destructive = [c for c in plan.changes if c.destructive]
-    if destructive:
-        yield "> [!CAUTION]"
-        yield f"> **{len(destructive)} destructive change(s):** these users lose their phone number."
-        for change in destructive[:max_rows]:
-            yield f"> - `{change.user_principal_name}`: removes {removed(change)}"
-        if max_rows is not None and len(destructive) > max_rows:
-            yield f"> - … and {len(destructive) - max_rows} more: see the full report (JSON, or the artifact)"
-        yield ""
+    return _assembled(_parts(plan, title), max_rows)
+
+
+@dataclass(frozen=True)
+class _Parts:
+    head: list[str]  # title and summary line
+    destructive: list[str]  # a line per destructive change
+    groups: list[str]  # the group changes section, whole
+    changes: list[str]  # a table row per changed user
+    after_changes: list[str]  # what stands in place of the changes table when there is none
+    tail: list[str]  # seats and gaps, whole
+
+
+def _parts(plan: Plan, title: str) -> _Parts:
+    groups: list[str] = []
     if plan.group_changes:
-        yield "### Group license changes"
-        yield ""
+        groups += ["### Group license changes", ""]
         for group_change in plan.group_changes:
             head, *rest = group_change_lines(group_change)
-            yield f"- {md_cell(head)}" + "".join(f"<br>`{md_cell(line)}`" for line in rest)
+            groups.append(f"- {md_cell(head)}" + "".join(f"<br>`{md_cell(line)}`" for line in rest))
+        groups.append("")
+    return _Parts(
+        head=[f"## {title or 'teams-licensing plan'}", "", f"**{summary_line(plan)}**", ""],
+        destructive=[
+            f"> - `{change.user_principal_name}`: removes {removed(change)}"
+            for change in plan.changes
+            if change.destructive
+        ],
+        groups=groups,
+        changes=[_change_row(change) for change in plan.changes],
+        after_changes=[no_changes_line(plan), ""] if not plan.changes and not plan.group_changes else [],
+        tail=list(_tail(plan)),
+    )
+
+
+def _assembled(parts: _Parts, max_rows: int | None) -> Iterator[str]:
+    yield from parts.head
+    if parts.destructive:
+        yield "> [!CAUTION]"
+        yield f"> **{len(parts.destructive)} destructive change(s):** these users lose their phone number."
+        yield from parts.destructive[:max_rows]
+        if max_rows is not None and len(parts.destructive) > max_rows:
+            yield f"> - … and {len(parts.destructive) - max_rows} more: see the full report (JSON, or the artifact)"
         yield ""
-    if plan.changes:
+    yield from parts.groups
+    if parts.changes:
         yield "### Changes"
         yield ""
         yield "| User | Usage location | Add | Remove | Rules |"
         yield "|---|---|---|---|---|"
-        for change in plan.changes[:max_rows]:
-            user = f"**⚠ {change.user_principal_name}**" if change.destructive else change.user_principal_name
-            adds = "<br>".join(
-                md_cell(named(a.sku_part_number))
-                + (f" (disabled: {len(a.disabled_plans)})" if a.disabled_plans else "")
-                for a in change.add_licenses
-            )
-            removes = "<br>".join(md_cell(named(r.sku_part_number)) for r in change.remove_licenses)
-            yield (
-                f"| {md_cell(user)} | {change.set_usage_location or ''} | {adds} | {removes} | "
-                f"{md_cell(', '.join(change.rules))} |"
-            )
-        if max_rows is not None and len(plan.changes) > max_rows:
-            more = len(plan.changes) - max_rows
+        yield from parts.changes[:max_rows]
+        if max_rows is not None and len(parts.changes) > max_rows:
+            more = len(parts.changes) - max_rows
             yield f"| … and {more} more changed users | | | | the full report: `--format json` or the plan artifact |"
         yield ""
-    elif not plan.group_changes:
-        yield no_changes_line(plan)
-        yield ""
+    yield from parts.after_changes
+    yield from parts.tail
+
+
+def _change_row(change: UserChange) -> str:
+    user = f"**⚠ {change.user_principal_name}**" if change.destructive else change.user_principal_name
+    adds = "<br>".join(
+        md_cell(named(a.sku_part_number)) + (f" (disabled: {len(a.disabled_plans)})" if a.disabled_plans else "")
+        for a in change.add_licenses
+    )
+    removes = "<br>".join(md_cell(named(r.sku_part_number)) for r in change.remove_licenses)
+    return (
+        f"| {md_cell(user)} | {change.set_usage_location or ''} | {adds} | {removes} | "
+        f"{md_cell(', '.join(change.rules))} |"
+    )
+
+
+def _tail(plan: Plan) -> Iterator[str]:
     if plan.seats:
         yield "### Seats"
         yield ""
