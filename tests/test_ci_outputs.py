@@ -152,6 +152,30 @@ def test_cli_apply_adds_the_outcome_to_the_step_summary(
     assert re.search(r"\*\*Apply: \d+ applied, 0 failed, 0 not attempted in ", text)
 
 
+def test_a_big_plan_and_a_long_apply_outcome_fit_one_step_summary_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GitHub takes 1 MiB per step summary: the plan gets what the outcome leaves, and each listed reason is cut
+    (Graph's messages have no bound). The plan's cap alone left the two together able to pass it."""
+    from teamslicensing.cli.ci import ci_outputs
+    from teamslicensing.model.outcome import FAILED, ApplyResult, UserResult
+
+    changes = tuple(
+        UserChange(f"u{n}", f"user{n:06d}@contoso.com", "US", (LicenseAdd("s", "MCOPSTN1", ()),), (), ("r",), False)
+        for n in range(100_000)
+    )
+    failed = tuple(UserResult(f"u{n}", f"user{n:06d}@contoso.com", FAILED, "x" * 5000) for n in range(300))
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.delenv("TF_BUILD", raising=False)
+    ci_outputs(Plan(changes=changes, gaps=(), seats=()), "apply", ApplyResult(failed, 1.0, 100_000))
+    text = summary.read_text(encoding="utf-8")
+    assert len(text.encode()) <= 1_048_576
+    assert "more changed users" in text
+    assert "### Apply" in text
+    assert "… and 100 more" in text
+
+
 # ---- the example pipelines ---------------------------------------------------------------------------------------
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "ci"

@@ -10,12 +10,13 @@ from typing import TextIO
 from teamslicensing.errors import UsageError
 from teamslicensing.model.outcome import ApplyResult
 from teamslicensing.model.plan import Plan
-from teamslicensing.report import render
 from teamslicensing.report.ci import azure_logissues
+from teamslicensing.report.markdown import MARKDOWN_LIMIT, markdown_report
 from teamslicensing.report.outcome import azure_failures, outcome_markdown
 
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"  # GitHub Actions: a file Markdown is appended to
 AZURE_PIPELINES_ENV = "TF_BUILD"  # set to True by the Azure Pipelines agent
+STEP_SUMMARY_LIMIT = 1_048_576  # bytes GitHub takes in one step summary (GitHub docs, "Adding a job summary")
 
 
 def ci_outputs(result: Plan, title: str, outcome: ApplyResult | None = None, out: TextIO | None = None) -> None:
@@ -23,9 +24,10 @@ def ci_outputs(result: Plan, title: str, outcome: ApplyResult | None = None, out
     in_azure = bool(os.environ.get(AZURE_PIPELINES_ENV))
     if not summary_file and not in_azure:
         return
-    markdown = render(result, "markdown", title=title)
-    if outcome is not None:
-        markdown += outcome_markdown(outcome)
+    after = outcome_markdown(outcome) if outcome is not None else ""
+    # one step summary holds both: the plan gets what the outcome leaves of GitHub's limit
+    room = min(MARKDOWN_LIMIT, STEP_SUMMARY_LIMIT - len(after.encode()))
+    markdown = markdown_report(result, title, limit=room) + after
     if summary_file:
         try:
             with open(summary_file, "a", encoding="utf-8") as handle:

@@ -10,7 +10,8 @@ from teamslicensing.model.outcome import APPLIED, FAILED, IN_SYNC, STALE, UNKNOW
 from teamslicensing.report.ci import azure_escape, github_data
 from teamslicensing.report.common import md_cell
 
-OUTCOME_ROWS = 200  # users not applied as planned, listed in a step summary (about 20 kB)
+OUTCOME_ROWS = 200  # users not applied as planned, listed in a step summary
+REASON_CHARS = 300  # of each one's reason there (Graph's messages are unbounded): at most about 70 kB in all
 _STOPPED = {
     "interrupted": "stopped by Ctrl-C (SIGINT)",
     "terminated": "stopped by SIGTERM",
@@ -82,15 +83,23 @@ def outcome_json(outcome: ApplyResult) -> dict[str, Any]:
 
 def outcome_markdown(outcome: ApplyResult) -> str:
     lines = ["### Apply", "", f"**{md_cell(outcome_line(outcome))}**", ""]
-    noted = [r for r in outcome.results + outcome.groups if r.status != APPLIED]
+    noted = [("", r) for r in outcome.results if r.status != APPLIED]
+    noted += [("group ", r) for r in outcome.groups if r.status != APPLIED]
     if noted:
         lines += ["| User | Result | Reason |", "|---|---|---|"]
         listed = noted[:OUTCOME_ROWS]  # the step summary holds the plan too: 1 MiB in all
-        lines += [f"| {md_cell(r.user_principal_name)} | {r.status} | {md_cell(r.reason or '')} |" for r in listed]
+        lines += [
+            f"| {md_cell(kind + r.user_principal_name)} | {r.status} | {md_cell(_shortened(r.reason or ''))} |"
+            for kind, r in listed
+        ]
         if len(noted) > OUTCOME_ROWS:
             lines.append(f"| … and {len(noted) - OUTCOME_ROWS} more | | the JSON result lists every one |")
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _shortened(reason: str) -> str:
+    return reason if len(reason) <= REASON_CHARS else reason[: REASON_CHARS - 1] + "…"
 
 
 def failure_lines(outcome: ApplyResult) -> Iterator[str]:
