@@ -193,3 +193,33 @@ def test_what_asyncio_run_returns_has_a_short_repr(tmp_path: Path) -> None:
     for value in (tenant, planned, result):
         assert len(repr(value)) < 200, repr(value)[:300]
     assert "5000 users" in repr(tenant)
+
+
+def test_many_queries_at_once_keep_a_bounded_number_of_reads_in_flight(router: respx.MockRouter) -> None:
+    """300 users read by id are 20 queries started together: at most READ_CONCURRENCY of them are on the wire at
+    any moment (all at once, they queued on the HTTP pool and hit Graph in one burst), and every user arrives."""
+    from teamslicensing.graph.client import READ_CONCURRENCY
+    from teamslicensing.tenant.scoped import read_users_by_id
+    from tests.support.rollout import user_id
+
+    fake = FakeGraph(copy.deepcopy(rollout_document(300)), base_url=BASE)
+    in_flight = peak = 0
+
+    async def slowly(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.02)
+        in_flight -= 1
+        return fake.handle(request)
+
+    router.route(host="graph.microsoft.com").mock(side_effect=slowly)
+
+    async def go() -> Any:
+        async with Graph(Connection(BASE), access_token=TOKEN) as client:
+            return await read_users_by_id(client, [user_id(n) for n in range(300)], ())
+
+    users, unreadable = asyncio.run(go())
+    assert len(users) == 300
+    assert unreadable == []
+    assert 1 < peak <= READ_CONCURRENCY

@@ -52,6 +52,9 @@ from teamslicensing.graph.wire import (
 
 BATCH_LIMIT = 20  # Graph's maximum number of requests in one JSON $batch
 DEFAULT_CONCURRENCY = 4  # batches in flight at once
+# GETs in flight at once: a scoped read starts a query per 15 named users, a few hundred at once in a large file;
+# sent together they would wait on the HTTP pool (and its timeout) and hit Graph in one burst
+READ_CONCURRENCY = 8
 MAX_ATTEMPTS = 8
 MAX_TOTAL_WAIT = 15 * 60.0  # seconds one request may spend retrying before we give up on it
 _TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
@@ -104,6 +107,7 @@ class Graph:
         self._close_token: Callable[[], Awaitable[None]] | None = None
         self._pacer = WritePacer()
         self._slots = asyncio.Semaphore(concurrency)
+        self._reading = asyncio.Semaphore(READ_CONCURRENCY)  # held while a GET is on the wire, not while it waits
         self._warmup = asyncio.Lock()  # held by the one write batch in flight while the pacer warms up
         self.max_attempts = max_attempts
         self.max_total_wait = max_total_wait
@@ -134,7 +138,11 @@ class Graph:
     # ---- reads -------------------------------------------------------------------------------------------------
 
     async def get_json(self, url: str, headers: dict[str, str] | None = None) -> Any:
-        response = await self._with_retries(functools.partial(self._send, "GET", url, None, headers))
+        async def send() -> httpx.Response:
+            async with self._reading:
+                return await self._send("GET", url, None, headers)
+
+        response = await self._with_retries(send)
         try:
             return json.loads(response.content)
         except (ValueError, RecursionError) as exc:  # an HTML error page from a proxy, a body cut short
