@@ -438,4 +438,7 @@ def test_the_number_inventory_names_the_number_a_removal_would_take(tmp_path: Pa
     assert lu.phone_numbers == ("+14255550101 (callingPlan)",)
     kai = next(c for c in result.changes if c.user_principal_name == "kai@contoso.com")
     assert not kai.destructive, "no number, nothing to lose"
-    assert "lu@contoso.com: removes MCOEV, MCOPSTN1; loses +14255550101 (callingPlan)" in render(result, "text")
+    assert (
+        "lu@contoso.com: removes MCOEV (Microsoft Teams Phone Standard), "
+        "MCOPSTN1 (Microsoft Teams Domestic Calling Plan); loses +14255550101 (callingPlan)"
+    ) in render(result, "text")

@@ -139,10 +139,22 @@ def test_html_names_every_destructive_user_above_the_changes_and_escapes_what_it
     page = render(Plan(changes=(*bystanders, hidden), gaps=GAPS, seats=(SEAT,)), "html")
     destructive = page.index("1 destructive change(s)")
     assert destructive < page.index("Changes by rule")
-    assert "o&#x27;&lt;b&gt;neil&lt;/b&gt;@contoso.com</b>: removes MCOEV; loses +14255550123" in page[destructive:]
+    named = "MCOEV (Microsoft Teams Phone Standard); loses +14255550123"
+    assert f"o&#x27;&lt;b&gt;neil&lt;/b&gt;@contoso.com</b>: removes {named}" in page[destructive:]
     assert "<b>neil</b>" not in page, "a UPN is text, never markup"
     assert "… and 101 more" in page, "the prune group is still cut at 200 rows"
     assert "<script" not in page
+
+
+def test_group_changes_name_the_products_in_text_and_markdown() -> None:
+    from teamslicensing.model.plan import GroupChange
+
+    group = GroupChange("g1", "Voice - Sales", (LicenseAdd("s1", "MCOPSTN1", ()),), (LicenseRemove("s2", "MCOEV"),), 3)
+    plan = Plan(changes=(), gaps=(), seats=(), group_changes=(group,))
+    for fmt in ("text", "markdown"):
+        shown = render(plan, fmt)
+        assert "+ MCOPSTN1 (Microsoft Teams Domestic Calling Plan)" in shown, fmt
+        assert "- MCOEV (Microsoft Teams Phone Standard)" in shown, fmt
 
 
 def test_empty_plan_says_in_sync() -> None:

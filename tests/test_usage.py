@@ -285,6 +285,10 @@ def test_an_exported_calls_file_gives_the_same_report_as_the_live_read(
         assert "USD" in out
         if fmt == "github":
             assert "::notice title=RECLAIMABLE_LICENSE::" in out, "the gaps as annotations"
+        if fmt == "csv":
+            gap_rows = [line for line in out.splitlines() if line.startswith("gap,")]
+            assert gap_rows
+            assert all("holds a Calling Plan but has no Teams number" in line for line in gap_rows), "messages kept"
     assert not any(g["code"] == "CALL_ROWS_UNREADABLE" for g in offline["gaps"])
 
     with calls_file.open("a", encoding="utf-8") as more:  # rows the report cannot read are counted, not dropped

@@ -42,9 +42,9 @@ def group_change_lines(change: GroupChange) -> Iterator[str]:
     yield f"group '{change.group_name}' ({members}; Entra applies it to each, asynchronously)"
     for add in change.add_licenses:
         plans = f" (disabled plans: {', '.join(add.disabled_plans)})" if add.disabled_plans else ""
-        yield f"+ {add.sku_part_number}{plans}"
+        yield f"+ {named(add.sku_part_number)}{plans}"
     for remove in change.remove_licenses:
-        yield f"- {remove.sku_part_number}"
+        yield f"- {named(remove.sku_part_number)}"
 
 
 def gap_subject(gap: Gap) -> str:
@@ -57,7 +57,7 @@ def gap_subject(gap: Gap) -> str:
 
 def removed(change: UserChange) -> str:
     """What a destructive change removes, and the numbers it takes when the inventory says so."""
-    text = ", ".join(r.sku_part_number for r in change.remove_licenses)
+    text = ", ".join(named(r.sku_part_number) for r in change.remove_licenses)
     return f"{text}; loses {', '.join(change.phone_numbers)}" if change.phone_numbers else text
 
 

@@ -95,10 +95,11 @@ def _ranked_json(entry: Ranked, key: str) -> dict[str, Any]:
 
 
 def usage_csv(report: UsageReport) -> str:
-    """One table for spreadsheets: section, currency, name, value (and minutes, calls where they apply)."""
+    """One table for spreadsheets: section, currency, name, value (and minutes, calls, a gap's message where they
+    apply)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["section", "currency", "name", "value", "minutes", "calls"])
+    writer.writerow(["section", "currency", "name", "value", "minutes", "calls", "message"])
     for c in report.currencies:
         writer.writerow(["spend", c.currency, "total", c.spend, "", ""])
         writer.writerows(["month", c.currency, month, spend, "", ""] for month, spend in c.monthly)
@@ -107,6 +108,7 @@ def usage_csv(report: UsageReport) -> str:
             writer.writerow(["funding", c.currency, "rechargeAmount", c.funding.recharge_amount, "", ""])
             writer.writerow(["funding", c.currency, "triggerBalance", c.funding.trigger_balance, "", ""])
             writer.writerow(["funding", c.currency, "initialFunds", c.funding.initial_funds, "", ""])
+        writer.writerows(["chargedMinutes", c.currency, kind, "", minutes, ""] for kind, minutes in c.charged_minutes)
     writer.writerows(["topUser", r.currency, r.name, r.charge, r.minutes, r.calls] for r in report.top_users)
     writer.writerows(
         ["topDestination", r.currency, r.name, r.charge, r.minutes, r.calls] for r in report.top_destinations
@@ -116,7 +118,10 @@ def usage_csv(report: UsageReport) -> str:
         writer.writerow(
             ["pool", "", name, p.included_minutes if p.included_minutes is not None else "", p.used_minutes, ""]
         )
-    writer.writerows(["gap", "", f"{g.code.value} {gap_subject(g)}", g.severity.value, "", ""] for g in report.gaps)
+    writer.writerows(["minutes", "", kind, "", minutes, ""] for kind, minutes in report.minutes_by_kind)
+    writer.writerows(
+        ["gap", "", f"{g.code.value} {gap_subject(g)}", g.severity.value, "", "", g.message] for g in report.gaps
+    )
     return out.getvalue()
 
 
