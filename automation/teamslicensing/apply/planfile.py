@@ -169,7 +169,7 @@ def read_plan_file(path: str | Path) -> SavedPlan:
 
 def group_basis(group: TenantGroup) -> dict[str, Any]:
     """What a group change rests on: the group's licenses and its direct members (as a digest: they may be many)."""
-    members = sorted(group.direct_members if group.direct_members is not None else group.members)
+    members = sorted(group.licensed_members)
     return {
         "licenses": sorted([a.sku_id, sorted(a.disabled_plans)] for a in group.licenses or ()),
         "directMembers": hashlib.sha256("\n".join(members).encode()).hexdigest(),

@@ -117,6 +117,11 @@ class TenantGroup:
     direct_members: frozenset[str] | None = None
     processing_state: str | None = None  # QueuedForProcessing, ProcessingInProgress, ProcessingComplete
 
+    @property
+    def licensed_members(self) -> frozenset[str]:
+        """Whom the group's licenses reach: its direct members (all members when those were not read)."""
+        return self.direct_members if self.direct_members is not None else self.members
+
 
 @dataclass(frozen=True, slots=True)
 class PhoneNumber:

@@ -24,6 +24,7 @@ from teamslicensing.model.desired import DesiredGroupLicense, DesiredState, Lice
 from teamslicensing.model.plan import Gap, GapCode, GroupChange, LicenseAdd, LicenseRemove, Severity
 from teamslicensing.model.tenant import LicenseAssignment, PhoneNumber, Tenant, TenantGroup, TenantSku, TenantUser
 from teamslicensing.plan.context import configured_usage_location, holding_of, numbers_at_risk
+from teamslicensing.plan.selection import GroupNames
 from teamslicensing.plan.voicerules import VoiceRules, number_capabilities_lost
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -78,19 +79,14 @@ class GroupInputs:
 
 def plan_group_licenses(inputs: GroupInputs) -> GroupPlanning:
     result = GroupPlanning()
-    by_id = {group.id: group for group in inputs.tenant.groups}
-    by_name: dict[str, list[TenantGroup]] = {}
-    for group in inputs.tenant.groups:
-        by_name.setdefault(group.display_name.lower(), []).append(group)
+    names = GroupNames(inputs.tenant.groups)
     for entry in inputs.desired.group_licenses:
-        key = entry.group.strip().lower()
-        found = [by_id[key]] if key in by_id else by_name.get(key, [])
-        if len(found) != 1:
-            why = "no group has that name or id" if not found else f"{len(found)} groups share that name"
+        group, why = names.find(entry.group)
+        if group is None:
             message = f"groupLicenses names group '{entry.group}': {why}; nothing is assigned through it"
             result.gaps.append(Gap(GapCode.GROUP_NOT_FOUND, ERROR, None, None, message))
             continue
-        _plan_group(inputs, entry, found[0], result)
+        _plan_group(inputs, entry, group, result)
     return result
 
 
@@ -107,8 +103,7 @@ def _plan_group(inputs: GroupInputs, entry: DesiredGroupLicense, group: TenantGr
         if subscription.sku_id in inputs.assignable:
             off = inputs.disabled_plans(f"groupLicenses {label}", entry.disabled_plans, ref, subscription)
             wanted[subscription.sku_id] = off
-    direct = group.direct_members if group.direct_members is not None else group.members
-    members = [inputs.users_by_id[m] for m in sorted(direct) if m in inputs.users_by_id]
+    members = [inputs.users_by_id[m] for m in sorted(group.licensed_members) if m in inputs.users_by_id]
     adds = {
         sku: (off if off is not None else current.get(sku, frozenset()))
         for sku, off in wanted.items()
@@ -153,7 +148,7 @@ def _plan_group(inputs: GroupInputs, entry: DesiredGroupLicense, group: TenantGr
             f"{label}: Entra is still processing its licenses ({group.processing_state}); the next run reads the result"
         )
         result.gaps.append(Gap(GapCode.GROUP_LICENSE_PENDING, INFO, None, None, message))
-    _nested_members(inputs, group, label, direct, after, result)
+    _nested_members(inputs, group, label, group.licensed_members, after, result)
     for member in members:
         _member(inputs, entry, group, label, member, after, result)
         _settle(result, member, group, current, removes, adds)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from teamslicensing.model.tenant import Tenant, TenantGroup, TenantUser
+from teamslicensing.model.tenant import Tenant, TenantUser
+from teamslicensing.plan.selection import GroupNames
 
 
 @dataclass(frozen=True)
@@ -29,13 +30,13 @@ def reprocess_targets(
     by_id = {user.id: user for user in tenant.users}
     by_upn = {user.user_principal_name.lower(): user for user in tenant.users}
     targets: dict[str, ReprocessTarget] = {}
+    names = GroupNames(tenant.groups)
     for name in groups:
-        group = _group(tenant, name)
+        group, why = names.find(name)
         if group is None:
-            problems.append(f"group '{name}': no group has that name or id (or several share it)")
+            problems.append(f"group '{name}': {why}")
             continue
-        members = group.direct_members if group.direct_members is not None else group.members
-        for member_id in sorted(members):
+        for member_id in sorted(group.licensed_members):
             user = by_id.get(member_id)
             errors = _errors(user, group.id) if user is not None else []
             if user is not None and errors:
@@ -49,12 +50,6 @@ def reprocess_targets(
             continue
         targets.setdefault(found.id, ReprocessTarget(found.id, found.user_principal_name, "asked for by name"))
     return sorted(targets.values(), key=lambda t: t.user_principal_name.lower()), problems
-
-
-def _group(tenant: Tenant, name: str) -> TenantGroup | None:
-    key = name.strip().lower()
-    found = [g for g in tenant.groups if g.id == key] or [g for g in tenant.groups if g.display_name.lower() == key]
-    return found[0] if len(found) == 1 else None
 
 
 def _errors(user: TenantUser, group_id: str) -> list[str]:

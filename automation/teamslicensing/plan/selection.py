@@ -7,11 +7,29 @@ share) are returned for the planner to report; they never stop the selection of 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from teamslicensing.model.desired import UserSelector
 from teamslicensing.model.plan import GapCode
-from teamslicensing.model.tenant import Tenant, TenantUser
+from teamslicensing.model.tenant import Tenant, TenantGroup, TenantUser
+
+
+class GroupNames:
+    """Groups by object id or unique display name, as the file names them (case-insensitive)."""
+
+    def __init__(self, groups: Iterable[TenantGroup]) -> None:
+        self.by_id = {group.id: group for group in groups}
+        self.by_name: dict[str, list[str]] = defaultdict(list)
+        for group in self.by_id.values():
+            self.by_name[group.display_name.lower()].append(group.id)
+
+    def find(self, name: str) -> tuple[TenantGroup | None, str]:
+        """The one group `name` names; else None and why ("no group has that name or id", or how many share it)."""
+        key = name.strip().lower()
+        ids = [key] if key in self.by_id else self.by_name.get(key, [])
+        if len(ids) == 1:
+            return self.by_id[ids[0]], ""
+        return None, "no group has that name or id" if not ids else f"{len(ids)} groups share that name"
 
 
 class Selection:
@@ -26,10 +44,7 @@ class Selection:
     ) -> None:
         self.users_by_id = users_by_id
         self.empty_allowed = empty_allowed  # lowercase names or ids of groups that may be empty on purpose
-        self.groups_by_id = {group.id: group for group in tenant.groups}
-        self.groups_by_name: dict[str, list[str]] = defaultdict(list)
-        for group in tenant.groups:
-            self.groups_by_name[group.display_name.lower()].append(group.id)
+        self.groups = GroupNames(tenant.groups)
         self.users_by_upn = {user.user_principal_name.lower(): user.id for user in tenant.users}
         # users the source could not read are there, just not plannable: never USER_NOT_FOUND (USER_UNREADABLE)
         self.unreadable = unreadable_names(tenant)
@@ -46,18 +61,15 @@ class Selection:
         found: set[str] = set()
         problems: list[tuple[GapCode, str, str]] = []
         for name in selector.groups:
-            key = name.lower()
-            ids = [key] if key in self.groups_by_id else self.groups_by_name.get(key, [])
-            if len(ids) == 1:
-                group = self.groups_by_id[ids[0]]
-                found |= self._user_members(ids[0])
+            group, why = self.groups.find(name)
+            if group is not None:
+                found |= self._user_members(group.id)
                 if not group.members_complete:
                     problems.append((GapCode.SELECTION_SUSPECT, name, "its member list could not be read in full"))
-                elif empty_is_suspect and not group.members and not {key, group.id} & self.empty_allowed:
+                elif empty_is_suspect and not group.members and not {name.lower(), group.id} & self.empty_allowed:
                     why = "it reads as having no members (replication lag, or emptied on purpose?)"
                     problems.append((GapCode.SELECTION_SUSPECT, name, why))
             else:
-                why = "no group has that name or id" if not ids else f"{len(ids)} groups share that name"
                 problems.append((GapCode.GROUP_NOT_FOUND, name, why))
         for name in selector.users:
             user_id = name if name in self.users_by_id else self.users_by_upn.get(name)
@@ -73,7 +85,7 @@ class Selection:
         """A group's members that are users we read (a snapshot may list others); filtered once per group."""
         members = self._members.get(group_id)
         if members is None:
-            everyone = self.groups_by_id[group_id].members
+            everyone = self.groups.by_id[group_id].members
             members = self._members[group_id] = frozenset(m for m in everyone if m in self.users_by_id)
         return members
 
