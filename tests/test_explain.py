@@ -58,3 +58,28 @@ def test_explain_says_which_rule_selects_excludes_and_what_is_withheld(capsys: p
     assert "Tenant-wide gaps" in out
     assert main(["explain", "nobody@contoso.com", CONFIG, "--snapshot", DEMO]) == 0
     assert "not in the tenant read" in capsys.readouterr().out
+
+
+def test_explain_names_the_managed_groups_whose_licenses_reach_the_user_or_do_not(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.support.rollout import rollout_document
+
+    document = rollout_document(3, holding_calling_plan=3)
+    group = document["groups"][0]
+    group["assignedLicenses"] = []
+    group["directMembers"] = group["members"][:2]  # the third is a member only through a nested group
+    snapshot = tmp_path / "tenant.json"
+    snapshot.write_text(json.dumps(document), encoding="utf-8")
+    config = tmp_path / "licensing.yaml"
+    config.write_text(
+        "version: 1\npolicy: {prune: true}\ngroupLicenses:\n"
+        "  - {group: Voice, assign: [MCOEV, MCOPSTN1], migrateDirect: true}\n",
+        encoding="utf-8",
+    )
+    assert main(["explain", "user000000@contoso.com", str(config), "--snapshot", str(snapshot)]) == 0
+    out = capsys.readouterr().out
+    assert "Voice: direct member: Entra gives MCOEV, MCOPSTN1; migrateDirect" in out
+    assert "prune may remove" not in out, "a managed group covers the user"
+    assert main(["explain", "user000002@contoso.com", str(config), "--snapshot", str(snapshot)]) == 0
+    assert "Voice: a member only through a nested group: Entra does not give them" in capsys.readouterr().out

@@ -86,8 +86,13 @@ def explain_user(desired: DesiredState, tenant: Tenant, plan: Plan, who: str) ->
             yield f"  - {rule.name}: selects ({'; '.join(reasons)}) but EXCLUDES ({'; '.join(excluded)}): gives nothing"
         else:
             yield f"  - {rule.name}: selects ({'; '.join(reasons)}): assigns {licenses}"
+    licensing = list(_group_licenses(desired, user, selection))
     if not any_rule:
-        yield "  - no rule selects this user" + (" (prune may remove managed licenses)" if desired.policy.prune else "")
+        prune = desired.policy.prune and not licensing
+        yield "  - no rule selects this user" + (" (prune may remove managed licenses)" if prune else "")
+    if licensing:
+        yield "Group licenses (groupLicenses):"
+        yield from licensing
     protection = _protection(desired, user, selection)
     if protection:
         yield f"  protected: {protection}: never changed, only reported"
@@ -140,6 +145,20 @@ def _why_selected(
         members, _ = selection.members(UserSelector(attributes=selector.attributes), users_must_exist=False)
         if user.id in members:
             yield "attributes " + ", ".join(f"{name} in {sorted(values)}" for name, values in selector.attributes)
+
+
+def _group_licenses(desired: DesiredState, user: TenantUser, selection: Selection) -> Iterator[str]:
+    """The managed groups whose licenses reach the user (Entra licenses direct members only), or do not."""
+    for entry in desired.group_licenses:
+        group, _ = selection.groups.find(entry.group)
+        if group is None or user.id not in group.members:
+            continue
+        licenses = ", ".join(ref.ref for ref in entry.assign)
+        if user.id not in group.licensed_members:
+            yield f"  - {entry.group}: a member only through a nested group: Entra does not give them {licenses}"
+            continue
+        migrate = "; migrateDirect: direct copies go once the group's copy is Active" if entry.migrate_direct else ""
+        yield f"  - {entry.group}: direct member: Entra gives {licenses}{migrate}"
 
 
 def _protection(desired: DesiredState, user: TenantUser, selection: Selection) -> str | None:
