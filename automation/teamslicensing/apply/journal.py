@@ -110,9 +110,19 @@ def _status(record: dict[str, Any], key: str = "status") -> int:
 
 
 def _mirrored(path: str | Path) -> bool:
-    """Whether `path` is a job's output with the audit records mirrored into it (the runbook's), not a log."""
+    """Whether `path` is a job's output with the audit records mirrored into it (the runbook's), not a log. A log
+    starts with a record, so its first line decides at once (a long log is not read twice); anything else is
+    searched for a mirrored line."""
     with open(path, encoding="utf-8") as lines:
-        return any(line.startswith(MIRROR_PREFIX) for line in lines)
+        for line in lines:
+            if not line.strip():
+                continue
+            if line.startswith(MIRROR_PREFIX):
+                return True
+            if line.lstrip().startswith("{"):
+                return False
+            return any(line.startswith(MIRROR_PREFIX) for line in lines)
+    return False
 
 
 def _records(path: str | Path) -> Iterator[dict[str, Any]]:
