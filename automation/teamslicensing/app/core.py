@@ -146,15 +146,16 @@ def plan(config: str | Path, source: TenantSource, read_mode: ReadMode | None = 
     )
 
 
-def read(desired: DesiredState, source: TenantSource) -> Tenant:
-    """The tenant as `desired` needs it: a snapshot whole, Graph as policy.read says (scoped or every user)."""
+def read(desired: DesiredState, source: TenantSource, mode: ReadMode | None = None) -> Tenant:
+    """The tenant as `desired` needs it: a snapshot whole, Graph as `mode` (else policy.read) says: scoped, or
+    every user."""
     if source.snapshot is not None or source.graph is None:
         return _read(source, desired.group_names, desired.selected_attributes)
     graph_access = source.graph
 
     async def read_live() -> Tenant:
         async with graph_access.open() as graph:
-            return await read_tenant(graph, desired)
+            return await read_tenant(graph, desired, mode)
 
     return asyncio.run(read_live())
 

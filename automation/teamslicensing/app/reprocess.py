@@ -18,7 +18,6 @@ from teamslicensing.errors import UsageError
 from teamslicensing.model.desired import DesiredGroupLicense, DesiredPolicy, DesiredState
 from teamslicensing.model.outcome import ApplyResult, UserResult
 from teamslicensing.plan.reprocess import ReprocessTarget, reprocess_targets
-from teamslicensing.tenant.snapshot import load_snapshot
 
 
 def reprocess_plan(
@@ -31,18 +30,17 @@ def reprocess_plan(
         wanted = list(load_desired_state(config).licensed_group_names)
     if not wanted and not users:
         raise UsageError("name --group or --user (or give a configuration with groupLicenses)")
-    if source.snapshot is not None:
-        tenant = load_snapshot(source.snapshot, ())
-    else:
-        scope = DesiredState(
-            source="reprocess",
-            default_usage_location=None,
-            policy=DesiredPolicy(protected_users=frozenset(u.strip().lower() for u in users)),
-            rules=(),
-            availability={},
-            group_licenses=tuple(DesiredGroupLicense(group, (), {}) for group in wanted),
-        )
-        tenant = read(dataclasses.replace(scope, policy=dataclasses.replace(scope.policy, read="scoped")), source)
+    # a scoped read of just these: the groups as groupLicenses entries (their direct members and states), the
+    # users as names the file lists (protected, so nothing would ever be planned for them); a snapshot is read whole
+    scope = DesiredState(
+        source="reprocess",
+        default_usage_location=None,
+        policy=DesiredPolicy(protected_users=frozenset(u.strip().lower() for u in users)),
+        rules=(),
+        availability={},
+        group_licenses=tuple(DesiredGroupLicense(group, (), {}) for group in wanted),
+    )
+    tenant = read(scope, source, "scoped")
     return reprocess_targets(tenant, wanted, users)
 
 

@@ -67,7 +67,7 @@ def usage(
     start, end = window.bounds()
     explicit = window.first is not None
     # every user: pool licences, Credits holders, idle plans and toll-free owners are counted across the tenant
-    tenant = read(dataclasses.replace(desired, policy=dataclasses.replace(desired.policy, read="all")), source)
+    tenant = read(desired, source, "all")  # pools count every licence holder
     table = MinutesTable(IncludedMinutes(*entry) for entry in desired.included_minutes)
     if calls_file is not None:
         aggregate = _aggregate_file(calls_file, start.date(), end.date(), explicit)
