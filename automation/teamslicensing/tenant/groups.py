@@ -6,7 +6,7 @@ Shared by the full read (`live`) and the scoped one (`scoped`); `all_of` runs re
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from typing import Any
 
 from teamslicensing.errors import GraphError
@@ -94,6 +94,20 @@ async def member_ids(
         if pages >= MAX_MEMBER_PAGES:
             return ids, False
     return ids, True
+
+
+async def group_members(
+    graph: Graph,
+    group: dict[str, Any],
+    licensed: Collection[str],
+    select: str = "id",
+    take: Callable[[list[Any]], list[str]] = _ids,
+) -> tuple[list[str], bool, list[str] | None]:
+    """A group's transitive member ids and whether they are whole; for a group `licensed` names (groupLicenses,
+    lowercase names or ids) also its direct member ids, whom alone Entra licenses (else None)."""
+    ids, complete = await member_ids(graph, group["id"], select, take)
+    direct = (await member_ids(graph, group["id"], relation="members"))[0] if named(group, licensed) else None
+    return ids, complete, direct
 
 
 MAX_NAMED_GROUPS = 1000  # licensing groups whose names a read looks up, at most (50 $batch requests)

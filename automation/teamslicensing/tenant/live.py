@@ -31,9 +31,8 @@ from teamslicensing.tenant.groups import (
     PAGE_SIZE,
     all_of,
     group_document,
+    group_members,
     licensing_group_names,
-    member_ids,
-    named,
     named_groups,
 )
 from teamslicensing.tenant.parse import (
@@ -240,12 +239,7 @@ async def _read_groups(graph: Graph, names: Iterable[str], licensed: Collection[
     groups = await named_groups(graph, names)
     wanted = {name.lower() for name in licensed}
 
-    async def members(group: dict[str, Any]) -> tuple[list[str], bool, list[str] | None]:
-        ids, complete = await member_ids(graph, group["id"])
-        direct = (await member_ids(graph, group["id"], relation="members"))[0] if named(group, wanted) else None
-        return ids, complete, direct
-
-    found = await all_of(*(members(group) for group in groups))
+    found = await all_of(*(group_members(graph, group, wanted) for group in groups))
     return [
         dataclasses.replace(parse_group(group_document(group, ids, direct)), members_complete=complete)
         for group, (ids, complete, direct) in zip(groups, found, strict=True)
@@ -288,8 +282,7 @@ async def export_snapshot(
     else:
         groups = await named_groups(graph, group_names)
     for index, group in enumerate(groups):
-        members, _ = await member_ids(graph, group["id"])
-        direct = (await member_ids(graph, group["id"], relation="members"))[0] if named(group, licensed) else None
+        members, _, direct = await group_members(graph, group, licensed)
         out.write(",\n" if index else "\n")
         json.dump(group_document(group, members, direct), out)
     out.write("]")

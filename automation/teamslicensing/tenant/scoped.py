@@ -32,6 +32,7 @@ from teamslicensing.tenant.groups import (
     PAGE_SIZE,
     all_of,
     group_document,
+    group_members,
     member_ids,
     named,
     named_groups,
@@ -198,9 +199,7 @@ async def read_scoped_users(
     async def members(group: dict[str, Any]) -> tuple[list[str], bool, list[str] | None]:
         if not named(group, selecting):
             return (*await member_ids(graph, group["id"]), None)
-        ids, complete = await member_ids(graph, group["id"], select, found.add)
-        direct = (await member_ids(graph, group["id"], relation="members"))[0] if named(group, licensed) else None
-        return ids, complete, direct
+        return await group_members(graph, group, licensed, select, found.add)
 
     _, member_lists = await all_of(
         all_of(*(query(q) for q in user_queries(desired, skus, room))), all_of(*(members(g) for g in groups))
