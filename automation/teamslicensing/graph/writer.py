@@ -3,7 +3,7 @@ whose writes got no trustworthy answer, as one `$batch` of GETs."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from teamslicensing.graph.client import BATCH_LIMIT, DEFAULT_CONCURRENCY, Graph
@@ -59,7 +59,7 @@ class GraphWriter:
 
     async def group_states(self, group_ids: Sequence[str]) -> dict[str, str | None]:
         states: dict[str, str | None] = {}
-        async for group_id, answer in self._reads(group_ids, "/groups/{}?$select=id,licenseProcessingState"):
+        async for group_id, answer in self.graph.gets(group_ids, "/groups/{}?$select=id,licenseProcessingState"):
             body = answer.body if answer.ok and isinstance(answer.body, dict) else {}
             processing = body.get("licenseProcessingState")
             states[group_id] = processing.get("state") if isinstance(processing, dict) else None
@@ -67,20 +67,12 @@ class GraphWriter:
 
     async def read_users(self, user_ids: Sequence[str]) -> dict[str, Any]:
         found: dict[str, Any] = {}
-        async for user_id, answer in self._reads(user_ids, f"/users/{{}}?$select={READ_BACK_SELECT}"):
+        async for user_id, answer in self.graph.gets(user_ids, f"/users/{{}}?$select={READ_BACK_SELECT}"):
             if answer.ok and isinstance(answer.body, dict):
                 found[user_id.lower()] = answer.body
             elif answer.status != 404:
                 raise_for(answer)
         return found
-
-    async def _reads(self, ids: Sequence[str], url: str) -> AsyncIterator[tuple[str, BatchResponse]]:
-        """A GET of `url` (with `{}` for the id) for each id, 20 to a `$batch`: (id, answer) in order."""
-        for start in range(0, len(ids), BATCH_LIMIT):
-            chunk = ids[start : start + BATCH_LIMIT]
-            requests = [BatchRequest(str(n), "GET", url.format(each)) for n, each in enumerate(chunk)]
-            for each, answer in zip(chunk, await self.graph.batch(requests), strict=True):
-                yield each, answer
 
 
 def raise_for(answer: BatchResponse) -> None:

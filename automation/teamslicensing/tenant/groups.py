@@ -12,7 +12,6 @@ from typing import Any
 from teamslicensing.errors import GraphError
 from teamslicensing.graph import Graph
 from teamslicensing.graph.requests import odata_string
-from teamslicensing.graph.wire import BatchRequest
 from teamslicensing.model.capability import is_guid
 
 PAGE_SIZE = 999  # Graph's $top maximum for users and members
@@ -126,14 +125,8 @@ async def licensing_group_names(graph: Graph, users: Iterable[Any], known: Itera
         }
     )[:MAX_NAMED_GROUPS]
     names: dict[str, str] = {}
-    for start in range(0, len(wanted), 20):
-        chunk = wanted[start : start + 20]
-        requests = [
-            BatchRequest(str(n), "GET", f"/groups/{group_id}?$select=id,displayName")
-            for n, group_id in enumerate(chunk)
-        ]
-        for group_id, answer in zip(chunk, await graph.batch(requests), strict=True):
-            body = answer.body if answer.ok and isinstance(answer.body, dict) else {}
-            if isinstance(body.get("displayName"), str) and body["displayName"]:
-                names[group_id] = body["displayName"]
+    async for group_id, answer in graph.gets(wanted, "/groups/{}?$select=id,displayName"):
+        body = answer.body if answer.ok and isinstance(answer.body, dict) else {}
+        if isinstance(body.get("displayName"), str) and body["displayName"]:
+            names[group_id] = body["displayName"]
     return names
