@@ -9,7 +9,6 @@ import asyncio
 import copy
 import json
 import math
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,12 +44,6 @@ def demo_document() -> dict[str, Any]:
 def bearer_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEAMS_LICENSING_ACCESS_TOKEN", "test-token-not-a-secret")
     monkeypatch.delenv("TEAMS_LICENSING_GRAPH_URL", raising=False)
-
-
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as mock:
-        yield mock
 
 
 def apply_live(config: Path, audit: Path, *options: str) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +41,6 @@ policy:
   maxChanges: 1000
   maxRemovals: 1000
 """
-
-
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as mock:
-        yield mock
 
 
 def direct_holders(users: int, holding: int) -> dict[str, Any]:

@@ -9,7 +9,6 @@ import json
 import os
 import sys
 import types
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,12 +61,6 @@ def demo_document() -> dict[str, Any]:
         (ROOT / "config" / "examples" / "contoso-tenant.json").read_text(encoding="utf-8")
     )
     return document
-
-
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as mock:
-        yield mock
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import copy
 import json
 import math
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -42,12 +41,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO_CONFIG = ROOT / "config" / "licensing.yaml"
 
 pytestmark = pytest.mark.usefixtures("graph_token")
-
-
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as mock:
-        yield mock
 
 
 def demo_document() -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -27,12 +26,6 @@ TOLL_FREE = "+18005550100"
 RESOURCE_ACCOUNT = "aa000000-0000-4000-8000-000000000001"
 
 pytestmark = pytest.mark.usefixtures("graph_token")
-
-
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as mock:
-        yield mock
 
 
 def days(start: date, spends: list[float]) -> dict[date, float]:
