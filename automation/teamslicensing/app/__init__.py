@@ -12,20 +12,20 @@ from teamslicensing.app.core import (
     PlanRun,
     TenantSource,
     apply,
-    check_applicable,
     export,
-    is_plan_file,
     plan,
     read,
     save_plan,
     saved_plan,
     undo,
     validate,
-    writer_lock,
 )
 from teamslicensing.app.reprocess import reprocess, reprocess_plan
 from teamslicensing.app.storage import store_audit
 from teamslicensing.app.usage import export_calls, usage, with_usage
+from teamslicensing.app.writing import writer_lock
+from teamslicensing.apply.guard import check_applicable
+from teamslicensing.apply.planfile import is_plan_file
 
 __all__ = [
     "ApplyOptions",

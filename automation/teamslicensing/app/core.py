@@ -18,13 +18,11 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
-from teamslicensing.app.writing import lock_for, opened_audit, stop_signals, write_with, writer_lock
+from teamslicensing.app.writing import lock_for, opened_audit, stop_signals, write_with
 from teamslicensing.apply.executor import Progress, WriteBackend, execute
-from teamslicensing.apply.guard import check_applicable
 from teamslicensing.apply.journal import read_journal
 from teamslicensing.apply.planfile import (
     basis_read,
-    is_plan_file,
     read_plan_file,
     split_stale,
     split_stale_groups,
@@ -46,24 +44,6 @@ from teamslicensing.tenant.live import export_snapshot, read_tenant, read_tenant
 from teamslicensing.tenant.snapshot import load_snapshot
 
 T = TypeVar("T")
-
-__all__ = [
-    "ApplyOptions",
-    "GraphAccess",
-    "PlanRun",
-    "TenantSource",
-    "apply",
-    "check_applicable",
-    "export",
-    "is_plan_file",
-    "plan",
-    "read",
-    "save_plan",
-    "saved_plan",
-    "undo",
-    "validate",
-    "writer_lock",
-]
 
 
 @dataclass(frozen=True)
