@@ -3,6 +3,7 @@ turned into spend, pools, a Credits funding recommendation and gaps. The formula
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from datetime import date, datetime, timedelta, timezone
@@ -339,3 +340,18 @@ def test_plan_usage_adds_the_usage_gaps_unless_the_plan_already_gives_credits(
     usage.write_text("{}")
     assert main(["plan", str(config), "--snapshot", str(snapshot), "--usage", str(usage)]) == 1
     assert "is not the JSON of `teams-licensing usage" in capsys.readouterr().err
+
+
+def test_the_china_cloud_has_no_call_records_and_says_so_before_asking(router: respx.MockRouter) -> None:
+    """getPstnCalls and getDirectRoutingCalls are not offered by 21Vianet: one clear error, no request sent."""
+    from teamslicensing.graph import CLOUDS, Connection, Graph
+    from teamslicensing.tenant.calls import CallsUnavailable, call_rows
+
+    async def go() -> None:
+        async with Graph(Connection(CLOUDS["china"][0]), access_token=TOKEN) as graph:
+            async for _ in call_rows(graph, datetime(2026, 1, 1, tzinfo=timezone.utc), datetime.now(timezone.utc)):
+                pass
+
+    with pytest.raises(CallsUnavailable, match="21Vianet"):
+        asyncio.run(go())
+    assert not router.calls

@@ -187,6 +187,11 @@ class Tenant:
             f"{len(self.groups)} groups, {len(self.skus)} SKUs, numbers {numbers})"
         )
 
+    @property
+    def has_active_credits(self) -> bool:
+        """An active Communications Credits subscription (MCOPSTNC, MCOPSTNPP): calls past the pools are paid."""
+        return any(s.is_active and Capability.COMMUNICATIONS_CREDITS in s.capabilities for s in self.skus)
+
 
 def sku_for(ref: LicenseRef, skus: Iterable[TenantSku]) -> TenantSku | None:
     """The tenant's subscription a configured license names: by skuId, else by part number, else by one of the

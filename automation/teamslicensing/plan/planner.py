@@ -152,9 +152,7 @@ class _Planner:
             if s.is_active and Capability.TEAMS in s.capabilities and s.applies_to.lower() == "user"
         ]
         self.teams_skus = [s.part_number for s in sorted(teams, key=lambda s: (len(s.service_plans), s.part_number))]
-        self.credits_funded = self.desired.policy.funding == "postpaid" or any(
-            s.is_active and Capability.COMMUNICATIONS_CREDITS in s.capabilities for s in self.tenant.skus
-        )
+        self.credits_funded = self.desired.policy.funding == "postpaid" or self.tenant.has_active_credits
         self.managed = frozenset(sku.sku_id for sku in self.sku_of.values())
         self.managed_by_name = sorted(self.managed, key=self.part_number)  # prune's order, sorted once
 

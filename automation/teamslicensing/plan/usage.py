@@ -260,9 +260,7 @@ def _gaps(
             "spend and minutes may be understated"
         )
         gaps.append(Gap(GapCode.CALL_ROWS_UNREADABLE, Severity.WARNING, None, None, message))
-    credits_funded = funding_mode == "postpaid" or any(
-        sku.is_active and Capability.COMMUNICATIONS_CREDITS in sku.capabilities for sku in tenant.skus
-    )
+    credits_funded = funding_mode == "postpaid" or tenant.has_active_credits
     with_credits = {u.id for name, users in holders.items() if _is_credits(tenant, name) for u in users}
     for pool in pools:
         if not pool.forecast_exhausted:

@@ -22,6 +22,7 @@ from typing import Any
 
 from teamslicensing.errors import GraphError, InputError, Problem
 from teamslicensing.graph import Graph
+from teamslicensing.graph.connection import cloud_of
 from teamslicensing.model.usage import CONFERENCE_OUT, DIRECT_ROUTING, OTHER, TOLL_FREE_IN, USER_OUT, CallRow
 
 MAX_WINDOW = timedelta(days=90)
@@ -51,6 +52,13 @@ def _stamp(moment: datetime) -> str:
 
 async def call_rows(graph: Graph, start: datetime, end: datetime) -> AsyncIterator[tuple[str, dict[str, Any]]]:
     """Every PSTN and Direct Routing row from `start` to `end`, once: ("pstn" or "directRouting", Graph's row)."""
+    if cloud_of(graph.connection.graph_url) == "china":  # both functions' national-cloud tables: not 21Vianet
+        raise CallsUnavailable(
+            400,
+            "NotAvailableInCloud",
+            "call records (getPstnCalls, getDirectRoutingCalls) are not available in "
+            "Microsoft 365 operated by 21Vianet: usage cannot be read there",
+        )
     cuts = windows(start, end)
     inner = [high for _, high in cuts[:-1]]
     for source, function in FUNCTIONS.items():
