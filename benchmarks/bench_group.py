@@ -5,7 +5,7 @@
 The fake tenant runs as a loopback HTTP server in a process of its own, with Graph's write quota (3,000 writes per
 150 s per app and tenant) scaled in time by --time-scale, as in bench_apply; it processes group license writes
 asynchronously, as Entra does. The product runs as the real CLI (`teams-licensing apply … --yes`) in a fresh process
-each time; its peak RSS is that process's own (os.wait4).
+each time; its peak RSS is that process's own (a small wrapper reads RUSAGE_CHILDREN).
 
 1. Rollout: `--users` users, already direct members of `--groups` groups, none licensed yet; every user needs Phone
    System and a Calling Plan. Group path: `groupLicenses` for the groups. Direct path: a rule per group assigning

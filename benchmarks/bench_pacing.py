@@ -27,8 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import served_by
-from tests.support.rollout import CONFIG
+from benchmarks.common import rollout_desired, served_by
 
 QUOTAS: dict[str, tuple[dict[str, Any], Callable[[int], float]]] = {  # name -> (fake options, bound from writes)
     "bucket 60/30": ({"write_bucket": (60, 30.0)}, lambda w: (w - 60) / 30.0),
@@ -55,17 +54,14 @@ def serve(users: int, quota: str) -> None:
 async def apply(url: str, paced: bool) -> dict[str, Any]:
     from teamslicensing.apply.audit import AuditLog
     from teamslicensing.apply.executor import execute
-    from teamslicensing.config import load_desired_state
     from teamslicensing.graph import Connection, Graph
     from teamslicensing.graph.writer import GraphWriter
     from teamslicensing.plan.planner import plan
     from teamslicensing.reference.availability import load_availability
     from teamslicensing.tenant.live import read_tenant
 
+    desired = rollout_desired()
     with tempfile.TemporaryDirectory() as folder:
-        config = Path(folder) / "licensing.yaml"
-        config.write_text(CONFIG)
-        desired = load_desired_state(config)
         async with Graph(Connection(url), access_token="benchmark", pace_writes=paced) as graph:
             tenant = await read_tenant(graph, desired)
             planned = plan(desired, tenant, load_availability())
