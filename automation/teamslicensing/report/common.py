@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from teamslicensing.model.plan import Gap, GroupChange, Plan, SeatLine, Severity, UserChange
+from teamslicensing.model.usage import Pool
 from teamslicensing.reference.catalog import load_catalog
 
 # a tenant-wide problem can repeat for thousands of users: people get the first lines, JSON gets all
@@ -53,6 +54,33 @@ def gap_subject(gap: Gap) -> str:
     if gap.sku_part_number:
         parts.append(gap.sku_part_number)
     return " ".join(parts)
+
+
+def gap_sections(gaps: Sequence[Gap], more_hint: str = "") -> Iterator[str]:
+    """Gaps for a terminal or a job log: Errors, Warnings, Info, each with its count and a bounded list per code."""
+    for severity, heading in ((Severity.ERROR, "Errors"), (Severity.WARNING, "Warnings"), (Severity.INFO, "Info")):
+        found = [g for g in gaps if g.severity is severity]
+        if not found:
+            continue
+        yield f"{heading} ({len(found)}):"
+        for gap, more in limited(found):
+            if more:
+                yield f"  … and {more} more {gap.code.value}{more_hint}"
+            else:
+                yield f"  {gap.code.value}  {gap_subject(gap)}: {gap.message}"
+        yield ""
+
+
+def pool_where(pool: Pool) -> str:
+    """Where a minute pool is: its country, or the tenant for a tenant-wide one."""
+    return "tenant" if pool.country == "*" else pool.country or "?"
+
+
+def pool_included(pool: Pool) -> str:
+    """A pool's included minutes, or why there is no figure to forecast against."""
+    if pool.included_minutes is not None:
+        return f"{pool.included_minutes:,}"
+    return "no licence held" if not pool.licences else "unknown plan (no forecast)"
 
 
 def removed(change: UserChange) -> str:

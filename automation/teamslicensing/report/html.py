@@ -10,7 +10,15 @@ from html import escape
 
 from teamslicensing.model.plan import Gap, Plan, SeatLine, Severity, UserChange
 from teamslicensing.model.usage import UsageReport
-from teamslicensing.report.common import SEAT_LEGEND, no_changes_line, product_name, removed, summary_line
+from teamslicensing.report.common import (
+    SEAT_LEGEND,
+    no_changes_line,
+    pool_included,
+    pool_where,
+    product_name,
+    removed,
+    summary_line,
+)
 
 LISTED = 200  # users listed in one group before "N more"
 
@@ -204,15 +212,9 @@ def _usage_body(report: UsageReport) -> Iterator[str]:
         yield "<th>Included</th><th>Used</th><th>Forecast</th></tr>"
         for pool in report.pools:
             runs_out = " class='error'" if pool.forecast_exhausted else ""
-            included = (
-                f"{pool.included_minutes:,}"
-                if pool.included_minutes is not None
-                else "no licence held"
-                if not pool.licences
-                else "unknown plan"
-            )
+            included = pool_included(pool)
             forecast = f"{pool.forecast_minutes:,.0f}" if pool.forecast_minutes is not None else ""
-            where = "tenant" if pool.country == "*" else escape(pool.country)
+            where = escape(pool_where(pool))
             yield (
                 f"<tr{runs_out}><td>{where}</td><td>{_sku(pool.plan)}</td><td>{pool.destination}</td>"
                 f"<td>{pool.licences:,}</td><td>{included}</td><td>{pool.used_minutes:,.0f}</td><td>{forecast}</td></tr>"

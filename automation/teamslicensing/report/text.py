@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from teamslicensing.model.plan import Plan, Severity
+from teamslicensing.model.plan import Plan
 from teamslicensing.report.common import (
     SEAT_LEGEND,
-    gap_subject,
+    gap_sections,
     group_change_lines,
-    limited,
     named,
     no_changes_line,
     removed,
@@ -56,15 +55,5 @@ def text_lines(plan: Plan, title: str) -> Iterator[str]:
         yield from seat_table(plan.seats, markdown=False)
         yield f"  ({SEAT_LEGEND})"
         yield ""
-    for severity, heading in ((Severity.ERROR, "Errors"), (Severity.WARNING, "Warnings"), (Severity.INFO, "Info")):
-        gaps = [g for g in plan.gaps if g.severity is severity]
-        if not gaps:
-            continue
-        yield f"{heading} ({len(gaps)}):"
-        for gap, more in limited(gaps):
-            if more:
-                yield f"  … and {more} more {gap.code.value} (see --format json)"
-            else:
-                yield f"  {gap.code.value}  {gap_subject(gap)}: {gap.message}"
-        yield ""
+    yield from gap_sections(plan.gaps, " (see --format json)")
     yield summary_line(plan)

@@ -12,7 +12,7 @@ from teamslicensing.model.plan import Plan, Severity
 from teamslicensing.model.planjson import gap_json
 from teamslicensing.model.usage import Ranked, UsageReport
 from teamslicensing.report.ci import github_annotations
-from teamslicensing.report.common import gap_subject, limited, md_cell
+from teamslicensing.report.common import gap_sections, gap_subject, limited, md_cell, pool_included, pool_where
 from teamslicensing.report.html import html_usage
 
 USAGE_FORMATS = ("text", "json", "markdown", "csv", "github", "html")
@@ -171,26 +171,14 @@ def _text(report: UsageReport, title: str) -> Iterator[str]:
     if report.pools:
         yield "Minute pools (latest month of the window):"
         for p in report.pools:
-            included = f"{p.included_minutes:,}" if p.included_minutes is not None else "unknown (no forecast)"
             forecast = "" if p.forecast_minutes is None else f", forecast {p.forecast_minutes:,.0f}"
             flag = "  RUNS OUT" if p.forecast_exhausted else ""
-            where = "tenant" if p.country == "*" else p.country or "?"
             yield (
-                f"  {where} {p.plan} {p.destination}: {p.used_minutes:,.0f} of {included} in {p.month} "
+                f"  {pool_where(p)} {p.plan} {p.destination}: {p.used_minutes:,.0f} of {pool_included(p)} in {p.month} "
                 f"({p.licences} licence(s){forecast}){flag}"
             )
         yield ""
-    for severity, heading in ((Severity.ERROR, "Errors"), (Severity.WARNING, "Warnings"), (Severity.INFO, "Info")):
-        gaps = [g for g in report.gaps if g.severity is severity]
-        if gaps:
-            yield f"{heading} ({len(gaps)}):"
-            for gap, more in limited(gaps):
-                yield (
-                    f"  … and {more} more {gap.code.value}"
-                    if more
-                    else f"  {gap.code.value}  {gap_subject(gap)}: {gap.message}"
-                )
-            yield ""
+    yield from gap_sections(report.gaps, " (see --format json)")
 
 
 def _markdown(report: UsageReport, title: str) -> Iterator[str]:
@@ -221,8 +209,8 @@ def _markdown(report: UsageReport, title: str) -> Iterator[str]:
         yield "|---|---|---|---|---|---|---|---|"
         for p in report.pools:
             yield (
-                f"| {'tenant' if p.country == '*' else p.country} | {p.plan} | {p.destination} | {p.licences} | "
-                f"{p.included_minutes if p.included_minutes is not None else '?'} | {p.used_minutes:,.0f} | "
+                f"| {pool_where(p)} | {p.plan} | {p.destination} | {p.licences} | "
+                f"{pool_included(p)} | {p.used_minutes:,.0f} | "
                 f"{'' if p.forecast_minutes is None else f'{p.forecast_minutes:,.0f}'} | "
                 f"{'**yes**' if p.forecast_exhausted else ''} |"
             )
