@@ -45,7 +45,6 @@ class GroupPlanning:
     members_after: dict[str, TenantUser] = field(default_factory=dict)
     covered: dict[str, frozenset[str]] = field(default_factory=dict)
     migrations: dict[str, frozenset[str]] = field(default_factory=dict)
-    seats: Counter[str] = field(default_factory=Counter)
     usage_locations: dict[str, str] = field(default_factory=dict)  # member id -> country to set first
     # members as they hold licenses for sure whatever Entra does next: copies not yet processed left out, planned
     # group removals and newly disabled plans already applied; removals of direct copies are judged on this
@@ -54,6 +53,11 @@ class GroupPlanning:
     # equal immutable values (pending copies, SKU sets, messages), one object each: a group's 100,000 members share
     # them instead of holding 100,000 copies
     shared: dict[Hashable, Any] = field(default_factory=dict)
+
+    @property
+    def seats(self) -> Counter[str]:
+        """Seats the group writes take per SKU: one per member a write gives it who holds it no other way."""
+        return Counter({sku: len(members) for sku, members in self.seat_members.items()})
 
     def share(self, value: _Shared) -> _Shared:
         found: _Shared = self.shared.setdefault(value, value)
@@ -130,7 +134,6 @@ def _plan_group(inputs: GroupInputs, entry: DesiredGroupLicense, group: TenantGr
             }
             counted |= fresh  # a direct member of two groups takes one seat
             new_seats.append((sku, len(fresh)))
-            result.seats[sku] += len(fresh)
     if adds or removes:
         result.changes.append(
             GroupChange(
