@@ -25,6 +25,7 @@ from teamslicensing.plan.planner import plan
 from teamslicensing.reference.availability import load_availability
 from teamslicensing.tenant.live import read_tenant
 from tests.support.fakegraph import FakeGraph
+from tests.support.faults import fake_for
 from tests.support.rollout import GROUP_ID, MCOEV, MCOPSTN1, TEAMS, rollout_document, user_id
 
 BASE = "https://graph.microsoft.com/v1.0"
@@ -108,12 +109,6 @@ def test_a_snapshot_migrates_over_runs_and_no_member_is_ever_without_the_license
     assert any(r.get("kind") == "groupLicenses" and r["type"] == "intent" for r in records), "group writes audited"
 
 
-def serve(router: respx.MockRouter, document: dict[str, Any], **options: Any) -> FakeGraph:
-    fake = FakeGraph(copy.deepcopy(document), base_url=BASE, fractional_retry_after=True, **options)
-    fake.mount(router)
-    return fake
-
-
 def test_live_group_writes_are_processed_later_and_the_migration_waits_for_them(
     router: respx.MockRouter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -122,7 +117,7 @@ def test_live_group_writes_are_processed_later_and_the_migration_waits_for_them(
     license."""
     config = tmp_path / "licensing.yaml"
     config.write_text(MIGRATING)
-    fake = serve(router, direct_holders(40, holding=40), group_processing_delay=50)
+    fake = fake_for(direct_holders(40, holding=40), router, group_processing_delay=50)
     members = {user_id(n) for n in range(40)}
     audit = tmp_path / "audit.jsonl"
 
@@ -158,7 +153,7 @@ def test_a_group_write_short_of_seats_still_goes_and_members_land_in_count_viola
     document = direct_holders(5, holding=0)
     calling = next(s for s in document["subscribedSkus"] if s["skuId"] == MCOPSTN1)
     calling["prepaidUnits"]["enabled"] = 3
-    fake = serve(router, document)
+    fake = fake_for(document, router)
     assert main(["plan", str(config), "--format", "json"]) == 0
     planned = json.loads(capsys.readouterr().out)
     (shortage,) = [g for g in planned["gaps"] if g["code"] == "SEAT_SHORTAGE"]
@@ -182,7 +177,7 @@ def test_a_group_write_short_of_seats_still_goes_and_members_land_in_count_viola
 
 
 def test_the_fake_processes_group_writes_as_entra_does(router: respx.MockRouter) -> None:
-    serve(router, direct_holders(3, holding=0), group_processing_delay=2)
+    fake_for(direct_holders(3, holding=0), router, group_processing_delay=2)
     headers = {"Authorization": f"Bearer {TOKEN}"}
     body = {"addLicenses": [{"skuId": MCOPSTN1, "disabledPlans": []}], "removeLicenses": []}
     answer = httpx.post(f"{BASE}/groups/{GROUP_ID}/assignLicense", json=body, headers=headers)
@@ -206,7 +201,7 @@ def test_the_fake_holds_group_members_to_the_dependency_rules_as_entra_does(rout
     lacking = document["users"][0]
     lacking["licenseAssignmentStates"] = [s for s in lacking["licenseAssignmentStates"] if s["skuId"] != MCOEV]
     lacking["assignedLicenses"] = [a for a in lacking["assignedLicenses"] if a["skuId"] != MCOEV]
-    fake = serve(router, document)
+    fake = fake_for(document, router)
     headers = {"Authorization": f"Bearer {TOKEN}"}
     body = {"addLicenses": [{"skuId": MCOPSTN1, "disabledPlans": []}], "removeLicenses": []}
     assert httpx.post(f"{BASE}/groups/{GROUP_ID}/assignLicense", json=body, headers=headers).status_code == 202
@@ -225,7 +220,7 @@ def test_a_live_read_gets_the_groups_licenses_and_direct_members(router: respx.M
     nested = user_id(3)
     document["groups"][0]["directMembers"] = [user_id(n) for n in range(3)]  # the fourth only through a nested group
     document["groups"][0]["assignedLicenses"] = [{"skuId": MCOEV, "disabledPlans": []}]
-    fake = serve(router, document)
+    fake = fake_for(document, router)
     config = tmp_path / "licensing.yaml"
     config.write_text("version: 1\ngroupLicenses:\n  - {group: Voice, assign: [MCOEV]}\n")
     desired = load_desired_state(config)
@@ -267,7 +262,7 @@ def test_reprocess_licenses_the_members_in_error_once_seats_were_bought(
     config.write_text("version: 1\ngroupLicenses:\n  - {group: Voice, assign: [MCOPSTN1]}\n")
     document = direct_holders(5, holding=0)
     next(s for s in document["subscribedSkus"] if s["skuId"] == MCOPSTN1)["prepaidUnits"]["enabled"] = 3
-    fake = serve(router, document)
+    fake = fake_for(document, router)
     assert main(["apply", str(config), "--yes", "--audit-log", str(tmp_path / "a.jsonl")]) == 3
     fake.process_group_licenses()
     capsys.readouterr()
@@ -292,7 +287,7 @@ def test_reprocess_licenses_the_members_in_error_once_seats_were_bought(
 def test_reprocess_with_an_audit_log_that_cannot_be_written_sends_nothing_and_says_so(
     router: respx.MockRouter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fake = serve(router, direct_holders(2, holding=0))
+    fake = fake_for(direct_holders(2, holding=0), router)
     for user in fake.document()["users"]:
         fake.user(user["id"])["licenseAssignmentStates"].append(  # type: ignore[index]
             {"skuId": MCOPSTN1, "disabledPlans": [], "assignedByGroup": GROUP_ID, "state": "Error", "error": "Other"}
@@ -321,7 +316,7 @@ def test_apply_wait_polls_processing_until_entra_is_done_and_says_so(
     monkeypatch.setattr(groups, "POLL_SECONDS", 0.01)
     config = tmp_path / "licensing.yaml"
     config.write_text("version: 1\ngroupLicenses:\n  - {group: Voice, assign: [MCOPSTN1]}\n")
-    fake = serve(router, direct_holders(3, holding=0), group_processing_delay=4)
+    fake = fake_for(direct_holders(3, holding=0), router, group_processing_delay=4)
     assert main(["apply", str(config), "--yes", "--wait", "1m", "--audit-log", str(tmp_path / "a.jsonl")]) == 0
     assert "Entra finished processing them" in capsys.readouterr().err
     polls = [p for m, p in fake.requests if m == "POST" and p == "/$batch"]
@@ -336,7 +331,7 @@ def test_apply_wait_is_bounded_and_says_what_is_still_processing(
     monkeypatch.setattr(groups, "POLL_SECONDS", 0.01)
     config = tmp_path / "licensing.yaml"
     config.write_text("version: 1\ngroupLicenses:\n  - {group: Voice, assign: [MCOPSTN1]}\n")
-    serve(router, direct_holders(3, holding=0), group_processing_delay=100_000)
+    fake_for(direct_holders(3, holding=0), router, group_processing_delay=100_000)
     assert main(["apply", str(config), "--yes", "--wait", "0.2", "--audit-log", str(tmp_path / "a.jsonl")]) == 0
     assert "still processing when --wait ran out: Voice" in capsys.readouterr().err
 
@@ -384,7 +379,7 @@ def test_a_limited_wave_leaves_the_group_writes_for_a_later_run_and_says_so(
 def _group_write_answered(router: respx.MockRouter, tmp_path: Path, answer: Any) -> FakeGraph:
     """The demo migration's tenant live, its group write's `$batch` answered by `answer(request)` instead."""
     (tmp_path / "licensing.yaml").write_text(MIGRATING)
-    fake = serve(router, direct_holders(3, holding=3))
+    fake = fake_for(direct_holders(3, holding=3), router)
     original = fake.handle
 
     def handle(request: httpx.Request) -> Any:

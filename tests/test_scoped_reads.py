@@ -7,7 +7,6 @@ and extension attributes as advanced queries, `eq` and `in` on user properties, 
 from __future__ import annotations
 
 import asyncio
-import copy
 import json
 import math
 import re
@@ -32,6 +31,7 @@ from teamslicensing.reference.availability import load_availability
 from teamslicensing.tenant import live
 from teamslicensing.tenant.live import read_tenant
 from tests.support.fakegraph import FakeGraph
+from tests.support.faults import fake_for
 from tests.support.rollout import CONFIG as ROLLOUT_CONFIG
 from tests.support.rollout import holders, rollout_document, user_id
 
@@ -46,12 +46,6 @@ pytestmark = pytest.mark.usefixtures("graph_token")
 def demo_document() -> dict[str, Any]:
     document: dict[str, Any] = json.loads((ROOT / "config" / "examples" / "contoso-tenant.json").read_text("utf-8"))
     return document
-
-
-def served(router: respx.MockRouter, document: dict[str, Any], **options: Any) -> FakeGraph:
-    fake = FakeGraph(copy.deepcopy(document), base_url=BASE, **options)
-    fake.mount(router)
-    return fake
 
 
 def read(desired: DesiredState, mode: ReadMode | None, **graph: Any) -> Tenant:
@@ -94,7 +88,7 @@ def users_pages(fake: FakeGraph) -> list[str]:
 
 def test_the_demo_plans_the_same_changes_and_gaps_scoped_as_read_whole(router: respx.MockRouter) -> None:
     desired = load_desired_state(DEMO_CONFIG)
-    fake = served(router, demo_document(), page_size_limit=3)
+    fake = fake_for(demo_document(), router, page_size_limit=3)
     full_tenant = read(desired, "all")
     fake.requests.clear()
     scoped_tenant = read(desired, "scoped")
@@ -125,7 +119,7 @@ def test_attribute_conditions_too_long_for_one_url_still_read_what_the_rule_sele
         encoding="utf-8",
     )
     desired = load_desired_state(config)
-    fake = served(router, demo_document())
+    fake = fake_for(demo_document(), router)
     full_tenant = read(desired, "all")
     fake.requests.clear()
     scoped_tenant = read(desired, "scoped")
@@ -144,7 +138,7 @@ def test_a_synthetic_tenant_plans_the_same_scoped_as_read_whole(router: respx.Mo
     generated = write_snapshot(tmp_path / "tenant.json", users=8000, rules=50, seed=7)  # 75+ sample UPNs
     write_config(tmp_path / "licensing.yaml", 50, generated)
     desired = load_desired_state(tmp_path / "licensing.yaml")
-    fake = served(router, json.loads((tmp_path / "tenant.json").read_text("utf-8")))
+    fake = fake_for(json.loads((tmp_path / "tenant.json").read_text("utf-8")), router)
     full_tenant = read(desired, "all")
     fake.requests.clear()
     scoped_tenant = read(desired, "scoped")
@@ -164,7 +158,7 @@ def test_auto_reads_whole_up_to_the_threshold_and_scoped_above(
 ) -> None:
     desired = load_desired_state(DEMO_CONFIG)
     document = demo_document()
-    served(router, document)
+    fake_for(document, router)
     assert read(desired, None).scope is None, "a small tenant is read whole: the full audit costs little"
     monkeypatch.setattr(live, "SCOPED_ABOVE", len(document["users"]) - 1)
     scope = read(desired, None).scope
@@ -176,7 +170,7 @@ def test_auto_reads_whole_up_to_the_threshold_and_scoped_above(
 def test_auto_reads_whole_when_graph_will_not_count(router: respx.MockRouter, monkeypatch: pytest.MonkeyPatch) -> None:
     """Where advanced queries are not offered, the count fails: auto reads every user instead of failing."""
     desired = load_desired_state(DEMO_CONFIG)
-    fake = served(router, demo_document())
+    fake = fake_for(demo_document(), router)
     original = fake.handle
 
     def handle(request: httpx.Request) -> Any:
@@ -196,7 +190,7 @@ def test_a_scoped_query_that_never_ends_is_an_error_not_a_cut(router: respx.Mock
     """The page cap is a multiple of what the tenant's count could fill; past it the read fails, by name."""
     desired = load_desired_state(DEMO_CONFIG)
     document = demo_document()
-    fake = served(router, document, page_size_limit=2)
+    fake = fake_for(document, router, page_size_limit=2)
     original = fake.handle
     calls = {"n": 0}
 
@@ -218,7 +212,7 @@ def test_a_scoped_query_that_never_ends_is_an_error_not_a_cut(router: respx.Mock
 def test_the_fake_serves_filters_as_graph_documents_them(router: respx.MockRouter) -> None:
     """Extension attributes need the advanced query parameters; the assignedLicenses lambda is the filter docs' own
     example without them; an `in` takes 15 values by default, and an advanced query's URL 2,048 characters."""
-    fake = served(router, demo_document())
+    fake = fake_for(demo_document(), router)
 
     def get(url: str, advanced: bool) -> httpx.Response:
         headers = {"Authorization": f"Bearer {TOKEN}", **({"ConsistencyLevel": "eventual"} if advanced else {})}
@@ -243,7 +237,7 @@ def test_the_fake_serves_filters_as_graph_documents_them(router: respx.MockRoute
 def test_plan_read_option_overrides_the_policy_and_a_saved_plan_refuses_it(
     router: respx.MockRouter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    served(router, demo_document())
+    fake_for(demo_document(), router)
     assert main(["plan", str(DEMO_CONFIG), "--read", "scoped", "--out", str(tmp_path / "plan.json")]) == 0
     out = capsys.readouterr().out
     assert "READ_SCOPED" in out
@@ -265,7 +259,7 @@ def test_a_saved_plans_check_reads_only_the_users_it_changes(
     """`apply PLANFILE` re-reads what its changes rested on; in a tenant far larger than the plan it reads those
     users by id instead of every user, and still finds the one changed since."""
     document = rollout_document(3000, holding_calling_plan=2970)  # 30 users to change; 3 pages of users to list
-    fake = served(router, document)
+    fake = fake_for(document, router)
     config = tmp_path / "licensing.yaml"
     config.write_text(ROLLOUT_CONFIG, encoding="utf-8")
     saved = tmp_path / "plan.json"
@@ -301,7 +295,7 @@ def test_a_saved_plans_check_reads_only_the_users_it_changes(
 
 
 def test_a_saved_plans_check_reads_every_user_when_that_is_cheaper(router: respx.MockRouter, tmp_path: Path) -> None:
-    fake = served(router, rollout_document(200))  # 200 changes: 14 queries by id against one page of users
+    fake = fake_for(rollout_document(200), router)  # 200 changes: 14 queries by id against one page of users
     config = tmp_path / "licensing.yaml"
     config.write_text(ROLLOUT_CONFIG, encoding="utf-8")
     assert main(["plan", str(config), "--out", str(tmp_path / "plan.json")]) == 0

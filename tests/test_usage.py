@@ -4,7 +4,6 @@ turned into spend, pools, a Credits funding recommendation and gaps. The formula
 from __future__ import annotations
 
 import asyncio
-import copy
 import json
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -17,8 +16,8 @@ import respx
 from teamslicensing.cli import main
 from teamslicensing.plan.usage import funding
 from teamslicensing.tenant.calls import parse_call, windows
-from tests.support.fakegraph import FakeGraph
 from tests.support.fakegraph.calls import generate_calls
+from tests.support.faults import fake_for
 from tests.support.rollout import rollout_document, user_id
 
 BASE = "https://graph.microsoft.com/v1.0"
@@ -148,12 +147,6 @@ def calls(start: datetime, n_days: int, per_day: int, callers: int = 3, **option
     return list(generate_calls(users, start, n_days, per_day, **options))
 
 
-def serve(router: respx.MockRouter, document: dict[str, Any], **options: Any) -> FakeGraph:
-    fake = FakeGraph(copy.deepcopy(document), base_url=BASE, **options)
-    fake.mount(router)
-    return fake
-
-
 def usage_json(capsys: pytest.CaptureFixture[str], *args: str, code: int = 0) -> dict[str, Any]:
     assert main(["usage", *args, "--format", "json"]) == code
     document: dict[str, Any] = json.loads(capsys.readouterr().out)
@@ -175,7 +168,7 @@ def test_a_year_of_calls_is_read_in_windows_without_counting_an_edge_call_twice(
         for n in range(12)
     ]
     document = {**tenant(), "pstnCalls": rows, "directRoutingCalls": routed}
-    fake = serve(router, document)
+    fake = fake_for(document, router)
     report = usage_json(capsys, "--from", first.isoformat(), "--to", last.isoformat())
     assert report["calls"] == len(rows), "every row once, the edge call included"
     assert report["directRoutingCalls"] == 12, "Direct Routing rows are read too, for minutes (no charge)"
@@ -190,11 +183,11 @@ def test_a_year_of_calls_is_read_in_windows_without_counting_an_edge_call_twice(
 
 
 def test_the_fake_refuses_more_than_ninety_days_and_calls_without_the_permission(router: respx.MockRouter) -> None:
-    serve(router, tenant())
+    fake_for(tenant(), router)
     window = "fromDateTime=2026-01-01T00:00:00Z,toDateTime=2026-04-02T00:00:00Z"
     url = f"{BASE}/communications/callRecords/getPstnCalls({window})"
     assert httpx.get(url, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 400
-    fake = serve(router, tenant())
+    fake = fake_for(tenant(), router)
     fake.call_records_role = False
     one_day = "fromDateTime=2026-01-01T00:00:00Z,toDateTime=2026-01-02T00:00:00Z"
     url = f"{BASE}/communications/callRecords/getPstnCalls({one_day})"
@@ -204,7 +197,7 @@ def test_the_fake_refuses_more_than_ninety_days_and_calls_without_the_permission
 def test_without_call_records_permission_the_error_says_which_to_grant(
     router: respx.MockRouter, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    serve(router, tenant(), call_records_role=False)
+    fake_for(tenant(), router, call_records_role=False)
     assert main(["usage", "--days", "30"]) == 1
     assert "CallRecords.Read.All" in capsys.readouterr().err
 
@@ -215,7 +208,7 @@ def test_the_report_names_toll_free_without_credits_idle_plans_and_a_pool_runnin
     now = datetime.now(timezone.utc)
     start = (now - timedelta(days=40)).replace(hour=0, minute=0, second=0, microsecond=0)
     rows = calls(start, 41, 400, callers=3, toll_free=TOLL_FREE)  # ~45 h of calls a day on 4 licences of 3,000 min
-    serve(router, {**tenant(holding=4), "pstnCalls": rows})
+    fake_for({**tenant(holding=4), "pstnCalls": rows}, router)
     report = usage_json(capsys, "--days", "45", code=3)
     codes = {(g["code"], g["userPrincipalName"]) for g in report["gaps"]}
     assert ("TOLL_FREE_WITHOUT_CREDITS", "tollfree-aa@contoso.com") in codes, "joined to the resource account"
@@ -243,7 +236,7 @@ def test_a_small_pool_is_forecast_to_run_out_and_users_without_credits_are_named
 ) -> None:
     start = datetime(2026, 5, 1, tzinfo=timezone.utc)  # fixed dates: the forecast is of the window's last month
     rows = calls(start, 10, 200, callers=2)
-    serve(router, {**tenant(holding=2, credits=True), "pstnCalls": rows})
+    fake_for({**tenant(holding=2, credits=True), "pstnCalls": rows}, router)
     config = tmp_path / "licensing.yaml"
     config.write_text("version: 1\nincludedMinutes:\n  - {plan: MCOPSTN1, countries: [US], minutes: 10}\n")
     report = usage_json(capsys, str(config), "--from", "2026-05-01", "--to", "2026-05-10")
@@ -262,7 +255,7 @@ def test_an_exported_calls_file_gives_the_same_report_as_the_live_read(
     now = datetime.now(timezone.utc)
     start = (now - timedelta(days=60)).replace(hour=0, minute=0, second=0, microsecond=0)
     document = {**tenant(), "pstnCalls": calls(start, 55, 40, plan="MCOPSTN2")}
-    serve(router, document)
+    fake_for(document, router)
     calls_file = tmp_path / "calls.jsonl"
     assert main(["export", "--calls", str(calls_file), "--days", "70"]) == 0
     assert "call rows of the last 70 days" in capsys.readouterr().out
