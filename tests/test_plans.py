@@ -14,8 +14,10 @@ Tenant shorthand, expanded into Graph's own JSON with ids derived from names:
 - numbers (optional; absent: the inventory was not read): `{user: upn, number: "+1…", type: callingPlan|directRouting|
   operatorConnect, status}`, served as Graph's numberAssignments.
 Expected plan: `changes: {upn: {add: [PART | {sku, disabledPlans}], remove: [PART], usageLocation, destructive,
-rules}}` (the whole set), `gaps: [[CODE, upn|null, PART|null(, severity)]]` (the whole multiset) and optional
-`seats: {PART: {toAdd, toRemove, available, shortfall}}`.
+rules, reasons: {PART: why removed}}}` (the whole set; rules and reasons compared when given), `gaps: [[CODE,
+upn|null, PART|null(, severity)]]` (the whole multiset) and optional `seats: {PART: {toAdd, toRemove, available,
+shortfall}}`, `applyWouldRefuse: [{reason, limit, planned} | {reason, code, subjects}]` (the whole list) and
+`rules: {NAME: {selected, changed, adds, removals, withheld}}` (the rules named).
 """
 
 from __future__ import annotations
@@ -206,6 +208,7 @@ def compact(result: Plan, document: dict[str, Any]) -> dict[str, Any]:
             entry["usageLocation"] = change.set_usage_location
         if change.destructive:
             entry["destructive"] = True
+        entry["reasons"] = {r.sku_part_number: r.reason.value if r.reason else None for r in change.remove_licenses}
         changes[change.user_principal_name] = entry
     gaps = [[g.code.value, g.user_principal_name, g.sku_part_number, g.severity.value] for g in result.gaps]
     seats = {
@@ -231,10 +234,28 @@ def compact(result: Plan, document: dict[str, Any]) -> dict[str, Any]:
         if group_change.remove_licenses:
             group_entry["remove"] = sorted(r.sku_part_number for r in group_change.remove_licenses)
         groups[group_change.group_name] = group_entry
-    return {"changes": changes, "gaps": gaps, "seats": seats, "groupChanges": groups}
+    refusals = [
+        {"reason": r.reason, "code": r.code.value, "subjects": list(r.subjects)}
+        if r.code
+        else {"reason": r.reason, "limit": r.limit, "planned": r.planned}
+        for r in result.refusals
+    ]
+    rules = {
+        r.rule: {"selected": r.selected, "changed": r.changed, "adds": r.adds, "removals": r.removals, "withheld": r.withheld}
+        for r in result.rule_summaries
+    }
+    return {
+        "changes": changes,
+        "gaps": gaps,
+        "seats": seats,
+        "groupChanges": groups,
+        "applyWouldRefuse": refusals,
+        "rules": rules,
+    }
 
 
-def _normal_change(entry: dict[str, Any], rules: bool) -> dict[str, Any]:
+def _normal_change(entry: dict[str, Any], want: dict[str, Any]) -> dict[str, Any]:
+    """The entry's fields a case compares: the rules and removal reasons only where the wanted entry gives them."""
     adds = [{"sku": a, "disabledPlans": []} if isinstance(a, str) else a for a in entry.get("add", [])]
     normal = {
         "add": sorted((a["sku"], sorted(a.get("disabledPlans", []))) for a in adds),
@@ -242,7 +263,8 @@ def _normal_change(entry: dict[str, Any], rules: bool) -> dict[str, Any]:
         "usageLocation": entry.get("usageLocation"),
         "destructive": entry.get("destructive", False),
     }
-    return {**normal, "rules": entry.get("rules")} if rules else normal
+    optional = {key: entry.get(key) for key in ("rules", "reasons") if key in want}
+    return {**normal, **optional}
 
 
 def mismatches(got: dict[str, Any], want: dict[str, Any]) -> list[str]:
@@ -250,12 +272,12 @@ def mismatches(got: dict[str, Any], want: dict[str, Any]) -> list[str]:
     want_changes = want.get("changes") or {}
     for upn in sorted(set(got["changes"]) | set(want_changes)):
         g, w = got["changes"].get(upn), want_changes.get(upn)
-        if g is None or w is None or _normal_change(g, "rules" in w) != _normal_change(w, "rules" in w):
+        if g is None or w is None or _normal_change(g, w) != _normal_change(w, w):
             problems.append(f"change for {upn}: got {g}, want {w}")
     want_groups = want.get("groupChanges") or {}
     for name in sorted(set(got["groupChanges"]) | set(want_groups)):
         g, w = got["groupChanges"].get(name), want_groups.get(name)
-        if g is None or w is None or _normal_change(g, False) != _normal_change(w, False):
+        if g is None or w is None or _normal_change(g, {}) != _normal_change(w, {}):
             problems.append(f"group change for {name}: got {g}, want {w}")
     left = [tuple(gap) for gap in got["gaps"]]
     wanted = sorted((tuple(gap) for gap in want.get("gaps") or []), key=len, reverse=True)  # exact ones first
@@ -270,6 +292,12 @@ def mismatches(got: dict[str, Any], want: dict[str, Any]) -> list[str]:
         line = got["seats"].get(part)
         if line is None or any(line[k] != v for k, v in numbers.items()):
             problems.append(f"seats {part}: got {line}, want {numbers}")
+    if "applyWouldRefuse" in want and got["applyWouldRefuse"] != want["applyWouldRefuse"]:
+        problems.append(f"applyWouldRefuse: got {got['applyWouldRefuse']}, want {want['applyWouldRefuse']}")
+    for name, counts in (want.get("rules") or {}).items():
+        row = got["rules"].get(name)
+        if row is None or any(row[k] != v for k, v in counts.items()):
+            problems.append(f"rule {name}: got {row}, want {counts}")
     return problems
 
 
@@ -288,7 +316,7 @@ def _dump(data: Any) -> str:
 
 # ---- properties a user relies on, over every case -----------------------------------------------------------------
 
-CONTRACT_SEVERITY = {  # issue 3's table
+CONTRACT_SEVERITY = {  # the README's gap table
     "USAGE_LOCATION_MISSING": "error",
     "SKU_NOT_IN_TENANT": "error",
     "SUBSCRIPTION_NOT_ACTIVE": "error|warning",
@@ -317,18 +345,19 @@ CONTRACT_SEVERITY = {  # issue 3's table
     "UNFUNDED_USAGE_LICENSE": "warning",
     "NUMBER_INVENTORY_UNAVAILABLE": "info",
     "GROUP_NOT_FOUND": "error",
-    "SELECTION_SUSPECT": "warning",  # issue 11
-    "USER_UNREADABLE": "warning",  # issue 12
-    "READ_SCOPED": "info",  # issue 12: live reads only (tests/test_scoped_reads.py), so no snapshot case has it
-    "MIGRATION_WAITING": "info",  # issue 13
+    "SELECTION_SUSPECT": "warning",
+    "USER_UNREADABLE": "warning",
+    "READ_SCOPED": "info",  # live reads only (tests/test_scoped_reads.py), so no snapshot case has it
+    "MIGRATION_WAITING": "info",
     "GROUP_LICENSE_NOT_INHERITED": "warning",
     "GROUP_LICENSE_PENDING": "info",
     "USAGE_LOCATION_FROM_TENANT": "info",
-    "CREDITS_NEEDED_BY_USAGE": "warning",  # issue 14: the usage report's (tests/test_usage.py)
+    "CREDITS_NEEDED_BY_USAGE": "warning",  # the usage report's (tests/test_usage.py)
     "TOLL_FREE_WITHOUT_CREDITS": "error",
     "POOL_FORECAST_EXHAUSTED": "warning",
     "RECLAIMABLE_LICENSE": "info",
-    "ACKNOWLEDGEMENT_EXPIRED": "warning",  # issue 15: policy.acknowledge, after planning (tests/test_acknowledge.py)
+    "ACKNOWLEDGEMENT_EXPIRED": "warning",  # policy.acknowledge, after planning (tests/test_acknowledge.py)
+    "PRUNE_LIMITED_TO_VOICE": "info",
 }
 LIVE_ONLY = {
     "READ_SCOPED",

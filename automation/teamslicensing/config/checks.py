@@ -133,6 +133,42 @@ def meaning_problems(document: YamlDocument, catalog: Catalog) -> Iterator[Probl
             else:
                 groups_seen[key] = index
         yield from _assignment_problems(document, loc, entry, aliases, catalog)
+    yield from _prune_also_problems(document, [*rules, *entries], aliases, catalog)
+
+
+def _prune_also_problems(
+    document: YamlDocument, entries: list[Any], aliases: dict[str, Any], catalog: Catalog
+) -> Iterator[Problem]:
+    """policy.pruneAlso names licenses like `assign` does, and only licenses some rule or group entry assigns:
+    prune never touches a license this file does not manage, so naming another is a mistake worth stopping on."""
+    policy = document.data.get("policy")
+    named = policy.get("pruneAlso") if isinstance(policy, dict) else None
+    if not isinstance(named, list):
+        return
+
+    def target(ref: str) -> str:
+        expanded = aliases.get(ref, ref)
+        return (expanded if isinstance(expanded, str) else ref).strip().lower()
+
+    managed = {
+        target(ref)
+        for entry in entries
+        if isinstance(entry, dict) and isinstance(entry.get("assign"), list)
+        for ref in entry["assign"]
+        if isinstance(ref, str)
+    }
+    for position, ref in enumerate(named):
+        if not isinstance(ref, str):
+            continue
+        loc: Loc = ("policy", "pruneAlso", position)
+        if ref not in aliases and not _catalog_knows(ref, catalog):
+            yield document.problem(loc, _unknown_license(ref, catalog, aliases))
+        elif target(ref) not in managed:
+            yield document.problem(
+                loc,
+                f"policy.pruneAlso names '{ref}', which no rule or groupLicenses entry assigns: prune only ever "
+                "removes licenses this file manages",
+            )
 
 
 def _assignment_problems(

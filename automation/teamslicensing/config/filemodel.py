@@ -91,7 +91,17 @@ class AcknowledgementEntry(_Model):
 
 
 class Policy(_Model):
-    prune: bool = Field(False, description="Remove managed licenses no rule selects (direct assignments only).")
+    prune: bool = Field(
+        False,
+        description="Remove managed stand-alone voice add-ons (Phone System, Calling Plans, Audio Conferencing, "
+        "Credits, resource account) from users no rule gives them; direct assignments only. A suite or bundle "
+        "(E3, E5, Teams Enterprise) is only assigned, never pruned, unless it is named in pruneAlso.",
+    )
+    prune_also: list[str] = Field(
+        default_factory=list,
+        description="Managed licenses beyond voice add-ons (aliases, skuPartNumbers or skuIds) that prune may "
+        "remove too: every such removal counts against maxRemovals and is listed on its own in every report.",
+    )
     max_changes: int = Field(DEFAULT_MAX_CHANGES, ge=0, description="apply refuses a larger plan unless overridden.")
     max_removals: int = Field(
         DEFAULT_MAX_REMOVALS,

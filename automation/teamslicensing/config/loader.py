@@ -103,6 +103,7 @@ def _desired_state(source: str, model: DesiredStateFile, catalog: Catalog) -> De
         default_usage_location_from=model.defaults.usage_location_from,
         policy=DesiredPolicy(
             prune=policy.prune,
+            prune_also=tuple(dict.fromkeys(license_ref(name) for name in policy.prune_also)),
             max_changes=policy.max_changes,
             max_removals=policy.max_removals,
             empty_groups_allowed=frozenset(group.strip().lower() for group in policy.empty_groups_allowed),

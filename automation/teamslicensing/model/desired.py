@@ -97,6 +97,7 @@ class Acknowledgement:
 @dataclass(frozen=True)
 class DesiredPolicy:
     prune: bool = False
+    prune_also: tuple[LicenseRef, ...] = ()  # managed licenses beyond voice add-ons that prune may remove too
     max_changes: int = DEFAULT_MAX_CHANGES
     max_removals: int = DEFAULT_MAX_REMOVALS  # users whose removals take service plans away, at most
     empty_groups_allowed: frozenset[str] = frozenset()  # lowercase names or ids that may read as empty

@@ -67,6 +67,7 @@ class GapCode(str, enum.Enum):
     RECLAIMABLE_LICENSE = "RECLAIMABLE_LICENSE"
     CALL_ROWS_UNREADABLE = "CALL_ROWS_UNREADABLE"
     ACKNOWLEDGEMENT_EXPIRED = "ACKNOWLEDGEMENT_EXPIRED"
+    PRUNE_LIMITED_TO_VOICE = "PRUNE_LIMITED_TO_VOICE"
 
 
 BLOCKING_CODES = frozenset({GapCode.PROTECTED_USER_NOT_FOUND})  # apply writes nothing while one stands
@@ -99,10 +100,22 @@ class LicenseAdd:
     disabled_plans: tuple[str, ...]  # sorted service plan ids; replaces the SKU's list when already assigned
 
 
+class RemovalReason(str, enum.Enum):
+    """Why a license is removed: it explains the removal, the judgement of every change decides it."""
+
+    PRUNE = "prune"  # a managed voice add-on no rule gives the user
+    PRUNE_ALSO = "pruneAlso"  # a managed license beyond voice that policy.pruneAlso lets prune remove
+    SWAP = "swap"  # replaced in the same assignLicense by the license added for it (the number stays)
+    REDUNDANT = "redundant"  # policy.removeRedundant: other licenses give every plan of it
+    MIGRATE = "migrate"  # a direct copy a managed group's Active copy replaces (groupLicenses migrateDirect)
+    UNDO = "undo"  # restoring the licenses an audited run changed
+
+
 @dataclass(frozen=True, slots=True)
 class LicenseRemove:
     sku_id: str
     sku_part_number: str
+    reason: RemovalReason | None = None  # None: read from a plan saved before removals carried their reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +135,11 @@ class UserChange:
     @property
     def changes_licenses(self) -> bool:
         return bool(self.add_licenses or self.remove_licenses)
+
+    @property
+    def removes_beyond_voice(self) -> bool:
+        """Removes a license beyond voice add-ons (a suite named in policy.pruneAlso): always counted and shown."""
+        return any(r.reason is RemovalReason.PRUNE_ALSO for r in self.remove_licenses)
 
     def applied_to(self, direct: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:
         """Direct assignments (sku -> disabled plans) once this change's assignLicense took effect: removals go, an
@@ -166,12 +184,43 @@ class SeatLine:
     redundant: int = 0  # direct assignments left in place whose voice plans other licenses already give
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why `apply` would refuse a plan as it stands: a limit it exceeds, or a gap that blocks every write."""
+
+    reason: str  # "maxChanges", "maxRemovals" or "blockingGap"
+    limit: int | None = None  # the policy's limit (apply's --max-changes / --max-removals override it)
+    planned: int | None = None  # what the plan has against it
+    code: GapCode | None = None  # the blocking gap's code
+    subjects: tuple[str, ...] = ()  # whom the blocking gaps name
+
+    def describe(self) -> str:
+        if self.code is not None:
+            return f"{self.code.value} for {', '.join(self.subjects) or 'the tenant'}"
+        what = "users and groups changed" if self.reason == "maxChanges" else "users losing service plans"
+        return f"{self.planned:,} {what}, more than {self.reason} {self.limit:,}"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSummary:
+    """One rule's share of the plan (or, as "prune", of users no rule selects)."""
+
+    rule: str
+    selected: int  # users the rule selects among those read
+    changed: int  # users with a change
+    adds: int  # license adds in those changes
+    removals: int  # license removals in those changes
+    withheld: int  # users the rule wanted changed whose change a gap held back
+
+
 @dataclass(frozen=True, repr=False)
 class Plan:
     changes: tuple[UserChange, ...]
     gaps: tuple[Gap, ...]
     seats: tuple[SeatLine, ...]
-    group_changes: tuple[GroupChange, ...] = ()  # written before any user's change
+    group_changes: tuple[GroupChange, ...] = ()  # written after every user's change (usage locations come first)
+    refusals: tuple[Refusal, ...] = ()  # what apply would refuse, judged against the policy's limits
+    rule_summaries: tuple[RuleSummary, ...] = ()
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio.run formats the repr of its main task, result included, when it restores the

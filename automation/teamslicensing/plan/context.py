@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from teamslicensing.model.capability import Capability
 from teamslicensing.model.desired import DesiredState
 from teamslicensing.model.plan import Gap, GapCode, Severity, UserChange
 from teamslicensing.model.tenant import LicenseAssignment, PhoneNumber, TenantUser
@@ -15,7 +14,11 @@ from teamslicensing.plan.voicerules import VoiceRules
 from teamslicensing.reference.availability import CountryAvailability
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
-PRUNE = "prune"  # why a SKU is in Draft.removes when no swap put it there
+# why a SKU is in Draft.removes when no swap put it there (a swap records the SKU swapped in): the values are
+# model.plan.RemovalReason's, which the change carries
+PRUNE = "prune"  # a managed voice add-on no rule gives the user
+PRUNE_ALSO = "pruneAlso"  # a managed license beyond voice that policy.pruneAlso names
+REDUNDANT = "redundant"  # policy.removeRedundant
 MIGRATE = "migrate"  # a direct copy whose managed group's copy is Active with the same plans (migrateDirect)
 
 Direct = Mapping[str, frozenset[str]]
@@ -31,6 +34,7 @@ class PlanContext(Protocol):
     assignable: set[str]
     managed: frozenset[str]
     managed_by_name: list[str]
+    prunable: frozenset[str]  # managed SKUs prune may remove: voice add-ons and policy.pruneAlso
     unsafe_to_prune: set[str]
     phone_system_rules: set[int]
     group_names: dict[str, str]
@@ -60,6 +64,7 @@ class Outcome:
     gaps: list[Gap]
     new_seats: tuple[str, ...] = ()  # SKUs this change assigns anew (each takes a seat)
     freed: tuple[str, ...] = ()  # SKUs this change removes (each frees a seat)
+    withheld: bool = False  # something the rules wanted for the user was held back by a gap
 
 
 @dataclass
@@ -67,8 +72,9 @@ class Draft:
     """A user's change while it is being trimmed down to what is safe."""
 
     adds: dict[str, frozenset[str]] = field(default_factory=dict)  # sku -> disabled plans to send
-    removes: dict[str, str] = field(default_factory=dict)  # sku -> why: PRUNE, or the sku swapped in for it
+    removes: dict[str, str] = field(default_factory=dict)  # sku -> why: PRUNE..., or the sku swapped in for it
     gaps: list[Gap] = field(default_factory=list)
+    withheld: bool = False  # a gap dropped part of what was wanted (an add, a removal, a swap)
 
 
 def user_gap(
@@ -118,20 +124,6 @@ def configured_usage_location(
         if fixed:
             return fixed, unmapped
     return None, unmapped
-
-
-def numbers_at_risk(
-    numbers: Mapping[str, tuple[PhoneNumber, ...]] | None, user: TenantUser, lost: frozenset[Capability]
-) -> tuple[PhoneNumber, ...] | None:
-    """The user's numbers that losing `lost` takes (a Calling Plan takes its calling-plan number; Phone System or
-    the resource-account plan takes every number); None when the inventory (`numbers`) was not read (then assume
-    one)."""
-    if numbers is None:
-        return None
-    held = numbers.get(user.id, ())
-    if lost & {Capability.PHONE_SYSTEM, Capability.RESOURCE_ACCOUNT}:
-        return held
-    return tuple(n for n in held if n.number_type.lower() == "callingplan")
 
 
 def teams_fix(ctx: PlanContext) -> str:

@@ -12,6 +12,8 @@ from teamslicensing.plan.context import (
     ERROR,
     INFO,
     PRUNE,
+    PRUNE_ALSO,
+    REDUNDANT,
     WARNING,
     Direct,
     Draft,
@@ -38,6 +40,7 @@ def desired_adds(
         if sku_id in denied:
             message = "no seat left for this user: not assigned"
             draft.gaps.append(user_gap(ctx, user, GapCode.SEAT_SHORTAGE, ERROR, sku_id, message))
+            draft.withheld = True
         elif sku_id in direct:
             if want.disabled is not None and want.disabled != direct[sku_id]:
                 draft.adds[sku_id] = want.disabled  # only the disabled plans change
@@ -53,14 +56,14 @@ def prune(
         *(ctx.voice.exclusive_calling_plans(s) for s in wants if s not in direct and s not in inherited)
     )
     for sku_id in ctx.managed_by_name:
-        if sku_id in wants or sku_id in ctx.unsafe_to_prune:
-            continue
+        if sku_id in wants or sku_id in ctx.unsafe_to_prune or sku_id not in ctx.prunable:
+            continue  # a suite or bundle not in policy.pruneAlso is only assigned (PRUNE_LIMITED_TO_VOICE)
         if sku_id in direct and incoming and ctx.voice.is_standalone_calling_plan(sku_id):
             held = ctx.voice.exclusive_calling_plans(sku_id, direct[sku_id])
             if held and not held <= incoming:
                 continue
         if sku_id in direct:
-            draft.removes[sku_id] = PRUNE
+            draft.removes[sku_id] = PRUNE if ctx.voice.is_standalone_voice_sku(sku_id) else PRUNE_ALSO
         if sku_id in inherited:  # held both ways too: the direct copy goes, the inherited one stays
             group = inherited[sku_id].assigned_by_group or ""
             message = (
@@ -136,6 +139,7 @@ def drop_adds(
     for sku_id in sorted(skus, key=ctx.part_number):
         if draft.adds.pop(sku_id, None) is not None:
             draft.gaps.append(user_gap(ctx, user, code, ERROR, sku_id, message))
+            draft.withheld = True
         for removed, why in list(draft.removes.items()):
             if why == sku_id:  # the swap this add was part of goes with it
                 del draft.removes[removed]
@@ -237,9 +241,9 @@ def remove_redundant(
             continue
         if (policy.assign_covered and sku_id in wants) or not ctx.voice.is_standalone_voice_sku(sku_id):
             continue
-        rest = end_holding(user, Draft(dict(draft.adds), {**draft.removes, sku_id: PRUNE}))
+        rest = end_holding(user, Draft(dict(draft.adds), {**draft.removes, sku_id: REDUNDANT}))
         if ctx.voice.covering_sku(sku_id, direct[sku_id], rest) is None:
             continue
         if not ctx.voice.only_voice_plans(sku_id, direct[sku_id]):
             continue  # it carries more than voice (SMS units): removing it would lose a plan
-        draft.removes[sku_id] = PRUNE
+        draft.removes[sku_id] = REDUNDANT

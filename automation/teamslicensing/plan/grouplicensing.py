@@ -23,7 +23,8 @@ from typing import Any, TypeVar
 from teamslicensing.model.desired import DesiredGroupLicense, DesiredState, LicenseRef
 from teamslicensing.model.plan import Gap, GapCode, GroupChange, LicenseAdd, LicenseRemove, Severity
 from teamslicensing.model.tenant import LicenseAssignment, PhoneNumber, Tenant, TenantGroup, TenantSku, TenantUser
-from teamslicensing.plan.context import configured_usage_location, holding_of, numbers_at_risk
+from teamslicensing.plan.context import configured_usage_location, holding_of
+from teamslicensing.plan.judgement import numbers_at_risk
 from teamslicensing.plan.selection import GroupNames
 from teamslicensing.plan.voicerules import VoiceRules, number_capabilities_lost
 
@@ -233,7 +234,7 @@ def _loses_number(
     lost = number_capabilities_lost(before, after)
     if not lost:
         return False
-    at_risk = numbers_at_risk(inputs.numbers, member, lost)  # as for a user's own removal (safety.protect)
+    at_risk = numbers_at_risk(inputs.numbers, member.id, lost)  # as for a user's own removal (safety.protect)
     return at_risk is None or bool(at_risk)
 
 

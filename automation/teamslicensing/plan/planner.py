@@ -5,11 +5,15 @@ Stages, in order:
 2. resolve each rule's selection to user ids (groups transitively, users, attribute indexes);
 3. plan every user on their own (`userplan.UserPlanner`): adds, prune removals, calling-plan swaps, then withhold what
    would take a phone number, break a dependency or lack a usage location, then judge the end state;
-4. hand out seats per SKU in rule order then userPrincipalName, re-planning users left without one until stable.
+4. hand out seats per SKU in rule order then userPrincipalName, re-planning users left without one until stable
+   (`seats`);
+5. pass the changes through the judgement every change meets (`judgement`), which also says what apply would
+   refuse, and sum each rule's share.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections import Counter, defaultdict
 from collections.abc import Mapping
@@ -17,14 +21,18 @@ from collections.abc import Mapping
 from teamslicensing.errors import InputError, Problem
 from teamslicensing.model.capability import Capability
 from teamslicensing.model.desired import DesiredRule, DesiredState, LicenseRef, UserSelector
-from teamslicensing.model.plan import Gap, GapCode, Plan, SeatLine, Severity
+from teamslicensing.model.plan import Gap, GapCode, Plan, RuleSummary, Severity, UserChange
 from teamslicensing.model.tenant import PhoneNumber, Tenant, TenantSku, TenantUser, sku_for
 from teamslicensing.plan.context import Outcome, Want
 from teamslicensing.plan.groupchanges import with_group_changes
 from teamslicensing.plan.grouplicensing import GroupInputs, GroupPlanning, plan_group_licenses
+from teamslicensing.plan.judgement import Safety, apply_refusals, believed_numbers, judge
+from teamslicensing.plan.prunereach import prunable_skus, prune_limited_gaps
 from teamslicensing.plan.readgaps import read_gaps
 from teamslicensing.plan.safety import skip_reason
+from teamslicensing.plan.seats import allocate_seats, seat_lines
 from teamslicensing.plan.selection import Selection
+from teamslicensing.plan.summary import rule_summaries
 from teamslicensing.plan.userplan import UserPlanner
 from teamslicensing.plan.voicerules import VoiceRules
 from teamslicensing.reference.availability import CountryAvailability
@@ -63,6 +71,7 @@ class _Planner:
         self.assignable: set[str] = set()
         self.managed: frozenset[str] = frozenset()
         self.managed_by_name: list[str] = []
+        self.prunable: frozenset[str] = frozenset()
         self.unsafe_to_prune: set[str] = set()
         self.phone_system_rules: set[int] = set()  # rules that assign a SKU carrying Phone System
         self.users_by_id = {user.id: user for user in tenant.users}
@@ -86,16 +95,52 @@ class _Planner:
         self._resolve_protection()
         groups = self._plan_groups()
         wants, selected_by = self._select()
-        for user_id, skus in groups.covered.items():  # a managed group gives these: no direct add, no prune
-            for sku_id in skus:
+        for user_id, covered in groups.covered.items():  # a managed group gives these: no direct add, no prune
+            for sku_id in covered:
                 wants[user_id].setdefault(sku_id, COVERED)
         user_planner = UserPlanner(self, wants, selected_by)
         relevant = [u for u in self.users_by_id.values() if u.id in selected_by or user_planner.may_matter(u.licenses)]
         users = sorted(relevant, key=lambda u: (u.user_principal_name.lower(), u.id))
         outcomes = {user.id: user_planner.plan(user, frozenset()) for user in users}
-        denied, requested, freed = self._allocate_seats(outcomes, wants, user_planner)
-        plan = self._assemble(users, outcomes, denied, requested, freed)
-        return with_group_changes(plan, groups, self.users_by_id, self.tenant)
+        managed = tuple({sku.sku_id: sku for sku in self.sku_of.values()}.values())
+        allocation = allocate_seats(
+            outcomes,
+            wants,
+            managed,
+            self.group_seats,
+            lambda user_id, denied: user_planner.plan(self.users_by_id[user_id], denied),
+            lambda user_id: self.users_by_id[user_id].user_principal_name.lower(),
+        )
+        changes, gaps, redundant = self._collect(users, outcomes)
+        if self.desired.policy.prune:
+            limited = self.managed - self.prunable
+            gaps += prune_limited_gaps(limited, self.tenant.users, wants, self.part_number)
+        seats, shortages = seat_lines(managed, allocation, self.group_seats, redundant)
+        gaps += shortages
+        plan = with_group_changes(
+            Plan(changes=tuple(changes), gaps=tuple(sorted(gaps, key=Gap.sort_key)), seats=seats),
+            groups,
+            self.users_by_id,
+            self.tenant,
+        )
+        return self._judged(plan, rule_summaries(self.desired.rules, selected_by, outcomes))
+
+    def _judged(self, plan: Plan, summaries: tuple[RuleSummary, ...]) -> Plan:
+        """The plan as the judgement every change meets leaves it (the planner already kept to its rules: this
+        withholds nothing unless the two disagree, and then the judgement's gap says why), with apply's refusals."""
+        policy = self.desired.policy
+        safety = Safety(
+            max_changes=policy.max_changes,
+            max_removals=policy.max_removals,
+            allow_number_loss=policy.allow_number_loss,
+            protected_users=policy.protected_users,
+            protected_members=self.protected_by_group,
+            prune_also=frozenset(self.sku_of[ref].sku_id for ref in policy.prune_also if ref in self.sku_of),
+        )
+        judged = judge(plan.changes, self.tenant, safety, plan.group_changes, self.voice)
+        gaps = tuple(sorted((*plan.gaps, *judged.gaps), key=Gap.sort_key)) if judged.gaps else plan.gaps
+        kept = dataclasses.replace(plan, changes=judged.changes, gaps=gaps, rule_summaries=summaries)
+        return dataclasses.replace(kept, refusals=apply_refusals(kept, policy.max_changes, policy.max_removals))
 
     def _plan_groups(self) -> GroupPlanning:
         """Plan groupLicenses, then plan every direct member as Entra will leave them (the group's SKUs inherited)."""
@@ -155,6 +200,8 @@ class _Planner:
         self.credits_funded = self.desired.policy.funding == "postpaid" or self.tenant.has_active_credits
         self.managed = frozenset(sku.sku_id for sku in self.sku_of.values())
         self.managed_by_name = sorted(self.managed, key=self.part_number)  # prune's order, sorted once
+        also = (self.sku_of[ref].sku_id for ref in self.desired.policy.prune_also if ref in self.sku_of)
+        self.prunable = prunable_skus(self.voice, self.managed, also)
 
     def _missing_sku(self, ref: LicenseRef) -> None:
         if Capability.COMMUNICATIONS_CREDITS in ref.capabilities:
@@ -198,29 +245,12 @@ class _Planner:
         return frozenset(resolved)
 
     def _read_numbers(self) -> None:
-        """Use the Teams number inventory when it was read and is believable; else number protection guesses from
-        licenses, as it must. A read listing no number while users hold Calling Plans is not believed."""
-        numbers = self.tenant.numbers
-        why = self.tenant.numbers_unavailable
-        if numbers is not None and not numbers:
-            holders = sum(1 for user in self.tenant.users if self._holds_calling_plan(user))
-            if holders:
-                numbers, why = None, f"the inventory lists no number while {holders} user(s) hold a Calling Plan"
-        if numbers is None:
-            if why:
-                message = (
-                    f"the Teams number inventory could not be used ({why}): number protection guesses from licenses"
-                )
-                self._tenant_gap(GapCode.NUMBER_INVENTORY_UNAVAILABLE, INFO, None, message)
-            return
-        self.numbers = self.tenant.numbers_by_user
-
-    def _holds_calling_plan(self, user: TenantUser) -> bool:
-        return any(
-            Capability.CALLING_PLAN in self.voice.capabilities(a.sku_id, a.disabled_plans)
-            for a in user.licenses
-            if a.grants_plans
-        )
+        """Use the Teams number inventory when it was read and is believable (`judgement.believed_numbers`); else
+        number protection guesses from licenses, as it must, and says so."""
+        self.numbers, why = believed_numbers(self.tenant, self.voice)
+        if self.numbers is None and why:
+            message = f"the Teams number inventory could not be used ({why}): number protection guesses from licenses"
+            self._tenant_gap(GapCode.NUMBER_INVENTORY_UNAVAILABLE, INFO, None, message)
 
     def _resolve_protection(self) -> None:
         """Who is protected: protectedUsers, and the transitive members of protectedGroups. An entry that matches
@@ -300,130 +330,26 @@ class _Planner:
         message = f"rule '{rule.name}' {role} group '{subject}': {why}; use the group's object id{consequence}"
         self._tenant_gap(code, ERROR, None, message)
 
-    # ---- stage 4: seats ----------------------------------------------------------------------------------------
+    # ---- stage 4: the plan's parts -----------------------------------------------------------------------------
 
-    def _allocate_seats(
-        self, outcomes: dict[str, Outcome], wants: Mapping[str, Mapping[str, Want]], user_planner: UserPlanner
-    ) -> tuple[dict[str, set[str]], Counter[str], Counter[str]]:
-        """Give each SKU's seats in rule order, then userPrincipalName; re-plan whoever is left out.
-
-        A user left out of one SKU may drop another that depends on it (a calling plan without Phone System), and a
-        dropped swap frees nothing: seats a re-plan leaves unused go back to the next users left out of them. Each
-        (user, SKU) pair gets a seat back at most once and denials otherwise only grow, so this ends; usually after
-        one re-plan of the users left out.
-        """
-        denied: dict[str, set[str]] = defaultdict(set)
-        given_back: dict[str, set[str]] = defaultdict(set)
-        counted = {user_id for user_id, outcome in outcomes.items() if outcome.new_seats or outcome.freed}
-        upns: dict[str, str] = {}
-
-        def upn_key(user_id: str) -> str:
-            upn = upns.get(user_id)
-            if upn is None:
-                upn = upns[user_id] = self.users_by_id[user_id].user_principal_name.lower()
-            return upn
-
-        def replan(user_id: str) -> None:
-            outcome = outcomes[user_id] = user_planner.plan(self.users_by_id[user_id], frozenset(denied[user_id]))
-            if outcome.new_seats or outcome.freed:
-                counted.add(user_id)
-            else:
-                counted.discard(user_id)
-
-        while True:
-            requests: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
-            freed: Counter[str] = Counter()
-            for user_id in counted:  # only users whose change takes or frees a seat
-                outcome = outcomes[user_id]
-                if outcome.new_seats:
-                    upn = upn_key(user_id)
-                    for sku_id in outcome.new_seats:
-                        requests[sku_id].append((wants[user_id][sku_id].order, upn, user_id))
-                for sku_id in outcome.freed:
-                    freed[sku_id] += 1
-            capacity = {
-                sku.sku_id: max(sku.available + freed[sku.sku_id] - self.group_seats[sku.sku_id], 0)
-                for sku in self.sku_of.values()
-            }
-            newly: dict[str, set[str]] = defaultdict(set)
-            for sku_id, queue in requests.items():
-                for _, _, user_id in sorted(queue)[capacity[sku_id] :]:
-                    newly[user_id].add(sku_id)
-            if newly:
-                for user_id, skus in newly.items():
-                    denied[user_id] |= skus
-                    replan(user_id)
-                continue
-            waiting: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
-            for user_id, skus in denied.items():
-                upn = upn_key(user_id)
-                for sku_id in skus - given_back[user_id]:
-                    waiting[sku_id].append((wants[user_id][sku_id].order, upn, user_id))
-            regranted: dict[str, set[str]] = defaultdict(set)
-            for sku_id in sorted(waiting):
-                spare = max(capacity[sku_id] - len(requests.get(sku_id, ())), 0)
-                for _, _, user_id in sorted(waiting[sku_id])[:spare]:
-                    regranted[user_id].add(sku_id)
-            if not regranted:
-                return denied, Counter({sku: len(queue) for sku, queue in requests.items()}), freed
-            for user_id in sorted(regranted):
-                denied[user_id] -= regranted[user_id]
-                given_back[user_id] |= regranted[user_id]
-                replan(user_id)
-
-    def _assemble(
-        self,
-        users: list[TenantUser],
-        outcomes: Mapping[str, Outcome],
-        denied: Mapping[str, set[str]],
-        requested: Counter[str],
-        freed: Counter[str],
-    ) -> Plan:
+    def _collect(
+        self, users: list[TenantUser], outcomes: Mapping[str, Outcome]
+    ) -> tuple[list[UserChange], list[Gap], Counter[str]]:
+        """The changes and gaps of every user planned, and the seats removing redundant direct copies would free."""
         changes = []
         gaps = list(self.gaps)
-        redundant: Counter[str] = Counter()  # seats that removing redundant direct copies would free
+        redundant: Counter[str] = Counter()
         sku_by_part = {sku.part_number: sku.sku_id for sku in self.tenant.skus}
         for user in users:
-            outcome = outcomes.get(user.id)
-            if outcome is not None:
-                if outcome.change is not None:
-                    changes.append(outcome.change)
-                gaps.extend(outcome.gaps)
-                for gap in outcome.gaps:
-                    sku_id = sku_by_part.get(gap.sku_part_number or "")
-                    if gap.code is GapCode.REDUNDANT_LICENSE and sku_id and _holds_only_directly(user, sku_id):
-                        redundant[sku_id] += 1
-        shortfall = Counter(sku for skus in denied.values() for sku in skus)
-        seats = []
-        for sku_id in dict.fromkeys(sku.sku_id for sku in self.sku_of.values()):
-            sku = self.tenant.sku_by_id[sku_id]
-            available = sku.available + freed[sku_id]
-            by_groups = self.group_seats[sku_id]  # served before any direct add (they took the capacity first)
-            # the direct adds denied, and the group members Entra will leave in CountViolation
-            short = shortfall[sku_id] + max(by_groups - max(available, 0), 0)
-            seats.append(
-                SeatLine(
-                    sku_id=sku_id,
-                    sku_part_number=sku.part_number,
-                    enabled=sku.enabled,
-                    consumed=sku.consumed,
-                    to_add=requested[sku_id] + by_groups,
-                    to_remove=freed[sku_id],
-                    available=available,
-                    shortfall=short,
-                    redundant=redundant[sku_id],
-                )
-            )
-            if shortfall[sku_id]:  # a group's own shortage is its gap, naming the group (groupchanges)
-                wanted = requested[sku_id] + shortfall[sku_id] + by_groups
-                through = f" ({by_groups} through group license writes)" if by_groups else ""
-                message = (
-                    f"{short} more {sku.part_number} seat(s) needed: {wanted} new assignment(s) wanted{through}, "
-                    f"{max(available, 0)} seat(s) available"
-                )
-                gaps.append(Gap(GapCode.SEAT_SHORTAGE, ERROR, None, sku.part_number, message))
-        gaps.sort(key=Gap.sort_key)
-        return Plan(changes=tuple(changes), gaps=tuple(gaps), seats=tuple(seats))
+            outcome = outcomes[user.id]
+            if outcome.change is not None:
+                changes.append(outcome.change)
+            gaps.extend(outcome.gaps)
+            for gap in outcome.gaps:
+                sku_id = sku_by_part.get(gap.sku_part_number or "")
+                if gap.code is GapCode.REDUNDANT_LICENSE and sku_id and _holds_only_directly(user, sku_id):
+                    redundant[sku_id] += 1
+        return changes, gaps, redundant
 
     # ---- helpers -----------------------------------------------------------------------------------------------
 

@@ -16,11 +16,11 @@ from teamslicensing.plan.context import (
     PlanContext,
     configured_usage_location,
     end_holding,
-    numbers_at_risk,
     teams_fix,
     user_gap,
 )
 from teamslicensing.plan.draft import drop_adds
+from teamslicensing.plan.judgement import numbers_at_risk
 from teamslicensing.plan.voicerules import (
     CREDITS_PREREQUISITES,
     VoiceProfile,
@@ -38,7 +38,7 @@ def protect(
     while True:  # every pass drops part of the draft or returns, so this ends
         after = ctx.voice.profile(end_holding(user, draft))
         lost = number_capabilities_lost(before, after)
-        at_risk = numbers_at_risk(ctx.numbers, user, lost) if lost else ()
+        at_risk = numbers_at_risk(ctx.numbers, user.id, lost) if lost else ()
         losing = bool(lost) and (at_risk is None or bool(at_risk))  # the inventory says whether a number goes
         which = f" {', '.join(str(n) for n in at_risk)}" if at_risk else ""
         if losing and not ctx.desired.policy.allow_number_loss:
@@ -85,7 +85,7 @@ def protect(
 
 def withhold(ctx: PlanContext, draft: Draft, direct: Direct, capabilities: frozenset[Capability]) -> list[str]:
     """Drop removals and plan-disabling updates that take away any of `capabilities`."""
-    withheld = []
+    withheld: list[str] = []
     for sku_id in list(draft.removes):
         if ctx.voice.capabilities(sku_id, direct.get(sku_id, frozenset())) & capabilities:
             del draft.removes[sku_id]
@@ -96,6 +96,7 @@ def withhold(ctx: PlanContext, draft: Draft, direct: Direct, capabilities: froze
             if lost & capabilities:
                 del draft.adds[sku_id]
                 withheld.append(sku_id)
+    draft.withheld = draft.withheld or bool(withheld)
     return withheld
 
 
@@ -141,6 +142,7 @@ def usage_location(
     draft.gaps.append(user_gap(ctx, user, GapCode.USAGE_LOCATION_MISSING, ERROR, None, message))
     draft.adds.clear()
     draft.removes.clear()
+    draft.withheld = True
     return None
 
 

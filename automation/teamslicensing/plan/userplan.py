@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 
-from teamslicensing.model.plan import Gap, GapCode, LicenseAdd, LicenseRemove, UserChange
+from teamslicensing.model.plan import Gap, GapCode, LicenseAdd, LicenseRemove, RemovalReason, UserChange
 from teamslicensing.model.tenant import LicenseAssignment, TenantUser
 from teamslicensing.plan.context import (
     INFO,
@@ -94,7 +94,7 @@ class UserPlanner:
         if change is not None:
             change = dataclasses.replace(change, user_id=user.id, user_principal_name=upn)
         gaps = [Gap(g.code, g.severity, upn, g.sku_part_number, g.message) for g in template.gaps]
-        return Outcome(change, gaps, template.new_seats, template.freed)
+        return Outcome(change, gaps, template.new_seats, template.freed, template.withheld)
 
     def _plan(self, user: TenantUser, denied: frozenset[str]) -> Outcome:
         selected = user.id in self.selected_by
@@ -125,7 +125,8 @@ class UserPlanner:
         usage_location = safe_usage_location(self.p, user, self._orders(user), draft, required=skip is None)
         reported = {gap.code for gap in draft.gaps}
         if not draft.adds and not draft.removes:
-            return Outcome(None, draft.gaps + state_gaps(self.p, user, self._orders(user), holding, selected, reported))
+            gaps = draft.gaps + state_gaps(self.p, user, self._orders(user), holding, selected, reported)
+            return Outcome(None, gaps, withheld=draft.withheld)
         change = UserChange(
             user_id=user.id,
             user_principal_name=user.user_principal_name,
@@ -135,7 +136,8 @@ class UserPlanner:
                 for sku in sorted(draft.adds, key=self.p.part_number)
             ),
             remove_licenses=tuple(
-                LicenseRemove(sku, self.p.part_number(sku)) for sku in sorted(draft.removes, key=self.p.part_number)
+                LicenseRemove(sku, self.p.part_number(sku), _reason(draft.removes[sku]))
+                for sku in sorted(draft.removes, key=self.p.part_number)
             ),
             rules=tuple(self.rules[i].name for i in self.selected_by.get(user.id, [])),
             destructive=numbers_taken is not None,
@@ -157,10 +159,18 @@ class UserPlanner:
         gaps += availability_gaps(self.p, user, usage_location or user.usage_location, draft)
         new_seats = tuple(sku for sku in draft.adds if sku not in direct and sku not in inherited)
         freed = tuple(sku for sku in draft.removes if sku not in inherited)
-        return Outcome(change, gaps, new_seats, freed)
+        return Outcome(change, gaps, new_seats, freed, draft.withheld)
 
     def _orders(self, user: TenantUser) -> Sequence[int]:
         return self.selected_by.get(user.id, [])
+
+
+_REASONS = {reason.value: reason for reason in RemovalReason}
+
+
+def _reason(why: str) -> RemovalReason:
+    """A draft's why (PRUNE, MIGRATE...; a swap records the SKU swapped in) as the change's removal reason."""
+    return _REASONS.get(why, RemovalReason.SWAP)
 
 
 def _describe(change: UserChange) -> str:
@@ -184,6 +194,7 @@ def _wait_for_pending(ctx: PlanContext, user: TenantUser, sure: TenantUser, draf
         plans = ctx.voice.plan_ids(sku_id) - sure.direct_licenses().get(sku_id, frozenset())
         if plans & lost:
             del draft.removes[sku_id]
+            draft.withheld = True
             message = (
                 "the direct copy stays until the group copy that is to replace it is Active: without it, removing "
                 "this one would take service plans away meanwhile; the next run goes on"

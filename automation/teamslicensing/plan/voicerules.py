@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from teamslicensing.model.capability import VOICE_CAPABILITIES, Capability
 from teamslicensing.model.desired import CountryOverride
 from teamslicensing.model.tenant import TenantServicePlan, TenantSku
+from teamslicensing.reference.addons import is_voice_addon
 from teamslicensing.reference.availability import CountryAvailability, offers
 
 Holding = Mapping[str, frozenset[str]]
@@ -20,7 +21,6 @@ Holding = Mapping[str, frozenset[str]]
 # capabilities whose country availability Microsoft publishes and the planner warns about
 COUNTRY_DEPENDENT = (Capability.CALLING_PLAN, Capability.AUDIO_CONFERENCING, Capability.COMMUNICATIONS_CREDITS)
 _PAY_PER_MINUTE_CONFERENCING = "MCOMEETACPEA"  # Audio Conferencing pay-per-minute: needs Credits set up
-_SMALL_PRINT_PLANS = ("MCOSMS",)  # plans that ride along in stand-alone calling SKUs (SMS units)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,14 +139,10 @@ class VoiceRules:
         )
 
     def is_standalone_voice_sku(self, sku_id: str) -> bool:
-        """An add-on that sells voice alone (MCOEV, MCOPSTN1, MCOMEETADV…), as opposed to a suite such as E5."""
+        """An add-on that sells voice alone (MCOEV, MCOPSTN1, MCOMEETADV…), as opposed to a suite such as E5 or a
+        bundle carrying the Teams service (`reference.addons`: SMS units and Exchange Foundation ride along)."""
         sku = self._skus.get(sku_id)
-        if sku is None or not sku.service_plans:
-            return False
-        return all(
-            plan.capability is not None or plan.name.upper().startswith(_SMALL_PRINT_PLANS)
-            for plan in sku.service_plans
-        )
+        return sku is not None and is_voice_addon((plan.name, plan.capability) for plan in sku.service_plans)
 
     def is_standalone_calling_plan(self, sku_id: str) -> bool:
         """A stand-alone SKU whose only voice plan is one calling plan: the kind a swap may remove."""
