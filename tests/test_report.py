@@ -55,8 +55,9 @@ PLAN = Plan(changes=(SWAP, LOSS), gaps=GAPS, seats=(SEAT,))
 def test_json_follows_the_contract_exactly() -> None:
     document = json.loads(render(PLAN, "json"))
     assert document == with_product_names(plan_to_json(PLAN)), "the contract, with Microsoft's product names"
-    assert list(document) == ["version", "changes", "gaps", "seats"]
+    assert list(document) == ["version", "applyWouldRefuse", "changes", "gaps", "seats", "ruleSummary"]
     assert document["version"] == 1
+    assert document["applyWouldRefuse"] == []
     assert document["changes"][0] == {
         "target": "user",
         "userId": "u1",
@@ -71,7 +72,12 @@ def test_json_follows_the_contract_exactly() -> None:
             }
         ],
         "removeLicenses": [
-            {"skuId": "sku-1", "skuPartNumber": "MCOPSTN1", "productName": "Microsoft Teams Domestic Calling Plan"}
+            {
+                "skuId": "sku-1",
+                "skuPartNumber": "MCOPSTN1",
+                "productName": "Microsoft Teams Domestic Calling Plan",
+                "reason": None,
+            }
         ],
         "rules": ["international-sales"],
         "destructive": False,
@@ -161,7 +167,14 @@ def test_empty_plan_says_in_sync() -> None:
     empty = Plan(changes=(), gaps=(), seats=())
     assert "No changes: licenses are in the declared state." in render(empty, "text")
     assert "No changes" in render(empty, "markdown")
-    assert json.loads(render(empty, "json")) == {"version": 1, "changes": [], "gaps": [], "seats": []}
+    assert json.loads(render(empty, "json")) == {
+        "version": 1,
+        "applyWouldRefuse": [],
+        "changes": [],
+        "gaps": [],
+        "seats": [],
+        "ruleSummary": [],
+    }
 
 
 def test_no_changes_beside_errors_is_not_called_in_sync() -> None:

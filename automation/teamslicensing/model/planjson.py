@@ -15,6 +15,9 @@ from teamslicensing.model.plan import (
     LicenseAdd,
     LicenseRemove,
     Plan,
+    Refusal,
+    RemovalReason,
+    RuleSummary,
     SeatLine,
     Severity,
     UserChange,
@@ -32,6 +35,7 @@ def plan_json_fields(plan: Plan) -> tuple[tuple[str, Any], ...]:
     plan one element at a time instead of as one dict and one string."""
     return (
         ("version", JSON_VERSION),
+        ("applyWouldRefuse", [refusal_json(refusal) for refusal in plan.refusals]),
         (
             "changes",
             itertools.chain(
@@ -41,7 +45,27 @@ def plan_json_fields(plan: Plan) -> tuple[tuple[str, Any], ...]:
         ),
         ("gaps", (gap_json(gap) for gap in plan.gaps)),
         ("seats", (_seat_json(seat) for seat in plan.seats)),
+        ("ruleSummary", [_rule_json(summary) for summary in plan.rule_summaries]),
     )
+
+
+def refusal_json(refusal: Refusal) -> dict[str, Any]:
+    """`{"reason": "maxChanges"|"maxRemovals", "limit", "planned"}` or `{"reason": "blockingGap", "code",
+    "subjects"}`: why apply would refuse the plan."""
+    if refusal.code is not None:
+        return {"reason": refusal.reason, "code": refusal.code.value, "subjects": list(refusal.subjects)}
+    return {"reason": refusal.reason, "limit": refusal.limit, "planned": refusal.planned}
+
+
+def _rule_json(summary: RuleSummary) -> dict[str, Any]:
+    return {
+        "rule": summary.rule,
+        "selected": summary.selected,
+        "changed": summary.changed,
+        "adds": summary.adds,
+        "removals": summary.removals,
+        "withheld": summary.withheld,
+    }
 
 
 def gap_json(gap: Gap) -> dict[str, Any]:
@@ -101,7 +125,10 @@ def _adds_json(adds: tuple[LicenseAdd, ...]) -> list[dict[str, Any]]:
 
 
 def _removes_json(removes: tuple[LicenseRemove, ...]) -> list[dict[str, Any]]:
-    return [{"skuId": r.sku_id, "skuPartNumber": r.sku_part_number} for r in removes]
+    return [
+        {"skuId": r.sku_id, "skuPartNumber": r.sku_part_number, "reason": r.reason.value if r.reason else None}
+        for r in removes
+    ]
 
 
 def _seat_json(seat: SeatLine) -> dict[str, Any]:
@@ -176,4 +203,11 @@ def _adds(entries: list[Any]) -> tuple[LicenseAdd, ...]:
 
 
 def _removes(entries: list[Any]) -> tuple[LicenseRemove, ...]:
-    return tuple(LicenseRemove(str(r["skuId"]).lower(), str(r["skuPartNumber"])) for r in entries)
+    return tuple(
+        LicenseRemove(
+            str(r["skuId"]).lower(),
+            str(r["skuPartNumber"]),
+            RemovalReason(r["reason"]) if r.get("reason") is not None else None,
+        )
+        for r in entries
+    )
