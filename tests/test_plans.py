@@ -241,7 +241,13 @@ def compact(result: Plan, document: dict[str, Any]) -> dict[str, Any]:
         for r in result.refusals
     ]
     rules = {
-        r.rule: {"selected": r.selected, "changed": r.changed, "adds": r.adds, "removals": r.removals, "withheld": r.withheld}
+        r.rule: {
+            "selected": r.selected,
+            "changed": r.changed,
+            "adds": r.adds,
+            "removals": r.removals,
+            "withheld": r.withheld,
+        }
         for r in result.rule_summaries
     }
     return {

@@ -127,20 +127,52 @@ def test_undo_restores_every_users_licenses_from_the_audit_log(
     applied = direct(load(tenant))
     assert applied != original
     capsys.readouterr()
-    # Bob was given Phone System and a Calling Plan: taking them back takes his number, so it is withheld
+    # the demo's number inventory shows that none of the users the run changed holds a number: no flag needed
     some = ["--user", "bob@contoso.com", "--user", "grace@contoso.com", "--user", "olivia@contoso.com"]
     first = ["undo", str(audit), "--snapshot", str(tenant), "--yes", "--audit-log", str(tmp_path / "u1.jsonl")]
-    assert main([*first, *some, "--format", "github"]) == 3
-    out = capsys.readouterr().out
-    assert "::error title=PHONE_NUMBER_AT_RISK::bob@contoso.com" in out
+    assert main([*first, *some, "--format", "github"]) == 0
+    assert "PHONE_NUMBER_AT_RISK" not in capsys.readouterr().out
     now = direct(load(tenant))
     assert now["grace@contoso.com"] == original["grace@contoso.com"], "her calling-plan swap is swapped back"
     assert now["olivia@contoso.com"] == original["olivia@contoso.com"]
-    assert now["bob@contoso.com"] == applied["bob@contoso.com"]
+    assert now["bob@contoso.com"] == original["bob@contoso.com"]
     everyone = ["undo", str(audit), "--snapshot", str(tenant), "--yes", "--audit-log", str(tmp_path / "u2.jsonl")]
-    assert main([*everyone, "--allow-number-loss"]) == 0
+    assert main(everyone) == 0
     assert direct(load(tenant)) == original, "every user's direct licenses as before the apply"
     assert plan_changes(example_config, tenant, tmp_path) != [], "the original tenant plans its changes again"
+
+
+def test_undo_withholds_a_restore_that_takes_a_number_the_inventory_shows(
+    example_config: Path, tenant: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    audit = tmp_path / "apply.jsonl"
+    main(["apply", str(example_config), "--snapshot", str(tenant), "--yes", "--audit-log", str(audit)])
+    given = load(tenant)
+    bob = next(u for u in given["users"] if u["userPrincipalName"] == "bob@contoso.com")
+    given["numberAssignments"].append(  # Teams gave Bob a number once his Calling Plan arrived
+        {
+            "id": "b0b00000-0000-4000-8000-0000000000b0",
+            "telephoneNumber": "+14255550177",
+            "numberType": "callingPlan",
+            "activationState": "activated",
+            "assignmentTargetId": bob["id"],
+            "assignmentCategory": "primary",
+            "assignmentStatus": "userAssigned",
+            "isoCountryCode": "US",
+            "numberSource": "online",
+        }
+    )
+    tenant.write_text(json.dumps(given), encoding="utf-8")
+    applied = direct(given)
+    capsys.readouterr()
+    base = ["undo", str(audit), "--snapshot", str(tenant), "--yes", "--format", "github"]
+    assert main([*base, "--audit-log", str(tmp_path / "u1.jsonl")]) == 3, "a withheld restore is not a clean undo"
+    out = capsys.readouterr().out
+    assert "::error title=PHONE_NUMBER_AT_RISK::bob@contoso.com" in out
+    assert "+14255550177" in out
+    assert direct(load(tenant))["bob@contoso.com"] == applied["bob@contoso.com"]
+    assert main([*base, "--allow-number-loss", "--audit-log", str(tmp_path / "u2.jsonl")]) == 0
+    assert direct(load(tenant))["bob@contoso.com"] != applied["bob@contoso.com"]
 
 
 def test_undo_skips_users_changed_since_and_names_unknown_users(

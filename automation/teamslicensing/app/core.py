@@ -38,6 +38,7 @@ from teamslicensing.model.plan import Plan
 from teamslicensing.model.tenant import Tenant
 from teamslicensing.plan import plan as make_plan
 from teamslicensing.plan.acknowledge import acknowledge
+from teamslicensing.plan.judgement import Safety
 from teamslicensing.plan.undo import plan_undo
 from teamslicensing.reference.availability import load_availability
 from teamslicensing.tenant.live import export_snapshot, read_tenant, read_tenant_parts
@@ -205,7 +206,8 @@ def undo(
             raise UsageError(f"{audit_log} records no applied license write for: {', '.join(unknown)}")
         recorded = [r for r in recorded if r.user_id in wanted or r.user_principal_name.lower() in wanted]
     tenant = _read(source, (), (), user_ids=[entry.user_id for entry in recorded])  # only they are restored
-    restore, stale = plan_undo(recorded, tenant, allow_number_loss=allow_number_loss)
+    safety = Safety(max_changes, max_removals, allow_number_loss=allow_number_loss)
+    restore, stale = plan_undo(recorded, tenant, safety)
     return PlanRun(restore, tenant, source, str(audit_log), max_changes, max_removals, stale=stale, mode="undo")
 
 
