@@ -269,7 +269,7 @@ def _normal_change(entry: dict[str, Any], want: dict[str, Any]) -> dict[str, Any
         "usageLocation": entry.get("usageLocation"),
         "destructive": entry.get("destructive", False),
     }
-    optional = {key: entry.get(key) for key in ("rules", "reasons") if key in want}
+    optional: dict[str, Any] = {key: entry.get(key) for key in ("rules", "reasons") if key in want}
     return {**normal, **optional}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from teamslicensing.model.plan import Gap, Plan, Severity
-from teamslicensing.report.common import gap_subject, limited
+from teamslicensing.report.common import LIMITS_OVERRIDE, gap_subject, limited, refusal_text
 
 _GITHUB_COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
@@ -13,8 +13,12 @@ _GITHUB_COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severit
 def github_annotations(plan: Plan) -> Iterator[str]:
     """GitHub Actions workflow commands, one line per gap: `::error title=CODE::subject: message`.
 
-    Repeated codes are bounded like the text report: GitHub shows only a few annotations per step anyway.
+    Repeated codes are bounded like the text report: GitHub shows only a few annotations per step anyway. What apply
+    would refuse comes first.
     """
+    for refusal in plan.refusals:
+        text = f"apply would refuse this plan: {refusal_text(refusal)} ({LIMITS_OVERRIDE})"
+        yield f"::error title=applyWouldRefuse::{github_data(text)}\n"
     for gap, more in limited(plan.gaps):
         command = _GITHUB_COMMAND[gap.severity]
         title = _github_property(gap.code.value)
@@ -23,7 +27,11 @@ def github_annotations(plan: Plan) -> Iterator[str]:
 
 
 def azure_logissues(plan: Plan) -> Iterator[str]:
-    """Azure Pipelines logging commands for error and warning gaps (the agent knows no other issue type)."""
+    """Azure Pipelines logging commands for error and warning gaps (the agent knows no other issue type), after what
+    apply would refuse."""
+    for refusal in plan.refusals:
+        text = azure_escape(f"apply would refuse this plan: {refusal_text(refusal)} ({LIMITS_OVERRIDE})")
+        yield f"##vso[task.logissue type=error;code=applyWouldRefuse]{text}\n"
     for gap, more in limited([g for g in plan.gaps if g.severity is not Severity.INFO]):
         text = f"{more} more {gap.code.value} gap(s): see the JSON report" if more else _gap_text(gap)
         kind = "error" if gap.severity is Severity.ERROR else "warning"

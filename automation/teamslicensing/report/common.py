@@ -7,7 +7,17 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from teamslicensing.model.plan import Gap, GroupChange, Plan, SeatLine, Severity, UserChange
+from teamslicensing.model.plan import (
+    Gap,
+    GroupChange,
+    Plan,
+    Refusal,
+    RemovalReason,
+    RuleSummary,
+    SeatLine,
+    Severity,
+    UserChange,
+)
 from teamslicensing.model.usage import Pool
 from teamslicensing.reference.catalog import load_catalog
 
@@ -30,6 +40,68 @@ def summary_line(plan: Plan) -> str:
         text += f", {destructive:,} DESTRUCTIVE"
     errors, warnings, infos = (plan.gap_count(s) for s in (Severity.ERROR, Severity.WARNING, Severity.INFO))
     return f"{text}; gaps: {errors:,} error(s), {warnings:,} warning(s), {infos:,} info."
+
+
+LIMITS_OVERRIDE = "--max-changes and --max-removals given to apply override the policy's limits"
+
+
+def refusal_text(refusal: Refusal) -> str:
+    """One reason apply would refuse the plan, in words with its numbers."""
+    if refusal.code is not None:
+        return f"{refusal.code.value} for {', '.join(refusal.subjects)}: nothing is written while it stands"
+    if refusal.reason == "maxChanges":
+        return f"{refusal.planned:,} users and groups to change, more than policy.maxChanges ({refusal.limit:,})"
+    return f"{refusal.planned:,} users lose service plans, more than policy.maxRemovals ({refusal.limit:,})"
+
+
+def refusal_lines(plan: Plan) -> list[str]:
+    """What apply would do with this plan, first thing in every report: refuse it (and why), or go ahead."""
+    if not plan.refusals:
+        return ["Apply would go ahead: no limit exceeded, nothing blocking."]
+    return [
+        "APPLY WOULD REFUSE THIS PLAN:",
+        *(f"- {refusal_text(refusal)}" for refusal in plan.refusals),
+        f"({LIMITS_OVERRIDE}.)",
+    ]
+
+
+def beyond_voice(plan: Plan) -> list[UserChange]:
+    """Changes that remove a license beyond voice add-ons (policy.pruneAlso): shown in a section of their own."""
+    return [change for change in plan.changes if change.removes_beyond_voice]
+
+
+def beyond_voice_heading(count: int) -> str:
+    return (
+        f"{counted(count, 'user')} lose{'s' if count == 1 else ''} licenses beyond voice (policy.pruneAlso): "
+        "each counts against maxRemovals"
+    )
+
+
+def removed_beyond_voice(change: UserChange) -> str:
+    """The licenses beyond voice a change removes, named."""
+    return ", ".join(named(r.sku_part_number) for r in change.remove_licenses if r.reason is RemovalReason.PRUNE_ALSO)
+
+
+RULE_HEADER = ("rule", "selected", "changed", "adds", "removals", "withheld")
+
+
+def rule_rows(summaries: Sequence[RuleSummary]) -> list[tuple[str, int, int, int, int, int]]:
+    return [(r.rule, r.selected, r.changed, r.adds, r.removals, r.withheld) for r in summaries]
+
+
+def rule_table(summaries: Sequence[RuleSummary], *, markdown: bool) -> Iterator[str]:
+    """Each rule's share of the plan: users it selects, changes, withholds, and the license adds and removals."""
+    rows = rule_rows(summaries)
+    if markdown:
+        yield "| Rule | Selected | Changed | Adds | Removals | Withheld |"
+        yield "|---|---:|---:|---:|---:|---:|"
+        for rule, *numbers in rows:
+            yield f"| {md_cell(rule)} | " + " | ".join(f"{n:,}" for n in numbers) + " |"
+        return
+    width = max(len(RULE_HEADER[0]), *(len(r[0]) for r in rows))
+    yield "  " + RULE_HEADER[0].ljust(width) + "".join(f"{h:>11}" for h in RULE_HEADER[1:])
+    for rule, *numbers in rows:
+        yield "  " + rule.ljust(width) + "".join(f"{n:>11,}" for n in numbers)
 
 
 def counted(count: int, noun: str) -> str:

@@ -1,5 +1,5 @@
-"""The plan as one CSV table for spreadsheets: a `kind` column (change, groupChange, gap, seat), one row per
-license add or removal, usage location, gap and seat line."""
+"""The plan as one CSV table for spreadsheets: a `kind` column (refusal, change, groupChange, gap, seat), one row per
+reason apply would refuse the plan (first), license add or removal, usage location, gap and seat line."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import csv
 import io
 
 from teamslicensing.model.plan import Plan
-from teamslicensing.report.common import product_name
+from teamslicensing.report.common import product_name, refusal_text
 
 COLUMNS = ("kind", "user", "userId", "action", "skuPartNumber", "productName", "severity", "code", "detail")
 
@@ -22,6 +22,9 @@ def plan_csv(plan: Plan) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
+    for refusal in plan.refusals:
+        code = refusal.code.value if refusal.code else ""
+        writer.writerow(_row("refusal", ("", ""), refusal.reason, "", refusal_text(refusal), "error", code))
     for change in plan.changes:
         who = (change.user_principal_name, change.user_id)
         rules = f"rules: {', '.join(change.rules) or 'prune'}"
@@ -32,7 +35,8 @@ def plan_csv(plan: Plan) -> str:
             writer.writerow(_row("change", who, "add", add.sku_part_number, rules + plans))
         for remove in change.remove_licenses:
             loss = "; DESTRUCTIVE: " + ", ".join(change.phone_numbers) if change.destructive else ""
-            writer.writerow(_row("change", who, "remove", remove.sku_part_number, rules + loss))
+            why = f"; {remove.reason.value}" if remove.reason else ""
+            writer.writerow(_row("change", who, "remove", remove.sku_part_number, rules + why + loss))
     for group in plan.group_changes:
         who, members = (group.group_name, group.group_id), f"{group.members} direct members"
         writer.writerows(_row("groupChange", who, "add", a.sku_part_number, members) for a in group.add_licenses)

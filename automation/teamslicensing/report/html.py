@@ -11,12 +11,19 @@ from html import escape
 from teamslicensing.model.plan import Gap, Plan, SeatLine, Severity, UserChange
 from teamslicensing.model.usage import UsageReport
 from teamslicensing.report.common import (
+    LIMITS_OVERRIDE,
+    RULE_HEADER,
     SEAT_LEGEND,
+    beyond_voice,
+    beyond_voice_heading,
     no_changes_line,
     pool_included,
     pool_where,
     product_name,
+    refusal_text,
     removed,
+    removed_beyond_voice,
+    rule_rows,
     summary_line,
 )
 
@@ -34,6 +41,8 @@ vertical-align:top}th{font-weight:600;background:#f6f8fa}details{margin:4px 0;bo
 border-radius:6px;padding:4px 10px}summary{cursor:pointer;font-weight:600}.error{color:#cf222e}.warning{color:#9a6700}
 .info{color:#57606a}.legend{color:#57606a;font-size:12px}ul{margin:4px 0 4px 18px;padding:0}.seat{margin:6px 0}
 .seat svg{display:block}.product{color:#57606a}
+.refuse{border:2px solid #cf222e;background:#ffebe9;border-radius:8px;padding:8px 16px;margin:12px 0}
+.refuse h2{border:0;margin:4px 0;color:#cf222e}.goes{color:#1a7f37}td.n,th.n{text-align:right}
 """
 
 COLOURS = {"consumed": "#8c959f", "add": "#2da44e", "remove": "#fa4549", "short": "#bf8700"}
@@ -58,13 +67,16 @@ def _page(title: str, body: Iterator[str]) -> Iterator[str]:
 
 def _plan_body(plan: Plan) -> Iterator[str]:
     yield f"<p class='sub'>{escape(summary_line(plan))}</p>\n"
+    yield from _refusals(plan)
     destructive = sum(1 for c in plan.changes if c.destructive)
+    broad = beyond_voice(plan)
     errors, warnings = plan.gap_count(Severity.ERROR), plan.gap_count(Severity.WARNING)
     yield "<div class='tiles'>"
     yield _tile("users to change", len(plan.changes), "ok")
     if plan.group_changes:
         yield _tile("groups to change", len(plan.group_changes), "ok")
     yield _tile("destructive", destructive, "bad" if destructive else "ok")
+    yield _tile("removals beyond voice", len(broad), "warn" if broad else "ok")
     yield _tile("errors", errors, "bad" if errors else "ok")
     yield _tile("warnings", warnings, "warn" if warnings else "ok")
     yield "</div>\n"
@@ -72,6 +84,16 @@ def _plan_body(plan: Plan) -> Iterator[str]:
         yield f"<p>{escape(no_changes_line(plan))}</p>\n"
     if destructive:
         yield from _destructive([c for c in plan.changes if c.destructive])
+    if broad:
+        yield f"<h2 class='warning' id='removals'>{escape(beyond_voice_heading(len(broad)))}</h2>\n<ul>"
+        for change in broad[:LISTED]:
+            what = escape(removed_beyond_voice(change))
+            yield f"<li><b>{escape(change.user_principal_name)}</b>: removes {what}</li>"
+        if len(broad) > LISTED:
+            yield f"<li>… and {len(broad) - LISTED:,} more (the JSON report lists every one)</li>"
+        yield "</ul>\n"
+    if plan.rule_summaries:
+        yield from _rule_table(plan)
     if plan.seats:
         yield "<h2>Seats</h2>\n"
         yield from _seat_bars(plan.seats)
@@ -92,6 +114,30 @@ def _plan_body(plan: Plan) -> Iterator[str]:
     if plan.changes:
         yield "<h2>Changes by rule</h2>\n"
         yield from _changes_by_rule(plan.changes)
+
+
+def _refusals(plan: Plan) -> Iterator[str]:
+    """What apply would do with the plan, above the tiles: refuse it (and why), or go ahead."""
+    if not plan.refusals:
+        yield "<p class='goes' id='apply-would'>Apply would go ahead: no limit exceeded, nothing blocking.</p>\n"
+        return
+    yield "<div class='refuse' id='apply-would'><h2>Apply would refuse this plan</h2><ul>"
+    for refusal in plan.refusals:
+        yield f"<li>{escape(refusal_text(refusal))}</li>"
+    yield f"</ul><p class='legend'>{escape(LIMITS_OVERRIDE)}.</p></div>\n"
+
+
+def _rule_table(plan: Plan) -> Iterator[str]:
+    yield "<h2>Rules</h2>\n<table id='rules'><tr>"
+    first, *numeric = RULE_HEADER
+    yield f"<th>{escape(first)}</th>" + "".join(f"<th class='n'>{escape(h)}</th>" for h in numeric)
+    yield "</tr>"
+    for rule, *numbers in rule_rows(plan.rule_summaries):
+        yield f"<tr><td>{escape(rule)}</td>" + "".join(f"<td class='n'>{n:,}</td>" for n in numbers) + "</tr>"
+    yield (
+        "</table>\n<p class='legend'>A user several rules select counts in each; withheld: a change the rule wanted "
+        "that a gap held back.</p>\n"
+    )
 
 
 def _destructive(changes: Sequence[UserChange]) -> Iterator[str]:

@@ -7,13 +7,19 @@ from dataclasses import dataclass
 
 from teamslicensing.model.plan import Plan, UserChange
 from teamslicensing.report.common import (
+    LIMITS_OVERRIDE,
     SEAT_LEGEND,
+    beyond_voice,
+    beyond_voice_heading,
     group_change_lines,
     limited,
     md_cell,
     named,
     no_changes_line,
+    refusal_text,
     removed,
+    removed_beyond_voice,
+    rule_table,
     seat_table,
     summary_line,
 )
@@ -24,8 +30,8 @@ MARKDOWN_LIMIT = 1_000_000
 
 
 def markdown_report(plan: Plan, title: str, limit: int = MARKDOWN_LIMIT) -> str:
-    """The whole report if it fits in `limit` bytes; else the changed users and destructive lines cut to what
-    fits (largest sections first), each ending "… N more", the rest (summary, seats, gaps) whole."""
+    """The whole report if it fits in `limit` bytes; else the changed users, destructive and removal lines cut to
+    what fits (largest sections first), each ending "… N more", the rest (refusals, summary, seats, gaps) whole."""
     parts = _parts(plan, title)  # every row rendered once; the search below only joins them
 
     def text(rows: int | None) -> str:
@@ -53,9 +59,11 @@ def markdown_lines(plan: Plan, title: str, max_rows: int | None = None) -> Itera
 
 @dataclass(frozen=True)
 class _Parts:
-    head: list[str]  # title and summary line
+    head: list[str]  # title, what apply would do, and the summary line
     destructive: list[str]  # a line per destructive change
+    beyond_voice: list[str]  # a line per change removing a license beyond voice (policy.pruneAlso)
     groups: list[str]  # the group changes section, whole
+    rules: list[str]  # the per-rule summary, whole
     changes: list[str]  # a table row per changed user
     after_changes: list[str]  # what stands in place of the changes table when there is none
     tail: list[str]  # seats and gaps, whole
@@ -69,18 +77,36 @@ def _parts(plan: Plan, title: str) -> _Parts:
             head, *rest = group_change_lines(group_change)
             groups.append(f"- {md_cell(head)}" + "".join(f"<br>`{md_cell(line)}`" for line in rest))
         groups.append("")
+    rules = ["### Rules", "", *rule_table(plan.rule_summaries, markdown=True), ""] if plan.rule_summaries else []
     return _Parts(
-        head=[f"## {title or 'teams-licensing plan'}", "", f"**{summary_line(plan)}**", ""],
+        head=[f"## {title or 'teams-licensing plan'}", "", *_refusals(plan), f"**{summary_line(plan)}**", ""],
         destructive=[
             f"> - `{change.user_principal_name}`: removes {removed(change)}"
             for change in plan.changes
             if change.destructive
         ],
+        beyond_voice=[
+            f"> - `{change.user_principal_name}`: removes {removed_beyond_voice(change)}"
+            for change in beyond_voice(plan)
+        ],
         groups=groups,
+        rules=rules,
         changes=[_change_row(change) for change in plan.changes],
         after_changes=[no_changes_line(plan), ""] if not plan.changes and not plan.group_changes else [],
         tail=list(_tail(plan)),
     )
+
+
+def _refusals(plan: Plan) -> list[str]:
+    if not plan.refusals:
+        return ["Apply would go ahead: no limit exceeded, nothing blocking.", ""]
+    return [
+        "> [!CAUTION]",
+        "> **Apply would refuse this plan:**",
+        *(f"> - {md_cell(refusal_text(refusal))}" for refusal in plan.refusals),
+        f"> ({LIMITS_OVERRIDE}.)",
+        "",
+    ]
 
 
 def _assembled(parts: _Parts, max_rows: int | None) -> Iterator[str]:
@@ -88,11 +114,15 @@ def _assembled(parts: _Parts, max_rows: int | None) -> Iterator[str]:
     if parts.destructive:
         yield "> [!CAUTION]"
         yield f"> **{len(parts.destructive)} destructive change(s):** these users lose their phone number."
-        yield from parts.destructive[:max_rows]
-        if max_rows is not None and len(parts.destructive) > max_rows:
-            yield f"> - … and {len(parts.destructive) - max_rows} more: see the full report (JSON, or the artifact)"
+        yield from _capped(parts.destructive, max_rows)
+        yield ""
+    if parts.beyond_voice:
+        yield "> [!WARNING]"
+        yield f"> **Removals: {beyond_voice_heading(len(parts.beyond_voice))}.**"
+        yield from _capped(parts.beyond_voice, max_rows)
         yield ""
     yield from parts.groups
+    yield from parts.rules
     if parts.changes:
         yield "### Changes"
         yield ""
@@ -105,6 +135,12 @@ def _assembled(parts: _Parts, max_rows: int | None) -> Iterator[str]:
         yield ""
     yield from parts.after_changes
     yield from parts.tail
+
+
+def _capped(lines: list[str], max_rows: int | None) -> Iterator[str]:
+    yield from lines[:max_rows]
+    if max_rows is not None and len(lines) > max_rows:
+        yield f"> - … and {len(lines) - max_rows} more: see the full report (JSON, or the artifact)"
 
 
 def _change_row(change: UserChange) -> str:

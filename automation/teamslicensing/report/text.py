@@ -7,25 +7,50 @@ from collections.abc import Iterator
 from teamslicensing.model.plan import Plan
 from teamslicensing.report.common import (
     SEAT_LEGEND,
+    beyond_voice,
+    beyond_voice_heading,
     gap_sections,
     group_change_lines,
     named,
     no_changes_line,
+    refusal_lines,
     removed,
+    removed_beyond_voice,
+    rule_table,
     seat_table,
     summary_line,
 )
 
+SCREEN = 40  # lines: a longer report says its summary first too, so the outcome is never only at the far end
+
 
 def text_lines(plan: Plan, title: str) -> Iterator[str]:
+    """Title, what apply would do, then (for a report longer than a screen) the summary line; then the body, and
+    the summary line last."""
+    body = list(_body(plan))
     if title:
         yield title
         yield ""
+    yield from refusal_lines(plan)
+    if len(body) > SCREEN:
+        yield summary_line(plan)
+    yield ""
+    yield from body
+    yield summary_line(plan)
+
+
+def _body(plan: Plan) -> Iterator[str]:
     destructive = [c for c in plan.changes if c.destructive]
     if destructive:
         yield f"!!! {len(destructive)} DESTRUCTIVE change(s): these users lose their phone number !!!"
         for change in destructive:
             yield f"!!!   {change.user_principal_name}: removes {removed(change)}"
+        yield ""
+    broad = beyond_voice(plan)
+    if broad:
+        yield f"Removals: {beyond_voice_heading(len(broad))}"
+        for change in broad:
+            yield f"  -   {change.user_principal_name}: removes {removed_beyond_voice(change)}"
         yield ""
     if plan.group_changes:
         yield "Group license changes:"
@@ -50,10 +75,13 @@ def text_lines(plan: Plan, title: str) -> Iterator[str]:
     elif not plan.group_changes:
         yield no_changes_line(plan)
     yield ""
+    if plan.rule_summaries:
+        yield "Rules (a user several rules select counts in each; withheld: wanted, held back by a gap below):"
+        yield from rule_table(plan.rule_summaries, markdown=False)
+        yield ""
     if plan.seats:
         yield "Seats:"
         yield from seat_table(plan.seats, markdown=False)
         yield f"  ({SEAT_LEGEND})"
         yield ""
     yield from gap_sections(plan.gaps, " (see --format json)")
-    yield summary_line(plan)
