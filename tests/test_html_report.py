@@ -125,6 +125,19 @@ def test_a_hundred_thousand_user_report_stays_readable(tmp_path: Path) -> None:
     assert "more (the JSON report lists every one)" in dom
 
 
+def test_a_plan_apply_would_refuse_says_so_above_the_tiles(tmp_path: Path) -> None:
+    generated = write_snapshot(tmp_path / "tenant.json", users=20_000, rules=50, seed=2024)
+    write_config(tmp_path / "licensing.yaml", 50, generated)
+    html = tmp_path / "refused.html"
+    args = ["plan", str(tmp_path / "licensing.yaml"), "--snapshot", str(generated.path)]
+    main([*args, "--format", "html", "--output", str(html)])
+    dom, log = open_in_chromium(html, shots(tmp_path) / "refused.png")
+    check_page(html, dom, log, shots(tmp_path) / "refused.png")
+    banner = dom.index('class="refuse" id="apply-would"')
+    assert banner < dom.index('class="tiles"'), "what apply would refuse comes before the tiles"
+    assert "more than policy.maxRemovals (50)" in dom[banner : dom.index('class="tiles"')]
+
+
 def test_the_usage_report_has_its_monthly_chart_and_pools(tmp_path: Path) -> None:
     import json
     from datetime import datetime, timedelta, timezone
