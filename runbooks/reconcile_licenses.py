@@ -23,11 +23,13 @@ for any variable not defined, from environment variables of the same meaning, so
     TeamsLicensing_StorageToken             TEAMS_LICENSING_STORAGE_TOKEN                Storage token (tests)
 
 Output: a human summary, then one JSON line (`{"teamsLicensing": 1, ...}`) with the result, also when a write
-failed, the time budget ran out or the job was stopped (SIGTERM): what was applied, failed and not attempted. Exit
-status: 0 when all is well; 1 on a bad setting or configuration, a Graph error, a plan over a limit, or any failed
+failed, the time budget ran out or the job was stopped (SIGTERM): what was applied, failed and not attempted. Its
+`exitCode`: 0 when all is well; 1 on a bad setting or configuration, a Graph error, a plan over a limit, or any failed
 write; 4 when the time budget (default 150 minutes, below Azure Automation's 3-hour fair share) left work for the
-next run; 3 when error-severity gaps remain (in both modes); 143 when stopped by SIGTERM. Any non-zero status fails
-the Automation job. Pending changes in plan mode are not a failure.
+next run; 3 when error-severity gaps remain (in both modes); 143 when stopped by SIGTERM. The process exits with the
+same status, except 3: error gaps are findings about users, reported in the output and the JSON line, not a failure
+of the run, so the job completes (`job_status`). Any other non-zero status fails the Automation job. Pending changes
+in plan mode are not a failure either.
 """
 
 from __future__ import annotations
@@ -359,8 +361,11 @@ def _summarize(result: Plan, origin: str, mode: str, where: str, out: TextIO) ->
 def _plan_document(result: Plan) -> dict[str, Any]:
     from teamslicensing.model.plan import Severity
 
+    from teamslicensing.model.planjson import refusal_json
+
     return {
         "changes": len(result.changes),
+        "applyWouldRefuse": [refusal_json(refusal) for refusal in result.refusals],
         "destructive": sum(1 for change in result.changes if change.destructive),
         "gaps": {severity.value: result.gap_count(severity) for severity in Severity},
         "gapCodes": _gap_codes(result),
@@ -406,6 +411,12 @@ def _outcome_document(outcome: ApplyResult | None) -> dict[str, Any]:
     return outcome_json(outcome)
 
 
+def job_status(code: int) -> int:
+    """The process's exit status for a result's `exitCode`: 3 (error gaps remain, everything else done) completes
+    the job; the JSON line still says 3."""
+    return 0 if code == 3 else code
+
+
 def _fail(out: TextIO, err: TextIO, document: dict[str, Any], message: str) -> int:
     print(message, file=err)
     err.flush()
@@ -416,4 +427,4 @@ def _fail(out: TextIO, err: TextIO, document: dict[str, Any], message: str) -> i
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(job_status(main()))

@@ -318,3 +318,44 @@ def test_the_audit_log_is_stored_in_the_blob_container_with_a_storage_token_only
     assert request.headers["x-ms-blob-type"] == "BlockBlob"
     assert result["auditBlob"] == f"{container}/{audit.name}"
     assert any(line.startswith("Audit log stored: ") for line in summary)
+
+
+def test_the_job_completes_when_only_error_gaps_remain(
+    demo_document: dict[str, Any], example_config: Path, tmp_path: Path
+) -> None:
+    """As a process, the way Azure Automation runs it: an apply that wrote everything exits 0 (the job completes)
+    while its JSON line says 3 (error gaps remain); a run that failed still fails the job."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.support.loopback import serving
+
+    def job(url: str, config: str) -> tuple[int, dict[str, Any]]:
+        env = {
+            **os.environ,
+            "TEAMS_LICENSING_CONFIG": config,
+            "TEAMS_LICENSING_MODE": "apply",
+            "TEAMS_LICENSING_GRAPH_URL": url,
+            "TEAMS_LICENSING_ACCESS_TOKEN": "test-token-not-a-secret",
+            "TEAMS_LICENSING_LOCK_DIR": str(tmp_path),
+            "TMPDIR": str(tmp_path),
+            "PYTHONPATH": str(ROOT / "automation"),
+        }
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "runbooks" / "reconcile_licenses.py")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        return done.returncode, json.loads(done.stdout.splitlines()[-1])
+
+    with serving(lambda url: FakeGraph(copy.deepcopy(demo_document), base_url=url)) as loopback:
+        status, result = job(loopback.url, str(example_config))
+        assert result["exitCode"] == 3, "the demo's error gaps remain"
+        assert result["applied"] == result["changes"] > 0
+        assert status == 0, "the job completes: gaps are findings, not a failed run"
+        status, result = job(loopback.url, str(tmp_path / "missing.yaml"))
+        assert (status, result["exitCode"]) == (1, 1), "a run that cannot start fails the job"
