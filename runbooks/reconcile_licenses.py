@@ -360,7 +360,6 @@ def _summarize(result: Plan, origin: str, mode: str, where: str, out: TextIO) ->
 
 def _plan_document(result: Plan) -> dict[str, Any]:
     from teamslicensing.model.plan import Severity
-
     from teamslicensing.model.planjson import refusal_json
 
     return {

@@ -266,9 +266,7 @@ def test_the_github_recipe_reaches_the_approval_gate_and_applies_the_demo(tmp_pa
 
     workflow = yaml.safe_load((EXAMPLES / "github-actions.yml").read_text(encoding="utf-8"))
     plan_run = next(s["run"] for s in _steps(workflow["jobs"]["plan"]) if "teams-licensing plan" in s.get("run", ""))
-    apply_run = next(
-        s["run"] for s in _steps(workflow["jobs"]["apply"]) if "teams-licensing apply" in s.get("run", "")
-    )
+    apply_run = next(s["run"] for s in _steps(workflow["jobs"]["apply"]) if "teams-licensing apply" in s.get("run", ""))
     snapshot = tmp_path / "tenant.json"
     shutil.copy(ROOT / "config" / "examples" / "contoso-tenant.json", snapshot)
     (tmp_path / "config").mkdir()

@@ -19,6 +19,7 @@ def prune_over_the_limit(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path
     folder = tmp_path_factory.mktemp("twenty-thousand")
     generated = write_snapshot(folder / "tenant.json", users=20_000, rules=50, seed=2024)
     write_config(folder / "licensing.yaml", 50, generated)
+    assert generated.path is not None
     return folder / "licensing.yaml", generated.path
 
 
