@@ -146,16 +146,20 @@ def _prune_also_problems(
     if not isinstance(named, list):
         return
 
-    def target(ref: str) -> str:
+    def names(ref: str) -> set[str]:
+        """Every spelling of the license `ref` means: its part number and its skuIds, lowercase."""
         expanded = aliases.get(ref, ref)
-        return (expanded if isinstance(expanded, str) else ref).strip().lower()
+        target = (expanded if isinstance(expanded, str) else ref).strip()
+        skus = catalog.resolve(target)
+        return {target.lower()} | {s.sku_id for s in skus} | {s.part_number.lower() for s in skus}
 
     managed = {
-        target(ref)
+        name
         for entry in entries
         if isinstance(entry, dict) and isinstance(entry.get("assign"), list)
         for ref in entry["assign"]
         if isinstance(ref, str)
+        for name in names(ref)
     }
     for position, ref in enumerate(named):
         if not isinstance(ref, str):
@@ -163,7 +167,7 @@ def _prune_also_problems(
         loc: Loc = ("policy", "pruneAlso", position)
         if ref not in aliases and not _catalog_knows(ref, catalog):
             yield document.problem(loc, _unknown_license(ref, catalog, aliases))
-        elif target(ref) not in managed:
+        elif not names(ref) & managed:
             yield document.problem(
                 loc,
                 f"policy.pruneAlso names '{ref}', which no rule or groupLicenses entry assigns: prune only ever "

@@ -89,7 +89,9 @@ def explain_user(desired: DesiredState, tenant: Tenant, plan: Plan, who: str) ->
     licensing = list(_group_licenses(desired, user, selection))
     if not any_rule:
         prune = desired.policy.prune and not licensing
-        yield "  - no rule selects this user" + (" (prune may remove managed licenses)" if prune else "")
+        yield "  - no rule selects this user" + (
+            " (prune may remove the managed voice add-ons it holds)" if prune else ""
+        )
     if licensing:
         yield "Group licenses (groupLicenses):"
         yield from licensing

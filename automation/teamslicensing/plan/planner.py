@@ -135,7 +135,7 @@ class _Planner:
             allow_number_loss=policy.allow_number_loss,
             protected_users=policy.protected_users,
             protected_members=self.protected_by_group,
-            prune_also=frozenset(self.sku_of[ref].sku_id for ref in policy.prune_also if ref in self.sku_of),
+            prune_also=self.prunable - {sku for sku in self.managed if self.voice.is_standalone_voice_sku(sku)},
         )
         judged = judge(plan.changes, self.tenant, safety, plan.group_changes, self.voice)
         gaps = tuple(sorted((*plan.gaps, *judged.gaps), key=Gap.sort_key)) if judged.gaps else plan.gaps
@@ -200,7 +200,8 @@ class _Planner:
         self.credits_funded = self.desired.policy.funding == "postpaid" or self.tenant.has_active_credits
         self.managed = frozenset(sku.sku_id for sku in self.sku_of.values())
         self.managed_by_name = sorted(self.managed, key=self.part_number)  # prune's order, sorted once
-        also = (self.sku_of[ref].sku_id for ref in self.desired.policy.prune_also if ref in self.sku_of)
+        # named by alias, part number or skuId, perhaps not as the rules name it: the tenant's own SKU decides
+        also = (sku.sku_id for ref in self.desired.policy.prune_also if (sku := sku_for(ref, self.tenant.skus)))
         self.prunable = prunable_skus(self.voice, self.managed, also)
 
     def _missing_sku(self, ref: LicenseRef) -> None:
