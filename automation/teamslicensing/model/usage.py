@@ -39,6 +39,11 @@ class CallRow:
     numbers: tuple[str, ...]  # calleeNumber and callerNumber, for joining toll-free rows to the inventory
     direct_routing: bool = False
 
+    @property
+    def month(self) -> str:
+        """YYYY-MM of the day the call started."""
+        return f"{self.day.year:04d}-{self.day.month:02d}"
+
 
 @dataclass(frozen=True, slots=True)
 class Funding:

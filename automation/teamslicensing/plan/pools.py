@@ -26,8 +26,8 @@ from teamslicensing.reference.pstn import (
 
 PAY_PER_MINUTE_CONFERENCING = "MCOMEETACPEA"  # its benefit excludes the dial-out pool (dial-out benefit page)
 PoolKey = tuple[str, tuple[str, ...]]  # (plan code, the countries of the pool, or (TENANT,))
-# (usage country, licenseCapability, international, destination name, YYYY-MM) -> seconds: what pools read
-PoolSeconds = Mapping[tuple[str, str, bool, str, str], int]
+# (usage country, licenseCapability or None, international, destination name, YYYY-MM) -> [calls, seconds]
+CallsByCode = Mapping[tuple[str, str | None, bool, str, str], list[int]]
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def _allowance_for(rule: PoolRule | None, international: bool, destination: str)
 
 
 def pools(
-    pool_seconds: PoolSeconds,
+    calls_by_code: CallsByCode,
     month: Month,
     tenant: Tenant,
     holders: Mapping[str, list[TenantUser]],
@@ -99,9 +99,11 @@ def pools(
     used: defaultdict[PoolKey, Counter[str]] = defaultdict(Counter)  # key -> allowance -> seconds
     other: Counter[PoolKey] = Counter()  # seconds to destinations no allowance covers
     rules: dict[PoolKey, PoolRule | None] = {}
-    for (country, code, international, destination, row_month), seconds in pool_seconds.items():
-        capability = codes.get(code)
-        if row_month != month.label or capability is None or capability.pool not in POOLED:
+    for (country, code, international, destination, row_month), (_, seconds) in calls_by_code.items():
+        capability = codes.get(code) if code is not None else None
+        if capability is None or code is None:
+            continue
+        if row_month != month.label or capability.pool not in POOLED:
             continue
         countries, rule = table.pool_of(code, TENANT if capability.pool == AUDIO_CONFERENCING else country)
         key = (code, countries)
@@ -180,12 +182,17 @@ def pool_users(pool: Pool, holders: Mapping[str, list[TenantUser]], tenant: Tena
     return [u for u in users if pool.tenant_wide or (u.usage_location or "") in pool.countries]
 
 
-def capability_use(code_use: Mapping[str | None, list[int]]) -> tuple[CapabilityUse, ...]:
+def capability_use(calls_by_code: CallsByCode) -> tuple[CapabilityUse, ...]:
     """The calls and minutes of each licenseCapability code the rows carried; a code the table does not know is
     listed as unknown, never left out."""
     codes = license_capabilities()
+    totals: dict[str | None, list[int]] = {}
+    for (_, code, _, _, _), (calls, seconds) in calls_by_code.items():
+        total = totals.setdefault(code, [0, 0])
+        total[0] += calls
+        total[1] += seconds
     uses = []
-    for code, (calls, seconds) in code_use.items():
+    for code, (calls, seconds) in totals.items():
         known = codes.get(code) if code is not None else None
         meaning = known.meaning if known else ("no licenseCapability" if code is None else "not in the tool's table")
         pool = known.pool if known else ("none" if code is None else "unknown")

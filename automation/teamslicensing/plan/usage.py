@@ -60,9 +60,9 @@ class UsageAggregate:
         self.destinations: dict[tuple[str, str], list[float]] = {}
         self.charged_seconds: dict[str, Counter[str]] = defaultdict(Counter)  # currency -> kind -> seconds
         self.seconds_by_kind: Counter[str] = Counter()
-        # (usage country, licenseCapability, international, destination, YYYY-MM) -> seconds, for the pools
-        self.pool_seconds: Counter[tuple[str, str, bool, str, str]] = Counter()
-        self.code_use: dict[str | None, list[int]] = {}  # licenseCapability (None: none) -> [calls, seconds]
+        # (usage country, licenseCapability or None, international, destination, YYYY-MM) -> [calls, seconds]:
+        # what the pools and the per-code counts read, one lookup a row
+        self.calls_by_code: dict[tuple[str, str | None, bool, str, str], list[int]] = {}
         self.callers: set[str] = set()
         self.toll_free_numbers: Counter[str] = Counter()  # numbers seen on toll-free inbound rows
         self.calls = 0
@@ -84,15 +84,12 @@ class UsageAggregate:
             self.toll_free_numbers.update(row.numbers)
         if not row.direct_routing:
             code = row.license_capability.upper() if row.license_capability else None
-            use = self.code_use.get(code)
+            key = (row.usage_country or "", code, row.international, row.destination or "", row.month)
+            use = self.calls_by_code.get(key)
             if use is None:
-                use = self.code_use[code] = [0, 0]
+                use = self.calls_by_code[key] = [0, 0]
             use[0] += 1
             use[1] += row.seconds
-            if code is not None:
-                month = row.day.strftime("%Y-%m")
-                key = (row.usage_country or "", code, row.international, row.destination or "", month)
-                self.pool_seconds[key] += row.seconds
         if not row.currency or row.direct_routing:
             return
         currency = row.currency.upper()
@@ -164,8 +161,8 @@ def usage_report(
         for currency, days in sorted(aggregate.daily.items())
     )
     month = Month.ending(aggregate.window_from, aggregate.window_to)
-    pools = pool_report(aggregate.pool_seconds, month, tenant, holders, table)
-    capabilities = capability_use(aggregate.code_use)
+    pools = pool_report(aggregate.calls_by_code, month, tenant, holders, table)
+    capabilities = capability_use(aggregate.calls_by_code)
     gaps = _gaps(aggregate, tenant, holders, pools, funding_mode)
     gaps += _unknown_capability_gaps(capabilities)
     return UsageReport(
