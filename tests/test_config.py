@@ -134,6 +134,34 @@ def test_all_problems_are_reported_at_once_with_positions(tmp_path: Path) -> Non
     assert str(problems[0]).startswith(f"{path}:1:10: ")
 
 
+def test_included_minutes_name_pools_by_the_codes_call_rows_carry(tmp_path: Path) -> None:
+    """A pool is keyed by a licenseCapability code with minutes: the Audio Conferencing service plan's name, which
+    no call row carries, is refused at its position with the code rows do carry."""
+    path = write(
+        tmp_path,
+        """
+        version: 1
+        includedMinutes:
+          - {plan: MCOPSTN2, countries: [US, PR], shared: true, allowances: {domestic: 3000, international: 600}}
+          - {plan: MCOMEETADV, countries: [tenant], destination: zoneA, minutes: 60}
+          - {plan: MCOPSTNPP, minutes: 10}
+        """,
+    )
+    problems = problems_of(path)
+    assert [(p.line, p.column) for p in problems] == [(4, 12), (5, 12)]
+    assert "call rows name Audio Conferencing dial-out 'MCOMEETADD'" in problems[0].message
+    assert "'MCOPSTNPP' is not a licenseCapability code with included minutes" in problems[1].message
+    good = write(
+        tmp_path,
+        "version: 1\nincludedMinutes:\n  - {plan: mcopstn2, countries: [US, PR], shared: true, "
+        "allowances: {domestic: 3000, international: 600}}\n  - {plan: MCOPSTN1, countries: [GB, FR], minutes: 900}\n",
+    )
+    (whole, gb, fr) = load_desired_state(good).included_minutes
+    assert (whole.plan, whole.countries, whole.shared, whole.either_or) == ("MCOPSTN2", ("US", "PR"), True, True)
+    assert whole.allowances == (("domestic", 3000), ("international", 600))
+    assert (gb.countries, fr.countries, gb.partial) == (("GB",), ("FR",), True), "the first form: a pool each"
+
+
 def test_unknown_license_suggests_the_closest_part_number(tmp_path: Path) -> None:
     path = write(tmp_path, "version: 1\nrules:\n  - {name: r, select: {users: [a@b.c]}, assign: [MCOPSTN]}\n")
     (problem,) = problems_of(path)

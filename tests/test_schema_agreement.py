@@ -59,6 +59,19 @@ INVALID: list[tuple[str, dict[str, Any]]] = [
     ("a negative maxChanges", {"version": 1, "policy": {"maxChanges": -1}}),
     ("an unknown read mode", {"version": 1, "policy": {"read": "some"}}),
     ("a group entry without a group", {"version": 1, "groupLicenses": [{"assign": ["MCOEV"]}]}),
+    (
+        "minutes and allowances both",
+        {"version": 1, "includedMinutes": [{"plan": "MCOPSTN1", "minutes": 1, "allowances": {"domestic": 1}}]},
+    ),
+    (
+        "a destination beside allowances",
+        {
+            "version": 1,
+            "includedMinutes": [{"plan": "MCOPSTN1", "destination": "domestic", "allowances": {"domestic": 1}}],
+        },
+    ),
+    ("no minutes at all", {"version": 1, "includedMinutes": [{"plan": "MCOPSTN1"}]}),
+    ("an unknown destination", {"version": 1, "includedMinutes": [{"plan": "MCOPSTN1", "allowances": {"mars": 1}}]}),
 ]
 
 

@@ -161,8 +161,30 @@ def test_missing_file_is_an_error_not_a_traceback(tmp_path: Path) -> None:
 
 def test_the_demo_tenant_parses(demo_tenant: Path) -> None:
     tenant = load_snapshot(demo_tenant, {"jobTitle", "department", "employeeType"})
-    assert len(tenant.users) == 27
+    assert len(tenant.users) == 28
     assert {g.display_name for g in tenant.groups} >= {"Voice - Sales", "Contractors"}
+
+
+def test_the_demo_shows_a_resource_account_whose_calling_plan_number_needs_pay_as_you_go(
+    demo_tenant: Path, example_config: Path
+) -> None:
+    """The case common since 2025-11: a call queue holding a Calling Plan service number and only the Resource
+    Account license, which no license-based check can see."""
+    from teamslicensing.config import load_desired_state
+    from teamslicensing.plan import plan
+    from teamslicensing.reference.availability import load_availability
+
+    desired = load_desired_state(example_config)
+    tenant = load_snapshot(demo_tenant, desired.selected_attributes)
+    (number,) = tenant.numbers_by_user["5e1f0000-0000-4000-8000-000000000028"]
+    assert number.is_calling_plan_service_number
+    gaps = plan(desired, tenant, load_availability()).gaps
+    (gap,) = [
+        g
+        for g in gaps
+        if g.code.value == "RESOURCE_ACCOUNT_NEEDS_PAYG" and g.user_principal_name == "cq-sales@contoso.com"
+    ]
+    assert "+14255550152" in gap.message
 
 
 def test_a_snapshot_names_its_cloud_and_gcc_high_gets_no_calling_plan(tmp_path: Path) -> None:

@@ -214,10 +214,17 @@ def test_the_report_names_toll_free_without_credits_idle_plans_and_a_pool_runnin
     assert ("TOLL_FREE_WITHOUT_CREDITS", "tollfree-aa@contoso.com") in codes, "joined to the resource account"
     assert ("RECLAIMABLE_LICENSE", "user000003@contoso.com") in codes, "a plan, no number, no call"
     assert ("RECLAIMABLE_LICENSE", "user000000@contoso.com") not in codes, "has a number"
-    (pool,) = [p for p in report["pools"] if p["plan"] == "MCOPSTN1" and p["destination"] == "domestic"]
+    assert report["version"] == 2
+    (pool,) = [p for p in report["pools"] if p["plan"] == "MCOPSTN1"]
     assert pool["licences"] == 4
+    assert pool["countries"] == ["PR", "US"], "users in the US and Puerto Rico share one pool"
+    assert [a["destination"] for a in pool["allowances"]] == ["domestic"]
     assert pool["includedMinutes"] == 4 * 3000
     assert pool["forecastExhausted"] is True, "about 4,800 minutes a day against 12,000 a month"
+    (conferencing,) = [p for p in report["pools"] if p["plan"] == "MCOMEETADD"]
+    assert conferencing["usedMinutes"] > 0, "dial-outs carry MCOMEETADD, and Zone A (the United Kingdom) counts"
+    uses = {c["code"]: c for c in report["capabilities"]}
+    assert uses["MCOPSTNPP"]["pool"] == "credits", "toll-free and international calls paid from Credits"
     assert ("CREDITS_NEEDED_BY_USAGE", "user000001@contoso.com") in codes, "no Credits subscription, no licence"
     kinds = {m["kind"] for m in report["minutesByKind"]}
     assert {"outbound user calls", "conference dial-out", "toll-free inbound (resource accounts)"} <= kinds
@@ -240,7 +247,7 @@ def test_a_small_pool_is_forecast_to_run_out_and_users_without_credits_are_named
     config = tmp_path / "licensing.yaml"
     config.write_text("version: 1\nincludedMinutes:\n  - {plan: MCOPSTN1, countries: [US], minutes: 10}\n")
     report = usage_json(capsys, str(config), "--from", "2026-05-01", "--to", "2026-05-10")
-    (pool,) = [p for p in report["pools"] if p["plan"] == "MCOPSTN1" and p["destination"] == "domestic"]
+    (pool,) = [p for p in report["pools"] if p["plan"] == "MCOPSTN1"]
     assert pool["includedMinutes"] == 20, "the configuration's figure wins over the shipped table"
     assert pool["forecastExhausted"] is True
     gaps = {(g["code"], g["userPrincipalName"]) for g in report["gaps"]}

@@ -29,7 +29,7 @@ from teamslicensing.model.planjson import gap_from_json
 from teamslicensing.model.usage import CallRow, UsageReport
 from teamslicensing.plan.acknowledge import acknowledge
 from teamslicensing.plan.usage import UsageAggregate, usage_report, with_usage_gaps
-from teamslicensing.reference.minutes import IncludedMinutes, MinutesTable
+from teamslicensing.reference.minutes import MinutesTable
 from teamslicensing.tenant.calls import call_rows, parse_call, read_call_file, window_for_dates, window_for_days
 
 DEFAULT_DAYS = 90
@@ -68,7 +68,7 @@ def usage(
     explicit = window.first is not None
     # every user: pool licences, Credits holders, idle plans and toll-free owners are counted across the tenant
     tenant = read(desired, source, "all")  # pools count every licence holder
-    table = MinutesTable(IncludedMinutes(*entry) for entry in desired.included_minutes)
+    table = MinutesTable(desired.included_minutes)
     if calls_file is not None:
         aggregate = _aggregate_file(calls_file, start.date(), end.date(), explicit)
     else:

@@ -15,6 +15,7 @@ from teamslicensing.config.yamlsource import Loc, YamlDocument
 from teamslicensing.errors import Problem
 from teamslicensing.model.capability import is_guid
 from teamslicensing.reference.catalog import Catalog
+from teamslicensing.reference.pstn import POOLED, license_capabilities
 
 
 def validation_problems(document: YamlDocument, exc: ValidationError) -> Iterator[Problem]:
@@ -134,6 +135,7 @@ def meaning_problems(document: YamlDocument, catalog: Catalog) -> Iterator[Probl
                 groups_seen[key] = index
         yield from _assignment_problems(document, loc, entry, aliases, catalog)
     yield from _prune_also_problems(document, [*rules, *entries], aliases, catalog)
+    yield from _minutes_problems(document)
 
 
 def _prune_also_problems(
@@ -173,6 +175,24 @@ def _prune_also_problems(
                 f"policy.pruneAlso names '{ref}', which no rule or groupLicenses entry assigns: prune only ever "
                 "removes licenses this file manages",
             )
+
+
+# service plan names a pool was once keyed by, and the code call rows carry for them
+_SERVICE_PLAN_NOT_CODE = {"MCOMEETADV": "MCOMEETADD"}
+
+
+def _minutes_problems(document: YamlDocument) -> Iterator[Problem]:
+    """includedMinutes names pools by the licenseCapability codes call rows carry, and only codes with minutes."""
+    entries = document.data.get("includedMinutes")
+    pooled = sorted(code for code, c in license_capabilities().items() if c.pool in POOLED)
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        plan = entry.get("plan") if isinstance(entry, dict) else None
+        if not isinstance(plan, str) or plan.strip().upper() in pooled:
+            continue
+        code = _SERVICE_PLAN_NOT_CODE.get(plan.strip().upper())
+        hint = f"; call rows name Audio Conferencing dial-out '{code}'" if code else ""
+        message = f"'{plan}' is not a licenseCapability code with included minutes ({', '.join(pooled)}){hint}"
+        yield document.problem(("includedMinutes", index, "plan"), message)
 
 
 def _assignment_problems(

@@ -203,14 +203,51 @@ class GroupLicense(_Model):
     )
 
 
+Destination = Literal["domestic", "international", "zoneA", "any"]
+
+
 class IncludedMinutesEntry(_Model):
-    plan: str = Field(min_length=1, description="Service plan name as call records name it (MCOPSTN1, MCOPSTN2...).")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [{"required": ["minutes"]}, {"required": ["allowances"]}],
+            "dependentRequired": {"destination": ["minutes"]},
+        }
+    )
+
+    plan: str = Field(
+        min_length=1,
+        description="The licenseCapability code call rows carry (MCOPSTN1, MCOPSTN2, MCOPSTN5, MCOPSTN6, MCOMEETADD).",
+    )
     countries: list[str] = Field(
         default_factory=lambda: ["*"],
-        description="ISO country codes the figure applies to; '*' for any other; 'tenant' for a tenant-wide pool.",
+        description="ISO country codes (usage locations) the pool serves; '*' for any other; 'tenant' for a "
+        "tenant-wide pool.",
     )
-    destination: Literal["domestic", "international", "any"] = "domestic"
-    minutes: int = Field(ge=0, description="Minutes included per licence per month.")
+    shared: bool = Field(
+        False, description="The countries share one pool (as the US and Puerto Rico do); else one pool each."
+    )
+    destination: Destination | None = Field(
+        None, description="With minutes: the one allowance this entry changes (default domestic); the rest stay."
+    )
+    minutes: int | None = Field(None, ge=0, description="Minutes included per licence per month (one allowance).")
+    allowances: dict[Destination, Annotated[int, Field(ge=0)]] | None = Field(
+        None,
+        min_length=1,
+        description="The pool's allowances, destination -> minutes per licence per month (replaces the pool).",
+    )
+    either_or: bool | None = Field(
+        None,
+        description="The allowances are one either/or allowance, used up when either is reached (a Domestic and "
+        "International plan: 'whichever is reached first'); default: true with more than one allowance.",
+    )
+
+    @model_validator(mode="after")
+    def _one_form(self) -> IncludedMinutesEntry:
+        if (self.minutes is None) == (self.allowances is None):
+            raise ValueError("give either minutes (with destination) or allowances, not both and not neither")
+        if self.destination is not None and self.minutes is None:
+            raise ValueError("destination goes with minutes; allowances name their destinations")
+        return self
 
 
 class AvailabilityOverride(_Model):

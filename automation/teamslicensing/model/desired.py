@@ -120,6 +120,19 @@ class CountryOverride:
 
 
 @dataclass(frozen=True)
+class MinutesOverride:
+    """An `includedMinutes` entry: a pool of minutes per licence and month for a licenseCapability code, or (the
+    configuration's first form, `partial`) one allowance of the pool the shipped table has there."""
+
+    plan: str  # licenseCapability code, upper case (MCOPSTN1, MCOPSTN2, MCOMEETADD...)
+    countries: tuple[str, ...]  # ISO codes, "*" for any other, "TENANT" for a tenant-wide pool
+    allowances: tuple[tuple[str, int], ...]  # (destination, minutes per licence)
+    shared: bool = False  # the countries share one pool (US and Puerto Rico)
+    either_or: bool | None = None  # the allowances are one: used up when either is reached
+    partial: bool = False
+
+
+@dataclass(frozen=True)
 class DesiredState:
     source: str
     default_usage_location: str | None
@@ -129,7 +142,7 @@ class DesiredState:
     default_usage_location_from: str | None = None  # a user attribute naming the country, for every rule
     tenant_id: str | None = None  # lowercase GUID: the only tenant this configuration may run against
     group_licenses: tuple[DesiredGroupLicense, ...] = ()
-    included_minutes: tuple[tuple[str, str, str, int], ...] = ()  # (plan, country, destination, minutes) overrides
+    included_minutes: tuple[MinutesOverride, ...] = ()  # corrections to the shipped minutes table
 
     @property
     def usage_location_attributes(self) -> tuple[str, ...]:

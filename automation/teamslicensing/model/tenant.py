@@ -130,6 +130,13 @@ class PhoneNumber:
     number: str  # E.164, with '+'
     number_type: str  # callingPlan, directRouting, operatorConnect
     user_id: str  # lowercase object id of the user or resource account
+    assignment_status: str = "userAssigned"  # userAssigned, or voiceApplicationAssigned: a resource account's
+
+    @property
+    def is_calling_plan_service_number(self) -> bool:
+        """A Calling Plan number an auto attendant's or call queue's resource account holds."""
+        held_by_application = self.assignment_status.lower() == "voiceapplicationassigned"
+        return held_by_application and self.number_type.lower() == "callingplan"
 
     def __str__(self) -> str:
         return f"{self.number} ({self.number_type})"

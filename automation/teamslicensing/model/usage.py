@@ -32,12 +32,17 @@ class CallRow:
     seconds: int
     charge: float  # charge + connectionCharge
     currency: str | None
-    license_capability: str | None  # the plan the call used (MCOPSTN1, MCOPSTN2, MCOMEETADV...)
+    license_capability: str | None  # the licence the call used, as Microsoft codes it (MCOPSTN1, MCOMEETADD...)
     usage_country: str | None  # the user's country (usage location), ISO alpha-2
     destination: str | None  # country or region dialled
     international: bool  # destinationContext == International
     numbers: tuple[str, ...]  # calleeNumber and callerNumber, for joining toll-free rows to the inventory
     direct_routing: bool = False
+
+    @property
+    def month(self) -> str:
+        """YYYY-MM of the day the call started."""
+        return f"{self.day.year:04d}-{self.day.month:02d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,16 +74,77 @@ class Ranked:
 
 
 @dataclass(frozen=True, slots=True)
-class Pool:
-    country: str  # ISO code, or "*" for a tenant-wide pool
-    plan: str
-    destination: str  # domestic, international, any
-    licences: int
-    included_minutes: int | None  # licences x minutes per licence; None: the table does not know the plan
-    used_minutes: float  # in the latest month of the window
-    month: str  # YYYY-MM the used minutes are for
+class Allowance:
+    """One destination's minutes of a pool, in the latest month of the window."""
+
+    destination: str  # domestic, international, zoneA (Audio Conferencing's Zone A) or any
+    included_minutes: int | None  # licences x minutes per licence; None: no licence held, or no figure known
+    used_minutes: float
     forecast_minutes: float | None  # at this pace, by the end of that month
     forecast_exhausted: bool | None  # None when there is nothing to forecast against
+
+    @property
+    def share(self) -> float:
+        """How much of its limit is used (0 when there is no limit to measure against)."""
+        return self.used_minutes / self.included_minutes if self.included_minutes else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Pool:
+    """A pool of included minutes: the usage locations it serves (one, several sharing it, or the whole tenant),
+    its plan (the licenseCapability code call rows carry), and its allowances, one either/or allowance when
+    `either_or` (a Domestic and International plan: used up when either limit is reached)."""
+
+    plan: str
+    countries: tuple[str, ...]  # ISO codes sharing the pool, sorted; () for a tenant-wide pool
+    licences: int  # users holding the plan there; Audio Conferencing: purchased units
+    allowances: tuple[Allowance, ...]
+    either_or: bool
+    month: str  # YYYY-MM the used minutes are for
+    meaning: str = ""
+    other_minutes: float = 0.0  # the plan's minutes to destinations no allowance covers (AC outside Zone A)
+
+    @property
+    def tenant_wide(self) -> bool:
+        return not self.countries
+
+    @property
+    def binding(self) -> Allowance:
+        """The allowance nearest its limit: the one reached first (the first when none has a limit)."""
+        return max(self.allowances, key=lambda a: a.share, default=Allowance("any", None, 0.0, None, None))
+
+    @property
+    def used_minutes(self) -> float:
+        return self.binding.used_minutes
+
+    @property
+    def included_minutes(self) -> int | None:
+        return self.binding.included_minutes
+
+    @property
+    def forecast_minutes(self) -> float | None:
+        return self.binding.forecast_minutes
+
+    @property
+    def forecast_exhausted(self) -> bool | None:
+        """Whether any allowance is forecast to run out (for an either/or pool that ends the whole allowance)."""
+        flags = [a.forecast_exhausted for a in self.allowances if a.forecast_exhausted is not None]
+        return any(flags) if flags else None
+
+
+@dataclass(frozen=True, slots=True)
+class CapabilityUse:
+    """The PSTN calls of one licenseCapability code in the window, and what the code means."""
+
+    code: str | None  # None: rows that carry no licenseCapability
+    meaning: str
+    pool: str  # callingPlan, audioConferencing, credits, payPerMinute, none, or unknown
+    calls: int
+    minutes: float
+
+    @property
+    def known(self) -> bool:
+        return self.pool != "unknown"
 
 
 @dataclass(frozen=True)
@@ -93,3 +159,4 @@ class UsageReport:
     calls: int
     direct_routing_calls: int = 0
     minutes_by_kind: tuple[tuple[str, float], ...] = field(default_factory=tuple)
+    capabilities: tuple[CapabilityUse, ...] = ()

@@ -86,12 +86,9 @@ def state_gaps(
             "billed by the carrier, so the Credits serve no call (set-up-communications-credits, 2024-11)"
         )
         add(GapCode.CREDITS_WITHOUT_PSTN_USE, WARNING, None, message)
-    if profile.resource_account and profile.calling_plan and not profile.pay_as_you_go:
-        message = (
-            "resource account with a Calling Plan but no pay-as-you-go Calling Plan: since 2025-11-01 outbound "
-            "(on-behalf-of) calls from auto attendants and call queues need a pay-as-you-go plan and funding"
-        )
-        add(GapCode.RESOURCE_ACCOUNT_NEEDS_PAYG, WARNING, None, message)
+    payg_message = resource_account_without_payg(ctx, user, profile)
+    if payg_message:
+        add(GapCode.RESOURCE_ACCOUNT_NEEDS_PAYG, WARNING, None, payg_message)
     if lacks_calling_plan(ctx, user.id, orders, holding, profile, selected):
         message = (
             "has Phone System but no Calling Plan: no PSTN calls unless the rule sets voiceRouting: "
@@ -114,6 +111,26 @@ def state_gaps(
         message = f"{ctx.part_number(provider)} already gives every voice plan of {ctx.part_number(sku_id)}"
         add(GapCode.REDUNDANT_LICENSE, INFO, sku_id, message)
     return gaps
+
+
+def resource_account_without_payg(ctx: PlanContext, user: TenantUser, profile: VoiceProfile) -> str | None:
+    """Why a resource account needs a pay-as-you-go Calling Plan, or None: since 2025-11-01 a Calling Plan no longer
+    carries an auto attendant's or call queue's outbound (on-behalf-of) calls. The common case holds a Calling Plan
+    service number (the inventory: callingPlan, voiceApplicationAssigned) and no Calling Plan license at all."""
+    if profile.pay_as_you_go:
+        return None
+    held = ctx.numbers.get(user.id, ()) if ctx.numbers is not None else ()
+    service_numbers = [n.number for n in held if n.is_calling_plan_service_number]
+    if service_numbers:
+        where = f"holding Calling Plan service number {', '.join(service_numbers)}"
+    elif profile.resource_account and profile.calling_plan:
+        where = "with a Calling Plan"
+    else:
+        return None
+    return (
+        f"resource account {where} but no pay-as-you-go Calling Plan: since 2025-11-01 outbound (on-behalf-of) "
+        "calls from auto attendants and call queues need a pay-as-you-go plan and funding"
+    )
 
 
 def lacks_calling_plan(

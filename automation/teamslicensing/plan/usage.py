@@ -4,14 +4,17 @@ a Communications Credits funding recommendation, and whose calls would stop. Pur
 a `UsageReport` out; memory grows with days, users and destinations, never with calls.
 
 The funding formula (README, *Usage*): recharge amount = the highest spend in any 30 consecutive UTC days of the
-window; trigger balance = the highest in any 7; each rounded up to a multiple of 10 and at least 50 (Microsoft
-suggests starting at the minimum); initial funds = recharge + trigger, capped at 12 x the average monthly spend
-(total / (days / 30)) rounded up to a multiple of 10, and never below 50, because funds expire after 12 months.
+window; trigger balance = the highest in any 7; each rounded up to a multiple of 10 and at least 50; initial funds
+= recharge + trigger, capped at 12 x the average monthly spend (total / (days / 30)) rounded up to a multiple of
+10, and never below 50, because funds expire after 12 months. The floor of 50 is this tool's own: the current
+"What are Communications Credits?" (2024-11-18) names no amount (a superseded revision suggested starting at $50).
+
+Pools are keyed by the licenseCapability codes call rows carry (reference/data/license-capabilities.csv) and
+computed in plan.pools; a code the table does not know is counted and reported (CALL_CAPABILITY_UNKNOWN).
 """
 
 from __future__ import annotations
 
-import calendar
 import dataclasses
 import math
 from collections import Counter, defaultdict
@@ -25,20 +28,24 @@ from teamslicensing.model.tenant import Tenant, TenantUser
 from teamslicensing.model.usage import (
     TOLL_FREE_IN,
     CallRow,
+    CapabilityUse,
     CurrencyUsage,
     Funding,
     Pool,
     Ranked,
     UsageReport,
 )
-from teamslicensing.reference.minutes import TENANT, MinutesTable
+from teamslicensing.plan.pools import Month, capability_use, pool_users
+from teamslicensing.plan.pools import pools as pool_report
+from teamslicensing.reference.minutes import TABLE_DATE, MinutesTable
 
-MINIMUM = 50  # the smallest recharge, trigger and initial amount recommended
+MINIMUM = 50  # the smallest recharge, trigger and initial amount recommended: this tool's floor, not Microsoft's
 TOP = 20  # users and destinations listed
 FORMULA = (
     "recharge = highest spend in any 30 consecutive UTC days; trigger = highest spend in any 7; each rounded up "
     "to a multiple of 10, at least 50; initial funds = recharge + trigger, capped at 12 x the average monthly "
-    "spend (total / (days / 30), rounded up to a multiple of 10), at least 50 (funds expire after 12 months)"
+    "spend (total / (days / 30), rounded up to a multiple of 10), at least 50 (funds expire after 12 months); "
+    "the floor of 50 is this tool's own, Microsoft names no amount"
 )
 SHORT_WINDOW = 30  # days of data below which no sizing is trusted
 
@@ -53,7 +60,9 @@ class UsageAggregate:
         self.destinations: dict[tuple[str, str], list[float]] = {}
         self.charged_seconds: dict[str, Counter[str]] = defaultdict(Counter)  # currency -> kind -> seconds
         self.seconds_by_kind: Counter[str] = Counter()
-        self.pool_seconds: Counter[tuple[str, str, bool, str]] = Counter()  # (country, plan, international, month)
+        # (usage country, licenseCapability or None, international, destination, YYYY-MM) -> [calls, seconds]:
+        # what the pools and the per-code counts read, one lookup a row
+        self.calls_by_code: dict[tuple[str, str | None, bool, str, str], list[int]] = {}
         self.callers: set[str] = set()
         self.toll_free_numbers: Counter[str] = Counter()  # numbers seen on toll-free inbound rows
         self.calls = 0
@@ -73,14 +82,14 @@ class UsageAggregate:
             self.callers.add(row.user_id)
         if row.kind == TOLL_FREE_IN:
             self.toll_free_numbers.update(row.numbers)
-        if row.license_capability and not row.direct_routing:
-            key = (
-                row.usage_country or "",
-                row.license_capability.upper(),
-                row.international,
-                row.day.strftime("%Y-%m"),
-            )
-            self.pool_seconds[key] += row.seconds
+        if not row.direct_routing:
+            code = row.license_capability.upper() if row.license_capability else None
+            key = (row.usage_country or "", code, row.international, row.destination or "", row.month)
+            use = self.calls_by_code.get(key)
+            if use is None:
+                use = self.calls_by_code[key] = [0, 0]
+            use[0] += 1
+            use[1] += row.seconds
         if not row.currency or row.direct_routing:
             return
         currency = row.currency.upper()
@@ -151,8 +160,11 @@ def usage_report(
         )
         for currency, days in sorted(aggregate.daily.items())
     )
-    pools = _pools(aggregate, holders, table)
+    month = Month.ending(aggregate.window_from, aggregate.window_to)
+    pools = pool_report(aggregate.calls_by_code, month, tenant, holders, table)
+    capabilities = capability_use(aggregate.calls_by_code)
     gaps = _gaps(aggregate, tenant, holders, pools, funding_mode)
+    gaps += _unknown_capability_gaps(capabilities)
     return UsageReport(
         window_from=aggregate.window_from,
         window_to=aggregate.window_to,
@@ -164,6 +176,7 @@ def usage_report(
         calls=aggregate.calls,
         direct_routing_calls=aggregate.direct_routing_calls,
         minutes_by_kind=tuple((k, round(s / 60, 1)) for k, s in sorted(aggregate.seconds_by_kind.items())),
+        capabilities=capabilities,
     )
 
 
@@ -199,53 +212,6 @@ def _plan_holders(tenant: Tenant) -> dict[str, list[TenantUser]]:
     return holders
 
 
-def _pools(aggregate: UsageAggregate, holders: Mapping[str, list[TenantUser]], table: MinutesTable) -> tuple[Pool, ...]:
-    """Each pool's minutes in the latest month of the window, against what its licences include, and at this
-    pace by the month's end (a blocked call leaves no row, so the forecast is the signal)."""
-    end = aggregate.window_to
-    month = end.strftime("%Y-%m")
-    first_seen = max(aggregate.window_from, end.replace(day=1))
-    elapsed = (end - first_seen).days + 1
-    length = calendar.monthrange(end.year, end.month)[1] - (first_seen.day - 1)
-    keys: set[tuple[str, str, bool]] = set()
-    for country, plan, international, row_month in aggregate.pool_seconds:
-        if row_month == month:
-            keys.add((country, plan, international))
-    for plan, users in holders.items():
-        if table.pool_of(plan) is not None:
-            keys.update((u.usage_location or "", plan, False) for u in users)
-    pools: dict[tuple[str, str, str], list[float]] = {}
-    for country, plan, international in keys:
-        tenant_wide = table.pool_of(plan) == TENANT
-        destination = "any" if tenant_wide else ("international" if international else "domestic")
-        where = "*" if tenant_wide else country
-        entry = pools.setdefault((where, plan, destination), [0.0])
-        entry[0] += aggregate.pool_seconds.get((country, plan, international, month), 0) / 60
-    result = []
-    for (where, plan, destination), (used,) in sorted(pools.items()):
-        users = holders.get(plan, [])
-        licences = len(users) if where == "*" else sum(1 for u in users if (u.usage_location or "") == where)
-        per_licence = table.minutes(plan, where if where != "*" else TENANT, destination)
-        # no licence held there: calls on that plan are not from a pool this tenant has; nothing to forecast against
-        included = per_licence * licences if per_licence is not None and licences else None
-        forecast = used / elapsed * length if elapsed > 0 else None
-        exhausted = None if included is None or forecast is None else forecast > included
-        result.append(
-            Pool(
-                where,
-                plan,
-                destination,
-                licences,
-                included,
-                round(used, 1),
-                month,
-                round(forecast, 1) if forecast is not None else None,
-                exhausted,
-            )
-        )
-    return tuple(result)
-
-
 def _gaps(
     aggregate: UsageAggregate,
     tenant: Tenant,
@@ -265,17 +231,13 @@ def _gaps(
     for pool in pools:
         if not pool.forecast_exhausted:
             continue
-        where = "the tenant" if pool.country == "*" else pool.country
-        message = (
-            f"{pool.plan} {pool.destination} minutes in {where}: {pool.used_minutes:,.0f} of "
-            f"{pool.included_minutes or 0:,} used in {pool.month}, {pool.forecast_minutes or 0:,.0f} forecast by the "
-            "month's end at this pace: calls past the pool are paid from Communications Credits"
-        )
+        where = pool_place(pool)
+        message = f"{pool.plan} minutes in {where}: {pool_state(pool)}: calls past the pool are paid per minute"
         gaps.append(Gap(GapCode.POOL_FORECAST_EXHAUSTED, Severity.WARNING, None, pool.plan, message))
         if funding_mode == "postpaid":
             continue
-        for user in holders.get(pool.plan, []):
-            if (pool.country in ("*", user.usage_location or "")) and user.id not in with_credits:
+        for user in pool_users(pool, holders, tenant):
+            if user.id not in with_credits:
                 message = (
                     f"the {pool.plan} pool in {where} is forecast to run out before the month ends, and this user "
                     "has no Communications Credits license: their calls past the pool will fail"
@@ -305,6 +267,37 @@ def _gaps(
                 f"{aggregate.window_to}: its seat could be freed ({len(idle)} such user(s))"
             )
             gaps.append(Gap(GapCode.RECLAIMABLE_LICENSE, Severity.INFO, user.user_principal_name, None, message))
+    return gaps
+
+
+def pool_place(pool: Pool) -> str:
+    """Where a pool is, in words: the tenant, a country, or the countries sharing it."""
+    return "the tenant" if pool.tenant_wide else " and ".join(pool.countries) or "no usage location"
+
+
+def pool_state(pool: Pool) -> str:
+    """A pool's allowances as used and forecast in its month: "domestic 100 of 3,000 and international 590 of
+    600 used in 2026-05 (one allowance: whichever is reached first), international 1,200 forecast"."""
+    used = " and ".join(
+        f"{a.destination} {a.used_minutes:,.0f} of {a.included_minutes or 0:,}" for a in pool.allowances
+    )
+    either = " (one allowance: whichever is reached first)" if pool.either_or and len(pool.allowances) > 1 else ""
+    ending = [a for a in pool.allowances if a.forecast_exhausted]
+    forecast = ", ".join(f"{a.destination} {a.forecast_minutes or 0:,.0f}" for a in ending)
+    return f"{used} used in {pool.month}{either}; {forecast} forecast by the month's end at this pace"
+
+
+def _unknown_capability_gaps(uses: Iterable[CapabilityUse]) -> list[Gap]:
+    gaps = []
+    for use in uses:
+        if use.known:
+            continue
+        message = (
+            f"{use.calls:,} call row(s), {use.minutes:,.1f} minutes, carry licenseCapability '{use.code}', which the "
+            f"tool's table of Microsoft's codes (reference data, {TABLE_DATE}) does not know: they are counted under "
+            "capabilities and drawn from no pool, so a pool may be fuller than shown"
+        )
+        gaps.append(Gap(GapCode.CALL_CAPABILITY_UNKNOWN, Severity.WARNING, None, None, message))
     return gaps
 
 

@@ -1,5 +1,7 @@
-"""Included PSTN minutes per licence and month, by calling plan, country and destination (a shipped, dated table
-that the configuration's `includedMinutes` corrects). See the header of data/included-minutes.csv for sources."""
+"""Included PSTN minutes as pools: which usage locations share one, its allowances per destination and whether
+they are one either/or allowance (a Domestic and International plan: domestic OR international, whichever is
+reached first). A shipped, dated table (data/included-minutes.csv, whose header names its sources) that the
+configuration's `includedMinutes` corrects."""
 
 from __future__ import annotations
 
@@ -10,62 +12,104 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.resources import files
 
-TABLE_DATE = "2026-12-01"
-TENANT = "tenant"  # a pool that spans the tenant rather than a country (Audio Conferencing dial-out)
-ANY = "*"
+from teamslicensing.model.desired import MinutesOverride
+
+TABLE_DATE = "2026-12-07"
+TENANT = "TENANT"  # a pool that spans the tenant rather than a country (Audio Conferencing dial-out)
+ANY = "*"  # any country no row names
+DESTINATIONS = ("domestic", "international", "zoneA", "any")
 
 
 @dataclass(frozen=True, slots=True)
-class IncludedMinutes:
-    plan: str  # service plan name, as call records name it in licenseCapability (MCOPSTN1, MCOMEETADV...)
-    country: str  # ISO code, "*" for any other, or "tenant"
-    destination: str  # domestic, international, or any
-    minutes: int  # per licence per month
+class PoolRule:
+    """One pool of minutes: per licence per month, for the usage locations it serves."""
+
+    plan: str  # the licenseCapability code call rows carry (MCOPSTN1, MCOPSTN2, MCOMEETADD...)
+    countries: tuple[str, ...]  # ISO codes, ("*",) for any other, ("TENANT",) for the whole tenant
+    shared: bool  # the countries share one pool (US and Puerto Rico), else one pool each
+    allowances: tuple[tuple[str, int], ...]  # (destination, minutes per licence), in DESTINATIONS order
+    either_or: bool  # the allowances are one: used up when either is reached
+
+    @property
+    def tenant_wide(self) -> bool:
+        return self.countries == (TENANT,)
 
 
-def parse_included_minutes(text: str) -> tuple[IncludedMinutes, ...]:
+def _allowances(pairs: Iterable[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
+    found = dict(pairs)
+    return tuple((d, found[d]) for d in DESTINATIONS if d in found)
+
+
+def parse_included_minutes(text: str) -> tuple[PoolRule, ...]:
     lines = [line for line in text.removeprefix("\ufeff").splitlines() if line and not line.startswith("#")]
-    rows = []
+    rules = []
     for row in csv.DictReader(io.StringIO("\n".join(lines))):
-        for country in row["countries"].split(";"):
-            rows.append(
-                IncludedMinutes(row["plan"].strip(), country.strip(), row["destination"].strip(), int(row["minutes"]))
+        pairs = []
+        for part in row["allowances"].split(";"):
+            destination, _, minutes = part.partition("=")
+            if destination.strip() not in DESTINATIONS:
+                raise ValueError(f"included-minutes.csv: unknown destination {destination!r}")
+            pairs.append((destination.strip(), int(minutes)))
+        countries = tuple(c.strip().upper() for c in row["countries"].split(";"))
+        rules.append(
+            PoolRule(
+                plan=row["plan"].strip().upper(),
+                countries=countries,
+                shared=row["shared"].strip() == "yes",
+                allowances=_allowances(pairs),
+                either_or=row["eitherOr"].strip() == "yes",
             )
-    return tuple(rows)
+        )
+    return tuple(rules)
 
 
 @functools.cache
-def load_included_minutes() -> tuple[IncludedMinutes, ...]:
+def load_included_minutes() -> tuple[PoolRule, ...]:
     text = files("teamslicensing.reference").joinpath("data").joinpath("included-minutes.csv").read_text("utf-8")
     return parse_included_minutes(text)
 
 
 class MinutesTable:
-    """Lookups over the shipped rows, with the configuration's rows taking precedence."""
+    """The pool each (plan, usage location) draws on: the configuration's entries over the shipped rows, the later
+    over the earlier. An entry naming one allowance (`destination` and `minutes`, the configuration's first form)
+    changes that allowance of the pool it finds and keeps the rest."""
 
-    def __init__(self, overrides: Iterable[IncludedMinutes] = (), shipped: Iterable[IncludedMinutes] | None = None):
-        self._rows: dict[tuple[str, str, str], int] = {}
-        for row in (*(load_included_minutes() if shipped is None else shipped), *overrides):
-            self._rows[(row.plan.upper(), row.country.upper(), row.destination.lower())] = row.minutes
+    def __init__(self, overrides: Iterable[MinutesOverride] = (), shipped: Iterable[PoolRule] | None = None):
+        self._rules: list[PoolRule] = list(load_included_minutes() if shipped is None else shipped)
+        for entry in overrides:
+            self._rules.append(self._from_override(entry))
 
-    def pool_of(self, plan: str) -> str | None:
-        """`TENANT` when the plan's minutes pool tenant-wide, "country" when per country, None when unknown."""
-        keys = [k for k in self._rows if k[0] == plan.upper()]
-        if not keys:
-            return None
-        return TENANT if any(k[1] == TENANT.upper() for k in keys) else "country"
+    def _from_override(self, entry: MinutesOverride) -> PoolRule:
+        countries = tuple(c.upper() for c in entry.countries)
+        shared, either_or, allowances = entry.shared, entry.either_or, entry.allowances
+        if entry.partial:  # one allowance changed: the rest of the pool the (first) country is in, as it was
+            before = self.rule_for(entry.plan, countries[0])
+            if before is not None:
+                kept = [(d, m) for d, m in before.allowances if d not in dict(allowances)]
+                allowances = (*kept, *allowances)
+                either_or = before.either_or if either_or is None else either_or
+                if before.shared and countries[0] in before.countries:  # US alone: still the US and PR pool
+                    countries, shared = before.countries, True
+        return PoolRule(entry.plan.upper(), countries, shared, _allowances(allowances), bool(either_or))
 
-    def minutes(self, plan: str, country: str, destination: str) -> int | None:
-        """Included minutes per licence per month; None when the table does not know the plan there."""
+    def rule_for(self, plan: str, country: str) -> PoolRule | None:
+        """The pool rule for a plan's licence in `country` (an ISO code, TENANT, or "" for none): the last rule
+        naming the country, else the last one for any other country; None when the table does not know it."""
         plan, country = plan.upper(), country.upper()
-        for key in (
-            (plan, country, destination),
-            (plan, ANY, destination),
-            (plan, TENANT.upper(), destination),
-            (plan, TENANT.upper(), "any"),
-            (plan, country, "any"),
-            (plan, ANY, "any"),
-        ):
-            if key in self._rows:
-                return self._rows[key]
-        return None
+        named = [r for r in self._rules if r.plan == plan and country in r.countries]
+        if named:
+            return named[-1]
+        other = [r for r in self._rules if r.plan == plan and (ANY in r.countries or r.tenant_wide)]
+        return other[-1] if other else None
+
+    def pool_of(self, plan: str, country: str) -> tuple[tuple[str, ...], PoolRule | None]:
+        """The countries of the pool a licence in `country` belongs to (the shared ones together, else the country
+        alone; ("TENANT",) for a tenant-wide pool), with its rule."""
+        rule = self.rule_for(plan, country)
+        if rule is None:
+            return (country.upper(),), None
+        if rule.tenant_wide:
+            return (TENANT,), rule
+        if rule.shared and country.upper() in rule.countries:
+            return tuple(sorted(rule.countries)), rule
+        return (country.upper(),), rule

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from teamslicensing.model.plan import (
@@ -144,15 +145,47 @@ def gap_sections(gaps: Sequence[Gap], more_hint: str = "") -> Iterator[str]:
 
 
 def pool_where(pool: Pool) -> str:
-    """Where a minute pool is: its country, or the tenant for a tenant-wide one."""
-    return "tenant" if pool.country == "*" else pool.country or "?"
+    """Where a minute pool is: the tenant, its country, or the countries sharing it (US+PR)."""
+    return "tenant" if pool.tenant_wide else "+".join(pool.countries) or "?"
 
 
-def pool_included(pool: Pool) -> str:
-    """A pool's included minutes, or why there is no figure to forecast against."""
-    if pool.included_minutes is not None:
-        return f"{pool.included_minutes:,}"
-    return "no licence held" if not pool.licences else "unknown plan (no forecast)"
+@dataclass(frozen=True)
+class PoolRow:
+    """One allowance of a pool as every usage format shows it."""
+
+    where: str
+    plan: str
+    destination: str  # "domestic", "Zone A", and "(either/or)" for one allowance of several
+    licences: int
+    included: str  # the figure, or why there is none
+    used: float
+    forecast: float | None
+    runs_out: bool
+    month: str
+
+
+def pool_rows(pool: Pool) -> Iterator[PoolRow]:
+    """A pool's allowances, one row each; an allowance of an either/or pool says so."""
+    either = " (either/or)" if pool.either_or and len(pool.allowances) > 1 else ""
+    for allowance in pool.allowances:
+        if allowance.included_minutes is not None:
+            included = f"{allowance.included_minutes:,}"
+        else:
+            included = "no licence held" if not pool.licences else "unknown plan (no forecast)"
+        yield PoolRow(
+            pool_where(pool),
+            pool.plan,
+            DESTINATION_WORDS.get(allowance.destination, allowance.destination) + either,
+            pool.licences,
+            included,
+            allowance.used_minutes,
+            allowance.forecast_minutes,
+            bool(allowance.forecast_exhausted),
+            pool.month,
+        )
+
+
+DESTINATION_WORDS = {"zoneA": "Zone A"}
 
 
 def removed(change: UserChange) -> str:

@@ -17,8 +17,7 @@ from teamslicensing.report.common import (
     beyond_voice,
     beyond_voice_heading,
     no_changes_line,
-    pool_included,
-    pool_where,
+    pool_rows,
     product_name,
     refusal_text,
     removed,
@@ -254,17 +253,17 @@ def _usage_body(report: UsageReport) -> Iterator[str]:
                 yield f"<p class='warning'>{escape(f.note)}</p>"
             yield f"<p class='legend'>{escape(f.formula)}</p>\n"
     if report.pools:
-        yield "<h2>Minute pools</h2>\n<table><tr><th>Country</th><th>Plan</th><th>Destination</th><th>Licences</th>"
+        yield "<h2>Minute pools</h2>\n<table><tr><th>Where</th><th>Plan</th><th>Destination</th><th>Licences</th>"
         yield "<th>Included</th><th>Used</th><th>Forecast</th></tr>"
         for pool in report.pools:
-            runs_out = " class='error'" if pool.forecast_exhausted else ""
-            included = pool_included(pool)
-            forecast = f"{pool.forecast_minutes:,.0f}" if pool.forecast_minutes is not None else ""
-            where = escape(pool_where(pool))
-            yield (
-                f"<tr{runs_out}><td>{where}</td><td>{_sku(pool.plan)}</td><td>{pool.destination}</td>"
-                f"<td>{pool.licences:,}</td><td>{included}</td><td>{pool.used_minutes:,.0f}</td><td>{forecast}</td></tr>"
-            )
+            for row in pool_rows(pool):
+                runs_out = " class='error'" if row.runs_out else ""
+                forecast = f"{row.forecast:,.0f}" if row.forecast is not None else ""
+                yield (
+                    f"<tr{runs_out}><td>{escape(row.where)}</td><td><code>{escape(row.plan)}</code> "
+                    f"<span class='product'>({escape(pool.meaning)})</span></td><td>{escape(row.destination)}</td>"
+                    f"<td>{row.licences:,}</td><td>{row.included}</td><td>{row.used:,.0f}</td><td>{forecast}</td></tr>"
+                )
         yield "</table>\n"
     if report.gaps:
         yield "<h2>Gaps</h2>\n"

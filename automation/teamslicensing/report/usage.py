@@ -10,13 +10,13 @@ from typing import Any
 
 from teamslicensing.model.plan import Plan, Severity
 from teamslicensing.model.planjson import gap_json
-from teamslicensing.model.usage import Ranked, UsageReport
+from teamslicensing.model.usage import Pool, Ranked, UsageReport
 from teamslicensing.report.ci import github_annotations
-from teamslicensing.report.common import gap_sections, gap_subject, limited, md_cell, pool_included, pool_where
+from teamslicensing.report.common import gap_sections, gap_subject, limited, md_cell, pool_rows
 from teamslicensing.report.html import html_usage
 
 USAGE_FORMATS = ("text", "json", "markdown", "csv", "github", "html")
-JSON_VERSION = 1
+JSON_VERSION = 2  # 2: pools name their countries and allowances (either/or), capabilities listed
 
 
 def render_usage(report: UsageReport, fmt: str, *, title: str = "") -> str:
@@ -35,11 +35,15 @@ def render_usage(report: UsageReport, fmt: str, *, title: str = "") -> str:
 
 
 def usage_to_json(report: UsageReport) -> dict[str, Any]:
-    """`{"version":1, "window":{"from","to"}, "currencies":{"<ISO>":{"spend","monthly":[{"month","spend"}],
+    """`{"version":2, "window":{"from","to"}, "currencies":{"<ISO>":{"spend","monthly":[{"month","spend"}],
     "weekly":[{"week","spend"}],"funding":{"rechargeAmount","triggerBalance","initialFunds","formula","note"} or
     null (postpaid),"chargedMinutes":[{"kind","minutes"}]}}, "topUsers":[…], "topDestinations":[…],
-    "pools":[{"country","plan","destination","licences","includedMinutes","usedMinutes","month","forecastMinutes",
-    "forecastExhausted"}], "gaps":[…the plan's shape…], "calls", "directRoutingCalls", "minutesByKind"}`."""
+    "pools":[{"plan","meaning","countries","tenantWide","licences","month","eitherOr","allowances":[{"destination",
+    "includedMinutes","usedMinutes","forecastMinutes","forecastExhausted"}],"binding","includedMinutes",
+    "usedMinutes","forecastMinutes","forecastExhausted","otherMinutes"}], "capabilities":[{"code","meaning","pool",
+    "known","calls","minutes"}], "gaps":[…the plan's shape…], "calls", "directRoutingCalls", "minutesByKind"}`.
+    A pool's own includedMinutes, usedMinutes and forecastMinutes are its binding allowance's (the one nearest its
+    limit, reached first); forecastExhausted is whether any allowance is forecast to run out."""
     return {
         "version": JSON_VERSION,
         "window": {"from": report.window_from.isoformat(), "to": report.window_to.isoformat()},
@@ -63,24 +67,50 @@ def usage_to_json(report: UsageReport) -> dict[str, Any]:
         },
         "topUsers": [_ranked_json(r, "user") for r in report.top_users],
         "topDestinations": [_ranked_json(r, "destination") for r in report.top_destinations],
-        "pools": [
+        "pools": [_pool_json(p) for p in report.pools],
+        "capabilities": [
             {
-                "country": p.country,
-                "plan": p.plan,
-                "destination": p.destination,
-                "licences": p.licences,
-                "includedMinutes": p.included_minutes,
-                "usedMinutes": p.used_minutes,
-                "month": p.month,
-                "forecastMinutes": p.forecast_minutes,
-                "forecastExhausted": p.forecast_exhausted,
+                "code": u.code,
+                "meaning": u.meaning,
+                "pool": u.pool,
+                "known": u.known,
+                "calls": u.calls,
+                "minutes": u.minutes,
             }
-            for p in report.pools
+            for u in report.capabilities
         ],
         "gaps": [gap_json(g) for g in report.gaps],
         "calls": report.calls,
         "directRoutingCalls": report.direct_routing_calls,
         "minutesByKind": [{"kind": kind, "minutes": minutes} for kind, minutes in report.minutes_by_kind],
+    }
+
+
+def _pool_json(pool: Pool) -> dict[str, Any]:
+    return {
+        "plan": pool.plan,
+        "meaning": pool.meaning,
+        "countries": list(pool.countries),
+        "tenantWide": pool.tenant_wide,
+        "licences": pool.licences,
+        "month": pool.month,
+        "eitherOr": pool.either_or,
+        "allowances": [
+            {
+                "destination": a.destination,
+                "includedMinutes": a.included_minutes,
+                "usedMinutes": a.used_minutes,
+                "forecastMinutes": a.forecast_minutes,
+                "forecastExhausted": a.forecast_exhausted,
+            }
+            for a in pool.allowances
+        ],
+        "binding": pool.binding.destination if pool.allowances else None,
+        "includedMinutes": pool.included_minutes,
+        "usedMinutes": pool.used_minutes,
+        "forecastMinutes": pool.forecast_minutes,
+        "forecastExhausted": pool.forecast_exhausted,
+        "otherMinutes": pool.other_minutes,
     }
 
 
@@ -113,11 +143,13 @@ def usage_csv(report: UsageReport) -> str:
     writer.writerows(
         ["topDestination", r.currency, r.name, r.charge, r.minutes, r.calls] for r in report.top_destinations
     )
-    for p in report.pools:
-        name = f"{p.country} {p.plan} {p.destination}"
-        writer.writerow(
-            ["pool", "", name, p.included_minutes if p.included_minutes is not None else "", p.used_minutes, ""]
-        )
+    for pool in report.pools:
+        for row in pool_rows(pool):
+            included = row.included.replace(",", "") if row.included[:1].isdigit() else ""
+            writer.writerow(["pool", "", f"{row.where} {row.plan} {row.destination}", included, row.used, ""])
+    writer.writerows(
+        ["capability", "", u.code or "", u.pool, u.minutes, u.calls, u.meaning] for u in report.capabilities
+    )
     writer.writerows(["minutes", "", kind, "", minutes, ""] for kind, minutes in report.minutes_by_kind)
     writer.writerows(
         ["gap", "", f"{g.code.value} {gap_subject(g)}", g.severity.value, "", "", g.message] for g in report.gaps
@@ -169,14 +201,22 @@ def _text(report: UsageReport, title: str) -> Iterator[str]:
         yield from (f"  {r.name}: {r.charge:,.2f} {r.currency} ({r.minutes:,.1f} min)" for r in report.top_destinations)
         yield ""
     if report.pools:
-        yield "Minute pools (latest month of the window):"
-        for p in report.pools:
-            forecast = "" if p.forecast_minutes is None else f", forecast {p.forecast_minutes:,.0f}"
-            flag = "  RUNS OUT" if p.forecast_exhausted else ""
-            yield (
-                f"  {pool_where(p)} {p.plan} {p.destination}: {p.used_minutes:,.0f} of {pool_included(p)} in {p.month} "
-                f"({p.licences} licence(s){forecast}){flag}"
-            )
+        yield "Minute pools (latest month of the window; either/or: one allowance, whichever is reached first):"
+        for pool in report.pools:
+            for row in pool_rows(pool):
+                forecast = "" if row.forecast is None else f", forecast {row.forecast:,.0f}"
+                flag = "  RUNS OUT" if row.runs_out else ""
+                yield (
+                    f"  {row.where} {row.plan} {row.destination}: {row.used:,.0f} of {row.included} in {row.month} "
+                    f"({row.licences:,} licence(s){forecast}){flag}"
+                )
+            if pool.other_minutes:
+                yield f"    {pool.other_minutes:,.0f} minute(s) of {pool.plan} to destinations the pool does not cover"
+        yield ""
+    unknown = [u for u in report.capabilities if not u.known]
+    if unknown:
+        yield "Call rows with a licenseCapability the tool does not know (in no pool):"
+        yield from (f"  {u.code}: {u.calls:,} call(s), {u.minutes:,.1f} min" for u in unknown)
         yield ""
     yield from gap_sections(report.gaps, " (see --format json)")
 
@@ -205,15 +245,15 @@ def _markdown(report: UsageReport, title: str) -> Iterator[str]:
     if report.pools:
         yield "### Minute pools"
         yield ""
-        yield "| Country | Plan | Destination | Licences | Included | Used | Forecast | Runs out |"
+        yield "| Where | Plan | Destination | Licences | Included | Used | Forecast | Runs out |"
         yield "|---|---|---|---|---|---|---|---|"
-        for p in report.pools:
-            yield (
-                f"| {pool_where(p)} | {p.plan} | {p.destination} | {p.licences} | "
-                f"{pool_included(p)} | {p.used_minutes:,.0f} | "
-                f"{'' if p.forecast_minutes is None else f'{p.forecast_minutes:,.0f}'} | "
-                f"{'**yes**' if p.forecast_exhausted else ''} |"
-            )
+        for pool in report.pools:
+            for row in pool_rows(pool):
+                yield (
+                    f"| {row.where} | {row.plan} | {row.destination} | {row.licences} | {row.included} | "
+                    f"{row.used:,.0f} | {'' if row.forecast is None else f'{row.forecast:,.0f}'} | "
+                    f"{'**yes**' if row.runs_out else ''} |"
+                )
         yield ""
     if report.gaps:
         yield "### Gaps"

@@ -19,6 +19,7 @@ ADVANCED_QUERY = {"ConsistencyLevel": "eventual"}  # with $count=true in the URL
 MAX_MEMBER_PAGES = 2000  # about two million members: past that the list counts as cut short
 # a group's own licenses and Entra's processing of them come only when $select names them (group resource, v1.0)
 GROUP_SELECT = "id,displayName,assignedLicenses,licenseProcessingState"
+MAX_DISPLAY_NAME = 256  # characters of a group's displayName (group resource, v1.0)
 
 
 async def all_of(*steps: Awaitable[Any]) -> list[Any]:
@@ -49,7 +50,11 @@ async def _find_groups(graph: Graph, name: str) -> list[dict[str, Any]]:
             if exc.status == 404:
                 return []
             raise
-    document = await graph.get_json(f"/groups?$filter=displayName eq {odata_string(name)}&$select={GROUP_SELECT}")
+    if len(name) > MAX_DISPLAY_NAME:
+        return []  # no group can be called that: GROUP_NOT_FOUND, without asking
+    # an advanced query: without it Graph refuses an `eq` value over 120 characters, and display names run to 256
+    url = f"/groups?$filter=displayName eq {odata_string(name)}&$select={GROUP_SELECT}&$count=true"
+    document = await graph.get_json(url, ADVANCED_QUERY)
     return list(document.get("value", []))
 
 

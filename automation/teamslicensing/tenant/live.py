@@ -143,13 +143,13 @@ async def _tenant(
     scope: ReadScope | None,
 ) -> Tenant:
     """The tenant from what was read, with the names of the other groups users inherit licenses from."""
-    raw_numbers, why = numbers
+    parsed, why = _numbers(*numbers)
     return Tenant(
         skus=tuple(skus),
         users=tuple(users),
         groups=tuple(groups),
         cloud=cloud,
-        numbers=None if raw_numbers is None else tuple(_numbers(raw_numbers)),
+        numbers=parsed,
         numbers_unavailable=why,
         tenant_id=graph.tenant_id or _account_id(skus),
         unreadable=tuple(unreadable),
@@ -167,7 +167,9 @@ def _account_id(skus: list[TenantSku]) -> str | None:
 async def read_number_assignments(graph: Graph, cloud: str) -> tuple[list[Any] | None, str | None]:
     """The Teams number inventory as Graph's objects, or (None, why) when it cannot be read: Graph serves it in
     the global cloud only, and only with TeamsTelephoneNumber.Read.All. Paged with $top and $skip as documented
-    (rev. 2025-07-23), an @odata.nextLink followed when one comes, and bounded in pages."""
+    (rev. 2025-07-23), an @odata.nextLink followed when one comes, and bounded in pages. A page of another shape
+    than the CSDL's collection of numberAssignment objects (the page's own examples show `"value": {…}`) is an
+    inventory not to be trusted: (None, what was wrong), so protection guesses from licenses, as without it."""
     if cloud != "global":
         return None, f"Graph lists Teams numbers in the global cloud only, not in {cloud}"
     numbers: list[Any] = []
@@ -181,9 +183,10 @@ async def read_number_assignments(graph: Graph, cloud: str) -> tuple[list[Any] |
             if exc.status in (401, 403, 404):
                 return None, f"HTTP {exc.status}: grant the app TeamsTelephoneNumber.Read.All"
             raise
-        items = page.get("value", []) if isinstance(page, dict) else []
-        if not isinstance(items, list):
-            raise UnexpectedGraphData("numberAssignments: 'value' is not a list")
+        malformed = _malformed_number_page(page)
+        if malformed:
+            return None, f"Graph answered a numberAssignments page Microsoft's metadata does not describe: {malformed}"
+        items = page.get("value", [])
         numbers.extend(items)
         link = page.get("@odata.nextLink")
         if isinstance(link, str):
@@ -195,13 +198,37 @@ async def read_number_assignments(graph: Graph, cloud: str) -> tuple[list[Any] |
     raise UnexpectedGraphData(f"numberAssignments: more than {MAX_NUMBER_PAGES} pages; stopped reading")
 
 
-def _numbers(raw: list[Any]) -> list[PhoneNumber]:
+def _malformed_number_page(page: Any) -> str | None:
+    """What makes a page other than an object whose `value` is a list of objects, or None when it is one."""
+    if not isinstance(page, dict):
+        return f"the page is {_kind(page)}, not an object"
+    items = page.get("value", [])
+    if not isinstance(items, list):
+        return f"'value' is {_kind(items)}, not a list"
+    wrong = [item for item in items if not isinstance(item, dict)]
+    return f"an entry of 'value' is {_kind(wrong[0])}, not an object" if wrong else None
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+def _numbers(raw: list[Any] | None, why: str | None) -> tuple[tuple[PhoneNumber, ...] | None, str | None]:
+    """The inventory's numbers, or (None, why) when an entry cannot be read: a number missing from a list we
+    believe whole would make protection think its holder holds none."""
+    if raw is None:
+        return None, why
     found = []
     for item in raw:
-        number = _parsed(parse_number_assignment, item, "numberAssignment")
+        try:
+            number = parse_number_assignment(item)
+        except ObjectError as exc:
+            label = item.get("telephoneNumber") or item.get("id") if isinstance(item, dict) else None
+            return None, f"Graph returned a numberAssignment we cannot read ({label}): {exc}"
         if number is not None:
             found.append(number)
-    return found
+    return tuple(found), None
 
 
 async def _read_skus(graph: Graph) -> list[TenantSku]:

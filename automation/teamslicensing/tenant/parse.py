@@ -297,6 +297,7 @@ def parse_number_assignment(obj: Any) -> PhoneNumber | None:
         number=_required(obj, "telephoneNumber").strip(),
         number_type=_text(obj, "numberType", required=False) or "unknown",
         user_id=target.strip().lower(),
+        assignment_status=status,
     )
 
 

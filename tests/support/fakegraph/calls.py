@@ -87,8 +87,11 @@ def generate_calls(
     toll_free: str | None = None,
     plan: str = "MCOPSTN1",
 ) -> Iterator[Json]:
-    """Deterministic PSTN rows: (user id, UPN, usage country) callers; about 80% outbound user calls (a few
-    international, charged), 10% conference dial-outs, 10% toll-free inbound to `toll_free` (no user) if given."""
+    """Deterministic PSTN rows: (user id, UPN, usage country) callers; about 80% outbound user calls on `plan`,
+    10% conference dial-outs, 10% toll-free inbound to `toll_free` (no user) if given. Rows carry Microsoft's
+    licenseCapability codes (PSTN usage report): a dial-out MCOMEETADD, a toll-free call and an international call
+    a Domestic plan does not include MCOPSTNPP (paid from Communications Credits, charged), an international call
+    on a Domestic and International plan MCOPSTN2 (from its allowance)."""
     rng = random.Random(seed)
     for day in range(days):
         base = start + timedelta(days=day)
@@ -118,7 +121,7 @@ def generate_calls(
                     callerNumber=f"+1206555{n % 10000:04d}",
                     userId=None,
                     userPrincipalName=None,
-                    licenseCapability="MCOPSTNC",
+                    licenseCapability="MCOPSTNPP",
                     charge=round(seconds / 60 * 0.03, 4),
                     destinationContext="Domestic",
                     destinationName="United States",
@@ -130,21 +133,22 @@ def generate_calls(
                     calleeNumber=f"+4420755{n % 10000:04d}",
                     userId=user_id,
                     userPrincipalName=upn,
-                    licenseCapability="MCOMEETADV",
+                    licenseCapability="MCOMEETADD",
                     charge=0.0,
                     destinationContext="International",
                     destinationName="United Kingdom",
                 )
             else:
                 international = draw > 0.95
+                credits = international and plan != "MCOPSTN2"  # a Domestic plan includes no international minute
                 row.update(
                     callType="user_out",
                     inventoryType="Subscriber",
                     calleeNumber=f"+1425555{n % 10000:04d}" if not international else f"+3314{n % 100000:05d}",
                     userId=user_id,
                     userPrincipalName=upn,
-                    licenseCapability=plan,
-                    charge=round(seconds / 60 * 0.12, 4) if international else 0.0,
+                    licenseCapability="MCOPSTNPP" if credits else plan,
+                    charge=round(seconds / 60 * 0.12, 4) if credits else 0.0,
                     destinationContext="International" if international else "Domestic",
                     destinationName="France" if international else "United States",
                 )
