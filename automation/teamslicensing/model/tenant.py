@@ -19,8 +19,10 @@ NO_ATTRIBUTES: Mapping[str, str] = MappingProxyType({})
 INACTIVE_LICENSE_STATES = frozenset({"Error", "Disabled"})
 CLOUD_NAMES = ("global", "usgov", "usgovdod", "china")  # national clouds, as --cloud and snapshots name them
 
-# capabilityStatus values of GET /subscribedSkus that mean the subscription cannot hand out licenses
-INACTIVE_STATUSES = frozenset({"Suspended", "LockedOut", "Deleted"})
+# capabilityStatus values of GET /subscribedSkus (Graph v1.0 subscribedSku: Enabled, Warning, Suspended, Deleted,
+# LockedOut) of a subscription that hands out licenses and whose plans work; any other (and any value Microsoft adds
+# later) does not, and gives no coverage, prerequisite or seat
+ACTIVE_STATUSES = frozenset({"Enabled", "Warning"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +58,8 @@ class TenantSku:
 
     @property
     def is_active(self) -> bool:
-        return self.capability_status not in INACTIVE_STATUSES
+        """The one test of a subscription that counts: Enabled, or Warning (its grace period)."""
+        return self.capability_status in ACTIVE_STATUSES
 
     @property
     def capabilities(self) -> frozenset[Capability]:

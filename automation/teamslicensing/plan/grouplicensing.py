@@ -26,7 +26,7 @@ from teamslicensing.model.tenant import LicenseAssignment, PhoneNumber, Tenant, 
 from teamslicensing.plan.context import configured_usage_location, holding_of
 from teamslicensing.plan.judgement import numbers_at_risk
 from teamslicensing.plan.selection import GroupNames
-from teamslicensing.plan.voicerules import VoiceRules, number_capabilities_lost
+from teamslicensing.plan.voicerules import VoiceRules
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 # the state of a copy a managed group will give once Entra processes the write: it spares the member a direct add
@@ -223,15 +223,14 @@ def _loses_number(
 ) -> bool:
     """Whether taking the group's copy of `sku` away (or, with `disabled`, turning those plans off in it) leaves
     the member without the plan a number hangs on, while they hold a number (or, no inventory read, a plan)."""
-    before = inputs.voice.profile(holding_of(member))
     kept = tuple(
         (dataclasses.replace(a, disabled_plans=disabled) if disabled is not None else None)
         if a.sku_id == sku and a.assigned_by_group == group.id
         else a
         for a in member.licenses
     )
-    after = inputs.voice.profile(holding_of(dataclasses.replace(member, licenses=tuple(a for a in kept if a))))
-    lost = number_capabilities_lost(before, after)
+    after = holding_of(dataclasses.replace(member, licenses=tuple(a for a in kept if a)))
+    lost = inputs.voice.numbers_lost(holding_of(member), after)
     if not lost:
         return False
     at_risk = numbers_at_risk(inputs.numbers, member.id, lost)  # as for a user's own removal (safety.protect)

@@ -41,7 +41,6 @@ from teamslicensing.plan.voicerules import (
     VoiceRules,
     calling_plan_without_phone_system,
     credits_without_prerequisite,
-    number_capabilities_lost,
 )
 
 NUMBER_KINDS = frozenset({Capability.PHONE_SYSTEM, Capability.RESOURCE_ACCOUNT})
@@ -207,9 +206,9 @@ def _number_verdict(
     numbers: Mapping[str, tuple[PhoneNumber, ...]] | None,
 ) -> UserChange | Gap:
     start, end = holding_of(user), holding_after(user, change)
-    before, after = voice.profile(start), voice.profile(end)
+    before, after = voice.profile(start, active=True), voice.profile(end, active=True)
     upn = change.user_principal_name
-    lost = number_capabilities_lost(before, after)
+    lost = voice.numbers_lost(start, end)
     at_risk = numbers_at_risk(numbers, user.id, lost) if lost else ()
     losing = bool(lost) and (at_risk is None or bool(at_risk))  # the inventory says whether a number goes
     if losing and not safety.allow_number_loss:

@@ -23,21 +23,21 @@ from teamslicensing.plan.draft import drop_adds
 from teamslicensing.plan.judgement import numbers_at_risk
 from teamslicensing.plan.voicerules import (
     CREDITS_PREREQUISITES,
-    VoiceProfile,
+    Holding,
     calling_plan_without_phone_system,
     credits_without_prerequisite,
-    number_capabilities_lost,
 )
 
 
-def protect(
-    ctx: PlanContext, user: TenantUser, before: VoiceProfile, direct: Direct, draft: Draft
-) -> tuple[str, ...] | None:
-    """Withhold what would lose a number or break a dependency. Returns None when no number is lost, else the
-    numbers a planned, allowed loss takes (empty when the inventory was not read and a number is only assumed)."""
+def protect(ctx: PlanContext, user: TenantUser, start: Holding, direct: Direct, draft: Draft) -> tuple[str, ...] | None:
+    """Withhold what would lose a number or break a dependency (judged on what active subscriptions give). Returns
+    None when no number is lost, else the numbers a planned, allowed loss takes (empty when the inventory was not
+    read and a number is only assumed)."""
+    before = ctx.voice.profile(start, active=True)
     while True:  # every pass drops part of the draft or returns, so this ends
-        after = ctx.voice.profile(end_holding(user, draft))
-        lost = number_capabilities_lost(before, after)
+        end = end_holding(user, draft)
+        after = ctx.voice.profile(end, active=True)
+        lost = ctx.voice.numbers_lost(start, end)
         at_risk = numbers_at_risk(ctx.numbers, user.id, lost) if lost else ()
         losing = bool(lost) and (at_risk is None or bool(at_risk))  # the inventory says whether a number goes
         which = f" {', '.join(str(n) for n in at_risk)}" if at_risk else ""
@@ -162,7 +162,7 @@ def require_teams(ctx: PlanContext, user: TenantUser, draft: Draft) -> None:
     teams-phone-licensing, 2025-03: a user with their own number needs Teams *and* Phone System). A draft that would
     leave a person with voice but no Teams plan adds no voice license at all; resource accounts are exempt, and a
     rule may give a Teams license in the same change."""
-    end = ctx.voice.profile(end_holding(user, draft))
+    end = ctx.voice.profile(end_holding(user, draft), active=True)  # Teams from a suspended suite does not count
     if end.teams or end.resource_account or not (end.phone_system or end.calling_plan or end.audio_conferencing):
         return
     voice_adds = [sku for sku, off in draft.adds.items() if ctx.voice.capabilities(sku, off)]

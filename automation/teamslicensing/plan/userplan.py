@@ -120,7 +120,7 @@ class UserPlanner:
         sure = self.p.sure_users.get(user.id, user)  # removals are judged on what is held for sure, not pending
         if sure is not user:
             _wait_for_pending(self.p, user, sure, draft)
-        numbers_taken = protect(self.p, sure, self.voice.profile(holding_of(sure)), direct, draft)
+        numbers_taken = protect(self.p, sure, holding_of(sure), direct, draft)
         skip = skip_reason(self.p, user) if draft.adds or draft.removes else None
         usage_location = safe_usage_location(self.p, user, self._orders(user), draft, required=skip is None)
         reported = {gap.code for gap in draft.gaps}

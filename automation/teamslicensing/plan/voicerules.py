@@ -58,12 +58,18 @@ NO_VOICE = VoiceProfile(False, False, frozenset(), False, False, False)
 
 
 class VoiceRules:
-    """Voice facts about a tenant's SKUs, memoised: 100k users share a handful of license combinations."""
+    """Voice facts about a tenant's SKUs, memoised: 100k users share a handful of license combinations.
+
+    Only a subscription that can hand out licenses (`TenantSku.is_active`: Enabled or Warning) gives anything to
+    judge a change by: a Suspended, LockedOut or Deleted one covers no other license, satisfies no prerequisite and
+    makes nothing redundant. What a user holds from one still counts as theirs when a change would take it away
+    (`numbers_lost`): its license may still carry their number."""
 
     def __init__(self, skus: Mapping[str, TenantSku]) -> None:
         self._skus = skus
+        self._inactive = frozenset(sku_id for sku_id, sku in skus.items() if not sku.is_active)
         self._plans: dict[tuple[str, frozenset[str]], tuple[TenantServicePlan, ...]] = {}
-        self._profiles: dict[frozenset[tuple[str, frozenset[str]]], VoiceProfile] = {}
+        self._profiles: dict[tuple[frozenset[tuple[str, frozenset[str]]], bool], VoiceProfile] = {}
         self._redundant: dict[tuple[tuple[str, frozenset[str]], ...], list[tuple[str, str]]] = {}
 
     def plan_ids(self, sku_id: str) -> frozenset[str]:
@@ -112,13 +118,33 @@ class VoiceRules:
     def capabilities(self, sku_id: str, disabled: frozenset[str] = frozenset()) -> frozenset[Capability]:
         return frozenset(plan.capability for plan in self.voice_plans(sku_id, disabled) if plan.capability)
 
-    def profile(self, holding: Holding) -> VoiceProfile:
-        key = frozenset(holding.items())
+    def profile(self, holding: Holding, *, active: bool = False) -> VoiceProfile:
+        """What `holding` lets the user do; with `active`, only what active subscriptions give."""
+        key = (frozenset(holding.items()), active)
         found = self._profiles.get(key)
         if found is None:
-            found = self._profile([plan for sku, off in holding.items() for plan in self.classified_plans(sku, off)])
+            found = self._profile(
+                [
+                    plan
+                    for sku, off in holding.items()
+                    if not (active and sku in self._inactive)
+                    for plan in self.classified_plans(sku, off)
+                ]
+            )
             self._profiles[key] = found
         return found
+
+    def is_active(self, sku_id: str) -> bool:
+        """The SKU's subscription can hand out licenses (and so gives coverage and prerequisites)."""
+        return sku_id not in self._inactive
+
+    def numbers_lost(self, start: Holding, end: Holding) -> frozenset[Capability]:
+        """The number-carrying kinds (`number_capabilities_lost`) going from `start` to `end` takes: judged on all
+        that is held (a license of a suspended subscription may still carry the number) and on what active
+        subscriptions give (a suspended suite keeps nobody's phone working once the direct copy is gone)."""
+        return number_capabilities_lost(self.profile(start), self.profile(end)) | number_capabilities_lost(
+            self.profile(start, active=True), self.profile(end, active=True)
+        )
 
     @staticmethod
     def _profile(plans: list[TenantServicePlan]) -> VoiceProfile:
@@ -174,13 +200,14 @@ class VoiceRules:
         plans = self.voice_plans(sku_id, disabled)
         if not plans:
             return None
-        provided = [plan for other, off in holding.items() if other != sku_id for plan in self.voice_plans(other, off)]
+        providers = {other: off for other, off in holding.items() if other != sku_id and self.is_active(other)}
+        provided = [plan for other, off in providers.items() for plan in self.voice_plans(other, off)]
         if not all(_covers(tuple(provided), plan) for plan in plans):
             return None
         return next(
             other
-            for other, off in holding.items()
-            if other != sku_id and any(_covers(self.voice_plans(other, off), plan) for plan in plans)
+            for other, off in providers.items()
+            if any(_covers(self.voice_plans(other, off), plan) for plan in plans)
         )
 
     def _redundant_skus(self, holding: Holding) -> list[tuple[str, str]]:
@@ -190,7 +217,7 @@ class VoiceRules:
             if not plans or not self.is_standalone_voice_sku(sku_id):
                 continue
             for other, other_disabled in holding.items():
-                if other == sku_id:
+                if other == sku_id or not self.is_active(other):
                     continue
                 others = self.voice_plans(other, other_disabled)
                 if all(_covers(others, plan) for plan in plans):
