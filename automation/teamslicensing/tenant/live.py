@@ -26,6 +26,7 @@ from teamslicensing.model.tenant import (
     TenantUser,
     UnreadableUser,
 )
+from teamslicensing.reference.permissions import refusal_hint
 from teamslicensing.tenant.groups import (
     ADVANCED_QUERY,
     PAGE_SIZE,
@@ -166,7 +167,7 @@ def _account_id(skus: list[TenantSku]) -> str | None:
 
 async def read_number_assignments(graph: Graph, cloud: str) -> tuple[list[Any] | None, str | None]:
     """The Teams number inventory as Graph's objects, or (None, why) when it cannot be read: Graph serves it in
-    the global cloud only, and only with TeamsTelephoneNumber.Read.All. Paged with $top and $skip as documented
+    the global cloud only, and only with the permission the table names for it. Paged with $top and $skip as documented
     (rev. 2025-07-23), an @odata.nextLink followed when one comes, and bounded in pages."""
     if cloud != "global":
         return None, f"Graph lists Teams numbers in the global cloud only, not in {cloud}"
@@ -179,7 +180,7 @@ async def read_number_assignments(graph: Graph, cloud: str) -> tuple[list[Any] |
             page = await graph.get_json(url)
         except GraphError as exc:
             if exc.status in (401, 403, 404):
-                return None, f"HTTP {exc.status}: grant the app TeamsTelephoneNumber.Read.All"
+                return None, f"HTTP {exc.status}: {refusal_hint('GET', NUMBERS_URL)}"
             raise
         items = page.get("value", []) if isinstance(page, dict) else []
         if not isinstance(items, list):
