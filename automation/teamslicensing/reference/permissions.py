@@ -34,6 +34,7 @@ __all__ = [
     "Grant",
     "GraphRequest",
     "Mode",
+    "accepted_instead",
     "candidates",
     "grants",
     "permission_path",
@@ -159,7 +160,7 @@ class ExtraRole:
 
 HIDDEN_MEMBERS = ExtraRole(
     "Member.Read.Hidden",
-    "members of hidden-membership groups: without it Graph does not list them (Graph's group member pages)",
+    "the members of hidden-membership groups, which Graph lists only with it (Graph's group member pages)",
 )
 
 
@@ -212,9 +213,16 @@ MODES["all"] = _all_mode()
 
 @dataclass(frozen=True)
 class Grant:
+    """One permission a mode asks for: what it is for (a reason per request it answers for), and whether the
+    mode can do without it."""
+
     permission: str
-    why: str
+    reasons: tuple[str, ...]
     optional: bool
+
+    @property
+    def why(self) -> str:
+        return "; ".join(self.reasons)
 
 
 @functools.lru_cache(maxsize=1)
@@ -271,8 +279,9 @@ def _covered(key: str, permissions: Iterable[str]) -> bool:
     return any(p in candidates(key) for p in permissions)
 
 
-def grants(mode: str) -> list[Grant]:
-    """The permissions `mode` needs: required first (in the order of the requests needing them), then optional."""
+@functools.cache
+def _chosen(mode: str) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], tuple[tuple[str, ...], tuple[str, ...]]]:
+    """((required request keys, permissions chosen for them), (optional keys left uncovered, their permissions))."""
     spec = MODES[mode]
     required = _needed(spec.requests)
     chosen = list(dict.fromkeys(candidates(key)[0] for key in required))
@@ -283,20 +292,37 @@ def grants(mode: str) -> list[Grant]:
             chosen = rest
     optional_keys = [key for key in _needed(spec.optional) if not _covered(key, chosen)]
     optional = list(dict.fromkeys(candidates(key)[0] for key in optional_keys))
-    found = [Grant(p, _why(p, required, chosen), False) for p in chosen]
-    found += [Grant(p, _why(p, optional_keys, optional), True) for p in optional]
-    return found + [Grant(e.permission, e.why, True) for e in spec.extra if e.permission not in chosen]
+    return (tuple(required), tuple(chosen)), (tuple(optional_keys), tuple(optional))
 
 
-def _why(permission: str, keys: list[str], chosen: list[str]) -> str:
-    """What `permission` is for among `chosen`: the requests it answers for (each request's own pick when
-    chosen, else the first of `chosen` that covers it)."""
+def _owner(key: str, chosen: Iterable[str]) -> str | None:
+    """Which of `chosen` answers for request `key`: its own pick when chosen, else the first that grants it."""
+    chosen = list(chosen)
+    best = candidates(key)[0]
+    return best if best in chosen else next((p for p in chosen if _covered(key, [p])), None)
 
-    def owner(key: str) -> str | None:
-        best = candidates(key)[0]
-        return best if best in chosen else next((p for p in chosen if _covered(key, [p])), None)
 
-    return "; ".join(f"{key}: {_BY_KEY[key].why}" for key in keys if owner(key) == permission)
+def grants(mode: str) -> list[Grant]:
+    """The permissions `mode` needs: required first (in the order of the requests needing them), then optional."""
+    found = []
+    for (keys, chosen), optional in zip(_chosen(mode), (False, True), strict=True):
+        for permission in chosen:
+            reasons = tuple(f"{k}: {_BY_KEY[k].why}" for k in keys if _owner(k, chosen) == permission)
+            found.append(Grant(permission, reasons, optional))
+    held = {grant.permission for grant in found}
+    return found + [Grant(e.permission, (e.why,), True) for e in MODES[mode].extra if e.permission not in held]
+
+
+def accepted_instead(permission: str) -> tuple[str, ...]:
+    """The permissions that grant every request `permission` answers for in any mode, so that an app holding one
+    of them needs no grant of `permission` (Microsoft's reference, and the rule of what a role returns)."""
+    keys = [
+        key for mode in MODES for keys, chosen in _chosen(mode) for key in keys if _owner(key, chosen) == permission
+    ]
+    if not keys:
+        return ()
+    common = [p for p in candidates(keys[0]) if p != permission]
+    return tuple(p for p in common if all(p in candidates(key) for key in keys))
 
 
 def permission_path(template: str) -> str:
