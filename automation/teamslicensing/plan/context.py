@@ -10,7 +10,7 @@ from typing import Protocol
 from teamslicensing.model.capability import Capability
 from teamslicensing.model.desired import DesiredState
 from teamslicensing.model.plan import Gap, GapCode, Severity, UserChange
-from teamslicensing.model.tenant import LicenseAssignment, PhoneNumber, TenantUser
+from teamslicensing.model.tenant import CARRIER_NUMBER_TYPES, LicenseAssignment, PhoneNumber, TenantUser
 from teamslicensing.plan.voicerules import VoiceRules
 from teamslicensing.reference.availability import CountryAvailability
 
@@ -123,15 +123,16 @@ def configured_usage_location(
 def numbers_at_risk(
     numbers: Mapping[str, tuple[PhoneNumber, ...]] | None, user: TenantUser, lost: frozenset[Capability]
 ) -> tuple[PhoneNumber, ...] | None:
-    """The user's numbers that losing `lost` takes (a Calling Plan takes its calling-plan number; Phone System or
-    the resource-account plan takes every number); None when the inventory (`numbers`) was not read (then assume
-    one)."""
+    """The user's numbers that losing `lost` takes (a Calling Plan takes every number but a Direct Routing or
+    Operator Connect one, which live without it: numberType is an evolvable enum, so a type Graph adds later comes
+    as unknownFutureValue and counts as at risk; Phone System or the resource-account plan takes every number);
+    None when the inventory (`numbers`) was not read (then assume one)."""
     if numbers is None:
         return None
     held = numbers.get(user.id, ())
     if lost & {Capability.PHONE_SYSTEM, Capability.RESOURCE_ACCOUNT}:
         return held
-    return tuple(n for n in held if n.number_type.lower() == "callingplan")
+    return tuple(n for n in held if n.number_type.lower() not in CARRIER_NUMBER_TYPES)
 
 
 def teams_fix(ctx: PlanContext) -> str:
