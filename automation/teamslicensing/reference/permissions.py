@@ -99,6 +99,13 @@ RETURNS: dict[str, dict[str, frozenset[str] | None]] = {
 }
 
 
+# Permissions Microsoft's reference lists for the tool's paths that act on other users than the tool's (their
+# descriptions in permissions.json: agent users, users of another cloud): never asked for, never suggested.
+OTHER_USERS = frozenset(
+    {"AgentIdUser.ReadWrite.All", "AgentIdUser.ReadWrite.IdentityParentedBy", "User.ReadWrite.CrossCloud"}
+)
+
+
 @dataclass(frozen=True)
 class GraphRequest:
     """One kind of request the tool sends: Graph's URL template (relative to the version root, `{id}` for a key)
@@ -239,6 +246,8 @@ def provenance() -> dict[str, str]:
 
 
 def _returns(permission: str, request: GraphRequest) -> bool:
+    if permission in OTHER_USERS:
+        return False
     if request.returns is None:
         return True
     kind, wanted = request.returns
