@@ -11,6 +11,10 @@ against itself. It serves:
 - `POST /$batch` (≤ 20 items, relative URLs, per-item status and throttling, `dependsOn` → 424);
 - Graph's identity write quota as a sliding window, scripted 429s and 503/504s, per-request latency.
 
+Before any route, every request and `$batch` item is held against Graph v1.0 as Microsoft publishes it
+(tests/support/graphmetadata): its CSDL (a request or answer it does not describe fails the test that made it) and
+its permissions reference (a request none of the app's `roles` grants answers 403 Authorization_RequestDenied).
+
 Split by concern, as mixins over one state: `store` (the tenant: loading, accessors), `reads` (GET routes and
 paging), `writes` (PATCH and assignLicense), `batch` (JSON $batch), `quota` (write quota and scripted faults),
 `common` (Graph's limits and texts, replies, parsing); this module routes each request.

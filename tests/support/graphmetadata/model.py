@@ -26,6 +26,7 @@ class Unknown(Exception):
     """The request is not one the CSDL describes."""
 
 
+@functools.cache
 def element(type_name: str) -> tuple[str, bool]:
     """(element type, whether a collection) of a CSDL type reference."""
     if type_name.startswith("Collection(") and type_name.endswith(")"):
