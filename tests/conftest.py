@@ -1,4 +1,5 @@
-"""Shared fixtures: paths to the shipped example configuration and demo tenant."""
+"""Shared fixtures: paths to the shipped example configuration and demo tenant, and the check that every request
+the fake tenant serves is one Graph v1.0 has."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 import respx
 
+from tests.support.graphmetadata import take_violations
 from tests.support.rollout import CONFIG
 
 GRAPH_TOKEN = "test-token-not-a-secret"
@@ -20,6 +22,18 @@ def outside_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests run inside GitHub Actions or Azure Pipelines must not write to the real step summary or log."""
     for variable in ("GITHUB_STEP_SUMMARY", "TF_BUILD", "GITHUB_ACTIONS"):
         monkeypatch.delenv(variable, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def graph_as_microsoft_publishes_it() -> Iterator[None]:
+    """Every request the fake tenant served during the test, and its answer, is Graph v1.0 as its CSDL and
+    permissions reference describe it (tests/support/graphmetadata): one that is not fails the test, naming it,
+    even when the tool swallowed the fake's complaint."""
+    take_violations()
+    yield
+    found = take_violations()
+    if found:
+        pytest.fail("\n".join(["requests or answers Graph v1.0 does not have:", *found]), pytrace=False)
 
 
 @pytest.fixture(autouse=True)

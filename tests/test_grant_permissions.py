@@ -1,4 +1,5 @@
-"""runbooks/grant-permissions.sh: exactly the least-privileged Graph roles, granted idempotently with `az rest`.
+"""runbooks/grant-permissions.sh: exactly the roles `teams-licensing permissions` prints for the modes given,
+granted idempotently with `az rest`, its role lists generated from the permission table.
 
 A fake `az` on PATH answers the script's Graph requests and records them; nothing touches the network.
 """
@@ -7,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -15,27 +15,33 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent.parent / "runbooks" / "grant-permissions.sh"
+from teamslicensing.reference.permissions import MODES, accepted_instead, grants
+from tests.support.permission_docs import GRANT_SCRIPT, expected
+
 PRINCIPAL = "11111111-2222-3333-4444-555555555555"
-READ_WRITE = ["LicenseAssignment.ReadWrite.All", "User.ReadWrite.All", "GroupMember.Read.All"]
-READ_ONLY = ["LicenseAssignment.Read.All", "User.Read.All", "GroupMember.Read.All"]
-NUMBERS = "TeamsTelephoneNumber.Read.All"  # optional: the Teams number inventory
+# Graph's application roles as the fake `az` lists them: every role the table names or accepts, and one more
+ROLES = sorted(
+    {g.permission for m in MODES for g in grants(m)}
+    | {a for m in MODES for g in grants(m) for a in accepted_instead(g.permission)}
+    | {"Mail.Read"}
+)
 
 FAKE_AZ = """#!{python}
-import json, os, re, sys
+import json, os, sys
 args = sys.argv[1:]
 with open(os.environ["FAKE_AZ_LOG"], "a") as log:
     log.write(json.dumps(args) + "\\n")
 option = {{args[i]: args[i + 1] for i in range(len(args) - 1) if args[i].startswith("--")}}
-url, query = option.get("--url", ""), option.get("--query", "")
+url = option.get("--url", "")
 if option.get("--method") == "post":
     sys.exit(0)
 if "servicePrincipals?$filter=appId eq '00000003-0000-0000-c000-000000000000'" in url:
     print("graph-sp")
 elif url.endswith("/appRoleAssignments"):
     print(os.environ.get("FAKE_AZ_ASSIGNED", ""))
-elif url.endswith("?$select=appRoles"):
-    print("role-" + re.search(r"value=='([^']+)'", query).group(1))
+elif url.endswith("/graph-sp?$select=appRoles"):
+    assert "[value, id]" in option["--query"] and option["--output"] == "tsv"
+    print("\\n".join(f"{{name}}\\trole-{{name}}" for name in json.loads(os.environ["FAKE_AZ_ROLES"])))
 else:
     sys.exit("unexpected az call: " + " ".join(args))
 """
@@ -44,20 +50,8 @@ bash = shutil.which("bash")
 pytestmark = pytest.mark.skipif(bash is None, reason="needs bash")
 
 
-def roles_in_script(name: str) -> list[str]:
-    match = re.search(rf"^{name}=\(([^)]*)\)$", SCRIPT.read_text(encoding="utf-8"), re.MULTILINE)
-    assert match is not None
-    return match.group(1).split()
-
-
-def test_the_script_parses_and_names_exactly_the_least_privileged_roles() -> None:
-    assert bash is not None
-    subprocess.run([bash, "-n", str(SCRIPT)], check=True)
-    assert roles_in_script("READ_WRITE_ROLES") == READ_WRITE
-    assert roles_in_script("READ_ONLY_ROLES") == READ_ONLY
-    named = set(re.findall(r"\b[A-Z][A-Za-z]+\.(?:Read|ReadWrite)\.All\b", SCRIPT.read_text(encoding="utf-8")))
-    assert named == set(READ_WRITE) | set(READ_ONLY) | {NUMBERS, "CallRecords.Read.All"}
-    assert f"NUMBER_ROLE={NUMBERS}" in SCRIPT.read_text(encoding="utf-8")
+def required(mode: str) -> list[str]:
+    return [g.permission for g in grants(mode) if not g.optional]
 
 
 def run(tmp_path: Path, *args: str, assigned: str = "") -> tuple[subprocess.CompletedProcess[str], list[list[str]]]:
@@ -74,8 +68,9 @@ def run(tmp_path: Path, *args: str, assigned: str = "") -> tuple[subprocess.Comp
         "PATH": f"{folder}{os.pathsep}{os.environ['PATH']}",
         "FAKE_AZ_LOG": str(log),
         "FAKE_AZ_ASSIGNED": assigned,
+        "FAKE_AZ_ROLES": json.dumps(ROLES),
     }
-    result = subprocess.run([bash, str(SCRIPT), *args], capture_output=True, text=True, env=env, check=False)
+    result = subprocess.run([bash, str(GRANT_SCRIPT), *args], capture_output=True, text=True, env=env, check=False)
     calls = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
     return result, calls
 
@@ -86,45 +81,67 @@ def posted_roles(calls: list[list[str]]) -> list[str]:
     return [body["appRoleId"].removeprefix("role-") for body in bodies]
 
 
-def test_grants_the_read_write_roles(tmp_path: Path) -> None:
+def test_the_role_lists_are_the_permission_tables() -> None:
+    """Run `python -m tests.support.permission_docs` after changing the table."""
+    assert bash is not None
+    subprocess.run([bash, "-n", str(GRANT_SCRIPT)], check=True)
+    assert GRANT_SCRIPT.read_text(encoding="utf-8") == expected(GRANT_SCRIPT)
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_each_mode_grants_exactly_the_roles_permissions_prints(tmp_path: Path, mode: str) -> None:
+    result, calls = run(tmp_path, "--mode", mode, PRINCIPAL)
+    assert result.returncode == 0, result.stderr
+    assert posted_roles(calls) == required(mode)
+    assert all(call[0] == "rest" for call in calls)
+
+
+def test_without_a_mode_it_grants_apply_and_optional_adds_the_optional_roles(tmp_path: Path) -> None:
     result, calls = run(tmp_path, PRINCIPAL)
     assert result.returncode == 0, result.stderr
-    assert posted_roles(calls) == READ_WRITE
-    assert all(call[0] == "rest" for call in calls)
-    assert any(f"/servicePrincipals/{PRINCIPAL}/appRoleAssignments" in arg for call in calls for arg in call)
+    assert posted_roles(calls) == required("apply")
+    assert "LicenseAssignment.Read.All" in posted_roles(calls), "subscribedSkus: not granted by the write role"
+    result, calls = run(tmp_path, "--mode", "plan", "--optional", PRINCIPAL)
+    assert posted_roles(calls) == [g.permission for g in grants("plan")]
+    assert "Member.Read.Hidden" in posted_roles(calls)
 
 
-def test_read_only_grants_the_read_roles(tmp_path: Path) -> None:
-    result, calls = run(tmp_path, "--read-only", PRINCIPAL)
-    assert result.returncode == 0, result.stderr
-    assert posted_roles(calls) == READ_ONLY
-
-
-def test_numbers_adds_the_number_inventory_role(tmp_path: Path) -> None:
+def test_the_older_flags_still_work(tmp_path: Path) -> None:
     result, calls = run(tmp_path, "--read-only", "--numbers", PRINCIPAL)
     assert result.returncode == 0, result.stderr
-    assert posted_roles(calls) == [*READ_ONLY, NUMBERS]
-
-
-def test_usage_adds_the_call_records_role(tmp_path: Path) -> None:
+    assert posted_roles(calls) == [*required("plan"), "TeamsTelephoneNumber.Read.All"]
     result, calls = run(tmp_path, "--usage", PRINCIPAL)
-    assert result.returncode == 0, result.stderr
-    assert posted_roles(calls) == [*READ_WRITE, "CallRecords.Read.All"]
+    assert posted_roles(calls) == [*required("apply"), "CallRecord-PstnCalls.Read.All"]
+    assert "CallRecords.Read.All" not in posted_roles(calls), "least privileged: the PSTN logs, not every call"
 
 
-def test_roles_already_assigned_are_skipped(tmp_path: Path) -> None:
-    assigned = "role-User.ReadWrite.All\nrole-GroupMember.Read.All"
-    result, calls = run(tmp_path, PRINCIPAL, assigned=assigned)
+def test_a_role_another_wanted_one_covers_is_not_granted_too(tmp_path: Path) -> None:
+    result, calls = run(tmp_path, "--mode", "plan", "--mode", "apply", PRINCIPAL)
     assert result.returncode == 0, result.stderr
-    assert posted_roles(calls) == ["LicenseAssignment.ReadWrite.All"]
-    assert "User.ReadWrite.All: already granted" in result.stdout
-    again, calls = run(tmp_path, PRINCIPAL, assigned="\n".join(f"role-{r}" for r in READ_WRITE))
+    assert "User.Read.All: covered by User.ReadWrite.All" in result.stdout
+    assert set(posted_roles(calls)) == set(required("apply"))
+
+
+def test_roles_held_or_covered_by_one_held_are_skipped(tmp_path: Path) -> None:
+    """An identity granted CallRecords.Read.All before keeps it and gets no second call-records role."""
+    held = "role-CallRecords.Read.All\nrole-GroupMember.Read.All"
+    result, calls = run(tmp_path, "--mode", "usage", PRINCIPAL, assigned=held)
+    assert result.returncode == 0, result.stderr
+    assert posted_roles(calls) == ["LicenseAssignment.Read.All", "User.Read.All"]
+    assert "CallRecord-PstnCalls.Read.All: covered by CallRecords.Read.All, already granted" in result.stdout
+    assert "GroupMember.Read.All: already granted" in result.stdout
+    everything = "\n".join(f"role-{r}" for r in required("all"))
+    again, calls = run(tmp_path, "--mode", "all", PRINCIPAL, assigned=everything)
     assert again.returncode == 0
     assert posted_roles(calls) == []
 
 
-def test_a_bad_object_id_is_refused_before_any_call(tmp_path: Path) -> None:
+def test_bad_input_is_refused_before_any_call(tmp_path: Path) -> None:
     result, calls = run(tmp_path, "not-a-guid")
     assert result.returncode == 2
     assert "not an object id" in result.stderr
+    assert calls == []
+    result, calls = run(tmp_path, "--mode", "everything", PRINCIPAL)
+    assert result.returncode == 2
+    assert "unknown mode: everything" in result.stderr
     assert calls == []

@@ -359,3 +359,35 @@ def test_the_job_completes_when_only_error_gaps_remain(
         assert status == 0, "the job completes: gaps are findings, not a failed run"
         status, result = job(loopback.url, str(tmp_path / "missing.yaml"))
         assert (status, result["exitCode"]) == (1, 1), "a run that cannot start fails the job"
+
+
+def test_a_missing_graph_role_fails_the_job_naming_the_role_to_grant(
+    fake: FakeGraph, example_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The managed identity holds what grant-permissions.sh used to grant for apply: LicenseAssignment.ReadWrite.All
+    does not read subscribedSkus, so the job stops before any write and says which role grants that read."""
+    monkeypatch.setenv("TEAMS_LICENSING_CONFIG", str(example_config))
+    monkeypatch.setenv("TEAMS_LICENSING_MODE", "apply")
+    fake.roles = frozenset({"LicenseAssignment.ReadWrite.All", "User.ReadWrite.All", "GroupMember.Read.All"})
+    status, _, err, result = run()
+    assert status == 1
+    assert "GET /subscribedSkus needs the application permission LicenseAssignment.Read.All" in result["error"]
+    assert "Traceback" not in err
+    assert fake.writes == []
+
+
+def test_a_write_graph_refuses_for_want_of_a_role_names_it(
+    fake: FakeGraph, example_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEAMS_LICENSING_CONFIG", str(example_config))
+    monkeypatch.setenv("TEAMS_LICENSING_MODE", "apply")
+    fake.roles = frozenset({"LicenseAssignment.Read.All", "User.Read.All", "GroupMember.Read.All"})  # plan's
+    status, _, _, result = run()
+    assert status == 1
+    reasons = [user["reason"] for user in result["users"] if user["status"] == "failed"]
+    licenses = [r for r in reasons if r.startswith("assignLicense: HTTP 403")]
+    assert licenses
+    assert all("needs the application permission LicenseAssignment.ReadWrite.All (" in r for r in licenses)
+    locations = [r for r in reasons if r.startswith("setting the usage location: HTTP 403")]
+    assert locations
+    assert all("PATCH /users/{id} needs the application permission User.ReadWrite.All" in r for r in locations)

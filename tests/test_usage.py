@@ -18,6 +18,7 @@ from teamslicensing.plan.usage import funding
 from teamslicensing.tenant.calls import parse_call, windows
 from tests.support.fakegraph.calls import generate_calls
 from tests.support.faults import fake_for
+from tests.support.graphmetadata import DEFAULT_ROLES
 from tests.support.rollout import rollout_document, user_id
 
 BASE = "https://graph.microsoft.com/v1.0"
@@ -188,7 +189,7 @@ def test_the_fake_refuses_more_than_ninety_days_and_calls_without_the_permission
     url = f"{BASE}/communications/callRecords/getPstnCalls({window})"
     assert httpx.get(url, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 400
     fake = fake_for(tenant(), router)
-    fake.call_records_role = False
+    fake.roles = DEFAULT_ROLES - {"CallRecords.Read.All"}
     one_day = "fromDateTime=2026-01-01T00:00:00Z,toDateTime=2026-01-02T00:00:00Z"
     url = f"{BASE}/communications/callRecords/getPstnCalls({one_day})"
     assert httpx.get(url, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 403, "no CallRecords.Read.All"
@@ -197,9 +198,9 @@ def test_the_fake_refuses_more_than_ninety_days_and_calls_without_the_permission
 def test_without_call_records_permission_the_error_says_which_to_grant(
     router: respx.MockRouter, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fake_for(tenant(), router, call_records_role=False)
+    fake_for(tenant(), router, roles=DEFAULT_ROLES - {"CallRecords.Read.All"})
     assert main(["usage", "--days", "30"]) == 1
-    assert "CallRecords.Read.All" in capsys.readouterr().err
+    assert "CallRecord-PstnCalls.Read.All" in capsys.readouterr().err
 
 
 def test_the_report_names_toll_free_without_credits_idle_plans_and_a_pool_running_out(

@@ -46,8 +46,9 @@ bundle, from a checkout of the project with its test extra installed:
    `TeamsLicensing_Mode` to `apply` once the plans look right. Other variables: see the project README (*Azure
    Automation runbook*).
 4. Enable the Automation account's managed identity and grant it the Graph application roles:
-   `./grant-permissions.sh <principal id>` (add `--read-only` for plan-only runs, `--numbers` for the
-   Teams number inventory, `--usage` for the usage mode's call records).
+   `./grant-permissions.sh --mode apply <principal id>` (`--mode plan` for plan-only runs; add
+   `--mode inventory` for the Teams number inventory, `--mode usage` for call records; `teams-licensing
+   permissions --mode MODE` says what each role is for).
    The principal id: `az automation account show -n ACCOUNT -g GROUP --query identity.principalId -o tsv`.
 5. Start the runbook once by hand and read its output: a summary, then one JSON line with the result.
 

@@ -244,6 +244,13 @@ def schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def permissions(args: argparse.Namespace) -> int:
+    from teamslicensing.report.permissions import permissions_json, permissions_text
+
+    sys.stdout.write(permissions_json(args.mode) if args.format == "json" else permissions_text(args.mode))
+    return EXIT_OK
+
+
 def skus(args: argparse.Namespace) -> int:
     from teamslicensing.model.capability import VOICE_CAPABILITIES
     from teamslicensing.reference.catalog import load_catalog

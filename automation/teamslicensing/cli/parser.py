@@ -16,6 +16,7 @@ from teamslicensing import __version__
 from teamslicensing.cli import commands
 from teamslicensing.exitcodes import EXIT_FAILURE
 from teamslicensing.graph.connection import CLOUDS
+from teamslicensing.reference.permissions import MODES
 from teamslicensing.report import FORMATS
 from teamslicensing.report.usage import USAGE_FORMATS
 
@@ -198,11 +199,33 @@ def build_parser() -> argparse.ArgumentParser:
     schema = subcommands.add_parser("schema", help="print the JSON Schema of the configuration format")
     schema.set_defaults(command=commands.schema)
 
+    permissions_command(subcommands)
+
     skus = subcommands.add_parser("skus", help="list known SKUs and their Teams voice capabilities")
     skus.add_argument("--search", metavar="TEXT", help="only SKUs whose name, id or service plans contain TEXT")
     skus.add_argument("--voice", action="store_true", help="only SKUs that carry a voice capability")
     skus.set_defaults(command=commands.skus)
     return parser
+
+
+def permissions_command(subcommands: argparse._SubParsersAction[Parser]) -> None:
+    modes = "\n".join(f"  {name:<10} {mode.summary}" for name, mode in MODES.items())
+    permissions = subcommands.add_parser(
+        "permissions",
+        help="the Microsoft Graph application permissions a kind of run needs",
+        description="Print the least-privileged Graph application permissions a mode needs, from Microsoft's "
+        "permissions reference; runbooks/grant-permissions.sh grants the same.",
+        epilog=f"modes:\n{modes}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    permissions.add_argument("--mode", choices=tuple(MODES), default="all", help="the kind of run (default: all)")
+    permissions.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help='text, or JSON: a list of {"permission", "why", "optional"} (default: text)',
+    )
+    permissions.set_defaults(command=commands.permissions)
 
 
 def read_option(parser: argparse.ArgumentParser) -> None:

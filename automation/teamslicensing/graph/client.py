@@ -37,14 +37,15 @@ from teamslicensing.graph.connection import (
 )
 from teamslicensing.graph.pacing import WritePacer
 from teamslicensing.graph.wire import (
+    TRANSIENT_STATUSES,
     BatchRequest,
     BatchResponse,
     batch_item,
     batch_items,
-    error_parts,
     mapping,
     number,
     origin,
+    refusal,
     request_id_of,
     short_path,
     status_of,
@@ -57,7 +58,6 @@ DEFAULT_CONCURRENCY = 4  # batches in flight at once
 READ_CONCURRENCY = 8
 MAX_ATTEMPTS = 8
 MAX_TOTAL_WAIT = 15 * 60.0  # seconds one request may spend retrying before we give up on it
-_TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 MAX_PAGES = 5000  # pages of one collection: 5 million objects at 999 a page; past that, something is looping
 MAX_RETRY_AFTER = 300.0  # one Retry-After is honoured up to 5 minutes (a larger one is capped, and said)
 MAX_RUN_WAIT = 3600.0  # seconds a run may spend waiting for Retry-After and backoff in all, before giving up
@@ -275,7 +275,7 @@ class Graph:
                     trusted,
                 )
                 throttled = status == 429
-                transient = status == 0 or status in _TRANSIENT_STATUSES
+                transient = status == 0 or status in TRANSIENT_STATUSES
                 failures[request_id] += transient
                 out_of_time = time.monotonic() - started > self.max_total_wait
                 # a read is repeated freely; a write only when it surely did not happen (429): a 5xx or no answer
@@ -433,10 +433,4 @@ class Graph:
             )
         if response.status_code < 400:
             return response
-        request_id = request_id_of(response.headers)
-        code, message = error_parts(response)
-        if response.status_code == 429 or response.status_code in _TRANSIENT_STATUSES:
-            raise RetryableError(
-                response.status_code, code, message, request_id, number(response.headers.get("retry-after"))
-            )
-        raise GraphError(response.status_code, code, message, request_id)
+        raise refusal(response, method, url)

@@ -9,6 +9,11 @@ from typing import Any
 
 import httpx
 
+from teamslicensing.errors import GraphError, RetryableError
+from teamslicensing.reference.permissions import refusal_hint
+
+TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+
 
 @dataclass(frozen=True)
 class BatchRequest:
@@ -93,6 +98,19 @@ def error_parts(response: httpx.Response) -> tuple[str, str]:
     except (ValueError, AttributeError):
         return f"HTTP{response.status_code}", response.text[:200] or response.reason_phrase
     return str(error.get("code", f"HTTP{response.status_code}")), str(error.get("message", ""))
+
+
+def refusal(response: httpx.Response, method: str, url: str) -> GraphError:
+    """The error Graph's refusal of `method url` becomes: RetryableError for 429 and 5xx, else GraphError; a 403
+    says which permission grants the request (the permission table, `reference.permissions`)."""
+    request_id = request_id_of(response.headers)
+    code, message = error_parts(response)
+    if response.status_code == 429 or response.status_code in TRANSIENT_STATUSES:
+        retry_after = number(response.headers.get("retry-after"))
+        return RetryableError(response.status_code, code, message, request_id, retry_after)
+    if response.status_code == 403:
+        message = f"{message.rstrip('.')}. {refusal_hint(method, url)}"
+    return GraphError(response.status_code, code, message, request_id)
 
 
 def error_text(body: Any) -> str:

@@ -11,6 +11,7 @@ from teamslicensing.graph.requests import group_license_request, reprocess_reque
 from teamslicensing.graph.wire import BatchRequest, BatchResponse
 from teamslicensing.model.outcome import Write, WriteAttempt
 from teamslicensing.model.plan import GroupChange
+from teamslicensing.reference.permissions import refusal_hint
 
 READ_BACK_SELECT = (
     "id,userPrincipalName,displayName,accountEnabled,usageLocation,assignedLicenses,licenseAssignmentStates"
@@ -81,6 +82,13 @@ def raise_for(answer: BatchResponse) -> None:
     raise GraphError(answer.status, "ReadBackFailed", answer.error_message, answer.request_id)
 
 
+def _explained(request: BatchRequest, response: BatchResponse) -> str:
+    """Graph's message; for a 403, with the permission that grants the request (the permission table)."""
+    if response.status != 403:
+        return response.error_message
+    return f"{response.error_message.rstrip('.')}. {refusal_hint(request.method, request.url)}"
+
+
 def _attempt(request: BatchRequest, response: BatchResponse) -> WriteAttempt:
     body = response.body
     licenses = body.get("assignedLicenses") if isinstance(body, dict) else None
@@ -89,7 +97,7 @@ def _attempt(request: BatchRequest, response: BatchResponse) -> WriteAttempt:
         url=request.url,
         body=request.body,
         status=response.status,
-        error_message=None if response.ok else response.error_message,
+        error_message=None if response.ok else _explained(request, response),
         request_id=response.request_id,
         attempt=response.attempts,
         assigned_licenses=licenses if isinstance(licenses, list) else None,

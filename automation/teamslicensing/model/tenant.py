@@ -126,12 +126,17 @@ class TenantGroup:
         return self.direct_members if self.direct_members is not None else self.members
 
 
+# numberType values (lower case) of numbers that reach the PSTN through a carrier, not a Calling Plan; any other
+# (callingPlan, internalError, and unknownFutureValue for a type Graph adds later: v1.0's CSDL) may need the plan
+CARRIER_NUMBER_TYPES = frozenset({"directrouting", "operatorconnect"})
+
+
 @dataclass(frozen=True, slots=True)
 class PhoneNumber:
     """A Teams number assigned to a user or resource account (Graph numberAssignments, rev. 2025-07)."""
 
     number: str  # E.164, with '+'
-    number_type: str  # callingPlan, directRouting, operatorConnect
+    number_type: str  # callingPlan, directRouting, operatorConnect, internalError or unknownFutureValue
     user_id: str  # lowercase object id of the user or resource account
     assignment_status: str = "userAssigned"  # userAssigned, or voiceApplicationAssigned: a resource account's
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from teamslicensing.model.capability import Capability
 from teamslicensing.model.plan import Gap, GapCode, Severity
-from teamslicensing.model.tenant import TenantUser
+from teamslicensing.model.tenant import CARRIER_NUMBER_TYPES, TenantUser
 from teamslicensing.plan.context import ERROR, INFO, WARNING, Draft, PlanContext, holding_of, teams_fix, user_gap
 from teamslicensing.plan.voicerules import (
     Holding,
@@ -140,7 +140,7 @@ def lacks_calling_plan(
     if not profile.phone_system or profile.calling_plan or profile.resource_account_only:
         return False
     if ctx.numbers is not None and any(
-        n.number_type.lower() in ("directrouting", "operatorconnect") for n in ctx.numbers.get(user_id, ())
+        n.number_type.lower() in CARRIER_NUMBER_TYPES for n in ctx.numbers.get(user_id, ())
     ):
         return False  # the inventory shows the user's way to the PSTN: Direct Routing or Operator Connect
     if any(ctx.desired.rules[i].voice_routing != "callingPlan" for i in orders):

@@ -35,7 +35,7 @@ from teamslicensing.model.plan import (
     Severity,
     UserChange,
 )
-from teamslicensing.model.tenant import PhoneNumber, Tenant, TenantUser
+from teamslicensing.model.tenant import CARRIER_NUMBER_TYPES, PhoneNumber, Tenant, TenantUser
 from teamslicensing.plan.context import Draft, end_holding, holding_of
 from teamslicensing.plan.voicerules import (
     VoiceRules,
@@ -120,15 +120,16 @@ def believed_numbers(
 def numbers_at_risk(
     numbers: Mapping[str, tuple[PhoneNumber, ...]] | None, user_id: str, lost: frozenset[Capability]
 ) -> tuple[PhoneNumber, ...] | None:
-    """The user's numbers that losing `lost` takes (a Calling Plan takes its calling-plan number; Phone System or
-    the resource-account plan takes every number); None when the inventory (`numbers`) was not read (then assume
-    one)."""
+    """The user's numbers that losing `lost` takes (a Calling Plan takes every number but a Direct Routing or
+    Operator Connect one, which live without it: numberType is an evolvable enum, so a type Graph adds later comes
+    as unknownFutureValue and counts as at risk; Phone System or the resource-account plan takes every number);
+    None when the inventory (`numbers`) was not read (then assume one)."""
     if numbers is None:
         return None
     held = numbers.get(user_id, ())
     if lost & NUMBER_KINDS:
         return held
-    return tuple(n for n in held if n.number_type.lower() == "callingplan")
+    return tuple(n for n in held if n.number_type.lower() not in CARRIER_NUMBER_TYPES)
 
 
 def apply_refusals(plan: Plan, max_changes: int, max_removals: int) -> tuple[Refusal, ...]:

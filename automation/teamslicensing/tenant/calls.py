@@ -5,10 +5,10 @@ Graph's rules followed (callRecords getPstnCalls / getDirectRoutingCalls, v1.0, 
 bounds inclusive for getPstnCalls, toDateTime exclusive for getDirectRoutingCalls (a Direct Routing call starting in
 the very last second of the whole window is not read); at most 90 days per call (beyond that, 400); pages of 1,000
 with @odata.nextLink; `callId` is not unique, `id` is; toll-free inbound (`ucap_in`) rows carry no user; application
-permission CallRecords.Read.All only, not in the China cloud. Windows share their boundary instants, so a call
-starting exactly on one comes twice: rows within a second of an inner boundary are de-duplicated by `id` (a set of
-those few ids, not of every call). Every read is bounded like any other: the Graph client's origin, loop and page
-rules apply.
+permissions only (CallRecord-PstnCalls.Read.All, least privileged, or CallRecords.Read.All), not in the China
+cloud. Windows share their boundary instants, so a call starting exactly on one comes twice: rows within a second
+of an inner boundary are de-duplicated by `id` (a set of those few ids, not of every call). Every read is bounded
+like any other: the Graph client's origin, loop and page rules apply.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from teamslicensing.errors import GraphError, InputError, Problem
 from teamslicensing.graph import Graph
 from teamslicensing.graph.connection import cloud_of
 from teamslicensing.model.usage import CONFERENCE_OUT, DIRECT_ROUTING, OTHER, TOLL_FREE_IN, USER_OUT, CallRow
+from teamslicensing.reference.permissions import refusal_hint
 
 MAX_WINDOW = timedelta(days=90)
 EDGE = timedelta(seconds=1)  # rows this close to an inner window boundary may come in both windows
@@ -32,7 +33,7 @@ FUNCTIONS = {"pstn": "getPstnCalls", "directRouting": "getDirectRoutingCalls"}
 
 
 class CallsUnavailable(GraphError):
-    """Graph would not give call records (no CallRecords.Read.All, a delegated sign-in, the China cloud)."""
+    """Graph would not give call records (no permission for them, a delegated sign-in, the China cloud)."""
 
 
 def windows(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
@@ -78,11 +79,12 @@ async def call_rows(graph: Graph, start: datetime, end: datetime) -> AsyncIterat
                         yield source, row
             except GraphError as exc:
                 if exc.status in (401, 403):
+                    hint = "" if exc.status == 403 else f" {refusal_hint('GET', url)}"  # a 403's message has it
                     raise CallsUnavailable(
                         exc.status,
                         exc.code,
-                        "Graph refused the call records: grant the app CallRecords.Read.All (application permission; "
-                        f"delegated sign-in is not supported): {exc.message}",
+                        "Graph refused the call records (application permissions only; a delegated sign-in cannot "
+                        f"read them): {exc.message}{hint}",
                         exc.request_id,
                     ) from exc
                 raise

@@ -26,6 +26,7 @@ from teamslicensing.model.tenant import (
     TenantUser,
     UnreadableUser,
 )
+from teamslicensing.reference.permissions import refusal_hint
 from teamslicensing.tenant.groups import (
     ADVANCED_QUERY,
     PAGE_SIZE,
@@ -166,9 +167,9 @@ def _account_id(skus: list[TenantSku]) -> str | None:
 
 async def read_number_assignments(graph: Graph, cloud: str) -> tuple[list[Any] | None, str | None]:
     """The Teams number inventory as Graph's objects, or (None, why) when it cannot be read: Graph serves it in
-    the global cloud only, and only with TeamsTelephoneNumber.Read.All. Paged with $top and $skip as documented
-    (rev. 2025-07-23), an @odata.nextLink followed when one comes, and bounded in pages. A page of another shape
-    than the CSDL's collection of numberAssignment objects (the page's own examples show `"value": {…}`) is an
+    the global cloud only, and only with the permission the table names for it. Paged with $top and $skip as
+    documented (rev. 2025-07-23), an @odata.nextLink followed when one comes, and bounded in pages. A page of another
+    shape than the CSDL's collection of numberAssignment objects (the page's own examples show `"value": {…}`) is an
     inventory not to be trusted: (None, what was wrong), so protection guesses from licenses, as without it."""
     if cloud != "global":
         return None, f"Graph lists Teams numbers in the global cloud only, not in {cloud}"
@@ -181,7 +182,7 @@ async def read_number_assignments(graph: Graph, cloud: str) -> tuple[list[Any] |
             page = await graph.get_json(url)
         except GraphError as exc:
             if exc.status in (401, 403, 404):
-                return None, f"HTTP {exc.status}: grant the app TeamsTelephoneNumber.Read.All"
+                return None, f"HTTP {exc.status}: {refusal_hint('GET', NUMBERS_URL)}"
             raise
         malformed = _malformed_number_page(page)
         if malformed:

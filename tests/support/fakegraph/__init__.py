@@ -11,6 +11,10 @@ against itself. It serves:
 - `POST /$batch` (≤ 20 items, relative URLs, per-item status and throttling, `dependsOn` → 424);
 - Graph's identity write quota as a sliding window, scripted 429s and 503/504s, per-request latency.
 
+Before any route, every request and `$batch` item is held against Graph v1.0 as Microsoft publishes it
+(tests/support/graphmetadata): its CSDL (a request or answer it does not describe fails the test that made it) and
+its permissions reference (a request none of the app's `roles` grants answers 403 Authorization_RequestDenied).
+
 Split by concern, as mixins over one state: `store` (the tenant: loading, accessors), `reads` (GET routes and
 paging), `writes` (PATCH and assignLicense), `batch` (JSON $batch), `quota` (write quota and scripted faults),
 `common` (Graph's limits and texts, replies, parsing); this module routes each request.
@@ -34,7 +38,7 @@ import random
 import re
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -61,6 +65,7 @@ from tests.support.fakegraph.common import (
 from tests.support.fakegraph.grouplicensing import GroupLicenseRoutes
 from tests.support.fakegraph.reads import ReadRoutes
 from tests.support.fakegraph.writes import WriteRoutes
+from tests.support.graphmetadata import DEFAULT_ROLES, guard
 
 __all__ = ["BATCH_LIMIT", "MAX_PAGE_SIZE", "FakeGraph"]
 
@@ -83,9 +88,8 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRe
         fractional_retry_after: bool = False,
         enforce_dependencies: bool = True,
         seed: int = 0,
-        number_role: bool = True,
+        roles: Iterable[str] = DEFAULT_ROLES,
         group_processing_delay: int = 0,
-        call_records_role: bool = True,
     ) -> None:
         """`page_size_limit` caps every page below the client's `$top` (Graph may return fewer than asked).
 
@@ -97,12 +101,13 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRe
         `fractional_retry_after`: Retry-After in milliseconds precision instead of whole seconds (≥ 1), for quotas
         scaled down in time. `enforce_dependencies=False` drops the Calling Plan/Credits dependency checks (Graph's
         enforcement of them is unconfirmed, GRAPH-FACTS). `seed` fixes the order of $batch responses.
-        `number_role=False`: the app lacks TeamsTelephoneNumber.Read.All, so the number inventory answers 403.
-        The document's `numberAssignments` (Graph's objects) are the tenant's Teams numbers.
+        `roles`: the app's application permissions; a request none of them grants in Microsoft's permissions
+        reference answers 403 (see tests/support/graphmetadata: every request is held against the v1.0 CSDL
+        first). The document's `numberAssignments` (Graph's objects) are the tenant's Teams numbers.
         `group_processing_delay`: requests handled after a group license write before Entra processes it (see
         `grouplicensing`); a group's `directMembers` (else its `members`) are the members Entra licenses.
         The document's `pstnCalls` and `directRoutingCalls` (Graph's rows) are served by the call-record functions
-        (see `calls`; `load_calls` replaces them); `call_records_role=False`: no CallRecords.Read.All (403).
+        (see `calls`; `load_calls` replaces them).
         """
         if page_size_limit < 1:
             raise ValueError("page_size_limit must be at least 1")
@@ -125,7 +130,7 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRe
         self._rng = random.Random(seed)
         self.requests: list[tuple[str, str]] = []
         self.group_processing_delay = group_processing_delay
-        self.call_records_role = call_records_role
+        self.roles = frozenset(roles)
         self._calls = {}
         self.load_calls("getPstnCalls", document.get("pstnCalls") or [])
         self.load_calls("getDirectRoutingCalls", document.get("directRoutingCalls") or [])
@@ -140,7 +145,6 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRe
         self._failures: deque[int] = deque()  # scripted 503/504s for the next HTTP requests
         self._headers: dict[str, str] = {}  # the request (or $batch item) being answered, lower-case names
         self._lost_answers: deque[str] = deque()  # scripted faults after a $batch took effect (see lose_answer)
-        self.number_role = number_role
         self._extra = {k: v for k, v in document.items() if k not in ("subscribedSkus", "users", "groups")}
         self._load_skus(document.get("subscribedSkus") or [])
         self._load_users(document.get("users") or [])
@@ -256,6 +260,9 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRe
     def _operation(
         self, method: str, path: str, raw_query: str, body: Any, bad_body: bool, *, in_batch: bool
     ) -> _Reply:
+        checked, denied = guard.admit(method, path, raw_query, body, bad_body, self.roles)
+        if denied is not None:
+            return _error(*denied)
         write = method in WRITE_METHODS
         throttled: _Reply | None = None
         if self._item_throttles:  # scripted: each $batch item is throttled on its own (GRAPH-FACTS)
@@ -275,6 +282,7 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRe
                 self._log_write(method, path, raw_query, body, throttled.status, applied, in_batch)
             return throttled
         reply = self._dispatch(method, path, raw_query, body, bad_body)
+        guard.answered(checked, self._headers, reply.status, reply.body)
         if write:
             self._log_write(method, path, raw_query, body, reply.status, reply.status < 400, in_batch)
         return reply

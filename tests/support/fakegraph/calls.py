@@ -1,6 +1,7 @@
 """PSTN and Direct Routing call records as Graph serves them (callRecords getPstnCalls / getDirectRoutingCalls,
 v1.0): both bounds inclusive on the call's start, at most 90 days per call (else 400), pages of 1,000 with an
-@odata.nextLink carrying $skip, application permission CallRecords.Read.All only (403 without it).
+@odata.nextLink carrying $skip; application permissions only (CallRecord-PstnCalls.Read.All or CallRecords.Read.All,
+enforced with every other permission in front of the routes).
 
 Rows come from the document (`pstnCalls`, `directRoutingCalls`: Graph's own row objects) or from `generate_calls`,
 a seeded model of a tenant's calling: users calling out on their plan, conference dial-outs, toll-free calls into a
@@ -16,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote
 
-from tests.support.fakegraph.common import Json, _bad_request, _error, _Reply
+from tests.support.fakegraph.common import Json, _bad_request, _Reply
 from tests.support.fakegraph.store import TenantStore
 
 PAGE = 1000
@@ -38,7 +39,6 @@ def _when(text: str) -> datetime | None:
 
 
 class CallRecordRoutes(TenantStore):
-    call_records_role: bool
     _calls: dict[str, tuple[list[datetime], list[Json]]]  # function -> (sorted starts, rows in that order)
 
     def load_calls(self, function: str, rows: Sequence[Json]) -> None:
@@ -50,8 +50,6 @@ class CallRecordRoutes(TenantStore):
         match = FUNCTION.fullmatch(unquote(path))
         if match is None:
             return None
-        if not self.call_records_role:
-            return _error(403, "Forbidden", "Missing application permission CallRecords.Read.All.")
         function, low, high = match.group(1), _when(match.group(2)), _when(match.group(3))
         if low is None or high is None or high < low:
             return _bad_request("Invalid fromDateTime or toDateTime.")

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+from tests.support.graphmetadata.conformance import model
+
 Json = dict[str, Any]
 
 NUMBER_ASSIGNMENTS = "/admin/teams/telephoneNumberManagement/numberAssignments"  # Teams numbers (global cloud)
@@ -117,6 +119,12 @@ USER_PROPERTIES = frozenset(
         "userPrincipalName",
         "userType",
     }
+)
+# user properties that are collections in v1.0's CSDL: Graph sends [] for none, never null
+USER_COLLECTIONS = frozenset(
+    spec["name"]
+    for spec in model().properties("microsoft.graph.user").values()
+    if spec["type"].startswith("Collection(")
 )
 READ_ONLY_USER_PROPERTIES = frozenset({"id", "assignedLicenses", "assignedPlans", "licenseAssignmentStates"})
 # Calling plans that "cannot be assigned together" (Entra service-plan reference; GRAPH-FACTS)

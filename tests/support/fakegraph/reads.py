@@ -137,7 +137,7 @@ class ReadRoutes(TenantStore):
             users = matched
 
         def render(user: Json) -> Json:
-            return {name: user.get(name) for name in fields}
+            return self._user_fields_of(user, fields)
 
         reply = self._page("/users", raw_query, query, users, render, f"users({','.join(fields)})")
         if advanced and reply.status == 200:
@@ -289,7 +289,7 @@ class ReadRoutes(TenantStore):
             position = self._user_index.get(member_id.lower())
             user: Json = self._users[position] if position is not None else {"id": member_id}
             item: Json = {} if cast else {"@odata.type": "#microsoft.graph.user"}
-            item.update({name: user.get(name) for name in fields})
+            item.update(self._user_fields_of(user, fields))
             return item
 
         if "/members" in path:  # direct members: a group's `directMembers` when the document lists them
@@ -301,14 +301,7 @@ class ReadRoutes(TenantStore):
 
     def _number_assignments(self, query: dict[str, str]) -> _Reply:
         """The Teams numbers, paged the way the docs describe it: `$top` (500 by default, 1,000 at most) and
-        `$skip`, no @odata.nextLink; 403 without TeamsTelephoneNumber.Read.All."""
-        if not self.number_role:
-            return _error(
-                403,
-                "Forbidden",
-                "Missing role permissions on the request. API requires one of "
-                "'TeamsTelephoneNumber.Read.All, TeamsTelephoneNumber.ReadWrite.All'.",
-            )
+        `$skip`, no @odata.nextLink."""
         try:
             top = int(query.get("top", NUMBER_PAGE_DEFAULT))
             skip = int(query.get("skip", 0))

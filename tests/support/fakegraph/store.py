@@ -11,6 +11,7 @@ from typing import Any
 
 from tests.support.fakegraph.common import (
     DEFAULT_USER_PROPERTIES,
+    USER_COLLECTIONS,
     USER_PROPERTIES,
     Json,
     _key,
@@ -45,7 +46,7 @@ class TenantStore:
     _lost_answers: deque[str]
     _headers: dict[str, str]
     _extra: dict[str, Any]
-    number_role: bool
+    roles: frozenset[str]
 
     def _load_skus(self, skus: Iterable[Json]) -> None:
         self._skus: dict[str, Json] = {}
@@ -141,7 +142,12 @@ class TenantStore:
         return self._consumed[sku_id.lower()]
 
     def _user_body(self, user: Json, fields: Sequence[str] = DEFAULT_USER_PROPERTIES) -> Json:
-        return {"@odata.context": f"{self.base_url}/$metadata#users/$entity", **{n: user.get(n) for n in fields}}
+        return {"@odata.context": f"{self.base_url}/$metadata#users/$entity", **self._user_fields_of(user, fields)}
+
+    @staticmethod
+    def _user_fields_of(user: Json, fields: Sequence[str]) -> Json:
+        """The user's `fields`; one the document lacks as Graph sends it: [] for a collection, else null."""
+        return {n: user.get(n, [] if n in USER_COLLECTIONS else None) for n in fields}
 
     @staticmethod
     def _assigned(states: list[Json], previous: list[Json], touched: set[str]) -> list[Json]:
