@@ -113,7 +113,9 @@ def digest(changes: Any) -> str:
 def run_product(url: str, mode: str, plan_file: Path) -> dict[str, Any]:
     """Read and plan in `mode`, saving the plan to `plan_file`; or, for the check modes, check the plan saved
     there as `apply PLANFILE` does (`check`: the product's way; `check-all`: reading every user, as before)."""
-    from teamslicensing.apply.planfile import basis_read, read_plan_file, split_stale, write_plan_file
+    from teamslicensing.app.core import managed_skus
+    from teamslicensing.apply.planbasis import stale_users
+    from teamslicensing.apply.planfile import basis_read, read_plan_file, write_plan_file
     from teamslicensing.plan.planner import plan
     from teamslicensing.reference.availability import load_availability
     from teamslicensing.tenant.live import read_tenant, read_tenant_parts
@@ -130,7 +132,7 @@ def run_product(url: str, mode: str, plan_file: Path) -> dict[str, Any]:
                 tenant = await read_tenant_parts(graph, need.group_names, need.attributes, need.licensed, ids)
                 requests = sent()
             read_wall = time.monotonic() - started
-            fresh, stale = split_stale(saved, tenant)
+            fresh, stale = stale_users(saved.plan.changes, saved.basis, tenant)
             result.update(changes=len(fresh), changes_digest=digest(fresh), gaps=len(stale))
         else:
             desired = rollout_desired()
@@ -146,8 +148,8 @@ def run_product(url: str, mode: str, plan_file: Path) -> dict[str, Any]:
                 tenant,
                 config="licensing.yaml",
                 config_digest=None,
-                max_changes=policy.max_changes,
-                max_removals=policy.max_removals,
+                policy=policy,
+                managed=managed_skus(desired, tenant),
                 attributes=tuple(sorted(desired.selected_attributes)),
             )
             result.update(changes=len(planned.changes), changes_digest=digest(planned.changes), gaps=len(planned.gaps))

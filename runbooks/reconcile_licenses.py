@@ -214,8 +214,10 @@ def main(out: TextIO | None = None, err: TextIO | None = None) -> int:
     try:
         settings = read_settings(automation_variable_reader())
         document["mode"] = settings.mode
-        with config_file(settings.config) as path:
+        with config_file(settings.config) as path, _signals_stop():
             return _run(settings, path, document, out, err)
+    except _Stopped as exc:  # a signal before or after the writes (which stop on their own and report)
+        return _fail(out, err, document, f"{exc.name} received outside the writes: nothing more was written", exc.code)
     except (SettingError, TeamsLicensingError) as exc:
         return _fail(out, err, document, str(exc))
     except OSError as exc:  # a file the system refused: a message, like the CLI's
@@ -416,13 +418,42 @@ def job_status(code: int) -> int:
     return 0 if code == 3 else code
 
 
-def _fail(out: TextIO, err: TextIO, document: dict[str, Any], message: str) -> int:
+class _Stopped(BaseException):
+    """SIGTERM (the job being stopped) or SIGINT outside the writing phase, which handles both itself."""
+
+    def __init__(self, name: str, code: int) -> None:
+        super().__init__(name)
+        self.name, self.code = name, code
+
+
+@contextlib.contextmanager
+def _signals_stop() -> Iterator[None]:
+    """While reading and planning, SIGTERM and SIGINT end the run with the summary and the JSON line."""
+    import signal
+
+    def stop(signum: int, frame: Any) -> None:
+        raise _Stopped(signal.Signals(signum).name, 128 + signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _fail(out: TextIO, err: TextIO, document: dict[str, Any], message: str, code: int = FAILED_BEFORE_START) -> int:
     print(message, file=err)
     err.flush()
-    document.update({"exitCode": FAILED_BEFORE_START, "error": message})
+    document.update({"exitCode": code, "error": message, "stopped": _stopped(code, message)})
     out.write(json.dumps(document, separators=(",", ":")) + "\n")
     out.flush()
-    return FAILED_BEFORE_START
+    return code
+
+
+def _stopped(code: int, message: str) -> dict[str, str] | None:
+    reasons = {143: "terminated", 130: "interrupted"}  # teamslicensing.model.outcome.StopReason's values
+    return {"reason": reasons[code], "message": message} if code in reasons else None
 
 
 if __name__ == "__main__":

@@ -123,7 +123,7 @@ def test_writes_cut_off_in_flight_are_unknown_and_undo_still_sees_them_once_grap
         fake.handle(request)
     landed = holders(fake.document())
     assert len(landed) == 20 + len(cut_off)
-    assert landed <= {user.user_id for user in read_journal(tmp_path / "a.jsonl")}, "the log names every one"
+    assert landed <= {user.user_id for user in read_journal(tmp_path / "a.jsonl").users}, "the log names every one"
 
     slow = False
     undo = ["undo", str(tmp_path / "a.jsonl"), "--graph-url", BASE, "--yes", "--audit-log", str(tmp_path / "u.jsonl")]

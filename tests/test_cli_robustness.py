@@ -16,6 +16,7 @@ import pytest
 import respx
 
 from teamslicensing.cli import commands, main
+from tests.support import planfiles
 from tests.support.rollout import CONFIG, rollout_document
 
 
@@ -51,7 +52,7 @@ def test_usage_errors_exit_1_not_2(argv: list[str], capsys: pytest.CaptureFixtur
 
 def test_plan_out_is_the_saved_plan_option_not_output(example_config: Path, tenant: Path, tmp_path: Path) -> None:
     assert main(["plan", str(example_config), "--snapshot", str(tenant), "--out", str(tmp_path / "p.json")]) == 0
-    assert json.loads((tmp_path / "p.json").read_text(encoding="utf-8"))["teamsLicensingPlan"] == 1
+    assert planfiles.header(tmp_path / "p.json")["teamsLicensingPlan"] == 2
 
 
 @pytest.mark.parametrize(

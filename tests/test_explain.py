@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from teamslicensing.cli import main
+from tests.support import planfiles
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = str(ROOT / "config" / "licensing.yaml")
@@ -42,7 +43,7 @@ def test_user_and_rule_filters_show_a_part_and_keep_the_whole_plan_s_exit_code_a
     saved = tmp_path / "plan.json"
     main(["plan", CONFIG, "--snapshot", DEMO, "--user", "carol@contoso.com", "--out", str(saved)])
     capsys.readouterr()
-    assert len(json.loads(saved.read_text())["plan"]["changes"]) == len(whole["changes"]), "--out saves the whole"
+    assert len(planfiles.changes(saved)) == len(whole["changes"]), "--out saves the whole"
 
 
 def test_explain_says_which_rule_selects_excludes_and_what_is_withheld(capsys: pytest.CaptureFixture[str]) -> None:

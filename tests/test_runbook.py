@@ -391,3 +391,47 @@ def test_a_write_graph_refuses_for_want_of_a_role_names_it(
     locations = [r for r in reasons if r.startswith("setting the usage location: HTTP 403")]
     assert locations
     assert all("PATCH /users/{id} needs the application permission User.ReadWrite.All" in r for r in locations)
+
+
+def test_a_job_stopped_while_reading_ends_with_the_json_line(
+    demo_document: dict[str, Any], example_config: Path, tmp_path: Path
+) -> None:
+    """SIGTERM (Azure stopping the job) before anything is written: the summary and the JSON line still come."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.support.loopback import serving
+
+    with serving(lambda url: FakeGraph(copy.deepcopy(demo_document), base_url=url), latency=3.0) as loopback:
+        env = {
+            **os.environ,
+            "TEAMS_LICENSING_CONFIG": str(example_config),
+            "TEAMS_LICENSING_MODE": "apply",
+            "TEAMS_LICENSING_GRAPH_URL": loopback.url,
+            "TEAMS_LICENSING_ACCESS_TOKEN": "test-token-not-a-secret",
+            "TEAMS_LICENSING_LOCK_DIR": str(tmp_path),
+            "TMPDIR": str(tmp_path),
+            "PYTHONPATH": str(ROOT / "automation"),
+        }
+        child = subprocess.Popen(
+            [sys.executable, str(ROOT / "runbooks" / "reconcile_licenses.py")],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 20
+        while not loopback.fake.requests and time.monotonic() < deadline:  # the read is under way
+            time.sleep(0.05)
+        child.send_signal(signal.SIGTERM)
+        out, err = child.communicate(timeout=30)
+        assert child.returncode == 143
+        result = json.loads(out.splitlines()[-1])
+        assert result["exitCode"] == 143
+        assert result["stopped"]["reason"] == "terminated"
+        assert "nothing more was written" in result["error"]
+        assert "Traceback" not in err
+        assert loopback.fake.writes == []

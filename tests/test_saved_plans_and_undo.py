@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from teamslicensing.cli import main
+from tests.support import planfiles
 
 DEMO_TENANT_ID = "c0ffee00-0000-4000-8000-000000000001"
 
@@ -51,11 +52,13 @@ def test_a_saved_plan_is_applied_exactly_without_the_configuration(
 ) -> None:
     saved = tmp_path / "plan.json"
     assert main(["plan", str(example_config), "--snapshot", str(tenant), "--out", str(saved)]) == 0
-    document = load(saved)
-    assert document["teamsLicensingPlan"] == 1
-    assert document["config"]["digest"].startswith("sha256:")
-    planned = {c["userPrincipalName"] for c in document["plan"]["changes"]}
-    assert set(document["basis"]) == {c["userId"] for c in document["plan"]["changes"]}
+    head = planfiles.header(saved)
+    assert head["teamsLicensingPlan"] == 2
+    assert head["config"]["digest"].startswith("sha256:")
+    assert head["policy"]["allowNumberLoss"] is False, "the configuration's whole policy is recorded"
+    planned = {c["userPrincipalName"] for c in planfiles.changes(saved)}
+    assert all(r["basis"]["licenses"] is not None for r in planfiles.records(saved) if "change" in r)
+    assert planfiles.end(saved)["digest"].startswith("sha256:")
     status = main(["apply", str(saved), "--snapshot", str(tenant), "--yes", "--audit-log", str(tmp_path / "a")])
     assert status == 3, "applied; the demo's error-severity gaps remain"
     assert f"Apply: {len(planned)} applied, 0 failed" in capsys.readouterr().err
@@ -93,9 +96,9 @@ def test_a_saved_plan_for_another_tenant_or_too_old_is_refused(
     assert main(["apply", str(saved), "--snapshot", str(tenant), "--yes"]) == 1
     assert "was made for tenant unknown" in capsys.readouterr().err
     tenant.write_bytes(original)
-    old = load(saved)
-    old["createdAt"] = (datetime.now(timezone.utc) - timedelta(days=2)).isoformat(timespec="seconds")
-    saved.write_text(json.dumps(old), encoding="utf-8")
+    old = planfiles.records(saved)
+    old[0]["createdAt"] = (datetime.now(timezone.utc) - timedelta(days=2)).isoformat(timespec="seconds")
+    planfiles.reseal(saved, old)
     assert main(["apply", str(saved), "--snapshot", str(tenant), "--yes", "--max-age", "24h"]) == 1
     assert "more than --max-age" in capsys.readouterr().err
     assert tenant.read_bytes() == original
@@ -215,7 +218,7 @@ def test_a_saved_plan_applied_in_waves_finishes_without_calling_its_own_work_sta
 ) -> None:
     saved = tmp_path / "plan.json"
     main(["plan", str(example_config), "--snapshot", str(tenant), "--out", str(saved)])
-    total = len(load(saved)["plan"]["changes"])
+    total = len(planfiles.changes(saved))
     base = ["apply", str(saved), "--snapshot", str(tenant), "--yes"]
     assert main([*base, "--limit", "3", "--audit-log", str(tmp_path / "1")]) == 4
     capsys.readouterr()
@@ -269,7 +272,7 @@ def test_undo_restores_the_state_before_the_first_applied_write_not_before_a_ref
     ]
     log = tmp_path / "audit.jsonl"
     log.write_text("".join(json.dumps(r) + "\n" for r in records) + '{"audit": 2, "type": "res', encoding="utf-8")
-    (user,) = read_journal(log)
+    (user,) = read_journal(log).users
     assert user.before == {sku_a: frozenset({plan})}, "the state the tool found when it first changed the user"
     assert user.after == {sku_a: frozenset({plan}), sku_b: frozenset()}
     assert user.possible_after == {sku_b: frozenset()}, "the unanswered removal may have happened"

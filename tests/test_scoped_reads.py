@@ -30,6 +30,7 @@ from teamslicensing.plan.planner import plan
 from teamslicensing.reference.availability import load_availability
 from teamslicensing.tenant import live
 from teamslicensing.tenant.live import read_tenant
+from tests.support import planfiles
 from tests.support.fakegraph import FakeGraph
 from tests.support.faults import fake_for
 from tests.support.rollout import CONFIG as ROLLOUT_CONFIG
@@ -264,7 +265,7 @@ def test_a_saved_plans_check_reads_only_the_users_it_changes(
     config.write_text(ROLLOUT_CONFIG, encoding="utf-8")
     saved = tmp_path / "plan.json"
     assert main(["plan", str(config), "--read", "all", "--out", str(saved)]) == 0
-    changed = json.loads(saved.read_text("utf-8"))["plan"]["changes"]
+    changed = planfiles.changes(saved)
     assert len(changed) == 30
     moved = fake.user(user_id(2980))
     assert moved is not None

@@ -92,3 +92,19 @@ def test_undo_holds_back_an_add_whose_seat_a_withheld_restore_keeps(
     assert report["changes"] == [], "karl's add is held back, not sent to be refused"
     assert report["result"] is None
     assert _direct(json.loads(snapshot.read_text(encoding="utf-8"))) == _direct(document), "nothing written"
+
+
+def test_undo_refuses_another_tenants_log(
+    moved: tuple[Path, Path, Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    snapshot, audit, folder, _ = moved
+    document = json.loads(snapshot.read_text(encoding="utf-8"))
+    lines = audit.read_text(encoding="utf-8").splitlines()
+    header = json.loads(lines[0])
+    header["tenantId"] = "0ther000-0000-4000-8000-000000000000"
+    audit.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n", encoding="utf-8")
+    capsys.readouterr()
+    undo = ["undo", str(audit), "--snapshot", str(snapshot), "--yes", "--audit-log", str(folder / "undo.jsonl")]
+    assert main(undo) == 1
+    assert "records runs against tenant 0ther000-0000-4000-8000-000000000000" in capsys.readouterr().err
+    assert json.loads(snapshot.read_text(encoding="utf-8")) == document, "nothing written"

@@ -21,24 +21,19 @@ from typing import Any, TextIO, TypeVar
 from teamslicensing.app.writing import lock_for, opened_audit, stop_signals, write_with
 from teamslicensing.apply.executor import Progress, WriteBackend, execute
 from teamslicensing.apply.journal import read_journal
-from teamslicensing.apply.planfile import (
-    basis_read,
-    read_plan_file,
-    split_stale,
-    split_stale_groups,
-    write_plan_file,
-)
+from teamslicensing.apply.planbasis import stale_groups, stale_users
+from teamslicensing.apply.planfile import SavedPlan, basis_read, plan_key, read_plan_file, write_plan_file
 from teamslicensing.apply.stop import GRACE_SECONDS, StopSwitch
 from teamslicensing.config import load_desired_state
 from teamslicensing.errors import UsageError
 from teamslicensing.graph import Connection, Graph
 from teamslicensing.model.desired import DesiredState, ReadMode
-from teamslicensing.model.outcome import ApplyResult, UserResult
+from teamslicensing.model.outcome import STALE, ApplyResult, UserResult
 from teamslicensing.model.plan import Plan
-from teamslicensing.model.tenant import Tenant
+from teamslicensing.model.tenant import Tenant, sku_for
 from teamslicensing.plan import plan as make_plan
 from teamslicensing.plan.acknowledge import acknowledge
-from teamslicensing.plan.judgement import Safety
+from teamslicensing.plan.judgement import Safety, apply_refusals, judge, safety_of
 from teamslicensing.plan.undo import plan_undo
 from teamslicensing.reference.availability import load_availability
 from teamslicensing.tenant.live import export_snapshot, read_tenant, read_tenant_parts
@@ -88,6 +83,7 @@ class PlanRun:
     config_digest: str | None = None
     stale: tuple[UserResult, ...] = ()  # users of a saved plan or undo whose state changed: not written
     mode: str = "apply"  # or "undo", in the audit log
+    notes: tuple[str, ...] = ()  # what the front end should say before the plan (how a saved plan was judged)
 
 
 @dataclass(frozen=True)
@@ -142,23 +138,35 @@ def read(desired: DesiredState, source: TenantSource, mode: ReadMode | None = No
 
 
 def save_plan(run: PlanRun, path: str | Path) -> None:
-    """Write `run` as a saved plan (`apply PLANFILE` applies exactly it)."""
-    attributes = tuple(sorted(run.desired.selected_attributes)) if run.desired else ()
+    """Write `run` as a saved plan (`apply PLANFILE` applies exactly it), signed when TEAMS_LICENSING_PLAN_KEY is
+    set."""
+    assert run.desired is not None, "a saved plan is made from a configuration"
     write_plan_file(
         path,
         run.plan,
         run.tenant,
         config=run.origin,
         config_digest=run.config_digest,
-        max_changes=run.max_changes,
-        max_removals=run.max_removals,
-        attributes=attributes,
+        policy=run.desired.policy,
+        managed=managed_skus(run.desired, run.tenant),
+        attributes=tuple(sorted(run.desired.selected_attributes)),
+        key=plan_key(os.environ),
     )
 
 
-def saved_plan(path: str | Path, source: TenantSource, max_age: float | None = None) -> PlanRun:
-    """A saved plan against the tenant as it is now: the users whose recorded state still holds, the rest STALE."""
-    saved = read_plan_file(path)
+def managed_skus(desired: DesiredState, tenant: Tenant) -> frozenset[str]:
+    """The tenant's sku ids of the licenses a configuration assigns."""
+    return frozenset(sku.sku_id for ref in desired.managed_licenses if (sku := sku_for(ref, tenant.skus)))
+
+
+def saved_plan(
+    path: str | Path, source: TenantSource, max_age: float | None = None, config: str | Path | None = None
+) -> PlanRun:
+    """A saved plan against the tenant as it is now: checked whole (digest, and signature when the key is set),
+    each user's recorded state compared (else STALE), then every change that still holds passed through the same
+    judgement a fresh plan meets, with the configuration's policy: `config`'s when given (it must be the file the
+    plan was made from), else the policy the plan recorded. A change it would withhold now is STALE, never sent."""
+    saved = read_plan_file(path, plan_key(os.environ))
     if max_age is not None:
         age = (datetime.now(timezone.utc) - saved.created).total_seconds()
         if age > max_age:
@@ -166,6 +174,7 @@ def saved_plan(path: str | Path, source: TenantSource, max_age: float | None = N
                 f"{path} was made {_duration(age)} ago, more than --max-age {_duration(max_age)}: plan again; "
                 "nothing was written"
             )
+    desired, notes = _judging_configuration(path, saved, config)
     need = basis_read(saved)
     tenant = _read(source, need.group_names, need.attributes, need.licensed, need.user_ids)
     if saved.tenant_id != tenant.tenant_id:
@@ -173,18 +182,51 @@ def saved_plan(path: str | Path, source: TenantSource, max_age: float | None = N
             f"{path} was made for tenant {saved.tenant_id or 'unknown'}, but {source.where} is tenant "
             f"{tenant.tenant_id or 'unknown'}: refusing to apply it; nothing was written"
         )
-    fresh, stale = split_stale(saved, tenant)
-    fresh_groups, stale_groups = split_stale_groups(saved, tenant)  # reported like stale users (exit 4)
+    fresh, stale = stale_users(saved.plan.changes, saved.basis, tenant)
+    fresh_groups, stale_group_results = stale_groups(saved.plan.group_changes, saved.group_basis, tenant)
+    policy = desired.policy if desired is not None else saved.policy
+    managed = managed_skus(desired, tenant) if desired is not None else saved.managed
+    judged = judge(fresh, tenant, safety_of(policy, tenant, managed), fresh_groups)
+    rejudged = tuple(
+        UserResult(
+            change.user_id, change.user_principal_name, STALE, f"a plan made now would hold it back: {gap.message}"
+        )
+        for change, gap in judged.withheld
+    )
+    plan = dataclasses.replace(saved.plan, changes=judged.changes, group_changes=fresh_groups)
+    plan = dataclasses.replace(plan, refusals=apply_refusals(plan, policy.max_changes, policy.max_removals))
     return PlanRun(
-        dataclasses.replace(saved.plan, changes=fresh, group_changes=fresh_groups),
+        plan,
         tenant,
         source,
         str(path),
-        saved.max_changes,
-        saved.max_removals,
+        policy.max_changes,
+        policy.max_removals,
         config_digest=saved.config_digest,
-        stale=stale + stale_groups,
+        stale=stale + rejudged + stale_group_results,  # stale groups are reported like stale users (exit 4)
+        notes=notes,
     )
+
+
+def _judging_configuration(
+    path: str | Path, saved: SavedPlan, config: str | Path | None
+) -> tuple[DesiredState | None, tuple[str, ...]]:
+    """The configuration a saved plan's changes are judged with (None: what the plan recorded of it), and what to
+    tell the reader about it."""
+    notes = []
+    if saved.signed and plan_key(os.environ) is None:
+        notes.append(f"{path} is signed, but TEAMS_LICENSING_PLAN_KEY is not set here: its signature was not checked")
+    if config is None:
+        notes.append(f"judged with the policy {path} recorded (no --config given)")
+        return None, tuple(notes)
+    digest = config_digest(config)
+    if digest is None or digest != saved.config_digest:
+        raise UsageError(
+            f"{config} is not the configuration {path} was made from (its digest differs): refusing to apply it; "
+            "nothing was written. Plan again from the reviewed configuration"
+        )
+    notes.append(f"judged with the policy of {config} (the configuration it was made from)")
+    return load_desired_state(config), tuple(notes)
 
 
 def undo(
@@ -197,7 +239,8 @@ def undo(
     max_removals: int,
 ) -> PlanRun:
     """Plan restoring each user the audit log records (or only `users`, by UPN or id) to their state before."""
-    recorded = read_journal(audit_log)
+    journal = read_journal(audit_log)
+    recorded = journal.users
     if users:
         wanted = {name.strip().lower() for name in users}
         known = {r.user_id for r in recorded} | {r.user_principal_name.lower() for r in recorded}
@@ -206,6 +249,13 @@ def undo(
             raise UsageError(f"{audit_log} records no applied license write for: {', '.join(unknown)}")
         recorded = [r for r in recorded if r.user_id in wanted or r.user_principal_name.lower() in wanted]
     tenant = _read(source, (), (), user_ids=[entry.user_id for entry in recorded])  # only they are restored
+    others = {t for t in journal.tenant_ids if t} - {tenant.tenant_id}  # a run whose tenant was unknown differs not
+    if others:
+        logged = ", ".join(sorted(others))
+        raise UsageError(
+            f"{audit_log} records runs against tenant {logged}, but {source.where} is tenant "
+            f"{tenant.tenant_id or 'unknown'}: refusing to undo it there; nothing was written"
+        )
     safety = Safety(max_changes, max_removals, allow_number_loss=allow_number_loss)
     restore, stale = plan_undo(recorded, tenant, safety)
     return PlanRun(restore, tenant, source, str(audit_log), max_changes, max_removals, stale=stale, mode="undo")
@@ -247,16 +297,13 @@ def apply(run: PlanRun, options: ApplyOptions) -> ApplyResult:
                     groups=groups,
                     groups_planned=len(run.plan.group_changes),  # a wave leaves them to a later run: exit 4
                     wait=options.wait,
+                    settled=run.stale,  # counted in the end record too
                 )
 
         try:
             result = write_with(run.source, write)
         finally:
             audit.close()
-    if run.stale:
-        result = dataclasses.replace(
-            result, results=result.results + run.stale, planned=result.planned + len(run.stale)
-        )
     return result
 
 

@@ -130,9 +130,12 @@ async def execute(
     groups: Sequence[GroupChange] = (),
     groups_planned: int | None = None,
     wait: float | None = None,
+    settled: Sequence[UserResult] = (),
 ) -> ApplyResult:
     """Apply `changes`, then `groups` (the header record is the caller's, written before this). `planned` and
-    `groups_planned`: users and groups the whole plan changes, when this run does only a part of it (`--limit`)."""
+    `groups_planned`: users and groups the whole plan changes, when this run does only a part of it (`--limit`).
+    `settled`: users of the plan decided before any write (a saved plan's or an undo's STALE users), counted in the
+    result and the audit log's end record like the rest."""
     started = time.monotonic()
     run = _Run(backend, audit, switch or StopSwitch(), before, progress, _count_writes(changes))
     sent: set[str] = set()  # users with at least one write sent
@@ -154,7 +157,7 @@ async def execute(
         states = await wait_for_groups(backend, accepted, wait, run.switch)
         names = {r.user_id: r.user_principal_name for r in written}
         processing = tuple(names[g] for g, state in states.items() if state != "ProcessingComplete")
-    results = []
+    results = list(settled)
     for change in changes:
         if change.user_id in run.results:
             results.append(run.results[change.user_id])
@@ -163,7 +166,7 @@ async def execute(
     result = ApplyResult(
         tuple(results),
         time.monotonic() - started,
-        planned if planned is not None else len(changes),
+        (planned if planned is not None else len(changes)) + len(settled),
         stopped=run.switch.stop,
         left_by_limit=(planned - len(changes)) if planned is not None else 0,
         audit_error=run.audit_error,

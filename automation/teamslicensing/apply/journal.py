@@ -21,6 +21,14 @@ from teamslicensing.model.outcome import RecordedUser
 Direct = dict[str, frozenset[str]]
 
 
+@dataclass(frozen=True)
+class Journal:
+    """What an audit log records: its users' license states, and the tenants its runs' headers name."""
+
+    users: list[RecordedUser]
+    tenant_ids: frozenset[str | None]  # None: a run whose tenant was not known, or a log without headers
+
+
 @dataclass
 class _Written:
     """One license write the log records: who, the state before it, what it asked, and what became of it."""
@@ -32,14 +40,18 @@ class _Written:
     outcome: str = "unknown"  # "done", "refused" (surely not applied) or "unknown" (sent, never answered)
 
 
-def read_journal(path: str | Path) -> list[RecordedUser]:
+def read_journal(path: str | Path) -> Journal:
     """Every user with a license write the log shows applied, or sent and never answered, in first-seen order.
 
     A user's `before` is the state before the first such write (a write refused before it is not the tool's doing);
     `after` applies the writes confirmed; `possible_after` also those never answered (None when there are none)."""
     writes: list[_Written] = []
     intents: dict[tuple[str, int], _Written] = {}  # (run id, seq) -> the write its intent record announced
+    tenants: set[str | None] = set()
     for record in _records(path):
+        if record.get("type") == "header":
+            tenant = record.get("tenantId")
+            tenants.add(str(tenant).lower() if tenant else None)
         user_id = str(record.get("userId", "")).lower()
         if not user_id:
             continue
@@ -68,7 +80,7 @@ def read_journal(path: str | Path) -> list[RecordedUser]:
             writes.append(written)
         elif key in intents and intents[key].outcome != "done":
             intents[key].outcome = _outcome(record)
-    return _recorded(writes)
+    return Journal(_recorded(writes), frozenset(tenants or {None}))
 
 
 def _outcome(record: dict[str, Any]) -> str:

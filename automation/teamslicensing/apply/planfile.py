@@ -1,32 +1,55 @@
 """Saved plans (`plan --out PLANFILE`, `apply PLANFILE`): apply exactly what was reviewed (README, *Saved plans*).
 
-The file is the plan's JSON contract plus a marker (`"teamsLicensingPlan": 1`), the tenant it was made for, the
-configuration's digest and limits, and per changed user the state its safety rested on: licenses with disabled
-plans, usage location, the memberships of the groups the selection read, and the phone numbers held (when the
-inventory was read). At apply time each user is compared with that record; a user who differs is STALE and is not
-written: what was reviewed no longer describes them.
+A plan file is JSON Lines, written and read a record at a time (a 100,000-change plan is never one document):
+
+1. a header: the marker (`"teamsLicensingPlan": 2`), the tool, when, the tenant it was made for, the configuration
+   (path and digest), its whole `policy`, the groups and attributes the selection read;
+2. one record per change with the state its safety rested on (`planbasis`), per group change likewise, then the
+   gaps, seats and per-rule summary;
+3. an end record: how many records came before it, the SHA-256 of every byte before it, and, when the key
+   `TEAMS_LICENSING_PLAN_KEY` was set at `plan --out`, an HMAC-SHA256 of the same bytes.
+
+Nothing in a file is believed before the end record checks out: a changed byte, a record cut off or added, is
+"the plan file was changed after it was saved". A digest stops accidents; only the HMAC stops someone who can
+rewrite the file (a CI artifact): with the key set, `apply` refuses an unsigned or mis-signed file.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from teamslicensing import __version__
+from teamslicensing.apply.planbasis import group_basis, user_basis
 from teamslicensing.errors import UsageError
-from teamslicensing.model.outcome import IN_SYNC, STALE, UserResult
+from teamslicensing.model.desired import DesiredPolicy
 from teamslicensing.model.plan import GroupChange, Plan, UserChange
-from teamslicensing.model.planjson import plan_from_json, plan_to_json
-from teamslicensing.model.tenant import Tenant, TenantGroup, TenantUser
+from teamslicensing.model.planjson import (
+    change_from_json,
+    change_json,
+    gap_from_json,
+    gap_json,
+    group_change_from_json,
+    group_change_json,
+    rule_from_json,
+    rule_json,
+    seat_from_json,
+    seat_json,
+)
+from teamslicensing.model.policyjson import policy_from_json, policy_json
+from teamslicensing.model.tenant import Tenant
 
 MARKER = "teamsLicensingPlan"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+KEY_VARIABLE = "TEAMS_LICENSING_PLAN_KEY"
+MIN_KEY_LENGTH = 32  # characters: `openssl rand -hex 32` gives 64
 
 
 @dataclass(frozen=True)
@@ -37,12 +60,13 @@ class SavedPlan:
     config: str  # the configuration the plan was made from, as named then
     config_digest: str | None
     created: datetime
-    max_changes: int
-    max_removals: int
+    policy: DesiredPolicy  # the configuration's whole policy, as it was when the plan was made
+    managed: frozenset[str]  # sku ids the configuration assigned when the plan was made: no other may be added
     groups: tuple[tuple[str, str], ...]  # (id, display name) of every group the selection read
     attributes: tuple[str, ...]  # user attributes the selection read
-    basis: Mapping[str, Mapping[str, Any]]  # user id -> recorded state (see `user_basis`)
+    basis: Mapping[str, Mapping[str, Any]]  # user id -> recorded state (`planbasis.user_basis`)
     group_basis: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # group id -> `group_basis`
+    signed: bool = False  # the file carries an HMAC (checked when the key is set)
 
 
 @dataclass(frozen=True)
@@ -66,6 +90,19 @@ def basis_read(saved: SavedPlan) -> BasisRead:
     )
 
 
+def plan_key(environ: Mapping[str, str]) -> bytes | None:
+    """The signing key from `TEAMS_LICENSING_PLAN_KEY`, or None when it is not set; a short key is refused."""
+    value = environ.get(KEY_VARIABLE, "")
+    if not value:
+        return None
+    if len(value.strip()) < MIN_KEY_LENGTH:
+        raise UsageError(
+            f"{KEY_VARIABLE} has {len(value.strip())} characters: use at least {MIN_KEY_LENGTH} random ones (e.g. "
+            "the output of `openssl rand -hex 32`), kept in the CI system's secret store"
+        )
+    return value.strip().encode("utf-8")
+
+
 def is_plan_file(path: str | Path) -> bool:
     """Whether `path` is a saved plan (JSON carrying the marker) rather than a YAML configuration."""
     try:
@@ -76,28 +113,6 @@ def is_plan_file(path: str | Path) -> bool:
     return head.lstrip().startswith(b"{") and f'"{MARKER}"'.encode() in head
 
 
-def user_basis(user: TenantUser, tenant: Tenant) -> dict[str, Any]:
-    """What a change for `user` rested on, in the saved plan's encoding: everything the planner read of them."""
-    numbers = tenant.numbers_by_user.get(user.id, ()) if tenant.numbers is not None else None
-    licenses = [
-        {
-            "skuId": a.sku_id,
-            "disabledPlans": sorted(a.disabled_plans),
-            "assignedByGroup": a.assigned_by_group,
-            "state": a.state,
-        }
-        for a in user.licenses
-    ]
-    return {
-        "accountEnabled": user.account_enabled,
-        "licenses": sorted(licenses, key=lambda lic: (lic["skuId"], lic["assignedByGroup"] or "")),
-        "usageLocation": user.usage_location,
-        "attributes": dict(sorted(user.attributes.items())),
-        "groups": sorted(group.id for group in tenant.groups if user.id in group.members),
-        "phoneNumbers": None if numbers is None else sorted(str(n) for n in numbers),
-    }
-
-
 def write_plan_file(
     path: str | Path,
     plan: Plan,
@@ -105,152 +120,192 @@ def write_plan_file(
     *,
     config: str,
     config_digest: str | None,
-    max_changes: int,
-    max_removals: int,
+    policy: DesiredPolicy,
+    managed: frozenset[str],
     attributes: tuple[str, ...],
+    key: bytes | None = None,
 ) -> None:
-    users = {user.id: user for user in tenant.users}
-    groups = {group.id: group for group in tenant.groups}
-    document = {
-        MARKER: FORMAT_VERSION,
-        "tool": f"teams-licensing {__version__}",
-        "createdAt": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "tenantId": tenant.tenant_id,
-        "cloud": tenant.cloud,
-        "config": {"path": config, "digest": config_digest},
-        "policy": {"maxChanges": max_changes, "maxRemovals": max_removals},
-        "groups": [{"id": g.id, "displayName": g.display_name} for g in tenant.groups],
-        "attributes": list(attributes),
-        "basis": {c.user_id: user_basis(users[c.user_id], tenant) for c in plan.changes if c.user_id in users},
-        "groupBasis": {g.group_id: group_basis(groups[g.group_id]) for g in plan.group_changes if g.group_id in groups},
-        "plan": plan_to_json(plan),
-    }
+    """Write the plan a record at a time into `path`.partial, then put it in place: the file appears only whole."""
     temporary = Path(f"{path}.partial")
     try:
-        with open(temporary, "w", encoding="utf-8") as out:
-            json.dump(document, out, indent=1)
-            out.write("\n")
+        with open(temporary, "wb") as out:
+            header = {
+                MARKER: FORMAT_VERSION,
+                "tool": f"teams-licensing {__version__}",
+                "createdAt": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "tenantId": tenant.tenant_id,
+                "cloud": tenant.cloud,
+                "config": {"path": config, "digest": config_digest},
+                "policy": policy_json(policy),
+                "managedSkuIds": sorted(managed),
+                "groups": [{"id": g.id, "displayName": g.display_name} for g in tenant.groups],
+                "attributes": list(attributes),
+            }
+            _write_records(out, _records(header, plan, tenant), key)
         os.replace(temporary, path)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
         raise UsageError(f"cannot write the plan file {path}: {exc.strerror or exc}") from exc
 
 
-def read_plan_file(path: str | Path) -> SavedPlan:
+def _records(header: dict[str, Any], plan: Plan, tenant: Tenant) -> Iterator[dict[str, Any]]:
+    yield header
+    users = {user.id: user for user in tenant.users}
+    for change in plan.changes:
+        user = users.get(change.user_id)
+        yield {"change": change_json(change), "basis": user_basis(user, tenant) if user else None}
+    groups = {group.id: group for group in tenant.groups}
+    for group_change in plan.group_changes:
+        group = groups.get(group_change.group_id)
+        yield {"groupChange": group_change_json(group_change), "basis": group_basis(group) if group else None}
+    yield from ({"gap": gap_json(gap)} for gap in plan.gaps)
+    yield from ({"seat": seat_json(seat)} for seat in plan.seats)
+    yield from ({"rule": rule_json(summary)} for summary in plan.rule_summaries)
+
+
+def _write_records(out: IO[bytes], records: Iterator[dict[str, Any]], key: bytes | None) -> None:
+    digest = hashlib.sha256()
+    signature = hmac.new(key, digestmod=hashlib.sha256) if key is not None else None
+    count = 0
+    for record in records:
+        line = (json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")
+        out.write(line)
+        digest.update(line)
+        if signature is not None:
+            signature.update(line)
+        count += 1
+    end = {
+        "records": count,
+        "digest": f"sha256:{digest.hexdigest()}",
+        "signature": f"hmac-sha256:{signature.hexdigest()}" if signature is not None else None,
+    }
+    out.write((json.dumps({"end": end}, separators=(",", ":")) + "\n").encode("utf-8"))
+
+
+def read_plan_file(path: str | Path, key: bytes | None = None) -> SavedPlan:
+    """The saved plan in `path`, once its end record vouches for every byte before it (and, with `key`, its
+    signature): a file changed after it was saved is refused whole, before any record is believed."""
+    signed = _verified(path, key)
     try:
-        with open(path, "rb") as handle:
-            document = json.load(handle)
+        return _parsed(path, signed)
     except OSError as exc:
         raise UsageError(f"cannot read the plan file {path}: {exc.strerror or exc}") from exc
-    except (ValueError, RecursionError) as exc:
-        raise UsageError(f"{path} is not a saved plan: it is not valid JSON ({exc})") from exc
-    if not isinstance(document, dict) or document.get(MARKER) != FORMAT_VERSION:
-        raise UsageError(f'{path} is not a saved plan of format {FORMAT_VERSION} (no "{MARKER}": 1)')
-    try:
-        config = document["config"]
-        policy = document["policy"]
-        return SavedPlan(
-            plan=plan_from_json(document["plan"]),
-            tenant_id=document["tenantId"],
-            cloud=str(document.get("cloud", "global")),
-            config=str(config["path"]),
-            config_digest=config["digest"],
-            created=datetime.fromisoformat(str(document["createdAt"])),
-            max_changes=int(policy["maxChanges"]),
-            max_removals=int(policy["maxRemovals"]),
-            groups=tuple((str(g["id"]).lower(), str(g["displayName"])) for g in document["groups"]),
-            attributes=tuple(map(str, document["attributes"])),
-            basis={str(k).lower(): v for k, v in dict(document["basis"]).items()},
-            group_basis={str(k).lower(): v for k, v in dict(document.get("groupBasis") or {}).items()},
-        )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
         raise UsageError(f"{path} is a damaged saved plan ({type(exc).__name__}: {exc}); make a new one") from exc
 
 
-def group_basis(group: TenantGroup) -> dict[str, Any]:
-    """What a group change rests on: the group's licenses and its direct members (as a digest: they may be many)."""
-    members = sorted(group.licensed_members)
-    return {
-        "licenses": sorted([a.sku_id, sorted(a.disabled_plans)] for a in group.licenses or ()),
-        "directMembers": hashlib.sha256("\n".join(members).encode()).hexdigest(),
-    }
-
-
-def split_stale_groups(saved: SavedPlan, tenant: Tenant) -> tuple[tuple[GroupChange, ...], tuple[UserResult, ...]]:
-    """The group changes whose groups are as recorded (same licenses, same direct members); the others STALE: a
-    member who joined since may hold a number the plan never judged."""
-    groups = {group.id: group for group in tenant.groups}
-    fresh: list[GroupChange] = []
-    stale: list[UserResult] = []
-    for change in saved.plan.group_changes:
-        group = groups.get(change.group_id)
-        recorded = saved.group_basis.get(change.group_id)
-        if group is not None and recorded is not None and group_basis(group) == dict(recorded):
-            fresh.append(change)
-        else:
-            why = "the group's licenses or direct members changed since the plan was made: plan again"
-            stale.append(UserResult(change.group_id, change.group_name, STALE, why))
-    return tuple(fresh), tuple(stale)
-
-
-def split_stale(saved: SavedPlan, tenant: Tenant) -> tuple[tuple[UserChange, ...], tuple[UserResult, ...]]:
-    """The changes whose users are as recorded now; for each other user a result: IN_SYNC when they already hold
-    what the change gives (an earlier run of this plan), else STALE."""
-    users = {user.id: user for user in tenant.users}
-    fresh: list[UserChange] = []
-    stale: list[UserResult] = []
-    for change in saved.plan.changes:
-        user = users.get(change.user_id)
-        recorded = saved.basis.get(change.user_id)
-        why = _difference(recorded, user, tenant)
-        if why is None:
-            fresh.append(change)
-        elif user is not None and recorded is not None and _already_done(recorded, change, user):
-            # this plan's own change, made by an earlier run of it (a wave, a re-run job): done, not stale
-            stale.append(
-                UserResult(change.user_id, change.user_principal_name, IN_SYNC, "already in the planned state")
+def _verified(path: str | Path, key: bytes | None) -> bool:
+    """Check the end record against the bytes before it; True when the file is signed."""
+    digest = hashlib.sha256()
+    signature = hmac.new(key, digestmod=hashlib.sha256) if key is not None else None
+    last: bytes | None = None
+    count = 0
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline()
+            _check_header(path, first)
+            for line in _lines(first, handle):
+                if last is not None:
+                    digest.update(last)
+                    if signature is not None:
+                        signature.update(last)
+                    count += 1
+                last = line
+    except OSError as exc:
+        raise UsageError(f"cannot read the plan file {path}: {exc.strerror or exc}") from exc
+    end = _end_record(path, last)
+    if end.get("records") != count or not hmac.compare_digest(str(end.get("digest")), f"sha256:{digest.hexdigest()}"):
+        raise UsageError(
+            f"the plan file {path} was changed after it was saved (its digest does not match): refusing it; "
+            "nothing was written. Make a new plan"
+        )
+    recorded = end.get("signature")
+    if signature is not None:
+        if not recorded:
+            raise UsageError(
+                f"{path} is not signed, but {KEY_VARIABLE} is set: refusing an unsigned plan; nothing was written"
             )
-        else:
-            stale.append(UserResult(change.user_id, change.user_principal_name, STALE, why))
-    return tuple(fresh), tuple(stale)
+        if not hmac.compare_digest(str(recorded), f"hmac-sha256:{signature.hexdigest()}"):
+            raise UsageError(
+                f"{path}'s signature does not match {KEY_VARIABLE}: it was changed after it was signed, or signed "
+                "with another key; refusing it; nothing was written"
+            )
+    return bool(recorded)
 
 
-def _already_done(recorded: Mapping[str, Any], change: UserChange, user: TenantUser) -> bool:
-    direct = change.applied_to(
-        {
-            str(lic["skuId"]).lower(): frozenset(map(str, lic.get("disabledPlans") or []))
-            for lic in recorded.get("licenses") or []
-            if not lic.get("assignedByGroup")
-        }
+def _lines(first: bytes, handle: IO[bytes]) -> Iterator[bytes]:
+    yield first
+    yield from handle
+
+
+def _check_header(path: str | Path, first: bytes) -> None:
+    try:
+        header = json.loads(first)
+    except ValueError:
+        header = None
+    if not isinstance(header, dict) or MARKER not in header:
+        raise UsageError(f'{path} is not a saved plan (its first line has no "{MARKER}")')
+    if header[MARKER] != FORMAT_VERSION:
+        raise UsageError(
+            f"{path} is a saved plan of format {header[MARKER]!r}; this tool reads format {FORMAT_VERSION} (with a "
+            "digest over the whole file): make a new plan"
+        )
+
+
+def _end_record(path: str | Path, last: bytes | None) -> dict[str, Any]:
+    try:
+        end = json.loads(last or b"")["end"]
+    except (ValueError, KeyError, TypeError):
+        end = None
+    if not isinstance(end, dict):
+        raise UsageError(
+            f"the plan file {path} was changed after it was saved (it does not end with its end record: cut short, "
+            "or added to): refusing it; nothing was written. Make a new plan"
+        )
+    return end
+
+
+def _parsed(path: str | Path, signed: bool) -> SavedPlan:
+    changes: list[UserChange] = []
+    group_changes: list[GroupChange] = []
+    basis: dict[str, Any] = {}
+    groups_basis: dict[str, Any] = {}
+    parts: dict[str, list[Any]] = {"gap": [], "seat": [], "rule": []}
+    with open(path, "rb") as handle:
+        header = json.loads(handle.readline())
+        for line in handle:
+            record = json.loads(line)
+            if "change" in record:
+                change = change_from_json(record["change"])
+                changes.append(change)
+                basis[change.user_id] = record["basis"]
+            elif "groupChange" in record:
+                group_change = group_change_from_json(record["groupChange"])
+                group_changes.append(group_change)
+                groups_basis[group_change.group_id] = record["basis"]
+            elif "end" not in record:
+                (kind,) = record.keys()
+                parts[kind].append(record[kind])
+    plan = Plan(
+        changes=tuple(changes),
+        gaps=tuple(map(gap_from_json, parts["gap"])),
+        seats=tuple(map(seat_from_json, parts["seat"])),
+        group_changes=tuple(group_changes),
+        rule_summaries=tuple(map(rule_from_json, parts["rule"])),
     )
-    location = change.set_usage_location or recorded.get("usageLocation")
-    return user.direct_licenses() == direct and (user.usage_location or None) == (location or None)
-
-
-def _difference(recorded: Mapping[str, Any] | None, user: TenantUser | None, tenant: Tenant) -> str | None:
-    if user is None:
-        return "the user no longer exists"
-    if recorded is None:
-        return "the plan file has no record of this user's state"
-    now = user_basis(user, tenant)
-    labels = {
-        "accountEnabled": "account status",
-        "licenses": "licenses",
-        "attributes": "attributes the rules select on",
-        "usageLocation": "usage location",
-        "groups": "group memberships",
-        "phoneNumbers": "phone numbers",
-    }
-    changed = [
-        label
-        for key, label in labels.items()
-        if not (key == "phoneNumbers" and (recorded.get(key) is None or now[key] is None))
-        and _normal(recorded.get(key)) != _normal(now[key])
-    ]
-    if not changed:
-        return None
-    return f"{' and '.join(changed)} changed since the plan was made: plan again"
-
-
-def _normal(value: Any) -> Any:
-    return json.loads(json.dumps(value, sort_keys=True))
+    config = header["config"]
+    return SavedPlan(
+        plan=plan,
+        tenant_id=header["tenantId"],
+        cloud=str(header.get("cloud", "global")),
+        config=str(config["path"]),
+        config_digest=config["digest"],
+        created=datetime.fromisoformat(str(header["createdAt"])),
+        policy=policy_from_json(header["policy"]),
+        managed=frozenset(str(sku).lower() for sku in header["managedSkuIds"]),
+        groups=tuple((str(g["id"]).lower(), str(g["displayName"])) for g in header["groups"]),
+        attributes=tuple(map(str, header["attributes"])),
+        basis={k: v for k, v in basis.items() if v is not None},
+        group_basis={k: v for k, v in groups_basis.items() if v is not None},
+        signed=signed,
+    )

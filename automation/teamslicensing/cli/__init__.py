@@ -35,11 +35,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         except TeamsLicensingError as exc:
             print(str(exc), file=sys.stderr)
             return EXIT_FAILURE
-        except KeyboardInterrupt:
-            print("interrupted (Ctrl-C)", file=sys.stderr)
+        except KeyboardInterrupt:  # the writing phase stops on its own and says what it wrote: this is outside it
+            print("interrupted (Ctrl-C) outside the writes: nothing more was written", file=sys.stderr)
             return EXIT_INTERRUPTED
         except Terminated:
-            print("terminated (SIGTERM)", file=sys.stderr)
+            print("terminated (SIGTERM) outside the writes: nothing more was written", file=sys.stderr)
             return EXIT_TERMINATED
         except BrokenPipeError:
             return EXIT_FAILURE

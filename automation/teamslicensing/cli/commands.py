@@ -73,8 +73,13 @@ def apply(args: argparse.Namespace) -> int:
         raise UsageError("--max-age applies to a saved plan (apply PLANFILE), not to a configuration")
     if args.read is not None and saved:
         raise UsageError("--read applies to a configuration; a saved plan reads the users it changes")
+    if args.reviewed_config is not None and not saved:
+        raise UsageError("--config applies to a saved plan (apply PLANFILE --config FILE), not to a configuration")
     with app.writer_lock(source):
-        run = app.saved_plan(args.config, source, args.max_age) if saved else app.plan(args.config, source, args.read)
+        if saved:
+            run = app.saved_plan(args.config, source, args.max_age, args.reviewed_config)
+        else:
+            run = app.plan(args.config, source, args.read)
         return _write_run(args, run, "apply")
 
 
@@ -139,6 +144,8 @@ def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
     max_changes = args.max_changes if args.max_changes is not None else run.max_changes
     max_removals = args.max_removals if args.max_removals is not None else run.max_removals
     title = f"teams-licensing {verb}: {run.origin} against {run.source.where}"
+    for note in run.notes:
+        print(note, file=sys.stderr)
     if args.format != "json":
         _write(render(run.plan, args.format, title=title), args.output, colour=args.format == "text")
     for stale in run.stale:

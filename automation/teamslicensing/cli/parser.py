@@ -121,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-age", type=duration, metavar="DURATION", help="refuse a saved plan older than this (e.g. 24h)"
     )
     apply.add_argument(
+        "--config",
+        dest="reviewed_config",
+        metavar="FILE",
+        help="with a saved plan: the configuration it was made from (the reviewed checkout's); a file whose digest "
+        "differs is refused, and every change is judged with its policy (without it: the policy the plan recorded)",
+    )
+    apply.add_argument(
         "--wait",
         type=duration,
         metavar="DURATION",

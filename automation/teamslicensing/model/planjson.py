@@ -39,13 +39,13 @@ def plan_json_fields(plan: Plan) -> tuple[tuple[str, Any], ...]:
         (
             "changes",
             itertools.chain(
-                (_change_json(change) for change in plan.changes),
-                (_group_change_json(change) for change in plan.group_changes),
+                (change_json(change) for change in plan.changes),
+                (group_change_json(change) for change in plan.group_changes),
             ),
         ),
         ("gaps", (gap_json(gap) for gap in plan.gaps)),
-        ("seats", (_seat_json(seat) for seat in plan.seats)),
-        ("ruleSummary", [_rule_json(summary) for summary in plan.rule_summaries]),
+        ("seats", (seat_json(seat) for seat in plan.seats)),
+        ("ruleSummary", [rule_json(summary) for summary in plan.rule_summaries]),
     )
 
 
@@ -57,7 +57,7 @@ def refusal_json(refusal: Refusal) -> dict[str, Any]:
     return {"reason": refusal.reason, "limit": refusal.limit, "planned": refusal.planned}
 
 
-def _rule_json(summary: RuleSummary) -> dict[str, Any]:
+def rule_json(summary: RuleSummary) -> dict[str, Any]:
     return {
         "rule": summary.rule,
         "selected": summary.selected,
@@ -90,7 +90,7 @@ def gap_from_json(entry: dict[str, Any]) -> Gap:
     )
 
 
-def _group_change_json(change: GroupChange) -> dict[str, Any]:
+def group_change_json(change: GroupChange) -> dict[str, Any]:
     return {
         "target": "group",
         "groupId": change.group_id,
@@ -103,7 +103,7 @@ def _group_change_json(change: GroupChange) -> dict[str, Any]:
     }
 
 
-def _change_json(change: UserChange) -> dict[str, Any]:
+def change_json(change: UserChange) -> dict[str, Any]:
     return {
         "target": "user",
         "userId": change.user_id,
@@ -131,7 +131,7 @@ def _removes_json(removes: tuple[LicenseRemove, ...]) -> list[dict[str, Any]]:
     ]
 
 
-def _seat_json(seat: SeatLine) -> dict[str, Any]:
+def seat_json(seat: SeatLine) -> dict[str, Any]:
     return {
         "skuId": seat.sku_id,
         "skuPartNumber": seat.sku_part_number,
@@ -149,50 +149,58 @@ def plan_from_json(document: dict[str, Any]) -> Plan:
     """The `Plan` a `plan_to_json` document describes; raises KeyError, TypeError or ValueError when it is not one."""
     if document.get("version") != JSON_VERSION:
         raise ValueError(f"plan version {document.get('version')!r}; this tool reads version {JSON_VERSION}")
-    groups = tuple(
-        GroupChange(
-            group_id=str(c["groupId"]).lower(),
-            group_name=str(c["groupName"]),
-            add_licenses=_adds(c["addLicenses"]),
-            remove_licenses=_removes(c["removeLicenses"]),
-            members=int(c["members"]),
-            new_seats=tuple((str(n["skuId"]).lower(), int(n["members"])) for n in c.get("newSeats", [])),
-            disables_plans=bool(c.get("disablesPlans", False)),
-        )
-        for c in document["changes"]
-        if c.get("target") == "group"
-    )
-    changes = tuple(
-        UserChange(
-            user_id=str(c["userId"]).lower(),
-            user_principal_name=str(c["userPrincipalName"]),
-            set_usage_location=c["setUsageLocation"],
-            add_licenses=_adds(c["addLicenses"]),
-            remove_licenses=_removes(c["removeLicenses"]),
-            rules=tuple(map(str, c["rules"])),
-            destructive=bool(c["destructive"]),
-            phone_numbers=tuple(map(str, c.get("phoneNumbers", []))),
-            takes_plans=bool(c.get("takesServicePlans", c["destructive"])),
-        )
-        for c in document["changes"]
-        if c.get("target", "user") == "user"
-    )
+    groups = tuple(group_change_from_json(c) for c in document["changes"] if c.get("target") == "group")
+    changes = tuple(change_from_json(c) for c in document["changes"] if c.get("target", "user") == "user")
     gaps = tuple(gap_from_json(g) for g in document["gaps"])
-    seats = tuple(
-        SeatLine(
-            str(s["skuId"]),
-            str(s["skuPartNumber"]),
-            int(s["enabled"]),
-            int(s["consumed"]),
-            int(s["toAdd"]),
-            int(s["toRemove"]),
-            int(s["available"]),
-            int(s["shortfall"]),
-            int(s.get("redundant", 0)),
-        )
-        for s in document["seats"]
+    seats = tuple(seat_from_json(s) for s in document["seats"])
+    rules = tuple(rule_from_json(r) for r in document.get("ruleSummary") or ())
+    return Plan(changes, gaps, seats, groups, rule_summaries=rules)
+
+
+def change_from_json(c: dict[str, Any]) -> UserChange:
+    return UserChange(
+        user_id=str(c["userId"]).lower(),
+        user_principal_name=str(c["userPrincipalName"]),
+        set_usage_location=c["setUsageLocation"],
+        add_licenses=_adds(c["addLicenses"]),
+        remove_licenses=_removes(c["removeLicenses"]),
+        rules=tuple(map(str, c["rules"])),
+        destructive=bool(c["destructive"]),
+        phone_numbers=tuple(map(str, c.get("phoneNumbers", []))),
+        takes_plans=bool(c.get("takesServicePlans", c["destructive"])),
     )
-    return Plan(changes, gaps, seats, groups)
+
+
+def group_change_from_json(c: dict[str, Any]) -> GroupChange:
+    return GroupChange(
+        group_id=str(c["groupId"]).lower(),
+        group_name=str(c["groupName"]),
+        add_licenses=_adds(c["addLicenses"]),
+        remove_licenses=_removes(c["removeLicenses"]),
+        members=int(c["members"]),
+        new_seats=tuple((str(n["skuId"]).lower(), int(n["members"])) for n in c.get("newSeats", [])),
+        disables_plans=bool(c.get("disablesPlans", False)),
+    )
+
+
+def seat_from_json(s: dict[str, Any]) -> SeatLine:
+    return SeatLine(
+        str(s["skuId"]),
+        str(s["skuPartNumber"]),
+        int(s["enabled"]),
+        int(s["consumed"]),
+        int(s["toAdd"]),
+        int(s["toRemove"]),
+        int(s["available"]),
+        int(s["shortfall"]),
+        int(s.get("redundant", 0)),
+    )
+
+
+def rule_from_json(r: dict[str, Any]) -> RuleSummary:
+    return RuleSummary(
+        str(r["rule"]), int(r["selected"]), int(r["changed"]), int(r["adds"]), int(r["removals"]), int(r["withheld"])
+    )
 
 
 def _adds(entries: list[Any]) -> tuple[LicenseAdd, ...]:

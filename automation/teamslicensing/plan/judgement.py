@@ -23,7 +23,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from teamslicensing.errors import ApplyRefusedError
 from teamslicensing.model.capability import Capability
+from teamslicensing.model.desired import DesiredPolicy
 from teamslicensing.model.plan import (
     BLOCKING_CODES,
     Gap,
@@ -35,8 +37,9 @@ from teamslicensing.model.plan import (
     Severity,
     UserChange,
 )
-from teamslicensing.model.tenant import CARRIER_NUMBER_TYPES, PhoneNumber, Tenant, TenantUser
+from teamslicensing.model.tenant import CARRIER_NUMBER_TYPES, PhoneNumber, Tenant, TenantUser, sku_for
 from teamslicensing.plan.context import Draft, end_holding, holding_of
+from teamslicensing.plan.selection import GroupNames
 from teamslicensing.plan.voicerules import (
     VoiceRules,
     calling_plan_without_phone_system,
@@ -56,13 +59,17 @@ class Safety:
     protected_users: frozenset[str] = frozenset()  # lowercase UPNs or ids (policy.protectedUsers)
     protected_members: frozenset[str] = frozenset()  # user ids, the members of policy.protectedGroups
     prune_also: frozenset[str] = frozenset()  # sku ids policy.pruneAlso lets prune remove beyond voice add-ons
+    managed: frozenset[str] | None = None  # sku ids the configuration assigns: no other is added (None: any, undo)
 
 
 @dataclass(frozen=True)
 class Judged:
     changes: tuple[UserChange, ...]  # the changes kept, their number-loss flags judged afresh
-    gaps: tuple[Gap, ...]  # one for each change withheld, saying why
-    withheld: tuple[UserChange, ...]  # the changes withheld, as proposed
+    withheld: tuple[tuple[UserChange, Gap], ...]  # each change withheld, as proposed, with the gap saying why
+
+    @property
+    def gaps(self) -> tuple[Gap, ...]:
+        return tuple(gap for _, gap in self.withheld)
 
 
 def judge(
@@ -77,21 +84,16 @@ def judge(
     numbers, _ = believed_numbers(tenant, voice)
     users = {user.id: user for user in tenant.users}
     kept: list[UserChange] = []
-    gaps: list[Gap] = []
-    withheld: list[UserChange] = []
+    withheld: list[tuple[UserChange, Gap]] = []
     for change in proposed:
         user = users.get(change.user_id)
         verdict = _user_verdict(change, user, tenant, safety, voice, numbers)
         if isinstance(verdict, Gap):
-            gaps.append(verdict)
-            withheld.append(change)
+            withheld.append((change, verdict))
         else:
             kept.append(verdict)
     seated, short = _within_seats(kept, users, tenant, group_changes)
-    gaps.extend(short)
-    seated_ids = {change.user_id for change in seated}
-    withheld.extend(change for change in kept if change.user_id not in seated_ids)
-    return Judged(tuple(seated), tuple(gaps), tuple(withheld))
+    return Judged(tuple(seated), tuple(withheld + short))
 
 
 def believed_numbers(
@@ -130,6 +132,33 @@ def numbers_at_risk(
     if lost & NUMBER_KINDS:
         return held
     return tuple(n for n in held if n.number_type.lower() not in CARRIER_NUMBER_TYPES)
+
+
+def safety_of(policy: DesiredPolicy, tenant: Tenant, managed: frozenset[str]) -> Safety:
+    """The safety a policy asks for, against the tenant as it is now (a saved plan's, judged at apply): its
+    protected groups' members as they are now, the SKUs pruneAlso names as this tenant has them; `managed`, the
+    sku ids the configuration assigns. A protected group that no single group answers to, or whose members could
+    not be read in full, is an error: whom it protects is unknown, and nothing may be written."""
+    names = GroupNames(tenant.groups)
+    members: set[str] = set()
+    for name in policy.protected_groups:
+        group, why = names.find(name)
+        if group is None or not group.members_complete:
+            why = why or "its member list could not be read in full"
+            raise ApplyRefusedError(
+                f"refusing to apply: policy.protectedGroups names group '{name}': {why}; whom it protects is "
+                "unknown, so nothing was written"
+            )
+        members |= group.members
+    return Safety(
+        max_changes=policy.max_changes,
+        max_removals=policy.max_removals,
+        allow_number_loss=policy.allow_number_loss,
+        protected_users=policy.protected_users,
+        protected_members=frozenset(members),
+        prune_also=frozenset(sku.sku_id for ref in policy.prune_also if (sku := sku_for(ref, tenant.skus))),
+        managed=managed,
+    )
 
 
 def apply_refusals(plan: Plan, max_changes: int, max_removals: int) -> tuple[Refusal, ...]:
@@ -186,6 +215,9 @@ def _user_verdict(
             why = f"prune would remove {remove.sku_part_number}: not a voice add-on, and not in policy.pruneAlso"
             return _withheld(GapCode.PRUNE_LIMITED_TO_VOICE, Severity.WARNING, upn, why)
     for add in change.add_licenses:
+        if safety.managed is not None and add.sku_id not in safety.managed:
+            why = f"it adds {add.sku_part_number}, which the configuration does not assign"
+            return _withheld(GapCode.SKU_NOT_IN_TENANT, Severity.ERROR, upn, why)
         sku = tenant.sku_by_id.get(add.sku_id)
         if sku is None:
             why = f"the tenant has no {add.sku_part_number} subscription"
@@ -251,7 +283,7 @@ def _within_seats(
     users: Mapping[str, TenantUser],
     tenant: Tenant,
     group_changes: Sequence[GroupChange],
-) -> tuple[list[UserChange], list[Gap]]:
+) -> tuple[list[UserChange], list[tuple[UserChange, Gap]]]:
     """The changes whose new assignments fit, in the order given: each SKU's free seats, plus the seats the kept
     changes' removals free, less what group license writes take. A change left out frees nothing, so this repeats
     until nothing more is left out (each pass only removes changes: it ends)."""
@@ -260,7 +292,7 @@ def _within_seats(
         for sku_id, members in group.new_seats:
             group_seats[sku_id] += members
     kept = list(changes)
-    gaps: list[Gap] = []
+    short: list[tuple[UserChange, Gap]] = []
     while True:
         freed: Counter[str] = Counter()
         for change in kept:
@@ -275,12 +307,13 @@ def _within_seats(
             else:
                 out.add(change.user_id)
         if not out:
-            return kept, gaps
+            return kept, short
         for change in kept:
             if change.user_id in out:
                 needed = ", ".join(_part(tenant, s) for s in _new_seats(change, users[change.user_id]))
                 message = f"no seat left for {needed} once the other changes are made: the change is withheld"
-                gaps.append(Gap(GapCode.SEAT_SHORTAGE, Severity.ERROR, change.user_principal_name, None, message))
+                gap = Gap(GapCode.SEAT_SHORTAGE, Severity.ERROR, change.user_principal_name, None, message)
+                short.append((change, gap))
         kept = [change for change in kept if change.user_id not in out]
 
 

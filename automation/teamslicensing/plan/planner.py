@@ -136,6 +136,7 @@ class _Planner:
             protected_users=policy.protected_users,
             protected_members=self.protected_by_group,
             prune_also=self.prunable - {sku for sku in self.managed if self.voice.is_standalone_voice_sku(sku)},
+            managed=self.managed,
         )
         judged = judge(plan.changes, self.tenant, safety, plan.group_changes, self.voice)
         gaps = tuple(sorted((*plan.gaps, *judged.gaps), key=Gap.sort_key)) if judged.gaps else plan.gaps
