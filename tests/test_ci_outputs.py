@@ -218,7 +218,9 @@ def test_github_actions_example_applies_the_reviewed_saved_plan_behind_an_approv
     download = next(s for s in _steps(apply_job) if s.get("uses", "").startswith("actions/download-artifact@"))
     assert upload["with"]["name"] == download["with"]["name"]
     apply_run = next(step["run"] for step in _steps(apply_job) if "teams-licensing apply" in step.get("run", ""))
-    assert "teams-licensing apply out/plan.tlplan.json --yes" in apply_run, "the artifact, not a re-plan"
+    assert "teams-licensing apply out/plan.tlplan.json --config config/licensing.yaml --yes" in apply_run, (
+        "the artifact, not a re-plan, judged with the reviewed configuration"
+    )
     assert '[ "$code" -eq 0 ] || [ "$code" -eq 3 ] || exit "$code"' in apply_run
 
 
@@ -253,6 +255,7 @@ def test_azure_pipelines_example_applies_the_reviewed_saved_plan_with_workload_i
     assert any(step.get("download") == "current" and step["artifact"] == published["artifact"] for step in apply_steps)
     apply_script = next(s for s in apply_steps if s.get("task") == "AzureCLI@2")["inputs"]["inlineScript"]
     assert "teams-licensing-plan/plan.tlplan.json" in apply_script
+    assert "--config config/licensing.yaml" in apply_script
     assert '[ "$code" -eq 0 ] || [ "$code" -eq 3 ] || exit "$code"' in apply_script
 
 
