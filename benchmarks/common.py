@@ -9,6 +9,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -39,6 +40,45 @@ def served_by(module: str, flags: list[str]) -> Iterator[dict[str, Any]]:
         server.wait()
         if server.stdout is not None:
             server.stdout.close()
+
+
+# Runs argv[2:] with RLIMIT_AS argv[1] MB (0: none), waits, and prints its exit status and peak RSS on stderr: a
+# child forked straight from a benchmark would count the benchmark's own pages until exec (Linux keeps the larger
+# high-water mark), so the command runs under this small process, whose children are the command alone
+MEASURING_WRAPPER = """
+import os, resource, subprocess, sys
+limit = int(sys.argv[1]) << 20
+def set_limit():
+    if limit:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+child = subprocess.Popen(sys.argv[2:], preexec_fn=set_limit)
+_, status, usage = os.wait4(child.pid, 0)
+print(f"MEASURED status={os.waitstatus_to_exitcode(status)} rss_kb={usage.ru_maxrss}", file=sys.stderr)
+"""
+
+
+def measured(
+    command: list[str], env: dict[str, str], cwd: Path, output: Path, limit_mb: int = 0
+) -> tuple[int, float, float]:
+    """Run `command` (output to the file `output`) under the measuring wrapper, within `limit_mb` of address space
+    (RLIMIT_AS; 0: none): its exit status, wall time and peak RSS in MB, its own alone."""
+    started = time.monotonic()
+    with open(output, "w", encoding="utf-8") as out:
+        subprocess.run(
+            [sys.executable, "-c", MEASURING_WRAPPER, str(limit_mb), *command],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
+            check=False,
+        )
+    wall = time.monotonic() - started
+    with open(output, "rb") as text:
+        text.seek(max(0, output.stat().st_size - 4096))
+        tail = text.read().decode("utf-8", "replace")
+    line = [row for row in tail.splitlines() if row.startswith("MEASURED ")][-1]
+    fields = dict(part.split("=") for part in line.split()[1:])
+    return int(fields["status"]), wall, int(fields["rss_kb"]) / 1024
 
 
 def product_result(module: str, args: list[str]) -> dict[str, Any]:
