@@ -255,6 +255,9 @@ async def _send(run: _Run, chunk: list[Write]) -> list[WriteAttempt]:
     except Exception as exc:  # anything else (a bug, an unforeseen transport error): stop, explain, lose nothing
         run.switch.request(StopReason.GRAPH_ERROR, f"unexpected {type(exc).__name__}: {exc}")
         return [_no_answer(w, f"unexpected {type(exc).__name__}: {exc}") for w in chunk]
+    refused = next((a for a in attempts if a.status == 401), None)
+    if refused is not None:  # items refused for the token even after a fresh one (or one that cannot be renewed)
+        run.switch.request(StopReason.GRAPH_ERROR, f"Graph refused the token: {refused.error_message}")
     lost = bool(attempts) and all(a.status == 0 or not a.trustworthy for a in attempts)
     run.lost_batches = run.lost_batches + 1 if lost else 0
     if run.lost_batches >= LOST_BATCHES_BEFORE_STOP:  # one dropped connection is read back; several mean an outage

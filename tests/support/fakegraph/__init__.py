@@ -9,11 +9,13 @@ against itself. It serves:
   `GET /groups/{id}/transitiveMembers[/microsoft.graph.user]` (paged; the document's members are transitive users);
 - `POST /users/{id|upn}/assignLicense` with Graph's validations and texts, `PATCH /users/{id|upn}`;
 - `POST /$batch` (≤ 20 items, relative URLs, per-item status and throttling, `dependsOn` → 424);
-- Graph's identity write quota as a sliding window, scripted 429s and 503/504s, per-request latency.
+- Graph's identity write quota as a sliding window, scripted 429s and 503/504s, per-request latency;
+- a token revoked before its expiry (`outages`).
 
 Split by concern, as mixins over one state: `store` (the tenant: loading, accessors), `reads` (GET routes and
 paging), `writes` (PATCH and assignLicense), `batch` (JSON $batch), `quota` (write quota and scripted faults),
-`common` (Graph's limits and texts, replies, parsing); this module routes each request.
+`outages` (token revocation), `common` (Graph's limits and texts, replies, parsing); this module
+routes each request.
 
 Usage, with or without pytest::
 
@@ -59,13 +61,14 @@ from tests.support.fakegraph.common import (
     _seconds,
 )
 from tests.support.fakegraph.grouplicensing import GroupLicenseRoutes
+from tests.support.fakegraph.outages import Outages
 from tests.support.fakegraph.reads import ReadRoutes
 from tests.support.fakegraph.writes import WriteRoutes
 
 __all__ = ["BATCH_LIMIT", "MAX_PAGE_SIZE", "FakeGraph"]
 
 
-class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRecordRoutes):
+class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRecordRoutes, Outages):
     """A Graph tenant in memory: reads, license writes, $batch, throttling and scripted faults."""
 
     def __init__(
@@ -124,6 +127,8 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRe
         self._clock = clock
         self._rng = random.Random(seed)
         self.requests: list[tuple[str, str]] = []
+        self.http_count = 0
+        self._bearer = ""  # the token of the request being answered
         self.group_processing_delay = group_processing_delay
         self.call_records_role = call_records_role
         self._calls = {}
@@ -186,6 +191,7 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRe
         path = path or "/"
         raw_query = request.url.query.decode("ascii", "replace")
         self.requests.append((request.method, path + ("?" + unquote_plus(raw_query) if raw_query else "")))
+        self.http_count += 1
         request_id = _fresh_id()
         client_request_id = request.headers.get("client-request-id") or request_id
         self._headers = {k.lower(): v for k, v in request.headers.items()}
@@ -200,6 +206,11 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRe
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return _error(401, "InvalidAuthenticationToken", "Access token is empty.")
+        self._bearer = token.strip()
+        is_batch = path.rstrip("/") == "/$batch"
+        refused = self.refusal(self._bearer, self.http_count, is_batch)
+        if refused is not None:
+            return refused
         if self._outright:
             wait = self._outright.popleft()
             return _error(429, "TooManyRequests", "Too many requests.", {"Retry-After": _seconds(wait)})
@@ -208,6 +219,9 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRe
             code = {503: "ServiceUnavailable", 504: "GatewayTimeout"}.get(status, "UnknownError")
             return _error(status, code, "The service is temporarily unavailable. Please retry.")
         body, bad = _json_body(request.content)
+        return self._answer(request, path, raw_query, body, bad)
+
+    def _answer(self, request: httpx.Request, path: str, raw_query: str, body: Any, bad: bool) -> _Reply:
         if path.rstrip("/") == "/$batch":
             if request.method != "POST":
                 return _method_not_allowed()
@@ -257,6 +271,10 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRe
         self, method: str, path: str, raw_query: str, body: Any, bad_body: bool, *, in_batch: bool
     ) -> _Reply:
         write = method in WRITE_METHODS
+        if in_batch:
+            weather = self._item_weather(method, path, raw_query, body, bad_body)
+            if weather is not None:
+                return weather
         throttled: _Reply | None = None
         if self._item_throttles:  # scripted: each $batch item is throttled on its own (GRAPH-FACTS)
             wait = self._item_throttles.popleft()
@@ -278,6 +296,10 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRe
         if write:
             self._log_write(method, path, raw_query, body, reply.status, reply.status < 400, in_batch)
         return reply
+
+    def _item_weather(self, method: str, path: str, raw_query: str, body: Any, bad_body: bool) -> _Reply | None:
+        """A $batch item refused for its token; None: answered as usual."""
+        return self.token_refused() if self.refuses_items(self._bearer) else None
 
     def _log_write(
         self, method: str, path: str, raw_query: str, body: Any, status: int, applied: bool, in_batch: bool
