@@ -1,10 +1,14 @@
 """Apply through Graph's bad days, against the stateful fake: a token revoked before its expiry (renewed once, with
-the claims of a challenge when Graph sent one; a given token said to be unrenewable)."""
+the claims of a challenge when Graph sent one; a given token said to be unrenewable), and a storm of 429 and 503
+answers, per `$batch` item too, that one run rides out, writing nothing twice and recording everything."""
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 import time
+from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, ClassVar
@@ -14,6 +18,8 @@ import pytest
 import respx
 
 from teamslicensing.cli import main
+from teamslicensing.graph import Graph
+from tests.support.fakegraph import FakeGraph, Storm
 from tests.support.fakegraph.outages import REVOCATION_CLAIMS
 from tests.support.faults import BASE, audit_records, fake_for
 from tests.support.rollout import holders, rollout_document
@@ -142,3 +148,112 @@ def test_a_given_token_refused_is_said_to_be_unrenewable(
     assert "Graph refused" in summary(err)
     assert "not attempted" in summary(err)
     assert "a given access token cannot be refreshed here: pass a fresh one in TEAMS_LICENSING_ACCESS_TOKEN" in err
+
+
+@pytest.mark.usefixtures("graph_token")
+def test_a_storm_of_429s_and_503s_ends_with_every_user_applied_in_one_run(
+    router: respx.MockRouter,
+    config: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """30% of answers 429 and 5% 503, whole requests and $batch items alike; half the 503s to writes were carried
+    out all the same. One run applies every user; a write Graph carried out is never sent again; each write has
+    its intent on disk before it leaves, and again before it goes again after a read-back; every attempt Graph
+    received has its result record."""
+    # scaled down in time like the fake's Retry-After; unpaced, since the pacer takes 429s that come whatever the
+    # pace for a quota and slows down (88 s instead of 2 s here): the pace is not what this test is about
+    monkeypatch.setattr("teamslicensing.app.core.Graph", functools.partial(Graph, backoff_base=0.01, pace_writes=False))
+    users = rollout_document(600)
+    fake = fake_for(users, router)
+    fake.start_storm(Storm(throttled=0.30, unavailable=0.05, applied=0.5, retry_after=0.01, seed=23))
+    log_path = tmp_path / "a.jsonl"
+    early = watch_intents(fake, log_path)
+    started = time.monotonic()
+    status, text = apply(config, log_path)
+    took = time.monotonic() - started
+    err = capsys.readouterr().err
+    assert status == 0, err
+    assert "Apply: 600 applied, 0 failed, 0 not attempted" in summary(err)
+    assert holders(fake.document()) == {u["id"] for u in users["users"]}
+    storm = fake.storm_answers
+    assert storm["throttled"] > 300, storm
+    assert storm["unavailable"] > 10, storm
+    assert storm["applied"] > 10, "503s to writes Graph carried out all the same"
+    assert early == [], f"sent before an intent for it was on disk: {early[:3]}"
+    log = [json.loads(line) for line in text.splitlines()]
+    verified = Counter(r["state"] for r in log if r["type"] == "verified")
+    assert verified["done"] > 0, "writes answered 503 yet carried out were found done"
+    assert verified["notDone"] > 0, "and those not carried out were found not done, then sent again"
+    applied_then_sent: list[str] = []
+    attempts: Counter[str] = Counter()
+    done: set[str] = set()
+    for write in fake.writes:
+        if write["url"] in done:
+            applied_then_sent.append(write["url"])
+        attempts[write["url"]] += 1
+        if write["applied"]:
+            done.add(write["url"])
+    assert applied_then_sent == [], "a write Graph carried out was sent again"
+    results = Counter(r["request"]["url"] for r in log if r["type"] == "result")
+    assert all(results[url] >= n for url, n in attempts.items()), "every attempt Graph received is recorded"
+    assert log[-1]["type"] == "end"
+    assert (log[-1]["applied"], log[-1]["unknown"], log[-1]["failed"]) == (600, 0, 0)
+    print(f"storm: {sum(attempts.values())} write attempts for 600 writes, {dict(storm)}, {took:.1f} s")
+
+
+def watch_intents(fake: FakeGraph, log: Path) -> list[str]:
+    """Each write Graph receives is checked against the audit log on disk at that moment: an intent for it, and a
+    newer intent than any read-back that found it not done. The writes that were not so, as they are found."""
+    early: list[str] = []
+    original = fake.handle
+
+    def handle(request: Any) -> Any:
+        if request.url.path.endswith("/$batch") and b'"GET"' not in request.content:
+            intents: Counter[tuple[str, str]] = Counter()
+            not_done: Counter[tuple[str, str]] = Counter()
+            for line in log.read_text(encoding="utf-8").splitlines():
+                record = json.loads(line)
+                key = (str(record.get("userId")), str(record.get("kind")))
+                if record["type"] == "intent":
+                    intents[key] += 1
+                elif record["type"] == "verified" and record["state"] == "notDone":
+                    not_done[key] += 1
+            for item in json.loads(request.content)["requests"]:
+                match = WRITE_URL.match(item["url"])
+                assert match, item["url"]
+                key = (match.group(1), "licenses" if match.group(2) else "usageLocation")
+                if intents[key] <= not_done[key]:
+                    early.append(item["url"])
+        return original(request)
+
+    fake.handle = handle  # type: ignore[method-assign]
+    return early
+
+
+@pytest.mark.usefixtures("graph_token")
+def test_a_write_graph_keeps_failing_is_sent_within_the_retry_bounds_then_fails(
+    router: respx.MockRouter, config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One user's write is answered 503 every time and never carried out: it is read back and sent again until its
+    8th attempt (the bounds of any transient failure), then fails as not applied; everyone else is applied."""
+    monkeypatch.setattr("teamslicensing.app.core.Graph", functools.partial(Graph, backoff_base=0.001))
+    fake = fake_for(rollout_document(60), router)
+    stuck = "/users/00000000-0000-4000-8000-000000000007/assignLicense"
+    operation = fake._operation
+
+    def failing(method: str, path: str, raw_query: str, body: Any, bad_body: bool, *, in_batch: bool) -> Any:
+        if path == stuck:
+            fake.writes.append({"method": method, "url": path, "body": body, "status": 503, "applied": False})
+            return fake.storm_unavailable()
+        return operation(method, path, raw_query, body, bad_body, in_batch=in_batch)
+
+    monkeypatch.setattr(fake, "_operation", failing)
+    status, text = apply(config, tmp_path / "a.jsonl")
+    assert status == 1
+    log = [json.loads(line) for line in text.splitlines()]
+    assert sum(1 for w in fake.writes if w["url"] == stuck) == 8
+    assert sum(1 for r in log if r["type"] == "intent" and r["request"]["url"] == stuck) == 8
+    assert sum(1 for r in log if r["type"] == "verified" and r["state"] == "notDone") == 8
+    assert (log[-1]["applied"], log[-1]["failed"], log[-1]["unknown"]) == (59, 1, 0)

@@ -296,6 +296,18 @@ class Graph:
             self._say(f"{why}: waiting {wait:.0f} s{capped}")
         return wait
 
+    def resend_delay(self, failures: int) -> float | None:
+        """The wait before an item that failed `failures` times goes again, or None once `max_attempts` failures
+        or the run's waiting time are spent: the bounds of every retry, for a write sent again after a read-back."""
+        if failures >= self.max_attempts:
+            return None
+        try:
+            return self.waiting(
+                self.backoff(failures), f"sending again writes read back as not done (attempt {failures + 1})"
+            )
+        except GraphError:
+            return None
+
     def _say(self, line: str) -> None:
         if self.notice is not None:
             now = time.monotonic()

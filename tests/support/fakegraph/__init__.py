@@ -10,11 +10,11 @@ against itself. It serves:
 - `POST /users/{id|upn}/assignLicense` with Graph's validations and texts, `PATCH /users/{id|upn}`;
 - `POST /$batch` (≤ 20 items, relative URLs, per-item status and throttling, `dependsOn` → 424);
 - Graph's identity write quota as a sliding window, scripted 429s and 503/504s, per-request latency;
-- a token revoked before its expiry (`outages`).
+- a token revoked before its expiry, and a seeded storm of 429s and 503s (`outages`).
 
 Split by concern, as mixins over one state: `store` (the tenant: loading, accessors), `reads` (GET routes and
 paging), `writes` (PATCH and assignLicense), `batch` (JSON $batch), `quota` (write quota and scripted faults),
-`outages` (token revocation), `common` (Graph's limits and texts, replies, parsing); this module
+`outages` (token revocation, the storm), `common` (Graph's limits and texts, replies, parsing); this module
 routes each request.
 
 Usage, with or without pytest::
@@ -61,11 +61,11 @@ from tests.support.fakegraph.common import (
     _seconds,
 )
 from tests.support.fakegraph.grouplicensing import GroupLicenseRoutes
-from tests.support.fakegraph.outages import Outages
+from tests.support.fakegraph.outages import Outages, Storm
 from tests.support.fakegraph.reads import ReadRoutes
 from tests.support.fakegraph.writes import WriteRoutes
 
-__all__ = ["BATCH_LIMIT", "MAX_PAGE_SIZE", "FakeGraph"]
+__all__ = ["BATCH_LIMIT", "MAX_PAGE_SIZE", "FakeGraph", "Storm"]
 
 
 class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRecordRoutes, Outages):
@@ -219,7 +219,13 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRe
             code = {503: "ServiceUnavailable", 504: "GatewayTimeout"}.get(status, "UnknownError")
             return _error(status, code, "The service is temporarily unavailable. Please retry.")
         body, bad = _json_body(request.content)
-        return self._answer(request, path, raw_query, body, bad)
+        outcome = self.storm_outcome(request.method, path + ("?" + raw_query if raw_query else ""), body)
+        if outcome == "throttled":
+            return self.storm_throttled()
+        if outcome == "unavailable":
+            return self.storm_unavailable()
+        reply = self._answer(request, path, raw_query, body, bad)
+        return self.storm_unavailable() if outcome == "applied" else reply
 
     def _answer(self, request: httpx.Request, path: str, raw_query: str, body: Any, bad: bool) -> _Reply:
         if path.rstrip("/") == "/$batch":
@@ -298,8 +304,18 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRe
         return reply
 
     def _item_weather(self, method: str, path: str, raw_query: str, body: Any, bad_body: bool) -> _Reply | None:
-        """A $batch item refused for its token; None: answered as usual."""
-        return self.token_refused() if self.refuses_items(self._bearer) else None
+        """A $batch item refused for its token, or met by the storm; None: answered as usual."""
+        write = method in WRITE_METHODS
+        if self.refuses_items(self._bearer):
+            return self.token_refused()
+        outcome = self.storm_outcome(method, path + ("?" + raw_query if raw_query else ""), body)
+        if outcome is None:
+            return None
+        reply = self.storm_throttled() if outcome == "throttled" else self.storm_unavailable()
+        applied = outcome == "applied" and self._dispatch(method, path, raw_query, body, bad_body).status < 400
+        if write:
+            self._log_write(method, path, raw_query, body, reply.status, applied, True)
+        return reply
 
     def _log_write(
         self, method: str, path: str, raw_query: str, body: Any, status: int, applied: bool, in_batch: bool
