@@ -249,11 +249,6 @@ class Graph:
     def tokens_refreshable(self) -> bool:
         return self._tokens is not None and self._tokens.refreshable
 
-    @property
-    def token_fetches(self) -> int:
-        """Tokens fetched from a credential so far (0 with a given token)."""
-        return self._tokens.fetches if self._tokens is not None else 0
-
     async def _retrying(self, send: Callable[[], Awaitable[httpx.Response]], repeatable: bool) -> httpx.Response:
 
         def worth_retrying(exc: BaseException) -> bool:
@@ -383,12 +378,17 @@ class Graph:
             )
         if response.status_code < 400:
             return response
-        request_id = request_id_of(response.headers)
-        code, message = error_parts(response)
-        if response.status_code == 401:
-            raise TokenRefused(code, message, request_id, token, claims_challenge(response.headers))
-        if response.status_code == 429 or response.status_code in TRANSIENT_STATUSES:
-            raise RetryableError(
-                response.status_code, code, message, request_id, number(response.headers.get("retry-after"))
-            )
-        raise GraphError(response.status_code, code, message, request_id)
+        raise _refusal(response, token)
+
+
+def _refusal(response: httpx.Response, token: str) -> GraphError:
+    """The error for an answer of 400 or more to a request that carried `token`."""
+    request_id = request_id_of(response.headers)
+    code, message = error_parts(response)
+    if response.status_code == 401:
+        return TokenRefused(code, message, request_id, token, claims_challenge(response.headers))
+    if response.status_code == 429 or response.status_code in TRANSIENT_STATUSES:
+        return RetryableError(
+            response.status_code, code, message, request_id, number(response.headers.get("retry-after"))
+        )
+    return GraphError(response.status_code, code, message, request_id)
