@@ -22,7 +22,7 @@ from teamslicensing.graph import Graph
 from tests.support.fakegraph import FakeGraph, Storm
 from tests.support.fakegraph.outages import REVOCATION_CLAIMS
 from tests.support.faults import BASE, audit_records, fake_for
-from tests.support.rollout import holders, rollout_document
+from tests.support.rollout import MCOPSTN1, holders, rollout_document
 
 WRITE_URL = re.compile(r"^/users/([^/?]+)(/assignLicense)?$")
 
@@ -257,3 +257,37 @@ def test_a_write_graph_keeps_failing_is_sent_within_the_retry_bounds_then_fails(
     assert sum(1 for r in log if r["type"] == "intent" and r["request"]["url"] == stuck) == 8
     assert sum(1 for r in log if r["type"] == "verified" and r["state"] == "notDone") == 8
     assert (log[-1]["applied"], log[-1]["failed"], log[-1]["unknown"]) == (59, 1, 0)
+
+
+def storm_statuses(seed: int) -> tuple[list[int], list[int], int]:
+    """60 write batches of 20 against a fresh stormy fake: the outer statuses, the item statuses, users changed."""
+    users = rollout_document(1200)
+    fake = FakeGraph(users, base_url=BASE, fractional_retry_after=True)
+    fake.start_storm(Storm(seed=seed))
+    outer, items = [], []
+    body = {"addLicenses": [{"skuId": MCOPSTN1, "disabledPlans": []}], "removeLicenses": []}
+    with httpx.Client(transport=httpx.MockTransport(fake.handle), base_url=BASE) as client:
+        for start in range(0, 1200, 20):
+            requests = [
+                {"id": str(n), "method": "POST", "url": f"/users/{u['id']}/assignLicense", "body": body}
+                for n, u in enumerate(users["users"][start : start + 20])
+            ]
+            for request in requests:
+                request["headers"] = {"Content-Type": "application/json"}
+            answer = client.post("/$batch", json={"requests": requests}, headers={"Authorization": "Bearer t"})
+            outer.append(answer.status_code)
+            if answer.status_code == 200:
+                items.extend(sorted((int(i["id"]), i["status"]) for i in answer.json()["responses"]))
+    return outer, [status for _, status in items], len(holders(fake.document(), MCOPSTN1))
+
+
+def test_the_fakes_storm_is_the_share_asked_for_per_request_and_item_and_the_same_for_a_seed() -> None:
+    outer, items, changed = storm_statuses(seed=5)
+    assert (outer, items, changed) == storm_statuses(seed=5), "the same seed, the same storm"
+    assert storm_statuses(seed=6)[1] != items
+    assert Counter(outer)[429] > 0
+    assert Counter(outer)[503] > 0
+    shares = Counter(items)
+    assert 0.25 < shares[429] / len(items) < 0.35
+    assert 0.03 < shares[503] / len(items) < 0.07
+    assert changed > shares[200], "some writes answered 503 (as a whole or alone) were carried out all the same"
