@@ -291,3 +291,38 @@ def test_the_fakes_storm_is_the_share_asked_for_per_request_and_item_and_the_sam
     assert 0.25 < shares[429] / len(items) < 0.35
     assert 0.03 < shares[503] / len(items) < 0.07
     assert changed > shares[200], "some writes answered 503 (as a whole or alone) were carried out all the same"
+
+
+@pytest.mark.usefixtures("graph_token")
+def test_a_batch_refused_as_a_whole_after_some_of_it_was_done_reports_what_was_done(
+    router: respx.MockRouter, config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The first write batch: 15 items applied and 5 throttled; the 5 sent again meet a refused token. The 15 are
+    reported applied, as Graph holds them (not failed with the round that was refused), the 5 failed (the given
+    token cannot be refreshed), and the run stops (batches already in flight finish)."""
+    fake = fake_for(rollout_document(200), router)
+    original = fake.handle
+    write_batches = 0
+
+    def refusing_the_throttled(request: Any) -> Any:
+        nonlocal write_batches
+        if request.url.path.endswith("/$batch"):
+            write_batches += 1
+            if write_batches == 1:
+                fake.throttle_next(5, retry_after=0.01)
+            if len(json.loads(request.content)["requests"]) == 5:
+                body = {"error": {"code": "InvalidAuthenticationToken", "message": "Access token has expired."}}
+                return httpx.Response(401, json=body)
+        return original(request)
+
+    fake.handle = refusing_the_throttled  # type: ignore[method-assign]
+    status, text = apply(config, tmp_path / "a.jsonl")
+    err = capsys.readouterr().err
+    assert status == 1, err
+    applied = len(holders(fake.document(), MCOPSTN1))
+    assert summary(err).startswith(f"Apply: {applied} applied, 5 failed, {195 - applied} not attempted"), summary(err)
+    assert "stopped: Graph refused" in summary(err)
+    log = [json.loads(line) for line in text.splitlines()]
+    refused = [r for r in log if r["type"] == "result" and r["status"] == 401]
+    assert len(refused) == 5, "the refused round is recorded"
+    assert all("cannot be refreshed" in r["error"] for r in refused)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from teamslicensing.errors import AuthenticationError, RetryableError
+from teamslicensing.errors import AuthenticationError, GraphError, RetryableError
 from teamslicensing.graph.tokens import NOT_RENEWABLE, REFUSED_AGAIN, claims_challenge
 from teamslicensing.graph.wire import (
     BatchRequest,
@@ -73,17 +73,24 @@ class BatchRun:
 
     async def run(self) -> list[BatchResponse]:
         while self.pending:
-            sent = await self._send_round()
+            try:
+                sent = await self._send_round()
+            except (GraphError, AuthenticationError) as exc:
+                if not self.settled:  # refused as a whole before anything settled: nothing in it was done
+                    raise
+                self._refused_late(exc)  # what earlier rounds settled stands (some of it done)
+                break
             if sent is None:  # no usable answer to the whole batch: every item settled for the caller to read back
                 break
             response, token = sent
             next_round = self._take(response)
-            try:
-                for claims in dict.fromkeys(next_round.refused):  # one renewal per distinct challenge, not per item
-                    await self.graph.renew_token(token, claims)
-            except AuthenticationError as exc:  # what this round settled stands; the refused items end refused
-                self._settle_pending(f"no fresh token could be had: {exc}")
-                break
+            if next_round.refused:  # one fresh token for the round, asked with the first challenge's claims
+                try:
+                    await self.graph.renew_token(token, next((c for c in next_round.refused if c), None))
+                except AuthenticationError as exc:  # the refused items end refused, Graph's answer and why
+                    note = f"no fresh token could be had: {exc}"
+                    self.settled.update((rid, dataclasses.replace(self.last[rid], note=note)) for rid in self.pending)
+                    break
             if self.pending and next_round.waits and not await self._wait(max(next_round.waits)):
                 break
         return [self.settled[request.id] for request in self.requests]
@@ -204,9 +211,16 @@ class BatchRun:
         self.settled[request_id] = answer
         return answer
 
-    def _settle_pending(self, note: str) -> None:
-        self.settled.update((rid, dataclasses.replace(self.last[rid], note=note)) for rid in self.pending)
-        self.pending.clear()
+    def _refused_late(self, exc: GraphError | AuthenticationError) -> None:
+        """A later round refused as a whole (401 past its renewal, 403, no token): its items were not done."""
+        error = exc if isinstance(exc, GraphError) else GraphError(401, "NoToken", str(exc))
+        refused = [
+            (r, BatchResponse(r.id, error.status, None, error.request_id, self.attempts[r.id] + 1, note=str(error)))
+            for r in self.pending.values()
+        ]
+        if self.on_round is not None:
+            self.on_round(refused)
+        self.settled.update((r.id, answer) for r, answer in refused)
 
     async def _wait(self, seconds: float) -> bool:
         """Wait before the next round; False when a stop came meanwhile (items still pending settle as they are)."""
