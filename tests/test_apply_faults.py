@@ -185,6 +185,7 @@ def test_a_sign_in_failure_is_one_message_without_stray_task_errors(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from teamslicensing.errors import AuthenticationError
+    from teamslicensing.graph.tokens import Tokens
 
     fake_for(rollout_document(5), router)
     monkeypatch.delenv("TEAMS_LICENSING_ACCESS_TOKEN", raising=False)
@@ -193,10 +194,7 @@ def test_a_sign_in_failure_is_one_message_without_stray_task_errors(
         async def fetch() -> str:
             raise AuthenticationError("could not get a token: no credential worked. Sign in with `az login`.")
 
-        async def close() -> None:
-            return None
-
-        return fetch, close
+        return Tokens(fetch)
 
     monkeypatch.setattr("teamslicensing.graph.client.token_provider", no_token)
     with caplog.at_level(logging.ERROR, logger="asyncio"):

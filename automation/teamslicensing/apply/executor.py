@@ -3,7 +3,8 @@
 Order per run: (1) assignLicense for users who only lose licenses, which frees seats first; (2) usage-location
 PATCHes; (3) assignLicense for users who gain licenses, carrying their removals too (a calling-plan swap must be
 one call). Each user gets at most one license write. A user whose write fails does not stop the others; one whose
-usage location could not be set gets no license write (an unanswered PATCH is read back first, not guessed).
+usage location could not be set gets no license write (an unanswered PATCH is read back first, not guessed). Writes
+without a trustworthy answer are read back, and sent again if they did not happen, by `readback`.
 
 Writes go to a `WriteBackend` (Graph's $batch, or a snapshot file) in groups of its batch size, a few groups in
 flight. Before a group is sent its `intent` records are on disk; after each answer its `result` records are.
@@ -23,15 +24,12 @@ from typing import Any, Protocol
 
 from teamslicensing.apply.audit import AuditError, AuditLog
 from teamslicensing.apply.groups import wait_for_groups, write_groups
+from teamslicensing.apply.readback import fail, needs_read_back, verify
 from teamslicensing.apply.stop import StopSwitch, bounded
-from teamslicensing.apply.verify import PENDING, Observed, judge
 from teamslicensing.errors import AuthenticationError, GraphError, RetryableError
 from teamslicensing.graph.requests import write_request
 from teamslicensing.model.outcome import (
     APPLIED,
-    FAILED,
-    IN_SYNC,
-    UNKNOWN,
     ApplyResult,
     StopReason,
     UserResult,
@@ -41,7 +39,6 @@ from teamslicensing.model.outcome import (
 )
 from teamslicensing.model.plan import GroupChange, UserChange
 from teamslicensing.model.tenant import TenantUser
-from teamslicensing.tenant.parse import ObjectError, parse_user
 
 Progress = Callable[[int, int], None]  # (writes settled, writes planned)
 Answers = Callable[[list[tuple[Write, WriteAttempt]]], None]  # every round of answers, as they come
@@ -222,7 +219,7 @@ async def _phase(run: _Run, writes: list[Write]) -> set[str]:
         workers.result()
     for chunk in in_flight.values():  # abandoned after the grace period: what was answered counts as answered
         _settle(run, chunk, [_last_answer(run, w) for w in chunk])
-    await _verify(run, writes)
+    await verify(run, writes, _send)
     return sent
 
 
@@ -244,6 +241,7 @@ async def _send(run: _Run, chunk: list[Write]) -> list[WriteAttempt]:
         attempts = await run.backend.write(chunk, run.on_answers, run.switch.keep_trying, run.on_sent)
     except RetryableError as exc:  # the $batch itself got no answer after every retry: it may have been applied
         attempts = [_no_answer(w, str(exc), exc.status) for w in chunk]
+        run.on_answers(list(zip(chunk, attempts, strict=True)))
     except GraphError as exc:  # the $batch itself was refused (401, 403, 400): nothing in it was done
         if exc.status in (401, 403):
             run.switch.request(StopReason.GRAPH_ERROR, str(exc))
@@ -257,7 +255,12 @@ async def _send(run: _Run, chunk: list[Write]) -> list[WriteAttempt]:
         return attempts
     except Exception as exc:  # anything else (a bug, an unforeseen transport error): stop, explain, lose nothing
         run.switch.request(StopReason.GRAPH_ERROR, f"unexpected {type(exc).__name__}: {exc}")
-        return [_no_answer(w, f"unexpected {type(exc).__name__}: {exc}") for w in chunk]
+        attempts = [_no_answer(w, f"unexpected {type(exc).__name__}: {exc}") for w in chunk]
+        run.on_answers(list(zip(chunk, attempts, strict=True)))
+        return attempts
+    refused = next((a for a in attempts if a.status == 401), None)
+    if refused is not None:  # items refused for the token even after a fresh one (or one that cannot be renewed)
+        run.switch.request(StopReason.GRAPH_ERROR, f"Graph refused the token: {refused.error_message}")
     lost = bool(attempts) and all(a.status == 0 or not a.trustworthy for a in attempts)
     run.lost_batches = run.lost_batches + 1 if lost else 0
     if run.lost_batches >= LOST_BATCHES_BEFORE_STOP:  # one dropped connection is read back; several mean an outage
@@ -289,115 +292,6 @@ def _settle(run: _Run, chunk: Sequence[Write], attempts: Sequence[WriteAttempt |
         run.final[(write.change.user_id, write.kind)] = attempt
         if attempt.status == 429 and run.switch.stop is not None:
             continue  # throttled, and not retried because the run is stopping: not applied, so not attempted
-        if not attempt.ok and not _needs_read_back(write, attempt):
-            _fail(run, write, attempt)
+        if not attempt.ok and not needs_read_back(write, attempt):
+            fail(run, write, attempt)
     run.note(len(chunk))
-
-
-def _needs_read_back(write: Write, attempt: WriteAttempt) -> bool:
-    if attempt.uncertain:
-        return True
-    # a removal refused because the license is gone: another run, or an earlier attempt of ours, may have done it
-    return write.kind is WriteKind.LICENSES and attempt.status == 400 and bool(write.change.remove_licenses)
-
-
-def _fail(run: _Run, write: Write, attempt: WriteAttempt, why: str | None = None, status: str | None = None) -> None:
-    change = write.change
-    what = "setting the usage location" if write.kind is WriteKind.USAGE_LOCATION else "assignLicense"
-    reason = why or f"{what}: HTTP {attempt.status}: {attempt.error_message}"
-    status = status or (UNKNOWN if attempt.uncertain and why is None else FAILED)
-    run.results[change.user_id] = UserResult(change.user_id, change.user_principal_name, status, reason)
-
-
-async def _verify(run: _Run, writes: Sequence[Write]) -> None:
-    """Read back every write of this phase without a trustworthy answer; retry once those that did not happen."""
-    doubtful = [
-        w
-        for w in writes
-        if (a := run.final.get((w.change.user_id, w.kind))) is not None
-        and not a.ok
-        and _needs_read_back(w, a)
-        and w.change.user_id in run.before
-    ]
-    if not doubtful or run.switch.hard:
-        for write in doubtful:
-            _fail(run, write, run.final[(write.change.user_id, write.kind)])
-        return
-    now = await _read_back(run, [w.change.user_id for w in doubtful])
-    retry = []
-    for write in doubtful:
-        attempt = run.final[(write.change.user_id, write.kind)]
-        if now is None:
-            _fail(run, write, attempt)
-            continue
-        current = now.get(write.change.user_id.lower())
-        seen = judge(run.before[write.change.user_id], write, current)
-        # cut off in flight: Graph may still be carrying it out, so "not yet" is all a read-back can tell
-        pending = seen is Observed.NOT_DONE and (write.change.user_id, write.kind) in run.abandoned
-        try:
-            run.audit.verified(write, PENDING if pending else seen.value, current)
-        except AuditError as exc:
-            run.audit_failed(str(exc))
-        if seen is Observed.DONE:
-            run.final[(write.change.user_id, write.kind)] = _confirmed(attempt)
-            if not attempt.uncertain and attempt.attempt == 1:  # refused at once, yet so: another run made it
-                change = write.change
-                run.results[change.user_id] = UserResult(
-                    change.user_id, change.user_principal_name, IN_SYNC, "already in the planned state"
-                )
-        elif pending:
-            _fail(run, write, attempt, "cut off at the stop and not applied yet; Graph may still apply it", UNKNOWN)
-        elif seen is Observed.NOT_DONE and attempt.uncertain and run.switch.keep_trying():
-            retry.append(write)
-        elif seen is Observed.NOT_DONE and attempt.uncertain and run.switch.stop is not None:
-            # abandoned at the stop before it took effect: left for the next run, like a batch never sent
-            run.final.pop((write.change.user_id, write.kind), None)
-        elif seen is Observed.NOT_DONE:
-            _fail(run, write, attempt, f"not applied: {attempt.error_message or 'no answer'}; the user is unchanged")
-        elif seen is Observed.GONE:
-            _fail(run, write, attempt, "the user no longer exists")
-        else:
-            _fail(run, write, attempt, "changed by someone else during the run: plan again to see the state now")
-    for start in range(0, len(retry), run.backend.batch_size):
-        chunk = retry[start : start + run.backend.batch_size]
-        if not run.switch.may_start_batch():  # stopping: these did not happen, and are left for the next run
-            for write in retry[start:]:
-                run.final.pop((write.change.user_id, write.kind), None)
-            return
-        try:
-            run.audit.intents(chunk)
-        except AuditError as exc:
-            run.audit_failed(str(exc))
-            for write in retry[start:]:
-                _fail(run, write, run.final[(write.change.user_id, write.kind)])
-            return
-        attempts = await _send(run, chunk)
-        for write, attempt in zip(chunk, attempts, strict=True):
-            run.final[(write.change.user_id, write.kind)] = attempt
-            if not attempt.ok:
-                _fail(run, write, attempt)
-
-
-async def _read_back(run: _Run, user_ids: Sequence[str]) -> dict[str, TenantUser | None] | None:
-    """The users now, or None when they cannot be read (within the stop's bound, once a stop was asked for)."""
-    reading = asyncio.ensure_future(run.backend.read_users(user_ids))
-    # bounded by the stop whenever it comes: a Ctrl-C or the deadline during a read-back Graph no longer answers
-    if not await bounded(reading, run.switch, run.switch.read_back_window, None):
-        return None
-    try:
-        raw = reading.result()
-    except (GraphError, AuthenticationError):
-        return None
-    users: dict[str, TenantUser | None] = {}
-    for user_id, obj in raw.items():
-        try:
-            users[user_id.lower()] = parse_user(obj)
-        except ObjectError:
-            users[user_id.lower()] = None
-    return users
-
-
-def _confirmed(attempt: WriteAttempt) -> WriteAttempt:
-    return WriteAttempt(
-        attempt.method, attempt.url, attempt.body, 200, None, attempt.request_id, attempt.attempt, None, True
-    )

@@ -1,22 +1,21 @@
 """Microsoft Graph behind one small interface: `Graph.get_json`, `Graph.pages` and `Graph.batch`.
 
-Paging, JSON `$batch`, throttling and the one retry layer of the program live here (endpoints, clouds and tokens in
-`connection`). The rest of the code sees parsed JSON and `BatchResponse`s, never httpx.
+Paging, throttling and the one retry layer of the program live here (a `$batch`'s rounds in `batching`, endpoints
+and clouds in `connection`, tokens in `tokens`). The rest of the code sees parsed JSON and `BatchResponse`s, never
+httpx.
 
 msgraph-core supplies the HTTP client and its middleware (redirects, user agent, telemetry headers) but not its
 retry handler: we leave it out so attempts never multiply, and retry here with tenacity. Bulk pages are read as
 bytes and parsed with `json.loads`, because kiota's typed models cost seconds per 999 users (see GRAPH-FACTS).
 
 Errors: `GraphError` (status, code, message, request id) for anything Graph refused; `RetryableError` for 429 and
-transient failures, carrying `retry_after` when Graph said how long to wait.
+transient failures, carrying `retry_after` when Graph said how long to wait. A 401 is answered by one fresh token
+and the same request sent again; refused again, it is a `GraphError`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import dataclasses
-import functools
 import json
 import random
 import time
@@ -28,27 +27,25 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from tenacity.stop import stop_base
 
 from teamslicensing.errors import GraphError, RetryableError
-from teamslicensing.graph.connection import (
-    Connection,
-    TokenProvider,
-    graph_http_client,
-    token_provider,
-    token_tenant,
-)
+from teamslicensing.graph.batching import BatchRun
+from teamslicensing.graph.connection import Connection, graph_http_client, token_provider, token_tenant
 from teamslicensing.graph.pacing import WritePacer
+from teamslicensing.graph.tokens import (
+    NOT_RENEWABLE,
+    REFUSED_AGAIN,
+    TokenProvider,
+    TokenRefused,
+    Tokens,
+    claims_challenge,
+)
 from teamslicensing.graph.wire import (
-    TRANSIENT_STATUSES,
     BatchRequest,
     BatchResponse,
-    batch_item,
-    batch_items,
-    mapping,
-    number,
+    error_parts,
     origin,
     refusal,
     request_id_of,
     short_path,
-    status_of,
 )
 
 BATCH_LIMIT = 20  # Graph's maximum number of requests in one JSON $batch
@@ -102,13 +99,12 @@ class Graph:
         self.backoff_base = backoff_base  # seconds; the first backoff is up to twice this, doubling per attempt
         self._client = client
         self._own_client: httpx.AsyncClient | None = None
-        self._token = token
+        self._tokens = Tokens(token) if token is not None else None
         self._access_token = access_token  # a bearer token given by the caller, sent only to connection.graph_url
-        self._close_token: Callable[[], Awaitable[None]] | None = None
-        self._pacer = WritePacer()
-        self._slots = asyncio.Semaphore(concurrency)
+        self.pacer = WritePacer()
+        self.slots = asyncio.Semaphore(concurrency)  # batches in flight
         self._reading = asyncio.Semaphore(READ_CONCURRENCY)  # held while a GET is on the wire, not while it waits
-        self._warmup = asyncio.Lock()  # held by the one write batch in flight while the pacer warms up
+        self.warmup = asyncio.Lock()  # held by the one write batch in flight while the pacer warms up
         self.max_attempts = max_attempts
         self.max_total_wait = max_total_wait
         self.write_requests = 0
@@ -125,24 +121,24 @@ class Graph:
     async def __aenter__(self) -> Graph:
         if self._client is None:
             self._client = self._own_client = graph_http_client(self.connection)
-        if self._token is None:
-            self._token, self._close_token = token_provider(self.connection, self._access_token)
+        if self._tokens is None:
+            self._tokens = token_provider(self.connection, self._access_token)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         if self._own_client is not None:  # a client handed in belongs to the caller
             await self._own_client.aclose()
-        if self._close_token is not None:
-            await self._close_token()
+        if self._tokens is not None:
+            await self._tokens.close()
 
     # ---- reads -------------------------------------------------------------------------------------------------
 
     async def get_json(self, url: str, headers: dict[str, str] | None = None) -> Any:
         async def send() -> httpx.Response:
             async with self._reading:
-                return await self._send("GET", url, None, headers)
+                return await self.send("GET", url, None, headers)
 
-        response = await self._with_retries(send)
+        response = await self.with_retries(send)
         try:
             return json.loads(response.content)
         except (ValueError, RecursionError) as exc:  # an HTML error page from a proxy, a body cut short
@@ -222,110 +218,38 @@ class Graph:
         """
         if len(requests) > BATCH_LIMIT:
             raise ValueError(f"a $batch takes at most {BATCH_LIMIT} requests")
-        pending = {request.id: request for request in requests}
-        attempts = dict.fromkeys(pending, 0)
-        failures = dict.fromkeys(pending, 0)  # transient failures; 429s are bounded by time, not by count
-        settled: dict[str, BatchResponse] = {}
-        last: dict[str, BatchResponse] = {}  # each item's latest answer, for a stop between rounds
-        started = time.monotonic()
-        writes = any(r.method != "GET" for r in requests)
-        while pending:
-            warming = writes and self.pace_writes and self._pacer.warming
-            async with self._slots, self._warmup if warming else contextlib.nullcontext():
-                metered = sum(1 for r in pending.values() if r.method != "GET") if self.pace_writes else 0
-                await self._pacer.before_send(metered)
-                body = {"requests": [batch_item(r) for r in pending.values()]}
-                if on_send is not None:
-                    on_send(list(pending.values()))
-                self.write_requests += 1
-                send = functools.partial(self._send, "POST", "/$batch", body)
-                try:
-                    response = await self._with_retries(send, repeatable=not writes)
-                except RetryableError as exc:
-                    if not writes or exc.status == 429:
-                        raise
-                    # sent, perhaps applied, then no usable answer: every item is for the caller to read back
-                    lost = [
-                        (r, BatchResponse(r.id, exc.status, None, exc.request_id, attempts[r.id] + 1, trusted=False))
-                        for r in pending.values()
-                    ]
-                    if on_round is not None:
-                        on_round(lost)
-                    settled.update((r.id, answer) for r, answer in lost)
-                    break
-            answered: dict[str, list[Any]] = {}
-            for item in batch_items(response):
-                answered.setdefault(str(item.get("id")), []).append(item)
-            waits = []
-            round_answers = []
-            for request_id in list(pending):
-                attempts[request_id] += 1
-                items = answered.get(request_id, [])
-                item = items[0] if len(items) == 1 and isinstance(items[0], dict) else {}
-                trusted = len(items) == 1 or pending[request_id].method == "GET"
-                status = status_of(item.get("status"))
-                headers = {str(k).lower(): str(v) for k, v in (mapping(item.get("headers"))).items()}
-                answer = BatchResponse(
-                    request_id,
-                    status,
-                    item.get("body"),
-                    headers.get("request-id") or request_id_of(response.headers),
-                    attempts[request_id],
-                    headers,
-                    trusted,
-                )
-                throttled = status == 429
-                transient = status == 0 or status in TRANSIENT_STATUSES
-                failures[request_id] += transient
-                out_of_time = time.monotonic() - started > self.max_total_wait
-                # a read is repeated freely; a write only when it surely did not happen (429): a 5xx or no answer
-                # may follow a write Graph made, so the caller reads the user back instead of guessing
-                is_read = pending[request_id].method == "GET"
-                may_repeat = trusted and (throttled or is_read)
-                if transient and not is_read:
-                    answer = dataclasses.replace(answer, trusted=False)
-                round_answers.append((pending[request_id], answer))
-                last[request_id] = answer
-                stopping = keep_trying is not None and not keep_trying()
-                if (
-                    (throttled or transient)
-                    and may_repeat
-                    and failures[request_id] < self.max_attempts
-                    and not out_of_time
-                    and not stopping
-                ):
-                    asked = number(headers.get("retry-after"))
-                    waits.append(asked if asked is not None else self._backoff(attempts[request_id]))
-                    if throttled:
-                        self._pacer.throttled(min(waits[-1], self.max_retry_after))
-                    continue
-                settled[request_id] = answer
-                del pending[request_id]
-            if writes:  # the rate learnt from the refusals, and the limit header where Graph sends it: per item
-                written = [a for r, a in round_answers if r.method != "GET"]
-                self._pacer.observe(
-                    sum(1 for a in written if a.ok),
-                    sum(1 for a in written if a.status == 429),
-                    [{k.lower(): v for k, v in response.headers.items()}, *(a.headers for a in written)],
-                )
-            if on_round is not None:
-                on_round(round_answers)
-            if pending:
-                self.retries += len(pending)
-                wait = self._waiting(max(waits), f"Graph throttled {len(pending)} item(s) of a batch")
-                await asyncio.sleep(wait)  # every item still pending added its wait
-                if keep_trying is not None and not keep_trying():  # a stop came during the wait: send no more
-                    settled.update((rid, last[rid]) for rid in pending)
-                    break
-        return [settled[request.id] for request in requests]
+        return await BatchRun(self, requests, on_round, keep_trying, on_send).run()
 
     # ---- one HTTP request, and the one retry layer -------------------------------------------------------------
 
-    async def _with_retries(
+    async def with_retries(
         self, send: Callable[[], Awaitable[httpx.Response]], *, repeatable: bool = True
     ) -> httpx.Response:
         """Send with retries. `repeatable=False` (a $batch of writes): only what surely did not reach Graph is
-        sent again (a 429, a connection never made); anything else is raised for the caller to verify."""
+        sent again (a 429, a connection never made, a token refused); anything else is raised for the caller to
+        verify. A refused token is renewed once; refused again, or not renewable, the refusal is raised."""
+        renewed = False
+        while True:
+            try:
+                return await self._retrying(send, repeatable)
+            except TokenRefused as refused:
+                if renewed or not self.tokens_refreshable:
+                    raise refused.final(REFUSED_AGAIN if renewed else NOT_RENEWABLE) from None
+                await self.renew_token(refused.token, refused.claims)
+                renewed = True
+
+    async def renew_token(self, refused: str, claims: str | None) -> None:
+        """Graph refused `refused` (with `claims` when it sent a claims challenge): fetch a fresh token, once for
+        all the requests that met the same refusal."""
+        assert self._tokens is not None
+        self._say("Graph refused the access token before its expiry: fetching a fresh one")
+        await self._tokens.renew(refused, claims)
+
+    @property
+    def tokens_refreshable(self) -> bool:
+        return self._tokens is not None and self._tokens.refreshable
+
+    async def _retrying(self, send: Callable[[], Awaitable[httpx.Response]], repeatable: bool) -> httpx.Response:
 
         def worth_retrying(exc: BaseException) -> bool:
             if not isinstance(exc, RetryableError):
@@ -341,17 +265,17 @@ class Graph:
         )
         async for attempt in retrying:
             with attempt:
-                await self._pacer.before_send(0)  # a Retry-After pause holds reads too
+                await self.pacer.before_send(0)  # a Retry-After pause holds reads too
                 return await send()
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
     def _wait_for(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RetryableError) and exc.retry_after is not None:
-            return self._waiting(exc.retry_after, f"Graph asked to wait (HTTP {exc.status})")
-        return self._waiting(self._backoff(state.attempt_number), f"retrying after {exc}" if exc else "retrying")
+            return self.waiting(exc.retry_after, f"Graph asked to wait (HTTP {exc.status})")
+        return self.waiting(self.backoff(state.attempt_number), f"retrying after {exc}" if exc else "retrying")
 
-    def _waiting(self, seconds: float, why: str) -> float:
+    def waiting(self, seconds: float, why: str) -> float:
         """Account for one wait: capped at MAX_RETRY_AFTER, counted against MAX_RUN_WAIT, said when it is long."""
         wait = min(seconds, self.max_retry_after)
         if self.waited + wait > self.max_run_wait:
@@ -367,6 +291,18 @@ class Graph:
             self._say(f"{why}: waiting {wait:.0f} s{capped}")
         return wait
 
+    def resend_delay(self, failures: int) -> float | None:
+        """The wait before an item that failed `failures` times goes again, or None once `max_attempts` failures
+        or the run's waiting time are spent: the bounds of every retry, for a write sent again after a read-back."""
+        if failures >= self.max_attempts:
+            return None
+        try:
+            return self.waiting(
+                self.backoff(failures), f"sending again writes read back as not done (attempt {failures + 1})"
+            )
+        except GraphError:
+            return None
+
     def _say(self, line: str) -> None:
         if self.notice is not None:
             now = time.monotonic()
@@ -374,7 +310,7 @@ class Graph:
                 self._last_notice = now
                 self.notice(line)
 
-    def _backoff(self, attempt: int) -> float:
+    def backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter, capped at a minute."""
         return random.uniform(0, min(60.0, self.backoff_base * 2.0**attempt))
 
@@ -386,13 +322,20 @@ class Graph:
                 f"Graph did not answer ({exc.code}: {exc.message[:80]}); attempt {state.attempt_number}, retrying"
             )
         if isinstance(exc, RetryableError) and exc.status == 429 and exc.retry_after:
-            self._pacer.throttled(min(exc.retry_after, self.max_retry_after))
+            self.pacer.throttled(min(exc.retry_after, self.max_retry_after))
 
-    async def _send(
-        self, method: str, url: str, body: Any = None, extra_headers: dict[str, str] | None = None
+    async def send(
+        self,
+        method: str,
+        url: str,
+        body: Any = None,
+        extra_headers: dict[str, str] | None = None,
+        tokens_used: list[str] | None = None,
     ) -> httpx.Response:
+        """One HTTP request to Graph, its token attached (only to Graph's origin). `tokens_used` collects the token
+        each call sent. A 401 is `TokenRefused`, for `with_retries` to renew the token."""
         assert self._client is not None, "use Graph as an async context manager"
-        assert self._token is not None
+        assert self._tokens is not None
         target = url if url.startswith(("http://", "https://")) else self.connection.graph_url + url
         if origin(target) != origin(self.connection.graph_url):  # checked before a token is even fetched
             raise GraphError(
@@ -401,7 +344,9 @@ class Graph:
                 f"Graph pointed at {origin(target)}, which is not the Graph endpoint in use "
                 f"({origin(self.connection.graph_url)}): not followed, and no token was sent there",
             )
-        token = await self._token()
+        token = await self._tokens.get()
+        if tokens_used is not None:
+            tokens_used.append(token)
         if self.tenant_id is None:
             self.tenant_id = token_tenant(token)
         headers = {**(extra_headers or {}), "Authorization": f"Bearer {token}", "Accept": "application/json"}
@@ -433,4 +378,9 @@ class Graph:
             )
         if response.status_code < 400:
             return response
+        if response.status_code == 401:
+            code, message = error_parts(response)
+            raise TokenRefused(
+                code, message, request_id_of(response.headers), token, claims_challenge(response.headers)
+            )
         raise refusal(response, method, url)

@@ -1,22 +1,21 @@
-"""Where Graph is and how to sign in: national clouds, the credential chain or a given token, msgraph-core's client."""
+"""Where Graph is and how to sign in: national clouds, the credential chain or a given token (kept and renewed by
+`tokens`), msgraph-core's client."""
 
 from __future__ import annotations
 
 import base64
 import json
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from teamslicensing.errors import AuthenticationError
+from teamslicensing.graph.tokens import TOKEN_ENV as TOKEN_ENV  # the front ends' name for a given token
+from teamslicensing.graph.tokens import CredentialTokens, Tokens
 
 DEFAULT_GRAPH_URL = "https://graph.microsoft.com/v1.0"
 REQUEST_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
-TOKEN_ENV = "TEAMS_LICENSING_ACCESS_TOKEN"  # read by the front ends (CLI, runbook), never here
 GRAPH_URL_ENV = "TEAMS_LICENSING_GRAPH_URL"
 
 # cloud -> (Graph host, Entra authority host)
@@ -56,9 +55,6 @@ def cloud_of(graph_url: str) -> str:
     return next((name for name, (graph, _) in CLOUDS.items() if urlsplit(graph).netloc == host), "global")
 
 
-TokenProvider = Callable[[], Awaitable[str]]
-
-
 def token_tenant(token: str) -> str | None:
     """The directory (tenant) id an Entra access token was issued for: its `tid` claim, read without verifying
     the signature (Graph verifies it; we only need to know which tenant we reached). None for opaque tokens."""
@@ -74,45 +70,20 @@ def token_tenant(token: str) -> str | None:
     return tid.strip().lower() if isinstance(tid, str) and tid.strip() else None
 
 
-def token_provider(
-    connection: Connection, access_token: str | None = None
-) -> tuple[TokenProvider, Callable[[], Awaitable[None]]]:
-    """A coroutine giving a bearer token, and one closing the credential behind it. `access_token`: a token the
-    caller already holds (a CI step, an emulator), used as is and never logged."""
-    static = access_token
-    if static:
-
-        async def given() -> str:
-            return static
-
-        async def nothing() -> None:
-            return None
-
-        return given, nothing
-    from azure.core.exceptions import ClientAuthenticationError
+def token_provider(connection: Connection, access_token: str | None = None) -> Tokens:
+    """Bearer tokens for `connection`: `access_token`, a token the caller already holds (a CI step, an emulator),
+    used as is and never logged; else the managed identity (when its client id is configured) or the credential
+    chain, renewed when Graph refuses a token (see `tokens`)."""
+    if access_token:
+        return Tokens.given(access_token)
     from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
 
-    credential: Any
-    if connection.managed_identity_client_id:
-        credential = ManagedIdentityCredential(client_id=connection.managed_identity_client_id)
-    else:
-        credential = DefaultAzureCredential(authority=connection.authority_host)
-    cached: dict[str, Any] = {}
+    def credential() -> Any:
+        if connection.managed_identity_client_id:
+            return ManagedIdentityCredential(client_id=connection.managed_identity_client_id)
+        return DefaultAzureCredential(authority=connection.authority_host)
 
-    async def fetch() -> str:
-        token = cached.get("token")
-        if token is None or token.expires_on - 300 < time.time():
-            try:
-                token = await credential.get_token(connection.scope)
-            except ClientAuthenticationError as exc:
-                raise AuthenticationError(
-                    f"could not get a token for {connection.scope}: {str(exc).splitlines()[0]}. Sign in with "
-                    f"`az login`, run with a managed identity, or set {TOKEN_ENV}."
-                ) from exc
-            cached["token"] = token
-        return str(token.token)
-
-    return fetch, credential.close
+    return CredentialTokens(credential, connection.scope)
 
 
 def graph_http_client(connection: Connection) -> httpx.AsyncClient:

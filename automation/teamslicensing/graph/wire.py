@@ -32,6 +32,7 @@ class BatchResponse:
     attempts: int = 1
     headers: dict[str, str] = field(default_factory=dict)
     trusted: bool = True  # False: no answer, or one we cannot rely on (missing, duplicated, 5xx for the batch)
+    note: str | None = None  # ours, beside Graph's message: e.g. why a refused token was not renewed
 
     @property
     def ok(self) -> bool:
@@ -43,7 +44,8 @@ class BatchResponse:
             return error_text(self.body) or "no answer came (the connection dropped after the request was sent)"
         if not self.trusted:
             return "the answer cannot be trusted (an item missing or answered twice, or the batch failed)"
-        return error_text(self.body) or f"HTTP {self.status}"
+        message = error_text(self.body) or f"HTTP {self.status}"
+        return f"{message} ({self.note})" if self.note else message
 
 
 def origin(url: str) -> str:

@@ -46,6 +46,12 @@ class GraphWriter:
         answers = await self.graph.batch(requests, seen, keep_trying, sending)
         return [_attempt(request, answer) for request, answer in zip(requests, answers, strict=True)]
 
+    def resend_delay(self, failures: int) -> float | None:
+        """Seconds to wait before a write read back as not done, after `failures` answers that could not be
+        trusted, is sent again: the backoff of any transient failure, within the same attempts and run-wide wait
+        (None once they are spent)."""
+        return self.graph.resend_delay(failures)
+
     async def write_groups(self, changes: Sequence[GroupChange], keep_trying: Callable[[], bool]) -> list[WriteAttempt]:
         """Group license writes, up to 20 per `$batch` (the caller sends no more at once)."""
         requests = [BatchRequest(str(n), *group_license_request(change)) for n, change in enumerate(changes)]

@@ -9,7 +9,8 @@ against itself. It serves:
   `GET /groups/{id}/transitiveMembers[/microsoft.graph.user]` (paged; the document's members are transitive users);
 - `POST /users/{id|upn}/assignLicense` with Graph's validations and texts, `PATCH /users/{id|upn}`;
 - `POST /$batch` (≤ 20 items, relative URLs, per-item status and throttling, `dependsOn` → 424);
-- Graph's identity write quota as a sliding window, scripted 429s and 503/504s, per-request latency.
+- Graph's identity write quota as a sliding window, scripted 429s and 503/504s, per-request latency;
+- a token revoked before its expiry, and a seeded storm of 429s and 503s (`outages`).
 
 Before any route, every request and `$batch` item is held against Graph v1.0 as Microsoft publishes it
 (tests/support/graphmetadata): its CSDL (a request or answer it does not describe fails the test that made it) and
@@ -17,7 +18,8 @@ its permissions reference (a request none of the app's `roles` grants answers 40
 
 Split by concern, as mixins over one state: `store` (the tenant: loading, accessors), `reads` (GET routes and
 paging), `writes` (PATCH and assignLicense), `batch` (JSON $batch), `quota` (write quota and scripted faults),
-`common` (Graph's limits and texts, replies, parsing); this module routes each request.
+`outages` (token revocation, the storm), `common` (Graph's limits and texts, replies, parsing); this module
+routes each request.
 
 Usage, with or without pytest::
 
@@ -63,14 +65,15 @@ from tests.support.fakegraph.common import (
     _seconds,
 )
 from tests.support.fakegraph.grouplicensing import GroupLicenseRoutes
+from tests.support.fakegraph.outages import Outages, Storm
 from tests.support.fakegraph.reads import ReadRoutes
 from tests.support.fakegraph.writes import WriteRoutes
 from tests.support.graphmetadata import DEFAULT_ROLES, guard
 
-__all__ = ["BATCH_LIMIT", "MAX_PAGE_SIZE", "FakeGraph"]
+__all__ = ["BATCH_LIMIT", "MAX_PAGE_SIZE", "FakeGraph", "Storm"]
 
 
-class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRecordRoutes):
+class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRecordRoutes, Outages):
     """A Graph tenant in memory: reads, license writes, $batch, throttling and scripted faults."""
 
     def __init__(
@@ -129,6 +132,8 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRe
         self._clock = clock
         self._rng = random.Random(seed)
         self.requests: list[tuple[str, str]] = []
+        self.http_count = 0
+        self._bearer = ""  # the token of the request being answered
         self.group_processing_delay = group_processing_delay
         self.roles = frozenset(roles)
         self._calls = {}
@@ -190,6 +195,7 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRe
         path = path or "/"
         raw_query = request.url.query.decode("ascii", "replace")
         self.requests.append((request.method, path + ("?" + unquote_plus(raw_query) if raw_query else "")))
+        self.http_count += 1
         request_id = _fresh_id()
         client_request_id = request.headers.get("client-request-id") or request_id
         self._headers = {k.lower(): v for k, v in request.headers.items()}
@@ -204,6 +210,11 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRe
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return _error(401, "InvalidAuthenticationToken", "Access token is empty.")
+        self._bearer = token.strip()
+        is_batch = path.rstrip("/") == "/$batch"
+        refused = self.refusal(self._bearer, self.http_count, is_batch)
+        if refused is not None:
+            return refused
         if self._outright:
             wait = self._outright.popleft()
             return _error(429, "TooManyRequests", "Too many requests.", {"Retry-After": _seconds(wait)})
@@ -212,6 +223,15 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRe
             code = {503: "ServiceUnavailable", 504: "GatewayTimeout"}.get(status, "UnknownError")
             return _error(status, code, "The service is temporarily unavailable. Please retry.")
         body, bad = _json_body(request.content)
+        outcome = self.storm_outcome(request.method, path + ("?" + raw_query if raw_query else ""), body)
+        if outcome == "throttled":
+            return self.storm_throttled()
+        if outcome == "unavailable":
+            return self.storm_unavailable()
+        reply = self._answer(request, path, raw_query, body, bad)
+        return self.storm_unavailable() if outcome == "applied" else reply
+
+    def _answer(self, request: httpx.Request, path: str, raw_query: str, body: Any, bad: bool) -> _Reply:
         if path.rstrip("/") == "/$batch":
             if request.method != "POST":
                 return _method_not_allowed()
@@ -264,6 +284,10 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRe
         if denied is not None:
             return _error(*denied)
         write = method in WRITE_METHODS
+        if in_batch:
+            weather = self._item_weather(method, path, raw_query, body, bad_body)
+            if weather is not None:
+                return weather
         throttled: _Reply | None = None
         if self._item_throttles:  # scripted: each $batch item is throttled on its own (GRAPH-FACTS)
             wait = self._item_throttles.popleft()
@@ -285,6 +309,20 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRe
         guard.answered(checked, self._headers, reply.status, reply.body)
         if write:
             self._log_write(method, path, raw_query, body, reply.status, reply.status < 400, in_batch)
+        return reply
+
+    def _item_weather(self, method: str, path: str, raw_query: str, body: Any, bad_body: bool) -> _Reply | None:
+        """A $batch item refused for its token, or met by the storm; None: answered as usual."""
+        write = method in WRITE_METHODS
+        if self.refuses_items(self._bearer):
+            return self.token_refused()
+        outcome = self.storm_outcome(method, path + ("?" + raw_query if raw_query else ""), body)
+        if outcome is None:
+            return None
+        reply = self.storm_throttled() if outcome == "throttled" else self.storm_unavailable()
+        applied = outcome == "applied" and self._dispatch(method, path, raw_query, body, bad_body).status < 400
+        if write:
+            self._log_write(method, path, raw_query, body, reply.status, applied, True)
         return reply
 
     def _log_write(

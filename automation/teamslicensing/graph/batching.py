@@ -1,0 +1,233 @@
+"""One JSON `$batch` sent round after round until each of its items settles (`Graph.batch`).
+
+Graph answers each item on its own, throttling included (GRAPH-FACTS). An item is sent again when that is safe:
+a 429 (Graph did not act on it), a read's 5xx, an item refused for its token once a fresh token was fetched (a 401
+means nothing was done). A write answered 5xx, missing from the answer or answered twice, or in a `$batch` that
+got no usable answer, may have been carried out: it settles untrusted, for the caller to read back before it
+decides to send it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import functools
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from teamslicensing.errors import AuthenticationError, GraphError, RetryableError
+from teamslicensing.graph.tokens import NOT_RENEWABLE, REFUSED_AGAIN, claims_challenge
+from teamslicensing.graph.wire import (
+    TRANSIENT_STATUSES,
+    BatchRequest,
+    BatchResponse,
+    batch_item,
+    batch_items,
+    mapping,
+    number,
+    request_id_of,
+    status_of,
+)
+
+if TYPE_CHECKING:
+    from teamslicensing.graph.client import Graph
+
+Answers = list[tuple[BatchRequest, BatchResponse]]
+
+
+@dataclasses.dataclass
+class _Round:
+    """What one round of answers asks for next: the longest wait, and the claims of items refused for their token
+    (None for a plain refusal)."""
+
+    waits: list[float] = dataclasses.field(default_factory=list)
+    refused: list[str | None] = dataclasses.field(default_factory=list)
+
+
+class BatchRun:
+    """The items of one `Graph.batch` call across its rounds."""
+
+    def __init__(
+        self,
+        graph: Graph,
+        requests: Sequence[BatchRequest],
+        on_round: Callable[[Answers], None] | None,
+        keep_trying: Callable[[], bool] | None,
+        on_send: Callable[[Sequence[BatchRequest]], None] | None,
+    ) -> None:
+        self.graph = graph
+        self.requests = requests
+        self.on_round, self.keep_trying, self.on_send = on_round, keep_trying, on_send
+        self.pending = {request.id: request for request in requests}
+        self.attempts = dict.fromkeys(self.pending, 0)
+        self.failures = dict.fromkeys(self.pending, 0)  # transient failures; 429s are bounded by time, not by count
+        self.renewed: set[str] = set()  # items sent again with a fresh token after a 401: once each
+        self.settled: dict[str, BatchResponse] = {}
+        self.last: dict[str, BatchResponse] = {}  # each item's latest answer, for a stop between rounds
+        self.started = time.monotonic()
+        self.writes = any(r.method != "GET" for r in requests)
+
+    async def run(self) -> list[BatchResponse]:
+        while self.pending:
+            try:
+                sent = await self._send_round()
+            except (GraphError, AuthenticationError) as exc:
+                if not self.settled:  # refused as a whole before anything settled: nothing in it was done
+                    raise
+                self._refused_late(exc)  # what earlier rounds settled stands (some of it done)
+                break
+            if sent is None:  # no usable answer to the whole batch: every item settled for the caller to read back
+                break
+            response, token = sent
+            next_round = self._take(response)
+            if next_round.refused:  # one fresh token for the round, asked with the first challenge's claims
+                try:
+                    await self.graph.renew_token(token, next((c for c in next_round.refused if c), None))
+                except AuthenticationError as exc:  # the refused items end refused, Graph's answer and why
+                    note = f"no fresh token could be had: {exc}"
+                    self.settled.update((rid, dataclasses.replace(self.last[rid], note=note)) for rid in self.pending)
+                    break
+            if self.pending and next_round.waits and not await self._wait(max(next_round.waits)):
+                break
+        return [self.settled[request.id] for request in self.requests]
+
+    def _stopping(self) -> bool:
+        return self.keep_trying is not None and not self.keep_trying()
+
+    async def _send_round(self) -> tuple[httpx.Response, str] | None:
+        graph = self.graph
+        warming = self.writes and graph.pace_writes and graph.pacer.warming
+        async with graph.slots, graph.warmup if warming else contextlib.nullcontext():
+            metered = sum(1 for r in self.pending.values() if r.method != "GET") if graph.pace_writes else 0
+            await graph.pacer.before_send(metered)
+            body = {"requests": [batch_item(r) for r in self.pending.values()]}
+            if self.on_send is not None:
+                self.on_send(list(self.pending.values()))
+            graph.write_requests += 1
+            used: list[str] = []  # the token each attempt carried; the last one got the answer
+            send = functools.partial(graph.send, "POST", "/$batch", body, None, used)
+            try:
+                response = await graph.with_retries(send, repeatable=not self.writes)
+            except RetryableError as exc:
+                if not self.writes or exc.status == 429:
+                    raise
+                self._lost(exc)
+                return None
+        return response, used[-1]
+
+    def _lost(self, exc: RetryableError) -> None:
+        """Sent, perhaps applied, then no usable answer: every item is for the caller to read back."""
+        lost = [
+            (r, BatchResponse(r.id, exc.status, None, exc.request_id, self.attempts[r.id] + 1, trusted=False))
+            for r in self.pending.values()
+        ]
+        if self.on_round is not None:
+            self.on_round(lost)
+        self.settled.update((r.id, answer) for r, answer in lost)
+
+    def _take(self, response: httpx.Response) -> _Round:
+        """Read one round's answers: settle what is final, keep the rest pending with what it asks for."""
+        answered: dict[str, list[Any]] = {}
+        for item in batch_items(response):
+            answered.setdefault(str(item.get("id")), []).append(item)
+        next_round = _Round()
+        round_answers: Answers = []
+        for request_id in list(self.pending):
+            answer = self._answer(request_id, answered.get(request_id, []), response)
+            answer = self._decide(request_id, answer, next_round)
+            round_answers.append((self.pending[request_id], answer))
+            self.last[request_id] = answer
+            if request_id in self.settled:
+                del self.pending[request_id]
+        if self.writes:  # the rate learnt from the refusals, and the limit header where Graph sends it: per item
+            written = [a for r, a in round_answers if r.method != "GET"]
+            self.graph.pacer.observe(
+                sum(1 for a in written if a.ok),
+                sum(1 for a in written if a.status == 429),
+                [{k.lower(): v for k, v in response.headers.items()}, *(a.headers for a in written)],
+            )
+        if self.on_round is not None:
+            self.on_round(round_answers)
+        return next_round
+
+    def _answer(self, request_id: str, items: list[Any], response: httpx.Response) -> BatchResponse:
+        self.attempts[request_id] += 1
+        item = items[0] if len(items) == 1 and isinstance(items[0], dict) else {}
+        headers = {str(k).lower(): str(v) for k, v in (mapping(item.get("headers"))).items()}
+        return BatchResponse(
+            request_id,
+            status_of(item.get("status")),
+            item.get("body"),
+            headers.get("request-id") or request_id_of(response.headers),
+            self.attempts[request_id],
+            headers,
+            len(items) == 1 or self.pending[request_id].method == "GET",
+        )
+
+    def _decide(self, request_id: str, answer: BatchResponse, next_round: _Round) -> BatchResponse:
+        """Settle `answer`, or keep its item pending for another round (adding what that round needs); the answer
+        as the caller is to see it."""
+        status = answer.status
+        is_read = self.pending[request_id].method == "GET"
+        throttled = status == 429
+        transient = status == 0 or status in TRANSIENT_STATUSES
+        self.failures[request_id] += transient
+        if transient and not is_read:  # a 5xx or no answer may follow a write Graph made: read back, not guessed
+            answer = dataclasses.replace(answer, trusted=False)
+        if status == 401 and answer.trusted:
+            return self._refused(request_id, answer, next_round)
+        # a read is repeated freely; a write only when it surely did not happen (429)
+        may_repeat = answer.trusted and (throttled or is_read)
+        out_of_time = time.monotonic() - self.started > self.graph.max_total_wait
+        if (
+            (throttled or transient)
+            and may_repeat
+            and self.failures[request_id] < self.graph.max_attempts
+            and not out_of_time
+            and not self._stopping()
+        ):
+            asked = number(answer.headers.get("retry-after"))
+            next_round.waits.append(asked if asked is not None else self.graph.backoff(self.attempts[request_id]))
+            if throttled:
+                self.graph.pacer.throttled(min(next_round.waits[-1], self.graph.max_retry_after))
+            return answer
+        self.settled[request_id] = answer
+        return answer
+
+    def _refused(self, request_id: str, answer: BatchResponse, next_round: _Round) -> BatchResponse:
+        """An item refused for its token: Graph did nothing with it, so it goes again once with a fresh token."""
+        if request_id not in self.renewed and self.graph.tokens_refreshable and not self._stopping():
+            self.renewed.add(request_id)
+            next_round.refused.append(claims_challenge(answer.headers))
+            return answer
+        if request_id in self.renewed:
+            answer = dataclasses.replace(answer, note=REFUSED_AGAIN)
+        elif not self.graph.tokens_refreshable:
+            answer = dataclasses.replace(answer, note=NOT_RENEWABLE)
+        self.settled[request_id] = answer
+        return answer
+
+    def _refused_late(self, exc: GraphError | AuthenticationError) -> None:
+        """A later round refused as a whole (401 past its renewal, 403, no token): its items were not done."""
+        error = exc if isinstance(exc, GraphError) else GraphError(401, "NoToken", str(exc))
+        refused = [
+            (r, BatchResponse(r.id, error.status, None, error.request_id, self.attempts[r.id] + 1, note=str(error)))
+            for r in self.pending.values()
+        ]
+        if self.on_round is not None:
+            self.on_round(refused)
+        self.settled.update((r.id, answer) for r, answer in refused)
+
+    async def _wait(self, seconds: float) -> bool:
+        """Wait before the next round; False when a stop came meanwhile (items still pending settle as they are)."""
+        self.graph.retries += len(self.pending)
+        wait = self.graph.waiting(seconds, f"Graph throttled {len(self.pending)} item(s) of a batch")
+        await asyncio.sleep(wait)  # every item still pending added its wait
+        if self._stopping():  # a stop came during the wait: send no more
+            self.settled.update((rid, self.last[rid]) for rid in self.pending)
+            return False
+        return True
