@@ -71,8 +71,10 @@ async def verify(run: _Run, writes: Sequence[Write], send: Send) -> None:
         if delay is None:
             for write in retry:
                 attempt = run.final[(write.change.user_id, write.kind)]
-                why = f"not applied: {tries} attempts got no answer to rely on (last: {attempt.error_message})"
-                fail(run, write, attempt, f"{why}; the user is unchanged")
+                why = f"{tries} attempts got no answer to rely on (last: {attempt.error_message})"
+                # the retry bounds are spent; the last read-back found the user unchanged, but the last attempt
+                # had no answer either, and Graph may still carry it out: unresolved, so unknown
+                fail(run, write, attempt, f"{why}; unchanged when last read, but Graph may still apply it", UNKNOWN)
             return
         doubtful = await _resend(run, retry, delay, send)
         tries += 1
