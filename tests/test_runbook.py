@@ -17,7 +17,9 @@ import respx
 
 from teamslicensing import app
 from teamslicensing.app import core
+from tests.conftest import STORAGE_TOKEN
 from tests.support.fakegraph import FakeGraph
+from tests.support.fakestorage import FakeStorage
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = "https://graph.microsoft.com/v1.0"
@@ -169,6 +171,7 @@ def test_settings_come_from_automation_variables_when_available(
         ("TEAMS_LICENSING_USAGE_DAYS", "0", "use a whole number of days ≥ 1"),
         # found before anything is read or written: an apply whose durable log could not be kept does not start
         ("TEAMS_LICENSING_AUDIT_CONTAINER", "https://attacker.example/steal", "is not a blob container URL"),
+        ("TEAMS_LICENSING_AUDIT_CONTAINER", "http://127.0.0.1:10000/devstoreaccount1/audit", "is plain http"),
     ],
 )
 def test_bad_input_fails_clearly_before_any_graph_request(
@@ -292,29 +295,20 @@ def test_the_job_output_keeps_the_audit_records_and_undo_reads_it(
 
 
 def test_the_audit_log_is_stored_in_the_blob_container_with_a_storage_token_only(
-    fake: FakeGraph, router: respx.MockRouter, example_config: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fake: FakeGraph,
+    router: respx.MockRouter,
+    storage: FakeStorage,
+    example_config: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
-    import httpx
-
-    container = "https://contosoaudit.blob.core.windows.net/teams-licensing"
-    stored: list[httpx.Request] = []
-
-    def put(request: httpx.Request) -> httpx.Response:
-        stored.append(request)
-        return httpx.Response(201)
-
-    blob = router.put(url__startswith=container).mock(side_effect=put)
     monkeypatch.setenv("TEAMS_LICENSING_CONFIG", str(example_config))
     monkeypatch.setenv("TEAMS_LICENSING_MODE", "apply")
-    monkeypatch.setenv("TEAMS_LICENSING_AUDIT_CONTAINER", container)
-    monkeypatch.setenv("TEAMS_LICENSING_STORAGE_TOKEN", "storage-token-not-a-secret")
+    monkeypatch.setenv("TEAMS_LICENSING_AUDIT_CONTAINER", storage.container_url())
     _, summary, _, result = run()
-    assert blob.called
-    (request,) = stored
     (audit,) = tmp_path.glob("teams-licensing-audit-*.jsonl")
-    assert request.url.path == f"/teams-licensing/{audit.name}"
-    assert request.content == audit.read_bytes(), "the whole log, as written"
-    assert request.headers["authorization"] == "Bearer storage-token-not-a-secret", "never the Graph token"
-    assert request.headers["x-ms-blob-type"] == "BlockBlob"
-    assert result["auditBlob"] == f"{container}/{audit.name}"
+    assert storage.content(audit.name) == audit.read_bytes(), "the whole log, as written"
+    assert result["auditBlob"] == f"{storage.container_url()}/{audit.name}"
     assert any(line.startswith("Audit log stored: ") for line in summary)
+    assert {r.headers["authorization"] for r in storage.requests} == {f"Bearer {STORAGE_TOKEN}"}, "never Graph's"
+    assert all(STORAGE_TOKEN not in call.request.headers.get("authorization", "") for call in router.calls)
