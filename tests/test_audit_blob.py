@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import STORAGE_TOKEN
 from tests.support.fakestorage import FakeStorage
 
@@ -51,3 +53,23 @@ def test_a_long_audit_log_is_stored_whole_in_blocks_without_being_read_into_memo
     assert len(blocks) == LOG_BYTES // (4 * 1024 * 1024), "4 MiB blocks, then one Put Block List"
     assert [r.query.get("comp") for r in storage.requests][-1] == "blocklist"
     assert answer["grewKiB"] < 32 * 1024, f"the upload grew the process by {answer['grewKiB']} KiB for a 64 MiB log"
+
+
+def test_a_redirect_is_not_followed_and_no_token_goes_elsewhere(
+    storage: FakeStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from teamslicensing import app
+    from teamslicensing.graph.blob import BlobError
+
+    log = tmp_path / "teams-licensing-audit.jsonl"
+    log.write_text('{"audit": 2}\n', encoding="utf-8")
+    (tmp_path / "elsewhere").mkdir()
+    with FakeStorage(tmp_path / "elsewhere", "whatever") as elsewhere:
+        bundle = tmp_path / "both-cas.pem"  # both certificates trusted: only the redirect decides
+        bundle.write_text(storage.ca_path.read_text() + elsewhere.ca_path.read_text(), encoding="utf-8")
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+        storage.redirect_to = elsewhere.url.rsplit("/", 1)[0]
+        with pytest.raises(BlobError, match="Storage answered 307"):
+            app.store_audit(log, storage.container_url(), managed_identity_client_id=None, access_token=STORAGE_TOKEN)
+    assert storage.requests, "the container was asked"
+    assert elsewhere.requests == [], "the redirect was not followed, so no token went elsewhere"

@@ -49,6 +49,7 @@ class FakeStorage:
         self.store = BlobStore(containers, speedup=speedup)
         self.requests: list[SeenRequest] = []
         self.busy_for: set[str] = set()  # lease actions answered 503 ServerBusy (a Storage outage), for fault tests
+        self.redirect_to: str | None = None  # answer every request 307 to this origin (a proxy in the way)
         authority = trustme.CA()
         self.ca_path = folder / "fake-storage-ca.pem"
         authority.cert_pem.write_to_path(str(self.ca_path))
@@ -89,6 +90,10 @@ class FakeStorage:
         blob = unquote(segments[2]) if len(segments) > 2 else ""
         query = dict(parse_qsl(parts.query))
         request_id = str(uuid.uuid4())
+        if self.redirect_to is not None:
+            with self._recording:
+                self.requests.append(SeenRequest(method, container, blob, query, headers, 307))
+            return Reply(307, {"Location": f"{self.redirect_to}{path}"}), request_id
         try:
             if headers.get("authorization") != f"Bearer {self.token}":
                 resource = "resource_id=https://storage.azure.com"
