@@ -12,7 +12,8 @@ for any variable not defined, from environment variables of the same meaning, so
     TeamsLicensing_Config                   TEAMS_LICENSING_CONFIG                       YAML text, or a file path
     TeamsLicensing_Mode                     TEAMS_LICENSING_MODE                         plan (default), apply or usage
     TeamsLicensing_UsageDays                TEAMS_LICENSING_USAGE_DAYS                   usage mode: days (default 90)
-    TeamsLicensing_AuditContainer           TEAMS_LICENSING_AUDIT_CONTAINER              blob container for audit logs
+    TeamsLicensing_AuditContainer           TEAMS_LICENSING_AUDIT_CONTAINER              blob container: audit, lease
+    TeamsLicensing_LeaseWait                TEAMS_LICENSING_LEASE_WAIT                   minutes (default 10)
     TeamsLicensing_MaxChanges               TEAMS_LICENSING_MAX_CHANGES                  overrides policy.maxChanges
     TeamsLicensing_MaxRemovals              TEAMS_LICENSING_MAX_REMOVALS                 overrides policy.maxRemovals
     TeamsLicensing_TimeBudget               TEAMS_LICENSING_TIME_BUDGET                  minutes (default 150)
@@ -22,14 +23,18 @@ for any variable not defined, from environment variables of the same meaning, so
     TeamsLicensing_AccessToken              TEAMS_LICENSING_ACCESS_TOKEN                 bearer token (tests, emulators)
     TeamsLicensing_StorageToken             TEAMS_LICENSING_STORAGE_TOKEN                Storage token (tests)
 
+With an audit container, apply mode also holds the tenant's lease there (`locks/<tenant id>`) from before the
+tenant is read to the end: one job per tenant at a time, whatever sandbox each runs in.
+
 Output: a human summary, then one JSON line (`{"teamsLicensing": 1, ...}`) with the result, also when a write
 failed, the time budget ran out or the job was stopped (SIGTERM): what was applied, failed and not attempted. Its
-`exitCode`: 0 when all is well; 1 on a bad setting or configuration, a Graph error, a plan over a limit, or any failed
-write; 4 when the time budget (default 150 minutes, below Azure Automation's 3-hour fair share) left work for the
-next run; 3 when error-severity gaps remain (in both modes); 143 when stopped by SIGTERM. The process exits with the
-same status, except 3: error gaps are findings about users, reported in the output and the JSON line, not a failure
-of the run, so the job completes (`job_status`). Any other non-zero status fails the Automation job. Pending changes
-in plan mode are not a failure either.
+`exitCode`: 0 when all is well; 1 on a bad setting or configuration, a Graph or Storage error, a plan over a limit,
+any failed write, or the tenant's lease lost; 4 when the time budget (default 150 minutes, below Azure Automation's
+3-hour fair share) left work for the next run, or another job held the tenant's lease for all of the lease wait
+(`stopped.reason` "tenantLocked"); 3 when error-severity gaps remain (in both modes); 143 when stopped by SIGTERM.
+The process exits with the same status, except 3: error gaps are findings about users, reported in the output and
+the JSON line, not a failure of the run, so the job completes (`job_status`). Any other non-zero status fails the
+Automation job. Pending changes in plan mode are not a failure either.
 """
 
 from __future__ import annotations
@@ -46,16 +51,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
+    from teamslicensing.app import PlanRun, TenantSource
     from teamslicensing.model.outcome import ApplyResult
-    from teamslicensing.model.plan import Plan
 
 RESULT_VERSION = 1
 FAILED_BEFORE_START = 1  # teamslicensing.exitcodes.EXIT_FAILURE, spelled out: the package may be what is missing
 MODES = ("plan", "apply", "usage")
 CLOUDS = ("global", "usgov", "usgovdod", "china")  # teamslicensing.graph.CLOUDS
-MAX_CHANGE_LINES = 50  # the job log shows this many changed users, then a count
-MAX_ERROR_GAPS = 50  # error-severity gaps in full, in the summary and in the JSON line
 DEFAULT_TIME_BUDGET_MINUTES = 150  # Azure Automation stops a job after 3 hours (fair share): finish well before
+DEFAULT_LEASE_WAIT_MINUTES = 10  # how long apply mode waits for another job's lease on the tenant
 
 # setting -> (Automation variable, environment variable)
 SETTINGS: dict[str, tuple[str, str]] = {
@@ -66,6 +70,7 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "time_budget": ("TeamsLicensing_TimeBudget", "TEAMS_LICENSING_TIME_BUDGET"),
     "usage_days": ("TeamsLicensing_UsageDays", "TEAMS_LICENSING_USAGE_DAYS"),
     "audit_container": ("TeamsLicensing_AuditContainer", "TEAMS_LICENSING_AUDIT_CONTAINER"),
+    "lease_wait": ("TeamsLicensing_LeaseWait", "TEAMS_LICENSING_LEASE_WAIT"),
     "storage_token": ("TeamsLicensing_StorageToken", "TEAMS_LICENSING_STORAGE_TOKEN"),
     "managed_identity_client_id": (
         "TeamsLicensing_ManagedIdentityClientId",
@@ -95,6 +100,7 @@ class Settings:
     usage_days: int = 90
     audit_container: str | None = None  # https://ACCOUNT.blob.core.windows.net/CONTAINER
     storage_token: str | None = field(default=None, repr=False)  # a Storage token (emulators, tests), never logged
+    lease_wait_minutes: float = DEFAULT_LEASE_WAIT_MINUTES
 
 
 def automation_variable_reader() -> Callable[[str], str | None] | None:
@@ -142,6 +148,7 @@ def read_settings(
     if cloud not in CLOUDS:
         raise SettingError(f"{_names('cloud')} is {raw['cloud']!r}: use one of {', '.join(CLOUDS)}")
     usage_days = _whole_number(raw, "usage_days")
+    lease_wait = _whole_number(raw, "lease_wait")
     if usage_days == 0:
         raise SettingError(f"{_names('usage_days')} is 0: use a whole number of days ≥ 1 (default 90)")
     container = raw["audit_container"]
@@ -165,6 +172,7 @@ def read_settings(
         usage_days or 90,
         container,
         raw["storage_token"],
+        float(DEFAULT_LEASE_WAIT_MINUTES if lease_wait is None else lease_wait),
     )
 
 
@@ -230,12 +238,10 @@ def _run(settings: Settings, path: Path, document: dict[str, Any], out: TextIO, 
     import time
 
     from teamslicensing import app
-    from teamslicensing.apply.audit import default_audit_path
-    from teamslicensing.exitcodes import EXIT_GAPS, EXIT_OK, for_writes
     from teamslicensing.graph import Connection
     from teamslicensing.report import summary_line
-    from teamslicensing.report.outcome import failure_lines, outcome_line
-    from teamslicensing.report.progress import ProgressLines
+    from teamslicensing.report.joblog import job_summary, plan_counts_json
+    from teamslicensing.report.outcome import outcome_line
 
     started = time.monotonic()
     connection = Connection.from_options(settings.cloud, settings.graph_url, settings.managed_identity_client_id)
@@ -244,45 +250,95 @@ def _run(settings: Settings, path: Path, document: dict[str, Any], out: TextIO, 
     )
     if settings.mode == "usage":
         return _usage(settings, path, source, document, out)
-    # apply mode: one run per tenant on this machine, held from before the read (plan mode takes no lock)
-    lock = app.writer_lock(source) if settings.mode == "apply" else contextlib.nullcontext()
-    with lock:
-        run = app.plan(path, source)  # every configuration error surfaces before Graph is asked anything
-        result = run.plan
-        _summarize(result, run.origin, settings.mode, connection.graph_url, out)
-        document.update(_plan_document(result))
-        outcome: ApplyResult | None = None
-        if settings.mode == "apply" and not result.is_empty:
-            limit = settings.max_changes if settings.max_changes is not None else run.max_changes
-            removals = settings.max_removals if settings.max_removals is not None else run.max_removals
-            # refused into main: one line, exit 1
-            app.check_applicable(result, limit, _names("max_changes"), removals, _names("max_removals"))
-            audit = default_audit_path(tempfile.gettempdir())
-            print(f"Applying {len(result.changes)} change(s); audit log {audit}", file=out)
-            options = app.ApplyOptions(
-                audit_path=audit,
-                deadline=started + settings.time_budget_minutes * 60,
-                progress=ProgressLines(out),  # progress: output, not errors
-                # the sandbox's temp folder goes with the job; its output stays (about 30 days): the audit records
-                # go there too, each before its write, and `teams-licensing undo OUTPUT_FILE` reads them from it
-                audit_mirror=out,
-            )
-            try:
-                outcome = app.apply(run, options)
-            finally:
-                if settings.audit_container:  # whatever happened, the log that exists is kept
-                    document.update(_store_audit(settings, audit, out, err))
-            print(outcome_line(outcome), file=out)
-            for line in failure_lines(outcome):
-                print(line, file=out)
-        elif settings.mode == "apply":
-            print("Nothing to apply.", file=out)
-    document.update(_outcome_document(outcome))
-    status = EXIT_GAPS if result.has_errors else EXIT_OK
+    outcome: ApplyResult | None = None
+    try:
+        with _writer(settings, source, out) as source:
+            run = app.plan(path, source)  # every configuration error surfaces before Graph is asked anything
+            summary = job_summary(run.plan, run.origin, settings.mode, connection.graph_url)
+            out.writelines(f"{line}\n" for line in summary)
+            out.flush()
+            document.update(plan_counts_json(run.plan))
+            if settings.mode == "apply":
+                outcome = _apply(settings, run, started, document, out, err)
+    except app.LeaseWaitStopped as exc:  # another run kept the tenant, or the job was stopped while waiting
+        print(outcome_line(exc.outcome), file=out)
+        return _finish(document, exc.outcome, False, out)
+    if run.plan.has_errors:
+        print(f"Error-severity gaps remain: {summary_line(run.plan)}", file=err)
+    return _finish(document, outcome, run.plan.has_errors, out)
+
+
+@contextlib.contextmanager
+def _writer(settings: Settings, source: TenantSource, out: TextIO) -> Iterator[TenantSource]:
+    """Apply mode holds, from before the tenant is read, the lock of one run per tenant on this machine and, with
+    an audit container, the tenant's lease there: one run per tenant across jobs. Plan mode takes neither."""
+    from teamslicensing import app
+
+    if settings.mode != "apply":
+        yield source
+        return
+    lease = None
+    if settings.audit_container is not None:
+        lease = app.LeaseOptions(
+            settings.audit_container,
+            wait=settings.lease_wait_minutes * 60,
+            managed_identity_client_id=settings.managed_identity_client_id,
+            storage_token=settings.storage_token,
+            command="the runbook",
+            notice=lambda line: print(line, file=out, flush=True),
+        )
+    with app.writer_lock(source), app.tenant_lease(source, lease) as leased:
+        yield leased
+
+
+def _apply(
+    settings: Settings, run: PlanRun, started: float, document: dict[str, Any], out: TextIO, err: TextIO
+) -> ApplyResult | None:
+    """Write the plan (within the limits and the time budget), keep the audit log, say what happened."""
+    from teamslicensing import app
+    from teamslicensing.apply.audit import default_audit_path
+    from teamslicensing.report.outcome import failure_lines, outcome_line
+    from teamslicensing.report.progress import ProgressLines
+
+    result = run.plan
+    if result.is_empty:
+        print("Nothing to apply.", file=out)
+        return None
+    limit = settings.max_changes if settings.max_changes is not None else run.max_changes
+    removals = settings.max_removals if settings.max_removals is not None else run.max_removals
+    # refused into main: one line, exit 1
+    app.check_applicable(result, limit, _names("max_changes"), removals, _names("max_removals"))
+    audit = default_audit_path(tempfile.gettempdir())
+    print(f"Applying {len(result.changes)} change(s); audit log {audit}", file=out)
+    options = app.ApplyOptions(
+        audit_path=audit,
+        deadline=started + settings.time_budget_minutes * 60,
+        progress=ProgressLines(out),  # progress: output, not errors
+        # the sandbox's temp folder goes with the job; its output stays (about 30 days): the audit records go
+        # there too, each before its write, and `teams-licensing undo OUTPUT_FILE` reads them from it
+        audit_mirror=out,
+    )
+    try:
+        outcome = app.apply(run, options)
+    finally:
+        if settings.audit_container:  # whatever happened, the log that exists is kept
+            document.update(_store_audit(settings, audit, out, err))
+    print(outcome_line(outcome), file=out)
+    for line in failure_lines(outcome):
+        print(line, file=out)
+    return outcome
+
+
+def _finish(document: dict[str, Any], outcome: ApplyResult | None, gaps_remain: bool, out: TextIO) -> int:
+    """The apply result (all zero without one) and the exit status into the JSON line, written last."""
+    from teamslicensing.exitcodes import EXIT_GAPS, EXIT_OK, for_writes
+    from teamslicensing.model.outcome import ApplyResult
+    from teamslicensing.report.outcome import outcome_json
+
+    status = EXIT_GAPS if gaps_remain else EXIT_OK
     if outcome is not None:
-        status = for_writes(outcome, result.has_errors)
-    if result.has_errors:
-        print(f"Error-severity gaps remain: {summary_line(result)}", file=err)
+        status = for_writes(outcome, gaps_remain)
+    document.update(outcome_json(outcome if outcome is not None else ApplyResult((), 0.0, 0)))
     document["exitCode"] = status
     document["error"] = None
     out.write(json.dumps(document, separators=(",", ":")) + "\n")
@@ -327,89 +383,6 @@ def _usage(settings: Settings, path: Path, source: Any, document: dict[str, Any]
     out.write(json.dumps(document, separators=(",", ":")) + "\n")
     out.flush()
     return status
-
-
-def _summarize(result: Plan, origin: str, mode: str, where: str, out: TextIO) -> None:
-    from teamslicensing.model.plan import Severity
-    from teamslicensing.report import summary_line
-    from teamslicensing.report.common import gap_subject
-
-    print(f"teams-licensing {mode}: {origin} against {where}", file=out)
-    for change in result.changes[:MAX_CHANGE_LINES]:
-        parts = [f"+{a.sku_part_number}" for a in change.add_licenses]
-        parts += [f"-{r.sku_part_number}" for r in change.remove_licenses]
-        if change.set_usage_location:
-            parts.insert(0, f"usageLocation={change.set_usage_location}")
-        marker = "!!" if change.destructive else "~"
-        print(f"  {marker} {change.user_principal_name}: {' '.join(parts)}", file=out)
-    if len(result.changes) > MAX_CHANGE_LINES:
-        print(f"  … and {len(result.changes) - MAX_CHANGE_LINES} more user(s)", file=out)
-    codes: dict[tuple[str, str], int] = {}
-    for gap in result.gaps:
-        if gap.severity is not Severity.INFO:
-            key = (gap.severity.value, gap.code.value)
-            codes[key] = codes.get(key, 0) + 1
-    for (severity, code), count in codes.items():
-        print(f"  {severity}: {code}: {count}", file=out)
-    errors = [gap for gap in result.gaps if gap.severity is Severity.ERROR]
-    for gap in errors[:MAX_ERROR_GAPS]:
-        print(f"  ERROR {gap.code.value} {gap_subject(gap)}: {gap.message}", file=out)
-    if len(errors) > MAX_ERROR_GAPS:
-        print(f"  … and {len(errors) - MAX_ERROR_GAPS} more error gap(s)", file=out)
-    print(summary_line(result), file=out)
-    out.flush()
-
-
-def _plan_document(result: Plan) -> dict[str, Any]:
-    from teamslicensing.model.plan import Severity
-    from teamslicensing.model.planjson import refusal_json
-
-    return {
-        "changes": len(result.changes),
-        "applyWouldRefuse": [refusal_json(refusal) for refusal in result.refusals],
-        "destructive": sum(1 for change in result.changes if change.destructive),
-        "gaps": {severity.value: result.gap_count(severity) for severity in Severity},
-        "gapCodes": _gap_codes(result),
-        "errorGaps": [
-            {
-                "code": gap.code.value,
-                "userPrincipalName": gap.user_principal_name,
-                "skuPartNumber": gap.sku_part_number,
-                "message": gap.message,
-            }
-            for gap in result.gaps
-            if gap.severity is Severity.ERROR
-        ][:MAX_ERROR_GAPS],
-    }
-
-
-def _gap_codes(result: Plan) -> dict[str, int]:
-    codes: dict[str, int] = {}
-    for gap in result.gaps:
-        codes[gap.code.value] = codes.get(gap.code.value, 0) + 1
-    return dict(sorted(codes.items()))
-
-
-def _outcome_document(outcome: ApplyResult | None) -> dict[str, Any]:
-    """The apply result in the CLI's shape (`report.outcome.outcome_json`); all zero in plan mode."""
-    from teamslicensing.report.outcome import outcome_json
-
-    if outcome is None:
-        return {
-            "applied": 0,
-            "failed": 0,
-            "inSync": 0,
-            "stale": 0,
-            "unknown": 0,
-            "notAttempted": 0,
-            "skipped": 0,
-            "seconds": 0.0,
-            "stopped": None,
-            "leftByLimit": 0,
-            "auditError": None,
-            "users": [],
-        }
-    return outcome_json(outcome)
 
 
 def job_status(code: int) -> int:

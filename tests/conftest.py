@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 import respx
 
+from tests.support.fakestorage import FakeStorage
 from tests.support.graphmetadata import take_violations
 from tests.support.rollout import CONFIG
 
 GRAPH_TOKEN = "test-token-not-a-secret"
+STORAGE_TOKEN = "storage-token-not-a-secret"  # never the Graph one: tests check which went where
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,6 +66,16 @@ def router() -> Iterator[respx.MockRouter]:
     """respx in front of every httpx client; the fake tenant mounts itself on it."""
     with respx.mock(assert_all_called=False) as mock:
         yield mock
+
+
+@pytest.fixture
+def storage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeStorage]:
+    """A fake Storage account over HTTPS on loopback (its clock at wall speed), its certificate authority trusted
+    the way requests-based clients trust one (REQUESTS_CA_BUNDLE), and its token in the environment."""
+    with FakeStorage(tmp_path, STORAGE_TOKEN) as fake:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake.ca_path))
+        monkeypatch.setenv("TEAMS_LICENSING_STORAGE_TOKEN", STORAGE_TOKEN)
+        yield fake
 
 
 @pytest.fixture

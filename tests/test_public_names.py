@@ -10,6 +10,8 @@ EXPORTS = {
     "teamslicensing.app": [
         "ApplyOptions",
         "GraphAccess",
+        "LeaseOptions",
+        "LeaseWaitStopped",
         "PlanRun",
         "TenantSource",
         "apply",
@@ -24,6 +26,7 @@ EXPORTS = {
         "save_plan",
         "saved_plan",
         "store_audit",
+        "tenant_lease",
         "undo",
         "usage",
         "validate",

@@ -17,10 +17,14 @@ import respx
 
 from teamslicensing import app
 from teamslicensing.app import core
+from tests.conftest import STORAGE_TOKEN
 from tests.support.fakegraph import FakeGraph
+from tests.support.fakestorage import FakeStorage
+from tests.support.tokens import entra_token
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = "https://graph.microsoft.com/v1.0"
+DEMO_TENANT = "c0ffee00-0000-4000-8000-00000000beef"  # the demo's tenant, as the Graph token names it
 ENV = [
     "TEAMS_LICENSING_CONFIG",
     "TEAMS_LICENSING_MODE",
@@ -169,6 +173,8 @@ def test_settings_come_from_automation_variables_when_available(
         ("TEAMS_LICENSING_USAGE_DAYS", "0", "use a whole number of days ≥ 1"),
         # found before anything is read or written: an apply whose durable log could not be kept does not start
         ("TEAMS_LICENSING_AUDIT_CONTAINER", "https://attacker.example/steal", "is not a blob container URL"),
+        ("TEAMS_LICENSING_AUDIT_CONTAINER", "http://127.0.0.1:10000/devstoreaccount1/audit", "is plain http"),
+        ("TEAMS_LICENSING_LEASE_WAIT", "soon", "use a whole number"),
     ],
 )
 def test_bad_input_fails_clearly_before_any_graph_request(
@@ -292,32 +298,83 @@ def test_the_job_output_keeps_the_audit_records_and_undo_reads_it(
 
 
 def test_the_audit_log_is_stored_in_the_blob_container_with_a_storage_token_only(
-    fake: FakeGraph, router: respx.MockRouter, example_config: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fake: FakeGraph,
+    router: respx.MockRouter,
+    storage: FakeStorage,
+    example_config: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
-    import httpx
-
-    container = "https://contosoaudit.blob.core.windows.net/teams-licensing"
-    stored: list[httpx.Request] = []
-
-    def put(request: httpx.Request) -> httpx.Response:
-        stored.append(request)
-        return httpx.Response(201)
-
-    blob = router.put(url__startswith=container).mock(side_effect=put)
+    graph_token = entra_token(DEMO_TENANT)
+    monkeypatch.setenv("TEAMS_LICENSING_ACCESS_TOKEN", graph_token)
     monkeypatch.setenv("TEAMS_LICENSING_CONFIG", str(example_config))
     monkeypatch.setenv("TEAMS_LICENSING_MODE", "apply")
-    monkeypatch.setenv("TEAMS_LICENSING_AUDIT_CONTAINER", container)
-    monkeypatch.setenv("TEAMS_LICENSING_STORAGE_TOKEN", "storage-token-not-a-secret")
+    monkeypatch.setenv("TEAMS_LICENSING_AUDIT_CONTAINER", storage.container_url())
     _, summary, _, result = run()
-    assert blob.called
-    (request,) = stored
     (audit,) = tmp_path.glob("teams-licensing-audit-*.jsonl")
-    assert request.url.path == f"/teams-licensing/{audit.name}"
-    assert request.content == audit.read_bytes(), "the whole log, as written"
-    assert request.headers["authorization"] == "Bearer storage-token-not-a-secret", "never the Graph token"
-    assert request.headers["x-ms-blob-type"] == "BlockBlob"
-    assert result["auditBlob"] == f"{container}/{audit.name}"
+    assert storage.content(audit.name) == audit.read_bytes(), "the whole log, as written"
+    assert result["auditBlob"] == f"{storage.container_url()}/{audit.name}"
     assert any(line.startswith("Audit log stored: ") for line in summary)
+    assert {r.headers["authorization"] for r in storage.requests} == {f"Bearer {STORAGE_TOKEN}"}, "never Graph's"
+    assert all(STORAGE_TOKEN not in call.request.headers.get("authorization", "") for call in router.calls)
+    assert all(graph_token not in str(r.headers) for r in storage.requests)
+    assert storage.lease_actions(f"locks/{DEMO_TENANT}") == ["acquire 404", "acquire 201", "release 200"]
+
+
+def test_an_audit_container_that_does_not_exist_stops_apply_mode_before_the_tenant_is_read(
+    fake: FakeGraph, storage: FakeStorage, example_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tenant's lease is kept in the audit container: one that is not there holds no lease, so nothing is
+    read or written (an apply whose durable log could not be kept does not start either)."""
+    monkeypatch.setenv("TEAMS_LICENSING_ACCESS_TOKEN", entra_token(DEMO_TENANT))
+    monkeypatch.setenv("TEAMS_LICENSING_CONFIG", str(example_config))
+    monkeypatch.setenv("TEAMS_LICENSING_MODE", "apply")
+    monkeypatch.setenv("TEAMS_LICENSING_AUDIT_CONTAINER", storage.container_url("nowhere"))
+    status, _, err, result = run()
+    assert status == 1
+    assert "404 ContainerNotFound" in result["error"]
+    assert "404 ContainerNotFound" in err
+    assert fake.writes == []
+    assert [path for _, path in fake.requests] == ["/subscribedSkus"], "only which tenant it is was asked"
+
+
+def test_apply_mode_stops_with_exit_4_and_tenant_locked_while_another_job_holds_the_tenant(
+    fake: FakeGraph, storage: FakeStorage, example_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from teamslicensing.graph.blob import GivenToken, container_client
+    from teamslicensing.graph.lease import LEASE_CLIENT_SETTINGS, BlobLease, LeaseTiming
+
+    monkeypatch.setenv("TEAMS_LICENSING_ACCESS_TOKEN", entra_token(DEMO_TENANT))
+    monkeypatch.setenv("TEAMS_LICENSING_CONFIG", str(example_config))
+    monkeypatch.setenv("TEAMS_LICENSING_MODE", "apply")
+    monkeypatch.setenv("TEAMS_LICENSING_AUDIT_CONTAINER", storage.container_url())
+    monkeypatch.setenv("TEAMS_LICENSING_LEASE_WAIT", "0")
+    with container_client(storage.container_url(), GivenToken(STORAGE_TOKEN), **LEASE_CLIENT_SETTINGS) as container:
+        other = {"command": "the runbook", "pid": 7, "host": "sandbox-2", "started": "2026-08-30T02:00:00+00:00"}
+        assert BlobLease(container, f"locks/{DEMO_TENANT}", LeaseTiming()).take(other) is None
+        status, summary, _, result = run()
+    assert status == 4
+    assert result["exitCode"] == 4
+    assert result["error"] is None, "not an error: the job that holds the tenant does the work"
+    assert result["stopped"]["reason"] == "tenantLocked"
+    message = f"another run holds tenant {DEMO_TENANT}: the runbook as pid 7 on sandbox-2 since 2026-08-30T02:00"
+    assert result["stopped"]["message"].startswith(message)
+    assert result["applied"] == 0
+    assert "changes" not in result, "no plan was made: nothing was read"
+    assert any(line.startswith("Apply: 0 applied") and "not started: another run holds" in line for line in summary)
+    assert fake.writes == []
+    assert [path for _, path in fake.requests] == ["/subscribedSkus"]
+
+
+def test_plan_mode_takes_no_lease(
+    fake: FakeGraph, storage: FakeStorage, example_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEAMS_LICENSING_CONFIG", str(example_config))
+    monkeypatch.setenv("TEAMS_LICENSING_AUDIT_CONTAINER", storage.container_url())
+    status, _, _, result = run()
+    assert result["mode"] == "plan"
+    assert status == 3
+    assert storage.requests == []
 
 
 def test_the_job_completes_when_only_error_gaps_remain(

@@ -5,8 +5,9 @@
 Without `--bundle` it runs `teams-licensing bundle-runbook` first (pip downloads the closure from the index). Then,
 as Azure Automation does, it installs every wheel of the bundle into a fresh Python 3.10 environment with
 `pip install --no-index --no-deps` (no resolution), runs `pip check`, and runs the bundled runbook from that
-environment against the stateful fake tenant (the Contoso demo) served over loopback HTTP: plan, apply, and plan
-again, which must find nothing left to do. Exit 0 when all of it holds, 1 with the first thing that did not.
+environment against the stateful fake tenant (the Contoso demo) served over loopback HTTP: plan, apply (holding
+the tenant's lease in a fake Storage account over HTTPS, where the audit log is stored too), and plan again, which
+must find nothing left to do. Exit 0 when all of it holds, 1 with the first thing that did not.
 `.ci/run` runs this after the tests; run it by hand the same way to re-check a bundle.
 """
 
@@ -26,13 +27,17 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.fakegraph import FakeGraph
+from tests.support.fakestorage import FakeStorage
 from tests.support.loopback import serving
+from tests.support.tokens import entra_token
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_TENANT = ROOT / "config" / "examples" / "contoso-tenant.json"
 DEMO_CONFIG = ROOT / "config" / "licensing.yaml"
 RUNBOOK = "reconcile_licenses.py"
 RUNBOOK_TIMEOUT = 600.0  # seconds; the demo takes about two
+DEMO_TENANT_ID = "c0ffee00-0000-4000-8000-00000000beef"  # as the Graph token names it
+STORAGE_TOKEN = "runbook-on-target-storage-not-a-secret"
 
 
 class CheckFailed(Exception):
@@ -76,16 +81,25 @@ def install_bundle(python: str, bundle: Path, environment: Path) -> Path:
     return target
 
 
-def runbook_environment(graph_url: str, mode: str, config: Path, scratch: Path) -> dict[str, str]:
-    """The runbook's settings as Automation would hand them over, minus anything that could leak the checkout in."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEAMS_LICENSING_", "PYTHON"))}
+def runbook_environment(
+    graph_url: str, mode: str, config: Path, scratch: Path, storage: FakeStorage | None = None
+) -> dict[str, str]:
+    """The runbook's settings as Automation would hand them over, minus anything that could leak the checkout in;
+    with `storage`, its container holds the audit log and the tenant's lease."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEAMS_LICENSING_", "PYTHON", "REQUESTS_"))}
     env.update(
         TEAMS_LICENSING_CONFIG=str(config),
         TEAMS_LICENSING_MODE=mode,
         TEAMS_LICENSING_GRAPH_URL=graph_url,
-        TEAMS_LICENSING_ACCESS_TOKEN="runbook-on-target-not-a-secret",
+        TEAMS_LICENSING_ACCESS_TOKEN=entra_token(DEMO_TENANT_ID),
         TMPDIR=str(scratch),  # the apply-mode audit log
     )
+    if storage is not None:
+        env.update(
+            TEAMS_LICENSING_AUDIT_CONTAINER=storage.container_url(),
+            TEAMS_LICENSING_STORAGE_TOKEN=STORAGE_TOKEN,
+            REQUESTS_CA_BUNDLE=str(storage.ca_path),
+        )
     return env
 
 
@@ -139,17 +153,22 @@ def check(python: str, bundle: Path | None) -> list[str]:
         def fake(url: str) -> FakeGraph:
             return FakeGraph(copy.deepcopy(document), base_url=url)
 
-        with serving(fake) as graph:
+        with serving(fake) as graph, FakeStorage(scratch, STORAGE_TOKEN) as storage:
             plan = run_runbook(target, bundle, runbook_environment(graph.url, "plan", DEMO_CONFIG, scratch), scratch)
             changes = plan.result.get("changes", 0)
             expect(plan.result.get("error") is None and plan.status in (0, 3), "plan mode failed", plan)
             expect(changes > 0 and not graph.fake.writes, "plan mode found nothing to do, or wrote", plan)
             report.append(f"plan: exit {plan.status}, {changes} changes, {plan.seconds:.1f} s")
-            apply = run_runbook(target, bundle, runbook_environment(graph.url, "apply", DEMO_CONFIG, scratch), scratch)
+            settings = runbook_environment(graph.url, "apply", DEMO_CONFIG, scratch, storage)
+            apply = run_runbook(target, bundle, settings, scratch)
             applied, failed = apply.result.get("applied"), apply.result.get("failed")
             expect(apply.result.get("error") is None and apply.status in (0, 3), "apply mode failed", apply)
             expect(applied == changes and failed == 0, f"apply: {applied} applied, {failed} failed", apply)
+            leased = storage.lease_actions(f"locks/{DEMO_TENANT_ID}")
+            expect(leased == ["acquire 404", "acquire 201", "release 200"], f"the tenant's lease: {leased}", apply)
+            expect(bool(apply.result.get("auditBlob")), "the audit log was not stored in the container", apply)
             report.append(f"apply: exit {apply.status}, {applied} applied, {failed} failed, {apply.seconds:.1f} s")
+            report.append("apply held the tenant's lease in the fake Storage account and stored its audit log there")
             again = run_runbook(target, bundle, runbook_environment(graph.url, "plan", DEMO_CONFIG, scratch), scratch)
             expect(again.result.get("changes") == 0, "plan after apply still has changes", again)
             report.append(f"plan again: exit {again.status}, 0 changes")

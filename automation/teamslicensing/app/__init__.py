@@ -1,7 +1,8 @@
 """The one application layer the CLI and the runbook both call: use cases over the functional core.
 
 `core` holds plan, apply, undo, saved plans and export; `reprocess` and `usage` the use cases of group-based
-licensing's retries and of PSTN usage sizing. Names are re-exported here: callers use `teamslicensing.app`.
+licensing's retries and of PSTN usage sizing; `lease` the tenant lease that keeps writing runs on different
+machines apart. Names are re-exported here: callers use `teamslicensing.app`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from teamslicensing.app.core import (
     undo,
     validate,
 )
+from teamslicensing.app.lease import LeaseOptions, LeaseWaitStopped, tenant_lease
 from teamslicensing.app.reprocess import reprocess, reprocess_plan
 from teamslicensing.app.storage import store_audit
 from teamslicensing.app.usage import export_calls, usage, with_usage
@@ -30,6 +32,8 @@ from teamslicensing.apply.planfile import is_plan_file
 __all__ = [
     "ApplyOptions",
     "GraphAccess",
+    "LeaseOptions",
+    "LeaseWaitStopped",
     "PlanRun",
     "TenantSource",
     "apply",
@@ -44,6 +48,7 @@ __all__ = [
     "save_plan",
     "saved_plan",
     "store_audit",
+    "tenant_lease",
     "undo",
     "usage",
     "validate",

@@ -16,9 +16,9 @@ from collections.abc import Callable, Collection, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from teamslicensing.app.writing import lock_for, opened_audit, stop_signals, write_with
+from teamslicensing.app.writing import lock_for, opened_audit, stop_signals, watch_lease, write_with
 from teamslicensing.apply.executor import Progress, WriteBackend, execute
 from teamslicensing.apply.journal import read_journal
 from teamslicensing.apply.planbasis import stale_groups, stale_users
@@ -39,6 +39,9 @@ from teamslicensing.reference.availability import load_availability
 from teamslicensing.tenant.live import export_snapshot, read_tenant, read_tenant_parts
 from teamslicensing.tenant.snapshot import load_snapshot
 
+if TYPE_CHECKING:
+    from teamslicensing.app.lease import TenantLease
+
 T = TypeVar("T")
 
 
@@ -56,10 +59,12 @@ class GraphAccess:
 
 @dataclass(frozen=True)
 class TenantSource:
-    """Where the tenant is read from and written to: a snapshot file, or Graph."""
+    """Where the tenant is read from and written to: a snapshot file, or Graph; with `lease` (a writing run that
+    names a Storage container), the tenant's lease is taken before the first read."""
 
     snapshot: Path | None = None
     graph: GraphAccess | None = None
+    lease: TenantLease | None = field(default=None, compare=False)
 
     @property
     def where(self) -> str:
@@ -129,6 +134,8 @@ def read(desired: DesiredState, source: TenantSource, mode: ReadMode | None = No
     if source.snapshot is not None or source.graph is None:
         return _read(source, desired.group_names, desired.selected_attributes)
     graph_access = source.graph
+    if source.lease is not None:
+        source.lease.hold()
 
     async def read_live() -> Tenant:
         async with graph_access.open() as graph:
@@ -171,7 +178,7 @@ def saved_plan(
         age = (datetime.now(timezone.utc) - saved.created).total_seconds()
         if age > max_age:
             raise UsageError(
-                f"{path} was made {_duration(age)} ago, more than --max-age {_duration(max_age)}: plan again; "
+                f"{path} was made {duration_text(age)} ago, more than --max-age {duration_text(max_age)}: plan again; "
                 "nothing was written"
             )
     desired, notes = _judging_configuration(path, saved, config)
@@ -281,6 +288,7 @@ def apply(run: PlanRun, options: ApplyOptions) -> ApplyResult:
             planned=planned,
         )
         switch = StopSwitch(options.deadline, options.grace)
+        watch_lease(run.source, switch)
 
         groups = run.plan.group_changes if options.limit is None else ()  # a wave (--limit) is users only
 
@@ -359,6 +367,8 @@ def _read(
         return load_snapshot(source.snapshot, attributes)
     assert source.graph is not None
     graph_access = source.graph
+    if source.lease is not None:
+        source.lease.hold()
 
     async def read_live() -> Tenant:
         async with graph_access.open() as graph:
@@ -374,7 +384,8 @@ def _check_tenant(expected: str | None, tenant: Tenant, what: str) -> None:
     raise UsageError(f"{what}, but the connection reached {reached}: refusing to go on; nothing was changed")
 
 
-def _duration(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
+    """`1h05m`, or `4m30s` under an hour."""
     hours, rest = divmod(int(seconds), 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"

@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from teamslicensing.app.core import TenantSource, read
-from teamslicensing.app.writing import opened_audit, stop_signals, write_with, writer_lock
+from teamslicensing.app.writing import opened_audit, stop_signals, watch_lease, write_with, writer_lock
 from teamslicensing.apply.audit import AuditError
 from teamslicensing.apply.executor import WriteBackend
 from teamslicensing.apply.reprocess import reprocess_users
@@ -52,6 +52,7 @@ def reprocess(source: TenantSource, targets: Sequence[ReprocessTarget], audit_pa
         )
         try:
             switch = StopSwitch()
+            watch_lease(source, switch)
 
             async def write(backend: WriteBackend) -> ApplyResult:
                 with stop_signals(switch):

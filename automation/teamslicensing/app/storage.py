@@ -3,23 +3,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
-from teamslicensing.graph.blob import put_blob
+from teamslicensing.graph.blob import upload_file
 
 
 def store_audit(
     path: str | Path, container_url: str, *, managed_identity_client_id: str | None, access_token: str | None
 ) -> str:
     """Upload the audit log at `path` as a blob of the same name; the blob's URL. Raises BlobError."""
-    log = Path(path)
-    return asyncio.run(
-        put_blob(
-            container_url,
-            log.name,
-            log.read_bytes(),
-            managed_identity_client_id=managed_identity_client_id,
-            access_token=access_token,
-        )
+    return upload_file(
+        path, container_url, managed_identity_client_id=managed_identity_client_id, access_token=access_token
     )

@@ -1,6 +1,7 @@
 """How a run writes, whatever it writes (a plan, an undo, reprocess calls): one writer per tenant on this machine,
 the audit log opened with its header before anything is sent, the write backend for the source (Graph or a
-snapshot file), and SIGINT/SIGTERM turned into a clean stop while it runs."""
+snapshot file), and SIGINT/SIGTERM, or a tenant lease lost (`app/lease.py`), turned into a clean stop while it
+runs."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from teamslicensing.apply.lock import tenant_lock
 from teamslicensing.apply.stop import StopSwitch
 from teamslicensing.errors import UsageError
 from teamslicensing.graph.writer import GraphWriter
-from teamslicensing.model.outcome import ApplyResult, StopReason
+from teamslicensing.model.outcome import ApplyResult, Stop, StopReason
 from teamslicensing.model.tenant import TenantUser
 from teamslicensing.tenant.snapshotwriter import SnapshotWriter
 
@@ -79,6 +80,14 @@ def write_with(source: TenantSource, write: Callable[[WriteBackend], Coroutine[A
             return live
 
     return asyncio.run(write_live())
+
+
+def watch_lease(source: TenantSource, switch: StopSwitch) -> None:
+    """A tenant lease that could not be kept stops the writes as a signal does: from then on another run may hold
+    the tenant. One lost before the writes began stops them before the first batch."""
+    lease = source.lease
+    if lease is not None:
+        switch.watch(lambda: None if lease.lost is None else Stop(StopReason.LEASE_LOST, lease.lost))
 
 
 @contextlib.contextmanager

@@ -1,11 +1,13 @@
 """How an apply ends early and still explains itself: one switch, flipped by a signal handler, the time budget, the
-audit log or a fatal Graph error, read by the executor before every batch and by Graph's retry loop."""
+audit log, a fatal Graph error or a watched condition (a tenant lease lost), read by the executor before every
+batch and by Graph's retry loop."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from typing import Any
 
 from teamslicensing.model.outcome import Stop, StopReason
@@ -26,6 +28,12 @@ class StopSwitch:
         self.grace = grace
         self.hard = False
         self.longest_batch = 0.0
+        self._watched: list[Callable[[], Stop | None]] = []
+
+    def watch(self, condition: Callable[[], Stop | None]) -> None:
+        """Also stop when `condition()` names a stop: polled wherever the deadline is (before every batch, between
+        retries, while batches are in flight), so a condition another thread sets is seen without its help."""
+        self._watched.append(condition)
 
     def request(self, reason: StopReason, message: str) -> None:
         if self.stop is None:
@@ -34,7 +42,11 @@ class StopSwitch:
             self.hard = True  # asked twice
 
     def check_deadline(self) -> None:
-        """Past the deadline, ask for a stop (once)."""
+        """Past the deadline, or once a watched condition names a stop, ask for a stop (once)."""
+        for condition in self._watched:
+            found = condition() if self.stop is None else None
+            if found is not None:
+                self.request(found.reason, found.message)
         if self.stop is None and self.deadline is not None and time.monotonic() > self.deadline:
             self.request(StopReason.TIME_BUDGET, "the time budget ran out")
 
@@ -49,6 +61,7 @@ class StopSwitch:
         return self.stop is None
 
     def may_start_batch(self) -> bool:
+        self.check_deadline()
         if self.stop is not None:
             return False
         if self.deadline is not None and time.monotonic() + max(self.longest_batch, 1.0) > self.deadline:

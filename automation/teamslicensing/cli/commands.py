@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from teamslicensing.cli.lease import writing_leased
 from teamslicensing.errors import UsageError
 from teamslicensing.exitcodes import EXIT_CHANGES, EXIT_FAILURE, EXIT_GAPS, EXIT_OK
 
@@ -75,12 +76,16 @@ def apply(args: argparse.Namespace) -> int:
         raise UsageError("--read applies to a configuration; a saved plan reads the users it changes")
     if args.reviewed_config is not None and not saved:
         raise UsageError("--config applies to a saved plan (apply PLANFILE --config FILE), not to a configuration")
-    with app.writer_lock(source):
+
+    def leased(source: TenantSource) -> int:
         if saved:
             run = app.saved_plan(args.config, source, args.max_age, args.reviewed_config)
         else:
             run = app.plan(args.config, source, args.read)
         return _write_run(args, run, "apply")
+
+    with app.writer_lock(source):
+        return writing_leased(args, source, "apply", leased)
 
 
 def undo(args: argparse.Namespace) -> int:
@@ -88,8 +93,7 @@ def undo(args: argparse.Namespace) -> int:
     from teamslicensing.apply.guard import DEFAULT_MAX_REMOVALS
     from teamslicensing.model.desired import DEFAULT_MAX_CHANGES
 
-    source = _source(args)
-    with app.writer_lock(source):
+    def leased(source: TenantSource) -> int:
         run = app.undo(
             args.audit,
             source,
@@ -100,13 +104,20 @@ def undo(args: argparse.Namespace) -> int:
         )
         return _write_run(args, run, "undo")
 
+    source = _source(args)
+    with app.writer_lock(source):
+        return writing_leased(args, source, "undo", leased)
+
 
 def reprocess(args: argparse.Namespace) -> int:
+    return writing_leased(args, _source(args), "reprocess", lambda source: _reprocess(args, source))
+
+
+def _reprocess(args: argparse.Namespace, source: TenantSource) -> int:
     from teamslicensing import app
     from teamslicensing.apply.audit import default_audit_path
     from teamslicensing.model.outcome import APPLIED
 
-    source = _source(args)
     targets, problems = app.reprocess_plan(source, args.config, args.group, args.user)
     for problem in problems:
         print(f"  NOT FOUND {problem}", file=sys.stderr)

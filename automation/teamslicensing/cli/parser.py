@@ -164,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     reprocess.add_argument("--snapshot", metavar="FILE", help="reprocess in a snapshot file instead of Graph")
     reprocess.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     reprocess.add_argument("--audit-log", metavar="FILE", help="audit log to write (default: a new file per run)")
+    lease_options(reprocess)
     connection_options(reprocess)
     reprocess.set_defaults(command=commands.reprocess)
 
@@ -271,7 +272,25 @@ def writing_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
     parser.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    lease_options(parser)
     connection_options(parser)
+
+
+def lease_options(parser: argparse.ArgumentParser) -> None:
+    """One writing run per tenant across machines: a lease in a Storage container (README, *One apply at a time*)."""
+    group = parser.add_argument_group("one run per tenant across machines")
+    group.add_argument(
+        "--lease-url",
+        metavar="CONTAINER-URL",
+        help="hold a lease on locks/<tenant id> in this blob container while the run reads and writes "
+        "(https://ACCOUNT.blob.core.windows.net/CONTAINER; Storage Blob Data Contributor)",
+    )
+    group.add_argument(
+        "--lease-wait",
+        type=duration,
+        metavar="DURATION",
+        help="wait this long for another run's lease (default 10m), then stop with exit 4",
+    )
 
 
 def connection_options(parser: argparse.ArgumentParser) -> None:

@@ -1,86 +1,146 @@
-"""The audit log kept in Azure Storage (the runbook's `TeamsLicensing_AuditContainer`): one Put Blob of the
-finished log, signed in with the managed identity for Storage (never with the Graph token).
+"""Azure Storage through azure-storage-blob: where a container is, how we sign in to it, and the finished audit log
+kept there as a blob (the runbook's `TeamsLicensing_AuditContainer`). Leases on blobs are in `graph/lease.py`.
 
 Azure Automation deletes a job's sandbox, temp folder included, and keeps its output about 30 days; a blob
-outlives both. Storage's rules followed (Put Blob, REST reference): `x-ms-blob-type: BlockBlob`, an OAuth bearer
-token for the scope https://storage.azure.com/.default, which needs `x-ms-version` 2017-11-09 or later; 201 when
-created. The identity needs the "Storage Blob Data Contributor" role on the container. It sits in graph/ because it
-is the package's other HTTP call, and every HTTP call lives here.
+outlives both. Storage is signed in to with a managed identity (the runbook), or the credential chain (the CLI),
+for the scope https://storage.azure.com/.default, never with the Graph token; a Storage token the caller already
+holds (emulators, tests) is handed to the SDK as a credential that returns it. azure-storage-blob refuses a bearer
+token over plain http and we turn its redirects off, so a token only ever reaches the container named. The identity
+needs "Storage Blob Data Contributor" on the container. It sits in graph/ because every HTTP call lives here.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
-from urllib.parse import quote, urlsplit
-
-import httpx
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from teamslicensing.errors import TeamsLicensingError
 
+if TYPE_CHECKING:
+    from azure.core.credentials import AccessToken, TokenCredential
+    from azure.storage.blob import ContainerClient
+
 STORAGE_SCOPE = "https://storage.azure.com/.default"
-STORAGE_VERSION = "2021-08-06"
-# the public and national clouds' blob endpoints; loopback for emulators (Azurite) and tests
+STORAGE_TOKEN_ENV = "TEAMS_LICENSING_STORAGE_TOKEN"  # read by the front ends (CLI, runbook), never here
+# the public and national clouds' blob endpoints; loopback (an emulator, tests) as https://127.0.0.1:PORT/ACCOUNT/C
 _BLOB_HOST = re.compile(
     r"[a-z0-9]{3,24}\.blob\.core\.(?:windows\.net|usgovcloudapi\.net|chinacloudapi\.cn)", re.IGNORECASE
 )
-TIMEOUT = 120.0
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_CONTAINER_NAME = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")  # Storage's naming rules
+# an upload goes in blocks of this size, so a long audit log is never read into memory whole (400 MB sandbox)
+BLOCK_BYTES = 4 * 1024 * 1024
 
 
 class BlobError(TeamsLicensingError):
-    """The audit log could not be stored in the container (it is still in the job output)."""
+    """Azure Storage could not be reached or refused us (the audit log is still in the job output)."""
 
 
 def checked_container(url: str) -> str:
-    """`https://ACCOUNT.blob.core.windows.net/CONTAINER` (or a national cloud's, or loopback), without a slash at
-    the end; anything else is refused before a token is asked for."""
+    """`https://ACCOUNT.blob.core.windows.net/CONTAINER` (or a national cloud's, or an emulator's on loopback,
+    `https://127.0.0.1:PORT/ACCOUNT/CONTAINER`), without a slash at the end; anything else is refused before a
+    token is asked for."""
     parts = urlsplit(url.strip())
-    loopback = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost")
-    if not (loopback or (parts.scheme == "https" and _BLOB_HOST.fullmatch(parts.hostname or ""))):
+    host = parts.hostname or ""
+    if parts.scheme == "http" and (host in _LOOPBACK or _BLOB_HOST.fullmatch(host)):
+        raise BlobError(f"{url!r} is plain http: Storage is reached over https only (no token travels unencrypted)")
+    account_in_path = host in _LOOPBACK
+    if parts.scheme != "https" or not (account_in_path or _BLOB_HOST.fullmatch(host)):
         raise BlobError(f"{url!r} is not a blob container URL: write https://ACCOUNT.blob.core.windows.net/CONTAINER")
-    if not parts.path.strip("/") or parts.query:
-        raise BlobError(f"{url!r} names no container (or carries a query, e.g. a SAS: use the managed identity)")
-    return url.strip().rstrip("/")
+    segments = [segment for segment in parts.path.split("/") if segment]
+    if parts.query or parts.fragment:
+        raise BlobError(f"{url!r} carries a query (a SAS?): name the container only; the identity signs in")
+    if len(segments) != (2 if account_in_path else 1) or not _CONTAINER_NAME.fullmatch(segments[-1]):
+        raise BlobError(f"{url!r} names no container: write https://ACCOUNT.blob.core.windows.net/CONTAINER")
+    return f"https://{parts.netloc}/{'/'.join(segments)}"
 
 
-async def put_blob(
+class GivenToken:
+    """A Storage token the caller holds, as the credential azure-storage-blob asks for; never printed."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __repr__(self) -> str:
+        return "GivenToken(<hidden>)"
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        from azure.core.credentials import AccessToken
+
+        return AccessToken(self._token, int(time.time()) + 3600)  # a fixed token has no expiry we could know
+
+    def close(self) -> None:
+        return None
+
+
+def storage_credential(
+    managed_identity_client_id: str | None, access_token: str | None, *, chain_authority: str | None = None
+) -> TokenCredential:
+    """The credential for Storage: a token given as is; else a managed identity (the user-assigned one named, or
+    the system-assigned one); else, with `chain_authority` (the CLI), the credential chain signing in there."""
+    if access_token:
+        return GivenToken(access_token)
+    from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+
+    if managed_identity_client_id:
+        return ManagedIdentityCredential(client_id=managed_identity_client_id)
+    if chain_authority is not None:
+        return DefaultAzureCredential(authority=chain_authority)
+    return ManagedIdentityCredential()
+
+
+@contextmanager
+def container_client(container_url: str, credential: TokenCredential, **settings: Any) -> Iterator[ContainerClient]:
+    """An azure-storage-blob client of the container, redirects off; `settings` tune its timeouts and retries."""
+    from azure.storage.blob import ContainerClient
+
+    client = ContainerClient.from_container_url(
+        checked_container(container_url),
+        credential=credential,
+        permit_redirects=False,  # a redirect would carry the token elsewhere: an error instead
+        max_single_put_size=BLOCK_BYTES,
+        max_block_size=BLOCK_BYTES,
+        **settings,
+    )
+    with client:
+        yield client
+
+
+def upload_file(
+    path: str | Path,
     container_url: str,
-    name: str,
-    content: bytes,
     *,
     managed_identity_client_id: str | None = None,
     access_token: str | None = None,
 ) -> str:
-    """Store `content` as the block blob `name` in the container; its URL. `access_token`: a Storage token the
-    caller holds (an emulator, tests), else the managed identity's."""
-    container = checked_container(container_url)
-    token = access_token or await _storage_token(managed_identity_client_id)
-    url = f"{container}/{quote(name)}"
-    headers = {
-        "Authorization": f"Bearer {token}",
-        "x-ms-version": STORAGE_VERSION,
-        "x-ms-blob-type": "BlockBlob",
-        "x-ms-date": datetime.now(timezone.utc).strftime("%a, %d %b %Y %H:%M:%S GMT"),
-        "Content-Type": "application/x-ndjson",
-    }
+    """Store the file at `path` as the block blob of its name in the container (read block by block); its URL.
+    `access_token`: a Storage token the caller holds, else the managed identity's."""
+    from azure.core.exceptions import AzureError
+
+    source = Path(path)
+    credential = storage_credential(managed_identity_client_id, access_token)
     try:
-        async with httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False) as client:
-            response = await client.put(url, content=content, headers=headers)
-    except httpx.HTTPError as exc:
-        raise BlobError(f"cannot reach {container}: {exc}") from exc
-    if response.status_code != 201:
-        code = response.headers.get("x-ms-error-code", "")
-        raise BlobError(f"Storage answered {response.status_code} {code} for {url}".rstrip())
-    return url
+        with container_client(container_url, credential) as container, open(source, "rb") as data:
+            blob = container.get_blob_client(source.name)
+            blob.upload_blob(data, length=source.stat().st_size, overwrite=True, max_concurrency=1)
+            return str(blob.url)
+    except AzureError as exc:
+        raise BlobError(f"cannot store {source.name} in {container_url}: {storage_message(exc)}") from exc
+    finally:
+        credential.close()  # type: ignore[attr-defined]
 
 
-async def _storage_token(client_id: str | None) -> str:
-    from azure.core.exceptions import ClientAuthenticationError
-    from azure.identity.aio import ManagedIdentityCredential
-
-    credential = ManagedIdentityCredential(client_id=client_id) if client_id else ManagedIdentityCredential()
-    try:
-        async with credential:
-            return str((await credential.get_token(STORAGE_SCOPE)).token)
-    except ClientAuthenticationError as exc:
-        raise BlobError(f"no managed identity token for Storage: {exc.message or exc}") from exc
+def storage_message(exc: BaseException) -> str:
+    """Storage's error in one line: the status and error code it sent, else the first line of the SDK's text."""
+    status = getattr(exc, "status_code", None)
+    code = getattr(exc, "error_code", None)
+    code = getattr(code, "value", code)  # the SDK's StorageErrorCode, or the code as Storage sent it
+    first = (str(getattr(exc, "message", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
+    if status:
+        return f"Storage answered {status} {code or ''}: {first}".replace("  ", " ")
+    return first

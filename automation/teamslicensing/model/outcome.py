@@ -32,6 +32,8 @@ class StopReason(str, enum.Enum):
     TIME_BUDGET = "timeBudget"  # --time-budget would have been exceeded
     AUDIT_FAILED = "auditFailed"  # the audit log could not be written
     GRAPH_ERROR = "graphError"  # Graph refused the run itself (401, 403) or stayed unreachable
+    TENANT_LOCKED = "tenantLocked"  # another run held the tenant's lease for all of the lease wait: nothing read
+    LEASE_LOST = "leaseLost"  # the tenant's lease could not be renewed: another run may write from now on
 
 
 @dataclass(frozen=True)

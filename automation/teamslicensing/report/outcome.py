@@ -18,6 +18,8 @@ _STOPPED = {
     "timeBudget": "stopped: the time budget ran out",
     "auditFailed": "stopped: the audit log could not be written",
     "graphError": "stopped: Graph refused or did not answer",
+    "tenantLocked": "not started",
+    "leaseLost": "stopped: the tenant's lease was lost",
 }
 
 

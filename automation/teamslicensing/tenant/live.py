@@ -282,6 +282,13 @@ def _parsed(parse: Any, item: Any, what: str) -> Any:
         raise UnexpectedGraphData(f"Graph returned a {what} we cannot read ({label}): {exc}") from exc
 
 
+async def reached_tenant(graph: Graph) -> str | None:
+    """The tenant this connection reaches, asked before anything else is read (a lease is named after it): the
+    token's `tid` claim, known once a request went out, else the subscriptions' `accountId`."""
+    skus = (await graph.get_json("/subscribedSkus")).get("value", [])
+    return graph.tenant_id or _account_id([_parsed(parse_subscribed_sku, item, "subscribedSku") for item in skus])
+
+
 async def export_snapshot(
     graph: Graph, out: IO[str], group_names: Iterable[str] | None = None, licensed: Collection[str] = ()
 ) -> dict[str, int]:
