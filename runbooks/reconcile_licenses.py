@@ -224,10 +224,15 @@ def main(out: TextIO | None = None, err: TextIO | None = None) -> int:
         document["mode"] = settings.mode
         with config_file(settings.config) as path, _signals_stop():
             return _run(settings, path, document, out, err)
-    except _Stopped as exc:  # a signal before or after the writes (which stop on their own and report)
-        return _fail(out, err, document, f"{exc.name} received outside the writes: nothing more was written", exc.code)
+    except KeyboardInterrupt as exc:  # a signal outside the writes (which stop on their own and report)
+        code = int(getattr(exc, "exit_code", 130))  # _Stopped here, or app.signals.SignalStop from a read
+        name = "SIGTERM" if code == 143 else "SIGINT"
+        return _fail(out, err, document, f"{name} received outside the writes: nothing more was written", code)
     except (SettingError, TeamsLicensingError) as exc:
         return _fail(out, err, document, str(exc))
+    except MemoryError:  # the sandbox's 400 MB: the job still ends with its summary line and the JSON line
+        message = "out of memory (Azure Automation gives a job 400 MB): stopped; the audit records in this output "
+        return _fail(out, err, document, message + "name every write that was sent")
     except OSError as exc:  # a file the system refused: a message, like the CLI's
         return _fail(out, err, document, f"{exc.filename or 'error'}: {exc.strerror or exc}")
     except Exception as exc:  # a bug: still one line and the JSON line, never a bare traceback in the job
@@ -391,12 +396,14 @@ def job_status(code: int) -> int:
     return 0 if code == 3 else code
 
 
-class _Stopped(BaseException):
-    """SIGTERM (the job being stopped) or SIGINT outside the writing phase, which handles both itself."""
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM (the job being stopped) or SIGINT outside the writing phase, which handles both itself. A
+    KeyboardInterrupt because asyncio lets only that (and SystemExit) through a transport's callbacks: raised while
+    a socket write was under way, anything else was swallowed as a "fatal write error" and the run went on."""
 
     def __init__(self, name: str, code: int) -> None:
         super().__init__(name)
-        self.name, self.code = name, code
+        self.exit_code = code
 
 
 @contextlib.contextmanager

@@ -118,6 +118,9 @@ def test_writes_cut_off_in_flight_are_unknown_and_undo_still_sees_them_once_grap
     log = audit_records(tmp_path / "a.jsonl")
     assert {r["state"] for r in log if r["type"] == "verified"} == {"pending"}
     assert log[-1]["notAttempted"] == 180 - len(cut_off), "never sent: the next run does them"
+    listed = [r for r in result.results if r.status == "notAttempted"]
+    assert len(listed) == result.not_attempted == 180 - len(cut_off), "each user not attempted is named"
+    assert not {r.user_id for r in listed} & unknown
 
     for request in received:  # Graph finishes what it had received
         fake.handle(request)

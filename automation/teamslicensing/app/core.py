@@ -8,7 +8,6 @@ shown. Data flows one way: config -> tenant source -> plan -> apply -> report.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hashlib
 import os
@@ -18,6 +17,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
+from teamslicensing.app.signals import run_stoppable
 from teamslicensing.app.writing import lock_for, opened_audit, stop_signals, watch_lease, write_with
 from teamslicensing.apply.executor import Progress, WriteBackend, execute
 from teamslicensing.apply.journal import read_journal
@@ -141,7 +141,7 @@ def read(desired: DesiredState, source: TenantSource, mode: ReadMode | None = No
         async with graph_access.open() as graph:
             return await read_tenant(graph, desired, mode)
 
-    return asyncio.run(read_live())
+    return run_stoppable(read_live())
 
 
 def save_plan(run: PlanRun, path: str | Path) -> None:
@@ -335,7 +335,7 @@ def written_whole(output: str | Path, write: Callable[[TextIO], Coroutine[Any, A
     temporary = Path(f"{output}.partial")
     try:
         with open(temporary, "w", encoding="utf-8") as out:
-            result = asyncio.run(write(out))
+            result = run_stoppable(write(out))
         os.replace(temporary, output)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
@@ -374,7 +374,7 @@ def _read(
         async with graph_access.open() as graph:
             return await read_tenant_parts(graph, group_names, attributes, licensed, user_ids)
 
-    return asyncio.run(read_live())
+    return run_stoppable(read_live())
 
 
 def _check_tenant(expected: str | None, tenant: Tenant, what: str) -> None:

@@ -3,7 +3,6 @@ the tenant (licences, Credits, the number inventory) for the funding recommendat
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from teamslicensing.app.core import (
     utc_today,
     written_whole,
 )
+from teamslicensing.app.signals import run_stoppable
 from teamslicensing.config import load_desired_state
 from teamslicensing.errors import UsageError
 from teamslicensing.model.desired import DesiredPolicy, DesiredState
@@ -73,7 +73,7 @@ def usage(
         aggregate = _aggregate_file(calls_file, start.date(), end.date(), explicit)
     else:
         assert source.graph is not None
-        aggregate = asyncio.run(_aggregate_live(source.graph, start, end))
+        aggregate = run_stoppable(_aggregate_live(source.graph, start, end))
     return usage_report(aggregate, tenant, table, desired.policy.funding)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Coroutine, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from teamslicensing.app.signals import SIGNALS, handled
 from teamslicensing.apply.audit import AuditLog
 from teamslicensing.apply.executor import WriteBackend
 from teamslicensing.apply.lock import tenant_lock
@@ -93,19 +94,10 @@ def watch_lease(source: TenantSource, switch: StopSwitch) -> None:
 @contextlib.contextmanager
 def stop_signals(switch: StopSwitch) -> Iterator[None]:
     """While writing, SIGINT and SIGTERM ask for a clean stop (a second one abandons batches in flight)."""
-    loop = asyncio.get_running_loop()
-    installed: list[tuple[signal.Signals, Any]] = []
-    for sig, reason in ((signal.SIGINT, StopReason.INTERRUPTED), (signal.SIGTERM, StopReason.TERMINATED)):
-        previous = signal.getsignal(sig)
-        try:
-            loop.add_signal_handler(sig, switch.request, reason, f"{sig.name} received")
-        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or not a Unix loop
-            continue
-        installed.append((sig, previous))
-    try:
+    reasons = {int(signal.SIGINT): StopReason.INTERRUPTED, int(signal.SIGTERM): StopReason.TERMINATED}
+
+    def stop(signum: int) -> None:
+        switch.request(reasons[signum], f"{signal.Signals(signum).name} received")
+
+    with handled(asyncio.get_running_loop(), SIGNALS, stop):
         yield
-    finally:
-        for sig, previous in installed:
-            loop.remove_signal_handler(sig)
-            with contextlib.suppress(TypeError, ValueError):
-                signal.signal(sig, previous)  # remove_signal_handler resets to the default, not to ours

@@ -30,6 +30,7 @@ from teamslicensing.errors import AuthenticationError, GraphError, RetryableErro
 from teamslicensing.graph.requests import write_request
 from teamslicensing.model.outcome import (
     APPLIED,
+    NOT_ATTEMPTED,
     ApplyResult,
     StopReason,
     UserResult,
@@ -155,11 +156,15 @@ async def execute(
         names = {r.user_id: r.user_principal_name for r in written}
         processing = tuple(names[g] for g, state in states.items() if state != "ProcessingComplete")
     results = list(settled)
+    applied = 0
     for change in changes:
         if change.user_id in run.results:
             results.append(run.results[change.user_id])
         elif change.user_id in sent and _all_written(run, change):
-            results.append(UserResult(change.user_id, change.user_principal_name, APPLIED))
+            applied += 1  # counted, not listed: the audit log names every applied user
+        else:
+            why = "the run stopped before its writes were all sent: the next run does them"
+            results.append(UserResult(change.user_id, change.user_principal_name, NOT_ATTEMPTED, why))
     result = ApplyResult(
         tuple(results),
         time.monotonic() - started,
@@ -170,6 +175,7 @@ async def execute(
         groups=written,
         groups_planned=len(groups) if groups_planned is None else groups_planned,
         groups_processing=processing,
+        applied=applied,
     )
     if run.audit_error is None:
         try:
@@ -289,7 +295,11 @@ def _settle(run: _Run, chunk: Sequence[Write], attempts: Sequence[WriteAttempt |
     for write, attempt in zip(chunk, attempts, strict=True):
         if attempt is None:
             continue  # never left for Graph: not attempted
-        run.final[(write.change.user_id, write.kind)] = attempt
+        key = (write.change.user_id, write.kind)
+        run.answered.pop(key, None)  # settled: what a stop may still need is in `final`
+        # an accepted write needs no more than that it was accepted: its body and Graph's answer, kept for every
+        # user, were much of what a 100,000-user apply held
+        run.final[key] = dataclasses.replace(attempt, body=None, assigned_licenses=None) if attempt.ok else attempt
         if attempt.status == 429 and run.switch.stop is not None:
             continue  # throttled, and not retried because the run is stopping: not applied, so not attempted
         if not attempt.ok and not needs_read_back(write, attempt):

@@ -9,16 +9,54 @@ naming `FILE:LINE`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from teamslicensing.apply.audit import MIRROR_PREFIX
 from teamslicensing.errors import UsageError
 from teamslicensing.model.outcome import RecordedUser
 
-Direct = dict[str, frozenset[str]]
+Direct = Mapping[str, frozenset[str]]
+Effect = tuple[tuple[str, ...], tuple[tuple[str, frozenset[str]], ...]]  # (SKUs removed, (SKU, plans off) added)
+NO_EFFECT: Effect = ((), ())
+
+
+class _Shared:
+    """One object for each value that repeats: a log of 100,000 writes names a handful of SKUs, plan sets, license
+    states and requests, and holding each once per user was most of what reading it took."""
+
+    def __init__(self) -> None:
+        self._values: dict[Any, Any] = {}
+
+    def text(self, value: str) -> str:
+        found: str = self._values.setdefault(value, value)
+        return found
+
+    def plans(self, names: Any) -> frozenset[str]:
+        value = frozenset(self.text(str(p).lower()) for p in names or [])
+        found: frozenset[str] = self._values.setdefault(value, value)
+        return found
+
+    def state(self, direct: Mapping[str, frozenset[str]]) -> Direct:
+        """A read-only license state, shared by every user in it."""
+        key = ("state", frozenset(direct.items()))
+        found: Direct = self._values.setdefault(key, MappingProxyType(dict(direct)))
+        return found
+
+    def effect(self, body: Any) -> Effect:
+        if not isinstance(body, dict):
+            return NO_EFFECT
+        removes = tuple(self.text(str(sku).lower()) for sku in body.get("removeLicenses") or [])
+        adds = tuple(
+            (self.text(str(add["skuId"]).lower()), self.plans(add.get("disabledPlans")))
+            for add in body.get("addLicenses") or []
+            if isinstance(add, dict) and add.get("skuId")
+        )
+        found: Effect = self._values.setdefault((removes, adds), (removes, adds))
+        return found
 
 
 @dataclass(frozen=True)
@@ -36,7 +74,7 @@ class _Written:
     user_id: str
     upn: str
     before: Direct
-    body: Any
+    effect: Effect
     outcome: str = "unknown"  # "done", "refused" (surely not applied) or "unknown" (sent, never answered)
 
 
@@ -48,6 +86,7 @@ def read_journal(path: str | Path) -> Journal:
     writes: list[_Written] = []
     intents: dict[tuple[str, int], _Written] = {}  # (run id, seq) -> the write its intent record announced
     tenants: set[str | None] = set()
+    shared = _Shared()
     for record in _records(path):
         if record.get("type") == "header":
             tenant = record.get("tenantId")
@@ -64,8 +103,8 @@ def read_journal(path: str | Path) -> Journal:
                     _Written(
                         user_id,
                         str(record.get("userPrincipalName")),
-                        _direct(record),
-                        request.get("body"),
+                        _direct(record, shared),
+                        shared.effect(request.get("body")),
                         "done" if done else "refused",
                     )
                 )
@@ -75,12 +114,15 @@ def read_journal(path: str | Path) -> Journal:
         key = (str(record.get("runId")), _status(record, "seq"))
         kind = record.get("type")
         if kind == "intent":
-            written = _Written(user_id, str(record.get("userPrincipalName")), _direct(record), request.get("body"))
+            upn = str(record.get("userPrincipalName"))
+            written = _Written(user_id, upn, _direct(record, shared), shared.effect(request.get("body")))
             intents[key] = written
             writes.append(written)
-        elif key in intents and intents[key].outcome != "done":
+        elif key in intents:
             intents[key].outcome = _outcome(record)
-    return Journal(_recorded(writes), frozenset(tenants or {None}))
+            if intents[key].outcome == "done":  # settled for good: no later record changes it
+                del intents[key]
+    return Journal(_recorded(writes, shared), frozenset(tenants or {None}))
 
 
 def _outcome(record: dict[str, Any]) -> str:
@@ -96,21 +138,24 @@ def _outcome(record: dict[str, Any]) -> str:
     return "unknown"
 
 
-def _recorded(writes: list[_Written]) -> list[RecordedUser]:
+def _recorded(writes: list[_Written], shared: _Shared) -> list[RecordedUser]:
     by_user: dict[str, list[_Written]] = {}
     for written in writes:
         if written.outcome != "refused":
             by_user.setdefault(written.user_id, []).append(written)
+    writes.clear()
     recorded = []
     for user_id, mine in by_user.items():
         before = mine[0].before
         after, possible = dict(before), dict(before)
         for written in mine:
             if written.outcome == "done":
-                _apply(after, written.body)
-            _apply(possible, written.body)
+                _apply(after, written.effect)
+            _apply(possible, written.effect)
         unknown = any(w.outcome == "unknown" for w in mine)
-        recorded.append(RecordedUser(user_id, mine[0].upn, before, after, possible if unknown else None))
+        recorded.append(
+            RecordedUser(user_id, mine[0].upn, before, shared.state(after), shared.state(possible) if unknown else None)
+        )
     return recorded
 
 
@@ -171,22 +216,21 @@ def _records(path: str | Path) -> Iterator[dict[str, Any]]:
         raise UsageError(f"{path} is not an audit log: it is not UTF-8 text") from exc
 
 
-def _direct(record: dict[str, Any]) -> Direct:
+def _direct(record: dict[str, Any], shared: _Shared) -> Direct:
     before = record.get("before") or {}
     licenses = before.get("licenses") if isinstance(before, dict) else None
-    return {
-        str(lic["skuId"]).lower(): frozenset(str(p).lower() for p in lic.get("disabledPlans") or [])
-        for lic in licenses or []
-        if isinstance(lic, dict) and lic.get("skuId") and not lic.get("assignedByGroup")
-    }
+    return shared.state(
+        {
+            shared.text(str(lic["skuId"]).lower()): shared.plans(lic.get("disabledPlans"))
+            for lic in licenses or []
+            if isinstance(lic, dict) and lic.get("skuId") and not lic.get("assignedByGroup")
+        }
+    )
 
 
-def _apply(state: Direct, body: Any) -> None:
-    """`state` once the assignLicense `body` took effect."""
-    if not isinstance(body, dict):
-        return
-    for sku in body.get("removeLicenses") or []:
-        state.pop(str(sku).lower(), None)
-    for add in body.get("addLicenses") or []:
-        if isinstance(add, dict) and add.get("skuId"):
-            state[str(add["skuId"]).lower()] = frozenset(str(p).lower() for p in add.get("disabledPlans") or [])
+def _apply(state: dict[str, frozenset[str]], effect: Effect) -> None:
+    """`state` once the assignLicense with this effect took effect."""
+    removes, adds = effect
+    for sku in removes:
+        state.pop(sku, None)
+    state.update(adds)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from teamslicensing import __version__
-from teamslicensing.apply.planbasis import group_basis, user_basis
+from teamslicensing.apply.planbasis import compact, group_basis, groups_by_member, user_basis
 from teamslicensing.errors import UsageError
 from teamslicensing.model.desired import DesiredPolicy
 from teamslicensing.model.plan import GroupChange, Plan, UserChange
@@ -64,7 +64,7 @@ class SavedPlan:
     managed: frozenset[str]  # sku ids the configuration assigned when the plan was made: no other may be added
     groups: tuple[tuple[str, str], ...]  # (id, display name) of every group the selection read
     attributes: tuple[str, ...]  # user attributes the selection read
-    basis: Mapping[str, Mapping[str, Any]]  # user id -> recorded state (`planbasis.user_basis`)
+    basis: Mapping[str, str]  # user id -> recorded state (`planbasis.user_basis`), as compact JSON text
     group_basis: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # group id -> `group_basis`
     signed: bool = False  # the file carries an HMAC (checked when the key is set)
 
@@ -151,9 +151,10 @@ def write_plan_file(
 def _records(header: dict[str, Any], plan: Plan, tenant: Tenant) -> Iterator[dict[str, Any]]:
     yield header
     users = {user.id: user for user in tenant.users}
+    members = groups_by_member(tenant)
     for change in plan.changes:
         user = users.get(change.user_id)
-        yield {"change": change_json(change), "basis": user_basis(user, tenant) if user else None}
+        yield {"change": change_json(change), "basis": user_basis(user, tenant, members) if user else None}
     groups = {group.id: group for group in tenant.groups}
     for group_change in plan.group_changes:
         group = groups.get(group_change.group_id)
@@ -268,7 +269,7 @@ def _end_record(path: str | Path, last: bytes | None) -> dict[str, Any]:
 def _parsed(path: str | Path, signed: bool) -> SavedPlan:
     changes: list[UserChange] = []
     group_changes: list[GroupChange] = []
-    basis: dict[str, Any] = {}
+    basis: dict[str, str] = {}
     groups_basis: dict[str, Any] = {}
     parts: dict[str, list[Any]] = {"gap": [], "seat": [], "rule": []}
     with open(path, "rb") as handle:
@@ -278,7 +279,8 @@ def _parsed(path: str | Path, signed: bool) -> SavedPlan:
             if "change" in record:
                 change = change_from_json(record["change"])
                 changes.append(change)
-                basis[change.user_id] = record["basis"]
+                if record["basis"] is not None:  # kept as text: 100,000 of them as dicts took most of the memory
+                    basis[change.user_id] = compact(record["basis"])
             elif "groupChange" in record:
                 group_change = group_change_from_json(record["groupChange"])
                 group_changes.append(group_change)
@@ -305,7 +307,7 @@ def _parsed(path: str | Path, signed: bool) -> SavedPlan:
         managed=frozenset(str(sku).lower() for sku in header["managedSkuIds"]),
         groups=tuple((str(g["id"]).lower(), str(g["displayName"])) for g in header["groups"]),
         attributes=tuple(map(str, header["attributes"])),
-        basis={k: v for k, v in basis.items() if v is not None},
+        basis=basis,
         group_basis={k: v for k, v in groups_basis.items() if v is not None},
         signed=signed,
     )

@@ -18,8 +18,10 @@ from teamslicensing.exitcodes import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_TERMIN
 __all__ = ["main"]
 
 
-class Terminated(BaseException):
-    """SIGTERM outside the writing phase (which stops cleanly on its own): end like Ctrl-C does."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM outside the writing phase (which stops cleanly on its own): end like Ctrl-C does. A KeyboardInterrupt
+    because asyncio lets only that (and SystemExit) through a transport's callbacks: any other exception raised by
+    the handler while a socket write was under way was swallowed as a "fatal write error", and the run went on."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -35,17 +37,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         except TeamsLicensingError as exc:
             print(str(exc), file=sys.stderr)
             return EXIT_FAILURE
-        except KeyboardInterrupt:  # the writing phase stops on its own and says what it wrote: this is outside it
-            print("interrupted (Ctrl-C) outside the writes: nothing more was written", file=sys.stderr)
-            return EXIT_INTERRUPTED
         except Terminated:
             print("terminated (SIGTERM) outside the writes: nothing more was written", file=sys.stderr)
             return EXIT_TERMINATED
+        except KeyboardInterrupt as exc:  # the writes stop on their own and say what they wrote: this is outside
+            code = getattr(exc, "exit_code", EXIT_INTERRUPTED)  # a read ended by SIGTERM says so (app.signals)
+            what = "terminated (SIGTERM)" if code == EXIT_TERMINATED else "interrupted (Ctrl-C)"
+            print(f"{what} outside the writes: nothing more was written", file=sys.stderr)
+            return int(code)
         except BrokenPipeError:
             return EXIT_FAILURE
         except OSError as exc:  # a file or device the user named or the system refused
             where = f" {exc.filename}" if exc.filename else ""
             print(f"error:{where}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_FAILURE
+        except MemoryError:  # a bound to respect, not a bug: say what the user can do, never a traceback
+            print(
+                "out of memory: stopped; the audit log (when writing) records every write that was sent. Run where "
+                "more memory is available, or split the work (--limit, or fewer users per rule)",
+                file=sys.stderr,
+            )
             return EXIT_FAILURE
         except Exception as exc:
             if args.debug:

@@ -17,6 +17,7 @@ IN_SYNC = "inSync"  # not written by this run: the user was already in the plann
 STALE = "stale"  # saved plan or undo: the user's state differs from the one the plan rested on; not written
 UNKNOWN = "unknown"  # sent, no answer came, and a read-back could not settle it: run `plan` to see the state
 STATUSES = (APPLIED, FAILED, IN_SYNC, STALE, UNKNOWN)
+NOT_ATTEMPTED = "notAttempted"  # a result entry only: the run stopped before the user's writes were all sent
 
 
 class WriteKind(str, enum.Enum):
@@ -84,27 +85,33 @@ class Stop:
 
 @dataclass(frozen=True, repr=False)
 class ApplyResult:
-    results: tuple[UserResult, ...]  # in plan order, one per planned user that was tried (or found stale)
+    """What a run did. Applied users are counted, not listed (the audit log names every one: at 100,000 users a
+    list was tens of megabytes where the runbook has 400); every other planned user has an entry in `results`."""
+
+    results: tuple[UserResult, ...]  # in plan order: users not applied (failed, stale, inSync, unknown, notAttempted)
     seconds: float
-    planned: int  # users the plan changes; those without a result were not attempted
+    planned: int  # users the plan changes: applied + the entries of `results` + those `--limit` left
     stopped: Stop | None = None  # why the run took no more batches, when it stopped early
     left_by_limit: int = 0  # users `--limit` left for a later run (counted in `not_attempted` too)
     audit_error: str | None = None  # the audit log failed: the run stopped, and the log may lack records
     groups: tuple[UserResult, ...] = ()  # group license writes tried (user_id: the group id; upn: its name)
     groups_planned: int = 0
     groups_processing: tuple[str, ...] | None = None  # --wait: groups Entra had not finished when it ran out
+    applied: int = 0  # users whose every write is confirmed (a caller listing them in `results` counts there too)
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio.run formats the repr of its main task, result included, when it restores the
         # SIGINT handler (seen on CPython 3.11); a full repr of a 100,000-user tenant was a 95 MB string.
-        return f"ApplyResult({len(self.results)} of {self.planned} users settled, {len(self.groups)} groups)"
+        return f"ApplyResult({self.applied} of {self.planned} users applied, {len(self.groups)} groups)"
 
     def count(self, status: str) -> int:
-        return sum(1 for result in self.results if result.status == status)
+        listed = sum(1 for result in self.results if result.status == status)
+        return listed + (self.applied if status == APPLIED else 0)
 
     @property
     def not_attempted(self) -> int:
-        return self.planned - len(self.results)
+        """Planned users with no write of theirs sent in full: those listed as such, and those `--limit` left."""
+        return self.planned - self.applied - sum(1 for result in self.results if result.status != NOT_ATTEMPTED)
 
     @property
     def failed(self) -> tuple[UserResult, ...]:
