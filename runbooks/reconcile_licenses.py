@@ -9,7 +9,7 @@ Settings come from Automation variables when `automationassets` can be imported 
 for any variable not defined, from environment variables of the same meaning, so the runbook runs anywhere:
 
     Automation variable                     environment variable                         meaning
-    TeamsLicensing_Config                   TEAMS_LICENSING_CONFIG                       YAML text, or a file path
+    TeamsLicensing_Config                   TEAMS_LICENSING_CONFIG                       YAML text, a file or a blob URL
     TeamsLicensing_Mode                     TEAMS_LICENSING_MODE                         plan (default), apply or usage
     TeamsLicensing_UsageDays                TEAMS_LICENSING_USAGE_DAYS                   usage mode: days (default 90)
     TeamsLicensing_AuditContainer           TEAMS_LICENSING_AUDIT_CONTAINER              blob container for audit logs
@@ -203,6 +203,23 @@ def config_file(config: str) -> Iterator[Path]:
         yield path
 
 
+def stored_setting(value: str, settings: Settings) -> str:
+    """A setting `deploy automation` stored as a blob (too large for an Automation variable) is its blob's URL: its
+    text, read with the managed identity for Storage. Any other value is returned as it is."""
+    from teamslicensing.graph.blobread import blob_url, read_blob_text
+
+    url = blob_url(value)
+    if url is None:
+        return value
+    import asyncio
+
+    return asyncio.run(
+        read_blob_text(
+            url, managed_identity_client_id=settings.managed_identity_client_id, access_token=settings.storage_token
+        )
+    )
+
+
 def main(out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
@@ -214,7 +231,7 @@ def main(out: TextIO | None = None, err: TextIO | None = None) -> int:
     try:
         settings = read_settings(automation_variable_reader())
         document["mode"] = settings.mode
-        with config_file(settings.config) as path, _signals_stop():
+        with config_file(stored_setting(settings.config, settings)) as path, _signals_stop():
             return _run(settings, path, document, out, err)
     except _Stopped as exc:  # a signal before or after the writes (which stop on their own and report)
         return _fail(out, err, document, f"{exc.name} received outside the writes: nothing more was written", exc.code)
