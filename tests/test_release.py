@@ -39,6 +39,7 @@ def test_the_version_is_said_alike_everywhere(capsys: pytest.CaptureFixture[str]
     pins += re.findall(
         r"^teams-licensing==([\w.]+)$", (TEMPLATE / "requirements.txt").read_text(encoding="utf-8"), re.M
     )
+    pins += re.findall(r"teams-licensing(?:\[deploy\])?==([\w.]+)", (ROOT / "README.md").read_text(encoding="utf-8"))
     assert pins, "the template pins a release"
     assert set(pins) == {__version__}
 
