@@ -203,23 +203,6 @@ def config_file(config: str) -> Iterator[Path]:
         yield path
 
 
-def stored_setting(value: str, settings: Settings) -> str:
-    """A setting `deploy automation` stored as a blob (too large for an Automation variable) is its blob's URL: its
-    text, read with the managed identity for Storage. Any other value is returned as it is."""
-    from teamslicensing.graph.blobread import blob_url, read_blob_text
-
-    url = blob_url(value)
-    if url is None:
-        return value
-    import asyncio
-
-    return asyncio.run(
-        read_blob_text(
-            url, managed_identity_client_id=settings.managed_identity_client_id, access_token=settings.storage_token
-        )
-    )
-
-
 def main(out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
@@ -231,7 +214,10 @@ def main(out: TextIO | None = None, err: TextIO | None = None) -> int:
     try:
         settings = read_settings(automation_variable_reader())
         document["mode"] = settings.mode
-        with config_file(stored_setting(settings.config, settings)) as path, _signals_stop():
+        from teamslicensing.graph.blobread import stored_text  # a blob URL deploy stored: its text
+
+        config = stored_text(settings.config, settings.managed_identity_client_id, settings.storage_token)
+        with config_file(config) as path, _signals_stop():
             return _run(settings, path, document, out, err)
     except _Stopped as exc:  # a signal before or after the writes (which stop on their own and report)
         return _fail(out, err, document, f"{exc.name} received outside the writes: nothing more was written", exc.code)

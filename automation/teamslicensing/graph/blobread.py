@@ -32,6 +32,18 @@ def blob_url(value: str) -> str | None:
     return text if len(segments) >= 2 and not parts.query else None
 
 
+def stored_text(value: str, managed_identity_client_id: str | None, access_token: str | None) -> str:
+    """A runbook setting: the text of the blob it names when it is a blob URL, else the value as it is."""
+    url = blob_url(value)
+    if url is None:
+        return value
+    import asyncio
+
+    return asyncio.run(
+        read_blob_text(url, managed_identity_client_id=managed_identity_client_id, access_token=access_token)
+    )
+
+
 async def read_blob_text(
     url: str, *, managed_identity_client_id: str | None = None, access_token: str | None = None
 ) -> str:
