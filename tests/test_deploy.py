@@ -138,3 +138,38 @@ def test_imports_wait_within_the_timeout_and_then_stop_saying_which(
         assert "teams_licensing still Creating" in err
         assert "nothing was published" in err
         assert azure.arm.requests("POST", r"/runbooks/.*") == []
+
+
+def test_a_schedule_a_few_minutes_away_first_runs_tomorrow_and_azure_takes_it(azure: FakeAzure, bundle: Path) -> None:
+    """Azure refuses a start less than five minutes ahead (the fake too): the next occurrence far enough is taken."""
+    soon = datetime.now(timezone.utc) + timedelta(minutes=3)
+    assert deploy(azure, bundle, "--schedule", f"daily@{soon:%H:%M}") == 0
+    start = datetime.fromisoformat(azure.arm.schedules["teams-licensing-daily"]["properties"]["startTime"])
+    assert (start.hour, start.minute) == (soon.hour, soon.minute)
+    assert start - datetime.now(timezone.utc) > timedelta(hours=23)
+
+
+def test_a_numbers_csv_is_stored_encrypted_beside_the_configuration(
+    azure: FakeAzure, bundle: Path, tmp_path: Path
+) -> None:
+    numbers = tmp_path / "numbers.csv"
+    numbers.write_text("userPrincipalName,telephoneNumber\ngrace@contoso.com,+14255550100\n", encoding="utf-8")
+    assert deploy(azure, bundle, "--config", str(CONFIG), "--numbers", str(numbers)) == 0
+    stored = azure.arm.variables["TeamsLicensing_Numbers"]
+    assert stored["isEncrypted"]
+    assert json.loads(stored["value"]) == numbers.read_text(encoding="utf-8")
+
+
+def test_a_location_header_pointing_elsewhere_gets_no_token(
+    tmp_path: Path, bundle: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Long-running operations are polled where Azure's Location headers say: one naming another origin (here the
+    storage server's) is refused before the Resource Manager token could travel there."""
+    with fake_azure(tmp_path) as azure:
+        elsewhere = azure.blob_url.rsplit("/", 1)[0]
+        azure.arm.origin = elsewhere  # the fake now writes its operation URLs on the other server
+        assert deploy(azure, bundle) == 1
+        err = capsys.readouterr().err
+        assert f"refused to send a request to {elsewhere}: only {azure.arm_url}" in err
+        assert not any("/subscriptions/" in path for _, path, _ in azure.storage.requests)
+        assert azure.arm.requests("POST", r"/runbooks/.*") == [], "the draft never finished: nothing published"
