@@ -3,7 +3,9 @@ refuses before sending anything (against the fake Resource Manager and Blob Stor
 
 from __future__ import annotations
 
+import importlib.resources
 import json
+import shutil
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -223,3 +225,28 @@ def test_without_the_deploy_extra_it_says_how_to_install_it(
     args = ["--subscription", "00000000-1111-4222-8333-444444444444", "--resource-group", "g", "--account", "aa-x1"]
     assert main(["deploy", "automation", *args, "--storage-account", "st1"]) == 1
     assert f"pip install 'teams-licensing[deploy]=={__version__}'" in capsys.readouterr().err
+
+
+def test_without_a_bundle_one_is_built_and_the_installed_grant_script_is_named(
+    azure: FakeAzure, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No --bundle: `bundle-runbook`'s make_bundle builds one in a scratch folder (here from made wheels: pip would
+    reach the index), it is deployed, and the grant script named is the installed package's, not the gone folder's."""
+    import teamslicensing.bundle
+
+    built: list[Path] = []
+    made = make_test_bundle(tmp_path / "made", __version__)
+
+    def make_bundle(output: Path) -> teamslicensing.bundle.Bundle:
+        shutil.copytree(made, output)
+        built.append(output)
+        return teamslicensing.bundle.Bundle(output, (), "made here")
+
+    monkeypatch.setattr(teamslicensing.bundle, "make_bundle", make_bundle)
+    assert main(["deploy", "automation", *azure.cli_args()]) == 0
+    out = capsys.readouterr().out
+    assert built
+    assert not built[0].exists(), "the scratch bundle is removed"
+    assert azure.arm.runbooks["Reconcile-TeamsLicenses"]["published"] is not None
+    installed = Path(str(importlib.resources.files("teamslicensing.runbooks") / "grant-permissions.sh"))
+    assert f"{installed} --mode plan {azure.arm.identity_principal}" in out
