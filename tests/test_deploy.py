@@ -96,8 +96,9 @@ def test_a_package_that_fails_to_import_fails_the_deploy_with_azures_message_and
     message = "Orchestrator.Shared.AsyncModuleImport: the wheel's native library does not load in the sandbox"
     with fake_azure(tmp_path, fail_imports={"pydantic_core": message}) as azure:
         assert deploy(azure, bundle, "--config", str(CONFIG)) == 1
-        err = capsys.readouterr().err
+        out, err = capsys.readouterr()
         assert f"pydantic_core: Failed: PackageImportFailed {message}" in err
+        assert "Deploy stopped: 10 change(s) were made before it (listed above); run it again" in out
         assert "the runbook was not published" in err
         assert azure.arm.requests("POST", r"/runbooks/.*") == []
         assert azure.arm.requests("PUT", r"/runbooks/.*") == []

@@ -92,8 +92,8 @@ def test_a_configuration_over_the_variable_limit_is_stored_as_a_blob_the_runbook
     assert deploy(azure, bundle, "--config", str(big)) == 0
     out = capsys.readouterr().out
     url = json.loads(azure.arm.variables["TeamsLicensing_Config"]["value"])
-    assert url == f"{azure.blob_url}/teams-licensing-config/licensing.yaml"
-    assert azure.storage.containers["teams-licensing-config"]["licensing.yaml"].content == big.read_bytes()
+    assert url == f"{azure.blob_url}/teams-licensing-config/config/licensing.yaml"
+    assert azure.storage.containers["teams-licensing-config"]["config/licensing.yaml"].content == big.read_bytes()
     assert '--role "Storage Blob Data Reader"' in out
     assert "/containers/teams-licensing-config" in out
     assert deploy(azure, bundle, "--config", str(big)) == 0
@@ -209,6 +209,16 @@ def test_a_bundle_changed_since_it_was_made_is_refused(
     assert "wheels/stray-1.0-py3-none-any.whl: not listed in bundle.json" in err
     assert azure.arm.log == []
     assert azure.storage.requests == []
+
+
+def test_a_settings_file_that_is_not_text_is_refused_before_anything_is_sent(
+    azure: FakeAzure, bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    numbers = tmp_path / "numbers.csv"
+    numbers.write_bytes(b"upn,number\n\xff\xfe")
+    assert deploy(azure, bundle, "--numbers", str(numbers)) == 1
+    assert f"{numbers}: not UTF-8 text" in capsys.readouterr().err
+    assert azure.arm.log == []
 
 
 def test_a_folder_that_is_no_bundle_is_refused(

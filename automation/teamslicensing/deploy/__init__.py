@@ -19,11 +19,18 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from teamslicensing import __version__
 from teamslicensing.deploy.options import DailyAt, DeployOptions, Pace, check_options, parse_schedule
 from teamslicensing.errors import UsageError
+
+if TYPE_CHECKING:
+    from teamslicensing.bundle.manifest import BundleContents
+    from teamslicensing.deploy.account import AccountFacts
+    from teamslicensing.deploy.connect import Azure
+    from teamslicensing.deploy.report import Changes
+    from teamslicensing.deploy.settings import SettingFile
 
 __all__ = ["DailyAt", "DeployOptions", "DeployResult", "Pace", "deploy_automation", "parse_schedule", "require_extra"]
 
@@ -60,46 +67,77 @@ def _importable(name: str) -> bool:
 def deploy_automation(options: DeployOptions, out: TextIO, pace: Pace | None = None) -> DeployResult:
     from teamslicensing.bundle.manifest import read_bundle
     from teamslicensing.config import load_desired_state
-    from teamslicensing.deploy import account, packages, runbook, schedule, settings, storage
     from teamslicensing.deploy.connect import connect
     from teamslicensing.deploy.nextsteps import print_next_steps
-    from teamslicensing.deploy.options import WHEEL_CONTAINER
     from teamslicensing.deploy.report import Changes
+    from teamslicensing.errors import TeamsLicensingError
 
     check_options(options)
     if options.config is not None:
         load_desired_state(options.config)  # an invalid configuration stops here, with file:line:column
+    files = _setting_files(options)
     with _bundle_folder(options.bundle) as folder:
         bundle = read_bundle(folder)
         print(f"Deploying teams-licensing {bundle.version} from {folder} to {options.account}", file=out, flush=True)
         if bundle.version != __version__:
             print(f"  note: this is teams-licensing {__version__}; the bundle is {bundle.version}", file=out)
         changes = Changes(out)
-        with connect(options, pace or DEFAULT_PACE) as azure:
-            facts = account.read_account(azure, changes)
-            location = options.location or facts.location
-            storage.ensure_container(azure, WHEEL_CONTAINER, changes)
-            storage.upload_wheels(azure, WHEEL_CONTAINER, bundle.wheels, changes)
-            packages.ensure_environment(azure, location, bundle.version, changes)
-            packages.ensure_packages(azure, bundle, storage.ReadLinks(azure, WHEEL_CONTAINER), changes)
-            runbook.ensure_runbook(azure, bundle, location, changes)
-            stored = (
-                [settings.store_file(azure, settings.CONFIG_VARIABLE, options.config, changes)]
-                if options.config
-                else []
-            )
-            if options.numbers is not None:
-                stored.append(settings.store_file(azure, settings.NUMBERS_VARIABLE, options.numbers, changes))
-            config_missing = options.config is None and not settings.is_set(azure, settings.CONFIG_VARIABLE)
-            mode = settings.ensure_mode(azure, options.mode, changes)
-            settings.ensure_audit_container(azure, changes)
-            if options.schedule is not None:
-                schedule.ensure_schedule(azure, options.schedule, changes)
+        try:
+            with connect(options, pace or DEFAULT_PACE) as azure:
+                outcome = _deploy(azure, bundle, files, changes)
+        except (TeamsLicensingError, KeyboardInterrupt):
+            print(changes.stopped(), file=out, flush=True)
+            raise
         print(changes.summary(), file=out)
         grant = bundle.grant_script if options.bundle is not None else _installed_grant_script()
-        readers = sorted({s.blob_container for s in stored if s.blob_container})
-        print_next_steps(out, options, facts, mode, grant, readers, config_missing)
-    return DeployResult(tuple(changes.made), facts.principal_id, mode, bundle.version)
+        print_next_steps(out, options, outcome.facts, outcome.mode, grant, outcome.readers, outcome.config_missing)
+    return DeployResult(tuple(changes.made), outcome.facts.principal_id, outcome.mode, bundle.version)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    facts: AccountFacts
+    mode: str
+    readers: list[str]  # containers the identity must read (settings stored as blobs)
+    config_missing: bool
+
+
+def _deploy(azure: Azure, bundle: BundleContents, files: dict[str, SettingFile], changes: Changes) -> _Outcome:
+    """The steps, in the order the module docstring explains."""
+    from teamslicensing.deploy import account, packages, runbook, schedule, settings, storage
+    from teamslicensing.deploy.options import WHEEL_CONTAINER
+
+    options = azure.options
+    facts = account.read_account(azure, changes)
+    location = options.location or facts.location
+    storage.ensure_container(azure, WHEEL_CONTAINER, changes)
+    storage.upload_wheels(azure, WHEEL_CONTAINER, bundle.wheels, changes)
+    packages.ensure_environment(azure, location, bundle.version, changes)
+    packages.ensure_packages(azure, bundle, storage.ReadLinks(azure, WHEEL_CONTAINER), changes)
+    runbook.ensure_runbook(azure, bundle, location, changes)
+    stored = [settings.store_file(azure, variable, file, changes) for variable, file in files.items()]
+    config_missing = settings.CONFIG_VARIABLE not in files and not settings.is_set(azure, settings.CONFIG_VARIABLE)
+    mode = settings.ensure_mode(azure, options.mode, changes)
+    settings.ensure_audit_container(azure, changes)
+    if options.schedule is not None:
+        schedule.ensure_schedule(azure, options.schedule, changes)
+    readers = sorted({s.blob_container for s in stored if s.blob_container})
+    return _Outcome(facts, mode, readers, config_missing)
+
+
+def _setting_files(options: DeployOptions) -> dict[str, SettingFile]:
+    """The files to store as settings, read (and found to be UTF-8 text) before anything is sent."""
+    from teamslicensing.deploy.settings import CONFIG_VARIABLE, NUMBERS_VARIABLE, SettingFile
+
+    files: dict[str, SettingFile] = {}
+    for variable, path in ((CONFIG_VARIABLE, options.config), (NUMBERS_VARIABLE, options.numbers)):
+        if path is None:
+            continue
+        try:
+            files[variable] = SettingFile(path.name, path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); nothing was sent") from None
+    return files
 
 
 @contextlib.contextmanager

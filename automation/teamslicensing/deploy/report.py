@@ -24,6 +24,10 @@ class Changes:
     def progress(self, line: str) -> None:
         print(f"    {line}", file=self.out, flush=True)
 
+    def stopped(self) -> str:
+        made = f"{len(self.made)} change(s) were made before it (listed above)" if self.made else "nothing was changed"
+        return f"Deploy stopped: {made}; run it again once the cause is fixed, it continues from there."
+
     def summary(self) -> str:
         if not self.made:
             return f"Deploy: no changes; {len(self.kept)} resources already as the bundle and the options want them."

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from teamslicensing.deploy.connect import Azure, found_or_none, step
@@ -34,21 +33,30 @@ AUDIT_VARIABLE = "TeamsLicensing_AuditContainer"
 
 
 @dataclass(frozen=True)
+class SettingFile:
+    name: str  # the file's name, kept as the blob's when it is stored as one
+    text: str
+
+
+@dataclass(frozen=True)
 class Stored:
     variable: str
     blob_container: str | None  # set when the text went to a blob, for the identity's read role
 
 
-def store_file(azure: Azure, variable: str, path: Path, changes: Changes) -> Stored:
-    text = path.read_text(encoding="utf-8")
+def store_file(azure: Azure, variable: str, file: SettingFile, changes: Changes) -> Stored:
+    text = file.text
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     value = json.dumps(text, ensure_ascii=False)
-    description = f"teams-licensing deploy: {path.name}, sha256 {digest}"
+    description = f"teams-licensing deploy: {file.name}, sha256 {digest}"
     if len(value) <= VARIABLE_LIMIT:
         ensure_variable(azure, variable, value, description, changes, encrypted=True)
         return Stored(variable, None)
-    changes.progress(f"{path.name}: {len(value):,} characters, over a variable's {VARIABLE_LIMIT:,}: stored as a blob")
-    url = store_text(azure, CONFIG_CONTAINER, path.name, text, digest, changes)
+    changes.progress(f"{file.name}: {len(value):,} characters, over a variable's {VARIABLE_LIMIT:,}: stored as a blob")
+    blob = (
+        f"{variable.removeprefix('TeamsLicensing_').lower()}/{file.name}"  # the numbers' never overwrite the config's
+    )
+    url = store_text(azure, CONFIG_CONTAINER, blob, text, digest, changes)
     ensure_variable(azure, variable, json.dumps(url), f"{description} (in a blob)", changes, encrypted=True)
     return Stored(variable, CONFIG_CONTAINER)
 

@@ -66,7 +66,7 @@ def store_text(azure: Azure, container: str, name: str, text: str, digest: str, 
         else:
             changes.change(f"store {name} ({len(text.encode())} bytes) in {container}")
             blob.upload_blob(text.encode("utf-8"), overwrite=True, metadata={"sha256": digest})
-    return f"{azure.options.blob}/{container}/{quote(name)}"
+    return f"{azure.options.blob}/{container}/{quote(name, safe='/')}"
 
 
 class ReadLinks:
