@@ -9,7 +9,7 @@ Settings come from Automation variables when `automationassets` can be imported 
 for any variable not defined, from environment variables of the same meaning, so the runbook runs anywhere:
 
     Automation variable                     environment variable                         meaning
-    TeamsLicensing_Config                   TEAMS_LICENSING_CONFIG                       YAML text, or a file path
+    TeamsLicensing_Config                   TEAMS_LICENSING_CONFIG                       YAML text, a file or a blob URL
     TeamsLicensing_Mode                     TEAMS_LICENSING_MODE                         plan (default), apply or usage
     TeamsLicensing_UsageDays                TEAMS_LICENSING_USAGE_DAYS                   usage mode: days (default 90)
     TeamsLicensing_AuditContainer           TEAMS_LICENSING_AUDIT_CONTAINER              blob container: audit, lease
@@ -222,7 +222,10 @@ def main(out: TextIO | None = None, err: TextIO | None = None) -> int:
     try:
         settings = read_settings(automation_variable_reader())
         document["mode"] = settings.mode
-        with config_file(settings.config) as path, _signals_stop():
+        from teamslicensing.graph.blobread import stored_text  # a blob URL deploy stored: its text
+
+        config = stored_text(settings.config, settings.managed_identity_client_id, settings.storage_token)
+        with config_file(config) as path, _signals_stop():
             return _run(settings, path, document, out, err)
     except KeyboardInterrupt as exc:  # a signal outside the writes (which stop on their own and report)
         code = int(getattr(exc, "exit_code", 130))  # _Stopped here, or app.signals.SignalStop from a read

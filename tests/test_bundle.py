@@ -78,24 +78,45 @@ def test_bundle_from_a_wheel_directory(wheels: Path, tmp_path: Path, capsys: pyt
     assert grant.stat().st_mode & 0o111
     upload = output / "upload.sh"
     assert upload.stat().st_mode & 0o111
-    bash = shutil.which("bash")
-    if bash:
-        subprocess.run([bash, "-n", str(upload)], check=True)
-    script = upload.read_text(encoding="utf-8")
-    for needle in (
-        "runtimeEnvironments/",
-        '"version": "3.10"',
-        "/packages/",
-        "draft/content",
-        "/publish",
-        "az storage",
-    ):
-        assert needle in script
+    assert_upload_runs_deploy(upload, tmp_path)
     readme = (output / "README.md").read_text(encoding="utf-8")
+    assert readme.startswith(f"# teams-licensing {__version__}: ")
+    assert f"pip install 'teams-licensing[deploy]=={__version__}'" in readme, "the release it was built from"
     assert "Python 3.10" in readme
     assert all(f"`{name}`" in readme for name in DEPENDENCIES)
     assert "grant-permissions.sh" in readme
     assert "5 wheels" in capsys.readouterr().out
+
+
+def assert_upload_runs_deploy(upload: Path, tmp_path: Path) -> None:
+    """upload.sh is a thin wrapper: it runs `teams-licensing deploy automation --bundle <its folder>` with the
+    arguments given (a stand-in teams-licensing on PATH records them)."""
+    bash = shutil.which("bash")
+    assert bash is not None
+    stand_in = tmp_path / "bin" / "teams-licensing"
+    stand_in.parent.mkdir()
+    stand_in.write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n', encoding="utf-8")
+    stand_in.chmod(0o755)
+    env = {"PATH": f"{stand_in.parent}:/usr/bin:/bin"}
+    ran = subprocess.run(
+        [bash, str(upload), "--account", "aa-x", "--schedule", "daily@06:00"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    folder = str(upload.parent.resolve())
+    assert ran.stdout.splitlines() == [
+        "deploy",
+        "automation",
+        "--bundle",
+        folder,
+        "--account",
+        "aa-x",
+        "--schedule",
+        "daily@06:00",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -245,7 +266,7 @@ def test_a_wheel_at_a_version_its_dependents_exclude_is_refused(
     project_wheel(wheels, ["idna>=3.7"])
     make_wheel(wheels, "idna-3.6-py3-none-any.whl")
     assert main(["bundle-runbook", "--output", str(tmp_path / "bundle"), "--wheel-dir", str(wheels)]) == 1
-    assert "idna 3.6: does not satisfy teams-licensing (teams-licensing 0.1.0 asks for idna>=3.7)" in (
+    assert f"idna 3.6: does not satisfy teams-licensing (teams-licensing {__version__} asks for idna>=3.7)" in (
         capsys.readouterr().err
     )
 

@@ -106,14 +106,29 @@ def test_apply_comes_before_the_reports() -> None:
 
 
 def test_only_graph_talks_http() -> None:
+    """Graph and the audit blob in graph/; Azure Resource Manager and the wheels' storage in deploy/ (an extra)."""
     offending = [
         f"{path.relative_to(ROOT)} imports {name}"
         for path in MODULES
-        if room(path) != "graph"
+        if room(path) not in ("graph", "deploy")
         for name in imports(path)
         if third_party(name) in GRAPH_LIBRARIES
     ]
     assert offending == []
+
+
+def test_deploy_is_reached_from_the_cli_only_and_never_talks_to_graph() -> None:
+    """The deploy extra is optional: nothing but the command line imports it, and it deploys, never reads a tenant."""
+    reaching = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in MODULES
+        if room(path) not in ("deploy", "cli")
+        for name in imports(path)
+        if package_rooms(name) & {"deploy"}
+    ]
+    assert reaching == []
+    graph = {"msgraph", "msgraph_core", "kiota_http", "kiota_abstractions"}
+    assert crossings({"bundle", "config", "errors", "exitcodes", "__version__"}, graph, {"deploy"}) == []
 
 
 def test_the_runbook_runs_the_app_layer_not_the_cli() -> None:

@@ -1,3 +1,3 @@
 """teams-licensing: keep Microsoft Teams voice licenses in the state an admin declares."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

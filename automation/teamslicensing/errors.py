@@ -9,7 +9,8 @@
     ├── AuthenticationError        no token could be had; says which credential failed and how to fix it
     ├── GraphError                 Graph refused a request (status, code, Graph's message, request id)
     │   └── RetryableError         429, 5xx, timeout, dropped connection; carries `retry_after` when Graph named it
-    └── BundleError                bundle-runbook cannot make the bundle; says which wheel or step is at fault
+    ├── BundleError                bundle-runbook cannot make the bundle; says which wheel or step is at fault
+    └── DeployError                Azure refused a deployment step (or it did not finish in time); Azure's words
 
 User-fixable errors carry `Problem`s that point at `FILE:LINE:COLUMN` so an editor can jump there.
 """
@@ -109,3 +110,8 @@ class ApplyRefusedError(TeamsLicensingError):
 
 class BundleError(TeamsLicensingError):
     """The bundle cannot be made: the message says which wheel or step is at fault."""
+
+
+class DeployError(TeamsLicensingError):
+    """`deploy automation` stopped: Azure refused a step, a package failed to import, or a wait ran out. The
+    message names the step and carries Azure's own code and message."""

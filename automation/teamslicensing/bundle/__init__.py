@@ -5,7 +5,8 @@ at most 100 MB, and installed on its own. The project's wheel comes from a check
 (`project`); pip downloads its closure for the sandbox's platform; because pip evaluates environment markers for
 the interpreter it runs on, the closure is then checked for the target (`wheels`) and whatever holds only there
 (`exceptiongroup; python_version < "3.11"`) is downloaded too, round after round, until nothing is missing. The
-folder gets `wheels/`, the runbook carried by the project wheel, `grant-permissions.sh`, `upload.sh` and a README.
+folder gets `wheels/`, the runbook carried by the project wheel, `grant-permissions.sh`, `upload.sh` (which runs
+`teams-licensing deploy automation` on the folder), a README naming the version, and `bundle.json` (`manifest`).
 With `wheel_dir`, the wheels found there are checked and bundled as they are (offline, and how the tests run).
 """
 
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from teamslicensing.bundle.manifest import MANIFEST_NAME, manifest_text
 from teamslicensing.bundle.project import (
     GRANT_SCRIPT_NAME,
     PROJECT,
@@ -29,7 +31,7 @@ from teamslicensing.bundle.project import (
     rebuild_installed,
     runbook_file,
 )
-from teamslicensing.bundle.templates import UPLOAD_SCRIPT, readme
+from teamslicensing.bundle.templates import readme, upload_script
 from teamslicensing.bundle.wheels import (
     PLATFORM,
     PYTHON_VERSION,
@@ -134,11 +136,12 @@ def _write(output: Path, wheels: Sequence[Wheel], runbook: bytes, grant: bytes, 
         for wheel in wheels:
             shutil.copyfile(wheel.path, partial / "wheels" / wheel.path.name)
         (partial / RUNBOOK_NAME).write_bytes(runbook)
-        for name, content in (("upload.sh", UPLOAD_SCRIPT.encode()), (GRANT_SCRIPT_NAME, grant)):
+        for name, content in (("upload.sh", upload_script(version).encode()), (GRANT_SCRIPT_NAME, grant)):
             (partial / name).write_bytes(content)
             (partial / name).chmod(0o755)
         copied = tuple(Wheel(output / "wheels" / w.path.name, w.name, w.version, w.size) for w in wheels)
         (partial / "README.md").write_text(readme(version, copied), encoding="utf-8")
+        (partial / MANIFEST_NAME).write_text(manifest_text(version, runbook, wheels), encoding="utf-8")
         partial.chmod(0o755)
         if output.exists():
             output.rmdir()  # checked empty before anything was collected

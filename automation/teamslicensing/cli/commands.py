@@ -250,7 +250,7 @@ def bundle_runbook(args: argparse.Namespace) -> int:
     print(
         f"{bundle.output}: {len(bundle.wheels)} wheels ({bundle.total_bytes / 1024 / 1024:.1f} MB; teams-licensing "
         f"{bundle.source}), closure checked for CPython 3.10 on Linux x86-64; the runbook, grant-permissions.sh, "
-        "upload.sh and README.md"
+        "upload.sh, README.md and bundle.json"
     )
     return EXIT_OK
 

@@ -14,6 +14,7 @@ from typing import NoReturn
 
 from teamslicensing import __version__
 from teamslicensing.cli import commands
+from teamslicensing.cli.deploycmd import deploy_command
 from teamslicensing.exitcodes import EXIT_FAILURE
 from teamslicensing.graph.connection import CLOUDS
 from teamslicensing.reference.permissions import MODES
@@ -203,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="bundle this runbook file instead of the one the teams-licensing wheel carries",
     )
     bundle.set_defaults(command=commands.bundle_runbook)
+    deploy_command(subcommands)
 
     schema = subcommands.add_parser("schema", help="print the JSON Schema of the configuration format")
     schema.set_defaults(command=commands.schema)

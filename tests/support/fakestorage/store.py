@@ -294,6 +294,11 @@ class BlobStore:
             if blob.lease is not None:
                 blob.lease.breaks = self.now()
 
+    def put(self, container: str, name: str, content: bytes) -> None:
+        """A blob written by someone else beforehand (a deployment storing a setting)."""
+        with self._lock:
+            self._write((container, name), {}, content)
+
     def content(self, container: str, name: str) -> bytes | None:
         with self._lock:
             blob = self.blobs.get((container, name))

@@ -1,0 +1,34 @@
+"""What a deployment changed, said as it happens (each change is printed before its request is sent), and the
+summary at the end: how many changes, or that there were none."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TextIO
+
+
+@dataclass
+class Changes:
+    out: TextIO
+    made: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+
+    def change(self, what: str) -> None:
+        """Say it first: a change that fails half way is then still on the record."""
+        self.made.append(what)
+        print(f"  ~ {what}", file=self.out, flush=True)
+
+    def same(self, what: str) -> None:
+        self.kept.append(what)
+
+    def progress(self, line: str) -> None:
+        print(f"    {line}", file=self.out, flush=True)
+
+    def stopped(self) -> str:
+        made = f"{len(self.made)} change(s) were made before it (listed above)" if self.made else "nothing was changed"
+        return f"Deploy stopped: {made}; run it again once the cause is fixed, it continues from there."
+
+    def summary(self) -> str:
+        if not self.made:
+            return f"Deploy: no changes; {len(self.kept)} resources already as the bundle and the options want them."
+        return f"Deploy: {len(self.made)} change(s) made; {len(self.kept)} resources were already as wanted."

@@ -1,0 +1,132 @@
+"""The fake Resource Manager and Blob Storage hold what Azure's specification (and the service, where marked in
+tests/support/fakearm/spec.py) holds: a deployment tested against it is tested against that, not against a guess."""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.fakearm import ARM_TOKEN, STORAGE_TOKEN, FakeAzure, fake_azure
+from tests.support.fakearm.spec import SCHEDULE_TOO_SOON
+
+API = "?api-version=2024-10-23"
+
+
+@pytest.fixture
+def azure(tmp_path: Path) -> Iterator[FakeAzure]:
+    with fake_azure(tmp_path, operation_polls=1) as fake:
+        yield fake
+
+
+@pytest.fixture
+def arm(azure: FakeAzure) -> Iterator[httpx.Client]:
+    base = f"{azure.arm_url}{azure.arm.prefix}"
+    verify = ssl.create_default_context(cafile=str(azure.ca_file))
+    with httpx.Client(base_url=base, verify=verify, headers={"Authorization": f"Bearer {ARM_TOKEN}"}) as client:
+        yield client
+
+
+def environment(arm: httpx.Client) -> None:
+    body = {"location": "westeurope", "properties": {"runtime": {"language": "Python", "version": "3.10"}}}
+    assert arm.put(f"/runtimeEnvironments/py310{API}", json=body).status_code == 201
+
+
+def test_resource_manager_wants_its_token_and_the_api_version(azure: FakeAzure, arm: httpx.Client) -> None:
+    assert arm.get(f"/{API}").status_code == 200
+    assert arm.get("/?api-version=2023-05-15-preview").json()["error"]["code"] == "InvalidApiVersionParameter"
+    assert arm.get(f"/{API}", headers={"Authorization": "Bearer another"}).status_code == 401
+
+
+def test_a_schedule_must_start_at_least_five_minutes_ahead(arm: httpx.Client) -> None:
+    soon = datetime.now(timezone.utc) + timedelta(minutes=4)
+    body: dict[str, Any] = {
+        "name": "s",
+        "properties": {"startTime": soon.isoformat(), "frequency": "Day", "interval": 1},
+    }
+    refused = arm.put(f"/schedules/s{API}", json=body)
+    assert refused.status_code == 400
+    assert refused.json() == {"code": "BadRequest", "message": SCHEDULE_TOO_SOON}
+    later = datetime.now(timezone.utc) + timedelta(minutes=6, seconds=30)
+    body["properties"]["startTime"] = later.isoformat()
+    created = arm.put(f"/schedules/s{API}", json=body)
+    assert created.status_code == 201
+    assert created.json()["properties"]["startTime"] == later.replace(second=0, microsecond=0).isoformat()
+    assert created.json()["properties"]["timeZone"] == "UTC"
+
+
+def test_a_package_import_runs_on_its_own_and_a_second_put_meanwhile_conflicts(
+    azure: FakeAzure, arm: httpx.Client
+) -> None:
+    environment(arm)
+    missing = f"{azure.blob_url}/wheels/x-1.0-py3-none-any.whl"
+    body = {"properties": {"contentLink": {"uri": missing}}}
+    created = arm.put(f"/runtimeEnvironments/py310/packages/x{API}", json=body)
+    assert (created.status_code, created.json()["properties"]["provisioningState"]) == (201, "Creating")
+    assert arm.put(f"/runtimeEnvironments/py310/packages/x{API}", json=body).status_code == 409
+    failed = arm.get(f"/runtimeEnvironments/py310/packages/x{API}").json()["properties"]
+    assert failed["provisioningState"] == "Failed", "the content could not be fetched"
+    assert failed["error"]["code"] == "ContentDownloadFailed"
+    assert arm.put(f"/runtimeEnvironments/py310/packages/x{API}", json={"properties": {}}).status_code == 400
+
+
+def test_publishing_waits_for_the_packages_and_runs_asynchronously(azure: FakeAzure, arm: httpx.Client) -> None:
+    environment(arm)
+    runbook = {"properties": {"runbookType": "Python", "runtimeEnvironment": "py310"}}
+    assert arm.put(f"/runbooks/rb{API}", json=runbook).status_code == 201
+    draft = arm.put(f"/runbooks/rb/draft/content{API}", content=b"print('hi')\n")
+    assert draft.status_code == 202
+    assert "operationResults" in draft.headers["Location"]
+    assert "Azure-AsyncOperation" in draft.headers
+    assert arm.put(f"/runbooks/rb/draft/content{API}", content=b"x").status_code == 409, "one operation at a time"
+    status = draft.headers["Azure-AsyncOperation"].replace(f"{azure.arm_url}{azure.arm.prefix}", "")
+    assert arm.get(status).json()["status"] == "InProgress"
+    assert arm.get(status).json()["status"] == "Succeeded"
+    arm.put(f"/runtimeEnvironments/py310/packages/x{API}", json={"properties": {"contentLink": {"uri": "https://x"}}})
+    refused = arm.post(f"/runbooks/rb/publish{API}")
+    assert refused.status_code == 400
+    assert "packages not imported: x" in refused.json()["message"]
+    azure.arm.packages["py310"].clear()
+    published = arm.post(f"/runbooks/rb/publish{API}")
+    assert published.status_code == 202
+    result = published.headers["Location"].replace(f"{azure.arm_url}{azure.arm.prefix}", "")
+    assert arm.get(result).status_code == 202
+    assert arm.get(result).status_code == 200
+    assert arm.get(f"/runbooks/rb/content{API}").text == "print('hi')\n"
+    assert arm.get(f"/runbooks/rb{API}").json()["properties"]["state"] == "Published"
+
+
+def test_job_schedules_and_variables_as_specified(azure: FakeAzure, arm: httpx.Client) -> None:
+    link = {"properties": {"schedule": {"name": "s"}, "runbook": {"name": "rb"}}}
+    identifier = "0fa462ba-3aa2-4138-83ca-9ebc3bc55cdc"
+    assert arm.put(f"/jobSchedules/{identifier}{API}", json=link).status_code == 404, "no such schedule"
+    assert arm.put(f"/jobSchedules/not-a-uuid{API}", json=link).status_code == 400
+    plain = {"name": "v", "properties": {"value": "plan", "isEncrypted": False}}
+    assert arm.put(f"/variables/v{API}", json=plain).status_code == 400, "a string value is sent JSON-encoded"
+    secret = {"name": "v", "properties": {"value": json.dumps("yaml: text"), "isEncrypted": True}}
+    assert arm.put(f"/variables/v{API}", json=secret).status_code == 201
+    assert "value" not in arm.get(f"/variables/v{API}").json()["properties"], "an encrypted value is never returned"
+    huge = {"name": "w", "properties": {"value": json.dumps("x" * 1_048_576)}}
+    assert arm.put(f"/variables/w{API}", json=huge).status_code == 400
+
+
+def test_blob_storage_reads_by_sas_only_from_a_key_it_issued(azure: FakeAzure) -> None:
+    verify = ssl.create_default_context(cafile=str(azure.ca_file))
+    version = {"x-ms-version": "2026-10-06"}
+    with httpx.Client(verify=verify, headers=version) as client:
+        signed = {**version, "Authorization": f"Bearer {STORAGE_TOKEN}"}
+        assert client.put(f"{azure.blob_url}/c?restype=container", headers=signed).status_code == 201
+        assert client.put(f"{azure.blob_url}/c/b", headers=signed, content=b"x").status_code == 400, "no blob type"
+        put = client.put(f"{azure.blob_url}/c/b", headers={**signed, "x-ms-blob-type": "BlockBlob"}, content=b"x")
+        assert put.status_code == 201
+        expiry = (datetime.now(timezone.utc) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        forged = f"sp=r&sr=b&se={expiry}&skoid=x&sktid=y&skt={expiry}&ske={expiry}&sks=b&skv=1&sig=abc"
+        assert client.get(f"{azure.blob_url}/c/b?{forged}").status_code == 403
+        assert client.get(f"{azure.blob_url}/c/b", headers={"Authorization": f"Bearer {ARM_TOKEN}"}).status_code == 403
+        assert client.get(f"{azure.blob_url}/c/b", headers=signed).content == b"x"
