@@ -16,6 +16,7 @@ rewrite the file (a CI artifact): with the key set, `apply` refuses an unsigned 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -267,17 +268,33 @@ def _end_record(path: str | Path, last: bytes | None) -> dict[str, Any]:
 
 
 def _parsed(path: str | Path, signed: bool) -> SavedPlan:
+    shared: dict[Any, Any] = {}  # one object per value users share: a license add, a removal, a gap's message
+
+    def one(value: Any) -> Any:
+        return shared.setdefault(value, value)
+
     changes: list[UserChange] = []
     group_changes: list[GroupChange] = []
     basis: dict[str, str] = {}
     groups_basis: dict[str, Any] = {}
-    parts: dict[str, list[Any]] = {"gap": [], "seat": [], "rule": []}
+    readers: dict[str, Any] = {
+        "gap": lambda entry: one(dataclasses.replace(gap := gap_from_json(entry), message=one(gap.message))),
+        "seat": seat_from_json,
+        "rule": rule_from_json,
+    }
+    parts: dict[str, list[Any]] = {kind: [] for kind in readers}
     with open(path, "rb") as handle:
         header = json.loads(handle.readline())
         for line in handle:
             record = json.loads(line)
             if "change" in record:
                 change = change_from_json(record["change"])
+                change = dataclasses.replace(
+                    change,
+                    add_licenses=one(tuple(map(one, change.add_licenses))),
+                    remove_licenses=one(tuple(map(one, change.remove_licenses))),
+                    rules=one(change.rules),
+                )
                 changes.append(change)
                 if record["basis"] is not None:  # kept as text: 100,000 of them as dicts took most of the memory
                     basis[change.user_id] = compact(record["basis"])
@@ -287,13 +304,13 @@ def _parsed(path: str | Path, signed: bool) -> SavedPlan:
                 groups_basis[group_change.group_id] = record["basis"]
             elif "end" not in record:
                 (kind,) = record.keys()
-                parts[kind].append(record[kind])
+                parts[kind].append(readers[kind](record[kind]))  # each as it comes: no list of dicts held
     plan = Plan(
         changes=tuple(changes),
-        gaps=tuple(map(gap_from_json, parts["gap"])),
-        seats=tuple(map(seat_from_json, parts["seat"])),
+        gaps=tuple(parts["gap"]),
+        seats=tuple(parts["seat"]),
         group_changes=tuple(group_changes),
-        rule_summaries=tuple(map(rule_from_json, parts["rule"])),
+        rule_summaries=tuple(parts["rule"]),
     )
     config = header["config"]
     return SavedPlan(
