@@ -200,3 +200,19 @@ def test_a_snapshot_names_its_cloud_and_gcc_high_gets_no_calling_plan(tmp_path: 
     config.write_text("version: 1\nrules:\n  - {name: calling, select: {users: [a@contoso.com]}, assign: [MCOPSTN1]}\n")
     gaps = plan(load_desired_state(config), parse_snapshot(document, "t.json")).gaps
     assert any("no Calling Plans in GCC High or DoD" in gap.message for gap in gaps)
+
+
+def test_a_snapshot_over_the_size_read_whole_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from teamslicensing.cli import main
+    from teamslicensing.tenant import snapshot
+
+    big = tmp_path / "big.json"
+    big.write_text('{"users": [' + ",".join(["{}"] * 400_000) + "]}", encoding="utf-8")  # 1.2 MB
+    monkeypatch.setattr(snapshot, "MAX_SNAPSHOT_BYTES", 2**20)
+    config = Path(__file__).resolve().parent.parent / "config" / "licensing.yaml"
+    assert main(["plan", str(config), "--snapshot", str(big)]) == 1
+    err = capsys.readouterr().err
+    assert "the snapshot is 1 MB, over the 1 MB this tool reads (a snapshot is read whole" in err
+    assert "Traceback" not in err
