@@ -35,7 +35,7 @@ import yaml
 from teamslicensing.config import load_desired_state
 from teamslicensing.model.capability import Capability
 from teamslicensing.model.desired import DesiredState
-from teamslicensing.model.plan import Plan
+from teamslicensing.model.plan import GapCode, Plan
 from teamslicensing.plan.planner import plan
 from teamslicensing.reference.availability import load_availability
 from teamslicensing.reference.catalog import load_catalog
@@ -436,6 +436,9 @@ def test_planning_again_after_applying_the_plan_changes_nothing(path: Path, tmp_
     first = run(desired, document)
     again = run(desired, apply_changes(document, first))
     if desired.group_licenses:  # a migration removes direct copies once the group's copy is Active: a run later
+        again = run(desired, apply_changes(apply_changes(document, first), again))
+    elif any(g.code is GapCode.SEAT_SHORTAGE for g in first.gaps) and any(c.remove_licenses for c in first.changes):
+        # a seat a swap frees is promised to nobody in the run that frees it: the next run gives it out
         again = run(desired, apply_changes(apply_changes(document, first), again))
     assert again.changes == (), compact(again, document)["changes"]
     assert again.group_changes == ()

@@ -3,6 +3,7 @@ that the judgement every change meets never withholds what the planner itself ke
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,10 @@ import pytest
 from teamslicensing.config import load_desired_state
 from teamslicensing.errors import ConfigError
 from teamslicensing.model.capability import Capability
+from teamslicensing.model.plan import GroupChange, UserChange
+from teamslicensing.model.tenant import Tenant
+from teamslicensing.plan.guardrails import Safety
+from teamslicensing.plan.voicerules import VoiceRules
 from teamslicensing.reference.addons import is_companion_plan, is_voice_addon
 from teamslicensing.reference.catalog import CatalogSku, load_catalog
 from tests.test_plans import CASES, load_case, run
@@ -118,14 +123,36 @@ def test_prune_also_refuses_a_license_no_rule_manages_and_suggests_a_name(tmp_pa
     assert "(did you mean 'SPE_E3'?)" in lines[1]
 
 
-def test_the_judgement_withholds_nothing_the_planner_kept(tmp_path: Path) -> None:
-    """Every change the planner makes passes the judgement undo and saved plans meet: on every planner case, no gap
-    comes from the judgement (its messages end "the change is withheld")."""
+def test_the_judgement_withholds_nothing_the_planner_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every change the planner makes passes the judgement undo and saved plans meet unaltered: on every planner
+    case the judgement keeps each change and group change exactly as proposed (reasons and number-loss flags too)
+    and adds no gap of its own."""
+    from teamslicensing.plan import planner
+    from teamslicensing.plan.judgement import Judged, judge
+
+    seen: list[tuple[tuple[tuple[UserChange, ...], tuple[GroupChange, ...]], Judged]] = []
+
+    def spy(
+        proposed: Sequence[UserChange],
+        tenant: Tenant,
+        safety: Safety,
+        group_changes: Sequence[GroupChange] = (),
+        voice: VoiceRules | None = None,
+    ) -> Judged:
+        judged = judge(proposed, tenant, safety, group_changes, voice)
+        seen.append(((tuple(proposed), tuple(group_changes)), judged))
+        return judged
+
+    monkeypatch.setattr(planner, "judge", spy)
     for path in CASES:
+        seen.clear()
         _, desired, document = load_case(path, tmp_path)
-        result = run(desired, document)
-        judged = [gap for gap in result.gaps if gap.message.endswith(": the change is withheld")]
-        assert judged == [], path.stem
+        run(desired, document)
+        assert len(seen) == 1, path.stem
+        (proposed, proposed_groups), judged = seen[0]
+        assert judged.changes == proposed, path.stem
+        assert judged.group_changes == proposed_groups, path.stem
+        assert judged.gaps == (), path.stem
 
 
 def test_prune_also_by_sku_id_reaches_a_suite_the_rules_name_by_part_number(tmp_path: Path) -> None:

@@ -182,7 +182,9 @@ def test_no_changes_beside_errors_is_not_called_in_sync() -> None:
     text = render(blocked, "text")
     assert "in the declared state" not in text
     assert "No changes to write, but 1 error(s) and 1 warning(s) below stand" in text
-    assert "available = enabled - consumed + to remove" in text, "the seat table explains its columns"
+    assert "available = enabled - consumed + what removal-only changes free" in text, (
+        "the seat table explains its columns"
+    )
     assert "No changes to write, but" in render(blocked, "markdown")
 
 

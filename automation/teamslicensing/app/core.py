@@ -194,13 +194,17 @@ def saved_plan(
     policy = desired.policy if desired is not None else saved.policy
     managed = managed_skus(desired, tenant) if desired is not None else saved.managed
     judged = judge(fresh, tenant, safety_of(policy, tenant, managed), fresh_groups)
+    rejudged_groups = tuple(
+        UserResult(change.group_id, change.group_name, STALE, f"a plan made now would hold it back: {gap.message}")
+        for change, gap in judged.groups_withheld
+    )
     rejudged = tuple(
         UserResult(
             change.user_id, change.user_principal_name, STALE, f"a plan made now would hold it back: {gap.message}"
         )
         for change, gap in judged.withheld
     )
-    plan = dataclasses.replace(saved.plan, changes=judged.changes, group_changes=fresh_groups)
+    plan = dataclasses.replace(saved.plan, changes=judged.changes, group_changes=judged.group_changes)
     plan = dataclasses.replace(plan, refusals=apply_refusals(plan, policy.max_changes, policy.max_removals))
     return PlanRun(
         plan,
@@ -210,7 +214,7 @@ def saved_plan(
         policy.max_changes,
         policy.max_removals,
         config_digest=saved.config_digest,
-        stale=stale + rejudged + stale_group_results,  # stale groups are reported like stale users (exit 4)
+        stale=stale + rejudged + stale_group_results + rejudged_groups,  # groups reported like users (exit 4)
         notes=notes,
     )
 
@@ -263,7 +267,7 @@ def undo(
             f"{audit_log} records runs against tenant {logged}, but {source.where} is tenant "
             f"{tenant.tenant_id or 'unknown'}: refusing to undo it there; nothing was written"
         )
-    safety = Safety(max_changes, max_removals, allow_number_loss=allow_number_loss)
+    safety = Safety(max_changes, max_removals, allow_number_loss=allow_number_loss, restores=True)
     restore, stale = plan_undo(recorded, tenant, safety)
     return PlanRun(restore, tenant, source, str(audit_log), max_changes, max_removals, stale=stale, mode="undo")
 

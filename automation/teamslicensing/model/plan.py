@@ -180,7 +180,7 @@ class SeatLine:
     consumed: int
     to_add: int  # new assignments planned
     to_remove: int  # assignments the plan frees
-    available: int  # enabled - consumed + to_remove
+    available: int  # enabled - consumed + what removal-only changes free (the seats adds may use)
     shortfall: int  # new assignments wanted but left out for lack of seats
     redundant: int = 0  # direct assignments left in place whose voice plans other licenses already give
 

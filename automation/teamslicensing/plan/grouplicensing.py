@@ -23,8 +23,8 @@ from typing import Any, TypeVar
 from teamslicensing.model.desired import DesiredGroupLicense, DesiredState, LicenseRef
 from teamslicensing.model.plan import Gap, GapCode, GroupChange, LicenseAdd, LicenseRemove, Severity
 from teamslicensing.model.tenant import LicenseAssignment, PhoneNumber, Tenant, TenantGroup, TenantSku, TenantUser
-from teamslicensing.plan.context import configured_usage_location, holding_of
-from teamslicensing.plan.judgement import numbers_at_risk
+from teamslicensing.plan.context import configured_usage_location
+from teamslicensing.plan.numberloss import member_loses_number
 from teamslicensing.plan.selection import GroupNames
 from teamslicensing.plan.voicerules import VoiceRules
 
@@ -75,6 +75,7 @@ class GroupInputs:
     sku_of: Mapping[LicenseRef, TenantSku]
     assignable: frozenset[str]
     managed: frozenset[str]
+    prunable: frozenset[str]  # managed SKUs prune may remove: voice add-ons, and what policy.pruneAlso names
     voice: VoiceRules
     numbers: Mapping[str, tuple[PhoneNumber, ...]] | None
     disabled_plans: DisabledPlans
@@ -167,12 +168,20 @@ def _removals(
     members: list[TenantUser],
     result: GroupPlanning,
 ) -> list[str]:
-    """Managed SKUs the group has and the entry no longer names: removed with prune, unless a member would lose a
-    phone number (the same protection users get; policy.allowNumberLoss lifts it), judged on what the member holds
-    for sure once every group planned before this one has changed too."""
+    """Managed SKUs the group has and the entry no longer names: removed with prune (a suite or bundle only when
+    policy.pruneAlso names it, as for users), unless a member would lose a phone number (the same protection users
+    get; policy.allowNumberLoss lifts it), judged on what the member holds for sure once every group planned before
+    this one has changed too."""
     removes = []
     for sku in sorted(current):
         if sku in listed or sku not in inputs.managed:
+            continue
+        if sku not in inputs.prunable:
+            message = (
+                f"{label}: {_part(inputs, sku)} carries more than voice (a suite or bundle), so prune leaves it with "
+                f"the group and its {len(members)} direct member(s); name it in policy.pruneAlso to remove it"
+            )
+            result.gaps.append(Gap(GapCode.PRUNE_LIMITED_TO_VOICE, INFO, None, _part(inputs, sku), message))
             continue
         at_risk = [m for m in members if _loses_number(inputs, group, _sure(result, m), sku, None)]
         if at_risk and not inputs.desired.policy.allow_number_loss:
@@ -221,20 +230,9 @@ def _settle(
 def _loses_number(
     inputs: GroupInputs, group: TenantGroup, member: TenantUser, sku: str, disabled: frozenset[str] | None
 ) -> bool:
-    """Whether taking the group's copy of `sku` away (or, with `disabled`, turning those plans off in it) leaves
-    the member without the plan a number hangs on, while they hold a number (or, no inventory read, a plan)."""
-    kept = tuple(
-        (dataclasses.replace(a, disabled_plans=disabled) if disabled is not None else None)
-        if a.sku_id == sku and a.assigned_by_group == group.id
-        else a
-        for a in member.licenses
-    )
-    after = holding_of(dataclasses.replace(member, licenses=tuple(a for a in kept if a)))
-    lost = inputs.voice.numbers_lost(holding_of(member), after)
-    if not lost:
-        return False
-    at_risk = numbers_at_risk(inputs.numbers, member.id, lost)  # as for a user's own removal (safety.protect)
-    return at_risk is None or bool(at_risk)
+    """Whether taking the group's copy of `sku` away (or, with `disabled`, turning those plans off in it) takes the
+    member's number (`numberloss.member_loses_number`, as for a user's own removal)."""
+    return member_loses_number(inputs.voice, inputs.numbers, member, group.id, sku, disabled)
 
 
 def _nested_members(

@@ -26,7 +26,9 @@ from teamslicensing.model.tenant import PhoneNumber, Tenant, TenantSku, TenantUs
 from teamslicensing.plan.context import Outcome, Want
 from teamslicensing.plan.groupchanges import with_group_changes
 from teamslicensing.plan.grouplicensing import GroupInputs, GroupPlanning, plan_group_licenses
-from teamslicensing.plan.judgement import Safety, apply_refusals, believed_numbers, judge
+from teamslicensing.plan.guardrails import safety_of
+from teamslicensing.plan.judgement import apply_refusals, judge
+from teamslicensing.plan.numberloss import believed_numbers
 from teamslicensing.plan.prunereach import prunable_skus, prune_limited_gaps
 from teamslicensing.plan.readgaps import read_gaps
 from teamslicensing.plan.safety import skip_reason
@@ -129,18 +131,12 @@ class _Planner:
         """The plan as the judgement every change meets leaves it (the planner already kept to its rules: this
         withholds nothing unless the two disagree, and then the judgement's gap says why), with apply's refusals."""
         policy = self.desired.policy
-        safety = Safety(
-            max_changes=policy.max_changes,
-            max_removals=policy.max_removals,
-            allow_number_loss=policy.allow_number_loss,
-            protected_users=policy.protected_users,
-            protected_members=self.protected_by_group,
-            prune_also=self.prunable - {sku for sku in self.managed if self.voice.is_standalone_voice_sku(sku)},
-            managed=self.managed,
-        )
+        safety = safety_of(policy, self.tenant, self.managed, self.protected_by_group)
         judged = judge(plan.changes, self.tenant, safety, plan.group_changes, self.voice)
         gaps = tuple(sorted((*plan.gaps, *judged.gaps), key=Gap.sort_key)) if judged.gaps else plan.gaps
-        kept = dataclasses.replace(plan, changes=judged.changes, gaps=gaps, rule_summaries=summaries)
+        kept = dataclasses.replace(
+            plan, changes=judged.changes, group_changes=judged.group_changes, gaps=gaps, rule_summaries=summaries
+        )
         return dataclasses.replace(kept, refusals=apply_refusals(kept, policy.max_changes, policy.max_removals))
 
     def _plan_groups(self) -> GroupPlanning:
@@ -155,6 +151,7 @@ class _Planner:
                 sku_of=self.sku_of,
                 assignable=frozenset(self.assignable),
                 managed=self.managed,
+                prunable=self.prunable,
                 voice=self.voice,
                 numbers=self.numbers,
                 disabled_plans=self._disabled_plans_of,
@@ -182,7 +179,8 @@ class _Planner:
                 message = f"{sku.part_number} applies to '{sku.applies_to}', not to users: it cannot be assigned"
                 self._tenant_gap(GapCode.SKU_NOT_IN_TENANT, ERROR, sku.part_number, message)
             elif not sku.is_active:
-                message = f"the {sku.part_number} subscription is {sku.capability_status}: nothing is assigned from it"
+                state = sku.capability_status or "of no known state (Graph gave no capabilityStatus)"
+                message = f"the {sku.part_number} subscription is {state}: nothing is assigned from it"
                 self._tenant_gap(GapCode.SUBSCRIPTION_NOT_ACTIVE, ERROR, sku.part_number, message)
                 if Capability.COMMUNICATIONS_CREDITS in sku.capabilities:
                     self._missing_sku(ref)  # a lapsed Credits subscription is as good as none

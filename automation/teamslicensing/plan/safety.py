@@ -20,7 +20,7 @@ from teamslicensing.plan.context import (
     user_gap,
 )
 from teamslicensing.plan.draft import drop_adds
-from teamslicensing.plan.judgement import numbers_at_risk
+from teamslicensing.plan.numberloss import number_loss
 from teamslicensing.plan.voicerules import (
     CREDITS_PREREQUISITES,
     Holding,
@@ -37,12 +37,10 @@ def protect(ctx: PlanContext, user: TenantUser, start: Holding, direct: Direct, 
     while True:  # every pass drops part of the draft or returns, so this ends
         end = end_holding(user, draft)
         after = ctx.voice.profile(end, active=True)
-        lost = ctx.voice.numbers_lost(start, end)
-        at_risk = numbers_at_risk(ctx.numbers, user.id, lost) if lost else ()
-        losing = bool(lost) and (at_risk is None or bool(at_risk))  # the inventory says whether a number goes
-        which = f" {', '.join(str(n) for n in at_risk)}" if at_risk else ""
+        loss = number_loss(ctx.voice, ctx.numbers, user.id, start, end)  # the inventory says whether a number goes
+        losing, which = loss.losing, loss.which
         if losing and not ctx.desired.policy.allow_number_loss:
-            withheld = withhold(ctx, draft, direct, lost)
+            withheld = withhold(ctx, draft, direct, loss.lost)
             names = ", ".join(ctx.part_number(s) for s in withheld)
             message = (
                 f"removing {names} would take the user's last phone-system or calling-plan service plan and "
@@ -78,7 +76,7 @@ def protect(ctx: PlanContext, user: TenantUser, start: Holding, direct: Direct, 
                 f"Teams unassigns their phone number{which} (policy.allowNumberLoss is true)"
             )
             draft.gaps.append(user_gap(ctx, user, GapCode.PHONE_NUMBER_AT_RISK, WARNING, None, message))
-            return tuple(str(n) for n in at_risk or ())
+            return loss.taken
         else:
             return None
 

@@ -17,6 +17,7 @@ class SeatAllocation:
     denied: Mapping[str, frozenset[str]]  # user id -> SKUs no seat was left for
     requested: Counter[str]  # SKU -> new direct assignments given a seat
     freed: Counter[str]  # SKU -> assignments the planned removals free
+    freed_first: Counter[str]  # those freed by removal-only changes, written before any add: what adds may use
 
 
 def allocate_seats(
@@ -50,12 +51,19 @@ def allocate_seats(
     while True:
         requests: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
         freed: Counter[str] = Counter()
+        freed_first: Counter[str] = Counter()
         for user_id in counted:  # only users whose change takes or frees a seat
             outcome = outcomes[user_id]
             for sku_id in outcome.new_seats:
                 requests[sku_id].append((wants[user_id][sku_id].order, upn_of(user_id), user_id))
             freed.update(outcome.freed)
-        capacity = {sku.sku_id: max(sku.available + freed[sku.sku_id] - group_seats[sku.sku_id], 0) for sku in skus}
+            if outcome.change is not None and not outcome.change.add_licenses:
+                # the executor writes removal-only changes before anything that adds; a swap's freed seat comes
+                # free with its own write, no earlier than the adds beside it: promised to nobody
+                freed_first.update(outcome.freed)
+        capacity = {
+            sku.sku_id: max(sku.available + freed_first[sku.sku_id] - group_seats[sku.sku_id], 0) for sku in skus
+        }
         newly: dict[str, set[str]] = defaultdict(set)
         for sku_id, queue in requests.items():
             for _, _, user_id in sorted(queue)[capacity[sku_id] :]:
@@ -76,7 +84,7 @@ def allocate_seats(
                 regranted[user_id].add(sku_id)
         if not regranted:
             requested = Counter({sku: len(queue) for sku, queue in requests.items()})
-            return SeatAllocation({u: frozenset(s) for u, s in denied.items()}, requested, freed)
+            return SeatAllocation({u: frozenset(s) for u, s in denied.items()}, requested, freed, freed_first)
         for user_id in sorted(regranted):
             denied[user_id] -= regranted[user_id]
             given_back[user_id] |= regranted[user_id]
@@ -92,7 +100,7 @@ def seat_lines(
     gaps = []
     for sku in skus:
         sku_id = sku.sku_id
-        available = sku.available + allocation.freed[sku_id]
+        available = sku.available + allocation.freed_first[sku_id]
         by_groups = group_seats[sku_id]  # served before any direct add (they took the capacity first)
         # the direct adds denied, and the group members Entra will leave in CountViolation
         short = shortfall[sku_id] + max(by_groups - max(available, 0), 0)

@@ -250,11 +250,6 @@ def number_capabilities_lost(before: VoiceProfile, after: VoiceProfile) -> froze
     return frozenset(lost)
 
 
-def loses_phone_number(before: VoiceProfile, after: VoiceProfile) -> bool:
-    """Losing the last phone-system or calling-plan plan unassigns the user's number in Teams."""
-    return bool(number_capabilities_lost(before, after))
-
-
 def calling_plan_without_phone_system(profile: VoiceProfile) -> bool:
     """A Calling Plan rides on Phone System, or on the resource-account plan of an auto attendant or call queue."""
     return profile.calling_plan and not profile.number_plan

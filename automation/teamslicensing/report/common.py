@@ -228,11 +228,11 @@ def seat_table(seats: Sequence[SeatLine], *, markdown: bool) -> Iterator[str]:
 
 
 SEAT_LEGEND = (
-    "available = enabled - consumed + to remove, before the adds (negative: more assigned than the subscription "
-    "has, e.g. seats suspended); to add counts direct adds and what group license writes take; shortfall = new "
-    "assignments left out for lack of seats (group members included: Entra leaves them in CountViolation); "
-    "redundant = direct copies "
-    "whose plans other licenses already give"
+    "available = enabled - consumed + what removal-only changes free, before the adds (they are written first; a "
+    "seat a swap frees comes free with its own write, too late for others' adds) (negative: more assigned than the "
+    "subscription has, e.g. seats suspended); to add counts direct adds and what group license writes take; "
+    "shortfall = new assignments left out for lack of seats (group members included: Entra leaves them in "
+    "CountViolation); redundant = direct copies whose plans other licenses already give"
 )
 
 
