@@ -129,6 +129,7 @@ def test_detailed_exitcode_zero_when_in_sync_and_two_when_changes_pending(tmp_pa
             {
                 "skuId": teams,
                 "skuPartNumber": "Microsoft_Teams_Enterprise_New",
+                "capabilityStatus": "Enabled",
                 "consumedUnits": 2,
                 "prepaidUnits": {"enabled": 5},
                 "servicePlans": [
@@ -138,6 +139,7 @@ def test_detailed_exitcode_zero_when_in_sync_and_two_when_changes_pending(tmp_pa
             {
                 "skuId": mcoev,
                 "skuPartNumber": "MCOEV",
+                "capabilityStatus": "Enabled",
                 "consumedUnits": 1,
                 "prepaidUnits": {"enabled": 5},
                 "servicePlans": [{"servicePlanId": "4828c8ec-dc2e-4779-b502-87ac9ce28ab7", "servicePlanName": "MCOEV"}],

@@ -137,7 +137,8 @@ def parse_subscribed_sku(obj: Any) -> TenantSku:
         sku_id=_required(obj, "skuId").strip().lower(),
         part_number=_required(obj, "skuPartNumber").strip(),
         applies_to=_text(obj, "appliesTo", required=False) or "User",
-        capability_status=_text(obj, "capabilityStatus", required=False) or "Enabled",
+        # nullable in Graph's metadata: a subscription whose state is not given is not believed active
+        capability_status=_text(obj, "capabilityStatus", required=False) or "",
         enabled=_count(prepaid, "enabled"),
         consumed=_count(obj, "consumedUnits"),
         service_plans=tuple(service_plans),
