@@ -77,8 +77,11 @@ def test_a_plan_file_edited_after_it_was_saved_is_refused_whole(
     assert "was changed after it was saved" in capsys.readouterr().err
     assert tenant.read_bytes() == before, "nothing was written"
     planfiles.reseal(saved, records[:-3])  # records taken away, the end record made to match: a digest still
-    saved.write_bytes(saved.read_bytes().replace(b'"records":', b'"records":1', 1))
+    end_record = json.loads(saved.read_bytes().splitlines()[-1])
+    assert end_record["end"]["records"] == len(records) - 3, "the reseal counts what it kept"
+    saved.write_bytes(saved.read_bytes().replace(b'"records":', b'"records":1', 1))  # valid JSON, a wrong count
     assert apply(saved, tenant) == 1
+    assert "was changed after it was saved" in capsys.readouterr().err
     assert tenant.read_bytes() == before
 
 

@@ -31,7 +31,7 @@ from teamslicensing import __version__
 from teamslicensing.apply.planbasis import compact, group_basis, groups_by_member, user_basis
 from teamslicensing.errors import UsageError
 from teamslicensing.model.desired import DesiredPolicy
-from teamslicensing.model.plan import GroupChange, Plan, UserChange
+from teamslicensing.model.plan import Gap, GroupChange, Plan, RuleSummary, SeatLine, UserChange
 from teamslicensing.model.planjson import (
     change_from_json,
     change_json,
@@ -78,16 +78,19 @@ class BasisRead:
     group_names: tuple[str, ...]
     attributes: tuple[str, ...]
     licensed: tuple[str, ...]
-    user_ids: tuple[str, ...]
+    user_ids: tuple[str, ...] | None  # None: every user (a group write may take its members' numbers)
 
 
 def basis_read(saved: SavedPlan) -> BasisRead:
     licensed = tuple(change.group_id for change in saved.plan.group_changes)
+    # a group write that removes or turns plans off is judged on its members as they are now: read them all (their
+    # ids are known only once the group is read); otherwise the changed users alone
+    taking = any(c.remove_licenses or c.disables_plans for c in saved.plan.group_changes)
     return BasisRead(
         group_names=tuple(group_id for group_id, _ in saved.groups) + licensed,
         attributes=saved.attributes,
         licensed=licensed,
-        user_ids=tuple(change.user_id for change in saved.plan.changes),
+        user_ids=None if taking else tuple(change.user_id for change in saved.plan.changes),
     )
 
 
@@ -186,58 +189,79 @@ def _write_records(out: IO[bytes], records: Iterator[dict[str, Any]], key: bytes
 
 def read_plan_file(path: str | Path, key: bytes | None = None) -> SavedPlan:
     """The saved plan in `path`, once its end record vouches for every byte before it (and, with `key`, its
-    signature): a file changed after it was saved is refused whole, before any record is believed."""
-    signed = _verified(path, key)
-    try:
-        return _parsed(path, signed)
-    except OSError as exc:
-        raise UsageError(f"cannot read the plan file {path}: {exc.strerror or exc}") from exc
-    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
-        raise UsageError(f"{path} is a damaged saved plan ({type(exc).__name__}: {exc}); make a new one") from exc
-
-
-def _verified(path: str | Path, key: bytes | None) -> bool:
-    """Check the end record against the bytes before it; True when the file is signed."""
-    digest = hashlib.sha256()
-    signature = hmac.new(key, digestmod=hashlib.sha256) if key is not None else None
-    last: bytes | None = None
-    count = 0
+    signature): a file changed after it was saved is refused whole, before any record is believed. The file is read
+    once, hashed and parsed in the same pass: what is checked is what is believed (a file replaced between two reads
+    would be believed unchecked)."""
+    reading = _Reading(key)
     try:
         with open(path, "rb") as handle:
             first = handle.readline()
             _check_header(path, first)
-            for line in _lines(first, handle):
-                if last is not None:
-                    digest.update(last)
-                    if signature is not None:
-                        signature.update(last)
-                    count += 1
-                last = line
+            reading.take(first)
+            for line in handle:
+                reading.take(line)
     except OSError as exc:
         raise UsageError(f"cannot read the plan file {path}: {exc.strerror or exc}") from exc
-    end = _end_record(path, last)
-    if end.get("records") != count or not hmac.compare_digest(str(end.get("digest")), f"sha256:{digest.hexdigest()}"):
-        raise UsageError(
-            f"the plan file {path} was changed after it was saved (its digest does not match): refusing it; "
-            "nothing was written. Make a new plan"
-        )
-    recorded = end.get("signature")
-    if signature is not None:
-        if not recorded:
-            raise UsageError(
-                f"{path} is not signed, but {KEY_VARIABLE} is set: refusing an unsigned plan; nothing was written"
-            )
-        if not hmac.compare_digest(str(recorded), f"hmac-sha256:{signature.hexdigest()}"):
-            raise UsageError(
-                f"{path}'s signature does not match {KEY_VARIABLE}: it was changed after it was signed, or signed "
-                "with another key; refusing it; nothing was written"
-            )
-    return bool(recorded)
+    signed = reading.check(path)
+    try:  # the digest matched: a damaged record was saved like this, by a tool that wrote it wrong
+        if reading.damage is not None:
+            raise reading.damage
+        return reading.parts.saved_plan(signed)
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        raise UsageError(f"{path} is a damaged saved plan ({type(exc).__name__}: {exc}); make a new one") from exc
 
 
-def _lines(first: bytes, handle: IO[bytes]) -> Iterator[bytes]:
-    yield first
-    yield from handle
+class _Reading:
+    """One pass over a plan file: every line but the last hashed and parsed as it comes; the last kept for the end
+    record. A record that cannot be parsed is remembered, not raised: a changed file is told as changed first."""
+
+    def __init__(self, key: bytes | None) -> None:
+        self.digest = hashlib.sha256()
+        self.signature = hmac.new(key, digestmod=hashlib.sha256) if key is not None else None
+        self.last: bytes | None = None
+        self.count = 0
+        self.parts = _Parts()
+        self.damage: Exception | None = None
+
+    def take(self, line: bytes) -> None:
+        before, self.last = self.last, line
+        if before is None:
+            return
+        self.digest.update(before)
+        if self.signature is not None:
+            self.signature.update(before)
+        self.count += 1
+        if self.damage is None:
+            try:
+                self.parts.take(json.loads(before))
+            except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+                self.damage = exc
+
+    def check(self, path: str | Path) -> bool:
+        """Refuse the file unless its end record vouches for it; True when it is signed."""
+        end = _end_record(path, self.last)
+        recorded_digest = str(end.get("digest")).encode("utf-8")  # bytes: compare_digest refuses non-ASCII text
+        if end.get("records") != self.count or not hmac.compare_digest(
+            recorded_digest, f"sha256:{self.digest.hexdigest()}".encode()
+        ):
+            raise UsageError(
+                f"the plan file {path} was changed after it was saved (its digest does not match): refusing it; "
+                "nothing was written. Make a new plan"
+            )
+        recorded = end.get("signature")
+        if self.signature is not None:
+            if not recorded:
+                raise UsageError(
+                    f"{path} is not signed, but {KEY_VARIABLE} is set: refusing an unsigned plan; nothing was written"
+                )
+            if not hmac.compare_digest(
+                str(recorded).encode("utf-8"), f"hmac-sha256:{self.signature.hexdigest()}".encode()
+            ):
+                raise UsageError(
+                    f"{path}'s signature does not match {KEY_VARIABLE}: it was changed after it was signed, or "
+                    "signed with another key; refusing it; nothing was written"
+                )
+        return bool(recorded)
 
 
 def _check_header(path: str | Path, first: bytes) -> None:
@@ -267,64 +291,77 @@ def _end_record(path: str | Path, last: bytes | None) -> dict[str, Any]:
     return end
 
 
-def _parsed(path: str | Path, signed: bool) -> SavedPlan:
-    shared: dict[Any, Any] = {}  # one object per value users share: a license add, a removal, a gap's message
+class _Parts:
+    """A saved plan's records turned into objects as they come, one object per value users share (a license add, a
+    removal, a gap's message): a 100,000-change plan is never held as dicts."""
 
-    def one(value: Any) -> Any:
-        return shared.setdefault(value, value)
+    def __init__(self) -> None:
+        self.shared: dict[Any, Any] = {}
+        self.header: dict[str, Any] | None = None
+        self.changes: list[UserChange] = []
+        self.group_changes: list[GroupChange] = []
+        self.basis: dict[str, str] = {}
+        self.groups_basis: dict[str, Any] = {}
+        self.gaps: list[Gap] = []
+        self.seats: list[SeatLine] = []
+        self.rules: list[RuleSummary] = []
 
-    changes: list[UserChange] = []
-    group_changes: list[GroupChange] = []
-    basis: dict[str, str] = {}
-    groups_basis: dict[str, Any] = {}
-    readers: dict[str, Any] = {
-        "gap": lambda entry: one(dataclasses.replace(gap := gap_from_json(entry), message=one(gap.message))),
-        "seat": seat_from_json,
-        "rule": rule_from_json,
-    }
-    parts: dict[str, list[Any]] = {kind: [] for kind in readers}
-    with open(path, "rb") as handle:
-        header = json.loads(handle.readline())
-        for line in handle:
-            record = json.loads(line)
-            if "change" in record:
-                change = change_from_json(record["change"])
-                change = dataclasses.replace(
-                    change,
-                    add_licenses=one(tuple(map(one, change.add_licenses))),
-                    remove_licenses=one(tuple(map(one, change.remove_licenses))),
-                    rules=one(change.rules),
-                )
-                changes.append(change)
-                if record["basis"] is not None:  # kept as text: 100,000 of them as dicts took most of the memory
-                    basis[change.user_id] = compact(record["basis"])
-            elif "groupChange" in record:
-                group_change = group_change_from_json(record["groupChange"])
-                group_changes.append(group_change)
-                groups_basis[group_change.group_id] = record["basis"]
-            elif "end" not in record:
-                (kind,) = record.keys()
-                parts[kind].append(readers[kind](record[kind]))  # each as it comes: no list of dicts held
-    plan = Plan(
-        changes=tuple(changes),
-        gaps=tuple(parts["gap"]),
-        seats=tuple(parts["seat"]),
-        group_changes=tuple(group_changes),
-        rule_summaries=tuple(parts["rule"]),
-    )
-    config = header["config"]
-    return SavedPlan(
-        plan=plan,
-        tenant_id=header["tenantId"],
-        cloud=str(header.get("cloud", "global")),
-        config=str(config["path"]),
-        config_digest=config["digest"],
-        created=datetime.fromisoformat(str(header["createdAt"])),
-        policy=policy_from_json(header["policy"]),
-        managed=frozenset(str(sku).lower() for sku in header["managedSkuIds"]),
-        groups=tuple((str(g["id"]).lower(), str(g["displayName"])) for g in header["groups"]),
-        attributes=tuple(map(str, header["attributes"])),
-        basis=basis,
-        group_basis={k: v for k, v in groups_basis.items() if v is not None},
-        signed=signed,
-    )
+    def one(self, value: Any) -> Any:
+        return self.shared.setdefault(value, value)
+
+    def take(self, record: dict[str, Any]) -> None:
+        if self.header is None:
+            self.header = record
+        elif "change" in record:
+            one = self.one
+            change = change_from_json(record["change"])
+            change = dataclasses.replace(
+                change,
+                add_licenses=one(tuple(map(one, change.add_licenses))),
+                remove_licenses=one(tuple(map(one, change.remove_licenses))),
+                rules=one(change.rules),
+            )
+            self.changes.append(change)
+            if record["basis"] is not None:  # kept as text: 100,000 of them as dicts took most of the memory
+                self.basis[change.user_id] = compact(record["basis"])
+        elif "groupChange" in record:
+            group_change = group_change_from_json(record["groupChange"])
+            self.group_changes.append(group_change)
+            self.groups_basis[group_change.group_id] = record["basis"]
+        else:
+            (kind,) = record.keys()
+            if kind == "gap":
+                gap = gap_from_json(record[kind])
+                self.gaps.append(self.one(dataclasses.replace(gap, message=self.one(gap.message))))
+            elif kind == "seat":
+                self.seats.append(seat_from_json(record[kind]))
+            elif kind == "rule":
+                self.rules.append(rule_from_json(record[kind]))
+            else:
+                raise ValueError(f"a record of unknown kind {kind!r}")
+
+    def saved_plan(self, signed: bool) -> SavedPlan:
+        header = self.header or {}
+        plan = Plan(
+            changes=tuple(self.changes),
+            gaps=tuple(self.gaps),
+            seats=tuple(self.seats),
+            group_changes=tuple(self.group_changes),
+            rule_summaries=tuple(self.rules),
+        )
+        config = header["config"]
+        return SavedPlan(
+            plan=plan,
+            tenant_id=header["tenantId"],
+            cloud=str(header.get("cloud", "global")),
+            config=str(config["path"]),
+            config_digest=config["digest"],
+            created=datetime.fromisoformat(str(header["createdAt"])),
+            policy=policy_from_json(header["policy"]),
+            managed=frozenset(str(sku).lower() for sku in header["managedSkuIds"]),
+            groups=tuple((str(g["id"]).lower(), str(g["displayName"])) for g in header["groups"]),
+            attributes=tuple(map(str, header["attributes"])),
+            basis=self.basis,
+            group_basis={k: v for k, v in self.groups_basis.items() if v is not None},
+            signed=signed,
+        )
