@@ -15,7 +15,13 @@ from typing import Any
 import pytest
 import respx
 
-from teamslicensing.graph.blobread import blob_url
+import teamslicensing.deploy
+from teamslicensing import __version__
+from teamslicensing.cli import main
+from teamslicensing.deploy.options import Pace
+from teamslicensing.graph.blobread import blob_location, blob_url
+from tests.support.fakearm import ARM_TOKEN, fake_azure
+from tests.support.fakearm.bundles import make_test_bundle
 from tests.support.fakegraph import FakeGraph
 from tests.support.fakestorage import CONTAINER, FakeStorage
 
@@ -47,7 +53,11 @@ def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delitem(sys.modules, "automationassets", raising=False)
 
 
-@pytest.fixture
+@pytest.fixture(name="fake")
+def fake_fixture(router: respx.MockRouter) -> FakeGraph:
+    return fake(router)
+
+
 def fake(router: respx.MockRouter) -> FakeGraph:
     document = json.loads((ROOT / "config" / "examples" / "contoso-tenant.json").read_text(encoding="utf-8"))
     graph = FakeGraph(copy.deepcopy(document), base_url=BASE)
@@ -101,3 +111,68 @@ def test_a_blob_the_identity_may_not_read_fails_the_job_before_graph_is_asked(
 )
 def test_only_a_blob_url_is_read_as_one(value: str, url: str | None) -> None:
     assert blob_url(value) == (value if url == "same" else url)
+
+
+@pytest.mark.parametrize(
+    ("url", "container", "name"),
+    [
+        (STORED, "https://stlicensing.blob.core.windows.net/teams-licensing-config", "licensing.yaml"),
+        (
+            "https://stlicensing.blob.core.windows.net/teams-licensing-config/config/licensing.yaml",
+            "https://stlicensing.blob.core.windows.net/teams-licensing-config",
+            "config/licensing.yaml",
+        ),
+        (
+            "https://stlicensing.blob.core.chinacloudapi.cn/teams-licensing-config/numbers/voice%20numbers.csv",
+            "https://stlicensing.blob.core.chinacloudapi.cn/teams-licensing-config",
+            "numbers/voice numbers.csv",
+        ),
+        (
+            "https://127.0.0.1:10000/devstoreaccount1/teams-licensing-config/config/licensing.yaml",
+            "https://127.0.0.1:10000/devstoreaccount1/teams-licensing-config",
+            "config/licensing.yaml",
+        ),
+        (  # decoded once: a name that itself holds "%20" keeps it
+            "https://stlicensing.blob.core.windows.net/c0nfig/config/100%2520off.yaml",
+            "https://stlicensing.blob.core.windows.net/c0nfig",
+            "config/100%20off.yaml",
+        ),
+    ],
+)
+def test_a_blob_url_names_its_container_by_the_first_segment_and_the_blob_by_the_rest(
+    url: str, container: str, name: str
+) -> None:
+    """The URL `deploy automation` stores for a large setting is `<blob endpoint>/teams-licensing-config/<setting>/
+    <file name>`: the container is the path's first segment (after the account on an emulator's loopback URL),
+    and everything after it, slashes included, is the blob's name, percent-decoded exactly once."""
+    assert blob_location(url) == (container, name)
+    assert blob_url(url) == url
+
+
+def test_a_large_configuration_deploy_stored_as_a_blob_is_what_the_runbook_plans_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`deploy automation` stores a configuration over an Automation variable's limit as a blob under `config/` in
+    `teams-licensing-config`, and the variable holds the blob's URL (its name percent-encoded: a space is `%20`). The
+    runbook given that variable reads that very blob with the Storage token and plans from it."""
+    monkeypatch.setattr(teamslicensing.deploy, "DEFAULT_PACE", Pace(poll_seconds=0.01, window_seconds=1.0))
+    monkeypatch.setenv("TEAMS_LICENSING_ARM_TOKEN", ARM_TOKEN)
+    big = tmp_path / "teams licensing.yaml"
+    padding = "".join(f"# {'x' * 100}\n" for _ in range(11_000))  # 1.1 MB of comments: too large for a variable
+    big.write_text((ROOT / "config" / "licensing.yaml").read_text(encoding="utf-8") + padding, encoding="utf-8")
+    bundle = make_test_bundle(tmp_path / "made", __version__)
+    (tmp_path / "azure").mkdir()
+    with fake_azure(tmp_path / "azure") as azure:
+        command = ["deploy", "automation", *azure.cli_args(), "--bundle", str(bundle), "--config", str(big)]
+        assert main(command) == 0, capsys.readouterr().err
+        stored = json.loads(azure.arm.variables["TeamsLicensing_Config"]["value"])
+        assert stored == f"{azure.blob_url}/teams-licensing-config/config/teams%20licensing.yaml"
+        monkeypatch.setenv("TEAMS_LICENSING_CONFIG", stored)
+        before = len(azure.storage.requests)
+        with respx.mock(assert_all_called=False) as router:  # Graph only once deploy is done: it speaks httpx too
+            fake(router)
+            status, result, err = run()
+        reads = [(method, path) for method, path, _ in azure.storage.requests[before:]]
+    assert (status, result["exitCode"], result["error"]) == (3, 3, None), err[-500:]
+    assert result["changes"] > 0, "planned from the stored configuration"
+    assert ("GET", "/stlicensing/teams-licensing-config/config/teams licensing.yaml") in reads

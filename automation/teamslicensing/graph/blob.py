@@ -31,7 +31,7 @@ STORAGE_TOKEN_ENV = "TEAMS_LICENSING_STORAGE_TOKEN"  # read by the front ends (C
 _BLOB_HOST = re.compile(
     r"[a-z0-9]{3,24}\.blob\.core\.(?:windows\.net|usgovcloudapi\.net|chinacloudapi\.cn)", re.IGNORECASE
 )
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _CONTAINER_NAME = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")  # Storage's naming rules
 # an upload goes in blocks of this size, so a long audit log is never read into memory whole (400 MB sandbox)
 BLOCK_BYTES = 4 * 1024 * 1024
@@ -47,9 +47,9 @@ def checked_container(url: str) -> str:
     token is asked for."""
     parts = urlsplit(url.strip())
     host = parts.hostname or ""
-    if parts.scheme == "http" and (host in _LOOPBACK or _BLOB_HOST.fullmatch(host)):
+    if parts.scheme == "http" and (host in LOOPBACK_HOSTS or _BLOB_HOST.fullmatch(host)):
         raise BlobError(f"{url!r} is plain http: Storage is reached over https only (no token travels unencrypted)")
-    account_in_path = host in _LOOPBACK
+    account_in_path = host in LOOPBACK_HOSTS
     if parts.scheme != "https" or not (account_in_path or _BLOB_HOST.fullmatch(host)):
         raise BlobError(f"{url!r} is not a blob container URL: write https://ACCOUNT.blob.core.windows.net/CONTAINER")
     segments = [segment for segment in parts.path.split("/") if segment]

@@ -4,7 +4,8 @@
 From the Blob service REST reference (learn.microsoft.com/rest/api/storageservices): Create Container
 (`PUT ?restype=container`, 201, or 409 `ContainerAlreadyExists`), Get Container Properties (`GET|HEAD
 ?restype=container`, 200, 404 `ContainerNotFound`), Put Blob (`PUT`, `x-ms-blob-type: BlockBlob` required, 201,
-`x-ms-meta-*` stored), Get Blob and Get Blob Properties (`GET`/`HEAD`, 200, 404 `BlobNotFound`), Get User
+`x-ms-meta-*` stored), Get Blob and Get Blob Properties (`GET`/`HEAD`, 200, 404 `BlobNotFound`; a Get Blob with
+`x-ms-range: bytes=N-M` answers 206 with that part and `Content-Range`, as azure-storage-blob's download asks), Get User
 Delegation Key (`POST /?restype=service&comp=userdelegationkey`, OAuth only, expiry at most seven days ahead).
 Errors carry `x-ms-error-code` and an XML `<Error><Code/><Message/></Error>` body. Every request needs
 `x-ms-version`.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -178,8 +180,19 @@ class FakeBlobStorage:
             headers["Content-Type"] = "application/octet-stream"
             if request.method == "HEAD":
                 headers["Content-Length"] = str(len(found.content))
+            wanted = _RANGE.fullmatch(request.header("x-ms-range") or request.header("range") or "")
+            if request.method == "GET" and wanted is not None:
+                if int(wanted.group(1)) >= len(found.content):
+                    return _error(416, "InvalidRange", "The range specified is invalid for the current size.")
+                first = int(wanted.group(1))
+                last = min(int(wanted.group(2) or len(found.content) - 1), len(found.content) - 1)
+                headers["Content-Range"] = f"bytes {first}-{last}/{len(found.content)}"
+                return Response(206, found.content[first : last + 1], headers)
             return Response(200, found.content if request.method == "GET" else b"", headers)
         return _error(400, "UnsupportedHttpVerb", f"{request.method} on a blob")
+
+
+_RANGE = re.compile(r"bytes=(\d+)-(\d*)")
 
 
 def _when(text: str) -> datetime:
