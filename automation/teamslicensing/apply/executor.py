@@ -8,9 +8,10 @@ without a trustworthy answer are read back, and sent again if they did not happe
 
 Writes go to a `WriteBackend` (Graph's $batch, or a snapshot file) in groups of its batch size, a few groups in
 flight. Before a group is sent its `intent` records are on disk; after each answer its `result` records are.
-`StopSwitch` is how a run ends early and still explains itself: a signal, the time budget or a failing audit log
-flips it, no new group starts, groups in flight finish (bounded by `grace` seconds) and the result says what was
-applied, what failed and what was not attempted.
+`StopSwitch` is how a run ends early and still explains itself: a signal, the time budget, a failing audit log, the
+tenant's lease lost or the run's waiting for Graph spent flips it, no new group starts, nothing is sent again and no
+wait goes on, groups in flight finish (bounded by `grace` seconds; abandoned at once on a second signal) and the
+result says what was applied, what failed and what was not attempted.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any, Protocol
 from teamslicensing.apply.audit import AuditError, AuditLog
 from teamslicensing.apply.groups import wait_for_groups, write_groups
 from teamslicensing.apply.readback import fail, needs_read_back, verify
-from teamslicensing.apply.stop import StopSwitch, bounded
+from teamslicensing.apply.stop import StopSwitch, bounded, watch_waiting
 from teamslicensing.errors import AuthenticationError, GraphError, RetryableError
 from teamslicensing.graph.requests import write_request
 from teamslicensing.model.outcome import (
@@ -136,6 +137,7 @@ async def execute(
     result and the audit log's end record like the rest."""
     started = time.monotonic()
     run = _Run(backend, audit, switch or StopSwitch(), before, progress, _count_writes(changes))
+    watch_waiting(run.switch, backend)
     sent: set[str] = set()  # users with at least one write sent
     phases = (
         ([c for c in changes if c.remove_licenses and not c.add_licenses], WriteKind.LICENSES),
@@ -155,18 +157,9 @@ async def execute(
         states = await wait_for_groups(backend, accepted, wait, run.switch)
         names = {r.user_id: r.user_principal_name for r in written}
         processing = tuple(names[g] for g, state in states.items() if state != "ProcessingComplete")
-    results = list(settled)
-    applied = 0
-    for change in changes:
-        if change.user_id in run.results:
-            results.append(run.results[change.user_id])
-        elif change.user_id in sent and _all_written(run, change):
-            applied += 1  # counted, not listed: the audit log names every applied user
-        else:
-            why = "the run stopped before its writes were all sent: the next run does them"
-            results.append(UserResult(change.user_id, change.user_principal_name, NOT_ATTEMPTED, why))
+    results, applied = _user_results(run, changes, sent, settled)
     result = ApplyResult(
-        tuple(results),
+        results,
         time.monotonic() - started,
         (planned if planned is not None else len(changes)) + len(settled),
         stopped=run.switch.stop,
@@ -183,6 +176,23 @@ async def execute(
         except AuditError as exc:
             result = dataclasses.replace(result, audit_error=str(exc))
     return result
+
+
+def _user_results(
+    run: _Run, changes: Sequence[UserChange], sent: set[str], settled: Sequence[UserResult]
+) -> tuple[tuple[UserResult, ...], int]:
+    """Every planned user's result but the applied ones, which are counted, not listed (the audit log names each)."""
+    results = list(settled)
+    applied = 0
+    for change in changes:
+        if change.user_id in run.results:
+            results.append(run.results[change.user_id])
+        elif change.user_id in sent and _all_written(run, change):
+            applied += 1
+        else:
+            why = "the run stopped before its writes were all sent: the next run does them"
+            results.append(UserResult(change.user_id, change.user_principal_name, NOT_ATTEMPTED, why))
+    return tuple(results), applied
 
 
 def _count_writes(changes: Sequence[UserChange]) -> int:
@@ -242,9 +252,25 @@ def _last_answer(run: _Run, write: Write) -> WriteAttempt | None:
 LOST_BATCHES_BEFORE_STOP = 3  # one dropped connection is read back; three in a row mean Graph is down
 
 
-async def _send(run: _Run, chunk: list[Write]) -> list[WriteAttempt]:
+async def _send(run: _Run, chunk: list[Write]) -> list[WriteAttempt | None]:
+    """Send `chunk`; the last attempt of each write, None for a write that never left (the backend was stopped
+    before `on_sent` saw it: not attempted, whatever else the backend says of it)."""
+    left: set[tuple[str, WriteKind]] = set()
+
+    def on_sent(writes: Sequence[Write]) -> None:
+        run.on_sent(writes)
+        left.update((write.change.user_id, write.kind) for write in writes)
+
+    attempts = await _write(run, chunk, on_sent)
+    # a stop the batch met (the lease lost, the run's waiting spent) is asked for before its answers are settled:
+    # what it held back because of it is then not attempted, not failed
+    run.switch.check_deadline()
+    return [a if (w.change.user_id, w.kind) in left else None for w, a in zip(chunk, attempts, strict=True)]
+
+
+async def _write(run: _Run, chunk: list[Write], on_sent: Callable[[Sequence[Write]], None]) -> list[WriteAttempt]:
     try:
-        attempts = await run.backend.write(chunk, run.on_answers, run.switch.keep_trying, run.on_sent)
+        attempts = await run.backend.write(chunk, run.on_answers, run.switch.keep_trying, on_sent)
     except RetryableError as exc:  # the $batch itself got no answer after every retry: it may have been applied
         attempts = [_no_answer(w, str(exc), exc.status) for w in chunk]
         run.on_answers(list(zip(chunk, attempts, strict=True)))
@@ -267,7 +293,8 @@ async def _send(run: _Run, chunk: list[Write]) -> list[WriteAttempt]:
     refused = next((a for a in attempts if a.status == 401), None)
     if refused is not None:  # items refused for the token even after a fresh one (or one that cannot be renewed)
         run.switch.request(StopReason.GRAPH_ERROR, f"Graph refused the token: {refused.error_message}")
-    lost = bool(attempts) and all(a.status == 0 or not a.trustworthy for a in attempts)
+    answered = [a for a in attempts if a.attempt > 0]  # an item the backend never sent tells nothing of Graph
+    lost = bool(answered) and all(a.status == 0 or not a.trustworthy for a in answered)
     run.lost_batches = run.lost_batches + 1 if lost else 0
     if run.lost_batches >= LOST_BATCHES_BEFORE_STOP:  # one dropped connection is read back; several mean an outage
         run.switch.request(StopReason.GRAPH_ERROR, "Graph gave no usable answer to several batches in a row")

@@ -25,7 +25,7 @@ from teamslicensing.tenant.parse import ObjectError, parse_user
 if TYPE_CHECKING:
     from teamslicensing.apply.executor import _Run
 
-Send = Callable[["_Run", list[Write]], Awaitable[list[WriteAttempt]]]
+Send = Callable[["_Run", list[Write]], Awaitable[list[WriteAttempt | None]]]  # None: never left (a stop came)
 
 
 def needs_read_back(write: Write, attempt: WriteAttempt) -> bool:
@@ -152,6 +152,9 @@ async def _resend(run: _Run, writes: Sequence[Write], delay: float, send: Send) 
                 fail(run, write, run.final[(write.change.user_id, write.kind)])
             break
         for write, attempt in zip(chunk, await send(run, chunk), strict=True):
+            if attempt is None:  # held back by a stop before it left: not done, left for the next run
+                run.final.pop((write.change.user_id, write.kind), None)
+                continue
             run.final[(write.change.user_id, write.kind)] = attempt
             if attempt.ok:
                 continue

@@ -1,6 +1,6 @@
 """How an apply ends early and still explains itself: one switch, flipped by a signal handler, the time budget, the
-audit log, a fatal Graph error or a watched condition (a tenant lease lost), read by the executor before every
-batch and by Graph's retry loop."""
+audit log, a fatal Graph error or a watched condition (a tenant lease lost, the run's waiting for Graph spent), read
+by the executor before every batch and by Graph's retry loop, its waits included."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from teamslicensing.model.outcome import Stop, StopReason
 
@@ -19,8 +19,9 @@ READ_BACK_AFTER_STOP = 15.0
 
 
 class StopSwitch:
-    """Asks the executor to take no new batches: set by a signal handler, the time budget, the audit log or a
-    fatal Graph error; `hard` (a second Ctrl-C) also abandons batches in flight."""
+    """Asks the executor to take no new batches, and Graph's retries to send nothing more and wait no longer: set by
+    a signal handler, the time budget, the audit log, a fatal Graph error or a watched condition; `hard` (a second
+    Ctrl-C) also abandons batches in flight."""
 
     def __init__(self, deadline: float | None = None, grace: float = GRACE_SECONDS) -> None:
         self.stop: Stop | None = None
@@ -68,6 +69,28 @@ class StopSwitch:
             self.request(StopReason.TIME_BUDGET, "the time budget would run out before another batch finished")
             return False
         return True
+
+
+@runtime_checkable
+class WaitBudget(Protocol):
+    """A write backend with a run-wide bound on waiting for its service (Graph's Retry-After and backoff)."""
+
+    def wait_spent(self) -> str | None:
+        """Why the run may wait no more, or None."""
+        ...
+
+
+def watch_waiting(switch: StopSwitch, backend: object) -> None:
+    """Once a backend's run-wide waiting is spent, the run stops as for a Graph error: it settles what it holds
+    (what was not sent is not attempted) rather than sleeping on, or sending into the throttling it gave up on."""
+    if isinstance(backend, WaitBudget):
+        budget = backend
+
+        def spent() -> Stop | None:
+            why = budget.wait_spent()
+            return None if why is None else Stop(StopReason.GRAPH_ERROR, why)
+
+        switch.watch(spent)
 
 
 async def bounded(task: asyncio.Future[Any], switch: StopSwitch, after_stop: float, overrun: float | None) -> bool:
