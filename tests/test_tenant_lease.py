@@ -7,6 +7,7 @@ fast (`LeaseTiming(speedup=20)`): a 60-second lease lasts 3 s.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -21,6 +22,7 @@ import pytest
 import respx
 
 from teamslicensing import app
+from teamslicensing.apply.stop import LEASE_LOST_SETTLE, StopSwitch, bounded
 from teamslicensing.cli import main
 from teamslicensing.exitcodes import for_writes
 from teamslicensing.graph import Connection
@@ -265,3 +267,108 @@ def test_a_tenant_that_cannot_be_named_is_not_leased(
     assert "cannot tell which tenant" in capsys.readouterr().err
     assert fake.writes == []
     assert storage.requests == []
+
+
+@pytest.mark.parametrize("outright", [False, True], ids=["items throttled", "the whole batch throttled"])
+def test_no_write_leaves_once_the_lease_is_known_lost_not_even_a_retry(
+    fake: FakeGraph, fast_storage: FakeStorage, config: Path, tmp_path: Path, outright: bool
+) -> None:
+    """An administrator breaks the lease while Graph throttles the first batch of writes for 4 s, longer than this
+    run takes to find the lease lost: the throttled writes are not sent again once it is known (another run may
+    hold the tenant by then), the run ends without waiting the 4 s out, and its summary says the lease was lost."""
+    write_batches: list[float] = []  # when each $batch carrying writes reached Graph
+    answer = fake.handle
+
+    def handle(request: Any) -> Any:
+        if request.url.path.endswith("/$batch") and any(
+            i["method"] != "GET" for i in json.loads(request.content)["requests"]
+        ):
+            write_batches.append(time.monotonic())
+            if len(write_batches) == 1:
+                fast_storage.store.break_lease("teams-licensing", LOCK)
+                fake.throttle_next(1 if outright else 20, retry_after=4.0, outright=outright)
+        return answer(request)
+
+    fake.handle = handle  # type: ignore[method-assign]
+    lost_at: list[float] = []
+    with app.tenant_lease(graph_source(), lease_options(fast_storage, timing=FAST)) as source:
+        run = app.plan(config, source)
+        lease = source.lease
+        assert lease is not None
+
+        def watch() -> None:
+            while lease.lost is None and not lost_at:
+                time.sleep(0.005)
+            lost_at.append(time.monotonic())
+
+        threading.Thread(target=watch, daemon=True).start()
+        started = time.monotonic()
+        result = app.apply(run, apply_options(tmp_path))
+        took = time.monotonic() - started
+        lost_at.append(time.monotonic())  # (ends the watch, should the loss not have been seen)
+    assert result.stopped is not None
+    assert result.stopped.reason is StopReason.LEASE_LOST
+    assert [t for t in write_batches if t > lost_at[0]] == [], "a write batch was sent after the lease was lost"
+    assert took < 4.0, f"the run waited {took:.1f} s for a Retry-After after its lease was lost"
+    assert (result.count(APPLIED), result.not_attempted) == (0, USERS)
+    assert for_writes(result, False) == 1
+
+
+def test_a_renewal_stuck_on_its_timeouts_does_not_hide_that_the_lease_is_lost(fast_storage: FakeStorage) -> None:
+    """Storage takes a renewal and does not answer: the renewal thread waits on its request's timeouts, yet the
+    lease counts as lost as soon as no renewal was confirmed for 45 lease seconds, before Storage could give it to
+    another run (60), not when the stuck request at last gives up."""
+    answer = fast_storage.answer
+
+    def renewals_unanswered(method: str, path: str, headers: dict[str, str], body: bytes) -> Any:
+        if headers.get("x-ms-lease-action") == "renew":
+            time.sleep(3.5)  # more than the lease's minute on this clock
+        return answer(method, path, headers, body)
+
+    fast_storage.answer = renewals_unanswered  # type: ignore[method-assign]
+    with container_client(fast_storage.container_url(), GivenToken(STORAGE_TOKEN), **LEASE_CLIENT_SETTINGS) as client:
+        lease = BlobLease(client, LOCK, FAST)
+        taken = time.monotonic()  # before Storage confirmed the lease: the 45 s run from when it was asked for
+        assert lease.take({"command": "a test"}) is None
+        lease.keep_renewed()
+        while lease.lost is None and time.monotonic() - taken < 6.0:
+            time.sleep(0.01)
+        found = time.monotonic() - taken
+        lease.release()
+    assert lease.lost is not None
+    assert "no renewal of the lease" in lease.lost
+    assert FAST.real(FAST.give_up_after) <= found < FAST.real(FAST.seconds), f"lost found after {found:.2f} s"
+
+
+@pytest.mark.parametrize(
+    ("first", "reason"),
+    [
+        (None, StopReason.LEASE_LOST),
+        (StopReason.TIME_BUDGET, StopReason.LEASE_LOST),
+        (StopReason.TERMINATED, StopReason.TERMINATED),
+    ],
+)
+def test_a_lost_lease_abandons_writes_in_flight_and_is_the_runs_reason_unless_a_signal_came_first(
+    first: StopReason | None, reason: StopReason
+) -> None:
+    """Whenever it comes, a lost lease is a hard stop: a batch of writes still in flight (here one that never ends) is
+    abandoned moments later, though the stop before it would let it run for a minute; and it is the reason the run
+    gives (exit 1), whatever stop came before, unless a signal did, whose exit code wins; the summary says both."""
+    switch = StopSwitch(grace=60.0)
+    if first is not None:
+        switch.request(first, "the first stop")
+
+    async def in_flight() -> tuple[bool, float]:
+        batch = asyncio.ensure_future(asyncio.sleep(3600))
+        asyncio.get_running_loop().call_later(0.2, switch.request, StopReason.LEASE_LOST, "Storage refused to renew")
+        started = time.monotonic()
+        finished = await bounded(batch, switch, switch.grace, None)
+        return finished, time.monotonic() - started
+
+    finished, took = asyncio.run(in_flight())
+    assert not finished
+    assert took < 0.2 + LEASE_LOST_SETTLE + 1.0
+    assert switch.stop is not None
+    assert switch.stop.reason is reason
+    assert "Storage refused to renew" in switch.stop.message
+    assert first is None or "the first stop" in switch.stop.message

@@ -5,7 +5,7 @@ The user writes have their own executor (ordering, read-backs); these need none 
 the same faults: a batch Graph refused as a whole (401/403 also stop the run) is refused for each of its writes, a
 batch that got no answer leaves each write unknown (it may have landed; the next run reads it), a stop that comes
 while Graph retries sends nothing more (a write it held back, or left throttled, is not attempted), and a batch
-still in flight is abandoned after the grace period, at once on a second Ctrl-C.
+still in flight is abandoned after the grace period, at once on a second Ctrl-C or a lost lease.
 """
 
 from __future__ import annotations

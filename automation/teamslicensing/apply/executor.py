@@ -10,8 +10,8 @@ Writes go to a `WriteBackend` (Graph's $batch, or a snapshot file) in groups of 
 flight. Before a group is sent its `intent` records are on disk; after each answer its `result` records are.
 `StopSwitch` is how a run ends early and still explains itself: a signal, the time budget, a failing audit log, the
 tenant's lease lost or the run's waiting for Graph spent flips it, no new group starts, nothing is sent again and no
-wait goes on, groups in flight finish (bounded by `grace` seconds; abandoned at once on a second signal) and the
-result says what was applied, what failed and what was not attempted.
+wait goes on, groups in flight finish (bounded by `grace` seconds; abandoned at once on a second signal or a lost
+lease) and the result says what was applied, what failed and what was not attempted.
 """
 
 from __future__ import annotations

@@ -172,7 +172,7 @@ async def _read_back(run: _Run, user_ids: Sequence[str]) -> dict[str, TenantUser
     """The users now, or None when they cannot be read (within the stop's bound, once a stop was asked for)."""
     reading = asyncio.ensure_future(run.backend.read_users(user_ids))
     # bounded by the stop whenever it comes: a Ctrl-C or the deadline during a read-back Graph no longer answers
-    if not await bounded(reading, run.switch, run.switch.read_back_window, None):
+    if not await bounded(reading, run.switch, run.switch.read_back_window, None, writes=False):
         return None
     try:
         raw = reading.result()
