@@ -1,12 +1,19 @@
-"""The write pacer learns the quota's rate from Graph's refusals (pure: a clock of our own, no sleeping)."""
+"""The write pacer learns the quota's rate from Graph's refusals about our own quota (pure: a clock of our own, no
+sleeping), and a batch of writes meets the pacer as Graph's answers say (the stateful fake)."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
+import respx
 
-from teamslicensing.graph.pacing import MARGIN, WritePacer
+from teamslicensing.graph import Connection, Graph
+from teamslicensing.graph.pacing import MARGIN, WritePacer, own_quota
+from teamslicensing.graph.wire import BatchRequest
+from tests.support.fakegraph import Storm
+from tests.support.faults import BASE, TOKEN, fake_for
+from tests.support.rollout import rollout_document
 
 
 class Clock:
@@ -78,3 +85,51 @@ def test_batches_are_spaced_by_the_rate_and_retry_after_holds_everyone(monkeypat
     monkeypatch.setattr("teamslicensing.graph.pacing.asyncio.sleep", sleep)
     asyncio.run(run())
     assert slept == [pytest.approx(2.0), pytest.approx(5.0)]
+
+
+OWN = "Tenant_Application/Write/9a3d526c-b3c1-4479-ba74-197b5c5751ae/0785ef7c-2d7a-4542-b048-95bcab406e0b"
+TENANT_WIDE = "Tenant/Write/9a3d526c-b3c1-4479-ba74-197b5c5751ae/0785ef7c-2d7a-4542-b048-95bcab406e0b"
+
+
+@pytest.mark.parametrize(
+    ("scope", "ours"),
+    [
+        (OWN, True),  # Graph's own example of the header
+        ("tenant_application/ReadWrite/a/b", True),
+        (TENANT_WIDE, False),  # every app of the tenant together
+        ("Application/Write/9a3d526c-b3c1-4479-ba74-197b5c5751ae/x", False),  # this app across every tenant
+        (None, True),  # a limit Graph does not name is taken as ours: slowing down is the safer mistake
+    ],
+)
+def test_a_429_is_about_our_own_quota_when_graph_names_the_app_and_tenant_pair(scope: str | None, ours: bool) -> None:
+    headers = {"retry-after": "1"} if scope is None else {"retry-after": "1", "x-ms-throttle-scope": scope}
+    assert own_quota(headers) is ours
+
+
+@pytest.mark.parametrize(("scope", "paced"), [(TENANT_WIDE, False), (OWN, True)])
+def test_another_apps_burst_of_429s_is_waited_out_but_never_sets_our_pace(
+    router: respx.MockRouter, scope: str, paced: bool
+) -> None:
+    """A third of the writes refused for a while because other apps are using the tenant's quota: each refusal's
+    Retry-After is honoured and every write goes through, but what got through between those refusals is our share
+    of someone else's burst, not our quota, so no pace is learnt from it (one would keep the run crawling after the
+    burst). The same refusals about our own quota do set the pace."""
+    document = rollout_document(100)
+    fake = fake_for(document, router)
+    fake.start_storm(Storm(throttled=0.3, unavailable=0.0, retry_after=0.01, seed=5, scope=scope))
+    users = [user["id"] for user in document["users"]]
+
+    async def write_all() -> WritePacer:
+        async with Graph(Connection(BASE), access_token=TOKEN, backoff_base=0.001) as graph:
+            for start in range(0, len(users), 20):
+                chunk = users[start : start + 20]
+                requests = [
+                    BatchRequest(str(n), "PATCH", f"/users/{u}", {"usageLocation": "GB"}) for n, u in enumerate(chunk)
+                ]
+                assert all(answer.ok for answer in await graph.batch(requests))
+            return graph.pacer
+
+    pacer = asyncio.run(write_all())
+    assert fake.storm_answers["throttled"] > 20, "the burst refused many writes"
+    assert (pacer.rate is not None) is paced
+    assert (pacer.refusals > 0) is paced

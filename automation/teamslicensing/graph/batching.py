@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from teamslicensing.errors import AuthenticationError, GraphError, RetryableError
-from teamslicensing.graph.pacing import pause
+from teamslicensing.graph.pacing import own_quota, pause
 from teamslicensing.graph.tokens import NOT_RENEWABLE, REFUSED_AGAIN, claims_challenge
 from teamslicensing.graph.wire import (
     TRANSIENT_STATUSES,
@@ -184,11 +184,11 @@ class BatchRun:
             self.last[request_id] = answer
             if request_id in self.settled:
                 del self.pending[request_id]
-        if self.writes:  # the rate learnt from the refusals, and the limit header where Graph sends it: per item
+        if self.writes:  # the rate learnt from our own quota's refusals, and the limit header, per item
             written = [a for r, a in round_answers if r.method != "GET"]
             self.graph.pacer.observe(
                 sum(1 for a in written if a.ok),
-                sum(1 for a in written if a.status == 429),
+                sum(1 for a in written if a.status == 429 and own_quota(a.headers)),
                 [{k.lower(): v for k, v in response.headers.items()}, *(a.headers for a in written)],
             )
         if self.on_round is not None:
@@ -232,7 +232,7 @@ class BatchRun:
         ):
             wait = policy.delay(number(answer.headers.get("retry-after")), self.attempts[request_id])
             next_round.waits.append(wait)
-            if throttled:
+            if throttled:  # whoever's quota it was, Graph said when: nobody sends before
                 self.graph.pacer.throttled(wait)
             return answer
         self.settled[request_id] = answer

@@ -14,6 +14,14 @@ wastes everybody's quota, so writes are metered at a rate learnt from the refusa
 - Without refusals the pace speeds up: fast while it is only a guess, barely once measured (so a quota that grew,
   or room another app left, is found again); the next 429 re-measures. The limit-percentage header starts the
   pacing but never slows it: on a sliding window it is present at full speed too.
+- Only a 429 about this app's own quota in the tenant is measured: Graph names the limit it enforced in
+  `x-ms-throttle-scope` (`<Scope>/<Limit>/<ApplicationId>/<TenantId>`, Scope `Tenant_Application`, `Tenant` or
+  `Application`: *Microsoft Graph service-specific throttling limits*, identity and access, "Throttled responses";
+  microsoft-graph-docs-contrib `concepts/throttling-limits.md`, the same words at 0135174 and in later revisions, read
+  2026-12). A `Tenant` 429 is every app of the tenant together, an `Application` one this app across every tenant:
+  what got through between two of those is our share of another app's burst, not our quota, and a pace set from it
+  would crawl long after the burst. Such a 429 is honoured (its Retry-After holds everyone) but not measured. A 429
+  that names no scope is taken as ours: slowing down for a limit we cannot name is the safer mistake.
 - A `Retry-After` pauses every request, reads included, until it has passed; a stop cuts every wait short.
 """
 
@@ -31,6 +39,7 @@ MIN_SAMPLE = 40  # accepted writes between two refusals before they count as a m
 WARMUP_ROUNDS = 3  # write batches sent one at a time at the start, until Graph has said something of its quota
 STOP_POLL = 0.1  # seconds between looks at a stop while a wait goes on
 NEAR_LIMIT = 0.8  # x-ms-throttle-limit-percentage from which Graph reports a limit nearly used (0.8 to 1.8)
+OWN_SCOPE = "tenant_application"  # the x-ms-throttle-scope of the quota this app has in this tenant (lower case)
 
 
 class WritePacer:
@@ -73,8 +82,8 @@ class WritePacer:
         self._not_before = max(self._not_before, self._clock() + seconds)
 
     def observe(self, accepted: int, refused: int, headers: Iterable[Mapping[str, str]]) -> None:
-        """One round of a write batch: items accepted and refused with 429, and the headers that came with them
-        (the outer response's and each item's)."""
+        """One round of a write batch: items accepted, items refused with a 429 about our own quota (`own_quota`;
+        other 429s are not counted), and the headers that came with them (the outer response's and each item's)."""
         now = self._clock()
         usage = None
         for found in headers:
@@ -137,6 +146,13 @@ async def pause(seconds: float, stopping: Callable[[], bool] | None = None) -> b
         if stopping is not None and stopping():
             return False
     return True
+
+
+def own_quota(headers: Mapping[str, str]) -> bool:
+    """Whether a 429 with these (lower-case) headers is about this app's own quota in the tenant: its
+    x-ms-throttle-scope says `Tenant_Application`, or names no scope at all."""
+    scope = headers.get("x-ms-throttle-scope", "").strip()
+    return not scope or scope.split("/", 1)[0].strip().lower() == OWN_SCOPE
 
 
 def _fraction(value: str | None) -> float | None:
