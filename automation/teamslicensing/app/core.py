@@ -9,16 +9,23 @@ shown. Data flows one way: config -> tenant source -> plan -> apply -> report.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
-from collections.abc import Callable, Collection, Coroutine, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
+from teamslicensing.app.files import config_digest, written_whole
 from teamslicensing.app.signals import run_stoppable
-from teamslicensing.app.writing import lock_for, opened_audit, stop_signals, watch_lease, write_with
+from teamslicensing.app.writing import (
+    lock_for,
+    opened_audit,
+    signalled_late,
+    stop_signals,
+    watch_lease,
+    write_with,
+)
 from teamslicensing.apply.executor import Progress, WriteBackend, execute
 from teamslicensing.apply.journal import read_journal
 from teamslicensing.apply.planbasis import stale_groups, stale_users
@@ -298,7 +305,7 @@ def apply(run: PlanRun, options: ApplyOptions) -> ApplyResult:
 
         async def write(backend: WriteBackend) -> ApplyResult:
             with stop_signals(switch):
-                return await execute(
+                done = await execute(
                     changes,
                     backend,
                     audit,
@@ -311,6 +318,7 @@ def apply(run: PlanRun, options: ApplyOptions) -> ApplyResult:
                     wait=options.wait,
                     settled=run.stale,  # counted in the end record too
                 )
+            return signalled_late(done, switch)
 
         try:
             result = write_with(run.source, write)
@@ -330,31 +338,6 @@ def export(output: str | Path, graph_access: GraphAccess, config: str | Path | N
             return await export_snapshot(graph, out, groups, licensed)
 
     return written_whole(output, write_snapshot)
-
-
-def written_whole(output: str | Path, write: Callable[[TextIO], Coroutine[Any, Any, T]]) -> T:
-    """Run `write` into `output`'s `.partial` file (opened before Graph is asked anything), then put it in place:
-    the file appears only when whole. An unwritable folder or a full disk is a message; whatever stops the
-    writing, no half-written file is left to pass for a whole one."""
-    temporary = Path(f"{output}.partial")
-    try:
-        with open(temporary, "w", encoding="utf-8") as out:
-            result = run_stoppable(write(out))
-        os.replace(temporary, output)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return result
-
-
-def config_digest(config: str | Path) -> str | None:
-    try:
-        return "sha256:" + hashlib.sha256(Path(config).read_bytes()).hexdigest()
-    except OSError:
-        return None
 
 
 # ---- helpers -------------------------------------------------------------------------------------------------

@@ -18,8 +18,8 @@ from teamslicensing.app.core import (
     read,
     user_principal_names,
     utc_today,
-    written_whole,
 )
+from teamslicensing.app.files import written_whole
 from teamslicensing.app.signals import run_stoppable
 from teamslicensing.config import load_desired_state
 from teamslicensing.errors import UsageError
