@@ -31,10 +31,12 @@ failed, the time budget ran out or the job was stopped (SIGTERM): what was appli
 `exitCode`: 0 when all is well; 1 on a bad setting or configuration, a Graph or Storage error, a plan over a limit,
 any failed write, or the tenant's lease lost; 4 when the time budget (default 150 minutes, below Azure Automation's
 3-hour fair share) left work for the next run, or another job held the tenant's lease for all of the lease wait
-(`stopped.reason` "tenantLocked"); 3 when error-severity gaps remain (in both modes); 143 when stopped by SIGTERM.
-The process exits with the same status, except 3: error gaps are findings about users, reported in the output and
-the JSON line, not a failure of the run, so the job completes (`job_status`). Any other non-zero status fails the
-Automation job. Pending changes in plan mode are not a failure either.
+(`stopped.reason` "tenantLocked"); 3 when error-severity gaps remain (in every mode); 143 when stopped by SIGTERM.
+The process exits with the same status, except 3 in apply mode: every change was applied, and the gaps are findings
+about users, reported in the output and the JSON line, so the job completes (`job_status`). In plan and usage mode,
+3 fails the job on purpose: a scheduled plan is how drift that needs a person (missing seats, unresolvable groups)
+gets noticed, and an alert on failed jobs keeps that signal. Any other non-zero status fails the Automation job.
+Pending changes in plan mode are not a failure.
 """
 
 from __future__ import annotations
@@ -211,35 +213,51 @@ def config_file(config: str) -> Iterator[Path]:
         yield path
 
 
-def main(out: TextIO | None = None, err: TextIO | None = None) -> int:
+def main(out: TextIO | None = None, err: TextIO | None = None, document: dict[str, Any] | None = None) -> int:
+    """Run the job; its exit code (also the JSON line's `exitCode`). `document` receives the JSON line's fields."""
     out = out or sys.stdout
     err = err or sys.stderr
-    document: dict[str, Any] = {"teamsLicensing": RESULT_VERSION, "mode": None}
+    document = {} if document is None else document
+    document.update({"teamsLicensing": RESULT_VERSION, "mode": None})
+    with _signals_stop():  # from the first thing: a job stopped while it starts still ends with its JSON line
+        try:
+            return _main(document, out, err)
+        except KeyboardInterrupt as exc:  # a signal outside the writes (which stop on their own and report)
+            code = int(getattr(exc, "exit_code", 130))  # _Stopped here, or app.signals.SignalStop from a read
+            name = "SIGTERM" if code == 143 else "SIGINT"
+            return _fail(out, err, document, f"{name} received outside the writes: nothing more was written", code)
+        except SettingError as exc:
+            return _fail(out, err, document, str(exc))
+        except MemoryError:  # the sandbox's 400 MB: the job still ends with its summary line and the JSON line
+            message = "out of memory (Azure Automation gives a job 400 MB): stopped; the audit records in this output "
+            return _fail(out, err, document, message + "name every write that was sent")
+        except OSError as exc:  # a file the system refused: a message, like the CLI's
+            return _fail(out, err, document, f"{exc.filename or 'error'}: {exc.strerror or exc}")
+        except Exception as exc:  # a bug: still one line and the JSON line, never a bare traceback in the job
+            if _is_tool_error(exc):
+                return _fail(out, err, document, str(exc))
+            message = f"internal error: {type(exc).__name__}: {exc} (a bug in teams-licensing)"
+            return _fail(out, err, document, message)
+
+
+def _main(document: dict[str, Any], out: TextIO, err: TextIO) -> int:
     try:
-        from teamslicensing.errors import TeamsLicensingError
+        import teamslicensing.errors  # noqa: F401 -- the package is what may be missing
     except ImportError as exc:  # the package is not in the runtime environment
         return _fail(out, err, document, f"cannot import teamslicensing: {exc}; upload its wheels first")
-    try:
-        settings = read_settings(automation_variable_reader())
-        document["mode"] = settings.mode
-        from teamslicensing.graph.blobread import stored_text  # a blob URL deploy stored: its text
+    settings = read_settings(automation_variable_reader())
+    document["mode"] = settings.mode
+    from teamslicensing.graph.blobread import stored_text  # a blob URL deploy stored: its text
 
-        config = stored_text(settings.config, settings.managed_identity_client_id, settings.storage_token)
-        with config_file(config) as path, _signals_stop():
-            return _run(settings, path, document, out, err)
-    except KeyboardInterrupt as exc:  # a signal outside the writes (which stop on their own and report)
-        code = int(getattr(exc, "exit_code", 130))  # _Stopped here, or app.signals.SignalStop from a read
-        name = "SIGTERM" if code == 143 else "SIGINT"
-        return _fail(out, err, document, f"{name} received outside the writes: nothing more was written", code)
-    except (SettingError, TeamsLicensingError) as exc:
-        return _fail(out, err, document, str(exc))
-    except MemoryError:  # the sandbox's 400 MB: the job still ends with its summary line and the JSON line
-        message = "out of memory (Azure Automation gives a job 400 MB): stopped; the audit records in this output "
-        return _fail(out, err, document, message + "name every write that was sent")
-    except OSError as exc:  # a file the system refused: a message, like the CLI's
-        return _fail(out, err, document, f"{exc.filename or 'error'}: {exc.strerror or exc}")
-    except Exception as exc:  # a bug: still one line and the JSON line, never a bare traceback in the job
-        return _fail(out, err, document, f"internal error: {type(exc).__name__}: {exc} (a bug in teams-licensing)")
+    config = stored_text(settings.config, settings.managed_identity_client_id, settings.storage_token)
+    with config_file(config) as path:
+        return _run(settings, path, document, out, err)
+
+
+def _is_tool_error(exc: Exception) -> bool:
+    """A TeamsLicensingError: a message for the admin, not a bug (the package may not import, so looked up)."""
+    errors = sys.modules.get("teamslicensing.errors")
+    return errors is not None and isinstance(exc, errors.TeamsLicensingError)
 
 
 def _run(settings: Settings, path: Path, document: dict[str, Any], out: TextIO, err: TextIO) -> int:
@@ -262,6 +280,8 @@ def _run(settings: Settings, path: Path, document: dict[str, Any], out: TextIO, 
     try:
         with _writer(settings, source, out) as source:
             run = app.plan(path, source)  # every configuration error surfaces before Graph is asked anything
+            limits = (SETTINGS["max_changes"][0], SETTINGS["max_removals"][0])
+            run = app.with_limits(run, settings.max_changes, settings.max_removals, limits)  # this job's apply's
             summary = job_summary(run.plan, run.origin, settings.mode, connection.graph_url)
             out.writelines(f"{line}\n" for line in summary)
             out.flush()
@@ -305,17 +325,15 @@ def _apply(
     """Write the plan (within the limits and the time budget), keep the audit log, say what happened."""
     from teamslicensing import app
     from teamslicensing.apply.audit import default_audit_path
-    from teamslicensing.report.outcome import failure_lines, outcome_line
+    from teamslicensing.report.outcome import failure_lines, outcome_json, outcome_line
     from teamslicensing.report.progress import ProgressLines
 
     result = run.plan
     if result.is_empty:
         print("Nothing to apply.", file=out)
         return None
-    limit = settings.max_changes if settings.max_changes is not None else run.max_changes
-    removals = settings.max_removals if settings.max_removals is not None else run.max_removals
-    # refused into main: one line, exit 1
-    app.check_applicable(result, limit, _names("max_changes"), removals, _names("max_removals"))
+    # refused (the reasons the summary and the JSON line gave) into main: one line, exit 1
+    app.check_applicable(result, _names("max_changes"), _names("max_removals"))
     audit = default_audit_path(tempfile.gettempdir())
     print(f"Applying {len(result.changes)} change(s); audit log {audit}", file=out)
     options = app.ApplyOptions(
@@ -326,11 +344,15 @@ def _apply(
         # there too, each before its write, and `teams-licensing undo OUTPUT_FILE` reads them from it
         audit_mirror=out,
     )
+    stopped_by: str | None = None
     try:
         outcome = app.apply(run, options)
+        document.update(outcome_json(outcome))  # what was written stays in the JSON line, whatever comes next
     finally:
         if settings.audit_container:  # whatever happened, the log that exists is kept
-            document.update(_store_audit(settings, audit, out, err))
+            stopped_by = _store_audit(settings, audit, document, out, err)
+    if stopped_by is not None:  # the writes were over: the job ends now, with what they did
+        outcome = _stopped_after_writes(outcome, stopped_by, "while the audit log was stored")
     print(outcome_line(outcome), file=out)
     for line in failure_lines(outcome):
         print(line, file=out)
@@ -349,17 +371,18 @@ def _finish(document: dict[str, Any], outcome: ApplyResult | None, gaps_remain: 
     document.update(outcome_json(outcome if outcome is not None else ApplyResult((), 0.0, 0)))
     document["exitCode"] = status
     document["error"] = None
-    out.write(json.dumps(document, separators=(",", ":")) + "\n")
-    out.flush()
+    _json_line(document, out)
     return status
 
 
-def _store_audit(settings: Settings, audit: Path, out: TextIO, err: TextIO) -> dict[str, Any]:
-    """Copy the audit log into the blob container; a failure is said (the records are in the job output too)."""
+def _store_audit(settings: Settings, audit: Path, document: dict[str, Any], out: TextIO, err: TextIO) -> str | None:
+    """Copy the audit log into the blob container and say so in `document`; a failure is said (the records are in
+    the job output too). Returns the name of a signal that stopped the copy (the job ends then), else None."""
     from teamslicensing import app
     from teamslicensing.errors import TeamsLicensingError
 
     assert settings.audit_container is not None
+    failure = f"The audit log was not stored in {settings.audit_container}"
     try:
         url = app.store_audit(
             audit,
@@ -368,10 +391,30 @@ def _store_audit(settings: Settings, audit: Path, out: TextIO, err: TextIO) -> d
             access_token=settings.storage_token,
         )
     except (TeamsLicensingError, OSError) as exc:
-        print(f"The audit log was not stored in {settings.audit_container}: {exc} (it is in this output)", file=err)
-        return {"auditBlob": None, "auditBlobError": str(exc)}
+        print(f"{failure}: {exc} (it is in this output)", file=err)
+        document.update({"auditBlob": None, "auditBlobError": str(exc)})
+        return None
+    except KeyboardInterrupt as exc:  # the job was stopped as the log uploaded (_Stopped)
+        name = "SIGTERM" if getattr(exc, "exit_code", 130) == 143 else "SIGINT"
+        print(f"{failure}: stopped by {name} (it is in this output)", file=err)
+        document.update({"auditBlob": None, "auditBlobError": f"stopped by {name}"})
+        return name
     print(f"Audit log stored: {url}", file=out)
-    return {"auditBlob": url, "auditBlobError": None}
+    document.update({"auditBlob": url, "auditBlobError": None})
+    return None
+
+
+def _stopped_after_writes(outcome: ApplyResult, name: str, when: str) -> ApplyResult:
+    """`outcome`, stopped by the signal `name` that came after the writes: every write stands and is counted."""
+    import dataclasses
+
+    from teamslicensing.model.outcome import Stop, StopReason
+
+    reason = StopReason.TERMINATED if name == "SIGTERM" else StopReason.INTERRUPTED
+    message = f"{name} received {when}, after the writes"
+    if outcome.stopped is not None:
+        message += f" (they had stopped: {outcome.stopped.message})"
+    return dataclasses.replace(outcome, stopped=Stop(reason, message))
 
 
 def _usage(settings: Settings, path: Path, source: Any, document: dict[str, Any], out: TextIO) -> int:
@@ -388,15 +431,15 @@ def _usage(settings: Settings, path: Path, source: Any, document: dict[str, Any]
     document["usage"] = usage_to_json(report)
     document["exitCode"] = status
     document["error"] = None
-    out.write(json.dumps(document, separators=(",", ":")) + "\n")
-    out.flush()
+    _json_line(document, out)
     return status
 
 
-def job_status(code: int) -> int:
-    """The process's exit status for a result's `exitCode`: 3 (error gaps remain, everything else done) completes
-    the job; the JSON line still says 3."""
-    return 0 if code == 3 else code
+def job_status(code: int, mode: str | None) -> int:
+    """The process's exit status for a result's `exitCode`. In apply mode, 3 (every change applied, error gaps
+    remain) completes the job: the gaps are findings about users, and the JSON line still says 3. In plan and
+    usage mode a job is how such findings get noticed, so 3 fails it, as every other non-zero status does."""
+    return 0 if code == 3 and mode == "apply" else code
 
 
 class _Stopped(KeyboardInterrupt):
@@ -411,11 +454,17 @@ class _Stopped(KeyboardInterrupt):
 
 @contextlib.contextmanager
 def _signals_stop() -> Iterator[None]:
-    """While reading and planning, SIGTERM and SIGINT end the run with the summary and the JSON line."""
+    """SIGTERM and SIGINT end the job with the summary and the JSON line, wherever it is (the writes and the reads
+    answer them with handlers of their own for a while, and report them). The first one raises _Stopped; the job
+    is ending from then on, and a later one is let go: raising again could cut that ending short."""
     import signal
 
+    raised: list[int] = []
+
     def stop(signum: int, frame: Any) -> None:
-        raise _Stopped(signal.Signals(signum).name, 128 + signum)
+        if not raised:
+            raised.append(signum)
+            raise _Stopped(signal.Signals(signum).name, 128 + signum)
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -425,12 +474,26 @@ def _signals_stop() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def _json_line(document: dict[str, Any], out: TextIO) -> None:
+    """The JSON line, the job's last output, written whole: a signal that comes meanwhile is let go (the job ends
+    as this line says, at once)."""
+    import signal
+
+    line = json.dumps(document, separators=(",", ":")) + "\n"
+    held = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        out.write(line)
+        out.flush()
+    finally:
+        for sig, handler in held.items():
+            signal.signal(sig, handler)
+
+
 def _fail(out: TextIO, err: TextIO, document: dict[str, Any], message: str, code: int = FAILED_BEFORE_START) -> int:
     print(message, file=err)
     err.flush()
     document.update({"exitCode": code, "error": message, "stopped": _stopped(code, message)})
-    out.write(json.dumps(document, separators=(",", ":")) + "\n")
-    out.flush()
+    _json_line(document, out)
     return code
 
 
@@ -440,4 +503,5 @@ def _stopped(code: int, message: str) -> dict[str, str] | None:
 
 
 if __name__ == "__main__":
-    sys.exit(job_status(main()))
+    ended: dict[str, Any] = {}
+    sys.exit(job_status(main(document=ended), ended.get("mode")))

@@ -30,6 +30,7 @@ EXPORTS = {
         "undo",
         "usage",
         "validate",
+        "with_limits",
         "with_usage",
         "writer_lock",
     ],

@@ -289,3 +289,27 @@ def test_json_is_written_piece_by_piece_exactly_as_one_dump_would_write_it(
         streamed = "".join(plan_json_chunks(plan, extra))
         assert streamed == json.dumps(whole, indent=2) + "\n"
     assert sum(1 for _ in plan_json_chunks(PLAN)) > len(PLAN.changes) + len(PLAN.gaps), "one piece per element"
+
+
+def test_every_format_counts_a_rules_protected_and_disabled_users_as_skipped(tmp_path: Path) -> None:
+    """On the demo, sales-voice selects breakglass (policy.protectedUsers) and quentin (disabled), whom it would
+    change: each report's rule table says skipped 2 beside withheld (what a gap held back), and JSON says so too."""
+    config = str(ROOT / "config" / "licensing.yaml")
+    snapshot = str(ROOT / "config" / "examples" / "contoso-tenant.json")
+    shown = {}
+    for fmt in ("json", "text", "markdown", "html", "csv"):
+        out = tmp_path / f"plan.{fmt}"
+        main(["plan", config, "--snapshot", snapshot, "--format", fmt, "--output", str(out)])
+        shown[fmt] = out.read_text(encoding="utf-8")
+    document = json.loads(shown["json"])
+    skipped = sorted(g["userPrincipalName"] for g in document["gaps"] if g["code"].endswith("_SKIPPED"))
+    assert skipped == ["breakglass@contoso.com", "quentin@contoso.com"]
+    row = next(r for r in document["ruleSummary"] if r["rule"] == "sales-voice")
+    assert (row["withheld"], row["skipped"]) == (2, 2)
+    text_row = next(line for line in shown["text"].splitlines() if line.strip().startswith("sales-voice "))
+    assert text_row.split()[1:] == ["7", "3", "4", "0", "2", "2"]
+    assert "skipped: a protected user" in shown["text"]
+    assert "| Rule | Selected | Changed | Adds | Removals | Withheld | Skipped |" in shown["markdown"]
+    assert "| sales-voice | 7 | 3 | 4 | 0 | 2 | 2 |" in shown["markdown"]
+    assert "<th class='n'>skipped</th>" in shown["html"]
+    assert "rule sales-voice: selected 7; changed 3; adds 4; removals 0; withheld 2; skipped 2" in shown["csv"]

@@ -20,6 +20,7 @@ from teamslicensing.app.core import (
     saved_plan,
     undo,
     validate,
+    with_limits,
 )
 from teamslicensing.app.lease import LeaseOptions, LeaseWaitStopped, tenant_lease
 from teamslicensing.app.reprocess import reprocess, reprocess_plan
@@ -52,6 +53,7 @@ __all__ = [
     "undo",
     "usage",
     "validate",
+    "with_limits",
     "with_usage",
     "writer_lock",
 ]

@@ -20,7 +20,7 @@ from teamslicensing.errors import UsageError
 from teamslicensing.exitcodes import EXIT_CHANGES, EXIT_FAILURE, EXIT_GAPS, EXIT_OK
 
 if TYPE_CHECKING:
-    from teamslicensing.app import GraphAccess, PlanRun, TenantSource
+    from teamslicensing.app import ApplyOptions, GraphAccess, PlanRun, TenantSource
 
 
 def validate(args: argparse.Namespace) -> int:
@@ -144,16 +144,15 @@ def _reprocess(args: argparse.Namespace, source: TenantSource) -> int:
 def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
     """Show the plan, refuse what must not be written, confirm, write, and report: shared by apply and undo."""
     from teamslicensing import app
-    from teamslicensing.apply.audit import default_audit_path
     from teamslicensing.cli.ci import ci_outputs
+    from teamslicensing.errors import ApplyRefusedError
     from teamslicensing.exitcodes import for_writes
     from teamslicensing.model.outcome import ApplyResult
     from teamslicensing.report import plan_json_chunks, render, summary_line
     from teamslicensing.report.outcome import failure_lines, github_failures, outcome_json, outcome_line
-    from teamslicensing.report.progress import ProgressLines
 
-    max_changes = args.max_changes if args.max_changes is not None else run.max_changes
-    max_removals = args.max_removals if args.max_removals is not None else run.max_removals
+    limit_names = ("--max-changes", "--max-removals")
+    run = app.with_limits(run, args.max_changes, args.max_removals, limit_names)  # what every report says it refuses
     title = f"teams-licensing {verb}: {run.origin} against {run.source.where}"
     for note in run.notes:
         print(note, file=sys.stderr)
@@ -163,27 +162,24 @@ def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
         print(f"  STALE {stale.user_principal_name}: {stale.reason}", file=sys.stderr)
     outcome: ApplyResult | None = None
 
-    def finish_json() -> None:
+    def finish_json(error: str | None = None) -> None:
         if args.format == "json":
             result = None if outcome is None else outcome_json(outcome)
-            _write(plan_json_chunks(run.plan, [("result", result)]), args.output)
+            _write(plan_json_chunks(run.plan, [("result", result), ("error", error)]), args.output)
 
     try:
         if run.plan.is_empty and not run.stale:
             print("Nothing to apply.", file=sys.stderr)
             finish_json()
             return EXIT_GAPS if run.plan.has_errors else EXIT_OK
-        app.check_applicable(run.plan, max_changes, "--max-changes", max_removals, "--max-removals")
+        try:
+            app.check_applicable(run.plan, *limit_names)
+        except ApplyRefusedError as exc:
+            finish_json(str(exc))  # the report a script reads says it too, with applyWouldRefuse
+            raise
         if not run.plan.is_empty:
             _confirm(args, summary_line(run.plan), verb)
-        options = app.ApplyOptions(
-            audit_path=Path(args.audit_log) if args.audit_log else default_audit_path(),
-            append_audit=args.append_audit,
-            deadline=args.started + args.time_budget if args.time_budget is not None else None,
-            limit=args.limit,
-            progress=ProgressLines(sys.stderr),
-            wait=getattr(args, "wait", None),
-        )
+        options = _apply_options(args)
         print(f"Audit log: {options.audit_path}", file=sys.stderr)
         outcome = app.apply(run, options)
         finish_json()
@@ -195,6 +191,21 @@ def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
         return for_writes(outcome, run.plan.has_errors)
     finally:
         ci_outputs(run.plan, title, outcome)
+
+
+def _apply_options(args: argparse.Namespace) -> ApplyOptions:
+    from teamslicensing import app
+    from teamslicensing.apply.audit import default_audit_path
+    from teamslicensing.report.progress import ProgressLines
+
+    return app.ApplyOptions(
+        audit_path=Path(args.audit_log) if args.audit_log else default_audit_path(),
+        append_audit=args.append_audit,
+        deadline=args.started + args.time_budget if args.time_budget is not None else None,
+        limit=args.limit,
+        progress=ProgressLines(sys.stderr),
+        wait=getattr(args, "wait", None),
+    )
 
 
 def export(args: argparse.Namespace) -> int:

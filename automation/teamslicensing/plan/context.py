@@ -65,6 +65,7 @@ class Outcome:
     new_seats: tuple[str, ...] = ()  # SKUs this change assigns anew (each takes a seat)
     freed: tuple[str, ...] = ()  # SKUs this change removes (each frees a seat)
     withheld: bool = False  # something the rules wanted for the user was held back by a gap
+    skipped: bool = False  # the rules wanted a change, and the user is protected or disabled: not changed
 
 
 @dataclass

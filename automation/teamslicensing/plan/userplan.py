@@ -94,7 +94,7 @@ class UserPlanner:
         if change is not None:
             change = dataclasses.replace(change, user_id=user.id, user_principal_name=upn)
         gaps = [Gap(g.code, g.severity, upn, g.sku_part_number, g.message) for g in template.gaps]
-        return Outcome(change, gaps, template.new_seats, template.freed, template.withheld)
+        return Outcome(change, gaps, template.new_seats, template.freed, template.withheld, template.skipped)
 
     def _plan(self, user: TenantUser, denied: frozenset[str]) -> Outcome:
         selected = user.id in self.selected_by
@@ -153,6 +153,7 @@ class UserPlanner:
                     user_gap(self.p, user, code, INFO, None, message),
                     *report_only_gaps(self.p, user, self._orders(user)),
                 ],
+                skipped=True,
             )
         end = end_holding(user, draft)
         gaps = draft.gaps + state_gaps(self.p, user, self._orders(user), end, selected, reported)

@@ -13,9 +13,11 @@ from teamslicensing.model.usage import UsageReport
 from teamslicensing.report.common import (
     LIMITS_OVERRIDE,
     RULE_HEADER,
+    RULE_LEGEND,
     SEAT_LEGEND,
     beyond_voice,
     beyond_voice_heading,
+    counted,
     no_changes_line,
     pool_rows,
     product_name,
@@ -106,7 +108,7 @@ def _plan_body(plan: Plan) -> Iterator[str]:
             removes = ", ".join(_sku(r.sku_part_number) for r in group.remove_licenses)
             parts = [f"adds {adds}" if adds else "", f"removes {removes}" if removes else ""]
             yield (
-                f"<li><b>{escape(group.group_name)}</b> ({group.members} direct members): "
+                f"<li><b>{escape(group.group_name)}</b> ({counted(group.members, 'direct member')}): "
                 f"{'; '.join(p for p in parts if p)}</li>"
             )
         yield "</ul>\n"
@@ -133,10 +135,7 @@ def _rule_table(plan: Plan) -> Iterator[str]:
     yield "</tr>"
     for rule, *numbers in rule_rows(plan.rule_summaries):
         yield f"<tr><td>{escape(rule)}</td>" + "".join(f"<td class='n'>{n:,}</td>" for n in numbers) + "</tr>"
-    yield (
-        "</table>\n<p class='legend'>A user several rules select counts in each; withheld: a change the rule wanted "
-        "that a gap held back.</p>\n"
-    )
+    yield f"</table>\n<p class='legend'>{escape(RULE_LEGEND[0].upper() + RULE_LEGEND[1:])}.</p>\n"
 
 
 def _destructive(changes: Sequence[UserChange]) -> Iterator[str]:
