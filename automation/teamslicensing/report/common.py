@@ -271,7 +271,7 @@ def plan_fields_with_product_names(fields: Iterable[tuple[str, Any]]) -> Iterato
     """`plan_json_fields` with "productName" beside every "skuPartNumber" of the changes and seats (the contract's
     other keys unchanged; null when the catalogue does not know the SKU); the arrays stay iterators."""
     for key, value in fields:
-        if key == "changes":
+        if key in ("changes", "groupChanges"):
             yield key, map(change_with_product_names, value)
         elif key == "seats":
             yield key, map(entry_with_product_name, value)
