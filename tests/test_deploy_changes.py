@@ -93,7 +93,7 @@ def test_a_configuration_over_the_variable_limit_is_stored_as_a_blob_the_runbook
     out = capsys.readouterr().out
     url = json.loads(azure.arm.variables["TeamsLicensing_Config"]["value"])
     assert url == f"{azure.blob_url}/teams-licensing-config/config/licensing.yaml"
-    assert azure.storage.containers["teams-licensing-config"]["config/licensing.yaml"].content == big.read_bytes()
+    assert azure.storage.content("config/licensing.yaml", "teams-licensing-config") == big.read_bytes()
     assert '--role "Storage Blob Data Reader"' in out
     assert "/containers/teams-licensing-config" in out
     assert deploy(azure, bundle, "--config", str(big)) == 0

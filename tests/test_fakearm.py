@@ -1,5 +1,6 @@
-"""The fake Resource Manager and Blob Storage hold what Azure's specification (and the service, where marked in
-tests/support/fakearm/spec.py) holds: a deployment tested against it is tested against that, not against a guess."""
+"""The fake Resource Manager holds what Azure's specification (and the service, where marked in
+tests/support/fakearm/spec.py) holds: a deployment tested against it is tested against that, not against a guess.
+(The fake Storage account beside it is tested in test_fakestorage.py.)"""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.fakearm import ARM_TOKEN, STORAGE_TOKEN, FakeAzure, fake_azure
+from tests.support.fakearm import ARM_TOKEN, FakeAzure, fake_azure
 from tests.support.fakearm.spec import SCHEDULE_TOO_SOON
 
 API = "?api-version=2024-10-23"
@@ -114,19 +115,3 @@ def test_job_schedules_and_variables_as_specified(azure: FakeAzure, arm: httpx.C
     assert "value" not in arm.get(f"/variables/v{API}").json()["properties"], "an encrypted value is never returned"
     huge = {"name": "w", "properties": {"value": json.dumps("x" * 1_048_576)}}
     assert arm.put(f"/variables/w{API}", json=huge).status_code == 400
-
-
-def test_blob_storage_reads_by_sas_only_from_a_key_it_issued(azure: FakeAzure) -> None:
-    verify = ssl.create_default_context(cafile=str(azure.ca_file))
-    version = {"x-ms-version": "2026-10-06"}
-    with httpx.Client(verify=verify, headers=version) as client:
-        signed = {**version, "Authorization": f"Bearer {STORAGE_TOKEN}"}
-        assert client.put(f"{azure.blob_url}/c?restype=container", headers=signed).status_code == 201
-        assert client.put(f"{azure.blob_url}/c/b", headers=signed, content=b"x").status_code == 400, "no blob type"
-        put = client.put(f"{azure.blob_url}/c/b", headers={**signed, "x-ms-blob-type": "BlockBlob"}, content=b"x")
-        assert put.status_code == 201
-        expiry = (datetime.now(timezone.utc) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        forged = f"sp=r&sr=b&se={expiry}&skoid=x&sktid=y&skt={expiry}&ske={expiry}&sks=b&skv=1&sig=abc"
-        assert client.get(f"{azure.blob_url}/c/b?{forged}").status_code == 403
-        assert client.get(f"{azure.blob_url}/c/b", headers={"Authorization": f"Bearer {ARM_TOKEN}"}).status_code == 403
-        assert client.get(f"{azure.blob_url}/c/b", headers=signed).content == b"x"

@@ -309,7 +309,7 @@ def fetch_and_check(fake: FakeAutomation, package: PackageState) -> tuple[str, s
     uri = str(package.content_link.get("uri") or "")
     try:
         with httpx.Client(verify=ssl.create_default_context(cafile=str(fake.ca_file)), timeout=30) as client:
-            response = client.get(uri, headers={"x-ms-version": "2021-08-06"})
+            response = client.get(uri)  # a SAS names its service version (sv): no x-ms-version
     except httpx.HTTPError as exc:
         return ("ContentDownloadFailed", f"could not download {uri.split('?')[0]}: {exc}")
     if response.status_code != 200:
