@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -51,8 +52,11 @@ def test_a_first_deploy_sets_everything_up_and_a_second_changes_nothing(
     assert deploy(azure, bundle, "--config", str(CONFIG), "--schedule", "daily@06:00") == 0
     first = capsys.readouterr().out
     arm = azure.arm
-    assert set(arm.packages["teams-licensing-py310"]) == {"teams_licensing", "PyYAML", "pydantic", "pydantic_core"}
-    assert all(p.state == "Succeeded" for p in arm.packages["teams-licensing-py310"].values())
+    (environment,) = arm.environments
+    assert re.fullmatch(rf"teams-licensing-py310-{__version__.replace('.', '_')}-[0-9a-f]{{12}}", environment)
+    assert arm.environments[environment]["tags"]["teams-licensing-version"] == __version__
+    assert set(arm.packages[environment]) == {"teams_licensing", "PyYAML", "pydantic", "pydantic_core"}
+    assert all(p.state == "Succeeded" for p in arm.packages[environment].values())
     publish = arm.requests("POST", rf"/runbooks/{RUNBOOK}/publish")
     assert len(publish) == 1
     assert publish[0].status == 202
@@ -60,7 +64,7 @@ def test_a_first_deploy_sets_everything_up_and_a_second_changes_nothing(
     runbook = arm.runbooks[RUNBOOK]
     assert runbook["published"] == (ROOT / "runbooks" / "reconcile_licenses.py").read_text(encoding="utf-8")
     assert runbook["properties"]["runbookType"] == "Python"
-    assert runbook["properties"]["runtimeEnvironment"] == "teams-licensing-py310"
+    assert runbook["properties"]["runtimeEnvironment"] == environment
     config = arm.variables["TeamsLicensing_Config"]
     assert config["isEncrypted"]
     assert json.loads(config["value"]) == CONFIG.read_text(encoding="utf-8")
@@ -99,7 +103,7 @@ def test_a_package_that_fails_to_import_fails_the_deploy_with_azures_message_and
         out, err = capsys.readouterr()
         assert f"pydantic_core: Failed: PackageImportFailed {message}" in err
         assert "Deploy stopped: 10 change(s) were made before it (listed above); run it again" in out
-        assert "the runbook was not published" in err
+        assert f"runbook {RUNBOOK} was not published" in err
         assert azure.arm.requests("POST", r"/runbooks/.*") == []
         assert azure.arm.requests("PUT", r"/runbooks/.*") == []
         assert "Traceback" not in err
@@ -113,7 +117,8 @@ def test_azure_fetches_each_wheel_through_a_read_only_link_to_that_blob_with_its
     assert deploy(azure, bundle) == 0
     manifest = json.loads((bundle / "bundle.json").read_text(encoding="utf-8"))
     digests = {entry["file"]: entry["sha256"].upper() for entry in manifest["wheels"]}
-    for package in azure.arm.packages["teams-licensing-py310"].values():
+    (environment,) = azure.arm.packages
+    for package in azure.arm.packages[environment].values():
         link = package.content_link
         uri, query = link["uri"].split("?", 1)
         fields = dict(part.split("=", 1) for part in query.split("&"))
@@ -137,7 +142,7 @@ def test_imports_wait_within_the_timeout_and_then_stop_saying_which(
         err = capsys.readouterr().err
         assert "package imports did not finish within" in err
         assert "teams_licensing still Creating" in err
-        assert "nothing was published" in err
+        assert f"runbook {RUNBOOK} was not published" in err
         assert azure.arm.requests("POST", r"/runbooks/.*") == []
 
 

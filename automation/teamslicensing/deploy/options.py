@@ -86,7 +86,9 @@ class DeployOptions:
     config: Path | None = None
     numbers: Path | None = None
     schedule: DailyAt | None = None
-    runtime_environment: str = DEFAULT_RUNTIME_ENVIRONMENT
+    runtime_environment: str = (
+        DEFAULT_RUNTIME_ENVIRONMENT  # the prefix: one environment per bundle, PREFIX-VERSION-DIGEST
+    )
     runbook: str = DEFAULT_RUNBOOK
     bundle: Path | None = None  # default: build one
     mode: str | None = None  # TeamsLicensing_Mode; default: "plan" when the variable is not there, else left
