@@ -172,3 +172,30 @@ def test_package_names_azure_spells_in_another_case_are_the_same_packages(azure:
     writes = len(azure.arm.writes())
     assert deploy(azure, first) == 0
     assert azure.arm.writes()[writes:] == [], "pyyaml is PyYAML: neither imported again nor removed"
+
+
+@pytest.mark.parametrize(
+    ("description", "removed"),
+    [
+        ("teams-licensing 0.2.0: the runbook's Python 3.10 packages", True),  # what deploy 0.2.0 wrote
+        ("our own Python 3.10 packages", False),
+    ],
+)
+def test_the_environment_deploy_0_2_0_made_is_replaced_and_one_of_that_name_it_did_not_make_is_kept(
+    azure: FakeAzure, tmp_path: Path, description: str, removed: bool
+) -> None:
+    """0.2.0 imported into one environment named exactly the prefix, without tags: recognised by its description."""
+    first, _ = bundles(tmp_path)
+    assert deploy(azure, first) == 0
+    legacy = azure.arm.environments[running(azure)]
+    azure.arm.environments["teams-licensing-py310"] = {
+        **legacy,
+        "name": "teams-licensing-py310",
+        "tags": {},
+        "properties": {**legacy["properties"], "description": description},
+    }
+    azure.arm.packages["teams-licensing-py310"] = {}
+    azure.arm.runbooks[RUNBOOK]["properties"]["runtimeEnvironment"] = "teams-licensing-py310"
+    assert deploy(azure, first) == 0
+    assert running(azure) != "teams-licensing-py310"
+    assert ("teams-licensing-py310" not in azure.arm.environments) is removed
