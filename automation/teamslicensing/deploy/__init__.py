@@ -43,7 +43,7 @@ DEFAULT_PACE = Pace()
 class DeployResult:
     changes: tuple[str, ...]
     principal_id: str | None
-    mode: str
+    mode: str | None  # None: TeamsLicensing_Mode is encrypted, and was not read
     version: str
 
 
@@ -99,7 +99,7 @@ def deploy_automation(options: DeployOptions, out: TextIO, pace: Pace | None = N
 @dataclass(frozen=True)
 class _Outcome:
     facts: AccountFacts
-    mode: str
+    mode: str | None
     readers: list[str]  # containers the identity must read (settings stored as blobs)
     config_missing: bool
 

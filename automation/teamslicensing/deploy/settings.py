@@ -9,8 +9,8 @@ records the SHA-256 of what was stored and a second run compares that. A variabl
 once it exists: it is deleted and created again when it must.
 
 `TeamsLicensing_Mode` is created as `plan` when it is not there, and otherwise changed only by `--mode`, so an admin
-who has moved it to `apply` is not moved back. `TeamsLicensing_AuditContainer` names the container `deploy` creates
-for apply-mode audit logs.
+who has moved it to `apply` is not moved back; one an admin stored encrypted cannot be read, and is left as it is.
+`TeamsLicensing_AuditContainer` names the container `deploy` creates for apply-mode audit logs.
 """
 
 from __future__ import annotations
@@ -65,9 +65,16 @@ def is_set(azure: Azure, variable: str) -> bool:
     return _get(azure, variable) is not None
 
 
-def ensure_mode(azure: Azure, wanted: str | None, changes: Changes) -> str:
-    """The mode the runbook will run in: `wanted`, or the variable's value, or `plan` when it is not there."""
+def ensure_mode(azure: Azure, wanted: str | None, changes: Changes) -> str | None:
+    """The mode the runbook will run in: `wanted`, or the variable's value, or `plan` when it is not there; None
+    when the variable is encrypted (its value cannot be read, and it is left as it is)."""
     existing = _get(azure, MODE_VARIABLE)
+    if wanted is None and existing is not None and existing.get("isEncrypted"):
+        changes.same(f"variable {MODE_VARIABLE} (encrypted)")
+        changes.progress(
+            f"{MODE_VARIABLE} is encrypted, so deploy cannot read it: left as it is (--mode MODE sets it, in clear)"
+        )
+        return None
     current = _plain_value(existing)
     if wanted is None and current is not None:
         changes.same(f"variable {MODE_VARIABLE} ({current})")
