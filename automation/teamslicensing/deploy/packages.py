@@ -53,6 +53,7 @@ def ensure_packages(
         pacer.wait()
         changes.change(f"import package {name} {wheel.version} ({wheel.path.name}) into {environment}")
         _import(azure, environment, name, wheel, links.link(wheel.path.name))
+        pacer.done()
         started.append(name)
     if started:
         changes.progress(f"waiting for {len(started)} package import(s) to reach Succeeded")
@@ -158,7 +159,8 @@ def _judge(ended: dict[str, dict[str, Any]], environment: str, running: str | No
 
 
 class _Pacer:
-    """At most `count` starts in any `window` seconds."""
+    """At most `count` starts in any `window` seconds. A start is counted from when Azure had answered it (`done`),
+    never from before it was sent: the time a link or the request itself takes must not shorten the window."""
 
     def __init__(self, count: int, window: float) -> None:
         self.count, self.window = count, window
@@ -171,4 +173,6 @@ class _Pacer:
         if len(self.starts) >= self.count:
             time.sleep(self.window - (now - self.starts[0]))
             self.starts.popleft()
+
+    def done(self) -> None:
         self.starts.append(time.monotonic())
