@@ -86,3 +86,20 @@ def test_an_encrypted_mode_cannot_be_read_and_is_left_as_it_is(
     assert deploy(azure, bundle, "--mode", "plan") == 0, "--mode replaces it, in clear"
     stored = azure.arm.variables["TeamsLicensing_Mode"]
     assert (stored["isEncrypted"], json.loads(stored["value"])) == (False, "plan")
+
+
+def test_a_configuration_stored_as_a_blob_follows_the_blob_endpoint(
+    azure: FakeAzure, bundle: Path, tmp_path: Path
+) -> None:
+    """The variable holds the blob's URL: the same text at another endpoint is another value (the encrypted value
+    cannot be read back, so its description must record where it points, not only the text's digest)."""
+    big = tmp_path / "licensing.yaml"
+    padding = "".join(f"# {'x' * 100}\n" for _ in range(11_000))  # over a variable's 1,048,576 characters
+    big.write_text(CONFIG.read_text(encoding="utf-8") + padding, encoding="utf-8")
+    assert deploy(azure, bundle, "--config", str(big)) == 0
+    moved = azure.blob_url.replace("127.0.0.1", "localhost")  # the same account, reached by another name
+    args = [moved if arg == azure.blob_url else arg for arg in azure.cli_args()]
+    assert main(["deploy", "automation", *args, "--bundle", str(bundle), "--config", str(big)]) == 0
+    url = f"{moved}/teams-licensing-config/config/licensing.yaml"
+    assert json.loads(azure.arm.variables["TeamsLicensing_Config"]["value"]) == url
+    assert json.loads(azure.arm.variables["TeamsLicensing_AuditContainer"]["value"]) == f"{moved}/teams-licensing-audit"
