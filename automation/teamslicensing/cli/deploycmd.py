@@ -60,8 +60,14 @@ def deploy_command(subcommands: argparse._SubParsersAction[Any]) -> None:
         "--timeout", type=duration, default=1800.0, metavar="DURATION", help="wait for imports and operations (30m)"
     )
     automation.add_argument("--cloud", choices=tuple(CLOUDS), default="global", help="national cloud (global)")
-    automation.add_argument("--arm-url", metavar="URL", help="Resource Manager (default: the cloud's)")
-    automation.add_argument("--blob-url", metavar="URL", help="blob endpoint (https://ACCOUNT.blob.core.windows.net)")
+    automation.add_argument(
+        "--arm-url", metavar="URL", help="Resource Manager (default: the cloud's; elsewhere only with its token set)"
+    )
+    automation.add_argument(
+        "--blob-url",
+        metavar="URL",
+        help="blob endpoint (https://ACCOUNT.blob.core.windows.net; elsewhere only with its token set)",
+    )
     automation.set_defaults(command=deploy_automation)
 
 
