@@ -199,3 +199,22 @@ def test_the_environment_deploy_0_2_0_made_is_replaced_and_one_of_that_name_it_d
     assert deploy(azure, first) == 0
     assert running(azure) != "teams-licensing-py310"
     assert ("teams-licensing-py310" not in azure.arm.environments) is removed
+
+
+def test_an_environment_a_job_still_runs_on_is_removed_only_once_the_job_has_ended(
+    azure: FakeAzure, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A job started on the old environment just before the runbook moved keeps running there."""
+    first, second = bundles(tmp_path)
+    assert deploy(azure, first) == 0
+    before = running(azure)
+    job = azure.arm.job(RUNBOOK, before, "Running")
+    azure.arm.job(RUNBOOK, before, "Completed")
+    assert deploy(azure, second) == 0
+    assert f"runtime environment {before} is kept: 1 job(s) still run on it; a later deploy removes it" in (
+        capsys.readouterr().out
+    )
+    assert before in azure.arm.environments
+    job["properties"]["status"] = "Completed"
+    assert deploy(azure, second) == 0
+    assert before not in azure.arm.environments

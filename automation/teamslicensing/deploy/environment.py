@@ -13,8 +13,10 @@ The environments deploy makes carry tags (a runtime environment is a tracked res
 no tags): `teams-licensing-deploy` (the prefix), `teams-licensing-bundle` (the full digest) and
 `teams-licensing-version`. After the runbook is published on the new one, the environments with the same
 `teams-licensing-deploy` tag are removed, and the one teams-licensing 0.2.0 made (named exactly the prefix, with
-the description 0.2.0 wrote); never an environment without them, and never one a runbook of the account still
-names. Tag names are compared without regard to case, as Resource Manager treats them.
+the description 0.2.0 wrote); never an environment without them, never one a runbook of the account still names,
+and never one a job that has not ended still runs on (a job started just before the switch; the account's job list
+says which environment each runs on). Such an environment is kept, said, and removed by a later deploy. Tag names
+are compared without regard to case, as Resource Manager treats them.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ PYTHON = {"language": "Python", "version": "3.10"}
 OWNER_TAG = "teams-licensing-deploy"
 BUNDLE_TAG = "teams-licensing-bundle"
 VERSION_TAG = "teams-licensing-version"
+JOB_ENDED = ("Completed", "Failed", "Stopped")
 LEGACY_DESCRIPTION = re.compile(r"teams-licensing \S+: the runbook's Python 3\.10 packages")  # what 0.2.0 wrote
 MAX_PAGES = 100
 
@@ -93,14 +96,23 @@ def ensure_environment(azure: Azure, location: str, bundle: BundleContents, chan
 def remove_replaced(azure: Azure, current: str, changes: Changes) -> None:
     """The environments deploy made for other bundles under this prefix, unless a runbook still names one."""
     prefix = azure.options.runtime_environment
-    in_use = _environments_in_use(azure)
-    for document in _listed_environments(azure):
+    replaced = [
+        document
+        for document in _listed_environments(azure)
+        if str(document.get("name") or "").lower() != current.lower() and _made_by_deploy(document, prefix)
+    ]
+    if not replaced:
+        return
+    in_use, jobs = _environments_in_use(azure), _jobs_not_ended(azure)
+    for document in replaced:
         name = str(document.get("name") or "")
-        if name.lower() == current.lower() or not _made_by_deploy(document, prefix):
-            continue
         users = in_use.get(name.lower())
         if users:
             changes.progress(f"runtime environment {name} is kept: runbook {', '.join(sorted(users))} uses it")
+            continue
+        if jobs is None or jobs.get(name.lower()):
+            running = "jobs could not all be read" if jobs is None else f"{jobs[name.lower()]} job(s) still run on it"
+            changes.progress(f"runtime environment {name} is kept: {running}; a later deploy removes it")
             continue
         changes.change(f"remove runtime environment {name} (made by deploy for another bundle; no runbook uses it)")
         with step(f"remove runtime environment {name}"):
@@ -145,3 +157,20 @@ def _environments_in_use(azure: Azure) -> dict[str, set[str]]:
                 if environment:
                     users.setdefault(environment.lower(), set()).add(str(document.get("name")))
     return users
+
+
+def _jobs_not_ended(azure: Azure) -> dict[str, int] | None:
+    """Runtime environment (lower case) -> how many jobs that have not ended run on it; None when the list is longer
+    than MAX_PAGES (the environments are then kept)."""
+    running: dict[str, int] = {}
+    with step("list the jobs"):
+        pages = azure.automation.job.list_by_automation_account(azure.group, azure.account).by_page()
+        for number, page in enumerate(pages):
+            if number >= MAX_PAGES:
+                return None
+            for job in page:
+                properties = job.as_dict().get("properties") or {}
+                environment = str((properties.get("jobRuntimeEnvironment") or {}).get("runtimeEnvironmentName") or "")
+                if environment and properties.get("status") not in JOB_ENDED:
+                    running[environment.lower()] = running.get(environment.lower(), 0) + 1
+    return running

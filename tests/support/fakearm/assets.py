@@ -1,4 +1,4 @@
-"""Schedules, job schedules and variables in the fake.
+"""Schedules, job schedules, jobs (listed only: tests start them) and variables in the fake.
 
 Schedules: `name` and `properties` required, `startTime` and `frequency` required in them; a start less than five
 minutes ahead is refused with the service's own words; the answer has the start truncated to the minute,
@@ -137,6 +137,10 @@ def delete_job_schedule(fake: FakeAutomation, request: Request, match: re.Match[
     return Response(200)
 
 
+def list_jobs(fake: FakeAutomation, request: Request, match: re.Match[str]) -> Response:
+    return paged(fake, request, "/jobs", list(fake.jobs.values()))
+
+
 def get_variable(fake: FakeAutomation, request: Request, match: re.Match[str]) -> Response:
     found = fake.variables.get(match["name"])
     if found is None:
@@ -194,6 +198,7 @@ ASSET_ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", r"/jobSchedules", list_job_schedules),
     ("PUT", r"/jobSchedules/(?P<id>[^/]+)", put_job_schedule),
     ("DELETE", r"/jobSchedules/(?P<id>[^/]+)", delete_job_schedule),
+    ("GET", r"/jobs", list_jobs),
     ("GET", r"/variables/(?P<name>[^/]+)", get_variable),
     ("PUT", r"/variables/(?P<name>[^/]+)", put_variable),
     ("DELETE", r"/variables/(?P<name>[^/]+)", delete_variable),

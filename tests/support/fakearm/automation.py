@@ -73,6 +73,7 @@ class FakeAutomation:
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
     job_schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
     variables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)  # started by tests: `job(...)`
     log: list[Logged] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -92,6 +93,25 @@ class FakeAutomation:
             states = {f"{env}/{n}": p.state for env, found in self.packages.items() for n, p in found.items()}
             self.log.append(Logged(self.now(), request.method, below, response.status, states))
             return response
+
+    def job(self, runbook: str, environment: str, status: str) -> dict[str, Any]:
+        """A job of `runbook` on `environment` (as listJobsByAutomationAccount.json shows one); its document, whose
+        `properties.status` a test may change."""
+        identifier = f"{len(self.jobs) + 1:08d}-0000-4000-8000-000000000000"
+        self.jobs[identifier] = {
+            "name": identifier,
+            "type": "Microsoft.Automation/AutomationAccounts/Jobs",
+            "id": self.resource_id(f"/jobs/{identifier}"),
+            "properties": {
+                "jobId": identifier,
+                "runbook": {"name": runbook},
+                "jobRuntimeEnvironment": {"runtimeEnvironmentName": environment},
+                "status": status,
+                "provisioningState": "Succeeded",
+                "creationTime": self.now().isoformat(),
+            },
+        }
+        return self.jobs[identifier]
 
     def requests(self, method: str, pattern: str) -> list[Logged]:
         return [entry for entry in self.log if entry.method == method and re.fullmatch(pattern, entry.path)]

@@ -19,7 +19,8 @@ Source: Azure/azure-rest-api-specs, specification/automation/resource-manager/Mi
       (02c6a5e7), runtimeEnvironment/createRuntimeEnvironment.json (5f717b71),
       runtimeEnvironment/deleteRuntimeEnvironment.json (11aef454), package/getPackage.json (ba16d1ab: a
       `Succeeded` package with `version`, `sizeInBytes`, `provisioningState`, no `contentLink`, no `error`),
-      getPython3Package.json (c96b2e6d: no `contentLink` either), createJobSchedule.json (c9388702)
+      getPython3Package.json (c96b2e6d: no `contentLink` either), createJobSchedule.json (c9388702);
+      job/listJobsByAutomationAccount.json (30e5e17d: `status`, `jobRuntimeEnvironment.runtimeEnvironmentName`)
 
 Not in the specification, and marked where used: the five-minute rule for a schedule's start (the service's own
 error text, quoted in Azure/ResourceModules#2216 and Azure/bicep#9780); the variable value limit (Azure Automation
