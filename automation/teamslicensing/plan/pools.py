@@ -20,6 +20,7 @@ from teamslicensing.reference.pstn import (
     CALLING_PLAN,
     POOLED,
     LicenseCapability,
+    domestic_across_border,
     in_zone_a,
     license_capabilities,
 )
@@ -73,16 +74,21 @@ def conferencing_users(holders: Mapping[str, list[TenantUser]], tenant: Tenant) 
     return list(found.values())
 
 
-def _allowance_for(rule: PoolRule | None, international: bool, destination: str) -> str | None:
-    """Which allowance of `rule` a row draws on, or None when none covers its destination."""
+def _allowance_for(rule: PoolRule | None, international: bool, destination: str, country: str) -> str | None:
+    """Which allowance of `rule` a row of a user in `country` draws on, or None when none covers its destination.
+    The row's code names the plan that paid for the call (a call a plan does not include carries MCOPSTNPP), so a
+    domestic-only plan's row is domestic whatever the report's destinationContext; for the others a call between
+    the US and Canada or Puerto Rico is domestic (Microsoft's country pages), though the report says International."""
     covered = dict(rule.allowances) if rule is not None else {}
-    if not covered:  # no figures known: the row still shows where it went
-        return "international" if international else "domestic"
     if "any" in covered:
         return "any"
     if "zoneA" in covered:
         return "zoneA" if in_zone_a(destination) is not False else None
-    kind = "international" if international else "domestic"
+    if "domestic" in covered and "international" not in covered:
+        return "domestic"
+    kind = "international" if international and not domestic_across_border(country, destination) else "domestic"
+    if not covered:  # no figures known: the row still shows where it went
+        return kind
     return kind if kind in covered else None
 
 
@@ -108,7 +114,7 @@ def pools(
         countries, rule = table.pool_of(code, TENANT if capability.pool == AUDIO_CONFERENCING else country)
         key = (code, countries)
         rules[key] = rule
-        allowance = _allowance_for(rule, international, destination)
+        allowance = _allowance_for(rule, international, destination, country)
         if allowance is None:
             other[key] += seconds
         else:
