@@ -246,3 +246,45 @@ def test_a_domestic_and_international_plan_counts_us_canada_calls_as_domestic_an
         "international": (600, 200.0, 620.0, True),
     }
     assert shared.other_minutes == 0.0
+
+
+def test_audio_conferencing_with_dial_out_to_usa_can_adds_no_zone_a_minutes() -> None:
+    """Microsoft sells MCOMEETBASIC as "Microsoft Teams Audio Conferencing with dial-out to USA/CAN" (its service
+    plan: "dial-out to select geographies"); the dial-out benefit page gives 60 Zone A minutes to Audio Conferencing
+    subscriptions and no page gives them to this one. 5 MCOMEETADV units make 5 x 60 = 300 minutes; the 1,000
+    select dial-out units add none (they made 60,300). 300 minutes to the United Kingdom forecast 930: the pool runs
+    out, and only erin, who holds MCOMEETADV, draws on it (sam's licence is the select dial-out one)."""
+    spec = {
+        "subscribedSkus": [
+            {"part": "MCOMEETADV", "enabled": 5},
+            {"part": "Microsoft_Teams_Audio_Conferencing_select_dial_out", "enabled": 1000},
+        ],
+        "users": [
+            {"upn": "erin@contoso.com", "licenses": ["MCOMEETADV"]},
+            {"upn": "sam@contoso.com", "licenses": ["Microsoft_Teams_Audio_Conferencing_select_dial_out"]},
+        ],
+    }
+    rows = [row("erin@contoso.com", "MCOMEETADD", 300, callType="conf_out", international=True, to="United Kingdom")]
+    result = report(spec, rows)
+    conferencing = pool(result, "MCOMEETADD")
+    assert conferencing.licences == 5
+    assert figures(conferencing) == {"zoneA": (300, 300.0, 930.0, True)}
+    needed = {g.user_principal_name for g in result.gaps if g.code.value == "CREDITS_NEEDED_BY_USAGE"}
+    assert needed == {"erin@contoso.com"}
+
+
+def test_a_domestic_and_international_plan_in_canada_is_3000_domestic_or_600_international_minutes() -> None:
+    """Microsoft's Canada page (availability-in-canada.md at ab47ff88): "Domestic and International Calling Plan:
+    3000 minutes of domestic -OR- 600 minutes of international calling (whichever is reached first in the calendar
+    month)"; an earlier revision (01345c79) said only "600 minute for Domestic and International Calling Plans".
+    Two licences in Canada: 6,000 domestic OR 1,200 international, one either/or allowance."""
+    spec = {
+        "subscribedSkus": ["MCOEV", "MCOPSTN2"],
+        "users": [
+            {"upn": f"{name}@contoso.com", "usageLocation": "CA", "licenses": ["MCOEV", "MCOPSTN2"]}
+            for name in ("chloe", "remi")
+        ],
+    }
+    canada = pool(report(spec, []), "MCOPSTN2")
+    assert (canada.countries, canada.licences, canada.either_or) == (("CA",), 2, True)
+    assert {a.destination: a.included_minutes for a in canada.allowances} == {"domestic": 6000, "international": 1200}

@@ -25,7 +25,11 @@ from teamslicensing.reference.pstn import (
     license_capabilities,
 )
 
-PAY_PER_MINUTE_CONFERENCING = "MCOMEETACPEA"  # its benefit excludes the dial-out pool (dial-out benefit page)
+# Audio Conferencing plans whose units add nothing to the tenant's Zone A dial-out pool: pay-per-minute (the dial-out
+# benefit page excludes it) and dial-out to select geographies (MCOMEETBASIC, sold as "Microsoft Teams Audio
+# Conferencing with dial-out to USA/CAN" in Microsoft's product names and service plan identifiers): the benefit
+# page gives its 60 Zone A minutes to Audio Conferencing subscriptions, and no Microsoft page gives them to this one.
+NOT_IN_DIAL_OUT_POOL = frozenset({"MCOMEETACPEA", "MCOMEETBASIC", "MCOMEETBASIC_GOV"})
 PoolKey = tuple[str, tuple[str, ...]]  # (plan code, the countries of the pool, or (TENANT,))
 # (usage country, licenseCapability or None, international, destination name, YYYY-MM) -> [calls, seconds]
 CallsByCode = Mapping[tuple[str, str | None, bool, str, str], list[int]]
@@ -51,24 +55,24 @@ class Month:
 
 def conferencing_units(tenant: Tenant) -> int:
     """Purchased units of every subscription carrying the Audio Conferencing plan (E5 too), the dial-out pool's
-    licences; pay-per-minute Audio Conferencing has no pool."""
+    licences; pay-per-minute Audio Conferencing and dial-out to USA/CAN add none."""
     return sum(
         sku.enabled
         for sku in tenant.skus
         if any(
-            p.capability is Capability.AUDIO_CONFERENCING and p.name.upper() != PAY_PER_MINUTE_CONFERENCING
+            p.capability is Capability.AUDIO_CONFERENCING and p.name.upper() not in NOT_IN_DIAL_OUT_POOL
             for p in sku.service_plans
         )
     )
 
 
 def conferencing_users(holders: Mapping[str, list[TenantUser]], tenant: Tenant) -> list[TenantUser]:
-    """The users an Audio Conferencing plan (not pay-per-minute) is enabled for: the dial-out pool's users."""
+    """The users an Audio Conferencing plan that adds to the dial-out pool is enabled for: the pool's users."""
     names = {
         p.name.upper()
         for sku in tenant.skus
         for p in sku.service_plans
-        if p.capability is Capability.AUDIO_CONFERENCING and p.name.upper() != PAY_PER_MINUTE_CONFERENCING
+        if p.capability is Capability.AUDIO_CONFERENCING and p.name.upper() not in NOT_IN_DIAL_OUT_POOL
     }
     found = {u.id: u for name in sorted(names) for u in holders.get(name, [])}
     return list(found.values())
