@@ -37,17 +37,29 @@ CallsByCode = Mapping[tuple[str, str | None, bool, str, str], list[int]]
 
 @dataclass(frozen=True)
 class Month:
-    """The latest month of the window and how much of it the window saw, for a forecast at this pace."""
+    """The latest month of the window and the days of it the window read: a forecast is the pace read over the
+    whole month, since a pool's allowance is the whole month's (read from a day after the 1st, the minutes used
+    before it were not seen, and the month is partial)."""
 
     label: str  # YYYY-MM
-    elapsed: int  # days of the month in the window
-    length: int  # days of the month from the window's first day in it
+    first: date  # the first day of the month the window read
+    last: date  # the last
+    length: int  # days in the month
 
     @classmethod
     def ending(cls, first: date, last: date) -> Month:
         seen = max(first, last.replace(day=1))
-        length = calendar.monthrange(last.year, last.month)[1] - (seen.day - 1)
-        return cls(last.strftime("%Y-%m"), (last - seen).days + 1, length)
+        return cls(last.strftime("%Y-%m"), seen, last, calendar.monthrange(last.year, last.month)[1])
+
+    @property
+    def elapsed(self) -> int:
+        """Days of the month read."""
+        return (self.last - self.first).days + 1
+
+    @property
+    def partial(self) -> bool:
+        """Whether days at the month's start (minutes already counted against its pools) were not read."""
+        return self.first.day > 1
 
     def forecast(self, used: float) -> float | None:
         return used / self.elapsed * self.length if self.elapsed > 0 else None
@@ -103,8 +115,8 @@ def pools(
     holders: Mapping[str, list[TenantUser]],
     table: MinutesTable,
 ) -> tuple[Pool, ...]:
-    """Each pool's minutes in `month`, against what its licences include, and at this pace by the month's end (a
-    blocked call leaves no row, so the forecast is the signal)."""
+    """Each pool's minutes in `month`, against what its licences include, and at the pace read over the whole month
+    (a blocked call leaves no row, so the forecast is the signal)."""
     codes = license_capabilities()
     used: defaultdict[PoolKey, Counter[str]] = defaultdict(Counter)  # key -> allowance -> seconds
     other: Counter[PoolKey] = Counter()  # seconds to destinations no allowance covers
@@ -143,6 +155,8 @@ def pools(
                 month=month.label,
                 meaning=codes[code].meaning,
                 other_minutes=round(other[key] / 60, 1),
+                read_from=month.first,
+                read_to=month.last,
             )
         )
     return tuple(result)

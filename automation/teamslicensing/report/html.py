@@ -17,6 +17,7 @@ from teamslicensing.report.common import (
     beyond_voice,
     beyond_voice_heading,
     no_changes_line,
+    pool_notes,
     pool_rows,
     product_name,
     refusal_text,
@@ -265,6 +266,9 @@ def _usage_body(report: UsageReport) -> Iterator[str]:
                     f"<td>{row.licences:,}</td><td>{row.included}</td><td>{row.used:,.0f}</td><td>{forecast}</td></tr>"
                 )
         yield "</table>\n"
+        notes = [note for pool in report.pools for note in pool_notes(pool)]
+        if notes:
+            yield "<ul class='legend'>" + "".join(f"<li>{escape(note)}</li>" for note in notes) + "</ul>\n"
     if report.gaps:
         yield "<h2>Gaps</h2>\n"
         yield from _gap_groups(report.gaps)

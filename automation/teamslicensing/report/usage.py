@@ -12,7 +12,15 @@ from teamslicensing.model.plan import Plan, Severity
 from teamslicensing.model.planjson import gap_json
 from teamslicensing.model.usage import Pool, Ranked, UsageReport
 from teamslicensing.report.ci import github_annotations
-from teamslicensing.report.common import gap_sections, gap_subject, limited, md_cell, pool_rows
+from teamslicensing.report.common import (
+    gap_sections,
+    gap_subject,
+    limited,
+    md_cell,
+    partial_month_note,
+    pool_notes,
+    pool_rows,
+)
 from teamslicensing.report.html import html_usage
 
 USAGE_FORMATS = ("text", "json", "markdown", "csv", "github", "html")
@@ -40,10 +48,12 @@ def usage_to_json(report: UsageReport) -> dict[str, Any]:
     null (postpaid),"chargedMinutes":[{"kind","minutes"}]}}, "topUsers":[…], "topDestinations":[…],
     "pools":[{"plan","meaning","countries","tenantWide","licences","month","eitherOr","allowances":[{"destination",
     "includedMinutes","usedMinutes","forecastMinutes","forecastExhausted"}],"binding","includedMinutes",
-    "usedMinutes","forecastMinutes","forecastExhausted","otherMinutes"}], "capabilities":[{"code","meaning","pool",
-    "known","calls","minutes"}], "gaps":[…the plan's shape…], "calls", "directRoutingCalls", "minutesByKind"}`.
+    "usedMinutes","forecastMinutes","forecastExhausted","otherMinutes","partial","read":{"from","to"},"notRead":{"from",
+    "to"} or null}], "capabilities":[{"code","meaning","pool","known","calls","minutes"}], "gaps":[…the plan's
+    shape…], "calls", "directRoutingCalls", "minutesByKind"}`.
     A pool's own includedMinutes, usedMinutes and forecastMinutes are its binding allowance's (the one nearest its
-    limit, reached first); forecastExhausted is whether any allowance is forecast to run out."""
+    limit, reached first); forecastExhausted is whether any allowance is forecast to run out; partial is whether the
+    window began after its month's 1st (notRead: the days before it, whose minutes are not counted)."""
     return {
         "version": JSON_VERSION,
         "window": {"from": report.window_from.isoformat(), "to": report.window_to.isoformat()},
@@ -111,6 +121,9 @@ def _pool_json(pool: Pool) -> dict[str, Any]:
         "forecastMinutes": pool.forecast_minutes,
         "forecastExhausted": pool.forecast_exhausted,
         "otherMinutes": pool.other_minutes,
+        "partial": pool.partial,
+        "read": None if pool.read_from is None else {"from": str(pool.read_from), "to": str(pool.read_to)},
+        "notRead": None if pool.not_read is None else {"from": str(pool.not_read[0]), "to": str(pool.not_read[1])},
     }
 
 
@@ -146,7 +159,8 @@ def usage_csv(report: UsageReport) -> str:
     for pool in report.pools:
         for row in pool_rows(pool):
             included = row.included.replace(",", "") if row.included[:1].isdigit() else ""
-            writer.writerow(["pool", "", f"{row.where} {row.plan} {row.destination}", included, row.used, ""])
+            note = partial_month_note(pool) or ""
+            writer.writerow(["pool", "", f"{row.where} {row.plan} {row.destination}", included, row.used, "", note])
     writer.writerows(
         ["capability", "", u.code or "", u.pool, u.minutes, u.calls, u.meaning] for u in report.capabilities
     )
@@ -212,6 +226,9 @@ def _text(report: UsageReport, title: str) -> Iterator[str]:
                 )
             if pool.other_minutes:
                 yield f"    {pool.other_minutes:,.0f} minute(s) of {pool.plan} to destinations the pool does not cover"
+            note = partial_month_note(pool)
+            if note:
+                yield f"    {note}"
         yield ""
     unknown = [u for u in report.capabilities if not u.known]
     if unknown:
@@ -255,6 +272,10 @@ def _markdown(report: UsageReport, title: str) -> Iterator[str]:
                     f"{'**yes**' if row.runs_out else ''} |"
                 )
         yield ""
+        notes = [note for pool in report.pools for note in pool_notes(pool)]
+        if notes:
+            yield from (f"- {md_cell(note)}" for note in notes)
+            yield ""
     if report.gaps:
         yield "### Gaps"
         yield ""
