@@ -199,9 +199,14 @@ def partial_month_note(pool: Pool) -> str | None:
     )
 
 
+OTHER_MINUTES = "minute(s) to destinations the pool does not cover, not drawn from it"
+
+
 def pool_notes(pool: Pool) -> list[str]:
-    """A pool's notes, each beginning with where it is and its plan, for the formats that list them under a table."""
-    notes = [partial_month_note(pool)]
+    """A pool's notes, each beginning with where it is and its plan, for the formats that list them under a table:
+    its minutes to destinations it does not cover (Audio Conferencing outside Zone A), and a month not read whole."""
+    other = f"{pool.other_minutes:,.0f} {OTHER_MINUTES}" if pool.other_minutes else None
+    notes = [other, partial_month_note(pool)]
     return [f"{pool_where(pool)} {pool.plan}: {note}" for note in notes if note]
 
 

@@ -255,7 +255,7 @@ def _usage_body(report: UsageReport) -> Iterator[str]:
             yield f"<p class='legend'>{escape(f.formula)}</p>\n"
     if report.pools:
         yield "<h2>Minute pools</h2>\n<table><tr><th>Where</th><th>Plan</th><th>Destination</th><th>Licences</th>"
-        yield "<th>Included</th><th>Used</th><th>Forecast</th></tr>"
+        yield "<th>Included</th><th>Used</th><th>Forecast</th><th>Runs out</th></tr>"
         for pool in report.pools:
             for row in pool_rows(pool):
                 runs_out = " class='error'" if row.runs_out else ""
@@ -263,7 +263,8 @@ def _usage_body(report: UsageReport) -> Iterator[str]:
                 yield (
                     f"<tr{runs_out}><td>{escape(row.where)}</td><td><code>{escape(row.plan)}</code> "
                     f"<span class='product'>({escape(pool.meaning)})</span></td><td>{escape(row.destination)}</td>"
-                    f"<td>{row.licences:,}</td><td>{row.included}</td><td>{row.used:,.0f}</td><td>{forecast}</td></tr>"
+                    f"<td>{row.licences:,}</td><td>{row.included}</td><td>{row.used:,.0f}</td><td>{forecast}</td>"
+                    f"<td>{'yes' if row.runs_out else ''}</td></tr>"
                 )
         yield "</table>\n"
         notes = [note for pool in report.pools for note in pool_notes(pool)]

@@ -13,6 +13,7 @@ from teamslicensing.model.planjson import gap_json
 from teamslicensing.model.usage import Pool, Ranked, UsageReport
 from teamslicensing.report.ci import github_annotations
 from teamslicensing.report.common import (
+    OTHER_MINUTES,
     gap_sections,
     gap_subject,
     limited,
@@ -20,6 +21,7 @@ from teamslicensing.report.common import (
     partial_month_note,
     pool_notes,
     pool_rows,
+    pool_where,
 )
 from teamslicensing.report.html import html_usage
 
@@ -137,12 +139,16 @@ def _ranked_json(entry: Ranked, key: str) -> dict[str, Any]:
     }
 
 
+POOL_COLUMNS = ("licences", "forecast", "runsOut")  # a pool row's figures past the shared columns
+
+
 def usage_csv(report: UsageReport) -> str:
     """One table for spreadsheets: section, currency, name, value (and minutes, calls, a gap's message where they
-    apply)."""
+    apply); a `pool` row per allowance (value: included minutes, minutes: used, message: a month not read whole,
+    then licences, forecast and runsOut), a `poolOther` row per pool (minutes to destinations it does not cover)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["section", "currency", "name", "value", "minutes", "calls", "message"])
+    writer.writerow(["section", "currency", "name", "value", "minutes", "calls", "message", *POOL_COLUMNS])
     for c in report.currencies:
         writer.writerow(["spend", c.currency, "total", c.spend, "", ""])
         writer.writerows(["month", c.currency, month, spend, "", ""] for month, spend in c.monthly)
@@ -157,10 +163,15 @@ def usage_csv(report: UsageReport) -> str:
         ["topDestination", r.currency, r.name, r.charge, r.minutes, r.calls] for r in report.top_destinations
     )
     for pool in report.pools:
+        note = partial_month_note(pool) or ""
         for row in pool_rows(pool):
             included = row.included.replace(",", "") if row.included[:1].isdigit() else ""
-            note = partial_month_note(pool) or ""
-            writer.writerow(["pool", "", f"{row.where} {row.plan} {row.destination}", included, row.used, "", note])
+            forecast = "" if row.forecast is None else row.forecast
+            figures = [row.licences, forecast, "true" if row.runs_out else "false"]
+            writer.writerow(
+                ["pool", "", f"{row.where} {row.plan} {row.destination}", included, row.used, "", note, *figures]
+            )
+        writer.writerow(["poolOther", "", f"{pool_where(pool)} {pool.plan}", "", pool.other_minutes, "", OTHER_MINUTES])
     writer.writerows(
         ["capability", "", u.code or "", u.pool, u.minutes, u.calls, u.meaning] for u in report.capabilities
     )
@@ -224,11 +235,7 @@ def _text(report: UsageReport, title: str) -> Iterator[str]:
                     f"  {row.where} {row.plan} {row.destination}: {row.used:,.0f} of {row.included} in {row.month} "
                     f"({row.licences:,} licence(s){forecast}){flag}"
                 )
-            if pool.other_minutes:
-                yield f"    {pool.other_minutes:,.0f} minute(s) of {pool.plan} to destinations the pool does not cover"
-            note = partial_month_note(pool)
-            if note:
-                yield f"    {note}"
+            yield from (f"    {note}" for note in pool_notes(pool))
         yield ""
     unknown = [u for u in report.capabilities if not u.known]
     if unknown:
