@@ -95,7 +95,8 @@ GAP_DOCS: dict[GapCode, GapDoc] = {
         "A rule's user, or a holder of a stand-alone calling-plan or audio-conferencing SKU, whose end state has a "
         "Calling Plan or Audio Conferencing and no Credits: calls past the included minutes would fail. Not when a "
         "rule assigns them Credits, not under `policy.funding: postpaid`.",
-        "Assign `MCOPSTNC` to users who dial out beyond their plan (`teams-licensing usage` says how much), or accept it.",
+        "Assign `MCOPSTNC` to users who dial out beyond their plan (`teams-licensing usage` says how much), or "
+        "accept it.",
     ),
     GapCode.UNFUNDED_USAGE_LICENSE: GapDoc(
         (WARNING,),

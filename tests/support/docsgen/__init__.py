@@ -12,8 +12,8 @@ from pathlib import Path
 
 from tests.support.docsgen.cliref import cli_page
 from tests.support.docsgen.contracts import contracts_page
-from tests.support.docsgen.tables import exit_codes_page, gap_codes_page, permissions_page
 from tests.support.docsgen.schemaref import configuration_page
+from tests.support.docsgen.tables import exit_codes_page, gap_codes_page, permissions_page
 
 ROOT = Path(__file__).resolve().parents[3]
 REFERENCE = Path("docs") / "reference"

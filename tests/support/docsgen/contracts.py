@@ -21,7 +21,7 @@ def _paths(value: Any, path: str, found: dict[str, set[str]]) -> None:
         if path and not path.endswith("[]"):  # an entry of a list is described by the list and its fields
             found.setdefault(path, set()).add("object")
         for key, inner in value.items():
-            name = fields.MAP_KEYS.get(path, key)
+            name = fields.MAP_KEYS.get(path, str(key))
             _paths(inner, f"{path}.{name}" if path else name, found)
     elif isinstance(value, list):
         found.setdefault(path, set()).add("list")
@@ -142,7 +142,7 @@ def _usage(page: Page, out: Outputs) -> None:
         *_json(out.usage),
         "",
         "For a reader of version 1: a pool's `country` is now `countries` (a list; `[]` with `tenantWide: true` for "
-        "the Audio Conferencing pool, which was `\"*\"`), and its `destination` is now `allowances`, one entry per "
+        'the Audio Conferencing pool, which was `"*"`), and its `destination` is now `allowances`, one entry per '
         "destination. The pool keeps `licences`, `month`, `includedMinutes`, `usedMinutes`, `forecastMinutes` and "
         "`forecastExhausted`: the first three are its `binding` allowance's, `forecastExhausted` is true when any "
         "allowance is forecast to run out. `plan` is now the `licenseCapability` code (`MCOMEETADD` where version 1 "
@@ -203,8 +203,8 @@ def build(out: Outputs) -> Page:
         "What scripts read. Field names never change within a version; a new version says what changed. Every "
         "example below is the tool's real output on the shipped demo (`config/licensing.yaml` and "
         "`config/examples/contoso-tenant.json`), regenerated with the page; lists are cut to their first "
-        f"{SHOWN} entries, and values that differ from run to run (times, durations, run and process ids, a saved "
-        "plan's digest) are shown as fixed placeholders.",
+        f"{SHOWN} entries, and values that differ from run to run (times, durations, run, request and process "
+        "ids, a saved plan's digest) are shown as fixed placeholders.",
         "",
     )
     for section in (_plan, _apply, _job_line, _usage, _plan_file, _audit):

@@ -2,9 +2,9 @@
 process, in a scratch folder holding copies of the demo files, so paths in the output are the short relative ones
 a user sees) and the runbook run as Azure Automation runs it, against the fake tenant served over loopback HTTP.
 
-Values that differ between runs (times, durations, run ids, process ids, digests over them) are replaced by fixed
-placeholders of the same type, so that regenerating the page changes it only when an output's shape or the demo's
-answer changed."""
+Values that differ between runs (times, durations, run, request and process ids, digests over them) are replaced by
+fixed placeholders of the same type, so that regenerating the page changes it only when an output's shape or the
+demo's answer changed."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ PLACEHOLDERS: dict[str, Any] = {
     "createdAt": "2026-01-01T06:00:00+00:00",
     "runId": "00000000-0000-4000-8000-000000000001",
     "pid": 4242,
+    "requestId": "snapshot-00000000-0000-4000-8000-000000000002",  # a snapshot's writes get a random one
     "digest": "sha256:" + "0" * 64,
 }
 
@@ -81,16 +81,9 @@ def _lines(path: Path) -> list[dict[str, Any]]:
 
 
 def _calls(folder: Path) -> Path:
-    """Three months of PSTN rows of the demo's first callers, from the fake's seeded model of a tenant's calling."""
-    from tests.support.fakegraph.calls import generate_calls
+    from tests.support.docsgen.calls import write_calls
 
-    document = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
-    users = [(u["id"], u["userPrincipalName"], u.get("usageLocation") or "US") for u in document["users"][:4]]
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    rows = generate_calls(users, start, 90, 6, toll_free="+18005550100", plan="MCOPSTN1")
-    path = folder / "calls.jsonl"
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    return path
+    return write_calls(folder / "calls.jsonl")
 
 
 def _group_files(folder: Path) -> None:
@@ -128,14 +121,33 @@ def collect() -> Outputs:
         refused_plan = json.loads(_cli(folder, "plan", "refused.yaml", *demo[1:], "--format", "json"))
         _cli(folder, "plan", *demo, "--out", "plan.tlplan.json")
         usage = json.loads(
-            _cli(folder, "usage", *demo, "--calls", str(_calls(folder)), "--from", USAGE_FROM, "--to", USAGE_TO,
-                 "--format", "json")
+            _cli(
+                folder,
+                "usage",
+                *demo,
+                "--calls",
+                str(_calls(folder)),
+                "--from",
+                USAGE_FROM,
+                "--to",
+                USAGE_TO,
+                "--format",
+                "json",
+            )
         )
         applied = json.loads(_cli(folder, "apply", *demo, "--yes", "--format", "json", "--audit-log", "audit.jsonl"))
         write = ("--yes", "--format", "json", "--audit-log")
         stopped = _cli(
-            folder, "apply", "config/licensing.yaml", "--snapshot", "stopped.json", "--time-budget", "0", *write,
-            "stopped.jsonl", allowed=(4,),
+            folder,
+            "apply",
+            "config/licensing.yaml",
+            "--snapshot",
+            "stopped.json",
+            "--time-budget",
+            "0",
+            *write,
+            "stopped.jsonl",
+            allowed=(4,),
         )
         group_apply = _cli(folder, "apply", *groups, *write, "groups.jsonl")
         outputs = Outputs(

@@ -29,7 +29,7 @@ _SEAT = {
     "consumed": "seats assigned (`consumedUnits`)",
     "toAdd": "new assignments planned: direct adds and what group license writes take",
     "toRemove": "assignments the plan removes",
-    "available": "enabled − consumed + toRemove, before the adds (negative: more assigned than bought)",
+    "available": "enabled - consumed + toRemove, before the adds (negative: more assigned than bought)",
     "shortfall": "new assignments left out for lack of seats (group members included)",
     "redundant": "direct assignments left in place whose voice plans other licenses give: the seats "
     "`policy.removeRedundant` would free",
@@ -235,11 +235,26 @@ PLAN_FILE: dict[str, str] = {
     "config.path": "its path",
     "config.digest": "`sha256:` of its bytes; `apply PLANFILE --config FILE` refuses a file that differs",
     "policy": "the configuration's whole `policy` ([schema](configuration-schema.md#policy))",
-    **{f"policy.{key}": "as in the configuration" for key in (
-        "prune", "pruneAlso", "maxChanges", "maxRemovals", "emptyGroupsAllowed", "protectedUsers",
-        "protectedUsers[]", "protectedGroups", "includeDisabledAccounts", "allowNumberLoss", "assignCovered",
-        "removeRedundant", "funding", "read", "acknowledge",
-    )},
+    **{
+        f"policy.{key}": "as in the configuration"
+        for key in (
+            "prune",
+            "pruneAlso",
+            "maxChanges",
+            "maxRemovals",
+            "emptyGroupsAllowed",
+            "protectedUsers",
+            "protectedUsers[]",
+            "protectedGroups",
+            "includeDisabledAccounts",
+            "allowNumberLoss",
+            "assignCovered",
+            "removeRedundant",
+            "funding",
+            "read",
+            "acknowledge",
+        )
+    },
     "managedSkuIds": "the licenses the configuration assigns",
     "managedSkuIds[]": "a skuId",
     "groups": "the groups the selection read",

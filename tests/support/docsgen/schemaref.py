@@ -72,9 +72,7 @@ def _table(schema: dict[str, Any]) -> list[str]:
     lines = ["| key | type | default | description |", "|---|---|---|---|"]
     for key, prop in schema.get("properties", {}).items():
         description = prop.get("description", "")
-        lines.append(
-            f"| `{key}` | {_type(prop)} | {_default(prop, key in required)} | {cell(description)} |"
-        )
+        lines.append(f"| `{key}` | {_type(prop)} | {_default(prop, key in required)} | {cell(description)} |")
     return lines
 
 

@@ -6,7 +6,7 @@ from teamslicensing.exitcodes import MEANINGS
 from teamslicensing.model.gapdocs import GAP_DOCS
 from teamslicensing.model.plan import BLOCKING_CODES, UNACKNOWLEDGEABLE, GapCode
 from teamslicensing.reference.permissions import MODES, accepted_instead, grants, provenance
-from teamslicensing.report.permissions import README_BEGIN, README_END, readme_table
+from teamslicensing.report.permissions import readme_table
 
 
 def cell(text: str) -> str:
@@ -29,8 +29,7 @@ def gap_codes_page() -> str:
         f"{_codes(UNACKNOWLEDGEABLE)} cannot be acknowledged, and `apply` writes nothing while "
         f"{_codes(BLOCKING_CODES)} stands.",
         "",
-        f"The package defines {len(GapCode)} codes; this page lists every one "
-        "(from `teamslicensing.model.gapdocs`).",
+        f"The package defines {len(GapCode)} codes; this page lists every one (from `teamslicensing.model.gapdocs`).",
         "",
     ]
     for heading, usage in (("Planning", False), ("Usage report", True)):
@@ -71,7 +70,7 @@ def exit_codes_page() -> str:
         "",
         "For `apply` and `undo` the first that holds wins, in this order: 130/143, 1, 4, 3, 0. A usage error (an "
         "unknown option, a missing argument) exits 1, not argparse's 2, which a CI recipe would read as "
-        "\"changes pending\".",
+        '"changes pending".',
         "",
         "Error-severity gaps are findings about users, not failures of the run, and 3 wins over 2, so it does not "
         "say whether there are changes: a CI step accepts 0, 2 and 3 from `plan` and decides from the JSON report's "
@@ -87,7 +86,7 @@ def exit_codes_page() -> str:
 
 def permissions_page() -> str:
     source = provenance()
-    table = readme_table().removeprefix(README_BEGIN + "\n").removesuffix("\n" + README_END)
+    table = readme_table()  # between its markers, which tests.support.permission_docs rewrites too
     lines = [
         "# Graph permissions per mode",
         "",
