@@ -5,7 +5,6 @@ example marked runnable works when pasted."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from teamslicensing.model.plan import GapCode
 from tests.support.docsgen import COMMAND, REFERENCE, generated
 from tests.support.docsgen.contracts import build
 from tests.support.docsgen.demo import collect
-from tests.support.runnable import ROOT, Block, blocks, documented_pages, run
+from tests.support.runnable import ROOT, Block, blocks, documented_pages, outside_ci, run
 
 README = ROOT / "README.md"
 DOCS = ROOT / "docs"
@@ -120,7 +119,7 @@ def test_the_readmes_example_output_is_the_demo_plans() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "teamslicensing", "plan", "config/licensing.yaml", "--snapshot",
          "config/examples/contoso-tenant.json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False, env={**os.environ, "NO_COLOR": "1"},
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False, env=outside_ci(),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert shown[:-1] == done.stdout.splitlines()[: len(shown) - 1]

@@ -24,6 +24,15 @@ MARKED = re.compile(
     r"^<!-- runnable(?: codes=(?P<codes>[\d,]+))? -->\n```(?:sh|bash)\n(?P<script>.*?)^```", re.M | re.S
 )
 BIN = Path(sys.executable).parent
+# a CI system's variables make the tool write to its summary and add logging commands to standard output
+CI_VARIABLES = ("GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "TF_BUILD", "AGENT_TEMPDIRECTORY")
+
+
+def outside_ci() -> dict[str, str]:
+    """This process's environment without the CI system's variables, and without colour."""
+    env = {key: value for key, value in os.environ.items() if key not in CI_VARIABLES}
+    env["NO_COLOR"] = "1"
+    return env
 
 
 @dataclass(frozen=True)
@@ -71,12 +80,8 @@ def run(block: Block, folder: Path) -> Ran:
     record.unlink(missing_ok=True)
     script = block.script.replace("/tmp/", f"{folder}/").replace(".venv/bin/", f"{BIN}/")
     traced = f"trap 'echo $? >> \"{record}\"' ERR\n{script}"
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "TF_BUILD", "VIRTUAL_ENV")
-    }
-    env.update(PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", TEAMS_LICENSING_LOCK_DIR=str(folder), NO_COLOR="1")
+    env = {key: value for key, value in outside_ci().items() if key != "VIRTUAL_ENV"}
+    env.update(PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", TEAMS_LICENSING_LOCK_DIR=str(folder))
     bash = shutil.which("bash")
     assert bash is not None, "bash runs the documentation's examples"
     done = subprocess.run(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tests.support.runnable import outside_ci
 
 ROOT = Path(__file__).resolve().parents[3]
 CONFIG = ROOT / "config" / "licensing.yaml"
@@ -61,7 +62,7 @@ class Outputs:
 
 
 def _cli(folder: Path, *args: str, allowed: tuple[int, ...] = (0, 3)) -> str:
-    env = {**os.environ, "TEAMS_LICENSING_LOCK_DIR": str(folder), "NO_COLOR": "1", "COLUMNS": "100"}
+    env = {**outside_ci(), "TEAMS_LICENSING_LOCK_DIR": str(folder), "COLUMNS": "100"}
     done = subprocess.run(
         [sys.executable, "-m", "teamslicensing", *args],
         cwd=folder,
@@ -173,7 +174,7 @@ def _job_line(folder: Path) -> dict[str, Any]:
     document = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
     with serving(lambda url: FakeGraph(copy.deepcopy(document), base_url=url)) as loopback:
         env = {
-            **os.environ,
+            **outside_ci(),
             "TEAMS_LICENSING_CONFIG": str(folder / "config" / "licensing.yaml"),
             "TEAMS_LICENSING_MODE": "apply",
             "TEAMS_LICENSING_GRAPH_URL": loopback.url,
