@@ -92,7 +92,12 @@ def _plan(page: Page, out: Outputs) -> None:
         "A group change (a configuration with `groupLicenses`, the planner case `tests/plans/group_license_add.yaml`), "
         "and what `applyWouldRefuse` holds when the demo's `maxChanges` is 5 and a protected user is misspelt:",
         "",
-        *_json({"changes": out.group_plan["changes"], "applyWouldRefuse": out.refused_plan["applyWouldRefuse"]}),
+        *_json(
+            {
+                **{key: out.group_plan[key] for key in ("changes", "groupChanges") if key in out.group_plan},
+                "applyWouldRefuse": out.refused_plan["applyWouldRefuse"],
+            }
+        ),
     )
     documents = [out.plan, out.group_plan, out.refused_plan]
     page.table(documents, fields.PLAN, "plan")
