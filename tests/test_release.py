@@ -39,7 +39,8 @@ def test_the_version_is_said_alike_everywhere(capsys: pytest.CaptureFixture[str]
     pins += re.findall(
         r"^teams-licensing==([\w.]+)$", (TEMPLATE / "requirements.txt").read_text(encoding="utf-8"), re.M
     )
-    pins += re.findall(r"teams-licensing(?:\[deploy\])?==([\w.]+)", (ROOT / "README.md").read_text(encoding="utf-8"))
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:  # the README's and the docs' pins
+        pins += re.findall(r"teams-licensing(?:\[deploy\])?==([\w.]+)", page.read_text(encoding="utf-8"))
     assert pins, "the template pins a release"
     assert set(pins) == {__version__}
 
