@@ -99,6 +99,15 @@ def _plan(page: Page, out: Outputs) -> None:
             }
         ),
     )
+    page.add(
+        "",
+        "For a reader of version 1: group changes have left `changes` for `groupChanges`, and the `target` field is "
+        'gone, so every entry of `changes` is a user and `c["userId"]` holds for each (a script that picked '
+        'groups with `target == "group"` reads `groupChanges` instead; the entries are as they were). Gaps gain '
+        "`userId` and `skuId` beside the UPN and part number. `meta` (tool, version, time, tenant, source), "
+        "`summary` (the counts) and `decisions` (one per user: the action, the rules that select the user and how, "
+        "the reasons) are new. Every other field is as in version 1.",
+    )
     documents = [out.plan, out.group_plan, out.refused_plan]
     page.table(documents, fields.PLAN, "plan")
 

@@ -31,6 +31,7 @@ PLACEHOLDERS: dict[str, Any] = {
     "seconds": 1.25,
     "time": "2026-01-01T06:00:00.000+00:00",
     "createdAt": "2026-01-01T06:00:00+00:00",
+    "generatedAt": "2026-01-01T06:00:00Z",
     "runId": "00000000-0000-4000-8000-000000000001",
     "pid": 4242,
     "requestId": "snapshot-00000000-0000-4000-8000-000000000002",  # a snapshot's writes get a random one
