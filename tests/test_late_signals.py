@@ -23,6 +23,7 @@ from teamslicensing.graph.lease import BlobLease
 from teamslicensing.tenant.groups import licensing_group_names
 from tests.support.fakegraph import FakeGraph
 from tests.support.fakestorage import FakeStorage
+from tests.support.shipped_demo import demo_changes
 from tests.test_runbook import demo_document, environment, fake, run  # noqa: F401
 from tests.test_tenant_lease import LOCK, cli_apply
 from tests.test_tenant_lease import fake as rollout_fake  # noqa: F401
@@ -153,5 +154,5 @@ def test_sigterm_as_the_last_writes_finish_is_reported_with_everything_they_did(
     err = capsys.readouterr().err
     assert status == 143, err
     line = next(line for line in err.splitlines() if line.startswith("Apply: "))
-    assert line.startswith("Apply: 9 applied, 0 failed, 0 not attempted"), line
+    assert line.startswith(f"Apply: {demo_changes()} applied, 0 failed, 0 not attempted"), line
     assert "stopped by SIGTERM: SIGTERM received as the last writes finished" in line

@@ -21,6 +21,7 @@ EXPORTS = {
         "is_plan_file",
         "plan",
         "read",
+        "report_meta",
         "reprocess",
         "reprocess_plan",
         "save_plan",

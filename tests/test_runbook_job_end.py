@@ -24,6 +24,7 @@ from teamslicensing.report.joblog import job_summary, plan_counts_json
 from tests.support.fakegraph import FakeGraph
 from tests.support.fakestorage import FakeStorage
 from tests.support.loopback import serving
+from tests.support.shipped_demo import demo_changes
 from tests.support.tokens import entra_token
 from tests.test_plans import CASES, load_case
 from tests.test_plans import run as plan_case
@@ -52,20 +53,22 @@ def test_the_job_judges_the_plan_with_its_own_max_changes_setting(
     monkeypatch: pytest.MonkeyPatch,
     mode: str,
 ) -> None:
-    """TeamsLicensing_MaxChanges 3 against the demo's 9 users to change: the summary opens with the refusal,
+    """TeamsLicensing_MaxChanges 3 against the demo's users to change (more): the summary opens with the refusal,
     naming the setting, the JSON line's applyWouldRefuse holds it, and apply mode refuses for exactly it."""
+    changes = demo_changes()
+    assert changes > 3
     monkeypatch.setenv("TEAMS_LICENSING_CONFIG", str(example_config))
     monkeypatch.setenv("TEAMS_LICENSING_MODE", mode)
     monkeypatch.setenv("TEAMS_LICENSING_MAX_CHANGES", "3")
     status, summary, _, result = run()
-    assert result["applyWouldRefuse"] == [{"reason": "maxChanges", "limit": 3, "planned": 9}]
+    assert result["applyWouldRefuse"] == [{"reason": "maxChanges", "limit": 3, "planned": changes}]
     assert summary[1:3] == [
         "APPLY WOULD REFUSE THIS PLAN:",
-        "- 9 users and groups to change, more than TeamsLicensing_MaxChanges (3)",
+        f"- {changes} users and groups to change, more than TeamsLicensing_MaxChanges (3)",
     ]
     if mode == "apply":
         assert status == 1
-        assert result["error"].startswith("refusing to apply: the plan changes 9 users and groups")
+        assert result["error"].startswith(f"refusing to apply: the plan changes {changes} users and groups")
         assert "TeamsLicensing_MaxChanges" in result["error"]
     else:
         assert (status, result["error"]) == (3, None)
@@ -137,13 +140,13 @@ def test_sigterm_while_the_audit_log_is_stored_keeps_what_the_writes_did(
     monkeypatch.setenv("TEAMS_LICENSING_AUDIT_CONTAINER", storage.container_url())
     status, summary, err, result = run()
     assert fake.writes
-    assert result["applied"] == result["changes"] == 9
+    assert result["applied"] == result["changes"] == demo_changes()
     assert result["users"] == []
     assert (result["auditBlob"], result["auditBlobError"]) == (None, "stopped by SIGTERM")
     assert (status, result["exitCode"]) == (143, 143)
     assert result["stopped"]["reason"] == "terminated"
     assert "while the audit log was stored" in result["stopped"]["message"]
-    assert any(line.startswith("Apply: 9 applied") for line in summary)
+    assert any(line.startswith(f"Apply: {result['applied']} applied") for line in summary)
     assert "The audit log was not stored" in err
 
 

@@ -23,6 +23,7 @@ from teamslicensing.app.core import (
     with_limits,
 )
 from teamslicensing.app.lease import LeaseOptions, LeaseWaitStopped, tenant_lease
+from teamslicensing.app.meta import report_meta
 from teamslicensing.app.reprocess import reprocess, reprocess_plan
 from teamslicensing.app.storage import store_audit
 from teamslicensing.app.usage import export_calls, usage, with_usage
@@ -44,6 +45,7 @@ __all__ = [
     "is_plan_file",
     "plan",
     "read",
+    "report_meta",
     "reprocess",
     "reprocess_plan",
     "save_plan",

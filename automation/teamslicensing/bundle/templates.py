@@ -43,9 +43,10 @@ pip install 'teams-licensing[deploy]=={version}'
 ```
 
 `upload.sh` runs `teams-licensing deploy automation --bundle <this folder>` with the options given (see the project
-README, *Azure Automation runbook*, or `teams-licensing deploy automation --help`). It creates or updates the Python
-3.10 runtime environment, uploads every wheel to the storage account and registers it as a package, waits until
-each package has been imported (`Succeeded`), then imports and publishes the runbook, stores the configuration and
+README, *Azure Automation runbook*, or `teams-licensing deploy automation --help`). It creates a Python 3.10 runtime
+environment for this bundle, uploads every wheel to the storage account and registers it as a package there, waits
+until each package has been imported (`Succeeded`), then moves the runbook to it and publishes it (a failed import
+leaves the runbook that runs untouched), removes the environments of earlier bundles, stores the configuration and
 the settings, links a daily schedule, and prints the managed identity's principal id with the commands that grant
 its Graph roles (`./grant-permissions.sh`) and its storage role. Run again, it changes nothing and says so.
 

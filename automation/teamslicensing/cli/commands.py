@@ -46,14 +46,14 @@ def plan(args: argparse.Namespace) -> int:
     if args.user or args.rule:
         from teamslicensing.plan.explain import filter_plan
 
-        assert run.desired is not None
-        shown = filter_plan(run.plan, run.desired, run.tenant, args.user, args.rule)
+        shown = filter_plan(run.plan, run.tenant, args.user, args.rule)
         print(
             f"Showing {len(shown.changes)} of {len(run.plan.changes)} changed users (--user/--rule); seats, "
             "--out and the exit code are the whole plan's",
             file=sys.stderr,
         )
-    _write(render_chunks(shown, args.format, title=title), args.output, colour=args.format == "text")
+    meta = app.report_meta(run)
+    _write(render_chunks(shown, args.format, title=title, meta=meta), args.output, colour=args.format == "text")
     if args.out:
         app.save_plan(run, args.out)
         print(f"Plan saved to {args.out}: apply exactly it with `teams-licensing apply {args.out}`", file=sys.stderr)
@@ -157,7 +157,11 @@ def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
     for note in run.notes:
         print(note, file=sys.stderr)
     if args.format != "json":
-        _write(render(run.plan, args.format, title=title), args.output, colour=args.format == "text")
+        _write(
+            render(run.plan, args.format, title=title, meta=app.report_meta(run)),
+            args.output,
+            colour=args.format == "text",
+        )
     for stale in run.stale:
         print(f"  STALE {stale.user_principal_name}: {stale.reason}", file=sys.stderr)
     outcome: ApplyResult | None = None
@@ -165,7 +169,8 @@ def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
     def finish_json(error: str | None = None) -> None:
         if args.format == "json":
             result = None if outcome is None else outcome_json(outcome)
-            _write(plan_json_chunks(run.plan, [("result", result), ("error", error)]), args.output)
+            chunks = plan_json_chunks(run.plan, [("result", result), ("error", error)], meta=app.report_meta(run))
+            _write(chunks, args.output)
 
     try:
         if run.plan.is_empty and not run.stale:

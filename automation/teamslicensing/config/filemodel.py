@@ -14,6 +14,7 @@ from teamslicensing.model.desired import (
     DEFAULT_MAX_REMOVALS,
     SELECTABLE_ATTRIBUTES,
     Funding,
+    MinutesOverride,
     ReadMode,
     VoiceRouting,
 )
@@ -248,6 +249,22 @@ class IncludedMinutesEntry(_Model):
         if self.destination is not None and self.minutes is None:
             raise ValueError("destination goes with minutes; allowances name their destinations")
         return self
+
+
+def minutes_overrides(entry: IncludedMinutesEntry) -> list[MinutesOverride]:
+    """An includedMinutes entry as the minutes table reads it: a whole pool (allowances), or one allowance of each
+    country's pool (minutes, the first form: each listed country then keeps a pool of its own)."""
+    plan = entry.plan.strip().upper()
+    countries = tuple(c.strip().upper() for c in entry.countries)
+    if entry.allowances is not None:
+        allowances = tuple(entry.allowances.items())
+        either_or = entry.either_or if entry.either_or is not None else len(allowances) > 1
+        return [MinutesOverride(plan, countries, allowances, entry.shared, either_or)]
+    assert entry.minutes is not None
+    allowance = ((entry.destination or "domestic", entry.minutes),)
+    if entry.shared:
+        return [MinutesOverride(plan, countries, allowance, True, entry.either_or, partial=True)]
+    return [MinutesOverride(plan, (country,), allowance, False, entry.either_or, partial=True) for country in countries]
 
 
 class AvailabilityOverride(_Model):

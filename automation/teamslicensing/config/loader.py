@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from teamslicensing.config.checks import meaning_problems, validation_problems
-from teamslicensing.config.filemodel import AvailabilityOverride, DesiredStateFile, IncludedMinutesEntry, Selector
+from teamslicensing.config.filemodel import AvailabilityOverride, DesiredStateFile, Selector, minutes_overrides
 from teamslicensing.config.yamlsource import YamlReadError, read_yaml_file
 from teamslicensing.errors import ConfigError, Problem
 from teamslicensing.model.capability import Capability, is_guid
@@ -25,7 +25,6 @@ from teamslicensing.model.desired import (
     DesiredRule,
     DesiredState,
     LicenseRef,
-    MinutesOverride,
     UserSelector,
 )
 from teamslicensing.reference.catalog import Catalog, load_catalog
@@ -131,24 +130,8 @@ def _desired_state(source: str, model: DesiredStateFile, catalog: Catalog) -> De
         availability={country: _country_override(o) for country, o in model.availability.items()},
         tenant_id=model.tenant_id,
         group_licenses=group_licenses,
-        included_minutes=tuple(override for entry in model.included_minutes for override in _minutes(entry)),
+        included_minutes=tuple(override for entry in model.included_minutes for override in minutes_overrides(entry)),
     )
-
-
-def _minutes(entry: IncludedMinutesEntry) -> list[MinutesOverride]:
-    """An includedMinutes entry as the minutes table reads it: a whole pool (allowances), or one allowance of each
-    country's pool (minutes, the first form: each listed country then keeps a pool of its own)."""
-    plan = entry.plan.strip().upper()
-    countries = tuple(c.strip().upper() for c in entry.countries)
-    if entry.allowances is not None:
-        allowances = tuple(entry.allowances.items())
-        either_or = entry.either_or if entry.either_or is not None else len(allowances) > 1
-        return [MinutesOverride(plan, countries, allowances, entry.shared, either_or)]
-    assert entry.minutes is not None
-    allowance = ((entry.destination or "domestic", entry.minutes),)
-    if entry.shared:
-        return [MinutesOverride(plan, countries, allowance, True, entry.either_or, partial=True)]
-    return [MinutesOverride(plan, (country,), allowance, False, entry.either_or, partial=True) for country in countries]
 
 
 def _selector(selector: Selector) -> UserSelector:

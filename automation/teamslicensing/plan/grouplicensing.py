@@ -181,7 +181,7 @@ def _removals(
                 f"{label}: {_part(inputs, sku)} carries more than voice (a suite or bundle), so prune leaves it with "
                 f"the group and its {len(members)} direct member(s); name it in policy.pruneAlso to remove it"
             )
-            result.gaps.append(Gap(GapCode.PRUNE_LIMITED_TO_VOICE, INFO, None, _part(inputs, sku), message))
+            result.gaps.append(Gap(GapCode.PRUNE_LIMITED_TO_VOICE, INFO, None, _part(inputs, sku), message, None, sku))
             continue
         at_risk = [m for m in members if _loses_number(inputs, group, _sure(result, m), sku, None)]
         if at_risk and not inputs.desired.policy.allow_number_loss:
@@ -197,7 +197,7 @@ def _number_gap(inputs: GroupInputs, label: str, sku: str, at_risk: list[TenantU
         f"{label}: {doing} {_part(inputs, sku)} in the group would take the phone number of {len(at_risk)} "
         f"member(s) ({names}): withheld; give them the plan another way first"
     )
-    return Gap(GapCode.PHONE_NUMBER_AT_RISK, WARNING, None, _part(inputs, sku), message)
+    return Gap(GapCode.PHONE_NUMBER_AT_RISK, WARNING, None, _part(inputs, sku), message, None, sku)
 
 
 def _sure(result: GroupPlanning, member: TenantUser) -> TenantUser:
@@ -253,7 +253,9 @@ def _nested_members(
             f"a member of {label} only through a nested group: Entra licenses direct members only, so the group's "
             "licenses do not reach this user; add them to the group directly (or select them with a rule)"
         )
-        result.gaps.append(Gap(GapCode.GROUP_LICENSE_NOT_INHERITED, WARNING, user.user_principal_name, None, message))
+        result.gaps.append(
+            Gap(GapCode.GROUP_LICENSE_NOT_INHERITED, WARNING, user.user_principal_name, None, message, user.id)
+        )
 
 
 def _member(
@@ -311,7 +313,15 @@ def _member(
             f"the direct copy stays until {label}'s copy is Active with the same plans ({why}); the next run continues"
         )
         result.gaps.append(
-            Gap(GapCode.MIGRATION_WAITING, INFO, member.user_principal_name, _part(inputs, sku), result.share(message))
+            Gap(
+                GapCode.MIGRATION_WAITING,
+                INFO,
+                member.user_principal_name,
+                _part(inputs, sku),
+                result.share(message),
+                member.id,
+                sku,
+            )
         )
     if ready:
         result.migrations[member.id] = result.share(frozenset(ready))
@@ -335,7 +345,9 @@ def _usage_location(
         f"no usage location: Entra licenses this member of {label} with the tenant's country, and a Calling Plan "
         "follows it; set usageLocation (or usageLocationFrom) on the groupLicenses entry or in defaults"
     )
-    result.gaps.append(Gap(GapCode.USAGE_LOCATION_FROM_TENANT, INFO, member.user_principal_name, None, message))
+    result.gaps.append(
+        Gap(GapCode.USAGE_LOCATION_FROM_TENANT, INFO, member.user_principal_name, None, message, member.id)
+    )
 
 
 def _part(inputs: GroupInputs, sku_id: str) -> str:

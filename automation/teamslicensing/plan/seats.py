@@ -124,5 +124,5 @@ def seat_lines(
                 f"{short} more {sku.part_number} seat(s) needed: {wanted} new assignment(s) wanted{through}, "
                 f"{max(available, 0)} seat(s) available"
             )
-            gaps.append(Gap(GapCode.SEAT_SHORTAGE, Severity.ERROR, None, sku.part_number, message))
+            gaps.append(Gap(GapCode.SEAT_SHORTAGE, Severity.ERROR, None, sku.part_number, message, None, sku_id))
     return tuple(lines), gaps

@@ -28,7 +28,7 @@ def rule_summaries(
                 tally[2] += len(outcome.change.add_licenses)
                 tally[3] += len(outcome.change.remove_licenses)
             tally[4] += 1 if outcome.withheld else 0
-            tally[5] += 1 if outcome.skipped else 0
+            tally[5] += 1 if outcome.skipped_change else 0
     names = [rule.name for rule in rules] + [PRUNE_ROW]
     summaries = [RuleSummary(name, *tally) for name, tally in zip(names, counts, strict=True)]
     last = summaries[-1]

@@ -277,14 +277,18 @@ def pool_place(pool: Pool) -> str:
 
 def pool_state(pool: Pool) -> str:
     """A pool's allowances as used and forecast in its month: "domestic 100 of 3,000 and international 590 of
-    600 used in 2026-05 (one allowance: whichever is reached first), international 1,200 forecast"."""
+    600 used in 2026-05 (one allowance: whichever is reached first); international 1,200 forecast", saying which
+    days of the month were not read when the window began after its 1st."""
     used = " and ".join(
         f"{a.destination} {a.used_minutes:,.0f} of {a.included_minutes or 0:,}" for a in pool.allowances
     )
     either = " (one allowance: whichever is reached first)" if pool.either_or and len(pool.allowances) > 1 else ""
     ending = [a for a in pool.allowances if a.forecast_exhausted]
     forecast = ", ".join(f"{a.destination} {a.forecast_minutes or 0:,.0f}" for a in ending)
-    return f"{used} used in {pool.month}{either}; {forecast} forecast by the month's end at this pace"
+    read = ""
+    if pool.not_read is not None:
+        read = f" (read from {pool.read_from} only, {pool.not_read[0]} to {pool.not_read[1]} not read)"
+    return f"{used} used in {pool.month}{read}{either}; {forecast} forecast by the month's end at the pace read"
 
 
 def _unknown_capability_gaps(uses: Iterable[CapabilityUse]) -> list[Gap]:

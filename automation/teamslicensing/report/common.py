@@ -193,6 +193,28 @@ def pool_rows(pool: Pool) -> Iterator[PoolRow]:
 DESTINATION_WORDS = {"zoneA": "Zone A"}
 
 
+def partial_month_note(pool: Pool) -> str | None:
+    """What a pool's figures leave out when the window began after its month's 1st, else None."""
+    if pool.not_read is None:
+        return None
+    first, last = pool.not_read
+    return (
+        f"{pool.month} read from {pool.read_from} to {pool.read_to} only ({first} to {last} not read): minutes used "
+        "on those days are not in the used figures; the forecast is the pace read over the whole month"
+    )
+
+
+OTHER_MINUTES = "minute(s) to destinations the pool does not cover, not drawn from it"
+
+
+def pool_notes(pool: Pool) -> list[str]:
+    """A pool's notes, each beginning with where it is and its plan, for the formats that list them under a table:
+    its minutes to destinations it does not cover (Audio Conferencing outside Zone A), and a month not read whole."""
+    other = f"{pool.other_minutes:,.0f} {OTHER_MINUTES}" if pool.other_minutes else None
+    notes = [other, partial_month_note(pool)]
+    return [f"{pool_where(pool)} {pool.plan}: {note}" for note in notes if note]
+
+
 def removed(change: UserChange) -> str:
     """What a destructive change removes, and the numbers it takes when the inventory says so."""
     text = ", ".join(named(r.sku_part_number) for r in change.remove_licenses)
@@ -276,7 +298,7 @@ def plan_fields_with_product_names(fields: Iterable[tuple[str, Any]]) -> Iterato
     """`plan_json_fields` with "productName" beside every "skuPartNumber" of the changes and seats (the contract's
     other keys unchanged; null when the catalogue does not know the SKU); the arrays stay iterators."""
     for key, value in fields:
-        if key == "changes":
+        if key in ("changes", "groupChanges"):
             yield key, map(change_with_product_names, value)
         elif key == "seats":
             yield key, map(entry_with_product_name, value)

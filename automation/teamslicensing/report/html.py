@@ -19,6 +19,7 @@ from teamslicensing.report.common import (
     beyond_voice_heading,
     counted,
     no_changes_line,
+    pool_notes,
     pool_rows,
     product_name,
     refusal_text,
@@ -253,7 +254,7 @@ def _usage_body(report: UsageReport) -> Iterator[str]:
             yield f"<p class='legend'>{escape(f.formula)}</p>\n"
     if report.pools:
         yield "<h2>Minute pools</h2>\n<table><tr><th>Where</th><th>Plan</th><th>Destination</th><th>Licences</th>"
-        yield "<th>Included</th><th>Used</th><th>Forecast</th></tr>"
+        yield "<th>Included</th><th>Used</th><th>Forecast</th><th>Runs out</th></tr>"
         for pool in report.pools:
             for row in pool_rows(pool):
                 runs_out = " class='error'" if row.runs_out else ""
@@ -261,9 +262,13 @@ def _usage_body(report: UsageReport) -> Iterator[str]:
                 yield (
                     f"<tr{runs_out}><td>{escape(row.where)}</td><td><code>{escape(row.plan)}</code> "
                     f"<span class='product'>({escape(pool.meaning)})</span></td><td>{escape(row.destination)}</td>"
-                    f"<td>{row.licences:,}</td><td>{row.included}</td><td>{row.used:,.0f}</td><td>{forecast}</td></tr>"
+                    f"<td>{row.licences:,}</td><td>{row.included}</td><td>{row.used:,.0f}</td><td>{forecast}</td>"
+                    f"<td>{'yes' if row.runs_out else ''}</td></tr>"
                 )
         yield "</table>\n"
+        notes = [note for pool in report.pools for note in pool_notes(pool)]
+        if notes:
+            yield "<ul class='legend'>" + "".join(f"<li>{escape(note)}</li>" for note in notes) + "</ul>\n"
     if report.gaps:
         yield "<h2>Gaps</h2>\n"
         yield from _gap_groups(report.gaps)
