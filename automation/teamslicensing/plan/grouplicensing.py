@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -125,17 +125,7 @@ def _plan_group(inputs: GroupInputs, entry: DesiredGroupLicense, group: TenantGr
     for sku in removes:
         after.pop(sku, None)
     part = {sku.sku_id: sku.part_number for sku in inputs.tenant.skus}.get
-    new_seats = []
-    for sku in adds:
-        if sku not in current:
-            counted = result.seat_members.setdefault(sku, set())
-            fresh = {
-                m.id
-                for m in members
-                if m.id not in counted and not any(a.sku_id == sku and a.grants_plans for a in m.licenses)
-            }
-            counted |= fresh  # a direct member of two groups takes one seat
-            new_seats.append((sku, len(fresh)))
+    new_seats = [_new_seats(sku, members, result) for sku in adds if sku not in current]
     if adds or removes:
         result.changes.append(
             GroupChange(
@@ -157,6 +147,17 @@ def _plan_group(inputs: GroupInputs, entry: DesiredGroupLicense, group: TenantGr
     for member in members:
         _member(inputs, entry, group, label, member, after, result)
         _settle(result, member, group, current, removes, adds)
+
+
+def _new_seats(sku: str, members: Sequence[TenantUser], result: GroupPlanning) -> tuple[str, int]:
+    """The seats of `sku` a group write takes: members who hold it no other way, each counted once however many
+    managed groups they are a direct member of."""
+    counted = result.seat_members.setdefault(sku, set())
+    fresh = {
+        m.id for m in members if m.id not in counted and not any(a.sku_id == sku and a.grants_plans for a in m.licenses)
+    }
+    counted |= fresh
+    return sku, len(fresh)
 
 
 def _removals(
@@ -285,8 +286,20 @@ def _member(
     result.covered[member.id] = given if previous is None or previous <= given else previous | given
     if not member.usage_location and not inputs.skipped(member):  # protected or disabled: never written
         _usage_location(inputs, entry, label, member, result)
-    if not entry.migrate_direct or inputs.skipped(member):
-        return
+    if entry.migrate_direct and not inputs.skipped(member):
+        _migration(inputs, label, member, after, ours, result)
+
+
+def _migration(
+    inputs: GroupInputs,
+    label: str,
+    member: TenantUser,
+    after: Mapping[str, frozenset[str]],
+    ours: Mapping[str, LicenseAssignment],
+    result: GroupPlanning,
+) -> None:
+    """migrateDirect: the member's direct copies the group's copy now replaces without losing a plan, and a note
+    for each one that must wait."""
     ready = set()
     for sku in after:
         direct = next((a for a in member.licenses if a.sku_id == sku and a.is_direct), None)
