@@ -392,7 +392,7 @@ def test_every_format_counts_a_rules_protected_and_disabled_users_as_skipped(tmp
     numbers = [str(row[key]) for key in ("selected", "changed", "adds", "removals", "withheld", "skipped")]
     text_row = next(line for line in shown["text"].splitlines() if line.strip().startswith("sales-voice "))
     assert text_row.split()[1:] == numbers
-    assert "skipped: a protected user" in shown["text"]
+    assert "skipped: wanted, but the user is protected or disabled" in shown["text"]
     assert "| Rule | Selected | Changed | Adds | Removals | Withheld | Skipped |" in shown["markdown"]
     assert f"| sales-voice | {' | '.join(numbers)} |" in shown["markdown"]
     assert "<th class='n'>skipped</th>" in shown["html"]

@@ -84,9 +84,8 @@ def removed_beyond_voice(change: UserChange) -> str:
 
 RULE_HEADER = ("rule", "selected", "changed", "adds", "removals", "withheld", "skipped")
 RULE_LEGEND = (
-    "a user several rules select counts in each; withheld: a change the rule wanted that a gap held back; skipped: "
-    "a protected user (policy.protectedUsers, protectedGroups) or a disabled account the rule wanted to change, "
-    "left as is"
+    "a user several rules select counts in each; withheld: wanted, held back by a gap below; skipped: wanted, but "
+    "the user is protected or disabled"
 )
 
 
