@@ -32,11 +32,10 @@ failed, the time budget ran out or the job was stopped (SIGTERM): what was appli
 any failed write, or the tenant's lease lost; 4 when the time budget (default 150 minutes, below Azure Automation's
 3-hour fair share) left work for the next run, or another job held the tenant's lease for all of the lease wait
 (`stopped.reason` "tenantLocked"); 3 when error-severity gaps remain (in every mode); 143 when stopped by SIGTERM.
-The process exits with the same status, except 3 in apply mode: every change was applied, and the gaps are findings
-about users, reported in the output and the JSON line, so the job completes (`job_status`). In plan and usage mode,
-3 fails the job on purpose: a scheduled plan is how drift that needs a person (missing seats, unresolvable groups)
-gets noticed, and an alert on failed jobs keeps that signal. Any other non-zero status fails the Automation job.
-Pending changes in plan mode are not a failure.
+The process exits with the same status, except 3, in every mode: error gaps are findings about users, reported in
+the output and the JSON line (`exitCode` 3, `errorGaps`), not a failure of the run, so the job completes
+(`job_status`), as `plan --detailed-exitcode`'s 3 and apply's 3 pass the CI recipes' steps. Any other non-zero
+status fails the Automation job. Pending changes in plan mode are not a failure either.
 """
 
 from __future__ import annotations
@@ -48,13 +47,11 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from teamslicensing.app import PlanRun, TenantSource
-    from teamslicensing.model.outcome import ApplyResult
+    from teamslicensing.job import JobSettings
 
 RESULT_VERSION = 1
 FAILED_BEFORE_START = 1  # teamslicensing.exitcodes.EXIT_FAILURE, spelled out: the package may be what is missing
@@ -88,23 +85,6 @@ class SettingError(Exception):
     """A runbook setting is missing or malformed."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    config: str
-    mode: str
-    max_changes: int | None
-    max_removals: int | None
-    time_budget_minutes: float
-    managed_identity_client_id: str | None
-    cloud: str
-    graph_url: str | None
-    access_token: str | None = field(repr=False)  # never in a log, even if Settings is printed
-    usage_days: int = 90
-    audit_container: str | None = None  # https://ACCOUNT.blob.core.windows.net/CONTAINER
-    storage_token: str | None = field(default=None, repr=False)  # a Storage token (emulators, tests), never logged
-    lease_wait_minutes: float = DEFAULT_LEASE_WAIT_MINUTES
-
-
 def automation_variable_reader() -> Callable[[str], str | None] | None:
     """`automationassets.get_automation_variable` inside Azure Automation; None elsewhere (it is not on PyPI)."""
     try:
@@ -124,7 +104,11 @@ def automation_variable_reader() -> Callable[[str], str | None] | None:
 
 def read_settings(
     variables: Callable[[str], str | None] | None, environ: dict[str, str] | os._Environ[str] | None = None
-) -> Settings:
+) -> JobSettings:
+    """The job's settings: each from its Automation variable, else its environment variable; a bad one is a
+    SettingError naming both."""
+    from teamslicensing.job import JobSettings
+
     environ = os.environ if environ is None else environ
     raw: dict[str, str | None] = {}
     for key, (variable, env) in SETTINGS.items():
@@ -161,7 +145,7 @@ def read_settings(
             container = checked_container(container)
         except BlobError as exc:
             raise SettingError(f"{_names('audit_container')}: {exc}") from exc
-    return Settings(
+    return JobSettings(
         config,
         mode,
         max_changes,
@@ -175,6 +159,7 @@ def read_settings(
         container,
         raw["storage_token"],
         float(DEFAULT_LEASE_WAIT_MINUTES if lease_wait is None else lease_wait),
+        SETTINGS,
     )
 
 
@@ -213,12 +198,11 @@ def config_file(config: str) -> Iterator[Path]:
         yield path
 
 
-def main(out: TextIO | None = None, err: TextIO | None = None, document: dict[str, Any] | None = None) -> int:
-    """Run the job; its exit code (also the JSON line's `exitCode`). `document` receives the JSON line's fields."""
+def main(out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run the job; its exit code (also the JSON line's `exitCode`)."""
     out = out or sys.stdout
     err = err or sys.stderr
-    document = {} if document is None else document
-    document.update({"teamsLicensing": RESULT_VERSION, "mode": None})
+    document: dict[str, Any] = {"teamsLicensing": RESULT_VERSION, "mode": None}
     with _signals_stop():  # from the first thing: a job stopped while it starts still ends with its JSON line
         try:
             return _main(document, out, err)
@@ -248,10 +232,11 @@ def _main(document: dict[str, Any], out: TextIO, err: TextIO) -> int:
     settings = read_settings(automation_variable_reader())
     document["mode"] = settings.mode
     from teamslicensing.graph.blobread import stored_text  # a blob URL deploy stored: its text
+    from teamslicensing.job import run_job
 
     config = stored_text(settings.config, settings.managed_identity_client_id, settings.storage_token)
     with config_file(config) as path:
-        return _run(settings, path, document, out, err)
+        return run_job(settings, path, document, out, err, _json_line)
 
 
 def _is_tool_error(exc: Exception) -> bool:
@@ -260,186 +245,10 @@ def _is_tool_error(exc: Exception) -> bool:
     return errors is not None and isinstance(exc, errors.TeamsLicensingError)
 
 
-def _run(settings: Settings, path: Path, document: dict[str, Any], out: TextIO, err: TextIO) -> int:
-    import time
-
-    from teamslicensing import app
-    from teamslicensing.graph import Connection
-    from teamslicensing.report import summary_line
-    from teamslicensing.report.joblog import job_summary, plan_counts_json
-    from teamslicensing.report.outcome import outcome_line
-
-    started = time.monotonic()
-    connection = Connection.from_options(settings.cloud, settings.graph_url, settings.managed_identity_client_id)
-    source = app.TenantSource(
-        graph=app.GraphAccess(connection, settings.access_token, lambda line: print(line, file=out))
-    )
-    if settings.mode == "usage":
-        return _usage(settings, path, source, document, out)
-    outcome: ApplyResult | None = None
-    try:
-        with _writer(settings, source, out) as source:
-            run = app.plan(path, source)  # every configuration error surfaces before Graph is asked anything
-            limits = (SETTINGS["max_changes"][0], SETTINGS["max_removals"][0])
-            run = app.with_limits(run, settings.max_changes, settings.max_removals, limits)  # this job's apply's
-            summary = job_summary(run.plan, run.origin, settings.mode, connection.graph_url)
-            out.writelines(f"{line}\n" for line in summary)
-            out.flush()
-            document.update(plan_counts_json(run.plan))
-            if settings.mode == "apply":
-                outcome = _apply(settings, run, started, document, out, err)
-    except app.LeaseWaitStopped as exc:  # another run kept the tenant, or the job was stopped while waiting
-        print(outcome_line(exc.outcome), file=out)
-        return _finish(document, exc.outcome, False, out)
-    if run.plan.has_errors:
-        print(f"Error-severity gaps remain: {summary_line(run.plan)}", file=err)
-    return _finish(document, outcome, run.plan.has_errors, out)
-
-
-@contextlib.contextmanager
-def _writer(settings: Settings, source: TenantSource, out: TextIO) -> Iterator[TenantSource]:
-    """Apply mode holds, from before the tenant is read, the lock of one run per tenant on this machine and, with
-    an audit container, the tenant's lease there: one run per tenant across jobs. Plan mode takes neither."""
-    from teamslicensing import app
-
-    if settings.mode != "apply":
-        yield source
-        return
-    lease = None
-    if settings.audit_container is not None:
-        lease = app.LeaseOptions(
-            settings.audit_container,
-            wait=settings.lease_wait_minutes * 60,
-            managed_identity_client_id=settings.managed_identity_client_id,
-            storage_token=settings.storage_token,
-            command="the runbook",
-            notice=lambda line: print(line, file=out, flush=True),
-        )
-    with app.writer_lock(source), app.tenant_lease(source, lease) as leased:
-        yield leased
-
-
-def _apply(
-    settings: Settings, run: PlanRun, started: float, document: dict[str, Any], out: TextIO, err: TextIO
-) -> ApplyResult | None:
-    """Write the plan (within the limits and the time budget), keep the audit log, say what happened."""
-    from teamslicensing import app
-    from teamslicensing.apply.audit import default_audit_path
-    from teamslicensing.report.outcome import failure_lines, outcome_json, outcome_line
-    from teamslicensing.report.progress import ProgressLines
-
-    result = run.plan
-    if result.is_empty:
-        print("Nothing to apply.", file=out)
-        return None
-    # refused (the reasons the summary and the JSON line gave) into main: one line, exit 1
-    app.check_applicable(result, _names("max_changes"), _names("max_removals"))
-    audit = default_audit_path(tempfile.gettempdir())
-    print(f"Applying {len(result.changes)} change(s); audit log {audit}", file=out)
-    options = app.ApplyOptions(
-        audit_path=audit,
-        deadline=started + settings.time_budget_minutes * 60,
-        progress=ProgressLines(out),  # progress: output, not errors
-        # the sandbox's temp folder goes with the job; its output stays (about 30 days): the audit records go
-        # there too, each before its write, and `teams-licensing undo OUTPUT_FILE` reads them from it
-        audit_mirror=out,
-    )
-    stopped_by: str | None = None
-    try:
-        outcome = app.apply(run, options)
-        document.update(outcome_json(outcome))  # what was written stays in the JSON line, whatever comes next
-    finally:
-        if settings.audit_container:  # whatever happened, the log that exists is kept
-            stopped_by = _store_audit(settings, audit, document, out, err)
-    if stopped_by is not None:  # the writes were over: the job ends now, with what they did
-        outcome = _stopped_after_writes(outcome, stopped_by, "while the audit log was stored")
-    print(outcome_line(outcome), file=out)
-    for line in failure_lines(outcome):
-        print(line, file=out)
-    return outcome
-
-
-def _finish(document: dict[str, Any], outcome: ApplyResult | None, gaps_remain: bool, out: TextIO) -> int:
-    """The apply result (all zero without one) and the exit status into the JSON line, written last."""
-    from teamslicensing.exitcodes import EXIT_GAPS, EXIT_OK, for_writes
-    from teamslicensing.model.outcome import ApplyResult
-    from teamslicensing.report.outcome import outcome_json
-
-    status = EXIT_GAPS if gaps_remain else EXIT_OK
-    if outcome is not None:
-        status = for_writes(outcome, gaps_remain)
-    document.update(outcome_json(outcome if outcome is not None else ApplyResult((), 0.0, 0)))
-    document["exitCode"] = status
-    document["error"] = None
-    _json_line(document, out)
-    return status
-
-
-def _store_audit(settings: Settings, audit: Path, document: dict[str, Any], out: TextIO, err: TextIO) -> str | None:
-    """Copy the audit log into the blob container and say so in `document`; a failure is said (the records are in
-    the job output too). Returns the name of a signal that stopped the copy (the job ends then), else None."""
-    from teamslicensing import app
-    from teamslicensing.errors import TeamsLicensingError
-
-    assert settings.audit_container is not None
-    failure = f"The audit log was not stored in {settings.audit_container}"
-    try:
-        url = app.store_audit(
-            audit,
-            settings.audit_container,
-            managed_identity_client_id=settings.managed_identity_client_id,
-            access_token=settings.storage_token,
-        )
-    except (TeamsLicensingError, OSError) as exc:
-        print(f"{failure}: {exc} (it is in this output)", file=err)
-        document.update({"auditBlob": None, "auditBlobError": str(exc)})
-        return None
-    except KeyboardInterrupt as exc:  # the job was stopped as the log uploaded (_Stopped)
-        name = "SIGTERM" if getattr(exc, "exit_code", 130) == 143 else "SIGINT"
-        print(f"{failure}: stopped by {name} (it is in this output)", file=err)
-        document.update({"auditBlob": None, "auditBlobError": f"stopped by {name}"})
-        return name
-    print(f"Audit log stored: {url}", file=out)
-    document.update({"auditBlob": url, "auditBlobError": None})
-    return None
-
-
-def _stopped_after_writes(outcome: ApplyResult, name: str, when: str) -> ApplyResult:
-    """`outcome`, stopped by the signal `name` that came after the writes: every write stands and is counted."""
-    import dataclasses
-
-    from teamslicensing.model.outcome import Stop, StopReason
-
-    reason = StopReason.TERMINATED if name == "SIGTERM" else StopReason.INTERRUPTED
-    message = f"{name} received {when}, after the writes"
-    if outcome.stopped is not None:
-        message += f" (they had stopped: {outcome.stopped.message})"
-    return dataclasses.replace(outcome, stopped=Stop(reason, message))
-
-
-def _usage(settings: Settings, path: Path, source: Any, document: dict[str, Any], out: TextIO) -> int:
-    """Usage mode: the usage report of the last `usage_days` days in the job output, its JSON in the JSON line."""
-    from teamslicensing import app
-    from teamslicensing.app.usage import UsageWindow
-    from teamslicensing.exitcodes import EXIT_GAPS, EXIT_OK
-    from teamslicensing.model.plan import Severity
-    from teamslicensing.report.usage import render_usage, usage_to_json
-
-    report = app.usage(path, source, UsageWindow(days=settings.usage_days))
-    out.write(render_usage(report, "text", title=f"teams-licensing usage: the last {settings.usage_days} days"))
-    status = EXIT_GAPS if any(g.severity is Severity.ERROR for g in report.gaps) else EXIT_OK
-    document["usage"] = usage_to_json(report)
-    document["exitCode"] = status
-    document["error"] = None
-    _json_line(document, out)
-    return status
-
-
-def job_status(code: int, mode: str | None) -> int:
-    """The process's exit status for a result's `exitCode`. In apply mode, 3 (every change applied, error gaps
-    remain) completes the job: the gaps are findings about users, and the JSON line still says 3. In plan and
-    usage mode a job is how such findings get noticed, so 3 fails it, as every other non-zero status does."""
-    return 0 if code == 3 and mode == "apply" else code
+def job_status(code: int) -> int:
+    """The process's exit status for a result's `exitCode`: 3 (error gaps remain, everything else done) completes
+    the job, in every mode; the JSON line still says 3."""
+    return 0 if code == 3 else code
 
 
 class _Stopped(KeyboardInterrupt):
@@ -503,5 +312,4 @@ def _stopped(code: int, message: str) -> dict[str, str] | None:
 
 
 if __name__ == "__main__":
-    ended: dict[str, Any] = {}
-    sys.exit(job_status(main(document=ended), ended.get("mode")))
+    sys.exit(job_status(main()))

@@ -20,9 +20,9 @@ from teamslicensing.app.core import (
     saved_plan,
     undo,
     validate,
-    with_limits,
 )
 from teamslicensing.app.lease import LeaseOptions, LeaseWaitStopped, tenant_lease
+from teamslicensing.app.limits import with_limits
 from teamslicensing.app.meta import report_meta
 from teamslicensing.app.reprocess import reprocess, reprocess_plan
 from teamslicensing.app.storage import store_audit

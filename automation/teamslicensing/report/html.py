@@ -223,7 +223,7 @@ def _changes_by_rule(changes: Sequence[UserChange]) -> Iterator[str]:
     for rule, found in sorted(by_rule.items()):
         destructive = sum(1 for c in found if c.destructive)
         flag = f" <span class='error'>{destructive} destructive</span>" if destructive else ""
-        yield f"<details><summary>{escape(rule)} ({len(found):,} users){flag}</summary><table>"
+        yield f"<details><summary>{escape(rule)} ({counted(len(found), 'user')}){flag}</summary><table>"
         yield "<tr><th>User</th><th>Usage location</th><th>Add</th><th>Remove</th></tr>"
         for change in found[:LISTED]:
             user = escape(change.user_principal_name)
