@@ -76,6 +76,20 @@ def test_every_severity_a_gap_is_raised_with_is_documented() -> None:
     assert {code: missing for code, missing in undocumented.items() if missing} == {}
 
 
+def test_every_documented_severity_is_one_a_gap_is_raised_with() -> None:
+    """A severity the page lists and nothing raises tells an admin to expect, or filter on, what never comes."""
+    from tests.test_plans import CONTRACT_SEVERITY
+
+    raised = _raised()
+    for code, severities in CONTRACT_SEVERITY.items():  # raised through a variable the scan cannot see
+        raised.setdefault(code, set()).update(severities.split("|"))
+    unraised = {
+        code.value: sorted({s.value for s in doc.severities} - raised.get(code.value, set()))
+        for code, doc in GAP_DOCS.items()
+    }
+    assert {code: extra for code, extra in unraised.items() if extra} == {}
+
+
 def test_the_documented_severities_are_the_planner_cases_contract() -> None:
     from tests.test_plans import CONTRACT_SEVERITY
 
