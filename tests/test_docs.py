@@ -18,7 +18,7 @@ from teamslicensing.model.plan import GapCode
 from tests.support.docsgen import COMMAND, REFERENCE, generated
 from tests.support.docsgen.contracts import build
 from tests.support.docsgen.demo import collect
-from tests.support.runnable import ROOT, Block, blocks, documented_pages, outside_ci, run
+from tests.support.runnable import ROOT, Block, blocks, documented_pages, outside_ci, run, shown_outputs
 
 README = ROOT / "README.md"
 DOCS = ROOT / "docs"
@@ -185,6 +185,21 @@ def test_every_runnable_example_works_when_pasted(page: Path, tmp_path: Path) ->
     for block in RUNNABLE[page]:
         ran = run(block, tmp_path)
         assert ran.problems() == [], f"{block.page}:{block.line}\n{ran.stderr[-3000:]}"
+
+
+SHOWN = {page: outputs for page in documented_pages() if (outputs := shown_outputs(page))}
+
+
+def test_the_documentation_shows_real_output() -> None:
+    assert sum(len(outputs) for outputs in SHOWN.values()) >= 1
+
+
+@pytest.mark.parametrize("page", sorted(SHOWN), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_output_shown_is_what_its_example_prints(page: Path, tmp_path: Path) -> None:
+    """The blocks of the page run in order up to each shown output's, as a reader would have run them."""
+    ran = {block: run(block, tmp_path) for block in RUNNABLE[page]}
+    for block, text in SHOWN[page]:
+        assert ran[block].stdout == text, f"{block.page}:{block.line} prints otherwise:\n{ran[block].stdout}"
 
 
 def _cycle(page: Path) -> Block:
