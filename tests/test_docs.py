@@ -156,6 +156,18 @@ def test_every_environment_variable_the_tool_reads_is_documented() -> None:
     assert sorted(name for name in names if f"`{name}`" not in text) == []
 
 
+def test_every_documentation_page_the_code_names_exists() -> None:
+    """Messages, docstrings and the shipped templates point readers to pages by path: a moved page breaks them."""
+    named: dict[str, str] = {}
+    for folder in ("automation/teamslicensing", "runbooks", "examples", "benchmarks"):
+        for path in (ROOT / folder).rglob("*"):
+            if path.suffix in (".py", ".md", ".sh", ".yml", ".txt"):
+                for page in re.findall(r"\bdocs/[\w/-]+\.md\b", path.read_text(encoding="utf-8")):
+                    named.setdefault(page, str(path.relative_to(ROOT)))
+    assert len(named) >= 5, "the scan finds the pages the code names"
+    assert {page: where for page, where in named.items() if not (ROOT / page).is_file()} == {}
+
+
 def test_every_runbook_setting_is_on_the_runbook_page() -> None:
     import importlib.util
 
