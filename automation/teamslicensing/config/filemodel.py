@@ -223,6 +223,7 @@ class IncludedMinutesEntry(_Model):
         default_factory=lambda: ["*"],
         description="ISO country codes (usage locations) the pool serves; '*' for any other; 'tenant' for a "
         "tenant-wide pool.",
+        json_schema_extra={"default": ["*"]},  # a default_factory leaves the schema without one
     )
     shared: bool = Field(
         False, description="The countries share one pool (as the US and Puerto Rico do); else one pool each."
