@@ -261,7 +261,8 @@ def writing_options(parser: argparse.ArgumentParser) -> None:
 
 
 def lease_options(parser: argparse.ArgumentParser) -> None:
-    """One writing run per tenant across machines: a lease in a Storage container (README, *One apply at a time*)."""
+    """One writing run per tenant across machines: a lease in a Storage container (docs/explanation/safety-model.md,
+    *One writing run per tenant*)."""
     group = parser.add_argument_group("one run per tenant across machines")
     group.add_argument(
         "--lease-url",
