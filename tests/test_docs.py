@@ -18,7 +18,7 @@ from teamslicensing.model.plan import GapCode
 from tests.support.docsgen import COMMAND, REFERENCE, generated
 from tests.support.docsgen.contracts import build
 from tests.support.docsgen.demo import collect
-from tests.support.runnable import ROOT, Block, blocks, documented_pages, outside_ci, run
+from tests.support.runnable import ROOT, Block, blocks, documented_pages, outside_ci, run, shown_outputs
 
 README = ROOT / "README.md"
 DOCS = ROOT / "docs"
@@ -74,6 +74,20 @@ def test_every_severity_a_gap_is_raised_with_is_documented() -> None:
         for code, severities in raised.items()
     }
     assert {code: missing for code, missing in undocumented.items() if missing} == {}
+
+
+def test_every_documented_severity_is_one_a_gap_is_raised_with() -> None:
+    """A severity the page lists and nothing raises tells an admin to expect, or filter on, what never comes."""
+    from tests.test_plans import CONTRACT_SEVERITY
+
+    raised = _raised()
+    for code, severities in CONTRACT_SEVERITY.items():  # raised through a variable the scan cannot see
+        raised.setdefault(code, set()).update(severities.split("|"))
+    unraised = {
+        code.value: sorted({s.value for s in doc.severities} - raised.get(code.value, set()))
+        for code, doc in GAP_DOCS.items()
+    }
+    assert {code: extra for code, extra in unraised.items() if extra} == {}
 
 
 def test_the_documented_severities_are_the_planner_cases_contract() -> None:
@@ -142,6 +156,18 @@ def test_every_environment_variable_the_tool_reads_is_documented() -> None:
     assert sorted(name for name in names if f"`{name}`" not in text) == []
 
 
+def test_every_documentation_page_the_code_names_exists() -> None:
+    """Messages, docstrings and the shipped templates point readers to pages by path: a moved page breaks them."""
+    named: dict[str, str] = {}
+    for folder in ("automation/teamslicensing", "runbooks", "examples", "benchmarks"):
+        for path in (ROOT / folder).rglob("*"):
+            if path.suffix in (".py", ".md", ".sh", ".yml", ".txt"):
+                for page in re.findall(r"\bdocs/[\w/-]+\.md\b", path.read_text(encoding="utf-8")):
+                    named.setdefault(page, str(path.relative_to(ROOT)))
+    assert len(named) >= 5, "the scan finds the pages the code names"
+    assert {page: where for page, where in named.items() if not (ROOT / page).is_file()} == {}
+
+
 def test_every_runbook_setting_is_on_the_runbook_page() -> None:
     import importlib.util
 
@@ -171,6 +197,21 @@ def test_every_runnable_example_works_when_pasted(page: Path, tmp_path: Path) ->
     for block in RUNNABLE[page]:
         ran = run(block, tmp_path)
         assert ran.problems() == [], f"{block.page}:{block.line}\n{ran.stderr[-3000:]}"
+
+
+SHOWN = {page: outputs for page in documented_pages() if (outputs := shown_outputs(page))}
+
+
+def test_the_documentation_shows_real_output() -> None:
+    assert sum(len(outputs) for outputs in SHOWN.values()) >= 1
+
+
+@pytest.mark.parametrize("page", sorted(SHOWN), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_output_shown_is_what_its_example_prints(page: Path, tmp_path: Path) -> None:
+    """The blocks of the page run in order up to each shown output's, as a reader would have run them."""
+    ran = {block: run(block, tmp_path) for block in RUNNABLE[page]}
+    for block, text in SHOWN[page]:
+        assert ran[block].stdout == text, f"{block.page}:{block.line} prints otherwise:\n{ran[block].stdout}"
 
 
 def _cycle(page: Path) -> Block:

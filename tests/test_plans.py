@@ -323,7 +323,7 @@ def _dump(data: Any) -> str:
 
 # ---- properties a user relies on, over every case -----------------------------------------------------------------
 
-CONTRACT_SEVERITY = {  # the README's gap table
+CONTRACT_SEVERITY = {  # the gap codes page (teamslicensing.model.gapdocs)
     "USAGE_LOCATION_MISSING": "error",
     "SKU_NOT_IN_TENANT": "error",
     "SUBSCRIPTION_NOT_ACTIVE": "error|warning",

@@ -1,4 +1,4 @@
-"""Every pool figure in every usage format: CSV carries all of them (the README says every figure is in JSON and
+"""Every pool figure in every usage format: CSV carries all of them (the usage how-to says every figure is in JSON and
 CSV), Markdown and HTML the licences, included, used and forecast minutes, whether the pool runs out and the minutes
 to destinations the pool does not cover."""
 

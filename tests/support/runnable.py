@@ -3,6 +3,7 @@ reader would paste them.
 
     <!-- runnable -->                every command of the block must exit 0
     <!-- runnable codes=0,3 -->      every command may exit with one of these codes
+    <!-- output -->                  before a ```text fence: exactly what the runnable block before it prints
 
 The blocks of one page run in order, in one scratch folder standing for `/tmp/`, from the repository root, with the
 environment running the tests first on PATH (so `teams-licensing` and `python` are its own) and `.venv/bin/` read as
@@ -23,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MARKED = re.compile(
     r"^<!-- runnable(?: codes=(?P<codes>[\d,]+))? -->\n```(?:sh|bash)\n(?P<script>.*?)^```", re.M | re.S
 )
+SHOWN = re.compile(r"^<!-- output -->\n```text\n(?P<text>.*?)^```", re.M | re.S)
 BIN = Path(sys.executable).parent
 # a CI system's variables make the tool write to its summary and add logging commands to standard output
 CI_VARIABLES = ("GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "TF_BUILD", "AGENT_TEMPDIRECTORY")
@@ -71,6 +73,18 @@ def blocks(page: Path) -> list[Block]:
         codes = frozenset(int(code) for code in (match.group("codes") or "0").split(","))
         line = text.count("\n", 0, match.start()) + 1
         found.append(Block(str(page.relative_to(ROOT)), line, match.group("script"), codes))
+    return found
+
+
+def shown_outputs(page: Path) -> list[tuple[Block, str]]:
+    """Each output a page shows, with the runnable block it is the standard output of: the last one before it."""
+    text = page.read_text(encoding="utf-8")
+    found = []
+    for match in SHOWN.finditer(text):
+        line = text.count("\n", 0, match.start()) + 1
+        before = [block for block in blocks(page) if block.line < line]
+        assert before, f"{page.relative_to(ROOT)}:{line}: an output with no runnable block before it"
+        found.append((before[-1], match.group("text")))
     return found
 
 

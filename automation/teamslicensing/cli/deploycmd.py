@@ -12,7 +12,7 @@ from teamslicensing.exitcodes import EXIT_OK
 
 
 def deploy_command(subcommands: argparse._SubParsersAction[Any]) -> None:
-    from teamslicensing.cli.parser import duration
+    from teamslicensing.cli.argtypes import duration
     from teamslicensing.deploy.options import CLOUDS, DEFAULT_RUNBOOK, DEFAULT_RUNTIME_ENVIRONMENT, parse_schedule
 
     deploy = subcommands.add_parser(

@@ -65,7 +65,7 @@ class Defaults(_Model):
 def _acknowledgeable(value: str) -> str:
     known = {code.value for code in GapCode}
     if value not in known:
-        raise ValueError(f"'{value}' is not a gap code (see the README's gap table)")
+        raise ValueError(f"'{value}' is not a gap code (the documentation lists them: docs/reference/gap-codes.md)")
     if GapCode(value) in UNACKNOWLEDGEABLE:
         raise ValueError(f"{value} cannot be acknowledged: it guards a phone number or every write")
     return value
@@ -223,6 +223,7 @@ class IncludedMinutesEntry(_Model):
         default_factory=lambda: ["*"],
         description="ISO country codes (usage locations) the pool serves; '*' for any other; 'tenant' for a "
         "tenant-wide pool.",
+        json_schema_extra={"default": ["*"]},  # a default_factory leaves the schema without one
     )
     shared: bool = Field(
         False, description="The countries share one pool (as the US and Puerto Rico do); else one pool each."

@@ -141,10 +141,12 @@ GAP_DOCS: dict[GapCode, GapDoc] = {
         "frees their seats.",
     ),
     GapCode.PRUNE_LIMITED_TO_VOICE: GapDoc(
-        (WARNING, INFO),
+        (INFO,),
         "With `prune`: a managed SKU beyond voice (a suite or bundle, not in `policy.pruneAlso`) that users no rule "
-        "gives it to keep (info; the message counts them and says how to opt in). A saved plan's or an undo's "
-        "removal of such a SKU is withheld (warning).",
+        "gives it to, or a managed group whose entry no longer names it, keep (the message counts them and says how "
+        "to opt in). A change that would remove such a SKU, or one the configuration does not manage (from a saved "
+        "plan, or a group license write), is withheld whole with it; an undo's restores are not held to prune's "
+        "reach.",
         "Name the SKU in `policy.pruneAlso` if prune should remove it; every such removal counts against "
         "`maxRemovals`.",
     ),
@@ -251,9 +253,10 @@ GAP_DOCS: dict[GapCode, GapDoc] = {
     GapCode.POOL_FORECAST_EXHAUSTED: GapDoc(
         (WARNING,),
         "A pool of included minutes (a calling plan's in a country, or in the US and Puerto Rico together, or the "
-        "tenant's Audio Conferencing dial-out pool) is forecast, at this month's pace, to run out before the month "
-        "ends (an either/or allowance when either limit is): calls past it are paid from Communications Credits "
-        "(or NCE overage).",
+        "tenant's Audio Conferencing dial-out pool) is forecast, at the pace read this month carried over the whole "
+        "month, to run out before the month ends (an either/or allowance when either limit is): calls past it are "
+        "paid from Communications Credits (or NCE overage). When the window began after the month's 1st, the "
+        "message says which days were not read.",
         "Fund Credits (see the funding recommendation) or add licenses to the pool.",
         usage=True,
     ),

@@ -1,6 +1,6 @@
-"""The plan as JSON: a contract scripts read (README, *Planning*); field names never change within a version.
-`plan_from_json` reads it back. Vocabulary, like the plan itself: the report renders it (`--format json`) and a
-saved plan carries it (apply/planfile), so neither depends on the other."""
+"""The plan as JSON: a contract scripts read (docs/reference/json-contracts.md, *The plan report*); field names never
+change within a version. `plan_from_json` reads it back. Vocabulary, like the plan itself: the report renders it
+(`--format json`) and a saved plan carries it (apply/planfile), so neither depends on the other."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
 """Group-based licensing (groupLicenses): each managed group's own license change, what it will give each direct
 member once Entra has processed it, and which direct copies may go (migrateDirect). Pure.
 
-Entra's rules followed (GRAPH-FACTS; Entra group-based licensing docs): a group's licenses reach its *direct* user
+Entra's rules followed (docs/explanation/facts.md, *Group-based licensing*): a group's licenses reach its *direct* user
 members only, never members of nested groups; processing is asynchronous, and each member's result is on record in
-`licenseAssignmentStates` (`assignedByGroup`, `state`, `error`); a user holding a SKU directly and through a group
-takes one seat; a member without a usage location is licensed with the tenant's country.
+`licenseAssignmentStates` (`assignedByGroup`, `state`, `error`); a user holding a SKU directly and through a group takes
+one seat; a member without a usage location is licensed with the tenant's country.
 
 What the rest of the planner gets: `members_after` (the members as they will be: the group's SKUs as inherited
 assignments), so their direct adds are skipped and every prerequisite is judged on that end state; `covered` (SKUs

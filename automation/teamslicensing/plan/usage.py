@@ -3,11 +3,11 @@ spend per currency, month and week, top users and destinations, minute pools aga
 a Communications Credits funding recommendation, and whose calls would stop. Pure: rows and the tenant in,
 a `UsageReport` out; memory grows with days, users and destinations, never with calls.
 
-The funding formula (README, *Usage*): recharge amount = the highest spend in any 30 consecutive UTC days of the
-window; trigger balance = the highest in any 7; each rounded up to a multiple of 10 and at least 50; initial funds
-= recharge + trigger, capped at 12 x the average monthly spend (total / (days / 30)) rounded up to a multiple of
-10, and never below 50, because funds expire after 12 months. The floor of 50 is this tool's own: the current
-"What are Communications Credits?" (2024-11-18) names no amount (a superseded revision suggested starting at $50).
+The funding formula (docs/how-to/usage-and-credits.md): recharge amount = the highest spend in any 30 consecutive UTC
+days of the window; trigger balance = the highest in any 7; each rounded up to a multiple of 10 and at least 50; initial
+funds = recharge + trigger, capped at 12 x the average monthly spend (total / (days / 30)) rounded up to a multiple of
+10, and never below 50, because funds expire after 12 months. The floor of 50 is this tool's own: the current "What are
+Communications Credits?" (2024-11-18) names no amount (a superseded revision suggested starting at $50).
 
 Pools are keyed by the licenseCapability codes call rows carry (reference/data/license-capabilities.csv) and
 computed in plan.pools; a code the table does not know is counted and reported (CALL_CAPABILITY_UNKNOWN).

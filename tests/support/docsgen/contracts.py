@@ -164,10 +164,15 @@ def _usage(page: Page, out: Outputs) -> None:
         "destination. The pool keeps `licences`, `month`, `includedMinutes`, `usedMinutes`, `forecastMinutes` and "
         "`forecastExhausted`: the first three are its `binding` allowance's, `forecastExhausted` is true when any "
         "allowance is forecast to run out. `plan` is now the `licenseCapability` code (`MCOMEETADD` where version 1 "
-        "said `MCOMEETADV`); `meaning`, `eitherOr`, `otherMinutes` and `capabilities` are new; everything outside "
-        "`pools` is as in version 1. `plan --usage FILE` reads the gaps of either version. `--format csv` is one "
-        "table (section, currency, name, value, minutes, calls, message; a `pool` row per allowance, a `capability` "
-        "row per code).",
+        "said `MCOMEETADV`); `meaning`, `eitherOr`, `otherMinutes`, `partial`, `read`, `notRead` and `capabilities` "
+        "are new (`partial`, `read` and `notRead` were added within version 2: a reader that ignores keys it does "
+        "not know reads both); everything outside `pools` is as in version 1. `plan --usage FILE` reads the gaps of "
+        "either version once the file is seen to be a usage report (an object with `version` 1 or 2, `window` with "
+        "`from` and `to`, and `pools` and `gaps` lists); anything else is an error saying what it lacks (exit 1). "
+        "`--format csv` is one table (section, currency, name, value, minutes, calls, message, licences, forecast, "
+        "runsOut; a `pool` row per allowance, a `poolOther` row per pool, a `capability` row per code; "
+        "[Read usage and fund Credits](../how-to/usage-and-credits.md#gaps-and-the-json-report) says what each "
+        "holds).",
     )
     page.table([out.usage], fields.USAGE, "usage")
 

@@ -116,7 +116,8 @@ PLAN: dict[str, str] = {
     "decisions[].rules[].how": "how its `select` names the user",
     "decisions[].rules[].how[].by": "`group` (a transitive member), `attribute` or `listed` (by UPN or id)",
     "decisions[].rules[].how[].value": "the group as the file names it, the attribute condition, or the name listed",
-    "decisions[].reasons": "why, in order: gap codes for what holds the user back, else what the change does",
+    "decisions[].reasons": "why, in order: what the change does (or why nothing changes), a rule's exclusion, then "
+    "the gaps about the user",
     "decisions[].reasons[].code": "a [gap code](gap-codes.md), or `ASSIGN`, `UPDATE_PLANS`, `SET_USAGE_LOCATION`, "
     "`PRUNE`, `PRUNE_ALSO`, `SWAP`, `REDUNDANT`, `MIGRATE`, `AS_DECLARED`, `NOT_SELECTED`, `EXCLUDED`",
     "decisions[].reasons[].message": "the same in words",
