@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from teamslicensing.app.core import (
     ApplyOptions,
-    GraphAccess,
     PlanRun,
-    TenantSource,
     apply,
     export,
     plan,
@@ -25,6 +23,7 @@ from teamslicensing.app.lease import LeaseOptions, LeaseWaitStopped, tenant_leas
 from teamslicensing.app.limits import with_limits
 from teamslicensing.app.meta import report_meta
 from teamslicensing.app.reprocess import reprocess, reprocess_plan
+from teamslicensing.app.source import GraphAccess, TenantSource
 from teamslicensing.app.storage import store_audit
 from teamslicensing.app.usage import export_calls, usage, with_usage
 from teamslicensing.app.writing import writer_lock

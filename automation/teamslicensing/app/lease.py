@@ -26,8 +26,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from teamslicensing.app.core import GraphAccess, TenantSource, duration_text
 from teamslicensing.app.signals import SIGNALS, recorded_signals
+from teamslicensing.app.source import GraphAccess, TenantSource, duration_text
 from teamslicensing.errors import TeamsLicensingError, UsageError
 from teamslicensing.graph.blob import BlobError, checked_container, container_client, storage_credential
 from teamslicensing.graph.lease import LEASE_CLIENT_SETTINGS, BlobLease, LeaseTiming

@@ -11,9 +11,10 @@ import dataclasses
 import signal
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 from teamslicensing.app.signals import SIGNALS, recorded_signals
+from teamslicensing.app.source import TenantSource
 from teamslicensing.apply.audit import AuditLog
 from teamslicensing.apply.executor import WriteBackend
 from teamslicensing.apply.lock import tenant_lock
@@ -23,9 +24,6 @@ from teamslicensing.graph.writer import GraphWriter
 from teamslicensing.model.outcome import ApplyResult, Stop, StopReason
 from teamslicensing.model.tenant import TenantUser
 from teamslicensing.tenant.snapshotwriter import SnapshotWriter
-
-if TYPE_CHECKING:
-    from teamslicensing.app.core import TenantSource
 
 
 def writer_lock(source: TenantSource) -> contextlib.AbstractContextManager[Path]:
