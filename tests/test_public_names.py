@@ -8,6 +8,7 @@ import pytest
 
 EXPORTS = {
     "teamslicensing.app": [
+        "Applied",
         "ApplyOptions",
         "GraphAccess",
         "LeaseOptions",
@@ -15,7 +16,7 @@ EXPORTS = {
         "PlanRun",
         "TenantSource",
         "apply",
-        "check_applicable",
+        "apply_plan",
         "export",
         "export_calls",
         "is_plan_file",

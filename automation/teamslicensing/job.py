@@ -9,7 +9,6 @@ the audit log, and keeps what the writes did in the JSON line whatever comes aft
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -22,11 +21,12 @@ from teamslicensing.apply.audit import default_audit_path
 from teamslicensing.errors import TeamsLicensingError
 from teamslicensing.exitcodes import EXIT_GAPS, EXIT_OK, for_writes
 from teamslicensing.graph import Connection
-from teamslicensing.model.outcome import ApplyResult, Stop, StopReason
+from teamslicensing.model.outcome import ApplyResult
 from teamslicensing.model.plan import Severity
 from teamslicensing.report import summary_line
+from teamslicensing.report.common import counted
 from teamslicensing.report.joblog import job_summary, plan_counts_json
-from teamslicensing.report.outcome import failure_lines, outcome_json, outcome_line
+from teamslicensing.report.outcome import outcome_json, outcome_line
 from teamslicensing.report.progress import ProgressLines
 
 JsonLine = Callable[[dict[str, Any], TextIO], None]  # writes the JSON line, the job's last output
@@ -69,7 +69,7 @@ def run_job(
     )
     if settings.mode == "usage":
         return _usage(settings, path, source, document, out, line)
-    outcome: ApplyResult | None = None
+    applied: app.Applied | None = None
     try:
         with _writer(settings, source, out) as source:
             run = app.plan(path, source)  # every configuration error surfaces before Graph is asked anything
@@ -83,13 +83,15 @@ def run_job(
             out.flush()
             document.update(plan_counts_json(run.plan))
             if settings.mode == "apply":
-                outcome = _apply(settings, run, started, document, out, err)
+                applied = _apply(settings, run, started, document, out, err)
     except app.LeaseWaitStopped as exc:  # another run kept the tenant, or the job was stopped while waiting
         print(outcome_line(exc.outcome), file=out)
-        return _finish(document, exc.outcome, False, out, line)
+        return _finish(document, exc.outcome, for_writes(exc.outcome, False), out, line)
     if run.plan.has_errors:
         print(f"Error-severity gaps remain: {summary_line(run.plan)}", file=err)
-    return _finish(document, outcome, run.plan.has_errors, out, line)
+    if applied is None or applied.outcome is None:  # plan mode, or nothing to apply
+        return _finish(document, None, EXIT_GAPS if run.plan.has_errors else EXIT_OK, out, line)
+    return _finish(document, applied.outcome, applied.exit_code, out, line)
 
 
 @contextlib.contextmanager
@@ -115,16 +117,9 @@ def _writer(settings: JobSettings, source: app.TenantSource, out: TextIO) -> Ite
 
 def _apply(
     settings: JobSettings, run: app.PlanRun, started: float, document: dict[str, Any], out: TextIO, err: TextIO
-) -> ApplyResult | None:
+) -> app.Applied:
     """Write the plan (within the limits and the time budget), keep the audit log, say what happened."""
-    result = run.plan
-    if result.is_empty:
-        print("Nothing to apply.", file=out)
-        return None
-    # refused (the reasons the summary and the JSON line gave) into the runbook's main: one line, exit 1
-    app.check_applicable(result, settings.name("max_changes"), settings.name("max_removals"))
     audit = default_audit_path(tempfile.gettempdir())
-    print(f"Applying {len(result.changes)} change(s); audit log {audit}", file=out)
     options = app.ApplyOptions(
         audit_path=audit,
         deadline=started + settings.time_budget_minutes * 60,
@@ -133,28 +128,26 @@ def _apply(
         # there too, each before its write, and `teams-licensing undo OUTPUT_FILE` reads them from it
         audit_mirror=out,
     )
-    stopped_by: str | None = None
-    try:
-        outcome = app.apply(run, options)
-        document.update(outcome_json(outcome))  # what was written stays in the JSON line, whatever comes next
-    finally:
-        if settings.audit_container:  # whatever happened, the log that exists is kept
-            stopped_by = _store_audit(settings, audit, document, out, err)
-    if stopped_by is not None:  # the writes were over: the job ends now, with what they did
-        outcome = stopped_after_writes(outcome, stopped_by, "while the audit log was stored")
-    print(outcome_line(outcome), file=out)
-    for text in failure_lines(outcome):
-        print(text, file=out)
-    return outcome
+    applied = app.apply_plan(
+        run,
+        options,
+        (settings.name("max_changes"), settings.name("max_removals")),
+        before_writes=lambda plan: print(
+            f"Applying {counted(len(plan.changes), 'change')}; audit log {audit}", file=out
+        ),
+        on_written=lambda outcome: document.update(outcome_json(outcome)),  # kept whatever comes next
+        keep_audit=(lambda path: _store_audit(settings, path, document, out, err))
+        if settings.audit_container
+        else None,
+    )
+    if applied.refusal is not None:
+        raise applied.refusal  # the reasons the summary and the JSON line gave, into the runbook's main: exit 1
+    out.writelines(f"{text}\n" for text in applied.lines())
+    return applied
 
 
-def _finish(
-    document: dict[str, Any], outcome: ApplyResult | None, gaps_remain: bool, out: TextIO, line: JsonLine
-) -> int:
+def _finish(document: dict[str, Any], outcome: ApplyResult | None, status: int, out: TextIO, line: JsonLine) -> int:
     """The apply result (all zero without one) and the exit status into the JSON line, written last."""
-    status = EXIT_GAPS if gaps_remain else EXIT_OK
-    if outcome is not None:
-        status = for_writes(outcome, gaps_remain)
     document.update(outcome_json(outcome if outcome is not None else ApplyResult((), 0.0, 0)))
     document["exitCode"] = status
     document["error"] = None
@@ -186,15 +179,6 @@ def _store_audit(settings: JobSettings, audit: Path, document: dict[str, Any], o
     print(f"Audit log stored: {url}", file=out)
     document.update({"auditBlob": url, "auditBlobError": None})
     return None
-
-
-def stopped_after_writes(outcome: ApplyResult, name: str, when: str) -> ApplyResult:
-    """`outcome`, stopped by the signal `name` that came after the writes: every write stands and is counted."""
-    reason = StopReason.TERMINATED if name == "SIGTERM" else StopReason.INTERRUPTED
-    message = f"{name} received {when}, after the writes"
-    if outcome.stopped is not None:
-        message += f" (they had stopped: {outcome.stopped.message})"
-    return dataclasses.replace(outcome, stopped=Stop(reason, message))
 
 
 def _usage(

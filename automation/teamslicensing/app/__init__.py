@@ -7,6 +7,7 @@ machines apart. Names are re-exported here: callers use `teamslicensing.app`.
 
 from __future__ import annotations
 
+from teamslicensing.app.applying import Applied, apply_plan
 from teamslicensing.app.core import (
     ApplyOptions,
     PlanRun,
@@ -27,10 +28,10 @@ from teamslicensing.app.source import GraphAccess, TenantSource
 from teamslicensing.app.storage import store_audit
 from teamslicensing.app.usage import export_calls, usage, with_usage
 from teamslicensing.app.writing import writer_lock
-from teamslicensing.apply.guard import check_applicable
 from teamslicensing.apply.planfile import is_plan_file
 
 __all__ = [
+    "Applied",
     "ApplyOptions",
     "GraphAccess",
     "LeaseOptions",
@@ -38,7 +39,7 @@ __all__ = [
     "PlanRun",
     "TenantSource",
     "apply",
-    "check_applicable",
+    "apply_plan",
     "export",
     "export_calls",
     "is_plan_file",
