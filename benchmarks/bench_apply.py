@@ -9,7 +9,7 @@ their ratio, and peak RSS; then the same for a naive client (GET then POST per u
 to 10k users and on a sample, extrapolated, above. The fake tenant runs as a loopback HTTP server in a process of
 its own (so the product's RSS is its own, and plain http://127.0.0.1 is exercised); the product runs in another.
 
-Targets (issue 4): wall <= 1.15x the quota bound, write requests <= ceil(W/20) + retries, no failed change,
+Targets: wall <= 1.15x the quota bound, write requests <= ceil(W/20) + retries, no failed change,
 peak RSS <= 300 MB at 100k.
 """
 

@@ -16,7 +16,7 @@ each time; its peak RSS is that process's own (a small wrapper reads RUSAGE_CHIL
    direct copies only from the Active ones. The apply is SIGKILLed `--kills` times at random moments; after every
    kill, and at the end, no user may be without either license (held directly, or inherited and Active).
 
-Targets (issue 13): group path <= groups writes + 0 PATCHes, wall <= 60 s, RSS <= 300 MB; the migration removes
+Targets: group path <= groups writes + 0 PATCHes, wall <= 60 s, RSS <= 300 MB; the migration removes
 only inherited-Active users' copies, paced at the quota, and no kill leaves a user without the license.
 """
 

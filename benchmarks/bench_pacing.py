@@ -1,4 +1,4 @@
-"""Benchmark write pacing against quotas shaped as Graph's emulators shape them (issue 12), paced and unpaced side
+"""Benchmark write pacing against quotas shaped as Graph's emulators shape them, paced and unpaced side
 by side in one run.
 
     python -m benchmarks.bench_pacing [--writes 1200] [--window-writes 10000]

@@ -1,4 +1,4 @@
-"""Benchmark parsing /users pages into the tenant types (issue 4: at most 0.05 ms per user).
+"""Benchmark parsing /users pages into the tenant types (target: at most 0.05 ms per user).
 
     python -m benchmarks.bench_parse [--users 20000] [--snapshot FILE]
 

@@ -1,4 +1,4 @@
-"""Benchmark of `teams-licensing plan --snapshot` on a large synthetic tenant (issue 3, "Numbers").
+"""Benchmark of `teams-licensing plan --snapshot` on a large synthetic tenant.
 
 Run by hand, not by pytest:
 

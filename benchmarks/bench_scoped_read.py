@@ -7,7 +7,7 @@ rule selects ("Voice"), holding Teams and Phone System, all but 5% holding a Dom
 number each), plus 1% of the voice population outside the group still holding a Calling Plan (leftovers). The rule
 assigns MCOEV and MCOPSTN1, so two SKUs are managed. The fake tenant runs as a loopback HTTP server in a process of
 its own; each mode runs the product (read + plan) in a fresh process, so its peak RSS is its own. Reported: read
-requests, users read, changes and gaps planned, wall time, peak RSS. Target (issue 12): scoped, 1,000,000 users with
+requests, users read, changes and gaps planned, wall time, peak RSS. Target: scoped, 1,000,000 users with
 20,000 voice users: <= 100 read requests and <= 200 MB RSS. The changes of both modes are compared when both run.
 `check` checks the plan the previous mode saved as `apply PLANFILE` does (reading the changed users by id), and
 `check-all` as it did before (reading every user): `changes` are then the changes still fresh, `gaps` the stale.

@@ -6,7 +6,7 @@ The fake tenant (tests/support/rollout, `--users` users, a fifth of them holding
 (tests/support/fakegraph/calls: a seeded model in Graph's own row shape) are served over loopback HTTP by a process
 of their own; the product reads the tenant, then getPstnCalls and getDirectRoutingCalls window by window (at most 90
 days each) and page by page (1,000 rows), and builds the report, in a fresh process whose peak RSS is its own.
-Reported: rows aggregated, requests, wall time, peak RSS, and the report's totals. Target (issue 14): 1,000,000 rows
+Reported: rows aggregated, requests, wall time, peak RSS, and the report's totals. Target: 1,000,000 rows
 over 90 days in <= 150 MB RSS.
 """
 

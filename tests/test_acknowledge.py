@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 
 from teamslicensing.cli import main
 from tests.support.rollout import rollout_document
+from tests.support.runnable import ROOT
 
 RULE = """version: 1
 rules:
@@ -77,6 +79,20 @@ def test_what_guards_a_number_or_every_write_cannot_be_acknowledged(
     err = capsys.readouterr().err
     assert f"{config}:" in err, "named at file:line:column"
     assert code in err
+
+
+def test_an_unknown_code_is_refused_with_where_the_codes_are_listed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    entry = "{code: SEATS_SHORT, until: 2099-01-01, reason: x}"
+    config, snapshot = setup(tmp_path, f"policy:\n  acknowledge:\n    - {entry}\n")
+    assert main(["plan", str(config), "--snapshot", str(snapshot)]) == 1
+    err = capsys.readouterr().err
+    assert f"{config}:8:" in err
+    assert "'SEATS_SHORT' is not a gap code" in err
+    page = re.search(r"docs/reference/[\w-]+\.md", err)
+    assert page is not None, "the message names the page that lists the codes"
+    assert "`SEAT_SHORTAGE`" in (ROOT / page.group()).read_text(encoding="utf-8")
 
 
 def test_a_renewal_below_the_expired_entry_wins_and_a_user_may_be_named_by_id(

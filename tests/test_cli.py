@@ -113,8 +113,10 @@ def test_plan_json_is_written_to_output_file(
     assert status == 0
     assert capsys.readouterr().out == ""
     document = json.loads(target.read_text(encoding="utf-8"))
-    assert document["version"] == 1
+    assert document["version"] == 2
     assert {change["userPrincipalName"] for change in document["changes"]} >= {"bob@contoso.com", "grace@contoso.com"}
+    assert document["meta"]["tool"] == "teams-licensing"
+    assert document["meta"]["source"] == f"snapshot {demo_tenant}"
 
 
 def test_detailed_exitcode_three_wins_over_two(example_config: Path, demo_tenant: Path) -> None:

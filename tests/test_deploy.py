@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -51,8 +52,11 @@ def test_a_first_deploy_sets_everything_up_and_a_second_changes_nothing(
     assert deploy(azure, bundle, "--config", str(CONFIG), "--schedule", "daily@06:00") == 0
     first = capsys.readouterr().out
     arm = azure.arm
-    assert set(arm.packages["teams-licensing-py310"]) == {"teams_licensing", "PyYAML", "pydantic", "pydantic_core"}
-    assert all(p.state == "Succeeded" for p in arm.packages["teams-licensing-py310"].values())
+    (environment,) = arm.environments
+    assert re.fullmatch(rf"teams-licensing-py310-{__version__.replace('.', '_')}-[0-9a-f]{{12}}", environment)
+    assert arm.environments[environment]["tags"]["teams-licensing-version"] == __version__
+    assert set(arm.packages[environment]) == {"teams_licensing", "PyYAML", "pydantic", "pydantic_core"}
+    assert all(p.state == "Succeeded" for p in arm.packages[environment].values())
     publish = arm.requests("POST", rf"/runbooks/{RUNBOOK}/publish")
     assert len(publish) == 1
     assert publish[0].status == 202
@@ -60,7 +64,7 @@ def test_a_first_deploy_sets_everything_up_and_a_second_changes_nothing(
     runbook = arm.runbooks[RUNBOOK]
     assert runbook["published"] == (ROOT / "runbooks" / "reconcile_licenses.py").read_text(encoding="utf-8")
     assert runbook["properties"]["runbookType"] == "Python"
-    assert runbook["properties"]["runtimeEnvironment"] == "teams-licensing-py310"
+    assert runbook["properties"]["runtimeEnvironment"] == environment
     config = arm.variables["TeamsLicensing_Config"]
     assert config["isEncrypted"]
     assert json.loads(config["value"]) == CONFIG.read_text(encoding="utf-8")
@@ -68,7 +72,7 @@ def test_a_first_deploy_sets_everything_up_and_a_second_changes_nothing(
     assert (
         json.loads(arm.variables["TeamsLicensing_AuditContainer"]["value"]) == f"{azure.blob_url}/teams-licensing-audit"
     )
-    assert "teams-licensing-audit" in azure.storage.containers
+    assert "teams-licensing-audit" in azure.storage.store.containers
     start = datetime.fromisoformat(arm.schedules["teams-licensing-daily"]["properties"]["startTime"])
     assert (start.hour, start.minute) == (6, 0)
     assert start - datetime.now(timezone.utc) >= timedelta(minutes=5)
@@ -85,7 +89,7 @@ def test_a_first_deploy_sets_everything_up_and_a_second_changes_nothing(
     assert deploy(azure, bundle, "--config", str(CONFIG), "--schedule", "daily@06:00") == 0
     second = capsys.readouterr().out
     assert arm.writes()[writes_before:] == [], "a second run sends no write to Resource Manager"
-    assert [r for r in azure.storage.requests[storage_before:] if r[0] not in ("GET", "HEAD")] == []
+    assert [r for r in azure.storage.requests[storage_before:] if r.method not in ("GET", "HEAD")] == []
     assert "Deploy: no changes" in second
     assert "  ~ " not in second
 
@@ -99,7 +103,7 @@ def test_a_package_that_fails_to_import_fails_the_deploy_with_azures_message_and
         out, err = capsys.readouterr()
         assert f"pydantic_core: Failed: PackageImportFailed {message}" in err
         assert "Deploy stopped: 10 change(s) were made before it (listed above); run it again" in out
-        assert "the runbook was not published" in err
+        assert f"runbook {RUNBOOK} was not published" in err
         assert azure.arm.requests("POST", r"/runbooks/.*") == []
         assert azure.arm.requests("PUT", r"/runbooks/.*") == []
         assert "Traceback" not in err
@@ -113,7 +117,8 @@ def test_azure_fetches_each_wheel_through_a_read_only_link_to_that_blob_with_its
     assert deploy(azure, bundle) == 0
     manifest = json.loads((bundle / "bundle.json").read_text(encoding="utf-8"))
     digests = {entry["file"]: entry["sha256"].upper() for entry in manifest["wheels"]}
-    for package in azure.arm.packages["teams-licensing-py310"].values():
+    (environment,) = azure.arm.packages
+    for package in azure.arm.packages[environment].values():
         link = package.content_link
         uri, query = link["uri"].split("?", 1)
         fields = dict(part.split("=", 1) for part in query.split("&"))
@@ -122,10 +127,10 @@ def test_azure_fetches_each_wheel_through_a_read_only_link_to_that_blob_with_its
         assert (fields["sp"], fields["sr"]) == ("r", "b"), "read, one blob"
         assert {"skoid", "sktid", "sig"} <= set(fields), "signed with a user delegation key"
         assert link["contentHash"] == {"algorithm": "SHA256", "value": digests[blob]}
-    fetched = [path for method, path, kind in azure.storage.requests if kind == "sas"]
+    fetched = [r for r in azure.storage.requests if r.auth == "sas"]
     assert len(fetched) == 4
-    assert all(path.startswith("/stlicensing/teams-licensing-wheels/") for path in fetched)
-    assert all(kind != "denied" for _, _, kind in azure.storage.requests)
+    assert all(r.container == "teams-licensing-wheels" and r.status == 200 for r in fetched)
+    assert all(r.auth != "denied" for r in azure.storage.requests)
 
 
 def test_imports_wait_within_the_timeout_and_then_stop_saying_which(
@@ -137,7 +142,7 @@ def test_imports_wait_within_the_timeout_and_then_stop_saying_which(
         err = capsys.readouterr().err
         assert "package imports did not finish within" in err
         assert "teams_licensing still Creating" in err
-        assert "nothing was published" in err
+        assert f"runbook {RUNBOOK} was not published" in err
         assert azure.arm.requests("POST", r"/runbooks/.*") == []
 
 
@@ -172,5 +177,5 @@ def test_a_location_header_pointing_elsewhere_gets_no_token(
         assert deploy(azure, bundle) == 1
         err = capsys.readouterr().err
         assert f"refused to send a request to {elsewhere}: only {azure.arm_url}" in err
-        assert not any("/subscriptions/" in path for _, path, _ in azure.storage.requests)
+        assert not any(r.headers.get("authorization") == f"Bearer {ARM_TOKEN}" for r in azure.storage.requests)
         assert azure.arm.requests("POST", r"/runbooks/.*") == [], "the draft never finished: nothing published"

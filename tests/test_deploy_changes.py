@@ -7,6 +7,7 @@ import importlib.resources
 import json
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -14,7 +15,9 @@ import pytest
 
 import teamslicensing.deploy
 from teamslicensing import __version__
+from teamslicensing.bundle.manifest import read_bundle
 from teamslicensing.cli import main
+from teamslicensing.deploy.environment import environment_name
 from teamslicensing.deploy.options import Pace
 from tests.support.fakearm import ARM_TOKEN, STORAGE_TOKEN, FakeAzure, fake_azure
 from tests.support.fakearm.bundles import make_test_bundle
@@ -43,6 +46,12 @@ def azure(tmp_path: Path) -> Iterator[FakeAzure]:
 
 def deploy(azure: FakeAzure, bundle: Path, *extra: str) -> int:
     return main(["deploy", "automation", *azure.cli_args(), "--bundle", str(bundle), *extra])
+
+
+def running(azure: FakeAzure) -> str:
+    """The runtime environment the runbook runs on."""
+    environment: str = azure.arm.runbooks["Reconcile-TeamsLicenses"]["properties"]["runtimeEnvironment"]
+    return environment
 
 
 def test_another_time_replaces_the_schedule_and_keeps_one_link(
@@ -93,14 +102,14 @@ def test_a_configuration_over_the_variable_limit_is_stored_as_a_blob_the_runbook
     out = capsys.readouterr().out
     url = json.loads(azure.arm.variables["TeamsLicensing_Config"]["value"])
     assert url == f"{azure.blob_url}/teams-licensing-config/config/licensing.yaml"
-    assert azure.storage.containers["teams-licensing-config"]["config/licensing.yaml"].content == big.read_bytes()
+    assert azure.storage.content("config/licensing.yaml", "teams-licensing-config") == big.read_bytes()
     assert '--role "Storage Blob Data Reader"' in out
     assert "/containers/teams-licensing-config" in out
     assert deploy(azure, bundle, "--config", str(big)) == 0
     assert "Deploy: no changes" in capsys.readouterr().out
 
 
-def test_a_new_configuration_and_a_new_runbook_change_only_themselves(
+def test_a_new_configuration_changes_only_its_variable_and_a_new_runbook_its_environment(
     azure: FakeAzure, bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert deploy(azure, bundle, "--config", str(CONFIG)) == 0
@@ -108,6 +117,13 @@ def test_a_new_configuration_and_a_new_runbook_change_only_themselves(
     changed.write_text(
         CONFIG.read_text(encoding="utf-8").replace("maxChanges: 200", "maxChanges: 150"), encoding="utf-8"
     )
+    writes = len(azure.arm.writes())
+    assert deploy(azure, bundle, "--config", str(changed)) == 0
+    sent = [(w.method, w.path) for w in azure.arm.writes()[writes:]]
+    assert sent == [("PUT", "/variables/TeamsLicensing_Config")], "the same bundle: nothing else is sent"
+    assert json.loads(azure.arm.variables["TeamsLicensing_Config"]["value"]).count("maxChanges: 150") == 1
+
+    before = running(azure)
     runbook = (ROOT / "runbooks" / "reconcile_licenses.py").read_bytes() + b"\n# a comment added\n"
     newer = make_test_bundle(tmp_path / "newer", __version__, runbook=runbook)
     capsys.readouterr()
@@ -115,20 +131,24 @@ def test_a_new_configuration_and_a_new_runbook_change_only_themselves(
     assert deploy(azure, newer, "--config", str(changed)) == 0
     out = capsys.readouterr().out
     sent = [(w.method, w.path) for w in azure.arm.writes()[writes:]]
-    assert ("PUT", "/variables/TeamsLicensing_Config") in sent
     assert ("POST", "/runbooks/Reconcile-TeamsLicenses/publish") in sent
-    assert all("/packages/" not in path or "teams_licensing" in path for _, path in sent), "other packages kept"
+    assert not [path for _, path in sent if path.startswith("/variables/")], "the configuration is as it was"
     assert azure.arm.runbooks["Reconcile-TeamsLicenses"]["published"] == runbook.decode()
-    assert json.loads(azure.arm.variables["TeamsLicensing_Config"]["value"]).count("maxChanges: 150") == 1
-    assert "import package teams_licensing" in out
+    assert running(azure) != before, "the new teams_licensing wheel makes another bundle: another environment"
+    assert f"import package teams_licensing {__version__}" in out
 
 
-def test_a_package_no_longer_in_the_bundle_is_removed(azure: FakeAzure, tmp_path: Path) -> None:
+def test_the_environment_holds_exactly_the_bundle(azure: FakeAzure, tmp_path: Path) -> None:
     first = make_test_bundle(tmp_path / "first", __version__, extra=["idna-3.7-py3-none-any.whl"])
     assert deploy(azure, first) == 0
-    assert "idna" in azure.arm.packages["teams-licensing-py310"]
-    assert deploy(azure, make_test_bundle(tmp_path / "second", __version__)) == 0
-    assert "idna" not in azure.arm.packages["teams-licensing-py310"]
+    assert "idna" in azure.arm.packages[running(azure)]
+    second = make_test_bundle(tmp_path / "second", __version__)
+    assert deploy(azure, second) == 0
+    assert "idna" not in azure.arm.packages[running(azure)], "a bundle without it: an environment without it"
+    stranger = next(iter(azure.arm.packages[running(azure)].values()))
+    azure.arm.packages[running(azure)]["stranger"] = replace(stranger, name="stranger")
+    assert deploy(azure, second) == 0
+    assert "stranger" not in azure.arm.packages[running(azure)], "a package added to it by hand is removed"
 
 
 def test_imports_are_paced_five_to_a_window(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -143,15 +163,28 @@ def test_imports_are_paced_five_to_a_window(tmp_path: Path, monkeypatch: pytest.
         assert (starts[index + 5] - starts[index]).total_seconds() >= 0.95, "a sixth import inside one window"
 
 
-def test_a_runtime_environment_of_another_runtime_is_refused(
-    azure: FakeAzure, bundle: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("runtime", "tags", "said"),
+    [
+        ({"language": "PowerShell", "version": "7.4"}, None, "runs PowerShell 7.4, and a runtime cannot be changed"),
+        ({"language": "Python", "version": "3.10"}, {}, "exists but was not made by deploy for this bundle"),
+    ],
+)
+def test_an_environment_of_the_bundles_name_made_otherwise_is_refused(
+    azure: FakeAzure,
+    bundle: Path,
+    capsys: pytest.CaptureFixture[str],
+    runtime: dict[str, str],
+    tags: dict[str, str] | None,
+    said: str,
 ) -> None:
-    azure.arm.environments["teams-licensing-py310"] = {
-        "properties": {"runtime": {"language": "PowerShell", "version": "7.4"}}
-    }
+    name = environment_name("teams-licensing-py310", read_bundle(bundle))
+    document = {"name": name, "location": "westeurope", "tags": tags or {}, "properties": {"runtime": runtime}}
+    azure.arm.environments[name] = document
     assert deploy(azure, bundle) == 1
     err = capsys.readouterr().err
-    assert "runs PowerShell 7.4, and a runtime cannot be changed: name another with --runtime-environment" in err
+    assert f"runtime environment {name} {said}" in err
+    assert "name another prefix with --runtime-environment" in err
     assert azure.arm.requests("PUT", r"/runtimeEnvironments/.*") == []
 
 

@@ -49,7 +49,10 @@ def test_user_and_rule_filters_show_a_part_and_keep_the_whole_plan_s_exit_code_a
 def test_explain_says_which_rule_selects_excludes_and_what_is_withheld(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["explain", "dave@contoso.com", CONFIG, "--snapshot", DEMO]) == 0
     out = capsys.readouterr().out
-    assert "sales-voice: selects (member of group 'Voice - Sales' (transitively)) but EXCLUDES (listed by name)" in out
+    assert (
+        "EXCLUDED: rule 'sales-voice' selects (member of group 'Voice - Sales' (transitively)) "
+        "but excludes (listed by name)" in out
+    )
     assert "MCOPSTN1: direct" in out
     assert "PHONE_NUMBER_AT_RISK" in out
     assert main(["explain", "carol@contoso.com", CONFIG, "--snapshot", DEMO]) == 0

@@ -1,5 +1,6 @@
-"""The fake Resource Manager and Blob Storage hold what Azure's specification (and the service, where marked in
-tests/support/fakearm/spec.py) holds: a deployment tested against it is tested against that, not against a guess."""
+"""The fake Resource Manager holds what Azure's specification (and the service, where marked in
+tests/support/fakearm/spec.py) holds: a deployment tested against it is tested against that, not against a guess.
+(The fake Storage account beside it is tested in test_fakestorage.py.)"""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.fakearm import ARM_TOKEN, STORAGE_TOKEN, FakeAzure, fake_azure
-from tests.support.fakearm.spec import SCHEDULE_TOO_SOON
+from tests.support.fakearm import ARM_TOKEN, FakeAzure, fake_azure
+from tests.support.fakearm.spec import IMPORT_PATH, SCHEDULE_TOO_SOON
 
 API = "?api-version=2024-10-23"
 
@@ -116,17 +117,66 @@ def test_job_schedules_and_variables_as_specified(azure: FakeAzure, arm: httpx.C
     assert arm.put(f"/variables/w{API}", json=huge).status_code == 400
 
 
-def test_blob_storage_reads_by_sas_only_from_a_key_it_issued(azure: FakeAzure) -> None:
-    verify = ssl.create_default_context(cafile=str(azure.ca_file))
-    version = {"x-ms-version": "2026-10-06"}
-    with httpx.Client(verify=verify, headers=version) as client:
-        signed = {**version, "Authorization": f"Bearer {STORAGE_TOKEN}"}
-        assert client.put(f"{azure.blob_url}/c?restype=container", headers=signed).status_code == 201
-        assert client.put(f"{azure.blob_url}/c/b", headers=signed, content=b"x").status_code == 400, "no blob type"
-        put = client.put(f"{azure.blob_url}/c/b", headers={**signed, "x-ms-blob-type": "BlockBlob"}, content=b"x")
-        assert put.status_code == 201
-        expiry = (datetime.now(timezone.utc) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        forged = f"sp=r&sr=b&se={expiry}&skoid=x&sktid=y&skt={expiry}&ske={expiry}&sks=b&skv=1&sig=abc"
-        assert client.get(f"{azure.blob_url}/c/b?{forged}").status_code == 403
-        assert client.get(f"{azure.blob_url}/c/b", headers={"Authorization": f"Bearer {ARM_TOKEN}"}).status_code == 403
-        assert client.get(f"{azure.blob_url}/c/b", headers=signed).content == b"x"
+def test_a_package_is_answered_as_microsofts_examples_show_it_never_with_its_content_link(
+    azure: FakeAzure, arm: httpx.Client
+) -> None:
+    """getPackage.json and createOrUpdatePackage.json show no contentLink: a client cannot learn from a package what
+    it was imported from. Names are matched without regard to case."""
+    environment(arm)
+    body = {"properties": {"contentLink": {"uri": f"{azure.blob_url}/w/x-1.0-py3-none-any.whl"}}}
+    created = arm.put(f"/runtimeEnvironments/py310/packages/x{API}", json=body).json()["properties"]
+    assert "contentLink" not in created
+    assert created["error"] == {"code": None, "message": None}
+    failed = arm.get(f"/runtimeEnvironments/PY310/packages/X{API}").json()["properties"]
+    assert failed["provisioningState"] == "Failed"
+    assert "contentLink" not in failed
+    azure.arm.packages["py310"]["x"].failed = False
+    azure.arm.packages["py310"]["x"].step = len(IMPORT_PATH) - 1
+    done = arm.get(f"/runtimeEnvironments/py310/packages/x{API}").json()["properties"]
+    assert done["provisioningState"] == "Succeeded"
+    assert set(done) == {"default", "version", "sizeInBytes", "provisioningState"}
+
+
+def test_runtime_environments_keep_their_tags_are_listed_in_pages_and_go_with_their_packages(
+    azure: FakeAzure, arm: httpx.Client
+) -> None:
+    for name in ("a", "b", "c"):
+        body = {
+            "location": "westeurope",
+            "tags": {"made-by": name},
+            "properties": {"runtime": {"language": "Python", "version": "3.10"}},
+        }
+        assert arm.put(f"/runtimeEnvironments/{name}{API}", json=body).status_code == 201
+    first = arm.get(f"/runtimeEnvironments{API}").json()
+    assert [e["name"] for e in first["value"]] == ["a", "b"]
+    second = arm.get(first["nextLink"].replace(f"{azure.arm_url}{azure.arm.prefix}", "")).json()
+    assert [(e["name"], e["tags"]) for e in second["value"]] == [("c", {"made-by": "c"})]
+    arm.put(f"/runtimeEnvironments/a/packages/x{API}", json={"properties": {"contentLink": {"uri": "https://x"}}})
+    assert arm.delete(f"/runtimeEnvironments/a{API}").status_code == 200
+    assert arm.delete(f"/runtimeEnvironments/a{API}").status_code == 204
+    assert "a" not in azure.arm.packages
+    runtime = {"runtime": {"language": "Python", "version": "3.10"}}
+    for tags in ({"a/b": "x"}, {"long": "x" * 257}, {f"t{n}": "x" for n in range(51)}):
+        refused = arm.put(f"/runtimeEnvironments/d{API}", json={"location": "x", "tags": tags, "properties": runtime})
+        assert (refused.status_code, refused.json()["code"]) == (400, "InvalidTag")
+
+
+def test_a_variables_encryption_cannot_change_it_is_deleted_and_made_again(arm: httpx.Client) -> None:
+    plain = {"name": "v", "properties": {"value": json.dumps("plan"), "isEncrypted": False}}
+    assert arm.put(f"/variables/v{API}", json=plain).status_code == 201
+    secret = {"name": "v", "properties": {"value": json.dumps("plan"), "isEncrypted": True}}
+    refused = arm.put(f"/variables/v{API}", json=secret)
+    assert (refused.status_code, refused.json()["code"]) == (400, "BadRequest")
+    assert arm.delete(f"/variables/v{API}").status_code == 200
+    assert arm.delete(f"/variables/v{API}").status_code == 404
+    assert arm.put(f"/variables/v{API}", json=secret).status_code == 201
+
+
+def test_runbooks_are_listed_with_their_runtime_environment(arm: httpx.Client) -> None:
+    environment(arm)
+    for name in ("r1", "r2", "r3"):
+        runbook = {"properties": {"runbookType": "Python", "runtimeEnvironment": "py310"}}
+        assert arm.put(f"/runbooks/{name}{API}", json=runbook).status_code == 201
+    page = arm.get(f"/runbooks{API}").json()
+    assert [r["properties"]["runtimeEnvironment"] for r in page["value"]] == ["py310", "py310"]
+    assert "nextLink" in page

@@ -1,5 +1,6 @@
-"""The fake Storage account answers as the Blob REST reference says (tests/support/fakestorage/store.py names the
-pages): driven through azure-storage-blob, the client the product uses, so what the client sends is what is met."""
+"""The fake Storage account answers as the Blob REST reference says (tests/support/fakestorage/store.py and
+delegation.py name the pages): driven through azure-storage-blob, the client the product uses, so what the client
+sends is what is met."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceExistsError
-from azure.storage.blob import BlobClient, BlobLeaseClient
+from azure.storage.blob import BlobClient, BlobLeaseClient, BlobServiceClient, generate_blob_sas
 
 from teamslicensing.graph.blob import GivenToken, container_client
 from tests.conftest import STORAGE_TOKEN
@@ -123,3 +125,55 @@ def test_only_the_accounts_token_gets_in_and_errors_come_as_storage_sends_them(f
     assert "<Code>BlobNotFound</Code><Message>The specified blob does not exist.\nRequestId:" in body
     with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):  # a CA only the test trusts
         urllib.request.urlopen(request, timeout=10, context=ssl.create_default_context())
+
+
+def test_containers_are_made_once_and_blobs_keep_their_metadata(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeStorage(tmp_path, STORAGE_TOKEN, containers=()) as storage:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(storage.ca_path))
+        with container_client(f"{storage.url}/wheels", GivenToken(STORAGE_TOKEN), retry_total=0) as container:
+            refused(container.get_container_properties, 404, "ContainerNotFound")
+            container.create_container()
+            refused(container.create_container, 409, "ContainerAlreadyExists")
+            blob = container.get_blob_client("a-1.0-py3-none-any.whl")
+            blob.upload_blob(b"wheel", overwrite=True, metadata={"sha256": "ab12"})
+            assert blob.get_blob_properties().metadata == {"sha256": "ab12"}
+            blob.upload_blob(b"other", overwrite=True)
+            assert blob.get_blob_properties().metadata == {}, "a write replaces the metadata"
+
+
+def test_a_sas_reads_one_blob_only_when_signed_with_a_key_the_account_issued(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What Azure Automation does with a package's content link: a GET with a user delegation SAS and nothing else
+    (no token, no x-ms-version). A forged key, a write, or the service level are refused."""
+    with FakeStorage(tmp_path, STORAGE_TOKEN, containers=("c",)) as storage:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(storage.ca_path))
+        service = BlobServiceClient(storage.url, credential=GivenToken(STORAGE_TOKEN), retry_total=0)
+        with service:
+            service.get_blob_client("c", "b").upload_blob(b"x", overwrite=True)
+            now = datetime.now(timezone.utc)
+            key = service.get_user_delegation_key(now - timedelta(minutes=5), now + timedelta(hours=1))
+            refused(
+                lambda: service.get_user_delegation_key(now, now + timedelta(days=8)), 400, "InvalidQueryParameterValue"
+            )
+        sas = generate_blob_sas(
+            "devstoreaccount1", "c", "b", user_delegation_key=key, permission="r", expiry=now + timedelta(hours=1)
+        )
+        trusting = ssl.create_default_context(cafile=str(storage.ca_path))
+
+        def status(url: str, method: str = "GET") -> int:
+            try:
+                with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=10, context=trusting):
+                    return 200
+            except urllib.error.HTTPError as refusal:
+                return refusal.code
+
+        assert status(f"{storage.url}/c/b?{sas}") == 200
+        assert storage.requests[-1].auth == "sas"
+        forged = sas.replace("skoid=", "skoid=0")
+        assert status(f"{storage.url}/c/b?{forged}") == 403
+        assert status(f"{storage.url}/c/b?{sas}", "PUT") == 403, "read only"
+        assert status(f"{storage.url}/c?restype=container&{sas}") == 403, "one blob, not its container"
+        assert status(f"{storage.url}/c/b") == 401, "no token, no SAS"

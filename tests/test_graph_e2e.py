@@ -67,6 +67,9 @@ def test_live_plan_equals_the_snapshot_plan(
     offline = plan_json(["plan", str(example_config), "--snapshot", str(demo_tenant)], tmp_path, "offline.json")
     # groups users inherit licenses from are named live too (looked up by id), as in the snapshot
     assert any(g["code"] == "GROUP_LICENSE_ERROR" and "group '" in g["message"] for g in live["gaps"])
+    live_meta, offline_meta = live.pop("meta"), offline.pop("meta")
+    assert live_meta["source"] == BASE, "each says its source"
+    assert offline_meta["source"] == f"snapshot {demo_tenant}"
     assert live == offline
     assert live["changes"], "the demo has work to do"
     assert fake.writes == [], "planning never writes"

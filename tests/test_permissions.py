@@ -25,7 +25,7 @@ from tests.support.fakegraph import FakeGraph
 from tests.support.fakegraph.calls import generate_calls
 from tests.support.faults import BASE, TOKEN, fake_for
 from tests.support.graphmetadata import guard
-from tests.support.permission_docs import README, expected
+from tests.support.permission_docs import PERMISSIONS_PAGE, expected
 from tests.support.rollout import CONFIG, GROUP_ID, MCOPSTN1, rollout_document, user_id
 
 SKU_READ = "LicenseAssignment.Read.All"
@@ -284,7 +284,7 @@ def test_the_old_default_grant_could_not_read_subscribed_skus(
     assert "GET /subscribedSkus needs the application permission LicenseAssignment.Read.All" in capsys.readouterr().err
 
 
-def test_the_readmes_permission_table_is_the_permission_tables() -> None:
+def test_the_documented_permission_table_is_the_permission_tables() -> None:
     """Run `python -m tests.support.permission_docs` after changing the table."""
-    assert README.read_text(encoding="utf-8") == expected(README)
-    assert "`LicenseAssignment.Read.All` | ✓ | ✓ | ✓ | ✓ | ✓ |" in README.read_text(encoding="utf-8")
+    assert PERMISSIONS_PAGE.read_text(encoding="utf-8") == expected(PERMISSIONS_PAGE)
+    assert "`LicenseAssignment.Read.All` | ✓ | ✓ | ✓ | ✓ | ✓ |" in PERMISSIONS_PAGE.read_text(encoding="utf-8")

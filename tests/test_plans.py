@@ -17,7 +17,7 @@ Expected plan: `changes: {upn: {add: [PART | {sku, disabledPlans}], remove: [PAR
 rules, reasons: {PART: why removed}}}` (the whole set; rules and reasons compared when given), `gaps: [[CODE,
 upn|null, PART|null(, severity)]]` (the whole multiset) and optional `seats: {PART: {toAdd, toRemove, available,
 shortfall}}`, `applyWouldRefuse: [{reason, limit, planned} | {reason, code, subjects}]` (the whole list) and
-`rules: {NAME: {selected, changed, adds, removals, withheld}}` (the rules named).
+`rules: {NAME: {selected, changed, adds, removals, withheld, skipped}}` (the rules named).
 """
 
 from __future__ import annotations
@@ -247,6 +247,7 @@ def compact(result: Plan, document: dict[str, Any]) -> dict[str, Any]:
             "adds": r.adds,
             "removals": r.removals,
             "withheld": r.withheld,
+            "skipped": r.skipped,
         }
         for r in result.rule_summaries
     }
@@ -322,7 +323,7 @@ def _dump(data: Any) -> str:
 
 # ---- properties a user relies on, over every case -----------------------------------------------------------------
 
-CONTRACT_SEVERITY = {  # the README's gap table
+CONTRACT_SEVERITY = {  # the gap codes page (teamslicensing.model.gapdocs)
     "USAGE_LOCATION_MISSING": "error",
     "SKU_NOT_IN_TENANT": "error",
     "SUBSCRIPTION_NOT_ACTIVE": "error|warning",

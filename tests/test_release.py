@@ -39,7 +39,8 @@ def test_the_version_is_said_alike_everywhere(capsys: pytest.CaptureFixture[str]
     pins += re.findall(
         r"^teams-licensing==([\w.]+)$", (TEMPLATE / "requirements.txt").read_text(encoding="utf-8"), re.M
     )
-    pins += re.findall(r"teams-licensing(?:\[deploy\])?==([\w.]+)", (ROOT / "README.md").read_text(encoding="utf-8"))
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:  # the README's and the docs' pins
+        pins += re.findall(r"teams-licensing(?:\[deploy\])?==([\w.]+)", page.read_text(encoding="utf-8"))
     assert pins, "the template pins a release"
     assert set(pins) == {__version__}
 
@@ -82,6 +83,32 @@ def test_the_release_workflow_publishes_from_a_tag_with_trusted_publishing_only(
     assert publish["environment"]["name"] == "pypi"
     (upload,) = [step for step in publish["steps"] if step.get("uses", "").startswith("pypa/gh-action-pypi-publish@")]
     assert "with" not in upload, "no password or token: PyPI trusts the workflow"
+
+
+def test_nothing_is_published_before_the_suite_has_passed_on_the_tagged_commit() -> None:
+    """The publish job waits for the build, which waits for the test job: the whole suite, ruff and mypy on the
+    runbook's Python 3.10 and on a current Python; the build then runs the release check on the built wheel."""
+    jobs = load(RELEASE)["jobs"]
+    assert jobs["publish"]["needs"] == "build"
+    assert jobs["build"]["needs"] == "test"
+    test = jobs["test"]
+    assert "3.10" in test["strategy"]["matrix"]["python-version"]
+    runs = "\n".join(step.get("run", "") for step in test["steps"])
+    for command in ("python -m pytest", "ruff check", "ruff format --check", "python -m mypy"):
+        assert command in runs
+    assert "python -m tests.support.release_check --dist dist" in "\n".join(
+        step.get("run", "") for step in jobs["build"]["steps"]
+    )
+
+
+def test_every_action_is_pinned_to_a_commit() -> None:
+    """A tag of an action can be moved to other code; a commit SHA cannot. The release each is, in a comment."""
+    text = RELEASE.read_text(encoding="utf-8")
+    used = re.findall(r"uses: (\S+)@(\S+)(.*)", text)
+    assert used
+    for action, ref, comment in used:
+        assert re.fullmatch(r"[0-9a-f]{40}", ref), f"{action}@{ref} is not pinned to a commit"
+        assert re.fullmatch(r"\s+# v\d+\.\d+\.\d+", comment), f"{action}: the release it is, in a comment"
 
 
 def check_step() -> str:

@@ -63,7 +63,6 @@ def test_an_unmanaged_voice_addon_removal_is_withheld(example_config: Path, tena
     t = load_snapshot(tenant, frozenset(records[0]["attributes"]))
     user = next(u for u in t.users if u.user_principal_name == "sven@contoso.com")
     change = {
-        "target": "user",
         "userId": sven["id"],
         "userPrincipalName": "sven@contoso.com",
         "setUsageLocation": None,

@@ -5,13 +5,29 @@ from __future__ import annotations
 import io
 import json
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from teamslicensing.cli import main
-from teamslicensing.model.plan import Gap, GapCode, LicenseAdd, LicenseRemove, Plan, SeatLine, Severity, UserChange
+from teamslicensing.model.plan import (
+    Action,
+    Decision,
+    Gap,
+    GapCode,
+    LicenseAdd,
+    LicenseRemove,
+    Plan,
+    Reason,
+    RuleMatch,
+    SeatLine,
+    SelectedBy,
+    Severity,
+    UserChange,
+)
+from teamslicensing.model.planjson import ReportMeta
 from teamslicensing.report import plan_to_json, render
 from teamslicensing.report.common import MAX_LINES_PER_CODE, change_with_product_names, entry_with_product_name
 from teamslicensing.report.markdown import markdown_lines
@@ -22,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def with_product_names(document: dict[str, Any]) -> dict[str, Any]:
     """The plan's JSON as one document, with the product names the report adds: what streaming must equal."""
     document["changes"] = [change_with_product_names(change) for change in document.get("changes", [])]
+    document["groupChanges"] = [change_with_product_names(change) for change in document.get("groupChanges", [])]
     document["seats"] = [entry_with_product_name(seat) for seat in document.get("seats", [])]
     return document
 
@@ -49,17 +66,72 @@ GAPS = (
     Gap(GapCode.SEAT_SHORTAGE, Severity.ERROR, None, "MCOEV", "2 more MCOEV seat(s) needed"),
     Gap(GapCode.PHONE_NUMBER_AT_RISK, Severity.WARNING, "dave@contoso.com", None, "DESTRUCTIVE: number | lost"),
 )
-PLAN = Plan(changes=(SWAP, LOSS), gaps=GAPS, seats=(SEAT,))
+DECISIONS = (
+    Decision(
+        "u2",
+        "dave@contoso.com",
+        Action.CHANGE,
+        (),
+        (Reason("PRUNE", "MCOEV: no rule gives it, and prune removes voice add-ons"),),
+    ),
+    Decision(
+        "u1",
+        "grace@contoso.com",
+        Action.CHANGE,
+        (RuleMatch("international-sales", (SelectedBy("group", "Voice - International"),)),),
+        (Reason("ASSIGN", "MCOPSTN2: rule 'international-sales' assigns it"),),
+    ),
+)
+PLAN = Plan(changes=(SWAP, LOSS), gaps=GAPS, seats=(SEAT,), decisions=DECISIONS)
+META = ReportMeta("9.9.9", datetime(2026, 12, 7, 12, 0, tzinfo=timezone.utc), "t-1", None, "snapshot tenant.json")
 
 
 def test_json_follows_the_contract_exactly() -> None:
-    document = json.loads(render(PLAN, "json"))
-    assert document == with_product_names(plan_to_json(PLAN)), "the contract, with Microsoft's product names"
-    assert list(document) == ["version", "applyWouldRefuse", "changes", "gaps", "seats", "ruleSummary"]
-    assert document["version"] == 1
+    document = json.loads(render(PLAN, "json", meta=META))
+    assert document == with_product_names(plan_to_json(PLAN, META)), "the contract, with Microsoft's product names"
+    assert list(document) == [
+        "version",
+        "meta",
+        "summary",
+        "applyWouldRefuse",
+        "decisions",
+        "changes",
+        "groupChanges",
+        "gaps",
+        "seats",
+        "ruleSummary",
+    ]
+    assert document["version"] == 2
+    assert document["meta"] == {
+        "tool": "teams-licensing",
+        "version": "9.9.9",
+        "generatedAt": "2026-12-07T12:00:00Z",
+        "tenantId": "t-1",
+        "tenantName": None,
+        "source": "snapshot tenant.json",
+    }
+    assert document["summary"] == {
+        "decisions": {"change": 2, "none": 0, "withheld": 0, "protected": 0, "skipped": 0},
+        "changes": 2,
+        "groupChanges": 0,
+        "licenseAdds": 1,
+        "licenseRemovals": 2,
+        "usageLocations": 1,
+        "destructive": 1,
+        "removalsBeyondVoice": 0,
+        "gaps": {"error": 1, "warning": 1, "info": 0},
+        "applyWouldRefuse": False,
+    }
     assert document["applyWouldRefuse"] == []
+    assert document["decisions"][1] == {
+        "userId": "u1",
+        "userPrincipalName": "grace@contoso.com",
+        "action": "change",
+        "rules": [{"rule": "international-sales", "how": [{"by": "group", "value": "Voice - International"}]}],
+        "reasons": [{"code": "ASSIGN", "message": "MCOPSTN2: rule 'international-sales' assigns it"}],
+    }
+    assert document["groupChanges"] == []
     assert document["changes"][0] == {
-        "target": "user",
         "userId": "u1",
         "userPrincipalName": "grace@contoso.com",
         "setUsageLocation": "US",
@@ -89,7 +161,9 @@ def test_json_follows_the_contract_exactly() -> None:
         "code": "SEAT_SHORTAGE",
         "severity": "error",
         "userPrincipalName": None,
+        "userId": None,
         "skuPartNumber": "MCOEV",
+        "skuId": None,
         "message": "2 more MCOEV seat(s) needed",
     }
     assert document["seats"] == [
@@ -167,10 +241,15 @@ def test_empty_plan_says_in_sync() -> None:
     empty = Plan(changes=(), gaps=(), seats=())
     assert "No changes: licenses are in the declared state." in render(empty, "text")
     assert "No changes" in render(empty, "markdown")
-    assert json.loads(render(empty, "json")) == {
-        "version": 1,
+    document = json.loads(render(empty, "json", meta=META))
+    assert document["summary"]["changes"] == 0
+    assert document["summary"]["decisions"]["change"] == 0
+    assert {key: value for key, value in document.items() if key not in ("meta", "summary")} == {
+        "version": 2,
         "applyWouldRefuse": [],
+        "decisions": [],
         "changes": [],
+        "groupChanges": [],
         "gaps": [],
         "seats": [],
         "ruleSummary": [],
@@ -285,7 +364,37 @@ def test_json_is_written_piece_by_piece_exactly_as_one_dump_would_write_it(
 
     group = GroupChange("g-1", "Voice - Sales", (LicenseAdd("sku-1", "MCOPSTN1", ()),), (), 12, (("sku-1", 3),))
     for plan in (PLAN, Plan((), (), ()), Plan(PLAN.changes, (), PLAN.seats, (group,))):
-        whole = with_product_names(plan_to_json(plan)) | dict(extra)
-        streamed = "".join(plan_json_chunks(plan, extra))
+        whole = with_product_names(plan_to_json(plan, META)) | dict(extra)
+        streamed = "".join(plan_json_chunks(plan, extra, meta=META))
         assert streamed == json.dumps(whole, indent=2) + "\n"
     assert sum(1 for _ in plan_json_chunks(PLAN)) > len(PLAN.changes) + len(PLAN.gaps), "one piece per element"
+
+
+def test_every_format_counts_a_rules_protected_and_disabled_users_as_skipped(tmp_path: Path) -> None:
+    """On the demo, sales-voice selects users it would change who are protected (breakglass, heidi) or disabled
+    (quentin): each report's rule table counts them as skipped, beside withheld (what a gap held back), and a user
+    the rule leaves alone because nothing needed changing is not counted."""
+    config = str(ROOT / "config" / "licensing.yaml")
+    snapshot = str(ROOT / "config" / "examples" / "contoso-tenant.json")
+    shown = {}
+    for fmt in ("json", "text", "markdown", "html", "csv"):
+        out = tmp_path / f"plan.{fmt}"
+        main(["plan", config, "--snapshot", snapshot, "--format", fmt, "--output", str(out)])
+        shown[fmt] = out.read_text(encoding="utf-8")
+    document = json.loads(shown["json"])
+    left_as_is = {g["userPrincipalName"] for g in document["gaps"] if g["code"].endswith("_SKIPPED")}
+    selected = {
+        d["userPrincipalName"] for d in document["decisions"] if any(r["rule"] == "sales-voice" for r in d["rules"])
+    }
+    assert selected & left_as_is == {"breakglass@contoso.com", "heidi@contoso.com", "quentin@contoso.com"}
+    row = next(r for r in document["ruleSummary"] if r["rule"] == "sales-voice")
+    assert row["skipped"] == 3
+    numbers = [str(row[key]) for key in ("selected", "changed", "adds", "removals", "withheld", "skipped")]
+    text_row = next(line for line in shown["text"].splitlines() if line.strip().startswith("sales-voice "))
+    assert text_row.split()[1:] == numbers
+    assert "skipped: wanted, but the user is protected or disabled" in shown["text"]
+    assert "| Rule | Selected | Changed | Adds | Removals | Withheld | Skipped |" in shown["markdown"]
+    assert f"| sales-voice | {' | '.join(numbers)} |" in shown["markdown"]
+    assert "<th class='n'>skipped</th>" in shown["html"]
+    assert f"rule sales-voice: selected {numbers[0]}; changed {numbers[1]}" in shown["csv"]
+    assert f"withheld {numbers[4]}; skipped 3" in shown["csv"]

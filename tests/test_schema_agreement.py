@@ -21,16 +21,20 @@ SCHEMA = json.loads((ROOT / "config" / "schema.json").read_text(encoding="utf-8"
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 
 
-def readme_configs() -> list[str]:
-    """The README's YAML blocks that are whole configurations (they start with `version: 1`, perhaps after a
-    comment line)."""
-    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
-    return [block for block in blocks if re.search(r"^version: 1$", block, re.M)]
+def documented_configs() -> list[tuple[str, str]]:
+    """The YAML blocks of the README and the documentation that are whole configurations (they start with
+    `version: 1`, perhaps after a comment line)."""
+    found = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        blocks = re.findall(r"```yaml\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
+        configs = [block for block in blocks if re.search(r"^version: 1$", block, re.M)]
+        found += [(f"{page.relative_to(ROOT)} block {n}", text) for n, text in enumerate(configs)]
+    return found
 
 
 def shipped() -> list[tuple[str, str]]:
     found = [("config/licensing.yaml", (ROOT / "config" / "licensing.yaml").read_text(encoding="utf-8"))]
-    found += [(f"README block {n}", text) for n, text in enumerate(readme_configs())]
+    found += documented_configs()
     for case in sorted((ROOT / "tests" / "plans").glob("*.yaml")):
         config = yaml.safe_load(case.read_text(encoding="utf-8"))["config"]
         found.append((f"tests/plans/{case.name}", yaml.safe_dump(config, sort_keys=False)))

@@ -318,6 +318,8 @@ def test_plan_usage_adds_the_usage_gaps_unless_the_plan_already_gives_credits(
         json.dumps(
             {
                 "version": 1,
+                "window": {"from": "2026-05-01", "to": "2026-05-10"},
+                "pools": [],
                 "gaps": [
                     {**gap, "code": "CREDITS_NEEDED_BY_USAGE", "userPrincipalName": "user000000@contoso.com"},
                     {**gap, "code": "CREDITS_NEEDED_BY_USAGE", "userPrincipalName": "user000005@contoso.com"},

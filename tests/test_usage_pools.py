@@ -197,3 +197,94 @@ def test_the_configuration_corrects_one_allowance_or_a_whole_pool() -> None:
     assert {(p.countries, p.licences) for p in result.pools} == {(("PR",), 1), (("PR", "US"), 1)}
     (alone,) = [p for p in result.pools if p.countries == ("PR",)]
     assert figures(alone) == {"domestic": (100, 0.0, 0.0, False)}
+
+
+def test_calls_between_the_us_and_canada_draw_on_a_domestic_plan_s_pool() -> None:
+    """Microsoft's PSTN usage report judges a row by the user's location, so a US user's call to Canada is
+    International; Microsoft's Canada page says a Calling Plan treats calls between the US and Canada as domestic,
+    and the row's MCOPSTN1 says the Domestic plan paid for it. One licence in the US (3,000 minutes with Puerto
+    Rico) and one in Canada (3,000 of its own): the US user's 500 minutes in the US and 600 to Canada make 1,100
+    used, forecast 1,100 x 3.1 = 3,410 of 3,000: it runs out; the Canadian's 200 minutes to the US are Canada's
+    (forecast 620). No minute is left outside a pool."""
+    spec = {
+        "subscribedSkus": ["MCOEV", "MCOPSTN1"],
+        "users": [
+            {"upn": "dan@contoso.com", "licenses": ["MCOEV", "MCOPSTN1"]},
+            {"upn": "chloe@contoso.com", "usageLocation": "CA", "licenses": ["MCOEV", "MCOPSTN1"]},
+        ],
+    }
+    rows = [
+        row("dan@contoso.com", "MCOPSTN1", 500),
+        row("dan@contoso.com", "MCOPSTN1", 600, international=True, to="Canada"),
+        row("chloe@contoso.com", "MCOPSTN1", 200, country="CA", international=True, to="United States"),
+    ]
+    result = report(spec, rows)
+    by_place = {p.countries: p for p in result.pools}
+    assert figures(by_place[("PR", "US")]) == {"domestic": (3000, 1100.0, 3410.0, True)}
+    assert figures(by_place[("CA",)]) == {"domestic": (3000, 200.0, 620.0, False)}
+    assert [p.other_minutes for p in result.pools] == [0.0, 0.0]
+    (gap,) = [g for g in result.gaps if g.code.value == "POOL_FORECAST_EXHAUSTED"]
+    assert "PR and US" in gap.message
+
+
+def test_a_domestic_and_international_plan_counts_us_canada_calls_as_domestic_and_the_rest_as_international() -> None:
+    """One MCOPSTN2 licence in the US: 3,000 domestic OR 600 international minutes. 300 minutes to Canada,
+    reported International, are domestic by the US/Canada rule; 200 to France stay international. Domestic 300
+    (forecast 930 of 3,000), international 200 (forecast 620 of 600: it runs out). Were the Canadian minutes taken
+    as international, 500 would forecast 1,550 and the domestic allowance would show none used."""
+    spec = {
+        "subscribedSkus": ["MCOEV", "MCOPSTN2"],
+        "users": [{"upn": "una@contoso.com", "licenses": ["MCOEV", "MCOPSTN2"]}],
+    }
+    rows = [
+        row("una@contoso.com", "MCOPSTN2", 300, international=True, to="Canada"),
+        row("una@contoso.com", "MCOPSTN2", 200, international=True, to="France"),
+    ]
+    shared = pool(report(spec, rows), "MCOPSTN2")
+    assert figures(shared) == {
+        "domestic": (3000, 300.0, 930.0, False),
+        "international": (600, 200.0, 620.0, True),
+    }
+    assert shared.other_minutes == 0.0
+
+
+def test_audio_conferencing_with_dial_out_to_usa_can_adds_no_zone_a_minutes() -> None:
+    """Microsoft sells MCOMEETBASIC as "Microsoft Teams Audio Conferencing with dial-out to USA/CAN" (its service
+    plan: "dial-out to select geographies"); the dial-out benefit page gives 60 Zone A minutes to Audio Conferencing
+    subscriptions and no page gives them to this one. 5 MCOMEETADV units make 5 x 60 = 300 minutes; the 1,000
+    select dial-out units add none (they made 60,300). 300 minutes to the United Kingdom forecast 930: the pool runs
+    out, and only erin, who holds MCOMEETADV, draws on it (sam's licence is the select dial-out one)."""
+    spec = {
+        "subscribedSkus": [
+            {"part": "MCOMEETADV", "enabled": 5},
+            {"part": "Microsoft_Teams_Audio_Conferencing_select_dial_out", "enabled": 1000},
+        ],
+        "users": [
+            {"upn": "erin@contoso.com", "licenses": ["MCOMEETADV"]},
+            {"upn": "sam@contoso.com", "licenses": ["Microsoft_Teams_Audio_Conferencing_select_dial_out"]},
+        ],
+    }
+    rows = [row("erin@contoso.com", "MCOMEETADD", 300, callType="conf_out", international=True, to="United Kingdom")]
+    result = report(spec, rows)
+    conferencing = pool(result, "MCOMEETADD")
+    assert conferencing.licences == 5
+    assert figures(conferencing) == {"zoneA": (300, 300.0, 930.0, True)}
+    needed = {g.user_principal_name for g in result.gaps if g.code.value == "CREDITS_NEEDED_BY_USAGE"}
+    assert needed == {"erin@contoso.com"}
+
+
+def test_a_domestic_and_international_plan_in_canada_is_3000_domestic_or_600_international_minutes() -> None:
+    """Microsoft's Canada page (availability-in-canada.md at ab47ff88): "Domestic and International Calling Plan:
+    3000 minutes of domestic -OR- 600 minutes of international calling (whichever is reached first in the calendar
+    month)"; an earlier revision (01345c79) said only "600 minute for Domestic and International Calling Plans".
+    Two licences in Canada: 6,000 domestic OR 1,200 international, one either/or allowance."""
+    spec = {
+        "subscribedSkus": ["MCOEV", "MCOPSTN2"],
+        "users": [
+            {"upn": f"{name}@contoso.com", "usageLocation": "CA", "licenses": ["MCOEV", "MCOPSTN2"]}
+            for name in ("chloe", "remi")
+        ],
+    }
+    canada = pool(report(spec, []), "MCOPSTN2")
+    assert (canada.countries, canada.licences, canada.either_or) == (("CA",), 2, True)
+    assert {a.destination: a.included_minutes for a in canada.allowances} == {"domestic": 6000, "international": 1200}

@@ -12,19 +12,18 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from teamslicensing.app.core import (
-    GraphAccess,
     PlanRun,
-    TenantSource,
     read,
     user_principal_names,
     utc_today,
-    written_whole,
 )
+from teamslicensing.app.files import written_whole
 from teamslicensing.app.signals import run_stoppable
+from teamslicensing.app.source import GraphAccess, TenantSource
 from teamslicensing.config import load_desired_state
 from teamslicensing.errors import UsageError
 from teamslicensing.model.desired import DesiredPolicy, DesiredState
-from teamslicensing.model.plan import Plan
+from teamslicensing.model.plan import Gap, Plan
 from teamslicensing.model.planjson import gap_from_json
 from teamslicensing.model.usage import CallRow, UsageReport
 from teamslicensing.plan.acknowledge import acknowledge
@@ -139,15 +138,54 @@ def export_calls(output: str | Path, access: GraphAccess, days: int) -> int:
 
 def with_usage(run: PlanRun, path: str | Path) -> PlanRun:
     """`plan --usage FILE`: the plan judged against a usage report's JSON as well (its gaps join the plan's)."""
-    try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-        gaps = [gap_from_json(g) for g in document["gaps"]]
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except (ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"{path} is not the JSON of `teams-licensing usage --format json` ({exc})") from exc
+    gaps = read_usage_gaps(path)
     if run.desired is not None and run.desired.policy.acknowledge:  # the usage gaps can be acknowledged too
         alone = Plan(changes=(), gaps=tuple(gaps), seats=())
         upns = user_principal_names(run.tenant)
         gaps = list(acknowledge(alone, run.desired.policy.acknowledge, utc_today(), upns, report_expired=False).gaps)
     return dataclasses.replace(run, plan=with_usage_gaps(run.plan, gaps, run.tenant))
+
+
+USAGE_VERSIONS = (1, 2)  # the usage JSON versions whose gaps `plan --usage` reads
+
+
+def read_usage_gaps(path: str | Path) -> list[Gap]:
+    """The gaps of a usage report's JSON, once the file is seen to be one: an object with a `version` this tool
+    writes and reads (1 or 2), `window` (from, to), `pools` and `gaps` lists. A plan's JSON has a version and gaps
+    too, so the gaps alone prove nothing."""
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise UsageError(f"{path} is not the JSON of `teams-licensing usage --format json` ({exc})") from exc
+    problem = _not_a_usage_report(document)
+    if problem:
+        raise UsageError(f"{path} is not the JSON of `teams-licensing usage --format json`: {problem}")
+    try:
+        return [gap_from_json(g) for g in document["gaps"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        message = f"{path} is not the JSON of `teams-licensing usage --format json`: a gap it lists is not one ({exc})"
+        raise UsageError(message) from exc
+
+
+def _not_a_usage_report(document: Any) -> str | None:
+    """Why `document` is not a usage report's JSON, or None when it has the shape of one."""
+    if not isinstance(document, dict):
+        return f"it holds a {type(document).__name__}, not an object"
+    if "version" not in document:
+        return "it has no version"
+    version = document["version"]
+    if isinstance(version, bool) or version not in USAGE_VERSIONS:
+        return f"its version is {version!r}; this tool reads versions 1 and 2"
+    missing = [key for key in ("window", "pools", "gaps") if key not in document]
+    if missing:
+        hint = " (a plan's JSON?)" if "changes" in document else ""
+        return f"it lacks {', '.join(missing)}{hint}"
+    window = document["window"]
+    if not isinstance(window, dict) or not {"from", "to"} <= set(window):
+        return "its window is not an object with from and to"
+    for key in ("pools", "gaps"):
+        if not isinstance(document[key], list):
+            return f"its {key} is not a list"
+    return None

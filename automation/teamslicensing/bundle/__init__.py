@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from teamslicensing.bundle.manifest import MANIFEST_NAME, manifest_text
+from teamslicensing.bundle.manifest import CARRIED, MANIFEST_NAME, manifest_text
 from teamslicensing.bundle.project import (
     GRANT_SCRIPT_NAME,
     PROJECT,
@@ -141,7 +141,8 @@ def _write(output: Path, wheels: Sequence[Wheel], runbook: bytes, grant: bytes, 
             (partial / name).chmod(0o755)
         copied = tuple(Wheel(output / "wheels" / w.path.name, w.name, w.version, w.size) for w in wheels)
         (partial / "README.md").write_text(readme(version, copied), encoding="utf-8")
-        (partial / MANIFEST_NAME).write_text(manifest_text(version, runbook, wheels), encoding="utf-8")
+        carried = {name: (partial / name).read_bytes() for name in CARRIED}
+        (partial / MANIFEST_NAME).write_text(manifest_text(version, runbook, carried, wheels), encoding="utf-8")
         partial.chmod(0o755)
         if output.exists():
             output.rmdir()  # checked empty before anything was collected

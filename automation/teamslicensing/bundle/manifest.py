@@ -1,9 +1,11 @@
 """`bundle.json`: what a bundle holds, so a folder handed to `deploy` is checked before it is believed.
 
 It records the `teams-licensing` version the bundle was built from (the released version the runbook and the
-packages in Azure then are), the runbook's SHA-256 and every wheel's name, version, size and SHA-256. Reading a bundle
-checks each of those against the files, that `wheels/` holds nothing unlisted, and the wheels again as the sandbox
-needs them (`check_wheels`); every problem is reported at once.
+packages in Azure then are), the SHA-256 of every file the bundle carries (the runbook; `grant-permissions.sh`,
+which an admin runs next with directory rights; `upload.sh`; the README) and every wheel's name, version, size and
+SHA-256. Reading a bundle checks each of those against the files, that `wheels/` holds nothing unlisted, and the
+wheels again as the sandbox needs them (`check_wheels`); every problem is reported at once. Format 1 (0.2.0's)
+hashed the runbook and the wheels only, so it is refused with what to do.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from teamslicensing.bundle.wheels import PLATFORM, PYTHON_VERSION, Wheel, check_
 from teamslicensing.errors import BundleError
 
 MANIFEST_NAME = "bundle.json"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
+CARRIED = (GRANT_SCRIPT_NAME, "upload.sh", "README.md")  # besides the runbook and the wheels
 
 
 @dataclass(frozen=True)
@@ -52,13 +55,15 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def manifest_text(version: str, runbook: bytes, wheels: Sequence[Wheel]) -> str:
+def manifest_text(version: str, runbook: bytes, carried: dict[str, bytes], wheels: Sequence[Wheel]) -> str:
+    """`carried`: the content of each of CARRIED, by name."""
     document: dict[str, Any] = {
         "bundle": MANIFEST_VERSION,
         "teamsLicensing": version,
         "python": PYTHON_VERSION,
         "platform": PLATFORM,
         "runbook": {"file": RUNBOOK_NAME, "sha256": hashlib.sha256(runbook).hexdigest()},
+        "files": [{"file": name, "sha256": hashlib.sha256(carried[name]).hexdigest()} for name in CARRIED],
         "wheels": [
             {"file": w.path.name, "name": w.name, "version": w.version, "size": w.size, "sha256": sha256_of(w.path)}
             for w in wheels
@@ -77,6 +82,7 @@ def read_bundle(folder: Path) -> BundleContents:
         problems.append(f"{RUNBOOK_NAME}: missing")
     elif hashlib.sha256(runbook).hexdigest() != document["runbook"].get("sha256"):
         problems.append(f"{RUNBOOK_NAME}: changed since the bundle was made (its SHA-256 differs)")
+    problems += _carried_problems(folder, document["files"])
     listed: list[BundledWheel] = []
     for entry in document["wheels"]:
         path = folder / "wheels" / str(entry.get("file", ""))
@@ -98,6 +104,20 @@ def read_bundle(folder: Path) -> BundleContents:
     return BundleContents(folder, str(document["teamsLicensing"]), runbook, tuple(listed))
 
 
+def _carried_problems(folder: Path, entries: list[dict[str, Any]]) -> list[str]:
+    digests = {str(entry.get("file")): entry.get("sha256") for entry in entries}
+    problems = [f"{name}: not listed in {MANIFEST_NAME}" for name in CARRIED if name not in digests]
+    for name, digest in digests.items():
+        path = folder / name
+        if name not in CARRIED or path.name != name:
+            problems.append(f"{name}: not a file a bundle carries")
+        elif not path.is_file():
+            problems.append(f"{name}: listed in {MANIFEST_NAME} but missing")
+        elif sha256_of(path) != digest:
+            problems.append(f"{name}: changed since the bundle was made (its SHA-256 differs)")
+    return problems
+
+
 def _manifest(folder: Path) -> dict[str, Any]:
     path = folder / MANIFEST_NAME
     try:
@@ -109,13 +129,18 @@ def _manifest(folder: Path) -> dict[str, Any]:
         ) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise BundleError(f"{path}: unreadable ({exc})") from exc
+    if isinstance(document, dict) and document.get("bundle") == 1:
+        raise BundleError(
+            f"{path} (format 1, teams-licensing 0.2.0) does not record the SHA-256 of {', '.join(CARRIED[:-1])} and "
+            f"{CARRIED[-1]}, so they cannot be checked: make the bundle again with teams-licensing bundle-runbook"
+        )
     valid = (
         isinstance(document, dict)
         and document.get("bundle") == MANIFEST_VERSION
         and isinstance(document.get("teamsLicensing"), str)
         and isinstance(document.get("runbook"), dict)
-        and isinstance(document.get("wheels"), list)
-        and all(isinstance(entry, dict) for entry in document["wheels"])
+        and all(isinstance(document.get(key), list) for key in ("files", "wheels"))
+        and all(isinstance(entry, dict) for entry in (*document["files"], *document["wheels"]))
     )
     if not valid:
         raise BundleError(f"{path}: not a bundle manifest this version reads (bundle {MANIFEST_VERSION})")

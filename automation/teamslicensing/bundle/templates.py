@@ -42,12 +42,15 @@ pip install 'teams-licensing[deploy]=={version}'
   --storage-account STORAGE-ACCOUNT --config licensing.yaml --schedule daily@06:00
 ```
 
-`upload.sh` runs `teams-licensing deploy automation --bundle <this folder>` with the options given (see the project
-README, *Azure Automation runbook*, or `teams-licensing deploy automation --help`). It creates or updates the Python
-3.10 runtime environment, uploads every wheel to the storage account and registers it as a package, waits until
-each package has been imported (`Succeeded`), then imports and publishes the runbook, stores the configuration and
-the settings, links a daily schedule, and prints the managed identity's principal id with the commands that grant
-its Graph roles (`./grant-permissions.sh`) and its storage role. Run again, it changes nothing and says so.
+`upload.sh` runs `teams-licensing deploy automation --bundle <this folder>` with the options given
+(`teams-licensing deploy automation --help` lists them; the project's documentation explains each step in its
+*Azure Automation* tutorial, `docs/tutorials/azure-automation.md` in its repository). It creates a Python 3.10
+runtime environment for this bundle, uploads every wheel to the storage account and registers it as a package there,
+waits until each package has been imported (`Succeeded`), then moves the runbook to it and publishes it (a failed
+import leaves the runbook that runs untouched), removes the environments of earlier bundles, stores the
+configuration and the settings, links a daily schedule, and prints the managed identity's principal id with the
+commands that grant its Graph roles (`./grant-permissions.sh`) and its storage role. Run again, it changes nothing
+and says so.
 
 ## Wheels
 
@@ -58,7 +61,8 @@ its Graph roles (`./grant-permissions.sh`) and its storage role. Run again, it c
 
 UPLOAD_SCRIPT = r"""#!/usr/bin/env bash
 # Deploy this bundle to Azure Automation: `teams-licensing deploy automation --bundle <this folder>` with the
-# options given (README.md). Needs the release this bundle was built from, with its deploy extra:
+# options given (the README.md beside this script). Needs the release this bundle was built from, with its deploy
+# extra:
 #   pip install 'teams-licensing[deploy]=={version}'
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

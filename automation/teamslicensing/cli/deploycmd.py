@@ -12,7 +12,7 @@ from teamslicensing.exitcodes import EXIT_OK
 
 
 def deploy_command(subcommands: argparse._SubParsersAction[Any]) -> None:
-    from teamslicensing.cli.parser import duration
+    from teamslicensing.cli.argtypes import duration
     from teamslicensing.deploy.options import CLOUDS, DEFAULT_RUNBOOK, DEFAULT_RUNTIME_ENVIRONMENT, parse_schedule
 
     deploy = subcommands.add_parser(
@@ -22,10 +22,12 @@ def deploy_command(subcommands: argparse._SubParsersAction[Any]) -> None:
     automation = targets.add_parser(
         "automation",
         help="runtime environment, packages, runbook, settings and schedule in an Automation account",
-        description="Deploy the runbook bundle to an Azure Automation account with Azure's management SDK: the "
-        "Python 3.10 runtime environment, every wheel as a package (waited for until imported), then the runbook "
-        "(published), the configuration and settings, a daily schedule. Run again, it changes nothing. Sign-in: "
-        "DefaultAzureCredential, or TEAMS_LICENSING_ARM_TOKEN / TEAMS_LICENSING_STORAGE_TOKEN used as they are.",
+        description="Deploy the runbook bundle to an Azure Automation account with Azure's management SDK: a "
+        "Python 3.10 runtime environment of the bundle's own, every wheel as a package (waited for until imported), "
+        "then the runbook moved there and published, the environments of earlier bundles removed, the "
+        "configuration and settings, a daily schedule. A failed import leaves the runbook that runs untouched. Run "
+        "again, it changes nothing. Sign-in: DefaultAzureCredential, or TEAMS_LICENSING_ARM_TOKEN / "
+        "TEAMS_LICENSING_STORAGE_TOKEN used as they are.",
     )
     required = automation.add_argument_group("the Automation account and the storage account (required)")
     required.add_argument("--subscription", required=True, metavar="ID", help="subscription id")
@@ -47,7 +49,10 @@ def deploy_command(subcommands: argparse._SubParsersAction[Any]) -> None:
         help="set TeamsLicensing_Mode (default: plan when it is not there, else left as it is)",
     )
     automation.add_argument(
-        "--runtime-environment", default=DEFAULT_RUNTIME_ENVIRONMENT, metavar="NAME", help="(%(default)s)"
+        "--runtime-environment",
+        default=DEFAULT_RUNTIME_ENVIRONMENT,
+        metavar="PREFIX",
+        help="runtime environments are named PREFIX-VERSION-DIGEST, one per bundle (%(default)s)",
     )
     automation.add_argument("--runbook", default=DEFAULT_RUNBOOK, metavar="NAME", help="(%(default)s)")
     automation.add_argument("--bundle", metavar="DIR", help="a bundle-runbook folder (default: build one)")
@@ -55,8 +60,14 @@ def deploy_command(subcommands: argparse._SubParsersAction[Any]) -> None:
         "--timeout", type=duration, default=1800.0, metavar="DURATION", help="wait for imports and operations (30m)"
     )
     automation.add_argument("--cloud", choices=tuple(CLOUDS), default="global", help="national cloud (global)")
-    automation.add_argument("--arm-url", metavar="URL", help="Resource Manager (default: the cloud's)")
-    automation.add_argument("--blob-url", metavar="URL", help="blob endpoint (https://ACCOUNT.blob.core.windows.net)")
+    automation.add_argument(
+        "--arm-url", metavar="URL", help="Resource Manager (default: the cloud's; elsewhere only with its token set)"
+    )
+    automation.add_argument(
+        "--blob-url",
+        metavar="URL",
+        help="blob endpoint (https://ACCOUNT.blob.core.windows.net; elsewhere only with its token set)",
+    )
     automation.set_defaults(command=deploy_automation)
 
 

@@ -1,6 +1,6 @@
 """The writing commands' one run per tenant across machines: `--lease-url` and `--lease-wait` made into the tenant
-lease `app.tenant_lease` holds, and a run that could not take it ended with its summary (README, *One apply at a
-time*)."""
+lease `app.tenant_lease` holds, and a run that could not take it ended with its summary
+(docs/explanation/safety-model.md, *One writing run per tenant*)."""
 
 from __future__ import annotations
 

@@ -1,67 +1,17 @@
-"""The command line's shape: commands, their options and help texts.
-
-Options are never guessed (`allow_abbrev=False`: `--out` is not `--output`), and a usage error exits 1, not
-argparse's 2, which CI recipes read as "changes pending".
-"""
+"""The command line's shape: commands, their options and help texts (the value types are in `argtypes`)."""
 
 from __future__ import annotations
 
 import argparse
-import re
-import sys
-from datetime import date
-from typing import NoReturn
 
 from teamslicensing import __version__
 from teamslicensing.cli import commands
+from teamslicensing.cli.argtypes import Parser, count, day, duration
 from teamslicensing.cli.deploycmd import deploy_command
-from teamslicensing.exitcodes import EXIT_FAILURE
 from teamslicensing.graph.connection import CLOUDS
 from teamslicensing.reference.permissions import MODES
 from teamslicensing.report import FORMATS
 from teamslicensing.report.usage import USAGE_FORMATS
-
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-
-
-class Parser(argparse.ArgumentParser):
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        kwargs.setdefault("allow_abbrev", False)
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_FAILURE, f"{self.prog}: error: {message}\n")
-
-
-def duration(text: str) -> float:
-    """`2h30m`, `90m`, `45s`, `1d` or plain seconds, as seconds."""
-    value = text.strip().lower()
-    if value.replace(".", "", 1).isdigit():
-        return float(value)
-    match = _DURATION.match(value)
-    if not value or match is None:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration: write e.g. 2h30m, 90m, 45s or 1d")
-    days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
-    return float(((days * 24 + hours) * 60 + minutes) * 60 + seconds)
-
-
-def day(text: str) -> date:
-    """A calendar day, YYYY-MM-DD."""
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date: write YYYY-MM-DD") from None
-
-
-def count(text: str) -> int:
-    try:
-        number = int(text)
-    except ValueError:
-        number = -1
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number ≥ 0")
-    return number
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,11 +22,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="show a traceback for unexpected errors (bugs)")
     subcommands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    _validate_command(subcommands)
+    _plan_command(subcommands)
+    _explain_command(subcommands)
+    _apply_command(subcommands)
+    _undo_command(subcommands)
+    _reprocess_command(subcommands)
+    _export_command(subcommands)
+    _usage_command(subcommands)
+    _bundle_command(subcommands)
+    deploy_command(subcommands)
+    _schema_command(subcommands)
+    permissions_command(subcommands)
+    _skus_command(subcommands)
+    return parser
 
+
+def _validate_command(subcommands: argparse._SubParsersAction[Parser]) -> None:
     validate = subcommands.add_parser("validate", help="check a configuration file; touches no tenant")
     validate.add_argument("config", metavar="CONFIG", help="desired-state YAML file")
     validate.set_defaults(command=commands.validate)
 
+
+def _plan_command(subcommands: argparse._SubParsersAction[Parser]) -> None:
     plan = subcommands.add_parser("plan", help="show what would change, what cannot be done, and the seat count")
     plan.add_argument("config", metavar="CONFIG", help="desired-state YAML file")
     plan.add_argument("--snapshot", metavar="FILE", help="plan against a tenant snapshot (JSON) instead of Graph")
@@ -86,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--detailed-exitcode",
         action="store_true",
-        help="exit 0 when in sync, 2 when changes are pending, 3 when error-severity gaps remain",
+        help="exit 0 when in sync, 2 when changes are pending, 3 when error-severity gaps remain (3 wins over 2); "
+        "without it, plan exits 0 whatever the plan holds (1 when it fails)",
     )
     plan.add_argument(
         "--usage",
@@ -103,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     connection_options(plan)
     plan.set_defaults(command=commands.plan)
 
+
+def _explain_command(subcommands: argparse._SubParsersAction[Parser]) -> None:
     explain = subcommands.add_parser(
         "explain", help="why a user is in or out of the plan: rules, holdings, the planned change, gaps"
     )
@@ -113,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     connection_options(explain)
     explain.set_defaults(command=commands.explain)
 
+
+def _apply_command(subcommands: argparse._SubParsersAction[Parser]) -> None:
     apply = subcommands.add_parser("apply", help="plan (or read a saved plan), confirm, then write the changes")
     apply.add_argument(
         "config", metavar="CONFIG|PLANFILE", help="desired-state YAML file, or a plan saved by `plan --out`"
@@ -138,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     writing_options(apply)
     apply.set_defaults(command=commands.apply)
 
+
+def _undo_command(subcommands: argparse._SubParsersAction[Parser]) -> None:
     undo = subcommands.add_parser("undo", help="restore the licenses an audited apply changed, user by user")
     undo.add_argument("audit", metavar="AUDIT_LOG", help="the audit log of the run to undo")
     undo.add_argument(
@@ -152,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     writing_options(undo)
     undo.set_defaults(command=commands.undo)
 
+
+def _reprocess_command(subcommands: argparse._SubParsersAction[Parser]) -> None:
     reprocess = subcommands.add_parser(
         "reprocess", help="ask Entra to process group licenses again for members in error (after seats were bought)"
     )
@@ -169,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     connection_options(reprocess)
     reprocess.set_defaults(command=commands.reprocess)
 
+
+def _export_command(subcommands: argparse._SubParsersAction[Parser]) -> None:
     export = subcommands.add_parser("export", help="write a snapshot of the live tenant (the format --snapshot reads)")
     export.add_argument("--output", metavar="FILE", help="snapshot file to write")
     export.add_argument("--calls", metavar="FILE", help="also (or only) write PSTN call records as JSON Lines")
@@ -177,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     connection_options(export)
     export.set_defaults(command=commands.export)
 
+
+def _usage_command(subcommands: argparse._SubParsersAction[Parser]) -> None:
     usage = subcommands.add_parser(
         "usage", help="PSTN usage: spend, minute pools, a Communications Credits funding recommendation, who is cut off"
     )
@@ -191,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     connection_options(usage)
     usage.set_defaults(command=commands.usage)
 
+
+def _bundle_command(subcommands: argparse._SubParsersAction[Parser]) -> None:
     bundle = subcommands.add_parser(
         "bundle-runbook", help="collect the runbook, Linux cp310 wheels and an upload script for Azure Automation"
     )
@@ -204,18 +187,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="bundle this runbook file instead of the one the teams-licensing wheel carries",
     )
     bundle.set_defaults(command=commands.bundle_runbook)
-    deploy_command(subcommands)
 
+
+def _schema_command(subcommands: argparse._SubParsersAction[Parser]) -> None:
     schema = subcommands.add_parser("schema", help="print the JSON Schema of the configuration format")
     schema.set_defaults(command=commands.schema)
 
-    permissions_command(subcommands)
 
+def _skus_command(subcommands: argparse._SubParsersAction[Parser]) -> None:
     skus = subcommands.add_parser("skus", help="list known SKUs and their Teams voice capabilities")
     skus.add_argument("--search", metavar="TEXT", help="only SKUs whose name, id or service plans contain TEXT")
     skus.add_argument("--voice", action="store_true", help="only SKUs that carry a voice capability")
     skus.set_defaults(command=commands.skus)
-    return parser
 
 
 def permissions_command(subcommands: argparse._SubParsersAction[Parser]) -> None:
@@ -279,7 +262,8 @@ def writing_options(parser: argparse.ArgumentParser) -> None:
 
 
 def lease_options(parser: argparse.ArgumentParser) -> None:
-    """One writing run per tenant across machines: a lease in a Storage container (README, *One apply at a time*)."""
+    """One writing run per tenant across machines: a lease in a Storage container (docs/explanation/safety-model.md,
+    *One writing run per tenant*)."""
     group = parser.add_argument_group("one run per tenant across machines")
     group.add_argument(
         "--lease-url",

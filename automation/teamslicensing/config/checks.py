@@ -10,12 +10,13 @@ from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from teamslicensing.config.filemodel import DesiredStateFile
+from teamslicensing.config.filemodel import DesiredStateFile, IncludedMinutesEntry, minutes_overrides
 from teamslicensing.config.yamlsource import Loc, YamlDocument
 from teamslicensing.errors import Problem
 from teamslicensing.model.capability import is_guid
 from teamslicensing.reference.catalog import Catalog
-from teamslicensing.reference.pstn import POOLED, license_capabilities
+from teamslicensing.reference.minutes import MinutesTable
+from teamslicensing.reference.pstn import AUDIO_CONFERENCING, POOLED, license_capabilities
 
 
 def validation_problems(document: YamlDocument, exc: ValidationError) -> Iterator[Problem]:
@@ -182,17 +183,124 @@ _SERVICE_PLAN_NOT_CODE = {"MCOMEETADV": "MCOMEETADD"}
 
 
 def _minutes_problems(document: YamlDocument) -> Iterator[Problem]:
-    """includedMinutes names pools by the licenseCapability codes call rows carry, and only codes with minutes."""
+    """includedMinutes names pools by the licenseCapability codes call rows carry, and only codes with minutes; each
+    entry must reach the pool it means (the countries and destinations of the pool's kind) and a shared entry must
+    not merge into a pool that lacks its countries. The entries are checked in order against the shipped table as
+    the earlier ones leave it."""
     entries = document.data.get("includedMinutes")
-    pooled = sorted(code for code, c in license_capabilities().items() if c.pool in POOLED)
+    codes = license_capabilities()
+    pooled = sorted(code for code, c in codes.items() if c.pool in POOLED)
+    table = MinutesTable()
     for index, entry in enumerate(entries if isinstance(entries, list) else []):
         plan = entry.get("plan") if isinstance(entry, dict) else None
-        if not isinstance(plan, str) or plan.strip().upper() in pooled:
+        if not isinstance(entry, dict) or not isinstance(plan, str):
             continue
-        code = _SERVICE_PLAN_NOT_CODE.get(plan.strip().upper())
-        hint = f"; call rows name Audio Conferencing dial-out '{code}'" if code else ""
-        message = f"'{plan}' is not a licenseCapability code with included minutes ({', '.join(pooled)}){hint}"
-        yield document.problem(("includedMinutes", index, "plan"), message)
+        loc: Loc = ("includedMinutes", index)
+        code = plan.strip().upper()
+        if code not in pooled:
+            hint = _SERVICE_PLAN_NOT_CODE.get(code)
+            hint = f"; call rows name Audio Conferencing dial-out '{hint}'" if hint else ""
+            message = f"'{plan}' is not a licenseCapability code with included minutes ({', '.join(pooled)}){hint}"
+            yield document.problem((*loc, "plan"), message)
+            continue
+        tenant_wide = codes[code].pool == AUDIO_CONFERENCING
+        found = list(_pool_kind_problems(document, loc, entry, code, tenant_wide))
+        found += [] if found else list(_shared_problems(document, loc, entry, code, table))
+        yield from found
+        try:
+            overrides = [] if found else minutes_overrides(IncludedMinutesEntry.model_validate(entry))
+        except ValidationError:
+            continue  # the model check reports it
+        for override in overrides:
+            table.add(override)
+
+
+def _pool_kind_problems(
+    document: YamlDocument, loc: Loc, entry: dict[str, Any], code: str, tenant_wide: bool
+) -> Iterator[Problem]:
+    """The Audio Conferencing pool is the tenant's and Zone A only (the dial-out benefit page); a calling plan's
+    pools are per usage location, to domestic, international or any destination. An entry naming another country
+    or destination would validate and change nothing (its '*' default is no Audio Conferencing pool) or add an
+    allowance no call draws on."""
+    countries = entry.get("countries")
+    named = [c.strip().upper() for c in countries if isinstance(c, str)] if isinstance(countries, list) else ["*"]
+    if tenant_wide and named != ["TENANT"]:
+        where = (*loc, "countries") if "countries" in entry else loc
+        told = "without countries the entry means '*'" if "countries" not in entry else f"[{', '.join(named)}]"
+        yield document.problem(
+            where,
+            f"{code} is the tenant's one Audio Conferencing dial-out pool: write countries: [tenant] ({told}, which "
+            f"names no {code} pool: the entry would change nothing)",
+        )
+    elif not tenant_wide and "TENANT" in named:
+        yield document.problem(
+            (*loc, "countries"),
+            f"a calling plan's pools are per usage location: name ISO country codes or '*' for {code}, not tenant "
+            "(the tenant-wide pool is Audio Conferencing's, MCOMEETADD)",
+        )
+    wanted = "zoneA" if tenant_wide else None
+    allowances = entry.get("allowances")
+    if isinstance(allowances, dict):
+        for destination in allowances:
+            if (destination != "zoneA") if tenant_wide else (destination == "zoneA"):
+                where = (*loc, "allowances", destination)
+                yield _destination_problem(document, where, code, destination, wanted, key=True)
+    elif "minutes" in entry:
+        destination = entry.get("destination", "domestic")
+        if (destination != "zoneA") if tenant_wide else (destination == "zoneA"):
+            where = (*loc, "destination") if "destination" in entry else (*loc, "minutes")
+            yield _destination_problem(document, where, code, destination, wanted)
+
+
+def _destination_problem(
+    document: YamlDocument, loc: Loc, code: str, destination: Any, zone_a: str | None, *, key: bool = False
+) -> Problem:
+    if zone_a:
+        message = (
+            f"the {code} pool covers Zone A destinations only, so a '{destination}' allowance is one no dial-out "
+            "draws on: write destination: zoneA with minutes, or allowances: {zoneA: N}"
+        )
+    else:
+        message = (
+            f"zoneA is the Audio Conferencing pool's destination; a calling plan's ({code}) are domestic, "
+            "international or any"
+        )
+    return document.problem(loc, message, key=key)
+
+
+def _shared_problems(
+    document: YamlDocument, loc: Loc, entry: dict[str, Any], code: str, table: MinutesTable
+) -> Iterator[Problem]:
+    """A shared entry with minutes changes one allowance of the pool its countries are in: countries within one pool
+    change it, countries of several pools become one pool only when every shared pool among them is listed whole
+    (Canada can join the US and Puerto Rico, not the US alone, which would leave Puerto Rico behind)."""
+    countries = entry.get("countries")
+    if entry.get("shared") is not True or "minutes" not in entry or not isinstance(countries, list):
+        return
+    named = [c.strip().upper() for c in countries if isinstance(c, str)]
+    pools = {country: table.pool_of(code, country)[0] for country in named}
+    if len(named) < 2 or any(set(named) <= set(pool) for pool in pools.values()):
+        return
+    for country, pool in pools.items():
+        left = [c for c in pool if c not in named]
+        if len(pool) < 2 or not left:
+            continue
+        joined = ", ".join(sorted(set(named) | set(pool)))
+        others = ", ".join(c for c in named if c not in pool)
+        first = named[0] == country
+        why = (
+            f"{country} is in the pool {' and '.join(pool)} share, which {others} is not in: minutes changes one "
+            f"allowance of that pool and cannot join {others} to it"
+            if first
+            else f"shared: true would take {country} out of the pool {' and '.join(pool)} share and leave "
+            f"{', '.join(left)} behind"
+        )
+        alone = f" (or give {others} an entry of its own)" if first else ""
+        yield document.problem(
+            (*loc, "countries"),
+            f"{why}. To make one pool of them, list every country of it: countries: [{joined}], shared: true{alone}",
+        )
+        return
 
 
 def _assignment_problems(

@@ -14,6 +14,7 @@ from teamslicensing.model.desired import (
     DEFAULT_MAX_REMOVALS,
     SELECTABLE_ATTRIBUTES,
     Funding,
+    MinutesOverride,
     ReadMode,
     VoiceRouting,
 )
@@ -64,7 +65,7 @@ class Defaults(_Model):
 def _acknowledgeable(value: str) -> str:
     known = {code.value for code in GapCode}
     if value not in known:
-        raise ValueError(f"'{value}' is not a gap code (see the README's gap table)")
+        raise ValueError(f"'{value}' is not a gap code (the documentation lists them: docs/reference/gap-codes.md)")
     if GapCode(value) in UNACKNOWLEDGEABLE:
         raise ValueError(f"{value} cannot be acknowledged: it guards a phone number or every write")
     return value
@@ -222,6 +223,7 @@ class IncludedMinutesEntry(_Model):
         default_factory=lambda: ["*"],
         description="ISO country codes (usage locations) the pool serves; '*' for any other; 'tenant' for a "
         "tenant-wide pool.",
+        json_schema_extra={"default": ["*"]},  # a default_factory leaves the schema without one
     )
     shared: bool = Field(
         False, description="The countries share one pool (as the US and Puerto Rico do); else one pool each."
@@ -248,6 +250,22 @@ class IncludedMinutesEntry(_Model):
         if self.destination is not None and self.minutes is None:
             raise ValueError("destination goes with minutes; allowances name their destinations")
         return self
+
+
+def minutes_overrides(entry: IncludedMinutesEntry) -> list[MinutesOverride]:
+    """An includedMinutes entry as the minutes table reads it: a whole pool (allowances), or one allowance of each
+    country's pool (minutes, the first form: each listed country then keeps a pool of its own)."""
+    plan = entry.plan.strip().upper()
+    countries = tuple(c.strip().upper() for c in entry.countries)
+    if entry.allowances is not None:
+        allowances = tuple(entry.allowances.items())
+        either_or = entry.either_or if entry.either_or is not None else len(allowances) > 1
+        return [MinutesOverride(plan, countries, allowances, entry.shared, either_or)]
+    assert entry.minutes is not None
+    allowance = ((entry.destination or "domestic", entry.minutes),)
+    if entry.shared:
+        return [MinutesOverride(plan, countries, allowance, True, entry.either_or, partial=True)]
+    return [MinutesOverride(plan, (country,), allowance, False, entry.either_or, partial=True) for country in countries]
 
 
 class AvailabilityOverride(_Model):

@@ -8,12 +8,21 @@ Then the file model is resolved against the catalogue into the planner's `model.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from teamslicensing.config.checks import meaning_problems, validation_problems
-from teamslicensing.config.filemodel import AvailabilityOverride, DesiredStateFile, IncludedMinutesEntry, Selector
+from teamslicensing.config.filemodel import (
+    AvailabilityOverride,
+    DesiredStateFile,
+    GroupLicense,
+    Policy,
+    Rule,
+    Selector,
+    minutes_overrides,
+)
 from teamslicensing.config.yamlsource import YamlReadError, read_yaml_file
 from teamslicensing.errors import ConfigError, Problem
 from teamslicensing.model.capability import Capability, is_guid
@@ -25,7 +34,6 @@ from teamslicensing.model.desired import (
     DesiredRule,
     DesiredState,
     LicenseRef,
-    MinutesOverride,
     UserSelector,
 )
 from teamslicensing.reference.catalog import Catalog, load_catalog
@@ -55,100 +63,96 @@ def load_desired_state(path: str | Path, catalog: Catalog | None = None) -> Desi
 # ---- building the planner's view ---------------------------------------------------------------------------------
 
 
-def _desired_state(source: str, model: DesiredStateFile, catalog: Catalog) -> DesiredState:
-    refs: dict[str, LicenseRef] = {}
+class _LicenseRefs:
+    """Each license name the file uses, resolved against the catalog once (an alias, a part number, a product name
+    or a skuId): every rule that names it shares one `LicenseRef`."""
 
-    def license_ref(name: str) -> LicenseRef:
-        target = model.licenses.get(name, name).strip()
+    def __init__(self, aliases: Mapping[str, str], catalog: Catalog) -> None:
+        self._aliases = aliases
+        self._catalog = catalog
+        self._refs: dict[str, LicenseRef] = {}
+
+    def __call__(self, name: str) -> LicenseRef:
+        target = self._aliases.get(name, name).strip()
         key = target.lower()
-        if key not in refs:
-            skus = catalog.resolve(target)
+        if key not in self._refs:
+            skus = self._catalog.resolve(target)
             ids = (key,) if is_guid(target) else tuple(sku.sku_id for sku in skus)
             part_numbers = {sku.part_number for sku in skus}
             canonical = next(iter(part_numbers)) if len(part_numbers) == 1 else target
             capabilities = frozenset(c for sku in skus for c in sku.capabilities)
-            refs[key] = LicenseRef(key if is_guid(target) else canonical, ids, capabilities)
-        return refs[key]
+            self._refs[key] = LicenseRef(key if is_guid(target) else canonical, ids, capabilities)
+        return self._refs[key]
 
-    rules = []
-    for rule in model.rules:
-        assign = tuple(dict.fromkeys(license_ref(name) for name in rule.assign))
-        disabled = {license_ref(name): tuple(plans) for name, plans in rule.disabled_plans.items()}
-        rules.append(
-            DesiredRule(
-                name=rule.name,
-                select=_selector(rule.select),
-                exclude=_selector(rule.exclude) if rule.exclude else UserSelector(),
-                assign=assign,
-                disabled_plans=disabled,
-                usage_location=rule.usage_location,
-                usage_location_from=rule.usage_location_from,
-                voice_routing=rule.voice_routing,
-            )
-        )
-    group_licenses = tuple(
-        DesiredGroupLicense(
-            group=entry.group.strip(),
-            assign=tuple(dict.fromkeys(license_ref(name) for name in entry.assign)),
-            disabled_plans={license_ref(name): tuple(plans) for name, plans in entry.disabled_plans.items()},
-            migrate_direct=entry.migrate_direct,
-            usage_location=entry.usage_location,
-            usage_location_from=entry.usage_location_from,
-        )
-        for entry in model.group_licenses
-    )
-    policy = model.policy
+    def all_of(self, names: Iterable[str]) -> tuple[LicenseRef, ...]:
+        return tuple(dict.fromkeys(self(name) for name in names))
+
+
+def _desired_state(source: str, model: DesiredStateFile, catalog: Catalog) -> DesiredState:
+    refs = _LicenseRefs(model.licenses, catalog)
     return DesiredState(
         source=source,
         default_usage_location=model.defaults.usage_location,
         default_usage_location_from=model.defaults.usage_location_from,
-        policy=DesiredPolicy(
-            prune=policy.prune,
-            prune_also=tuple(dict.fromkeys(license_ref(name) for name in policy.prune_also)),
-            max_changes=policy.max_changes,
-            max_removals=policy.max_removals,
-            empty_groups_allowed=frozenset(group.strip().lower() for group in policy.empty_groups_allowed),
-            protected_users=frozenset(user.strip().lower() for user in policy.protected_users),
-            protected_groups=tuple(dict.fromkeys(group.strip() for group in policy.protected_groups)),
-            include_disabled_accounts=policy.include_disabled_accounts,
-            allow_number_loss=policy.allow_number_loss,
-            assign_covered=policy.assign_covered,
-            funding=policy.funding,
-            read=policy.read,
-            acknowledge=tuple(
-                Acknowledgement(
-                    code=entry.code,
-                    until=entry.until,
-                    reason=entry.reason.strip(),
-                    user=entry.user.strip().lower() if entry.user else None,
-                    sku=entry.sku.strip() if entry.sku else None,
-                )
-                for entry in policy.acknowledge
-            ),
-            remove_redundant=policy.remove_redundant,
-        ),
-        rules=tuple(rules),
+        policy=_policy(model.policy, refs),
+        rules=tuple(_rule(rule, refs) for rule in model.rules),
         availability={country: _country_override(o) for country, o in model.availability.items()},
         tenant_id=model.tenant_id,
-        group_licenses=group_licenses,
-        included_minutes=tuple(override for entry in model.included_minutes for override in _minutes(entry)),
+        group_licenses=tuple(_group_license(entry, refs) for entry in model.group_licenses),
+        included_minutes=tuple(override for entry in model.included_minutes for override in minutes_overrides(entry)),
     )
 
 
-def _minutes(entry: IncludedMinutesEntry) -> list[MinutesOverride]:
-    """An includedMinutes entry as the minutes table reads it: a whole pool (allowances), or one allowance of each
-    country's pool (minutes, the first form: each listed country then keeps a pool of its own)."""
-    plan = entry.plan.strip().upper()
-    countries = tuple(c.strip().upper() for c in entry.countries)
-    if entry.allowances is not None:
-        allowances = tuple(entry.allowances.items())
-        either_or = entry.either_or if entry.either_or is not None else len(allowances) > 1
-        return [MinutesOverride(plan, countries, allowances, entry.shared, either_or)]
-    assert entry.minutes is not None
-    allowance = ((entry.destination or "domestic", entry.minutes),)
-    if entry.shared:
-        return [MinutesOverride(plan, countries, allowance, True, entry.either_or, partial=True)]
-    return [MinutesOverride(plan, (country,), allowance, False, entry.either_or, partial=True) for country in countries]
+def _rule(rule: Rule, refs: _LicenseRefs) -> DesiredRule:
+    return DesiredRule(
+        name=rule.name,
+        select=_selector(rule.select),
+        exclude=_selector(rule.exclude) if rule.exclude else UserSelector(),
+        assign=refs.all_of(rule.assign),
+        disabled_plans={refs(name): tuple(plans) for name, plans in rule.disabled_plans.items()},
+        usage_location=rule.usage_location,
+        usage_location_from=rule.usage_location_from,
+        voice_routing=rule.voice_routing,
+    )
+
+
+def _group_license(entry: GroupLicense, refs: _LicenseRefs) -> DesiredGroupLicense:
+    return DesiredGroupLicense(
+        group=entry.group.strip(),
+        assign=refs.all_of(entry.assign),
+        disabled_plans={refs(name): tuple(plans) for name, plans in entry.disabled_plans.items()},
+        migrate_direct=entry.migrate_direct,
+        usage_location=entry.usage_location,
+        usage_location_from=entry.usage_location_from,
+    )
+
+
+def _policy(policy: Policy, refs: _LicenseRefs) -> DesiredPolicy:
+    return DesiredPolicy(
+        prune=policy.prune,
+        prune_also=refs.all_of(policy.prune_also),
+        max_changes=policy.max_changes,
+        max_removals=policy.max_removals,
+        empty_groups_allowed=frozenset(group.strip().lower() for group in policy.empty_groups_allowed),
+        protected_users=frozenset(user.strip().lower() for user in policy.protected_users),
+        protected_groups=tuple(dict.fromkeys(group.strip() for group in policy.protected_groups)),
+        include_disabled_accounts=policy.include_disabled_accounts,
+        allow_number_loss=policy.allow_number_loss,
+        assign_covered=policy.assign_covered,
+        funding=policy.funding,
+        read=policy.read,
+        acknowledge=tuple(
+            Acknowledgement(
+                code=entry.code,
+                until=entry.until,
+                reason=entry.reason.strip(),
+                user=entry.user.strip().lower() if entry.user else None,
+                sku=entry.sku.strip() if entry.sku else None,
+            )
+            for entry in policy.acknowledge
+        ),
+        remove_redundant=policy.remove_redundant,
+    )
 
 
 def _selector(selector: Selector) -> UserSelector:

@@ -4,11 +4,13 @@ azure-identity), idempotently: run again, it changes nothing and says so.
 
 Order, and why: everything given is checked first (names, files, the configuration, the bundle against its
 `bundle.json`), so bad input changes nothing. Then the account (its location and managed identity), the storage
-containers and the wheels (`storage`), the Python 3.10 runtime environment and one package per wheel, waited for
-until every one is `Succeeded` (`packages`) — only then the runbook is imported and published (`runbook`), since a
-runbook published on missing packages fails every job. Then the settings (`settings`), the daily schedule and its
-link (`schedule`), and last what a person must do: grant the identity its Graph roles and its storage role, which
-need directory and role-assignment rights a deployment should not hold.
+containers and the wheels (`storage`), the bundle's own Python 3.10 runtime environment (`environment`: one per
+bundle, so the runbook that runs keeps its packages while the new ones are imported) and one package per wheel,
+waited for until every one is `Succeeded` (`packages`) — only then the runbook is moved to that environment and
+published (`runbook`), since a runbook published on missing packages fails every job, and only after that are the
+environments of earlier bundles removed. Then the settings (`settings`), the daily schedule and its link
+(`schedule`), and last what a person must do: grant the identity its Graph roles and its storage role, which need
+directory and role-assignment rights a deployment should not hold.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ DEFAULT_PACE = Pace()
 class DeployResult:
     changes: tuple[str, ...]
     principal_id: str | None
-    mode: str
+    mode: str | None  # None: TeamsLicensing_Mode is encrypted, and was not read
     version: str
 
 
@@ -97,14 +99,14 @@ def deploy_automation(options: DeployOptions, out: TextIO, pace: Pace | None = N
 @dataclass(frozen=True)
 class _Outcome:
     facts: AccountFacts
-    mode: str
+    mode: str | None
     readers: list[str]  # containers the identity must read (settings stored as blobs)
     config_missing: bool
 
 
 def _deploy(azure: Azure, bundle: BundleContents, files: dict[str, SettingFile], changes: Changes) -> _Outcome:
     """The steps, in the order the module docstring explains."""
-    from teamslicensing.deploy import account, packages, runbook, schedule, settings, storage
+    from teamslicensing.deploy import account, environment, packages, runbook, schedule, settings, storage
     from teamslicensing.deploy.options import WHEEL_CONTAINER
 
     options = azure.options
@@ -112,9 +114,12 @@ def _deploy(azure: Azure, bundle: BundleContents, files: dict[str, SettingFile],
     location = options.location or facts.location
     storage.ensure_container(azure, WHEEL_CONTAINER, changes)
     storage.upload_wheels(azure, WHEEL_CONTAINER, bundle.wheels, changes)
-    packages.ensure_environment(azure, location, bundle.version, changes)
-    packages.ensure_packages(azure, bundle, storage.ReadLinks(azure, WHEEL_CONTAINER), changes)
-    runbook.ensure_runbook(azure, bundle, location, changes)
+    running = runbook.current_environment(azure)
+    target = environment.ensure_environment(azure, location, bundle, changes)
+    links = storage.ReadLinks(azure, WHEEL_CONTAINER)
+    packages.ensure_packages(azure, target, bundle, links, changes, running)
+    runbook.ensure_runbook(azure, bundle, target, location, changes)
+    environment.remove_replaced(azure, target, changes)
     stored = [settings.store_file(azure, variable, file, changes) for variable, file in files.items()]
     config_missing = settings.CONFIG_VARIABLE not in files and not settings.is_set(azure, settings.CONFIG_VARIABLE)
     mode = settings.ensure_mode(azure, options.mode, changes)

@@ -4,7 +4,9 @@
 Sign-in: `TEAMS_LICENSING_ARM_TOKEN` / `TEAMS_LICENSING_STORAGE_TOKEN`, when set, are bearer tokens used as they are
 (CI that already holds one, emulators, tests); otherwise azure-identity's DefaultAzureCredential (environment,
 workload identity, managed identity, Azure CLI, ...) at the cloud's authority. Every request goes through a hook that
-refuses any origin but the client's own, so a `Location` header pointing elsewhere cannot carry a token away.
+refuses any origin but the client's own, so a `Location` header pointing elsewhere cannot carry a token away; an
+`--arm-url`/`--blob-url` off this machine is taken only with its token variable set (`options.check_options`), so
+DefaultAzureCredential's tokens go only to Azure's own endpoints or to loopback.
 Azure's answers that refuse become `DeployError` with Azure's code and message; the automation swagger's errors are
 flat `{"code", "message"}` while the 2.0.0 SDK expects ARM's `{"error": {...}}`, so both are read.
 """

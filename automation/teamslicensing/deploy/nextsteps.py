@@ -30,7 +30,7 @@ def print_next_steps(
     out: TextIO,
     options: DeployOptions,
     facts: AccountFacts,
-    mode: str,
+    mode: str | None,
     grant_script: Path,
     read_containers: list[str],
     config_missing: bool,
@@ -49,10 +49,11 @@ def print_next_steps(
             "TeamsLicensing_ManagedIdentityClientId to the client id of the one the runbook should use.",
             file=out,
         )
-    graph_mode = GRAPH_MODES.get(mode, "apply")
+    graph_mode = GRAPH_MODES.get(mode, "apply") if mode is not None else "MODE"
+    which = f"mode {mode}" if mode is not None else "the mode TeamsLicensing_Mode holds (MODE: plan, apply or usage)"
     for principal in principals:
         print(
-            f"Grant its Microsoft Graph roles for mode {mode} (as a Privileged Role Administrator, after az login):",
+            f"Grant its Microsoft Graph roles for {which} (as a Privileged Role Administrator, after az login):",
             file=out,
         )
         print(f"  {grant_script} --mode {graph_mode} {principal}", file=out)
@@ -71,8 +72,9 @@ def print_next_steps(
             "TeamsLicensing_Config is not set: deploy again with --config FILE, or the runbook has nothing to do.",
             file=out,
         )
+    said = mode if mode is not None else "encrypted, so deploy could not read it"
     print(
-        f"Then start {options.runbook} once by hand and read its output (TeamsLicensing_Mode is {mode}; "
+        f"Then start {options.runbook} once by hand and read its output (TeamsLicensing_Mode is {said}; "
         "`teams-licensing permissions --mode MODE` says what each role is for).",
         file=out,
     )

@@ -1,6 +1,9 @@
 """What `deploy automation` is asked to do, checked before anything is sent: names as Azure's specification
 patterns them, the clouds' endpoints, the schedule, and how long to wait for what.
 
+An endpoint given with `--arm-url`/`--blob-url` is taken off this machine only with its token variable set: without
+it DefaultAzureCredential signs in, and a real Azure token must never go to whatever https host was typed.
+
 Schedules are in UTC. The specification leaves `timeZone` an untyped string with only "UTC" in its examples, and a
 time in UTC has no daylight-saving gap or repeat; an admin in another zone converts once (06:00 in Berlin is 05:00
 UTC in winter). A schedule must start at least five minutes after it is created (the service's rule): the first run
@@ -9,16 +12,20 @@ is the next `HH:MM` at least ten minutes ahead, the extra five for clock skew an
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from teamslicensing.errors import UsageError
 
-ARM_TOKEN_ENV = "TEAMS_LICENSING_ARM_TOKEN"  # used as the bearer token for Azure Resource Manager, as it is
-STORAGE_TOKEN_ENV = "TEAMS_LICENSING_STORAGE_TOKEN"  # ... and for Blob Storage
+# used as the bearer token for Azure Resource Manager, as it is (and required for an --arm-url off this machine)
+ARM_TOKEN_ENV = "TEAMS_LICENSING_ARM_TOKEN"
+STORAGE_TOKEN_ENV = "TEAMS_LICENSING_STORAGE_TOKEN"  # ... and for Blob Storage (and --blob-url)
 
 DEFAULT_RUNTIME_ENVIRONMENT = "teams-licensing-py310"
 DEFAULT_RUNBOOK = "Reconcile-TeamsLicenses"
@@ -86,7 +93,9 @@ class DeployOptions:
     config: Path | None = None
     numbers: Path | None = None
     schedule: DailyAt | None = None
-    runtime_environment: str = DEFAULT_RUNTIME_ENVIRONMENT
+    runtime_environment: str = (
+        DEFAULT_RUNTIME_ENVIRONMENT  # the prefix: one environment per bundle, PREFIX-VERSION-DIGEST
+    )
     runbook: str = DEFAULT_RUNBOOK
     bundle: Path | None = None  # default: build one
     mode: str | None = None  # TeamsLicensing_Mode; default: "plan" when the variable is not there, else left
@@ -144,9 +153,17 @@ def check_options(options: DeployOptions) -> None:
             problems.append(f"{flag} {value!r}: a letter, then letters, digits, '-' or '_'")
     if not re.fullmatch(r"[a-z0-9]{3,24}", options.storage_account):
         problems.append(f"--storage-account {options.storage_account!r}: 3 to 24 lower-case letters and digits")
-    for flag, url in (("--arm-url", options.arm_url), ("--blob-url", options.blob_url)):
+    for flag, url, variable in (
+        ("--arm-url", options.arm_url, ARM_TOKEN_ENV),
+        ("--blob-url", options.blob_url, STORAGE_TOKEN_ENV),
+    ):
         if url is not None and not url.startswith("https://"):
             problems.append(f"{flag} {url!r}: an https:// URL (tokens are never sent in the clear)")
+        elif url is not None and not os.environ.get(variable) and not _loopback(url):
+            problems.append(
+                f"{flag} {url!r}: only with {variable} set, or to this machine (127.0.0.1, ::1, localhost): "
+                "without it DefaultAzureCredential signs in, and its Azure tokens go only to Azure's own endpoints"
+            )
     for flag, path in (("--config", options.config), ("--numbers", options.numbers)):
         if path is not None and not path.is_file():
             problems.append(f"{flag} {path}: no such file")
@@ -154,3 +171,16 @@ def check_options(options: DeployOptions) -> None:
         problems.append(f"--bundle {options.bundle}: no such folder")
     if problems:
         raise UsageError("deploy automation: nothing was sent to Azure:\n  " + "\n  ".join(problems))
+
+
+def _loopback(url: str) -> bool:
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

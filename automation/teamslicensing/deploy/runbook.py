@@ -1,6 +1,7 @@
-"""The runbook: created or updated as a Python runbook on the runtime environment, its draft replaced and
+"""The runbook: created or updated as a Python runbook on the bundle's runtime environment, its draft replaced and
 published, each an asynchronous operation the SDK polls (bounded by `--timeout`). Only called once every package
-has been imported. A runbook already published with the bundle's script, type and environment is left alone.
+of that environment has been imported: moving the runbook to it is what switches the deployment over. A runbook
+already published with the bundle's script, type and environment is left alone.
 """
 
 from __future__ import annotations
@@ -13,8 +14,19 @@ from teamslicensing.deploy.report import Changes
 from teamslicensing.errors import DeployError
 
 
-def ensure_runbook(azure: Azure, bundle: BundleContents, location: str, changes: Changes) -> None:
-    name, environment = azure.options.runbook, azure.options.runtime_environment
+def current_environment(azure: Azure) -> str | None:
+    """The runtime environment the runbook runs on now, or None when there is no runbook yet."""
+    name = azure.options.runbook
+    with step(f"read runbook {name}"):
+        existing = found_or_none(lambda: azure.automation.runbook.get(azure.group, azure.account, name))
+    if existing is None:
+        return None
+    environment = (existing.as_dict().get("properties") or {}).get("runtimeEnvironment")
+    return str(environment) if environment else None
+
+
+def ensure_runbook(azure: Azure, bundle: BundleContents, environment: str, location: str, changes: Changes) -> None:
+    name = azure.options.runbook
     script = bundle.runbook.decode("utf-8")
     with step(f"read runbook {name}"):
         existing = found_or_none(lambda: azure.automation.runbook.get(azure.group, azure.account, name))
@@ -24,7 +36,7 @@ def ensure_runbook(azure: Azure, bundle: BundleContents, location: str, changes:
             published = found_or_none(lambda: azure.automation.runbook.get_content(azure.group, azure.account, name))
     if (
         properties.get("runbookType") == "Python"
-        and properties.get("runtimeEnvironment") == environment
+        and str(properties.get("runtimeEnvironment") or "").lower() == environment.lower()
         and properties.get("state") == "Published"
         and published is not None
         and _text(published) == _text(script)

@@ -5,12 +5,12 @@ A file's text goes into an encrypted variable when it fits (a variable's value h
 counted on the JSON-encoded string Automation stores); a larger one is stored as a blob in the container
 `teams-licensing-config` and the variable holds that blob's URL, which the runbook reads with its managed identity
 (Storage Blob Data Reader on that container). An encrypted value cannot be read back, so the variable's description
-records the SHA-256 of what was stored and a second run compares that. A variable's encryption cannot be changed
-once it exists: it is deleted and created again when it must.
+records the SHA-256 of what was stored (the text, and for a blob its URL too) and a second run compares that. A
+variable's encryption cannot be changed once it exists: it is deleted and created again when it must.
 
 `TeamsLicensing_Mode` is created as `plan` when it is not there, and otherwise changed only by `--mode`, so an admin
-who has moved it to `apply` is not moved back. `TeamsLicensing_AuditContainer` names the container `deploy` creates
-for apply-mode audit logs.
+who has moved it to `apply` is not moved back; one an admin stored encrypted cannot be read, and is left as it is.
+`TeamsLicensing_AuditContainer` names the container `deploy` creates for apply-mode audit logs.
 """
 
 from __future__ import annotations
@@ -57,7 +57,11 @@ def store_file(azure: Azure, variable: str, file: SettingFile, changes: Changes)
         f"{variable.removeprefix('TeamsLicensing_').lower()}/{file.name}"  # the numbers' never overwrite the config's
     )
     url = store_text(azure, CONFIG_CONTAINER, blob, text, digest, changes)
-    ensure_variable(azure, variable, json.dumps(url), f"{description} (in a blob)", changes, encrypted=True)
+    # the value (the URL) cannot be read back either: the description records it too, so a moved endpoint is seen
+    where = hashlib.sha256(url.encode("utf-8")).hexdigest()
+    ensure_variable(
+        azure, variable, json.dumps(url), f"{description} (in a blob, URL sha256 {where})", changes, encrypted=True
+    )
     return Stored(variable, CONFIG_CONTAINER)
 
 
@@ -65,9 +69,16 @@ def is_set(azure: Azure, variable: str) -> bool:
     return _get(azure, variable) is not None
 
 
-def ensure_mode(azure: Azure, wanted: str | None, changes: Changes) -> str:
-    """The mode the runbook will run in: `wanted`, or the variable's value, or `plan` when it is not there."""
+def ensure_mode(azure: Azure, wanted: str | None, changes: Changes) -> str | None:
+    """The mode the runbook will run in: `wanted`, or the variable's value, or `plan` when it is not there; None
+    when the variable is encrypted (its value cannot be read, and it is left as it is)."""
     existing = _get(azure, MODE_VARIABLE)
+    if wanted is None and existing is not None and existing.get("isEncrypted"):
+        changes.same(f"variable {MODE_VARIABLE} (encrypted)")
+        changes.progress(
+            f"{MODE_VARIABLE} is encrypted, so deploy cannot read it: left as it is (--mode MODE sets it, in clear)"
+        )
+        return None
     current = _plain_value(existing)
     if wanted is None and current is not None:
         changes.same(f"variable {MODE_VARIABLE} ({current})")

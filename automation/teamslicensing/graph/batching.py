@@ -1,10 +1,10 @@
 """One JSON `$batch` sent round after round until each of its items settles (`Graph.batch`).
 
-Graph answers each item on its own, throttling included (GRAPH-FACTS). An item is sent again when that is safe:
-a 429 (Graph did not act on it), a read's 5xx, an item refused for its token once a fresh token was fetched (a 401
-means nothing was done). A write answered 5xx, missing from the answer or answered twice, or in a `$batch` that
-got no usable answer, may have been carried out: it settles untrusted, for the caller to read back before it
-decides to send it again.
+Graph answers each item on its own, throttling included (docs/explanation/facts.md, *$batch*). An item is sent again
+when that is safe: a 429 (Graph did not act on it), a read's 5xx, an item refused for its token once a fresh token was
+fetched (a 401 means nothing was done). A write answered 5xx, missing from the answer or answered twice, or in a
+`$batch` that got no usable answer, may have been carried out: it settles untrusted, for the caller to read back before
+it decides to send it again.
 
 Items are retried within the one retry policy (`retries`): its attempts, its time per request, the run's waiting.
 A stop (`keep_trying()` False) is looked at before every round and again after each thing a round waits for (a

@@ -99,7 +99,7 @@ def graph_http_client(connection: Connection) -> httpx.AsyncClient:
         m for m in KiotaClientFactory.get_default_middleware(None) if not isinstance(m, (RetryHandler, RedirectHandler))
     ]
     middleware.append(GraphTelemetryHandler())
-    # base_url set here and again below: kiota-http ≥ 1.9.4 keeps the client's own (GRAPH-FACTS)
+    # base_url set here and again below: kiota-http ≥ 1.9.4 keeps the client's own (docs/explanation/facts.md)
     client = httpx.AsyncClient(base_url=connection.graph_url, timeout=REQUEST_TIMEOUT)
     wrapped: httpx.AsyncClient = GraphClientFactory.create_with_custom_middleware(middleware=middleware, client=client)
     wrapped.base_url = httpx.URL(connection.graph_url + "/")

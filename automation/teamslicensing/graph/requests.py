@@ -10,7 +10,9 @@ from teamslicensing.model.plan import GroupChange, UserChange
 
 
 def assign_license_body(change: UserChange | GroupChange) -> dict[str, Any]:
-    """Both arrays, always: Graph answers 400 "missing parameters" otherwise (GRAPH-FACTS)."""
+    """Both arrays, always: Graph answers 400 "missing parameters" otherwise.
+
+    Source: docs/explanation/facts.md, *License writes*."""
     return {
         "addLicenses": [{"skuId": a.sku_id, "disabledPlans": list(a.disabled_plans)} for a in change.add_licenses],
         "removeLicenses": [r.sku_id for r in change.remove_licenses],

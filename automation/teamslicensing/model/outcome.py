@@ -10,7 +10,7 @@ from typing import Any
 
 from teamslicensing.model.plan import UserChange
 
-# A UserResult's status (JSON contract, README *Apply results*)
+# A UserResult's status (JSON contract: docs/reference/json-contracts.md, *The apply result*)
 APPLIED = "applied"  # written, and Graph (or a read-back) confirms it
 FAILED = "failed"  # Graph refused it, or the user was changed by someone else while we wrote
 IN_SYNC = "inSync"  # not written by this run: the user was already in the planned state (another run did it)

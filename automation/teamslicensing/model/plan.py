@@ -83,6 +83,8 @@ class Gap:
     user_principal_name: str | None  # None for tenant-wide gaps
     sku_part_number: str | None
     message: str
+    user_id: str | None = None  # the user's object id, when the gap is a user's and the user was read
+    sku_id: str | None = None  # the SKU's id, when the gap names a SKU the tenant has
 
     def sort_key(self) -> tuple[int, str, str, str, str]:
         return (
@@ -190,16 +192,26 @@ class Refusal:
     """Why `apply` would refuse a plan as it stands: a limit it exceeds, or a gap that blocks every write."""
 
     reason: str  # "maxChanges", "maxRemovals" or "blockingGap"
-    limit: int | None = None  # the policy's limit (apply's --max-changes / --max-removals override it)
+    limit: int | None = None  # the limit the plan is judged with: the policy's, unless `set_by` overrides it
     planned: int | None = None  # what the plan has against it
     code: GapCode | None = None  # the blocking gap's code
     subjects: tuple[str, ...] = ()  # whom the blocking gaps name
+    set_by: str | None = None  # what set the limit when not the policy (apply's --max-changes, a runbook setting)
+
+    @property
+    def limit_name(self) -> str:
+        """Where the limit comes from, as the admin would change it."""
+        return self.set_by or f"policy.{self.reason}"
 
     def describe(self) -> str:
         if self.code is not None:
             return f"{self.code.value} for {', '.join(self.subjects) or 'the tenant'}"
-        what = "users and groups changed" if self.reason == "maxChanges" else "users losing service plans"
-        return f"{self.planned:,} {what}, more than {self.reason} {self.limit:,}"
+        planned = self.planned or 0
+        if self.reason == "maxChanges":
+            what = "user or group to change" if planned == 1 else "users and groups to change"
+        else:
+            what = "user loses service plans" if planned == 1 else "users lose service plans"
+        return f"{planned:,} {what}, more than {self.limit_name} ({self.limit or 0:,})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +224,60 @@ class RuleSummary:
     adds: int  # license adds in those changes
     removals: int  # license removals in those changes
     withheld: int  # users the rule wanted changed whose change a gap held back
+    skipped: int = 0  # users the rule wanted changed who are protected or disabled: not changed at all
+
+
+class Action(str, enum.Enum):
+    """What the plan does with one user: the decision's headline. The values are a contract."""
+
+    CHANGE = "change"  # licenses or the usage location change
+    NONE = "none"  # already as declared
+    WITHHELD = "withheld"  # a change was wanted and a gap held it back (the reasons name the gap)
+    PROTECTED = "protected"  # policy.protectedUsers or protectedGroups: never changed, only reported
+    SKIPPED = "skipped"  # a disabled account, a user the source could not read, or one a rule excludes
+
+
+@dataclass(frozen=True, slots=True)
+class SelectedBy:
+    """One way a rule's `select` names a user."""
+
+    by: str  # "group" (transitive member), "attribute" or "listed" (by UPN or id)
+    value: str  # the group as the file names it, "department in ['sales']", or the name as listed
+
+    def describe(self) -> str:
+        if self.by == "group":
+            return f"member of group '{self.value}' (transitively)"
+        if self.by == "listed":
+            return "listed by name"
+        return f"attributes {self.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMatch:
+    """A rule that selects the user, and how."""
+
+    rule: str
+    how: tuple[SelectedBy, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why a decision is what it is: a gap code where a gap applies, else what the plan does and why."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The plan's word on one user a rule selects, or who holds a managed SKU: what it does, by which rules, and
+    why. It explains; the judgement that made it is the planner's (apply never reads a decision)."""
+
+    user_id: str
+    user_principal_name: str
+    action: Action
+    rules: tuple[RuleMatch, ...]
+    reasons: tuple[Reason, ...]
 
 
 @dataclass(frozen=True, repr=False)
@@ -222,13 +288,14 @@ class Plan:
     group_changes: tuple[GroupChange, ...] = ()  # written after every user's change (usage locations come first)
     refusals: tuple[Refusal, ...] = ()  # what apply would refuse, judged against the policy's limits
     rule_summaries: tuple[RuleSummary, ...] = ()
+    decisions: tuple[Decision, ...] = ()  # one per user a rule selects or who holds a managed SKU, by UPN
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio.run formats the repr of its main task, result included, when it restores the
         # SIGINT handler (seen on CPython 3.11); a full repr of a 100,000-user tenant was a 95 MB string.
         return (
             f"Plan({len(self.changes)} changes, {len(self.group_changes)} group changes, {len(self.gaps)} gaps, "
-            f"{len(self.seats)} seat lines)"
+            f"{len(self.seats)} seat lines, {len(self.decisions)} decisions)"
         )
 
     @property

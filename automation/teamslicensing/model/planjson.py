@@ -1,51 +1,121 @@
-"""The plan as JSON: a contract scripts read (README, *Planning*); field names never change within a version.
-`plan_from_json` reads it back. Vocabulary, like the plan itself: the report renders it (`--format json`) and a
-saved plan carries it (apply/planfile), so neither depends on the other."""
+"""The plan as JSON: a contract scripts read (docs/reference/json-contracts.md, *The plan report*); field names never
+change within a version. `plan_from_json` reads it back. Vocabulary, like the plan itself: the report renders it
+(`--format json`) and a saved plan carries it (apply/planfile), so neither depends on the other."""
 
 from __future__ import annotations
 
-import itertools
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from teamslicensing.model.plan import (
+    Action,
+    Decision,
     Gap,
     GapCode,
     GroupChange,
     LicenseAdd,
     LicenseRemove,
     Plan,
+    Reason,
     Refusal,
     RemovalReason,
+    RuleMatch,
     RuleSummary,
     SeatLine,
+    SelectedBy,
     Severity,
     UserChange,
 )
 
-JSON_VERSION = 1
+JSON_VERSION = 2
 
 
-def plan_to_json(plan: Plan) -> dict[str, Any]:
-    return {key: list(value) if isinstance(value, Iterator) else value for key, value in plan_json_fields(plan)}
+@dataclass(frozen=True)
+class ReportMeta:
+    """Where a report comes from: the JSON `meta` object. The plan is pure; the front end that ran it knows these."""
+
+    tool_version: str | None = None
+    generated_at: datetime | None = None
+    tenant_id: str | None = None
+    tenant_name: str | None = None
+    source: str | None = None  # "live (global cloud)", "snapshot PATH", "saved plan PATH"
+
+    def json(self) -> dict[str, Any]:
+        when = self.generated_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if self.generated_at else None
+        return {
+            "tool": "teams-licensing",
+            "version": self.tool_version,
+            "generatedAt": when,
+            "tenantId": self.tenant_id,
+            "tenantName": self.tenant_name,
+            "source": self.source,
+        }
 
 
-def plan_json_fields(plan: Plan) -> tuple[tuple[str, Any], ...]:
+def plan_to_json(plan: Plan, meta: ReportMeta | None = None) -> dict[str, Any]:
+    return {key: list(value) if isinstance(value, Iterator) else value for key, value in plan_json_fields(plan, meta)}
+
+
+def plan_json_fields(plan: Plan, meta: ReportMeta | None = None) -> tuple[tuple[str, Any], ...]:
     """The document's top-level fields in order, its arrays as iterators: a writer can encode a 100,000-change
     plan one element at a time instead of as one dict and one string."""
     return (
         ("version", JSON_VERSION),
+        ("meta", (meta or ReportMeta()).json()),
+        ("summary", summary_json(plan)),
         ("applyWouldRefuse", [refusal_json(refusal) for refusal in plan.refusals]),
-        (
-            "changes",
-            itertools.chain(
-                (change_json(change) for change in plan.changes),
-                (group_change_json(change) for change in plan.group_changes),
-            ),
-        ),
+        ("decisions", (decision_json(decision) for decision in plan.decisions)),
+        ("changes", (change_json(change) for change in plan.changes)),
+        ("groupChanges", (group_change_json(change) for change in plan.group_changes)),
         ("gaps", (gap_json(gap) for gap in plan.gaps)),
         ("seats", (seat_json(seat) for seat in plan.seats)),
         ("ruleSummary", [rule_json(summary) for summary in plan.rule_summaries]),
+    )
+
+
+def summary_json(plan: Plan) -> dict[str, Any]:
+    """The plan's counts, so a script needs no arithmetic over the arrays."""
+    actions = Counter(decision.action for decision in plan.decisions)
+    return {
+        "decisions": {action.value: actions[action] for action in Action},
+        "changes": len(plan.changes),
+        "groupChanges": len(plan.group_changes),
+        "licenseAdds": sum(len(c.add_licenses) for c in plan.changes),
+        "licenseRemovals": sum(len(c.remove_licenses) for c in plan.changes),
+        "usageLocations": sum(1 for c in plan.changes if c.set_usage_location),
+        "destructive": sum(1 for c in plan.changes if c.destructive),
+        "removalsBeyondVoice": sum(1 for c in plan.changes if c.removes_beyond_voice),
+        "gaps": {severity.value: plan.gap_count(severity) for severity in Severity},
+        "applyWouldRefuse": bool(plan.refusals),
+    }
+
+
+def decision_json(decision: Decision) -> dict[str, Any]:
+    return {
+        "userId": decision.user_id,
+        "userPrincipalName": decision.user_principal_name,
+        "action": decision.action.value,
+        "rules": [
+            {"rule": match.rule, "how": [{"by": how.by, "value": how.value} for how in match.how]}
+            for match in decision.rules
+        ],
+        "reasons": [{"code": reason.code, "message": reason.message} for reason in decision.reasons],
+    }
+
+
+def decision_from_json(d: dict[str, Any]) -> Decision:
+    return Decision(
+        user_id=str(d["userId"]),
+        user_principal_name=str(d["userPrincipalName"]),
+        action=Action(d["action"]),
+        rules=tuple(
+            RuleMatch(str(m["rule"]), tuple(SelectedBy(str(h["by"]), str(h["value"])) for h in m["how"]))
+            for m in d["rules"]
+        ),
+        reasons=tuple(Reason(str(r["code"]), str(r["message"])) for r in d["reasons"]),
     )
 
 
@@ -65,6 +135,7 @@ def rule_json(summary: RuleSummary) -> dict[str, Any]:
         "adds": summary.adds,
         "removals": summary.removals,
         "withheld": summary.withheld,
+        "skipped": summary.skipped,
     }
 
 
@@ -74,7 +145,9 @@ def gap_json(gap: Gap) -> dict[str, Any]:
         "code": gap.code.value,
         "severity": gap.severity.value,
         "userPrincipalName": gap.user_principal_name,
+        "userId": gap.user_id,
         "skuPartNumber": gap.sku_part_number,
+        "skuId": gap.sku_id,
         "message": gap.message,
     }
 
@@ -87,12 +160,13 @@ def gap_from_json(entry: dict[str, Any]) -> Gap:
         entry["userPrincipalName"],
         entry["skuPartNumber"],
         str(entry["message"]),
+        entry.get("userId"),
+        entry.get("skuId"),
     )
 
 
 def group_change_json(change: GroupChange) -> dict[str, Any]:
     return {
-        "target": "group",
         "groupId": change.group_id,
         "groupName": change.group_name,
         "addLicenses": _adds_json(change.add_licenses),
@@ -105,7 +179,6 @@ def group_change_json(change: GroupChange) -> dict[str, Any]:
 
 def change_json(change: UserChange) -> dict[str, Any]:
     return {
-        "target": "user",
         "userId": change.user_id,
         "userPrincipalName": change.user_principal_name,
         "setUsageLocation": change.set_usage_location,
@@ -149,12 +222,13 @@ def plan_from_json(document: dict[str, Any]) -> Plan:
     """The `Plan` a `plan_to_json` document describes; raises KeyError, TypeError or ValueError when it is not one."""
     if document.get("version") != JSON_VERSION:
         raise ValueError(f"plan version {document.get('version')!r}; this tool reads version {JSON_VERSION}")
-    groups = tuple(group_change_from_json(c) for c in document["changes"] if c.get("target") == "group")
-    changes = tuple(change_from_json(c) for c in document["changes"] if c.get("target", "user") == "user")
+    groups = tuple(group_change_from_json(c) for c in document["groupChanges"])
+    changes = tuple(change_from_json(c) for c in document["changes"])
     gaps = tuple(gap_from_json(g) for g in document["gaps"])
     seats = tuple(seat_from_json(s) for s in document["seats"])
-    rules = tuple(rule_from_json(r) for r in document.get("ruleSummary") or ())
-    return Plan(changes, gaps, seats, groups, rule_summaries=rules)
+    rules = tuple(rule_from_json(r) for r in document["ruleSummary"])
+    decisions = tuple(decision_from_json(d) for d in document["decisions"])
+    return Plan(changes, gaps, seats, groups, rule_summaries=rules, decisions=decisions)
 
 
 def change_from_json(c: dict[str, Any]) -> UserChange:
@@ -199,7 +273,13 @@ def seat_from_json(s: dict[str, Any]) -> SeatLine:
 
 def rule_from_json(r: dict[str, Any]) -> RuleSummary:
     return RuleSummary(
-        str(r["rule"]), int(r["selected"]), int(r["changed"]), int(r["adds"]), int(r["removals"]), int(r["withheld"])
+        str(r["rule"]),
+        int(r["selected"]),
+        int(r["changed"]),
+        int(r["adds"]),
+        int(r["removals"]),
+        int(r["withheld"]),
+        int(r.get("skipped", 0)),  # a plan saved before skipped users were counted
     )
 
 

@@ -62,6 +62,11 @@ class TenantSku:
         return self.capability_status in ACTIVE_STATUSES
 
     @property
+    def applies_to_users(self) -> bool:
+        """Assignable to users (appliesTo "User"), not a tenant-wide ("Company") subscription."""
+        return self.applies_to.lower() == "user"
+
+    @property
     def capabilities(self) -> frozenset[Capability]:
         return frozenset(p.capability for p in self.service_plans if p.capability is not None)
 

@@ -7,7 +7,7 @@ Stdlib types only, like the rest of the model: the aggregation (`plan.usage`) is
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from teamslicensing.model.plan import Gap
 
@@ -80,7 +80,7 @@ class Allowance:
     destination: str  # domestic, international, zoneA (Audio Conferencing's Zone A) or any
     included_minutes: int | None  # licences x minutes per licence; None: no licence held, or no figure known
     used_minutes: float
-    forecast_minutes: float | None  # at this pace, by the end of that month
+    forecast_minutes: float | None  # at the pace read, over the whole month
     forecast_exhausted: bool | None  # None when there is nothing to forecast against
 
     @property
@@ -103,10 +103,24 @@ class Pool:
     month: str  # YYYY-MM the used minutes are for
     meaning: str = ""
     other_minutes: float = 0.0  # the plan's minutes to destinations no allowance covers (AC outside Zone A)
+    read_from: date | None = None  # the days of `month` the window read (None: not known)
+    read_to: date | None = None
 
     @property
     def tenant_wide(self) -> bool:
         return not self.countries
+
+    @property
+    def partial(self) -> bool:
+        """Whether the window began after the month's 1st: minutes used before it are not in the used figures."""
+        return self.read_from is not None and self.read_from.day > 1
+
+    @property
+    def not_read(self) -> tuple[date, date] | None:
+        """The days at the month's start the window did not read, when it is partial."""
+        if self.read_from is None or not self.partial:
+            return None
+        return self.read_from.replace(day=1), self.read_from - timedelta(days=1)
 
     @property
     def binding(self) -> Allowance:

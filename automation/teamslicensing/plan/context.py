@@ -1,17 +1,16 @@
-"""What the stages of planning one user share: the whole-tenant facts they read (`PlanContext`), the draft change
-being trimmed, what a user holds, and how a user's gap is worded."""
+"""The values the per-user stages pass along: what the rules want of a user (`Want`), the user as every stage sees
+them (`UserView`) and a user's result (`Outcome`), with the wording several stages share. The change being trimmed
+(`Draft`) and what a user holds are in `holding`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass
 
-from teamslicensing.model.desired import DesiredState
 from teamslicensing.model.plan import Gap, GapCode, Severity, UserChange
-from teamslicensing.model.tenant import LicenseAssignment, PhoneNumber, TenantUser
-from teamslicensing.plan.voicerules import VoiceRules
-from teamslicensing.reference.availability import CountryAvailability
+from teamslicensing.model.tenant import TenantUser
+from teamslicensing.plan.facts import PlanFacts
+from teamslicensing.plan.holding import Direct, Draft, Inherited, end_holding, holding_of
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 # why a SKU is in Draft.removes when no swap put it there (a swap records the SKU swapped in): the values are
@@ -21,33 +20,7 @@ PRUNE_ALSO = "pruneAlso"  # a managed license beyond voice that policy.pruneAlso
 REDUNDANT = "redundant"  # policy.removeRedundant
 MIGRATE = "migrate"  # a direct copy whose managed group's copy is Active with the same plans (migrateDirect)
 
-Direct = Mapping[str, frozenset[str]]
-Inherited = Mapping[str, LicenseAssignment]
-
-
-class PlanContext(Protocol):
-    """What the user planner reads of the whole-tenant planning: resolved licenses and rule facts."""
-
-    desired: DesiredState
-    availability: Mapping[str, CountryAvailability]
-    voice: VoiceRules
-    assignable: set[str]
-    managed: frozenset[str]
-    managed_by_name: list[str]
-    prunable: frozenset[str]  # managed SKUs prune may remove: voice add-ons and policy.pruneAlso
-    unsafe_to_prune: set[str]
-    phone_system_rules: set[int]
-    group_names: dict[str, str]
-    protected_by_group: frozenset[str]  # user ids protected through policy.protectedGroups
-    credits_funded: bool  # pay-per-minute calls can be paid: an active Credits subscription, or postpaid funding
-    numbers: Mapping[str, tuple[PhoneNumber, ...]] | None  # user id -> Teams numbers; None: inventory not read
-    teams_skus: list[str]  # part numbers of the tenant's SKUs that give Teams, leanest first, for gap messages
-    migrations: Mapping[str, frozenset[str]]  # user id -> direct copies a managed group's Active copy replaces
-    sure_users: Mapping[str, TenantUser]  # members of managed groups as they hold licenses for sure (no pending copy)
-
-    def part_number(self, sku_id: str) -> str: ...
-
-    def country_code(self, value: str) -> str | None: ...
+Skip = tuple[GapCode, str]  # why a user is left unchanged (protected, disabled) and how to say it
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,53 +31,50 @@ class Want:
     order: int  # index of the first rule that assigns it (seat priority)
 
 
-@dataclass
-class Outcome:
-    change: UserChange | None
-    gaps: list[Gap]
-    new_seats: tuple[str, ...] = ()  # SKUs this change assigns anew (each takes a seat)
-    freed: tuple[str, ...] = ()  # SKUs this change removes (each frees a seat)
-    withheld: bool = False  # something the rules wanted for the user was held back by a gap
+@dataclass(frozen=True, slots=True)
+class UserView:
+    """One user as every per-user stage reads them: the whole-tenant facts, what the rules want, what they hold
+    (directly, through groups, and for sure while group copies are pending) and why they are left alone, if so."""
 
+    facts: PlanFacts
+    user: TenantUser
+    wants: Mapping[str, Want]
+    orders: tuple[int, ...]  # the rules that select the user, by index
+    skip: Skip | None
+    denied: frozenset[str]  # SKUs the seat count left no seat of for this user
+    direct: Direct
+    inherited: Inherited
+    sure: TenantUser  # as they hold licenses for sure (a managed group's pending copies left out)
 
-@dataclass
-class Draft:
-    """A user's change while it is being trimmed down to what is safe."""
+    @property
+    def selected(self) -> bool:
+        return bool(self.orders)
 
-    adds: dict[str, frozenset[str]] = field(default_factory=dict)  # sku -> disabled plans to send
-    removes: dict[str, str] = field(default_factory=dict)  # sku -> why: PRUNE..., or the sku swapped in for it
-    gaps: list[Gap] = field(default_factory=list)
-    withheld: bool = False  # a gap dropped part of what was wanted (an add, a removal, a swap)
+    def gap(self, code: GapCode, severity: Severity, sku_id: str | None, message: str) -> Gap:
+        return user_gap(self.facts, self.user, code, severity, sku_id, message)
 
 
 def user_gap(
-    ctx: PlanContext, user: TenantUser, code: GapCode, severity: Severity, sku_id: str | None, message: str
+    facts: PlanFacts, user: TenantUser, code: GapCode, severity: Severity, sku_id: str | None, message: str
 ) -> Gap:
-    return Gap(code, severity, user.user_principal_name, ctx.part_number(sku_id) if sku_id else None, message)
+    part = facts.part_number(sku_id) if sku_id else None
+    return Gap(code, severity, user.user_principal_name, part, message, user.id, sku_id)
 
 
-def holding_of(user: TenantUser) -> dict[str, frozenset[str]]:
-    """SKU -> effectively disabled plans: a plan is on if any assignment of that SKU leaves it on."""
-    holding: dict[str, frozenset[str]] = {}
-    for assignment in user.licenses:
-        if not assignment.grants_plans:
-            continue
-        previous = holding.get(assignment.sku_id)
-        holding[assignment.sku_id] = (
-            assignment.disabled_plans if previous is None else previous & assignment.disabled_plans
-        )
-    return holding
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    change: UserChange | None
+    gaps: tuple[Gap, ...]
+    new_seats: tuple[str, ...] = ()  # SKUs this change assigns anew (each takes a seat)
+    freed: tuple[str, ...] = ()  # SKUs this change removes (each frees a seat)
+    withheld: bool = False  # something the rules wanted for the user was held back by a gap
+    skip: Skip | None = None  # left unchanged on purpose (protected, disabled), and why
 
-
-def end_holding(user: TenantUser, draft: Draft) -> dict[str, frozenset[str]]:
-    """`holding_of` once the draft is applied: the same rules, so an empty draft changes nothing."""
-    end = dict(draft.adds)  # an add for a SKU held directly replaces that assignment's disabled plans
-    for assignment in user.licenses:
-        sku = assignment.sku_id
-        if not assignment.grants_plans or (assignment.is_direct and (sku in draft.removes or sku in draft.adds)):
-            continue
-        end[sku] = end[sku] & assignment.disabled_plans if sku in end else assignment.disabled_plans
-    return end
+    @property
+    def skipped_change(self) -> bool:
+        """The rules wanted a change and `skip` left the user as is: the skip's gap says what it would have been
+        (a user left alone who needed no change has no such gap)."""
+        return self.skip is not None and any(gap.code is self.skip[0] for gap in self.gaps)
 
 
 def configured_usage_location(
@@ -126,9 +96,32 @@ def configured_usage_location(
     return None, unmapped
 
 
-def teams_fix(ctx: PlanContext) -> str:
+def teams_fix(facts: PlanFacts) -> str:
     """What would give the user Teams: the tenant's own Teams SKUs, or the product to buy."""
-    offers = ctx.teams_skus
+    offers = facts.teams_skus
     if offers:
         return f"assign a Teams license first, e.g. a rule assigning {' or '.join(offers[:2])}"
     return "the tenant has no Teams subscription: buy Microsoft Teams Enterprise (Microsoft_Teams_Enterprise_New)"
+
+
+__all__ = [
+    "ERROR",
+    "INFO",
+    "MIGRATE",
+    "PRUNE",
+    "PRUNE_ALSO",
+    "REDUNDANT",
+    "WARNING",
+    "Direct",
+    "Draft",
+    "Inherited",
+    "Outcome",
+    "Skip",
+    "UserView",
+    "Want",
+    "configured_usage_location",
+    "end_holding",
+    "holding_of",
+    "teams_fix",
+    "user_gap",
+]

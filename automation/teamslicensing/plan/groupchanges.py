@@ -41,6 +41,6 @@ def with_group_changes(
                     f"seat(s) free: the group write still goes (it cannot be partial) and Entra leaves "
                     f"{count - free} member(s) in CountViolation until seats are bought"
                 )
-                gaps.append(Gap(GapCode.SEAT_SHORTAGE, Severity.ERROR, None, part, message))
+                gaps.append(Gap(GapCode.SEAT_SHORTAGE, Severity.ERROR, None, part, message, None, sku_id))
     gaps.sort(key=Gap.sort_key)
     return dataclasses.replace(plan, changes=tuple(ordered), gaps=tuple(gaps), group_changes=tuple(groups.changes))

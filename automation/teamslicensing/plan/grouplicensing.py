@@ -1,10 +1,10 @@
 """Group-based licensing (groupLicenses): each managed group's own license change, what it will give each direct
 member once Entra has processed it, and which direct copies may go (migrateDirect). Pure.
 
-Entra's rules followed (GRAPH-FACTS; Entra group-based licensing docs): a group's licenses reach its *direct* user
+Entra's rules followed (docs/explanation/facts.md, *Group-based licensing*): a group's licenses reach its *direct* user
 members only, never members of nested groups; processing is asynchronous, and each member's result is on record in
-`licenseAssignmentStates` (`assignedByGroup`, `state`, `error`); a user holding a SKU directly and through a group
-takes one seat; a member without a usage location is licensed with the tenant's country.
+`licenseAssignmentStates` (`assignedByGroup`, `state`, `error`); a user holding a SKU directly and through a group takes
+one seat; a member without a usage location is licensed with the tenant's country.
 
 What the rest of the planner gets: `members_after` (the members as they will be: the group's SKUs as inherited
 assignments), so their direct adds are skipped and every prerequisite is judged on that end state; `covered` (SKUs
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -125,17 +125,7 @@ def _plan_group(inputs: GroupInputs, entry: DesiredGroupLicense, group: TenantGr
     for sku in removes:
         after.pop(sku, None)
     part = {sku.sku_id: sku.part_number for sku in inputs.tenant.skus}.get
-    new_seats = []
-    for sku in adds:
-        if sku not in current:
-            counted = result.seat_members.setdefault(sku, set())
-            fresh = {
-                m.id
-                for m in members
-                if m.id not in counted and not any(a.sku_id == sku and a.grants_plans for a in m.licenses)
-            }
-            counted |= fresh  # a direct member of two groups takes one seat
-            new_seats.append((sku, len(fresh)))
+    new_seats = [_new_seats(sku, members, result) for sku in adds if sku not in current]
     if adds or removes:
         result.changes.append(
             GroupChange(
@@ -157,6 +147,17 @@ def _plan_group(inputs: GroupInputs, entry: DesiredGroupLicense, group: TenantGr
     for member in members:
         _member(inputs, entry, group, label, member, after, result)
         _settle(result, member, group, current, removes, adds)
+
+
+def _new_seats(sku: str, members: Sequence[TenantUser], result: GroupPlanning) -> tuple[str, int]:
+    """The seats of `sku` a group write takes: members who hold it no other way, each counted once however many
+    managed groups they are a direct member of."""
+    counted = result.seat_members.setdefault(sku, set())
+    fresh = {
+        m.id for m in members if m.id not in counted and not any(a.sku_id == sku and a.grants_plans for a in m.licenses)
+    }
+    counted |= fresh
+    return sku, len(fresh)
 
 
 def _removals(
@@ -181,7 +182,7 @@ def _removals(
                 f"{label}: {_part(inputs, sku)} carries more than voice (a suite or bundle), so prune leaves it with "
                 f"the group and its {len(members)} direct member(s); name it in policy.pruneAlso to remove it"
             )
-            result.gaps.append(Gap(GapCode.PRUNE_LIMITED_TO_VOICE, INFO, None, _part(inputs, sku), message))
+            result.gaps.append(Gap(GapCode.PRUNE_LIMITED_TO_VOICE, INFO, None, _part(inputs, sku), message, None, sku))
             continue
         at_risk = [m for m in members if _loses_number(inputs, group, _sure(result, m), sku, None)]
         if at_risk and not inputs.desired.policy.allow_number_loss:
@@ -197,7 +198,7 @@ def _number_gap(inputs: GroupInputs, label: str, sku: str, at_risk: list[TenantU
         f"{label}: {doing} {_part(inputs, sku)} in the group would take the phone number of {len(at_risk)} "
         f"member(s) ({names}): withheld; give them the plan another way first"
     )
-    return Gap(GapCode.PHONE_NUMBER_AT_RISK, WARNING, None, _part(inputs, sku), message)
+    return Gap(GapCode.PHONE_NUMBER_AT_RISK, WARNING, None, _part(inputs, sku), message, None, sku)
 
 
 def _sure(result: GroupPlanning, member: TenantUser) -> TenantUser:
@@ -253,7 +254,9 @@ def _nested_members(
             f"a member of {label} only through a nested group: Entra licenses direct members only, so the group's "
             "licenses do not reach this user; add them to the group directly (or select them with a rule)"
         )
-        result.gaps.append(Gap(GapCode.GROUP_LICENSE_NOT_INHERITED, WARNING, user.user_principal_name, None, message))
+        result.gaps.append(
+            Gap(GapCode.GROUP_LICENSE_NOT_INHERITED, WARNING, user.user_principal_name, None, message, user.id)
+        )
 
 
 def _member(
@@ -283,8 +286,20 @@ def _member(
     result.covered[member.id] = given if previous is None or previous <= given else previous | given
     if not member.usage_location and not inputs.skipped(member):  # protected or disabled: never written
         _usage_location(inputs, entry, label, member, result)
-    if not entry.migrate_direct or inputs.skipped(member):
-        return
+    if entry.migrate_direct and not inputs.skipped(member):
+        _migration(inputs, label, member, after, ours, result)
+
+
+def _migration(
+    inputs: GroupInputs,
+    label: str,
+    member: TenantUser,
+    after: Mapping[str, frozenset[str]],
+    ours: Mapping[str, LicenseAssignment],
+    result: GroupPlanning,
+) -> None:
+    """migrateDirect: the member's direct copies the group's copy now replaces without losing a plan, and a note
+    for each one that must wait."""
     ready = set()
     for sku in after:
         direct = next((a for a in member.licenses if a.sku_id == sku and a.is_direct), None)
@@ -311,7 +326,15 @@ def _member(
             f"the direct copy stays until {label}'s copy is Active with the same plans ({why}); the next run continues"
         )
         result.gaps.append(
-            Gap(GapCode.MIGRATION_WAITING, INFO, member.user_principal_name, _part(inputs, sku), result.share(message))
+            Gap(
+                GapCode.MIGRATION_WAITING,
+                INFO,
+                member.user_principal_name,
+                _part(inputs, sku),
+                result.share(message),
+                member.id,
+                sku,
+            )
         )
     if ready:
         result.migrations[member.id] = result.share(frozenset(ready))
@@ -335,7 +358,9 @@ def _usage_location(
         f"no usage location: Entra licenses this member of {label} with the tenant's country, and a Calling Plan "
         "follows it; set usageLocation (or usageLocationFrom) on the groupLicenses entry or in defaults"
     )
-    result.gaps.append(Gap(GapCode.USAGE_LOCATION_FROM_TENANT, INFO, member.user_principal_name, None, message))
+    result.gaps.append(
+        Gap(GapCode.USAGE_LOCATION_FROM_TENANT, INFO, member.user_principal_name, None, message, member.id)
+    )
 
 
 def _part(inputs: GroupInputs, sku_id: str) -> str:

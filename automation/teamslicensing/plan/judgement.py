@@ -21,6 +21,7 @@ The planner trims its own changes finer, with the same rules, so its output pass
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -81,7 +82,7 @@ def judge(
     for change in proposed:
         verdict = user_verdict(change, users.get(change.user_id), tenant, safety, voice, numbers)
         if isinstance(verdict, Gap):
-            withheld.append((change, verdict))
+            withheld.append((change, dataclasses.replace(verdict, user_id=change.user_id)))
         else:
             kept.append(verdict)
     seated, short = within_seats(kept, users, tenant, groups_kept)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from teamslicensing.model.capability import Capability
 from teamslicensing.model.tenant import CARRIER_NUMBER_TYPES, PhoneNumber, Tenant, TenantUser
-from teamslicensing.plan.context import holding_of
+from teamslicensing.plan.holding import holding_of
 from teamslicensing.plan.voicerules import Holding, VoiceRules
 
 Numbers = Mapping[str, tuple[PhoneNumber, ...]]

@@ -20,11 +20,16 @@ from teamslicensing.reference.pstn import (
     CALLING_PLAN,
     POOLED,
     LicenseCapability,
+    domestic_across_border,
     in_zone_a,
     license_capabilities,
 )
 
-PAY_PER_MINUTE_CONFERENCING = "MCOMEETACPEA"  # its benefit excludes the dial-out pool (dial-out benefit page)
+# Audio Conferencing plans whose units add nothing to the tenant's Zone A dial-out pool: pay-per-minute (the dial-out
+# benefit page excludes it) and dial-out to select geographies (MCOMEETBASIC, sold as "Microsoft Teams Audio
+# Conferencing with dial-out to USA/CAN" in Microsoft's product names and service plan identifiers): the benefit
+# page gives its 60 Zone A minutes to Audio Conferencing subscriptions, and no Microsoft page gives them to this one.
+NOT_IN_DIAL_OUT_POOL = frozenset({"MCOMEETACPEA", "MCOMEETBASIC", "MCOMEETBASIC_GOV"})
 PoolKey = tuple[str, tuple[str, ...]]  # (plan code, the countries of the pool, or (TENANT,))
 # (usage country, licenseCapability or None, international, destination name, YYYY-MM) -> [calls, seconds]
 CallsByCode = Mapping[tuple[str, str | None, bool, str, str], list[int]]
@@ -32,17 +37,29 @@ CallsByCode = Mapping[tuple[str, str | None, bool, str, str], list[int]]
 
 @dataclass(frozen=True)
 class Month:
-    """The latest month of the window and how much of it the window saw, for a forecast at this pace."""
+    """The latest month of the window and the days of it the window read: a forecast is the pace read over the
+    whole month, since a pool's allowance is the whole month's (read from a day after the 1st, the minutes used
+    before it were not seen, and the month is partial)."""
 
     label: str  # YYYY-MM
-    elapsed: int  # days of the month in the window
-    length: int  # days of the month from the window's first day in it
+    first: date  # the first day of the month the window read
+    last: date  # the last
+    length: int  # days in the month
 
     @classmethod
     def ending(cls, first: date, last: date) -> Month:
         seen = max(first, last.replace(day=1))
-        length = calendar.monthrange(last.year, last.month)[1] - (seen.day - 1)
-        return cls(last.strftime("%Y-%m"), (last - seen).days + 1, length)
+        return cls(last.strftime("%Y-%m"), seen, last, calendar.monthrange(last.year, last.month)[1])
+
+    @property
+    def elapsed(self) -> int:
+        """Days of the month read."""
+        return (self.last - self.first).days + 1
+
+    @property
+    def partial(self) -> bool:
+        """Whether days at the month's start (minutes already counted against its pools) were not read."""
+        return self.first.day > 1
 
     def forecast(self, used: float) -> float | None:
         return used / self.elapsed * self.length if self.elapsed > 0 else None
@@ -50,39 +67,44 @@ class Month:
 
 def conferencing_units(tenant: Tenant) -> int:
     """Purchased units of every subscription carrying the Audio Conferencing plan (E5 too), the dial-out pool's
-    licences; pay-per-minute Audio Conferencing has no pool."""
+    licences; pay-per-minute Audio Conferencing and dial-out to USA/CAN add none."""
     return sum(
         sku.enabled
         for sku in tenant.skus
         if any(
-            p.capability is Capability.AUDIO_CONFERENCING and p.name.upper() != PAY_PER_MINUTE_CONFERENCING
+            p.capability is Capability.AUDIO_CONFERENCING and p.name.upper() not in NOT_IN_DIAL_OUT_POOL
             for p in sku.service_plans
         )
     )
 
 
 def conferencing_users(holders: Mapping[str, list[TenantUser]], tenant: Tenant) -> list[TenantUser]:
-    """The users an Audio Conferencing plan (not pay-per-minute) is enabled for: the dial-out pool's users."""
+    """The users an Audio Conferencing plan that adds to the dial-out pool is enabled for: the pool's users."""
     names = {
         p.name.upper()
         for sku in tenant.skus
         for p in sku.service_plans
-        if p.capability is Capability.AUDIO_CONFERENCING and p.name.upper() != PAY_PER_MINUTE_CONFERENCING
+        if p.capability is Capability.AUDIO_CONFERENCING and p.name.upper() not in NOT_IN_DIAL_OUT_POOL
     }
     found = {u.id: u for name in sorted(names) for u in holders.get(name, [])}
     return list(found.values())
 
 
-def _allowance_for(rule: PoolRule | None, international: bool, destination: str) -> str | None:
-    """Which allowance of `rule` a row draws on, or None when none covers its destination."""
+def _allowance_for(rule: PoolRule | None, international: bool, destination: str, country: str) -> str | None:
+    """Which allowance of `rule` a row of a user in `country` draws on, or None when none covers its destination.
+    The row's code names the plan that paid for the call (a call a plan does not include carries MCOPSTNPP), so a
+    domestic-only plan's row is domestic whatever the report's destinationContext; for the others a call between
+    the US and Canada or Puerto Rico is domestic (Microsoft's country pages), though the report says International."""
     covered = dict(rule.allowances) if rule is not None else {}
-    if not covered:  # no figures known: the row still shows where it went
-        return "international" if international else "domestic"
     if "any" in covered:
         return "any"
     if "zoneA" in covered:
         return "zoneA" if in_zone_a(destination) is not False else None
-    kind = "international" if international else "domestic"
+    if "domestic" in covered and "international" not in covered:
+        return "domestic"
+    kind = "international" if international and not domestic_across_border(country, destination) else "domestic"
+    if not covered:  # no figures known: the row still shows where it went
+        return kind
     return kind if kind in covered else None
 
 
@@ -93,8 +115,8 @@ def pools(
     holders: Mapping[str, list[TenantUser]],
     table: MinutesTable,
 ) -> tuple[Pool, ...]:
-    """Each pool's minutes in `month`, against what its licences include, and at this pace by the month's end (a
-    blocked call leaves no row, so the forecast is the signal)."""
+    """Each pool's minutes in `month`, against what its licences include, and at the pace read over the whole month
+    (a blocked call leaves no row, so the forecast is the signal)."""
     codes = license_capabilities()
     used: defaultdict[PoolKey, Counter[str]] = defaultdict(Counter)  # key -> allowance -> seconds
     other: Counter[PoolKey] = Counter()  # seconds to destinations no allowance covers
@@ -108,7 +130,7 @@ def pools(
         countries, rule = table.pool_of(code, TENANT if capability.pool == AUDIO_CONFERENCING else country)
         key = (code, countries)
         rules[key] = rule
-        allowance = _allowance_for(rule, international, destination)
+        allowance = _allowance_for(rule, international, destination, country)
         if allowance is None:
             other[key] += seconds
         else:
@@ -133,6 +155,8 @@ def pools(
                 month=month.label,
                 meaning=codes[code].meaning,
                 other_minutes=round(other[key] / 60, 1),
+                read_from=month.first,
+                read_to=month.last,
             )
         )
     return tuple(result)

@@ -43,5 +43,5 @@ def prune_limited_gaps(
             f"it: {count:,} user(s) no rule gives it to keep it; to remove it from them, name it in policy.pruneAlso "
             "(each such removal then counts against maxRemovals)"
         )
-        gaps.append(Gap(GapCode.PRUNE_LIMITED_TO_VOICE, Severity.INFO, None, part, message))
+        gaps.append(Gap(GapCode.PRUNE_LIMITED_TO_VOICE, Severity.INFO, None, part, message, None, sku_id))
     return gaps

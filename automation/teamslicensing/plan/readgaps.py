@@ -25,5 +25,5 @@ def read_gaps(tenant: Tenant) -> list[Gap]:
             "and not judged; check the account in the Entra admin center"
         )
         who = user.user_principal_name or user.user_id
-        gaps.append(Gap(GapCode.USER_UNREADABLE, Severity.WARNING, who, None, message))
+        gaps.append(Gap(GapCode.USER_UNREADABLE, Severity.WARNING, who, None, message, user.user_id or None))
     return gaps

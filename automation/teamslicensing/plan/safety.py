@@ -1,169 +1,146 @@
-"""Stage 2 of planning a user: trim the draft to what is safe. Withhold whatever would take a phone number, break a
-Calling Plan or Credits dependency, or lacks a usage location, and say why; skip protected and disabled users."""
+"""Stage 4b of planning a user: trim the draft to what is safe. A removal waits while a group copy that is to
+replace it is still pending; whatever would take a phone number or break a Calling Plan or Credits dependency is
+withheld; a change with adds needs a usage location. Each step returns the next draft (and what it found)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from teamslicensing.model.capability import Capability
 from teamslicensing.model.plan import GapCode
-from teamslicensing.model.tenant import TenantUser
 from teamslicensing.plan.context import (
     ERROR,
+    INFO,
     WARNING,
-    Direct,
     Draft,
-    PlanContext,
+    UserView,
     configured_usage_location,
     end_holding,
-    teams_fix,
-    user_gap,
+    holding_of,
 )
 from teamslicensing.plan.draft import drop_adds
 from teamslicensing.plan.numberloss import number_loss
 from teamslicensing.plan.voicerules import (
     CREDITS_PREREQUISITES,
-    Holding,
     calling_plan_without_phone_system,
     credits_without_prerequisite,
 )
 
 
-def protect(ctx: PlanContext, user: TenantUser, start: Holding, direct: Direct, draft: Draft) -> tuple[str, ...] | None:
-    """Withhold what would lose a number or break a dependency (judged on what active subscriptions give). Returns
-    None when no number is lost, else the numbers a planned, allowed loss takes (empty when the inventory was not
-    read and a number is only assumed)."""
-    before = ctx.voice.profile(start, active=True)
+def wait_for_pending(u: UserView, draft: Draft) -> Draft:
+    """A direct copy whose plans only a group copy Entra has not processed yet would keep stays for now: the
+    removal waits (MIGRATION_WAITING) and the next run makes it once the group's copy is there."""
+    if u.sure is u.user:
+        return draft
+    voice = u.facts.voice
+    lost = voice.lost_plans(holding_of(u.sure), end_holding(u.sure, draft))
+    if not lost:
+        return draft
+    for sku_id in list(draft.removes):
+        plans = voice.plan_ids(sku_id) - u.sure.direct_licenses().get(sku_id, frozenset())
+        if plans & lost:
+            message = (
+                "the direct copy stays until the group copy that is to replace it is Active: without it, removing "
+                "this one would take service plans away meanwhile; the next run goes on"
+            )
+            gap = u.gap(GapCode.MIGRATION_WAITING, INFO, sku_id, message)
+            draft = draft.without(removes=(sku_id,)).noting(gap, withheld=True)
+    return draft
+
+
+def protect(u: UserView, draft: Draft) -> tuple[Draft, tuple[str, ...] | None]:
+    """Withhold what would lose a number or break a dependency (judged on what the user holds for sure, counting
+    only active subscriptions). With the draft, None when no number is lost, else the numbers a planned, allowed
+    loss takes (empty when the inventory was not read and a number is only assumed)."""
+    facts, sure = u.facts, u.sure
+    start = holding_of(sure)
+    before = facts.voice.profile(start, active=True)
     while True:  # every pass drops part of the draft or returns, so this ends
-        end = end_holding(user, draft)
-        after = ctx.voice.profile(end, active=True)
-        loss = number_loss(ctx.voice, ctx.numbers, user.id, start, end)  # the inventory says whether a number goes
-        losing, which = loss.losing, loss.which
-        if losing and not ctx.desired.policy.allow_number_loss:
-            withheld = withhold(ctx, draft, direct, loss.lost)
-            names = ", ".join(ctx.part_number(s) for s in withheld)
+        end = end_holding(sure, draft)
+        after = facts.voice.profile(end, active=True)
+        loss = number_loss(facts.voice, facts.numbers, sure.id, start, end)  # the inventory says if a number goes
+        if loss.losing and not facts.desired.policy.allow_number_loss:
+            withheld, draft = withhold(u, draft, loss.lost)
+            names = ", ".join(facts.part_number(s) for s in withheld)
             message = (
                 f"removing {names} would take the user's last phone-system or calling-plan service plan and "
-                f"with it their phone number{which}: withheld (policy.allowNumberLoss is false)"
+                f"with it their phone number{loss.which}: withheld (policy.allowNumberLoss is false)"
             )
             sku = withheld[0] if len(withheld) == 1 else None
-            draft.gaps.append(user_gap(ctx, user, GapCode.PHONE_NUMBER_AT_RISK, WARNING, sku, message))
+            draft = draft.noting(u.gap(GapCode.PHONE_NUMBER_AT_RISK, WARNING, sku, message))
         elif calling_plan_without_phone_system(after) and not calling_plan_without_phone_system(before):
-            keep_dependency(
-                ctx,
-                user,
+            draft = keep_dependency(
+                u,
                 draft,
-                direct,
                 Capability.CALLING_PLAN,
                 frozenset({Capability.PHONE_SYSTEM, Capability.RESOURCE_ACCOUNT}),
                 GapCode.CALLING_PLAN_WITHOUT_PHONE_SYSTEM,
                 "a Calling Plan needs Phone System",
             )
         elif credits_without_prerequisite(after) and not credits_without_prerequisite(before):
-            keep_dependency(
-                ctx,
-                user,
+            draft = keep_dependency(
+                u,
                 draft,
-                direct,
                 Capability.COMMUNICATIONS_CREDITS,
                 CREDITS_PREREQUISITES,
                 GapCode.CREDITS_WITHOUT_PREREQUISITE,
                 "Communications Credits need Audio Conferencing, a Calling Plan or Phone System",
             )
-        elif losing:
+        elif loss.losing:
             message = (
                 "DESTRUCTIVE: this change takes the user's last phone-system or calling-plan service plan; "
-                f"Teams unassigns their phone number{which} (policy.allowNumberLoss is true)"
+                f"Teams unassigns their phone number{loss.which} (policy.allowNumberLoss is true)"
             )
-            draft.gaps.append(user_gap(ctx, user, GapCode.PHONE_NUMBER_AT_RISK, WARNING, None, message))
-            return loss.taken
+            return draft.noting(u.gap(GapCode.PHONE_NUMBER_AT_RISK, WARNING, None, message)), loss.taken
         else:
-            return None
+            return draft, None
 
 
-def withhold(ctx: PlanContext, draft: Draft, direct: Direct, capabilities: frozenset[Capability]) -> list[str]:
-    """Drop removals and plan-disabling updates that take away any of `capabilities`."""
-    withheld: list[str] = []
-    for sku_id in list(draft.removes):
-        if ctx.voice.capabilities(sku_id, direct.get(sku_id, frozenset())) & capabilities:
-            del draft.removes[sku_id]
-            withheld.append(sku_id)
-    for sku_id, off in list(draft.adds.items()):
-        if sku_id in direct:
-            lost = ctx.voice.capabilities(sku_id, direct[sku_id]) - ctx.voice.capabilities(sku_id, off)
-            if lost & capabilities:
-                del draft.adds[sku_id]
-                withheld.append(sku_id)
-    draft.withheld = draft.withheld or bool(withheld)
-    return withheld
+def withhold(u: UserView, draft: Draft, capabilities: frozenset[Capability]) -> tuple[list[str], Draft]:
+    """The removals and plan-disabling updates that take away any of `capabilities`, and the draft without them."""
+    voice, direct = u.facts.voice, u.direct
+    removes = [s for s in draft.removes if voice.capabilities(s, direct.get(s, frozenset())) & capabilities]
+    updates = [
+        s
+        for s, off in draft.adds.items()
+        if s in direct and (voice.capabilities(s, direct[s]) - voice.capabilities(s, off)) & capabilities
+    ]
+    withheld = removes + updates
+    return withheld, draft.without(adds=updates, removes=removes).noting(withheld=bool(withheld))
 
 
 def keep_dependency(
-    ctx: PlanContext,
-    user: TenantUser,
+    u: UserView,
     draft: Draft,
-    direct: Direct,
     dependent: Capability,
     prerequisites: frozenset[Capability],
     code: GapCode,
     why: str,
-) -> None:
+) -> Draft:
     """Graph would refuse (or the user could not use) the dependent plan: drop its add, else keep its base."""
-    adding = [sku for sku, off in draft.adds.items() if dependent in ctx.voice.capabilities(sku, off)]
+    voice = u.facts.voice
+    adding = [sku for sku, off in draft.adds.items() if dependent in voice.capabilities(sku, off)]
     if adding:
-        drop_adds(ctx, user, draft, adding, code, f"{why} and the user would have none: not added")
-        return
-    withheld = withhold(ctx, draft, direct, prerequisites)
-    names = ", ".join(ctx.part_number(s) for s in withheld)
+        return drop_adds(u, draft, adding, code, f"{why} and the user would have none: not added")
+    withheld, draft = withhold(u, draft, prerequisites)
+    names = ", ".join(u.facts.part_number(s) for s in withheld)
     message = f"{why}: removing {names} would leave it without one, so the removal is withheld"
-    draft.gaps.append(user_gap(ctx, user, code, ERROR, None, message))
+    return draft.noting(u.gap(code, ERROR, None, message))
 
 
-def usage_location(
-    ctx: PlanContext, user: TenantUser, orders: Sequence[int], draft: Draft, *, required: bool = True
-) -> str | None:
-    if not draft.adds or user.usage_location:
-        return None
-    levels = [(rule.usage_location_from, rule.usage_location) for rule in (ctx.desired.rules[i] for i in orders)]
-    levels.append((ctx.desired.default_usage_location_from, ctx.desired.default_usage_location))
-    code, unmapped = configured_usage_location(levels, user, ctx.country_code)  # the first rule's, then defaults
-    if code is not None:
-        return code
-    if not required:  # a user who is skipped anyway is reported as such, not as an error
-        return None
-    names = ", ".join(ctx.part_number(s) for s in sorted(draft.adds, key=ctx.part_number))
+def usage_location(u: UserView, draft: Draft) -> tuple[Draft, str | None]:
+    """The usage location to set before the adds (None: none needed, or none found); a change with adds and no
+    usage location to give is dropped whole, with an error, unless the user is left alone anyway."""
+    if not draft.adds or u.user.usage_location:
+        return draft, None
+    desired = u.facts.desired
+    levels = [(rule.usage_location_from, rule.usage_location) for rule in (desired.rules[i] for i in u.orders)]
+    levels.append((desired.default_usage_location_from, desired.default_usage_location))
+    code, unmapped = configured_usage_location(levels, u.user, u.facts.country_code)  # the rules', then defaults
+    if code is not None or u.skip is not None:  # a user who is skipped is reported as such, not as an error
+        return draft, code
+    names = ", ".join(u.facts.part_number(s) for s in sorted(draft.adds, key=u.facts.part_number))
     why = f"{', '.join(unmapped)} names no country" if unmapped else "none is configured"
     message = (
         f"needs {names} but has no usage location and {why} (defaults.usageLocation / usageLocationFrom or the "
         "rule's): nothing is changed for this user"
     )
-    draft.gaps.append(user_gap(ctx, user, GapCode.USAGE_LOCATION_MISSING, ERROR, None, message))
-    draft.adds.clear()
-    draft.removes.clear()
-    draft.withheld = True
-    return None
-
-
-def skip_reason(ctx: PlanContext, user: TenantUser) -> tuple[GapCode, str] | None:
-    protected = ctx.desired.policy.protected_users
-    if user.user_principal_name.lower() in protected or user.id in protected:
-        return GapCode.PROTECTED_USER_SKIPPED, "protected user (policy.protectedUsers)"
-    if user.id in ctx.protected_by_group:
-        return GapCode.PROTECTED_USER_SKIPPED, "member of a protected group (policy.protectedGroups)"
-    if not user.account_enabled and not ctx.desired.policy.include_disabled_accounts:
-        return GapCode.DISABLED_ACCOUNT_SKIPPED, "account is disabled (policy.includeDisabledAccounts is false)"
-    return None
-
-
-def require_teams(ctx: PlanContext, user: TenantUser, draft: Draft) -> None:
-    """Teams Phone, Calling Plans and Audio Conferencing work only on the Teams service (Teams docs,
-    teams-phone-licensing, 2025-03: a user with their own number needs Teams *and* Phone System). A draft that would
-    leave a person with voice but no Teams plan adds no voice license at all; resource accounts are exempt, and a
-    rule may give a Teams license in the same change."""
-    end = ctx.voice.profile(end_holding(user, draft), active=True)  # Teams from a suspended suite does not count
-    if end.teams or end.resource_account or not (end.phone_system or end.calling_plan or end.audio_conferencing):
-        return
-    voice_adds = [sku for sku, off in draft.adds.items() if ctx.voice.capabilities(sku, off)]
-    if voice_adds:
-        message = f"the user would have voice but no Teams license: not added; {teams_fix(ctx)}"
-        drop_adds(ctx, user, draft, voice_adds, GapCode.TEAMS_LICENSE_MISSING, message)
+    return draft.cleared(u.gap(GapCode.USAGE_LOCATION_MISSING, ERROR, None, message)), None

@@ -46,7 +46,9 @@ def within_seats(
             if change.user_id in out:
                 needed = ", ".join(_part(tenant, s) for s in new_seats(change, users[change.user_id]))
                 message = f"no seat left for {needed} once the other changes are made: the change is withheld"
-                gap = Gap(GapCode.SEAT_SHORTAGE, Severity.ERROR, change.user_principal_name, None, message)
+                gap = Gap(
+                    GapCode.SEAT_SHORTAGE, Severity.ERROR, change.user_principal_name, None, message, change.user_id
+                )
                 short.append((change, gap))
         kept = [change for change in kept if change.user_id not in out]
 

@@ -49,23 +49,12 @@ def allocate_seats(
             counted.discard(user_id)
 
     while True:
-        requests: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
-        freed: Counter[str] = Counter()
-        freed_first: Counter[str] = Counter()
-        for user_id in counted:  # only users whose change takes or frees a seat
-            outcome = outcomes[user_id]
-            for sku_id in outcome.new_seats:
-                requests[sku_id].append((wants[user_id][sku_id].order, upn_of(user_id), user_id))
-            freed.update(outcome.freed)
-            if outcome.change is not None and not outcome.change.add_licenses:
-                # the executor writes removal-only changes before anything that adds; a swap's freed seat comes
-                # free with its own write, no earlier than the adds beside it: promised to nobody
-                freed_first.update(outcome.freed)
+        tally = _tally(counted, outcomes, wants, upn_of)
         capacity = {
-            sku.sku_id: max(sku.available + freed_first[sku.sku_id] - group_seats[sku.sku_id], 0) for sku in skus
+            sku.sku_id: max(sku.available + tally.freed_first[sku.sku_id] - group_seats[sku.sku_id], 0) for sku in skus
         }
         newly: dict[str, set[str]] = defaultdict(set)
-        for sku_id, queue in requests.items():
+        for sku_id, queue in tally.requests.items():
             for _, _, user_id in sorted(queue)[capacity[sku_id] :]:
                 newly[user_id].add(sku_id)
         if newly:
@@ -73,22 +62,68 @@ def allocate_seats(
                 denied[user_id] |= lost
                 again(user_id)
             continue
-        waiting: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
-        for user_id, lost in denied.items():
-            for sku_id in lost - given_back[user_id]:
-                waiting[sku_id].append((wants[user_id][sku_id].order, upn_of(user_id), user_id))
-        regranted: dict[str, set[str]] = defaultdict(set)
-        for sku_id in sorted(waiting):
-            spare = max(capacity[sku_id] - len(requests.get(sku_id, ())), 0)
-            for _, _, user_id in sorted(waiting[sku_id])[:spare]:
-                regranted[user_id].add(sku_id)
+        regranted = _spare_seats(denied, given_back, capacity, tally.requests, wants, upn_of)
         if not regranted:
-            requested = Counter({sku: len(queue) for sku, queue in requests.items()})
-            return SeatAllocation({u: frozenset(s) for u, s in denied.items()}, requested, freed, freed_first)
+            requested = Counter({sku: len(queue) for sku, queue in tally.requests.items()})
+            denials = {u: frozenset(s) for u, s in denied.items()}
+            return SeatAllocation(denials, requested, tally.freed, tally.freed_first)
         for user_id in sorted(regranted):
             denied[user_id] -= regranted[user_id]
             given_back[user_id] |= regranted[user_id]
             again(user_id)
+
+
+_Queue = list[tuple[int, str, str]]  # (rule order, userPrincipalName, user id): who gets a seat first
+
+
+@dataclass(frozen=True)
+class _Tally:
+    requests: dict[str, _Queue]  # SKU -> users whose change takes a seat of it
+    freed: Counter[str]
+    freed_first: Counter[str]
+
+
+def _tally(
+    counted: Iterable[str],
+    outcomes: Mapping[str, Outcome],
+    wants: Mapping[str, Mapping[str, Want]],
+    upn_of: Callable[[str], str],
+) -> _Tally:
+    """The seats the current outcomes take and free (only users whose change takes or frees one are counted)."""
+    requests: dict[str, _Queue] = defaultdict(list)
+    freed: Counter[str] = Counter()
+    freed_first: Counter[str] = Counter()
+    for user_id in counted:
+        outcome = outcomes[user_id]
+        for sku_id in outcome.new_seats:
+            requests[sku_id].append((wants[user_id][sku_id].order, upn_of(user_id), user_id))
+        freed.update(outcome.freed)
+        if outcome.change is not None and not outcome.change.add_licenses:
+            # the executor writes removal-only changes before anything that adds; a swap's freed seat comes
+            # free with its own write, no earlier than the adds beside it: promised to nobody
+            freed_first.update(outcome.freed)
+    return _Tally(requests, freed, freed_first)
+
+
+def _spare_seats(
+    denied: Mapping[str, set[str]],
+    given_back: Mapping[str, set[str]],
+    capacity: Mapping[str, int],
+    requests: Mapping[str, _Queue],
+    wants: Mapping[str, Mapping[str, Want]],
+    upn_of: Callable[[str], str],
+) -> dict[str, set[str]]:
+    """Seats a re-plan left unused, given back in order to users left out of them (each pair at most once)."""
+    waiting: dict[str, _Queue] = defaultdict(list)
+    for user_id, lost in denied.items():
+        for sku_id in lost - given_back[user_id]:
+            waiting[sku_id].append((wants[user_id][sku_id].order, upn_of(user_id), user_id))
+    regranted: dict[str, set[str]] = defaultdict(set)
+    for sku_id in sorted(waiting):
+        spare = max(capacity[sku_id] - len(requests.get(sku_id, ())), 0)
+        for _, _, user_id in sorted(waiting[sku_id])[:spare]:
+            regranted[user_id].add(sku_id)
+    return regranted
 
 
 def seat_lines(
@@ -124,5 +159,5 @@ def seat_lines(
                 f"{short} more {sku.part_number} seat(s) needed: {wanted} new assignment(s) wanted{through}, "
                 f"{max(available, 0)} seat(s) available"
             )
-            gaps.append(Gap(GapCode.SEAT_SHORTAGE, Severity.ERROR, None, sku.part_number, message))
+            gaps.append(Gap(GapCode.SEAT_SHORTAGE, Severity.ERROR, None, sku.part_number, message, None, sku_id))
     return tuple(lines), gaps

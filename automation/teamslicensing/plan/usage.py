@@ -3,11 +3,11 @@ spend per currency, month and week, top users and destinations, minute pools aga
 a Communications Credits funding recommendation, and whose calls would stop. Pure: rows and the tenant in,
 a `UsageReport` out; memory grows with days, users and destinations, never with calls.
 
-The funding formula (README, *Usage*): recharge amount = the highest spend in any 30 consecutive UTC days of the
-window; trigger balance = the highest in any 7; each rounded up to a multiple of 10 and at least 50; initial funds
-= recharge + trigger, capped at 12 x the average monthly spend (total / (days / 30)) rounded up to a multiple of
-10, and never below 50, because funds expire after 12 months. The floor of 50 is this tool's own: the current
-"What are Communications Credits?" (2024-11-18) names no amount (a superseded revision suggested starting at $50).
+The funding formula (docs/how-to/usage-and-credits.md): recharge amount = the highest spend in any 30 consecutive UTC
+days of the window; trigger balance = the highest in any 7; each rounded up to a multiple of 10 and at least 50; initial
+funds = recharge + trigger, capped at 12 x the average monthly spend (total / (days / 30)) rounded up to a multiple of
+10, and never below 50, because funds expire after 12 months. The floor of 50 is this tool's own: the current "What are
+Communications Credits?" (2024-11-18) names no amount (a superseded revision suggested starting at $50).
 
 Pools are keyed by the licenseCapability codes call rows carry (reference/data/license-capabilities.csv) and
 computed in plan.pools; a code the table does not know is counted and reported (CALL_CAPABILITY_UNKNOWN).
@@ -277,14 +277,18 @@ def pool_place(pool: Pool) -> str:
 
 def pool_state(pool: Pool) -> str:
     """A pool's allowances as used and forecast in its month: "domestic 100 of 3,000 and international 590 of
-    600 used in 2026-05 (one allowance: whichever is reached first), international 1,200 forecast"."""
+    600 used in 2026-05 (one allowance: whichever is reached first); international 1,200 forecast", saying which
+    days of the month were not read when the window began after its 1st."""
     used = " and ".join(
         f"{a.destination} {a.used_minutes:,.0f} of {a.included_minutes or 0:,}" for a in pool.allowances
     )
     either = " (one allowance: whichever is reached first)" if pool.either_or and len(pool.allowances) > 1 else ""
     ending = [a for a in pool.allowances if a.forecast_exhausted]
     forecast = ", ".join(f"{a.destination} {a.forecast_minutes or 0:,.0f}" for a in ending)
-    return f"{used} used in {pool.month}{either}; {forecast} forecast by the month's end at this pace"
+    read = ""
+    if pool.not_read is not None:
+        read = f" (read from {pool.read_from} only, {pool.not_read[0]} to {pool.not_read[1]} not read)"
+    return f"{used} used in {pool.month}{read}{either}; {forecast} forecast by the month's end at the pace read"
 
 
 def _unknown_capability_gaps(uses: Iterable[CapabilityUse]) -> list[Gap]:

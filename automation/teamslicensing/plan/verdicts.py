@@ -10,8 +10,8 @@ from collections.abc import Mapping
 
 from teamslicensing.model.plan import Gap, GapCode, GroupChange, LicenseRemove, RemovalReason, Severity, UserChange
 from teamslicensing.model.tenant import Tenant, TenantUser
-from teamslicensing.plan.context import Draft, end_holding, holding_of
 from teamslicensing.plan.guardrails import Safety
+from teamslicensing.plan.holding import Draft, end_holding, holding_of
 from teamslicensing.plan.numberloss import Numbers, member_loses_number, number_loss
 from teamslicensing.plan.voicerules import VoiceRules, calling_plan_without_phone_system, credits_without_prerequisite
 

@@ -7,6 +7,8 @@ change under us: the 249 officially assigned codes, without user-assigned (XK) o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 __all__ = ["ISO_3166_ALPHA2", "NAME_ALIASES", "country_code", "is_country_code"]
 
 # One line per initial letter, so a missing or extra code is easy to spot in review.
@@ -75,7 +77,7 @@ NAME_ALIASES: dict[str, str] = {
 }
 
 
-def country_code(value: str, names: dict[str, str]) -> str | None:
+def country_code(value: str, names: Mapping[str, str]) -> str | None:
     """The ISO code a directory attribute means: a code (`gb`, `GB`) or an English name (`United Kingdom`), looked
     up in `names` (lower-case name -> code, from the country table) and the aliases above; None when it means none."""
     text = " ".join(value.split())

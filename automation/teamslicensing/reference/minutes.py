@@ -77,7 +77,11 @@ class MinutesTable:
     def __init__(self, overrides: Iterable[MinutesOverride] = (), shipped: Iterable[PoolRule] | None = None):
         self._rules: list[PoolRule] = list(load_included_minutes() if shipped is None else shipped)
         for entry in overrides:
-            self._rules.append(self._from_override(entry))
+            self.add(entry)
+
+    def add(self, entry: MinutesOverride) -> None:
+        """Apply one configuration entry over what is there."""
+        self._rules.append(self._from_override(entry))
 
     def _from_override(self, entry: MinutesOverride) -> PoolRule:
         countries = tuple(c.upper() for c in entry.countries)
@@ -88,7 +92,8 @@ class MinutesTable:
                 kept = [(d, m) for d, m in before.allowances if d not in dict(allowances)]
                 allowances = (*kept, *allowances)
                 either_or = before.either_or if either_or is None else either_or
-                if before.shared and countries[0] in before.countries:  # US alone: still the US and PR pool
+                # the US alone (or with PR) is still the US and PR pool; with Canada too, a pool of all three
+                if before.shared and set(countries) <= set(before.countries):
                     countries, shared = before.countries, True
         return PoolRule(entry.plan.upper(), countries, shared, _allowances(allowances), bool(either_or))
 

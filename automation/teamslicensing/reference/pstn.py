@@ -22,6 +22,17 @@ PAY_PER_MINUTE = "payPerMinute"
 NO_POOL = "none"
 POOLED = frozenset({CALLING_PLAN, AUDIO_CONFERENCING})
 
+# Calls a Calling Plan counts as domestic across a border, which Microsoft's PSTN usage report (judging a row by the
+# user's location) marks International. Microsoft's country pages (MicrosoftDocs/OfficeDocs-SkypeForBusiness,
+# Teams/country-and-region-availability-for-audio-conferencing-and-calling-plans/, stored copies read 2026-12):
+# - availability-in-canada.md at 01345c79 and ab47ff88: "When a Calling Plan (domestic or domestic and
+#   international) user in the U.S. dials a phone number in Canada it will be treated as a domestic call. This is
+#   also the case when a user in Canada will make a call to a U.S. number."
+# - availability-in-puerto-rico.md at 0c25468e: "United States domestic calling includes calls to all 50 U.S. states
+#   and Puerto Rico."
+# No page says the same of Puerto Rico and Canada, so a call between them stays as the row reports it.
+DOMESTIC_ACROSS_BORDERS = frozenset({frozenset({"US", "CA"}), frozenset({"US", "PR"})})
+
 
 @dataclass(frozen=True, slots=True)
 class LicenseCapability:
@@ -66,6 +77,13 @@ def _country_names() -> Mapping[str, str]:
 def destination_country(name: str) -> str | None:
     """The ISO code of a call row's destinationName ("United Kingdom"), None when it names no country known."""
     return country_code(name, dict(_country_names()))
+
+
+def domestic_across_border(usage_country: str, destination: str | None) -> bool:
+    """Whether a call from a user in `usage_country` (ISO) to `destination` (a row's destinationName) is one a
+    Calling Plan counts as domestic though it crosses a border (between the US and Canada or Puerto Rico)."""
+    dialled = destination_country(destination) if destination else None
+    return dialled is not None and frozenset({usage_country.upper(), dialled}) in DOMESTIC_ACROSS_BORDERS
 
 
 def in_zone_a(destination: str | None) -> bool | None:

@@ -50,19 +50,18 @@ def refusal_text(refusal: Refusal) -> str:
     """One reason apply would refuse the plan, in words with its numbers."""
     if refusal.code is not None:
         return f"{refusal.code.value} for {', '.join(refusal.subjects)}: nothing is written while it stands"
-    if refusal.reason == "maxChanges":
-        return f"{refusal.planned:,} users and groups to change, more than policy.maxChanges ({refusal.limit:,})"
-    return f"{refusal.planned:,} users lose service plans, more than policy.maxRemovals ({refusal.limit:,})"
+    return refusal.describe()
 
 
-def refusal_lines(plan: Plan) -> list[str]:
-    """What apply would do with this plan, first thing in every report: refuse it (and why), or go ahead."""
+def refusal_lines(plan: Plan, overrides: str = LIMITS_OVERRIDE) -> list[str]:
+    """What apply would do with this plan, first thing in every report: refuse it (and why), or go ahead;
+    `overrides` says what raises the limits where the report is read."""
     if not plan.refusals:
         return ["Apply would go ahead: no limit exceeded, nothing blocking."]
     return [
         "APPLY WOULD REFUSE THIS PLAN:",
         *(f"- {refusal_text(refusal)}" for refusal in plan.refusals),
-        f"({LIMITS_OVERRIDE}.)",
+        f"({overrides}.)",
     ]
 
 
@@ -83,19 +82,24 @@ def removed_beyond_voice(change: UserChange) -> str:
     return ", ".join(named(r.sku_part_number) for r in change.remove_licenses if r.reason is RemovalReason.PRUNE_ALSO)
 
 
-RULE_HEADER = ("rule", "selected", "changed", "adds", "removals", "withheld")
+RULE_HEADER = ("rule", "selected", "changed", "adds", "removals", "withheld", "skipped")
+RULE_LEGEND = (
+    "a user several rules select counts in each; withheld: wanted, held back by a gap below; skipped: wanted, but "
+    "the user is protected or disabled"
+)
 
 
-def rule_rows(summaries: Sequence[RuleSummary]) -> list[tuple[str, int, int, int, int, int]]:
-    return [(r.rule, r.selected, r.changed, r.adds, r.removals, r.withheld) for r in summaries]
+def rule_rows(summaries: Sequence[RuleSummary]) -> list[tuple[str, int, int, int, int, int, int]]:
+    return [(r.rule, r.selected, r.changed, r.adds, r.removals, r.withheld, r.skipped) for r in summaries]
 
 
 def rule_table(summaries: Sequence[RuleSummary], *, markdown: bool) -> Iterator[str]:
-    """Each rule's share of the plan: users it selects, changes, withholds, and the license adds and removals."""
+    """Each rule's share of the plan: users it selects, changes, withholds and skips, and the license adds and
+    removals."""
     rows = rule_rows(summaries)
     if markdown:
-        yield "| Rule | Selected | Changed | Adds | Removals | Withheld |"
-        yield "|---|---:|---:|---:|---:|---:|"
+        yield "| Rule | Selected | Changed | Adds | Removals | Withheld | Skipped |"
+        yield "|---|---:|---:|---:|---:|---:|---:|"
         for rule, *numbers in rows:
             yield f"| {md_cell(rule)} | " + " | ".join(f"{n:,}" for n in numbers) + " |"
         return
@@ -188,6 +192,28 @@ def pool_rows(pool: Pool) -> Iterator[PoolRow]:
 DESTINATION_WORDS = {"zoneA": "Zone A"}
 
 
+def partial_month_note(pool: Pool) -> str | None:
+    """What a pool's figures leave out when the window began after its month's 1st, else None."""
+    if pool.not_read is None:
+        return None
+    first, last = pool.not_read
+    return (
+        f"{pool.month} read from {pool.read_from} to {pool.read_to} only ({first} to {last} not read): minutes used "
+        "on those days are not in the used figures; the forecast is the pace read over the whole month"
+    )
+
+
+OTHER_MINUTES = "minute(s) to destinations the pool does not cover, not drawn from it"
+
+
+def pool_notes(pool: Pool) -> list[str]:
+    """A pool's notes, each beginning with where it is and its plan, for the formats that list them under a table:
+    its minutes to destinations it does not cover (Audio Conferencing outside Zone A), and a month not read whole."""
+    other = f"{pool.other_minutes:,.0f} {OTHER_MINUTES}" if pool.other_minutes else None
+    notes = [other, partial_month_note(pool)]
+    return [f"{pool_where(pool)} {pool.plan}: {note}" for note in notes if note]
+
+
 def removed(change: UserChange) -> str:
     """What a destructive change removes, and the numbers it takes when the inventory says so."""
     text = ", ".join(named(r.sku_part_number) for r in change.remove_licenses)
@@ -271,7 +297,7 @@ def plan_fields_with_product_names(fields: Iterable[tuple[str, Any]]) -> Iterato
     """`plan_json_fields` with "productName" beside every "skuPartNumber" of the changes and seats (the contract's
     other keys unchanged; null when the catalogue does not know the SKU); the arrays stay iterators."""
     for key, value in fields:
-        if key == "changes":
+        if key in ("changes", "groupChanges"):
             yield key, map(change_with_product_names, value)
         elif key == "seats":
             yield key, map(entry_with_product_name, value)

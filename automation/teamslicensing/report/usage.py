@@ -12,7 +12,17 @@ from teamslicensing.model.plan import Plan, Severity
 from teamslicensing.model.planjson import gap_json
 from teamslicensing.model.usage import Pool, Ranked, UsageReport
 from teamslicensing.report.ci import github_annotations
-from teamslicensing.report.common import gap_sections, gap_subject, limited, md_cell, pool_rows
+from teamslicensing.report.common import (
+    OTHER_MINUTES,
+    gap_sections,
+    gap_subject,
+    limited,
+    md_cell,
+    partial_month_note,
+    pool_notes,
+    pool_rows,
+    pool_where,
+)
 from teamslicensing.report.html import html_usage
 
 USAGE_FORMATS = ("text", "json", "markdown", "csv", "github", "html")
@@ -40,10 +50,12 @@ def usage_to_json(report: UsageReport) -> dict[str, Any]:
     null (postpaid),"chargedMinutes":[{"kind","minutes"}]}}, "topUsers":[…], "topDestinations":[…],
     "pools":[{"plan","meaning","countries","tenantWide","licences","month","eitherOr","allowances":[{"destination",
     "includedMinutes","usedMinutes","forecastMinutes","forecastExhausted"}],"binding","includedMinutes",
-    "usedMinutes","forecastMinutes","forecastExhausted","otherMinutes"}], "capabilities":[{"code","meaning","pool",
-    "known","calls","minutes"}], "gaps":[…the plan's shape…], "calls", "directRoutingCalls", "minutesByKind"}`.
+    "usedMinutes","forecastMinutes","forecastExhausted","otherMinutes","partial","read":{"from","to"},"notRead":{"from",
+    "to"} or null}], "capabilities":[{"code","meaning","pool","known","calls","minutes"}], "gaps":[…the plan's
+    shape…], "calls", "directRoutingCalls", "minutesByKind"}`.
     A pool's own includedMinutes, usedMinutes and forecastMinutes are its binding allowance's (the one nearest its
-    limit, reached first); forecastExhausted is whether any allowance is forecast to run out."""
+    limit, reached first); forecastExhausted is whether any allowance is forecast to run out; partial is whether the
+    window began after its month's 1st (notRead: the days before it, whose minutes are not counted)."""
     return {
         "version": JSON_VERSION,
         "window": {"from": report.window_from.isoformat(), "to": report.window_to.isoformat()},
@@ -111,6 +123,9 @@ def _pool_json(pool: Pool) -> dict[str, Any]:
         "forecastMinutes": pool.forecast_minutes,
         "forecastExhausted": pool.forecast_exhausted,
         "otherMinutes": pool.other_minutes,
+        "partial": pool.partial,
+        "read": None if pool.read_from is None else {"from": str(pool.read_from), "to": str(pool.read_to)},
+        "notRead": None if pool.not_read is None else {"from": str(pool.not_read[0]), "to": str(pool.not_read[1])},
     }
 
 
@@ -124,12 +139,16 @@ def _ranked_json(entry: Ranked, key: str) -> dict[str, Any]:
     }
 
 
+POOL_COLUMNS = ("licences", "forecast", "runsOut")  # a pool row's figures past the shared columns
+
+
 def usage_csv(report: UsageReport) -> str:
     """One table for spreadsheets: section, currency, name, value (and minutes, calls, a gap's message where they
-    apply)."""
+    apply); a `pool` row per allowance (value: included minutes, minutes: used, message: a month not read whole,
+    then licences, forecast and runsOut), a `poolOther` row per pool (minutes to destinations it does not cover)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["section", "currency", "name", "value", "minutes", "calls", "message"])
+    writer.writerow(["section", "currency", "name", "value", "minutes", "calls", "message", *POOL_COLUMNS])
     for c in report.currencies:
         writer.writerow(["spend", c.currency, "total", c.spend, "", ""])
         writer.writerows(["month", c.currency, month, spend, "", ""] for month, spend in c.monthly)
@@ -144,9 +163,15 @@ def usage_csv(report: UsageReport) -> str:
         ["topDestination", r.currency, r.name, r.charge, r.minutes, r.calls] for r in report.top_destinations
     )
     for pool in report.pools:
+        note = partial_month_note(pool) or ""
         for row in pool_rows(pool):
             included = row.included.replace(",", "") if row.included[:1].isdigit() else ""
-            writer.writerow(["pool", "", f"{row.where} {row.plan} {row.destination}", included, row.used, ""])
+            forecast = "" if row.forecast is None else row.forecast
+            figures = [row.licences, forecast, "true" if row.runs_out else "false"]
+            writer.writerow(
+                ["pool", "", f"{row.where} {row.plan} {row.destination}", included, row.used, "", note, *figures]
+            )
+        writer.writerow(["poolOther", "", f"{pool_where(pool)} {pool.plan}", "", pool.other_minutes, "", OTHER_MINUTES])
     writer.writerows(
         ["capability", "", u.code or "", u.pool, u.minutes, u.calls, u.meaning] for u in report.capabilities
     )
@@ -210,8 +235,7 @@ def _text(report: UsageReport, title: str) -> Iterator[str]:
                     f"  {row.where} {row.plan} {row.destination}: {row.used:,.0f} of {row.included} in {row.month} "
                     f"({row.licences:,} licence(s){forecast}){flag}"
                 )
-            if pool.other_minutes:
-                yield f"    {pool.other_minutes:,.0f} minute(s) of {pool.plan} to destinations the pool does not cover"
+            yield from (f"    {note}" for note in pool_notes(pool))
         yield ""
     unknown = [u for u in report.capabilities if not u.known]
     if unknown:
@@ -255,6 +279,10 @@ def _markdown(report: UsageReport, title: str) -> Iterator[str]:
                     f"{'**yes**' if row.runs_out else ''} |"
                 )
         yield ""
+        notes = [note for pool in report.pools for note in pool_notes(pool)]
+        if notes:
+            yield from (f"- {md_cell(note)}" for note in notes)
+            yield ""
     if report.gaps:
         yield "### Gaps"
         yield ""

@@ -41,8 +41,8 @@ class ObjectError(ValueError):
 
 
 class UnreadableField(ObjectError):
-    """A user Graph returned with a field null that planning needs (Graph does not promise these fields): the user
-    is left out of every change with USER_UNREADABLE, never a failed run. Decided per field (README, *Planning*):
+    """A user Graph returned with a field null that planning needs (Graph does not promise these fields): the user is
+    left out of every change with USER_UNREADABLE, never a failed run. Decided per field (docs/reference/snapshots.md):
     a null `userPrincipalName` or `accountEnabled`, or a license entry without `skuId`, makes protection and prune
     decisions unsafe; a null `usageLocation` or `displayName` is read as none and planned as usual."""
 

@@ -1,6 +1,7 @@
 """A loopback fake of the Azure Resource Manager endpoints `deploy automation` uses (Microsoft.Automation
-2024-10-23: the account, runtime environments, packages, runbooks, schedules, job schedules, variables) and of the
-Blob Storage account the wheels are staged in, both over HTTPS with a certificate authority made for the test.
+2024-10-23: the account, runtime environments, packages, runbooks, schedules, job schedules, variables), served
+beside the fake Storage account (tests/support/fakestorage) the wheels are staged in, both over HTTPS with one
+certificate authority made for the test.
 
 Built from Azure's REST specification and its examples (`spec` lists every file and the commit read), with the
 service behaviour the specification leaves out marked there. Independent of the product code: it imports nothing
@@ -19,7 +20,7 @@ from typing import Any
 
 from tests.support.fakearm.automation import FakeAutomation, Logged
 from tests.support.fakearm.server import Tls, serving
-from tests.support.fakearm.storage import FakeBlobStorage
+from tests.support.fakestorage import FakeStorage
 
 __all__ = ["ARM_TOKEN", "STORAGE_TOKEN", "FakeAzure", "Logged", "fake_azure"]
 
@@ -35,7 +36,7 @@ STORAGE_TOKEN = "storage-token-not-a-secret"
 @dataclass
 class FakeAzure:
     arm: FakeAutomation
-    storage: FakeBlobStorage
+    storage: FakeStorage
     arm_url: str
     blob_url: str  # https://127.0.0.1:PORT/ACCOUNT
     ca_file: Path
@@ -60,18 +61,14 @@ class FakeAzure:
 @contextmanager
 def fake_azure(folder: Path, **automation: Any) -> Iterator[FakeAzure]:
     tls = Tls(folder)
-    storage = FakeBlobStorage(STORAGE_ACCOUNT, STORAGE_TOKEN)
+    storage = FakeStorage(folder, STORAGE_TOKEN, containers=(), account=STORAGE_ACCOUNT, authority=tls.authority)
     arm = FakeAutomation(SUBSCRIPTION, RESOURCE_GROUP, ACCOUNT, LOCATION, ARM_TOKEN, tls.ca_file, **automation)
     saved = {name: os.environ.get(name) for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")}
     os.environ["REQUESTS_CA_BUNDLE"] = str(tls.ca_file)
     try:
-        with (
-            serving(storage.answer, tls, "fake-blob-storage") as blob_server,
-            serving(arm.answer, tls, "fake-arm") as arm_server,
-        ):
+        with storage, serving(arm.answer, tls, "fake-arm") as arm_server:
             arm.origin = arm_server.origin
-            blob_url = f"{blob_server.origin}/{STORAGE_ACCOUNT}"
-            yield FakeAzure(arm, storage, arm_server.origin, blob_url, tls.ca_file)
+            yield FakeAzure(arm, storage, arm_server.origin, storage.url, tls.ca_file)
     finally:
         for name, value in saved.items():
             if value is None:

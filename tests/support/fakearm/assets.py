@@ -1,12 +1,13 @@
-"""Schedules, job schedules and variables in the fake.
+"""Schedules, job schedules, jobs (listed only: tests start them) and variables in the fake.
 
 Schedules: `name` and `properties` required, `startTime` and `frequency` required in them; a start less than five
 minutes ahead is refused with the service's own words; the answer has the start truncated to the minute,
 `isEnabled: true` and `timeZone` (UTC when not given), as the example shows. PATCH changes `isEnabled` and
 `description` only. Job schedules: a UUID id, `schedule.name` and `runbook.name` required, 201 only (an id that
-exists is 409), the schedule must exist and the runbook be published; the list is paged (`nextLink`, two a page, so
-a client that reads one page only misses some). Variables: `name` and `properties` required, the value a JSON text
-of at most 1,048,576 characters; an encrypted variable's value is never returned.
+exists is 409), the schedule must exist and the runbook be published; the list is paged. Variables: `name` and
+`properties` required, the value a JSON text of at most 1,048,576 characters; an encrypted variable's value is never
+returned, and whether a variable is encrypted cannot change once it exists (400): it is deleted (200; 404 when it is
+not there) and made again.
 """
 
 from __future__ import annotations
@@ -18,10 +19,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tests.support.fakearm import spec
-from tests.support.fakearm.automation import FakeAutomation, Handler, automation_error, body_of, json_response, stamp
+from tests.support.fakearm.automation import (
+    FakeAutomation,
+    Handler,
+    automation_error,
+    body_of,
+    json_response,
+    paged,
+    stamp,
+)
 from tests.support.fakearm.server import Request, Response
-
-PAGE = 2
 
 
 def get_schedule(fake: FakeAutomation, request: Request, match: re.Match[str]) -> Response:
@@ -121,19 +128,17 @@ def put_job_schedule(fake: FakeAutomation, request: Request, match: re.Match[str
 
 
 def list_job_schedules(fake: FakeAutomation, request: Request, match: re.Match[str]) -> Response:
-    found = sorted(fake.job_schedules.values(), key=lambda d: str(d["name"]))
-    skip = int(request.query.get("$skiptoken") or 0)
-    page: dict[str, Any] = {"value": found[skip : skip + PAGE]}
-    if skip + PAGE < len(found):
-        base = f"{fake.origin}{fake.resource_id('/jobSchedules')}"
-        page["nextLink"] = f"{base}?api-version={spec.API_VERSION}&$skiptoken={skip + PAGE}"
-    return json_response(200, page)
+    return paged(fake, request, "/jobSchedules", list(fake.job_schedules.values()))
 
 
 def delete_job_schedule(fake: FakeAutomation, request: Request, match: re.Match[str]) -> Response:
     if fake.job_schedules.pop(match["id"], None) is None:
         return automation_error(404, "NotFound", f"job schedule {match['id']} not found")
     return Response(200)
+
+
+def list_jobs(fake: FakeAutomation, request: Request, match: re.Match[str]) -> Response:
+    return paged(fake, request, "/jobs", list(fake.jobs.values()))
 
 
 def get_variable(fake: FakeAutomation, request: Request, match: re.Match[str]) -> Response:
@@ -157,16 +162,25 @@ def put_variable(fake: FakeAutomation, request: Request, match: re.Match[str]) -
         except ValueError:
             return automation_error(400, "BadRequest", "the value is not JSON: a string must be sent JSON-encoded")
     existing = fake.variables.get(match["name"])
+    encrypted = bool(properties.get("isEncrypted"))
+    if existing is not None and existing["isEncrypted"] != encrypted:
+        return automation_error(400, "BadRequest", spec.ENCRYPTION_IS_FIXED)
     fake.variables[match["name"]] = {
         "id": fake.resource_id(f"/variables/{match['name']}"),
         "name": match["name"],
         "value": value,
         "description": properties.get("description"),
-        "isEncrypted": bool(properties.get("isEncrypted")),
+        "isEncrypted": encrypted,
         "creationTime": existing["creationTime"] if existing else stamp(fake),
         "lastModifiedTime": stamp(fake),
     }
     return json_response(200 if existing else 201, variable_document(fake.variables[match["name"]]))
+
+
+def delete_variable(fake: FakeAutomation, request: Request, match: re.Match[str]) -> Response:
+    if fake.variables.pop(match["name"], None) is None:
+        return automation_error(404, "NotFound", f"variable {match['name']} not found")
+    return Response(200)
 
 
 def variable_document(record: dict[str, Any]) -> dict[str, Any]:
@@ -184,6 +198,8 @@ ASSET_ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", r"/jobSchedules", list_job_schedules),
     ("PUT", r"/jobSchedules/(?P<id>[^/]+)", put_job_schedule),
     ("DELETE", r"/jobSchedules/(?P<id>[^/]+)", delete_job_schedule),
+    ("GET", r"/jobs", list_jobs),
     ("GET", r"/variables/(?P<name>[^/]+)", get_variable),
     ("PUT", r"/variables/(?P<name>[^/]+)", put_variable),
+    ("DELETE", r"/variables/(?P<name>[^/]+)", delete_variable),
 )

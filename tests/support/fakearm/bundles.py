@@ -28,8 +28,15 @@ def wheel(folder: Path, filename: str, requires: Sequence[str] = (), files: dict
     return path
 
 
-def make_test_bundle(folder: Path, version: str, runbook: bytes | None = None, extra: Sequence[str] = ()) -> Path:
-    """A bundle in `folder/bundle` of teams-licensing `version` and DEPENDENCIES (plus `extra` wheels)."""
+def make_test_bundle(
+    folder: Path,
+    version: str,
+    runbook: bytes | None = None,
+    extra: Sequence[str] = (),
+    rebuilt: Sequence[str] = (),
+) -> Path:
+    """A bundle in `folder/bundle` of teams-licensing `version` and DEPENDENCIES (plus `extra` wheels); the wheels
+    named in `rebuilt` carry one more file: other bytes under the same name and version (a rebuilt wheel)."""
     from teamslicensing.bundle import make_bundle
 
     wheels = folder / "wheels-in"
@@ -41,5 +48,5 @@ def make_test_bundle(folder: Path, version: str, runbook: bytes | None = None, e
     }
     wheel(wheels, f"teams_licensing-{version}-py3-none-any.whl", ["pyyaml>=6.0.1", "pydantic<3,>=2.7"], files)
     for filename in (*DEPENDENCIES, *extra):
-        wheel(wheels, filename)
+        wheel(wheels, filename, files={"REBUILT": b"rebuilt"} if filename in rebuilt else None)
     return make_bundle(folder / "bundle", wheels).output

@@ -1,4 +1,4 @@
-"""Runbooks in the fake: create or update, the draft's content (an asynchronous operation, 202 with
+"""Runbooks in the fake: the list (paged), create or update, the draft's content (an asynchronous operation, 202 with
 `Azure-AsyncOperation` and `Location`, `final-state-via: azure-async-operation`), publish (202 with `Location`, the
 2024-10-23 path `POST …/runbooks/{name}/publish`), and the published content.
 
@@ -20,6 +20,7 @@ from tests.support.fakearm.automation import (
     automation_error,
     body_of,
     json_response,
+    paged,
     stamp,
 )
 from tests.support.fakearm.server import Request, Response
@@ -32,6 +33,10 @@ def get_runbook(fake: FakeAutomation, request: Request, match: re.Match[str]) ->
     if found is None:
         return automation_error(404, "NotFound", f"runbook {match['runbook']} not found")
     return json_response(200, runbook_document(fake, found))
+
+
+def list_runbooks(fake: FakeAutomation, request: Request, match: re.Match[str]) -> Response:
+    return paged(fake, request, "/runbooks", [runbook_document(fake, record) for record in fake.runbooks.values()])
 
 
 def put_runbook(fake: FakeAutomation, request: Request, match: re.Match[str]) -> Response:
@@ -186,6 +191,7 @@ def operation_result(fake: FakeAutomation, request: Request, match: re.Match[str
 
 
 RUNBOOK_ROUTES: tuple[tuple[str, str, Handler], ...] = (
+    ("GET", r"/runbooks", list_runbooks),
     ("GET", RUNBOOK, get_runbook),
     ("PUT", RUNBOOK, put_runbook),
     ("PUT", RUNBOOK + r"/draft/content", replace_draft),

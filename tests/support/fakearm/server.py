@@ -1,4 +1,4 @@
-"""HTTPS on 127.0.0.1 for the fakes of Azure Resource Manager and Blob Storage, with a CA made at test time.
+"""HTTPS on 127.0.0.1 for the fake Azure Resource Manager, with a CA made at test time (shared with the fake Storage).
 
 azure-core refuses to send a bearer token over plain HTTP (its BearerTokenCredentialPolicy requires TLS), so the
 fakes speak TLS: `trustme` makes a throwaway certificate authority and a certificate for 127.0.0.1 and localhost;

@@ -13,15 +13,25 @@ Source: Azure/azure-rest-api-specs, specification/automation/resource-manager/Mi
     stable/2024-10-23/account.json .......................................... 3e90a78a
     common/v1/definitions.json (ErrorResponse, name patterns) ............... 037a540c
     examples: runbook/publishRunbook.json, runbook/createOrUpdateRunbook.json (3823abd8),
-      package/createOrUpdatePackage.json (044b4d2b), createOrUpdateSchedule.json (de9eee6b),
-      createOrUpdateVariable.json (3823abd8); old layout: runbook/replaceRunbookDraftContent.json (02c6a5e7),
-      runtimeEnvironment/createRuntimeEnvironment.json (5f717b71), createJobSchedule.json (c9388702)
+      package/createOrUpdatePackage.json (044b4d2b), package/updatePackage.json (7b50883e),
+      runtimeEnvironment/listRuntimeEnvironmentsByAutomationAccount.json (1b7ee80c), createOrUpdateSchedule.json
+      (de9eee6b), createOrUpdateVariable.json (3823abd8); old layout: runbook/replaceRunbookDraftContent.json
+      (02c6a5e7), runtimeEnvironment/createRuntimeEnvironment.json (5f717b71),
+      runtimeEnvironment/deleteRuntimeEnvironment.json (11aef454), package/getPackage.json (ba16d1ab: a
+      `Succeeded` package with `version`, `sizeInBytes`, `provisioningState`, no `contentLink`, no `error`),
+      getPython3Package.json (c96b2e6d: no `contentLink` either), createJobSchedule.json (c9388702);
+      job/listJobsByAutomationAccount.json (30e5e17d: `status`, `jobRuntimeEnvironment.runtimeEnvironmentName`)
 
 Not in the specification, and marked where used: the five-minute rule for a schedule's start (the service's own
 error text, quoted in Azure/ResourceModules#2216 and Azure/bicep#9780); the variable value limit (Azure Automation
 service limits, MicrosoftDocs/azure-docs includes/azure-automation-service-limits.md @04fdaea2, 1,048,576
 characters); Python 3.10 wheels being cp310 Linux x86-64 only and 100 MB at most (python-3-packages.md,
-manage-runtime-environment.md). That publishing waits for the environment's packages, and the 409s for operations
+manage-runtime-environment.md); a variable's encryption cannot change once it exists (Set-AzAutomationVariable:
+"You cannot modify the encrypted state of a variable after creation"; the service's error text is not documented,
+the fake's is its own); deleting a runtime environment leaves its runbooks unable to use it
+(Remove-AzAutomationRuntimeEnvironment); tags: at most 50 a resource (Resource Manager's Tags REST reference),
+names of at most 512 characters without `<>%&\\?/`, values of at most 256 (Azure Resource Manager's tag
+limitations). That publishing waits for the environment's packages, and the 409s for operations
 that overlap, are what this project asks of the fake (the specification lists 409 for schedules only).
 """
 
@@ -82,6 +92,10 @@ SCHEDULE_TOO_SOON = (
 )
 
 MAX_VARIABLE_CHARACTERS = 1_048_576
+ENCRYPTION_IS_FIXED = "the encrypted state of a variable cannot be changed after it is created"
+
+MAX_TAGS, MAX_TAG_NAME, MAX_TAG_VALUE = 50, 512, 256
+TAG_NAME_FORBIDDEN = "<>%&\\?/"
 MAX_PACKAGE_BYTES = 100 * 1024 * 1024
 
 # manage-runtime-environment.md: languages and versions a runtime environment offers

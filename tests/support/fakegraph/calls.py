@@ -112,42 +112,56 @@ def generate_calls(
                 "callDurationSource": "microsoft",
             }
             if toll_free is not None and draw < 0.1:
-                row.update(
-                    callType="ucap_in",
-                    inventoryType="Toll-Free",
-                    calleeNumber=toll_free,
-                    callerNumber=f"+1206555{n % 10000:04d}",
-                    userId=None,
-                    userPrincipalName=None,
-                    licenseCapability="MCOPSTNPP",
-                    charge=round(seconds / 60 * 0.03, 4),
-                    destinationContext="Domestic",
-                    destinationName="United States",
-                )
+                row.update(_toll_free_call(toll_free, n, seconds))
             elif draw < 0.2:
-                row.update(
-                    callType="conf_out",
-                    inventoryType="Subscriber",
-                    calleeNumber=f"+4420755{n % 10000:04d}",
-                    userId=user_id,
-                    userPrincipalName=upn,
-                    licenseCapability="MCOMEETADD",
-                    charge=0.0,
-                    destinationContext="International",
-                    destinationName="United Kingdom",
-                )
+                row.update(_dial_out(user_id, upn, n))
             else:
-                international = draw > 0.95
-                credits = international and plan != "MCOPSTN2"  # a Domestic plan includes no international minute
-                row.update(
-                    callType="user_out",
-                    inventoryType="Subscriber",
-                    calleeNumber=f"+1425555{n % 10000:04d}" if not international else f"+3314{n % 100000:05d}",
-                    userId=user_id,
-                    userPrincipalName=upn,
-                    licenseCapability="MCOPSTNPP" if credits else plan,
-                    charge=round(seconds / 60 * 0.12, 4) if credits else 0.0,
-                    destinationContext="International" if international else "Domestic",
-                    destinationName="France" if international else "United States",
-                )
+                row.update(_user_call(user_id, upn, n, seconds, plan, international=draw > 0.95))
             yield row
+
+
+def _toll_free_call(number: str, n: int, seconds: int) -> Json:
+    """A call into a resource account's toll-free number: no user, paid from Communications Credits."""
+    return {
+        "callType": "ucap_in",
+        "inventoryType": "Toll-Free",
+        "calleeNumber": number,
+        "callerNumber": f"+1206555{n % 10000:04d}",
+        "userId": None,
+        "userPrincipalName": None,
+        "licenseCapability": "MCOPSTNPP",
+        "charge": round(seconds / 60 * 0.03, 4),
+        "destinationContext": "Domestic",
+        "destinationName": "United States",
+    }
+
+
+def _dial_out(user_id: str, upn: str, n: int) -> Json:
+    """A conference dial-out to the United Kingdom (Zone A): drawn from the Audio Conferencing pool."""
+    return {
+        "callType": "conf_out",
+        "inventoryType": "Subscriber",
+        "calleeNumber": f"+4420755{n % 10000:04d}",
+        "userId": user_id,
+        "userPrincipalName": upn,
+        "licenseCapability": "MCOMEETADD",
+        "charge": 0.0,
+        "destinationContext": "International",
+        "destinationName": "United Kingdom",
+    }
+
+
+def _user_call(user_id: str, upn: str, n: int, seconds: int, plan: str, *, international: bool) -> Json:
+    """An outbound call on the user's plan; an international one on a Domestic plan is paid from Credits."""
+    credits = international and plan != "MCOPSTN2"  # a Domestic plan includes no international minute
+    return {
+        "callType": "user_out",
+        "inventoryType": "Subscriber",
+        "calleeNumber": f"+1425555{n % 10000:04d}" if not international else f"+3314{n % 100000:05d}",
+        "userId": user_id,
+        "userPrincipalName": upn,
+        "licenseCapability": "MCOPSTNPP" if credits else plan,
+        "charge": round(seconds / 60 * 0.12, 4) if credits else 0.0,
+        "destinationContext": "International" if international else "Domestic",
+        "destinationName": "France" if international else "United States",
+    }

@@ -1,11 +1,12 @@
 """The blobs of one fake Azure Storage account and the REST operations on them, answered as Microsoft documents.
 
-Sources (read 2026-08, the search tool's docs corpus): the Blob REST reference pages Put Blob, Put Block, Put Block
-List, Get Blob and Lease Blob; "Azure Blob Storage error codes" (code, status, message); "Specifying conditional
-headers for Blob service operations" (`If-None-Match: *`: only if the blob does not exist); the "Lease states and
-actions" include of the Blob developer guide (ms.date 2023-02-16): Available, Leased, Expired, Breaking, Broken and
-what each allows. Where a page was cut short, Azurite (Microsoft's emulator, Azure/Azurite at 9074bea, 2026-08-19)
-was read for the same rule; none of its code is here. Independent of product code.
+Sources (read 2026-08, the search tool's docs corpus): the Blob REST reference pages Create Container, Get Container
+Properties, Put Blob, Put Block, Put Block List, Get Blob (with `x-ms-meta-*` metadata) and Lease Blob; "Azure Blob
+Storage error codes" (code, status, message); "Specifying conditional headers for Blob service operations"
+(`If-None-Match: *`: only if the blob does not exist); the "Lease states and actions" include of the Blob developer
+guide (ms.date 2023-02-16): Available, Leased, Expired, Breaking, Broken and what each allows. Where a page was cut
+short, Azurite (Microsoft's emulator, Azure/Azurite at 9074bea, 2026-08-19) was read for the same rule; none of its
+code is here. Independent of product code.
 
 Lease rules kept: acquire takes 15-60 s or -1 (else 400 InvalidHeaderValue), answers 201 and the lease id (the
 proposed one if given); acquire with another id while leased: 409 LeaseAlreadyPresent; renew, release and change
@@ -35,6 +36,13 @@ ERRORS: dict[str, tuple[int, str]] = {
     "InvalidQueryParameterValue": (400, "An invalid value was specified for one of the query parameters."),
     "InvalidBlockList": (400, "The specified block list is invalid."),
     "InvalidRange": (416, "The range specified is invalid for the current size of the resource."),
+    "AuthorizationPermissionMismatch": (
+        403,
+        "This request is not authorized to perform this operation using this permission.",
+    ),
+    "InvalidXmlDocument": (400, "XML specified is not syntactically valid."),
+    "InvalidUri": (400, "The requested URI does not represent any resource on the server."),
+    "ContainerAlreadyExists": (409, "The specified container already exists."),
     "ContainerNotFound": (404, "The specified container does not exist."),
     "BlobNotFound": (404, "The specified blob does not exist."),
     "BlobAlreadyExists": (409, "The specified blob already exists."),
@@ -88,6 +96,7 @@ class Blob:
     modified: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     lease: Lease | None = None
     blocks: dict[str, bytes] = field(default_factory=dict)  # staged by Put Block, not yet committed
+    metadata: dict[str, str] = field(default_factory=dict)  # x-ms-meta-NAME, set by Put Blob and Put Block List
 
 
 class BlobStore:
@@ -119,6 +128,8 @@ class BlobStore:
         self, method: str, container: str, name: str, query: dict[str, str], headers: dict[str, str], body: bytes
     ) -> Reply:
         with self._lock:
+            if not name:
+                return self._container(method, container, query)
             if container not in self.containers:
                 raise StorageFault("ContainerNotFound")
             key = (container, name)
@@ -136,6 +147,25 @@ class BlobStore:
             if method in ("GET", "HEAD") and comp is None:
                 return self._get(key, headers, head=method == "HEAD")
             raise StorageFault("InvalidQueryParameterValue")
+
+    def _container(self, method: str, container: str, query: dict[str, str]) -> Reply:
+        """Create Container and Get Container Properties (`restype=container`)."""
+        if query.get("restype") != "container" or not container:
+            raise StorageFault("InvalidUri")
+        stamp = {
+            "ETag": f'"0x{uuid.uuid4().hex[:15].upper()}"',
+            "Last-Modified": format_datetime(self.now(), usegmt=True),
+        }
+        if method == "PUT":
+            if container in self.containers:
+                raise StorageFault("ContainerAlreadyExists")
+            self.containers.add(container)
+            return Reply(201, stamp)
+        if method in ("GET", "HEAD"):
+            if container not in self.containers:
+                raise StorageFault("ContainerNotFound")
+            return Reply(200, {**stamp, "x-ms-lease-state": "available", "x-ms-lease-status": "unlocked"})
+        raise StorageFault("InvalidQueryParameterValue")
 
     # ---- writes ------------------------------------------------------------------------------------------------
 
@@ -162,6 +192,9 @@ class BlobStore:
         elif self.lease_state(blob) not in ("leased", "breaking"):
             blob.lease = None  # an expired or broken lease's id is kept only until the blob is written
         blob.content, blob.blocks = content, {}
+        blob.metadata = {
+            name[len("x-ms-meta-") :]: value for name, value in headers.items() if name.startswith("x-ms-meta-")
+        }
         blob.etag, blob.modified = f'"0x{uuid.uuid4().hex[:15].upper()}"', self.now()
         return Reply(201, {**_etag(blob), "x-ms-request-server-encrypted": "true"})
 
@@ -203,6 +236,7 @@ class BlobStore:
             "Accept-Ranges": "bytes",
             "x-ms-lease-state": state,
             "x-ms-lease-status": "locked" if state in ("leased", "breaking") else "unlocked",
+            **{f"x-ms-meta-{name}": value for name, value in blob.metadata.items()},
         }
         if state == "leased" and blob.lease is not None:
             answer["x-ms-lease-duration"] = "infinite" if blob.lease.ends is None else "fixed"
