@@ -1,21 +1,25 @@
 """What `deploy automation` believes before it sends anything: every file of the bundle against `bundle.json`, and
-whose token may go to an endpoint given on the command line."""
+whose token may go to an endpoint given on the command line, or to one that asks for another resource's."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from azure.core.credentials import AccessToken
 
 import teamslicensing.deploy
 from teamslicensing import __version__
 from teamslicensing.cli import main
+from teamslicensing.deploy.connect import STORAGE_SCOPE
 from teamslicensing.deploy.options import DeployOptions, Pace, check_options
 from teamslicensing.errors import UsageError
 from tests.support.fakearm import ARM_TOKEN, STORAGE_TOKEN, FakeAzure, fake_azure
 from tests.support.fakearm.bundles import make_test_bundle
+from tests.support.fakestorage.store import Reply
 
 SUBSCRIPTION = "00000000-1111-4222-8333-444444444444"
 
@@ -107,3 +111,45 @@ def test_an_endpoint_refused_sends_nothing(
     assert "nothing was sent to Azure" in capsys.readouterr().err
     assert azure.arm.log == []
     assert azure.storage.requests == []
+
+
+class SignedIn:
+    """DefaultAzureCredential as the clients see it: a token for whatever scope it is asked, each scope recorded."""
+
+    def __init__(self, **_: object) -> None:
+        self.scopes: list[tuple[str, ...]] = []
+
+    def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
+        self.scopes.append(scopes)
+        token = STORAGE_TOKEN if scopes == (STORAGE_SCOPE,) else f"a token for {scopes[0]}"
+        return AccessToken(token, int(time.time()) + 3600)
+
+    def close(self) -> None:
+        return None
+
+
+def test_a_storage_challenge_naming_resource_manager_gets_no_resource_manager_token_fetched_or_sent(
+    azure: FakeAzure, bundle: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Signed in with DefaultAzureCredential, the blob endpoint (or whatever answers in its place) answers 401 with a
+    challenge naming Resource Manager. The Storage client would ask the credential for that resource's token and
+    send it back there; the deployment refuses instead, and fails saying so."""
+    monkeypatch.delenv("TEAMS_LICENSING_STORAGE_TOKEN")
+    monkeypatch.setattr("teamslicensing.deploy.connect.RETRIES", 0)  # the SDK would try the refused request again
+    signed_in = SignedIn()
+    monkeypatch.setattr("azure.identity.DefaultAzureCredential", lambda **_: signed_in)
+    answer = azure.storage.answer
+
+    def challenged(method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[Reply, str]:
+        challenge = "Bearer authorization_uri=https://login.microsoftonline.com/x/oauth2/authorize"
+        if headers.get("authorization") == f"Bearer {STORAGE_TOKEN}":
+            return Reply(401, {"WWW-Authenticate": f"{challenge} resource_id=https://management.azure.com"}), "r"
+        return answer(method, path, headers, body)
+
+    monkeypatch.setattr(azure.storage, "answer", challenged)
+    assert deploy(azure, bundle) == 1
+    assert signed_in.scopes, "Storage was asked for with the credential's token"
+    assert set(signed_in.scopes) == {(STORAGE_SCOPE,)}, "no token for another resource was fetched"
+    sent = {r.headers.get("authorization") for r in azure.storage.requests}
+    assert sent <= {f"Bearer {STORAGE_TOKEN}", None}
+    assert "was asked for on the way to an endpoint of https://storage.azure.com/.default" in capsys.readouterr().err
