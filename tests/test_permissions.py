@@ -20,7 +20,8 @@ import respx
 from teamslicensing.cli import main
 from teamslicensing.graph import Connection, Graph
 from teamslicensing.reference.permissions import MODES, request_for
-from teamslicensing.tenant.live import read_number_assignments, read_tenant_parts
+from teamslicensing.tenant.live import read_number_assignments, read_tenant
+from teamslicensing.tenant.need import TenantNeed
 from tests.support.fakegraph import FakeGraph
 from tests.support.fakegraph.calls import generate_calls
 from tests.support.faults import BASE, TOKEN, fake_for
@@ -254,7 +255,7 @@ def test_without_the_subscribed_skus_role_the_inventory_read_names_it(
 
     async def read() -> Any:
         async with Graph(Connection(BASE), access_token=TOKEN) as graph:
-            return await read_tenant_parts(graph, [], [])
+            return await read_tenant(graph, TenantNeed())
 
     with pytest.raises(GraphError) as refused:
         asyncio.run(read())
