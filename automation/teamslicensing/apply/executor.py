@@ -20,12 +20,12 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from teamslicensing.apply.audit import AuditError, AuditLog
 from teamslicensing.apply.groups import wait_for_groups, write_groups
 from teamslicensing.apply.readback import fail, needs_read_back, verify
+from teamslicensing.apply.run import Progress, WriteBackend, WriteRun
 from teamslicensing.apply.stop import StopSwitch, bounded, watch_waiting
 from teamslicensing.errors import AuthenticationError, GraphError, RetryableError
 from teamslicensing.graph.requests import write_request
@@ -41,80 +41,6 @@ from teamslicensing.model.outcome import (
 )
 from teamslicensing.model.plan import GroupChange, UserChange
 from teamslicensing.model.tenant import TenantUser
-
-Progress = Callable[[int, int], None]  # (writes settled, writes planned)
-Answers = Callable[[list[tuple[Write, WriteAttempt]]], None]  # every round of answers, as they come
-
-
-class WriteBackend(Protocol):
-    batch_size: int  # writes per call of `write`
-    concurrency: int  # calls of `write` in flight at once
-
-    async def write(
-        self,
-        writes: Sequence[Write],
-        on_answers: Answers,
-        keep_trying: Callable[[], bool],
-        on_sent: Callable[[Sequence[Write]], None],
-    ) -> list[WriteAttempt]:
-        """Send `writes`; tell `on_sent` the writes of every round just before it leaves and `on_answers` every
-        round of answers; stop retrying once `keep_trying()` is False. Returns the last attempt of each write."""
-        ...
-
-    async def read_users(self, user_ids: Sequence[str]) -> dict[str, Any]:
-        """The users as Graph's JSON objects now, by lower-case id (absent: not found)."""
-        ...
-
-    async def write_groups(self, changes: Sequence[GroupChange], keep_trying: Callable[[], bool]) -> list[WriteAttempt]:
-        """Send up to `batch_size` group license writes at once; the last attempt of each, in order."""
-        ...
-
-    async def reprocess(self, user_ids: Sequence[str], keep_trying: Callable[[], bool]) -> list[WriteAttempt]:
-        """Ask Entra to process the users' group licenses again (up to `batch_size` at once)."""
-        ...
-
-    async def group_states(self, group_ids: Sequence[str]) -> dict[str, str | None]:
-        """Each group's licenseProcessingState now (None when it cannot be read)."""
-        ...
-
-
-@dataclass
-class _Run:
-    backend: WriteBackend
-    audit: AuditLog
-    switch: StopSwitch
-    before: Mapping[str, TenantUser]
-    progress: Progress | None
-    total: int
-    done: int = 0
-    final: dict[tuple[str, WriteKind], WriteAttempt] = field(default_factory=dict)
-    results: dict[str, UserResult] = field(default_factory=dict)  # settled users: failures, in-sync, unknown
-    audit_error: str | None = None
-    lost_batches: int = 0  # batches in a row that got no usable answer at all
-    answered: dict[tuple[str, WriteKind], WriteAttempt] = field(default_factory=dict)  # last answer per write
-    at_graph: set[tuple[str, WriteKind]] = field(default_factory=set)  # sent, and its answer not yet in
-    abandoned: set[tuple[str, WriteKind]] = field(default_factory=set)  # cut off at a stop while at Graph
-
-    def note(self, count: int) -> None:
-        self.done += count
-        if self.progress:
-            self.progress(self.done, self.total)
-
-    def on_sent(self, writes: Sequence[Write]) -> None:
-        self.at_graph.update((write.change.user_id, write.kind) for write in writes)
-
-    def on_answers(self, answers: list[tuple[Write, WriteAttempt]]) -> None:
-        for write, attempt in answers:
-            self.answered[(write.change.user_id, write.kind)] = attempt
-            self.at_graph.discard((write.change.user_id, write.kind))
-        try:
-            self.audit.results(answers)
-        except AuditError as exc:
-            self.audit_failed(str(exc))
-
-    def audit_failed(self, message: str) -> None:
-        self.audit_error = self.audit_error or message
-        self.switch.request(StopReason.AUDIT_FAILED, message)
 
 
 async def execute(
@@ -136,7 +62,7 @@ async def execute(
     `settled`: users of the plan decided before any write (a saved plan's or an undo's STALE users), counted in the
     result and the audit log's end record like the rest."""
     started = time.monotonic()
-    run = _Run(backend, audit, switch or StopSwitch(), before, progress, _count_writes(changes))
+    run = WriteRun(backend, audit, switch or StopSwitch(), before, progress, _count_writes(changes))
     watch_waiting(run.switch, backend)
     sent: set[str] = set()  # users with at least one write sent
     phases = (
@@ -179,7 +105,7 @@ async def execute(
 
 
 def _user_results(
-    run: _Run, changes: Sequence[UserChange], sent: set[str], settled: Sequence[UserResult]
+    run: WriteRun, changes: Sequence[UserChange], sent: set[str], settled: Sequence[UserResult]
 ) -> tuple[tuple[UserResult, ...], int]:
     """Every planned user's result but the applied ones, which are counted, not listed (the audit log names each)."""
     results = list(settled)
@@ -199,14 +125,14 @@ def _count_writes(changes: Sequence[UserChange]) -> int:
     return sum(1 for c in changes if c.set_usage_location) + sum(1 for c in changes if c.changes_licenses)
 
 
-def _all_written(run: _Run, change: UserChange) -> bool:
+def _all_written(run: WriteRun, change: UserChange) -> bool:
     kinds = [WriteKind.USAGE_LOCATION] if change.set_usage_location else []
     if change.changes_licenses:
         kinds.append(WriteKind.LICENSES)
     return all((change.user_id, kind) in run.final and run.final[(change.user_id, kind)].ok for kind in kinds)
 
 
-async def _phase(run: _Run, writes: list[Write]) -> set[str]:
+async def _phase(run: WriteRun, writes: list[Write]) -> set[str]:
     """Send `writes` batch by batch; settle each; read back the uncertain ones. Returns the users sent."""
     size = run.backend.batch_size
     queue = [writes[i : i + size] for i in range(0, len(writes), size)]
@@ -239,7 +165,7 @@ async def _phase(run: _Run, writes: list[Write]) -> set[str]:
     return sent
 
 
-def _last_answer(run: _Run, write: Write) -> WriteAttempt | None:
+def _last_answer(run: WriteRun, write: Write) -> WriteAttempt | None:
     """A write whose batch was abandoned at a stop: no answer if Graph had it when the run gave up (to be read
     back, and Graph may yet carry it out), else its last answer; None if it never left (held by the pacing)."""
     key = (write.change.user_id, write.kind)
@@ -252,7 +178,7 @@ def _last_answer(run: _Run, write: Write) -> WriteAttempt | None:
 LOST_BATCHES_BEFORE_STOP = 3  # one dropped connection is read back; three in a row mean Graph is down
 
 
-async def _send(run: _Run, chunk: list[Write]) -> list[WriteAttempt | None]:
+async def _send(run: WriteRun, chunk: list[Write]) -> list[WriteAttempt | None]:
     """Send `chunk`; the last attempt of each write, None for a write that never left (the backend was stopped
     before `on_sent` saw it: not attempted, whatever else the backend says of it)."""
     left: set[tuple[str, WriteKind]] = set()
@@ -268,7 +194,7 @@ async def _send(run: _Run, chunk: list[Write]) -> list[WriteAttempt | None]:
     return [a if (w.change.user_id, w.kind) in left else None for w, a in zip(chunk, attempts, strict=True)]
 
 
-async def _write(run: _Run, chunk: list[Write], on_sent: Callable[[Sequence[Write]], None]) -> list[WriteAttempt]:
+async def _write(run: WriteRun, chunk: list[Write], on_sent: Callable[[Sequence[Write]], None]) -> list[WriteAttempt]:
     try:
         attempts = await run.backend.write(chunk, run.on_answers, run.switch.keep_trying, on_sent)
     except RetryableError as exc:  # the $batch itself got no answer after every retry: it may have been applied
@@ -318,7 +244,7 @@ def _attempt_without_answer(
     return WriteAttempt(method, url, body, status, message, request_id, trustworthy=trustworthy)
 
 
-def _settle(run: _Run, chunk: Sequence[Write], attempts: Sequence[WriteAttempt | None]) -> None:
+def _settle(run: WriteRun, chunk: Sequence[Write], attempts: Sequence[WriteAttempt | None]) -> None:
     for write, attempt in zip(chunk, attempts, strict=True):
         if attempt is None:
             continue  # never left for Graph: not attempted

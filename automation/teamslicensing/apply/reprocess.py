@@ -4,17 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 from teamslicensing.apply.audit import AuditLog
 from teamslicensing.apply.batches import send_audited, status_of
+from teamslicensing.apply.run import WriteBackend
 from teamslicensing.apply.stop import StopSwitch, watch_waiting
 from teamslicensing.graph.requests import reprocess_request
 from teamslicensing.model.outcome import UserResult, WriteAttempt
 from teamslicensing.plan.reprocess import ReprocessTarget
-
-if TYPE_CHECKING:
-    from teamslicensing.apply.executor import WriteBackend
 
 
 async def reprocess_users(

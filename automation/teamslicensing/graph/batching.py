@@ -16,17 +16,19 @@ settled.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import functools
 import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
 
 import httpx
 
 from teamslicensing.errors import AuthenticationError, GraphError, RetryableError
-from teamslicensing.graph.pacing import own_quota, pause
+from teamslicensing.graph.pacing import WritePacer, own_quota, pause
+from teamslicensing.graph.retries import RetryPolicy
 from teamslicensing.graph.tokens import NOT_RENEWABLE, REFUSED_AGAIN, claims_challenge
 from teamslicensing.graph.wire import (
     TRANSIENT_STATUSES,
@@ -40,8 +42,41 @@ from teamslicensing.graph.wire import (
     status_of,
 )
 
-if TYPE_CHECKING:
-    from teamslicensing.graph.client import Graph
+
+class BatchTransport(Protocol):
+    """What a `$batch` run uses of the Graph client (`graph.client.Graph`): its sending, its one retry policy,
+    its write pace and its token renewal."""
+
+    pacer: WritePacer
+    slots: asyncio.Semaphore  # batches in flight
+    warmup: asyncio.Lock  # held by the one write batch in flight while the pacer warms up
+    pace_writes: bool
+    retry: RetryPolicy
+    write_requests: int
+    retries: int
+
+    @property
+    def tokens_refreshable(self) -> bool: ...
+
+    async def renew_token(self, refused: str, claims: str | None) -> None: ...
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        body: Any = None,
+        extra_headers: dict[str, str] | None = None,
+        tokens_used: list[str] | None = None,
+    ) -> httpx.Response: ...
+
+    async def with_retries(
+        self,
+        send: Callable[[], Awaitable[httpx.Response]],
+        *,
+        repeatable: bool = True,
+        keep_trying: Callable[[], bool] | None = None,
+    ) -> httpx.Response: ...
+
 
 Answers = list[tuple[BatchRequest, BatchResponse]]
 NOT_SENT = "not sent: the run was stopping before it left"  # the note of an item settled without an attempt
@@ -62,7 +97,7 @@ class BatchRun:
 
     def __init__(
         self,
-        graph: Graph,
+        graph: BatchTransport,
         requests: Sequence[BatchRequest],
         on_round: Callable[[Answers], None] | None,
         keep_trying: Callable[[], bool] | None,
