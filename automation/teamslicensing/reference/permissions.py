@@ -28,6 +28,9 @@ from importlib.resources import files
 from typing import Any
 from urllib.parse import urlsplit
 
+from teamslicensing.model.desired import SELECTABLE_ATTRIBUTES
+from teamslicensing.model.tenant import USER_FIELDS
+
 __all__ = [
     "MODES",
     "REQUESTS",
@@ -48,22 +51,9 @@ _DATA_FILE = "graph-permissions.json"
 # what the tool reads of a user, and of a group (the tenant read's $select lists, with every selectable attribute)
 USER_PROPERTIES = frozenset(
     {
-        "id",
-        "userPrincipalName",
-        "displayName",
-        "accountEnabled",
-        "usageLocation",
-        "assignedLicenses",
-        "licenseAssignmentStates",
-        "onPremisesExtensionAttributes",
-        "department",
-        "country",
-        "jobTitle",
-        "companyName",
-        "officeLocation",
-        "city",
-        "state",
-        "employeeType",
+        *USER_FIELDS,
+        "onPremisesExtensionAttributes",  # where Graph keeps extensionAttribute1..15
+        *(name for name in SELECTABLE_ATTRIBUTES if not name.startswith("extensionAttribute")),
     }
 )
 GROUP_PROPERTIES = frozenset({"id", "displayName", "assignedLicenses", "licenseProcessingState"})
