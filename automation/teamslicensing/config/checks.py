@@ -360,12 +360,45 @@ def _same(a: str, b: str) -> bool:
 
 
 def _catalog_knows(ref: str, catalog: Catalog) -> bool:
-    return is_guid(ref) or bool(catalog.by_part_number(ref))
+    return is_guid(ref) or bool(catalog.resolve(ref))
 
 
 def _unknown_license(ref: str, catalog: Catalog, aliases: dict[str, Any], *, in_alias: bool = False) -> str:
-    choices = [sku.part_number for sku in catalog.skus] + ([] if in_alias else list(aliases))
-    where = "a skuPartNumber in Microsoft's catalogue or a skuId GUID"
+    where = "a skuPartNumber, product name or skuId of Microsoft's catalogue"
     if not in_alias:
         where = "an alias under 'licenses', " + where
-    return f"unknown license '{ref}': not {where}" + _suggest(ref, choices)
+    return f"unknown license '{ref}': not {where}" + license_hint(ref, catalog, [] if in_alias else list(aliases))
+
+
+def license_hint(ref: str, catalog: Catalog, aliases: list[str]) -> str:
+    """What the admin may have meant: the SKU a service plan's name belongs to, a product name, a part number or
+    alias spelt nearly so, or the SKUs whose names hold the words; else how to look."""
+    plan = catalog.service_plan(ref)
+    if plan is not None:
+        carriers = sorted((s for s in catalog.skus if plan in s.service_plans), key=lambda s: len(s.service_plans))
+        if carriers:
+            sku = carriers[0]
+            return f" ({ref} is a service plan; did you mean the SKU '{sku.part_number}' ({sku.product_name})?)"
+    holding = [s for s in catalog.skus if _name_holds(s.product_name, ref)]
+    if holding:
+        listed = ", ".join(f"'{s.product_name}' ({s.part_number})" for s in holding[:5])
+        more = f" and {len(holding) - 5} more" if len(holding) > 5 else ""
+        return f' (products named so: {listed}{more}; `teams-licensing skus --search "{ref}"` shows their plans)'
+    by_folded = {name.casefold(): name for name in catalog.product_names}
+    named = difflib.get_close_matches(ref.casefold(), list(by_folded), n=1, cutoff=0.75)
+    if named:
+        sku = catalog.by_name(by_folded[named[0]])[0]
+        return f" (did you mean '{by_folded[named[0]]}', {sku.part_number}?)"
+    spelt = _suggest(ref, [sku.part_number for sku in catalog.skus] + aliases)
+    if spelt.startswith(" (did you mean"):
+        return spelt
+    found = catalog.search(ref)
+    if found:
+        listed = ", ".join(f"{s.part_number} ({s.product_name})" for s in found[:5])
+        more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+        return f' (SKUs whose names hold it: {listed}{more}; `teams-licensing skus --search "{ref}"` lists them)'
+    return " (find it with `teams-licensing skus --search TEXT`)"
+
+
+def _name_holds(name: str, words: str) -> bool:
+    return " ".join(words.split()).casefold() in " ".join(name.split()).casefold()
