@@ -4,13 +4,14 @@ selections). The meaning checks read the raw data defensively so they still run 
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
 from teamslicensing.config.filemodel import DesiredStateFile, IncludedMinutesEntry, minutes_overrides
+from teamslicensing.config.licensehints import license_hint
+from teamslicensing.config.suggest import suggest
 from teamslicensing.config.yamlsource import Loc, YamlDocument
 from teamslicensing.errors import Problem
 from teamslicensing.model.capability import is_guid
@@ -25,7 +26,7 @@ def validation_problems(document: YamlDocument, exc: ValidationError) -> Iterato
         kind = error["type"]
         if kind == "extra_forbidden":
             key = str(loc[-1])
-            message = f"unknown key '{key}'" + _suggest(key, _allowed_keys(loc[:-1]))
+            message = f"unknown key '{key}'" + suggest(key, _allowed_keys(loc[:-1]))
             yield document.problem(loc, f"{_dotted(loc[:-1])}{message}", key=True)
         elif kind == "missing":
             yield document.problem(loc[:-1], f"{_dotted(loc[:-1])}missing required key '{loc[-1]}'")
@@ -33,7 +34,7 @@ def validation_problems(document: YamlDocument, exc: ValidationError) -> Iterato
             key_loc = loc[:-1]
             key = str(key_loc[-1])
             choices = _literal_choices(error)
-            detail = f"unknown key '{key}'" + _suggest(key, choices) if choices else f"key '{key}': {error['msg']}"
+            detail = f"unknown key '{key}'" + suggest(key, choices) if choices else f"key '{key}': {error['msg']}"
             yield document.problem(key_loc, f"{_dotted(key_loc[:-1])}{detail}", key=True)
         else:
             loc = tuple(part for part in loc if not _is_union_branch(part))
@@ -51,14 +52,6 @@ def _dotted(loc: Loc) -> str:
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return f"{text}: " if text else ""
-
-
-def _suggest(word: str, choices: list[str]) -> str:
-    close = [c for c in choices if c.lower().startswith(word.lower())] if len(word) >= 3 else []
-    close = close or difflib.get_close_matches(word, choices, n=1, cutoff=0.55)
-    if close:
-        return f" (did you mean '{close[0]}'?)"
-    return f" (expected one of: {', '.join(choices)})" if 0 < len(choices) <= 8 else ""
 
 
 def _literal_choices(error: Any) -> list[str]:
@@ -351,7 +344,7 @@ def _disabled_plan_problems(
             choices = sorted({plan.name for sku in skus for plan in sku.service_plans})
             yield document.problem(
                 (*loc, ref, position),
-                f"service plan '{plan_name}' is not part of {skus[0].part_number}" + _suggest(plan_name, choices),
+                f"service plan '{plan_name}' is not part of {skus[0].part_number}" + suggest(plan_name, choices),
             )
 
 
@@ -368,37 +361,3 @@ def _unknown_license(ref: str, catalog: Catalog, aliases: dict[str, Any], *, in_
     if not in_alias:
         where = "an alias under 'licenses', " + where
     return f"unknown license '{ref}': not {where}" + license_hint(ref, catalog, [] if in_alias else list(aliases))
-
-
-def license_hint(ref: str, catalog: Catalog, aliases: list[str]) -> str:
-    """What the admin may have meant: the SKU a service plan's name belongs to, a product name, a part number or
-    alias spelt nearly so, or the SKUs whose names hold the words; else how to look."""
-    plan = catalog.service_plan(ref)
-    if plan is not None:
-        carriers = sorted((s for s in catalog.skus if plan in s.service_plans), key=lambda s: len(s.service_plans))
-        if carriers:
-            sku = carriers[0]
-            return f" ({ref} is a service plan; did you mean the SKU '{sku.part_number}' ({sku.product_name})?)"
-    holding = [s for s in catalog.skus if _name_holds(s.product_name, ref)]
-    if holding:
-        listed = ", ".join(f"'{s.product_name}' ({s.part_number})" for s in holding[:5])
-        more = f" and {len(holding) - 5} more" if len(holding) > 5 else ""
-        return f' (products named so: {listed}{more}; `teams-licensing skus --search "{ref}"` shows their plans)'
-    by_folded = {name.casefold(): name for name in catalog.product_names}
-    named = difflib.get_close_matches(ref.casefold(), list(by_folded), n=1, cutoff=0.75)
-    if named:
-        sku = catalog.by_name(by_folded[named[0]])[0]
-        return f" (did you mean '{by_folded[named[0]]}', {sku.part_number}?)"
-    spelt = _suggest(ref, [sku.part_number for sku in catalog.skus] + aliases)
-    if spelt.startswith(" (did you mean"):
-        return spelt
-    found = catalog.search(ref)
-    if found:
-        listed = ", ".join(f"{s.part_number} ({s.product_name})" for s in found[:5])
-        more = f" and {len(found) - 5} more" if len(found) > 5 else ""
-        return f' (SKUs whose names hold it: {listed}{more}; `teams-licensing skus --search "{ref}"` lists them)'
-    return " (find it with `teams-licensing skus --search TEXT`)"
-
-
-def _name_holds(name: str, words: str) -> bool:
-    return " ".join(words.split()).casefold() in " ".join(name.split()).casefold()
