@@ -5,45 +5,20 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-import teamslicensing.deploy
 from teamslicensing import __version__
-from teamslicensing.cli import main
-from teamslicensing.deploy.options import Pace
-from tests.support.fakearm import ARM_TOKEN, STORAGE_TOKEN, FakeAzure, fake_azure
-from tests.support.fakearm.bundles import make_test_bundle
+from tests.support.fakearm import ARM_TOKEN, FakeAzure, fake_azure
+from tests.support.fakearm.cli import deploy
+
+pytestmark = pytest.mark.usefixtures("fast_and_signed_in")
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config" / "licensing.yaml"
 RUNBOOK = "Reconcile-TeamsLicenses"
-
-
-@pytest.fixture(autouse=True)
-def fast_and_signed_in(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Azure's pace scaled down (5 imports a second instead of every 30 s), and the tokens the fakes accept."""
-    monkeypatch.setattr(teamslicensing.deploy, "DEFAULT_PACE", Pace(poll_seconds=0.01, window_seconds=1.0))
-    monkeypatch.setenv("TEAMS_LICENSING_ARM_TOKEN", ARM_TOKEN)
-    monkeypatch.setenv("TEAMS_LICENSING_STORAGE_TOKEN", STORAGE_TOKEN)
-
-
-@pytest.fixture
-def bundle(tmp_path: Path) -> Path:
-    return make_test_bundle(tmp_path / "made", __version__)
-
-
-@pytest.fixture
-def azure(tmp_path: Path) -> Iterator[FakeAzure]:
-    with fake_azure(tmp_path) as fake:
-        yield fake
-
-
-def deploy(azure: FakeAzure, bundle: Path, *extra: str) -> int:
-    return main(["deploy", "automation", *azure.cli_args(), "--bundle", str(bundle), *extra])
 
 
 def test_a_first_deploy_sets_everything_up_and_a_second_changes_nothing(

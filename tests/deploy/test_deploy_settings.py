@@ -4,41 +4,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-import teamslicensing.deploy
-from teamslicensing import __version__
 from teamslicensing.cli import main
-from teamslicensing.deploy.options import Pace
-from tests.support.fakearm import ARM_TOKEN, STORAGE_TOKEN, FakeAzure, fake_azure
-from tests.support.fakearm.bundles import ROOT, make_test_bundle
+from tests.support.fakearm import FakeAzure
+from tests.support.fakearm.bundles import ROOT
+from tests.support.fakearm.cli import deploy
+
+pytestmark = pytest.mark.usefixtures("fast_and_signed_in")
 
 CONFIG = ROOT / "config" / "licensing.yaml"
-
-
-@pytest.fixture(autouse=True)
-def fast_and_signed_in(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(teamslicensing.deploy, "DEFAULT_PACE", Pace(poll_seconds=0.01, window_seconds=1.0))
-    monkeypatch.setenv("TEAMS_LICENSING_ARM_TOKEN", ARM_TOKEN)
-    monkeypatch.setenv("TEAMS_LICENSING_STORAGE_TOKEN", STORAGE_TOKEN)
-
-
-@pytest.fixture
-def bundle(tmp_path: Path) -> Path:
-    return make_test_bundle(tmp_path / "made", __version__)
-
-
-@pytest.fixture
-def azure(tmp_path: Path) -> Iterator[FakeAzure]:
-    with fake_azure(tmp_path) as fake:
-        yield fake
-
-
-def deploy(azure: FakeAzure, bundle: Path, *extra: str) -> int:
-    return main(["deploy", "automation", *azure.cli_args(), "--bundle", str(bundle), *extra])
 
 
 def by_hand(azure: FakeAzure, name: str, value: str, *, encrypted: bool) -> None:
