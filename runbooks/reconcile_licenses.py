@@ -31,10 +31,11 @@ failed, the time budget ran out or the job was stopped (SIGTERM): what was appli
 `exitCode`: 0 when all is well; 1 on a bad setting or configuration, a Graph or Storage error, a plan over a limit,
 any failed write, or the tenant's lease lost; 4 when the time budget (default 150 minutes, below Azure Automation's
 3-hour fair share) left work for the next run, or another job held the tenant's lease for all of the lease wait
-(`stopped.reason` "tenantLocked"); 3 when error-severity gaps remain (in both modes); 143 when stopped by SIGTERM.
-The process exits with the same status, except 3: error gaps are findings about users, reported in the output and
-the JSON line, not a failure of the run, so the job completes (`job_status`). Any other non-zero status fails the
-Automation job. Pending changes in plan mode are not a failure either.
+(`stopped.reason` "tenantLocked"); 3 when error-severity gaps remain (in every mode); 143 when stopped by SIGTERM.
+The process exits with the same status, except 3, in every mode: error gaps are findings about users, reported in
+the output and the JSON line (`exitCode` 3, `errorGaps`), not a failure of the run, so the job completes
+(`job_status`), as `plan --detailed-exitcode`'s 3 and apply's 3 pass the CI recipes' steps. Any other non-zero
+status fails the Automation job. Pending changes in plan mode are not a failure either.
 """
 
 from __future__ import annotations
@@ -46,13 +47,11 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from teamslicensing.app import PlanRun, TenantSource
-    from teamslicensing.model.outcome import ApplyResult
+    from teamslicensing.job import JobSettings
 
 RESULT_VERSION = 1
 FAILED_BEFORE_START = 1  # teamslicensing.exitcodes.EXIT_FAILURE, spelled out: the package may be what is missing
@@ -86,23 +85,6 @@ class SettingError(Exception):
     """A runbook setting is missing or malformed."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    config: str
-    mode: str
-    max_changes: int | None
-    max_removals: int | None
-    time_budget_minutes: float
-    managed_identity_client_id: str | None
-    cloud: str
-    graph_url: str | None
-    access_token: str | None = field(repr=False)  # never in a log, even if Settings is printed
-    usage_days: int = 90
-    audit_container: str | None = None  # https://ACCOUNT.blob.core.windows.net/CONTAINER
-    storage_token: str | None = field(default=None, repr=False)  # a Storage token (emulators, tests), never logged
-    lease_wait_minutes: float = DEFAULT_LEASE_WAIT_MINUTES
-
-
 def automation_variable_reader() -> Callable[[str], str | None] | None:
     """`automationassets.get_automation_variable` inside Azure Automation; None elsewhere (it is not on PyPI)."""
     try:
@@ -122,7 +104,11 @@ def automation_variable_reader() -> Callable[[str], str | None] | None:
 
 def read_settings(
     variables: Callable[[str], str | None] | None, environ: dict[str, str] | os._Environ[str] | None = None
-) -> Settings:
+) -> JobSettings:
+    """The job's settings: each from its Automation variable, else its environment variable; a bad one is a
+    SettingError naming both."""
+    from teamslicensing.job import JobSettings
+
     environ = os.environ if environ is None else environ
     raw: dict[str, str | None] = {}
     for key, (variable, env) in SETTINGS.items():
@@ -159,7 +145,7 @@ def read_settings(
             container = checked_container(container)
         except BlobError as exc:
             raise SettingError(f"{_names('audit_container')}: {exc}") from exc
-    return Settings(
+    return JobSettings(
         config,
         mode,
         max_changes,
@@ -173,6 +159,7 @@ def read_settings(
         container,
         raw["storage_token"],
         float(DEFAULT_LEASE_WAIT_MINUTES if lease_wait is None else lease_wait),
+        SETTINGS,
     )
 
 
@@ -212,190 +199,55 @@ def config_file(config: str) -> Iterator[Path]:
 
 
 def main(out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run the job; its exit code (also the JSON line's `exitCode`)."""
     out = out or sys.stdout
     err = err or sys.stderr
     document: dict[str, Any] = {"teamsLicensing": RESULT_VERSION, "mode": None}
+    with _signals_stop():  # from the first thing: a job stopped while it starts still ends with its JSON line
+        try:
+            return _main(document, out, err)
+        except KeyboardInterrupt as exc:  # a signal outside the writes (which stop on their own and report)
+            code = int(getattr(exc, "exit_code", 130))  # _Stopped here, or app.signals.SignalStop from a read
+            name = "SIGTERM" if code == 143 else "SIGINT"
+            return _fail(out, err, document, f"{name} received outside the writes: nothing more was written", code)
+        except SettingError as exc:
+            return _fail(out, err, document, str(exc))
+        except MemoryError:  # the sandbox's 400 MB: the job still ends with its summary line and the JSON line
+            message = "out of memory (Azure Automation gives a job 400 MB): stopped; the audit records in this output "
+            return _fail(out, err, document, message + "name every write that was sent")
+        except OSError as exc:  # a file the system refused: a message, like the CLI's
+            return _fail(out, err, document, f"{exc.filename or 'error'}: {exc.strerror or exc}")
+        except Exception as exc:  # a bug: still one line and the JSON line, never a bare traceback in the job
+            if _is_tool_error(exc):
+                return _fail(out, err, document, str(exc))
+            message = f"internal error: {type(exc).__name__}: {exc} (a bug in teams-licensing)"
+            return _fail(out, err, document, message)
+
+
+def _main(document: dict[str, Any], out: TextIO, err: TextIO) -> int:
     try:
-        from teamslicensing.errors import TeamsLicensingError
+        import teamslicensing.errors  # noqa: F401 -- the package is what may be missing
     except ImportError as exc:  # the package is not in the runtime environment
         return _fail(out, err, document, f"cannot import teamslicensing: {exc}; upload its wheels first")
-    try:
-        settings = read_settings(automation_variable_reader())
-        document["mode"] = settings.mode
-        from teamslicensing.graph.blobread import stored_text  # a blob URL deploy stored: its text
+    settings = read_settings(automation_variable_reader())
+    document["mode"] = settings.mode
+    from teamslicensing.graph.blobread import stored_text  # a blob URL deploy stored: its text
+    from teamslicensing.job import run_job
 
-        config = stored_text(settings.config, settings.managed_identity_client_id, settings.storage_token)
-        with config_file(config) as path, _signals_stop():
-            return _run(settings, path, document, out, err)
-    except KeyboardInterrupt as exc:  # a signal outside the writes (which stop on their own and report)
-        code = int(getattr(exc, "exit_code", 130))  # _Stopped here, or app.signals.SignalStop from a read
-        name = "SIGTERM" if code == 143 else "SIGINT"
-        return _fail(out, err, document, f"{name} received outside the writes: nothing more was written", code)
-    except (SettingError, TeamsLicensingError) as exc:
-        return _fail(out, err, document, str(exc))
-    except MemoryError:  # the sandbox's 400 MB: the job still ends with its summary line and the JSON line
-        message = "out of memory (Azure Automation gives a job 400 MB): stopped; the audit records in this output "
-        return _fail(out, err, document, message + "name every write that was sent")
-    except OSError as exc:  # a file the system refused: a message, like the CLI's
-        return _fail(out, err, document, f"{exc.filename or 'error'}: {exc.strerror or exc}")
-    except Exception as exc:  # a bug: still one line and the JSON line, never a bare traceback in the job
-        return _fail(out, err, document, f"internal error: {type(exc).__name__}: {exc} (a bug in teams-licensing)")
+    config = stored_text(settings.config, settings.managed_identity_client_id, settings.storage_token)
+    with config_file(config) as path:
+        return run_job(settings, path, document, out, err, _json_line)
 
 
-def _run(settings: Settings, path: Path, document: dict[str, Any], out: TextIO, err: TextIO) -> int:
-    import time
-
-    from teamslicensing import app
-    from teamslicensing.graph import Connection
-    from teamslicensing.report import summary_line
-    from teamslicensing.report.joblog import job_summary, plan_counts_json
-    from teamslicensing.report.outcome import outcome_line
-
-    started = time.monotonic()
-    connection = Connection.from_options(settings.cloud, settings.graph_url, settings.managed_identity_client_id)
-    source = app.TenantSource(
-        graph=app.GraphAccess(connection, settings.access_token, lambda line: print(line, file=out))
-    )
-    if settings.mode == "usage":
-        return _usage(settings, path, source, document, out)
-    outcome: ApplyResult | None = None
-    try:
-        with _writer(settings, source, out) as source:
-            run = app.plan(path, source)  # every configuration error surfaces before Graph is asked anything
-            summary = job_summary(run.plan, run.origin, settings.mode, connection.graph_url)
-            out.writelines(f"{line}\n" for line in summary)
-            out.flush()
-            document.update(plan_counts_json(run.plan))
-            if settings.mode == "apply":
-                outcome = _apply(settings, run, started, document, out, err)
-    except app.LeaseWaitStopped as exc:  # another run kept the tenant, or the job was stopped while waiting
-        print(outcome_line(exc.outcome), file=out)
-        return _finish(document, exc.outcome, False, out)
-    if run.plan.has_errors:
-        print(f"Error-severity gaps remain: {summary_line(run.plan)}", file=err)
-    return _finish(document, outcome, run.plan.has_errors, out)
-
-
-@contextlib.contextmanager
-def _writer(settings: Settings, source: TenantSource, out: TextIO) -> Iterator[TenantSource]:
-    """Apply mode holds, from before the tenant is read, the lock of one run per tenant on this machine and, with
-    an audit container, the tenant's lease there: one run per tenant across jobs. Plan mode takes neither."""
-    from teamslicensing import app
-
-    if settings.mode != "apply":
-        yield source
-        return
-    lease = None
-    if settings.audit_container is not None:
-        lease = app.LeaseOptions(
-            settings.audit_container,
-            wait=settings.lease_wait_minutes * 60,
-            managed_identity_client_id=settings.managed_identity_client_id,
-            storage_token=settings.storage_token,
-            command="the runbook",
-            notice=lambda line: print(line, file=out, flush=True),
-        )
-    with app.writer_lock(source), app.tenant_lease(source, lease) as leased:
-        yield leased
-
-
-def _apply(
-    settings: Settings, run: PlanRun, started: float, document: dict[str, Any], out: TextIO, err: TextIO
-) -> ApplyResult | None:
-    """Write the plan (within the limits and the time budget), keep the audit log, say what happened."""
-    from teamslicensing import app
-    from teamslicensing.apply.audit import default_audit_path
-    from teamslicensing.report.outcome import failure_lines, outcome_line
-    from teamslicensing.report.progress import ProgressLines
-
-    result = run.plan
-    if result.is_empty:
-        print("Nothing to apply.", file=out)
-        return None
-    limit = settings.max_changes if settings.max_changes is not None else run.max_changes
-    removals = settings.max_removals if settings.max_removals is not None else run.max_removals
-    # refused into main: one line, exit 1
-    app.check_applicable(result, limit, _names("max_changes"), removals, _names("max_removals"))
-    audit = default_audit_path(tempfile.gettempdir())
-    print(f"Applying {len(result.changes)} change(s); audit log {audit}", file=out)
-    options = app.ApplyOptions(
-        audit_path=audit,
-        deadline=started + settings.time_budget_minutes * 60,
-        progress=ProgressLines(out),  # progress: output, not errors
-        # the sandbox's temp folder goes with the job; its output stays (about 30 days): the audit records go
-        # there too, each before its write, and `teams-licensing undo OUTPUT_FILE` reads them from it
-        audit_mirror=out,
-    )
-    try:
-        outcome = app.apply(run, options)
-    finally:
-        if settings.audit_container:  # whatever happened, the log that exists is kept
-            document.update(_store_audit(settings, audit, out, err))
-    print(outcome_line(outcome), file=out)
-    for line in failure_lines(outcome):
-        print(line, file=out)
-    return outcome
-
-
-def _finish(document: dict[str, Any], outcome: ApplyResult | None, gaps_remain: bool, out: TextIO) -> int:
-    """The apply result (all zero without one) and the exit status into the JSON line, written last."""
-    from teamslicensing.exitcodes import EXIT_GAPS, EXIT_OK, for_writes
-    from teamslicensing.model.outcome import ApplyResult
-    from teamslicensing.report.outcome import outcome_json
-
-    status = EXIT_GAPS if gaps_remain else EXIT_OK
-    if outcome is not None:
-        status = for_writes(outcome, gaps_remain)
-    document.update(outcome_json(outcome if outcome is not None else ApplyResult((), 0.0, 0)))
-    document["exitCode"] = status
-    document["error"] = None
-    out.write(json.dumps(document, separators=(",", ":")) + "\n")
-    out.flush()
-    return status
-
-
-def _store_audit(settings: Settings, audit: Path, out: TextIO, err: TextIO) -> dict[str, Any]:
-    """Copy the audit log into the blob container; a failure is said (the records are in the job output too)."""
-    from teamslicensing import app
-    from teamslicensing.errors import TeamsLicensingError
-
-    assert settings.audit_container is not None
-    try:
-        url = app.store_audit(
-            audit,
-            settings.audit_container,
-            managed_identity_client_id=settings.managed_identity_client_id,
-            access_token=settings.storage_token,
-        )
-    except (TeamsLicensingError, OSError) as exc:
-        print(f"The audit log was not stored in {settings.audit_container}: {exc} (it is in this output)", file=err)
-        return {"auditBlob": None, "auditBlobError": str(exc)}
-    print(f"Audit log stored: {url}", file=out)
-    return {"auditBlob": url, "auditBlobError": None}
-
-
-def _usage(settings: Settings, path: Path, source: Any, document: dict[str, Any], out: TextIO) -> int:
-    """Usage mode: the usage report of the last `usage_days` days in the job output, its JSON in the JSON line."""
-    from teamslicensing import app
-    from teamslicensing.app.usage import UsageWindow
-    from teamslicensing.exitcodes import EXIT_GAPS, EXIT_OK
-    from teamslicensing.model.plan import Severity
-    from teamslicensing.report.usage import render_usage, usage_to_json
-
-    report = app.usage(path, source, UsageWindow(days=settings.usage_days))
-    out.write(render_usage(report, "text", title=f"teams-licensing usage: the last {settings.usage_days} days"))
-    status = EXIT_GAPS if any(g.severity is Severity.ERROR for g in report.gaps) else EXIT_OK
-    document["usage"] = usage_to_json(report)
-    document["exitCode"] = status
-    document["error"] = None
-    out.write(json.dumps(document, separators=(",", ":")) + "\n")
-    out.flush()
-    return status
+def _is_tool_error(exc: Exception) -> bool:
+    """A TeamsLicensingError: a message for the admin, not a bug (the package may not import, so looked up)."""
+    errors = sys.modules.get("teamslicensing.errors")
+    return errors is not None and isinstance(exc, errors.TeamsLicensingError)
 
 
 def job_status(code: int) -> int:
     """The process's exit status for a result's `exitCode`: 3 (error gaps remain, everything else done) completes
-    the job; the JSON line still says 3."""
+    the job, in every mode; the JSON line still says 3."""
     return 0 if code == 3 else code
 
 
@@ -411,11 +263,17 @@ class _Stopped(KeyboardInterrupt):
 
 @contextlib.contextmanager
 def _signals_stop() -> Iterator[None]:
-    """While reading and planning, SIGTERM and SIGINT end the run with the summary and the JSON line."""
+    """SIGTERM and SIGINT end the job with the summary and the JSON line, wherever it is (the writes and the reads
+    answer them with handlers of their own for a while, and report them). The first one raises _Stopped; the job
+    is ending from then on, and a later one is let go: raising again could cut that ending short."""
     import signal
 
+    raised: list[int] = []
+
     def stop(signum: int, frame: Any) -> None:
-        raise _Stopped(signal.Signals(signum).name, 128 + signum)
+        if not raised:
+            raised.append(signum)
+            raise _Stopped(signal.Signals(signum).name, 128 + signum)
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -425,12 +283,26 @@ def _signals_stop() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def _json_line(document: dict[str, Any], out: TextIO) -> None:
+    """The JSON line, the job's last output, written whole: a signal that comes meanwhile is let go (the job ends
+    as this line says, at once)."""
+    import signal
+
+    line = json.dumps(document, separators=(",", ":")) + "\n"
+    held = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        out.write(line)
+        out.flush()
+    finally:
+        for sig, handler in held.items():
+            signal.signal(sig, handler)
+
+
 def _fail(out: TextIO, err: TextIO, document: dict[str, Any], message: str, code: int = FAILED_BEFORE_START) -> int:
     print(message, file=err)
     err.flush()
     document.update({"exitCode": code, "error": message, "stopped": _stopped(code, message)})
-    out.write(json.dumps(document, separators=(",", ":")) + "\n")
-    out.flush()
+    _json_line(document, out)
     return code
 
 

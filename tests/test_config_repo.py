@@ -4,6 +4,7 @@ subject their jobs present spelled out, and run, step by step, on the demo in a 
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -60,8 +61,13 @@ def test_the_github_recipe_installs_the_pin_and_applies_the_reviewed_saved_plan_
         assert "client-secret" not in login["with"]
         first_tool_step = next(i for i, run in enumerate(runs) if "teams-licensing plan" in run or "apply out/" in run)
         assert steps(job).index(login) < first_tool_step
-    plan_run = next(step["run"] for step in steps(plan_job) if "teams-licensing plan" in step.get("run", ""))
+    plan_step = next(step for step in steps(plan_job) if "teams-licensing plan" in step.get("run", ""))
+    plan_run = plan_step["run"]
     assert 'case "$code" in 0|2|3) ;; *) exit "$code" ;; esac' in plan_run, "error gaps are findings, not failures"
+    signing_key = plan_step["env"]["TEAMS_LICENSING_PLAN_KEY"]
+    assert "github.event_name != 'pull_request' && secrets.TEAMS_LICENSING_PLAN_KEY" in signing_key, (
+        "a pull request's run executes what its branch brings: it never holds the key that vouches for plans"
+    )
     assert not any(step.get("continue-on-error") for step in steps(plan_job))
     upload = next(s for s in steps(plan_job) if s.get("uses", "").startswith("actions/upload-artifact@"))
     download = next(s for s in steps(apply_job) if s.get("uses", "").startswith("actions/download-artifact@"))
@@ -176,6 +182,8 @@ def test_the_github_recipes_steps_plan_the_demo_and_apply_the_saved_plan_in_a_co
     said = dict(line.split("=", 1) for line in outputs.read_text(encoding="utf-8").splitlines())
     assert said["exitcode"] == "3", "the demo's error gaps: exit 3, which does not say whether there are changes"
     assert int(said["changes"]) > 0, "so the JSON report's change count decides: the apply job runs"
+    report = json.loads((repository / "out" / "report.json").read_text(encoding="utf-8"))
+    assert int(said["changes"]) == len(report["changes"]) + len(report["groupChanges"]), "users and groups"
     applied = run_step(apply_run.replace("teams-licensing apply ", f"teams-licensing apply {offline}"), repository, env)
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert "0 failed" in applied.stderr

@@ -164,7 +164,9 @@ def test_a_storm_of_429s_and_503s_ends_with_every_user_applied_in_one_run(
     received has its result record."""
     # scaled down in time like the fake's Retry-After; unpaced, since the pacer takes 429s that come whatever the
     # pace for a quota and slows down (88 s instead of 2 s here): the pace is not what this test is about
-    monkeypatch.setattr("teamslicensing.app.core.Graph", functools.partial(Graph, backoff_base=0.01, pace_writes=False))
+    monkeypatch.setattr(
+        "teamslicensing.app.source.Graph", functools.partial(Graph, backoff_base=0.01, pace_writes=False)
+    )
     users = rollout_document(600)
     fake = fake_for(users, router)
     fake.start_storm(Storm(throttled=0.30, unavailable=0.05, applied=0.5, retry_after=0.01, seed=23))
@@ -239,7 +241,7 @@ def test_a_write_graph_keeps_failing_is_sent_within_the_retry_bounds_then_unknow
     """One user's write is answered 503 every time and never carried out: it is read back and sent again until its
     8th attempt (the bounds of any transient failure); with the bounds spent and no answer to rely on it is
     unresolved, so unknown (Graph may still carry out the last attempt); everyone else is applied."""
-    monkeypatch.setattr("teamslicensing.app.core.Graph", functools.partial(Graph, backoff_base=0.001))
+    monkeypatch.setattr("teamslicensing.app.source.Graph", functools.partial(Graph, backoff_base=0.001))
     fake = fake_for(rollout_document(60), router)
     stuck = "/users/00000000-0000-4000-8000-000000000007/assignLicense"
     operation = fake._operation

@@ -17,7 +17,7 @@ Expected plan: `changes: {upn: {add: [PART | {sku, disabledPlans}], remove: [PAR
 rules, reasons: {PART: why removed}}}` (the whole set; rules and reasons compared when given), `gaps: [[CODE,
 upn|null, PART|null(, severity)]]` (the whole multiset) and optional `seats: {PART: {toAdd, toRemove, available,
 shortfall}}`, `applyWouldRefuse: [{reason, limit, planned} | {reason, code, subjects}]` (the whole list) and
-`rules: {NAME: {selected, changed, adds, removals, withheld}}` (the rules named).
+`rules: {NAME: {selected, changed, adds, removals, withheld, skipped}}` (the rules named).
 """
 
 from __future__ import annotations
@@ -247,6 +247,7 @@ def compact(result: Plan, document: dict[str, Any]) -> dict[str, Any]:
             "adds": r.adds,
             "removals": r.removals,
             "withheld": r.withheld,
+            "skipped": r.skipped,
         }
         for r in result.rule_summaries
     }

@@ -8,6 +8,7 @@ import pytest
 
 EXPORTS = {
     "teamslicensing.app": [
+        "Applied",
         "ApplyOptions",
         "GraphAccess",
         "LeaseOptions",
@@ -15,7 +16,7 @@ EXPORTS = {
         "PlanRun",
         "TenantSource",
         "apply",
-        "check_applicable",
+        "apply_plan",
         "export",
         "export_calls",
         "is_plan_file",
@@ -31,6 +32,7 @@ EXPORTS = {
         "undo",
         "usage",
         "validate",
+        "with_limits",
         "with_usage",
         "writer_lock",
     ],

@@ -368,3 +368,33 @@ def test_json_is_written_piece_by_piece_exactly_as_one_dump_would_write_it(
         streamed = "".join(plan_json_chunks(plan, extra, meta=META))
         assert streamed == json.dumps(whole, indent=2) + "\n"
     assert sum(1 for _ in plan_json_chunks(PLAN)) > len(PLAN.changes) + len(PLAN.gaps), "one piece per element"
+
+
+def test_every_format_counts_a_rules_protected_and_disabled_users_as_skipped(tmp_path: Path) -> None:
+    """On the demo, sales-voice selects users it would change who are protected (breakglass, heidi) or disabled
+    (quentin): each report's rule table counts them as skipped, beside withheld (what a gap held back), and a user
+    the rule leaves alone because nothing needed changing is not counted."""
+    config = str(ROOT / "config" / "licensing.yaml")
+    snapshot = str(ROOT / "config" / "examples" / "contoso-tenant.json")
+    shown = {}
+    for fmt in ("json", "text", "markdown", "html", "csv"):
+        out = tmp_path / f"plan.{fmt}"
+        main(["plan", config, "--snapshot", snapshot, "--format", fmt, "--output", str(out)])
+        shown[fmt] = out.read_text(encoding="utf-8")
+    document = json.loads(shown["json"])
+    left_as_is = {g["userPrincipalName"] for g in document["gaps"] if g["code"].endswith("_SKIPPED")}
+    selected = {
+        d["userPrincipalName"] for d in document["decisions"] if any(r["rule"] == "sales-voice" for r in d["rules"])
+    }
+    assert selected & left_as_is == {"breakglass@contoso.com", "heidi@contoso.com", "quentin@contoso.com"}
+    row = next(r for r in document["ruleSummary"] if r["rule"] == "sales-voice")
+    assert row["skipped"] == 3
+    numbers = [str(row[key]) for key in ("selected", "changed", "adds", "removals", "withheld", "skipped")]
+    text_row = next(line for line in shown["text"].splitlines() if line.strip().startswith("sales-voice "))
+    assert text_row.split()[1:] == numbers
+    assert "skipped: wanted, but the user is protected or disabled" in shown["text"]
+    assert "| Rule | Selected | Changed | Adds | Removals | Withheld | Skipped |" in shown["markdown"]
+    assert f"| sales-voice | {' | '.join(numbers)} |" in shown["markdown"]
+    assert "<th class='n'>skipped</th>" in shown["html"]
+    assert f"rule sales-voice: selected {numbers[0]}; changed {numbers[1]}" in shown["csv"]
+    assert f"withheld {numbers[4]}; skipped 3" in shown["csv"]

@@ -227,10 +227,14 @@ def test_failed_writes_fail_the_job_and_are_listed(
     assert any(line.startswith("  FAILED bob@contoso.com: ") for line in summary)
 
 
-def test_settings_never_show_the_access_token() -> None:
-    runbook = load_runbook()
-    settings = runbook.Settings("version: 1", "plan", None, None, 150.0, None, "global", None, "secret-token-value")
+def test_settings_never_show_the_access_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEAMS_LICENSING_CONFIG", "version: 1")
+    monkeypatch.setenv("TEAMS_LICENSING_ACCESS_TOKEN", "secret-token-value")
+    monkeypatch.setenv("TEAMS_LICENSING_STORAGE_TOKEN", "secret-storage-token")
+    settings = load_runbook().read_settings(None)
+    assert settings.access_token == "secret-token-value"
     assert "secret-token-value" not in repr(settings)
+    assert "secret-storage-token" not in repr(settings)
 
 
 def test_apply_mode_writes_nothing_while_a_protected_user_is_not_found(

@@ -16,15 +16,16 @@ EXIT_TERMINATED = 143  # SIGTERM: 128 + 15
 
 # what each code means, for the documentation's exit-code table (generated from this)
 MEANINGS: dict[int, str] = {
-    EXIT_OK: "success (with `--detailed-exitcode`: in sync and no error-severity gap; `apply`/`undo`: every change "
-    "applied, no error-severity gap)",
+    EXIT_OK: "success (`plan` without `--detailed-exitcode`: whatever the plan holds; with it: in sync and no "
+    "error-severity gap; `apply`/`undo`: every change applied, no error-severity gap)",
     EXIT_FAILURE: "failure: invalid configuration, snapshot, plan file or options (a usage error too), an unreadable "
     "or unwritable file, sign-in, Graph or Storage errors, a plan refused by a limit or a blocking gap; for "
     "`apply`/`undo`, any failed write (or one whose outcome is unknown, an audit log that could not be written, or "
     "the tenant's lease lost mid-run)",
     EXIT_CHANGES: "`plan --detailed-exitcode` only: changes are pending",
-    EXIT_GAPS: "error-severity gaps remain (`plan --detailed-exitcode`, and `apply`/`undo` once everything was "
-    "applied); wins over 2",
+    EXIT_GAPS: "error-severity gaps remain: findings about users, not a failed run (`plan --detailed-exitcode`, "
+    "`apply`/`undo` once everything was applied, `usage`, and the runbook's `exitCode` in every mode, whose job "
+    "still completes); wins over 2",
     EXIT_PARTIAL: "`apply`/`undo`/`reprocess`: partial: `--limit` or `--time-budget` left users not attempted (run "
     "again), users of a saved plan or an undo were `STALE` (plan again for them), or another run held the tenant's "
     "lease for all of `--lease-wait` (nothing was read or written; `stopped.reason`: `tenantLocked`)",

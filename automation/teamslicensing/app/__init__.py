@@ -7,11 +7,10 @@ machines apart. Names are re-exported here: callers use `teamslicensing.app`.
 
 from __future__ import annotations
 
+from teamslicensing.app.applying import Applied, apply_plan
 from teamslicensing.app.core import (
     ApplyOptions,
-    GraphAccess,
     PlanRun,
-    TenantSource,
     apply,
     export,
     plan,
@@ -22,15 +21,17 @@ from teamslicensing.app.core import (
     validate,
 )
 from teamslicensing.app.lease import LeaseOptions, LeaseWaitStopped, tenant_lease
+from teamslicensing.app.limits import with_limits
 from teamslicensing.app.meta import report_meta
 from teamslicensing.app.reprocess import reprocess, reprocess_plan
+from teamslicensing.app.source import GraphAccess, TenantSource
 from teamslicensing.app.storage import store_audit
 from teamslicensing.app.usage import export_calls, usage, with_usage
 from teamslicensing.app.writing import writer_lock
-from teamslicensing.apply.guard import check_applicable
 from teamslicensing.apply.planfile import is_plan_file
 
 __all__ = [
+    "Applied",
     "ApplyOptions",
     "GraphAccess",
     "LeaseOptions",
@@ -38,7 +39,7 @@ __all__ = [
     "PlanRun",
     "TenantSource",
     "apply",
-    "check_applicable",
+    "apply_plan",
     "export",
     "export_calls",
     "is_plan_file",
@@ -54,6 +55,7 @@ __all__ = [
     "undo",
     "usage",
     "validate",
+    "with_limits",
     "with_usage",
     "writer_lock",
 ]

@@ -9,16 +9,24 @@ shown. Data flows one way: config -> tenant source -> plan -> apply -> report.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
-from collections.abc import Callable, Collection, Coroutine, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import TextIO, TypeVar
 
+from teamslicensing.app.files import config_digest, written_whole
 from teamslicensing.app.signals import run_stoppable
-from teamslicensing.app.writing import lock_for, opened_audit, stop_signals, watch_lease, write_with
+from teamslicensing.app.source import GraphAccess, TenantSource, duration_text
+from teamslicensing.app.writing import (
+    lock_for,
+    opened_audit,
+    signalled_late,
+    stop_signals,
+    watch_lease,
+    write_with,
+)
 from teamslicensing.apply.executor import Progress, WriteBackend, execute
 from teamslicensing.apply.journal import read_journal
 from teamslicensing.apply.planbasis import stale_groups, stale_users
@@ -26,7 +34,6 @@ from teamslicensing.apply.planfile import SavedPlan, basis_read, plan_key, read_
 from teamslicensing.apply.stop import GRACE_SECONDS, StopSwitch
 from teamslicensing.config import load_desired_state
 from teamslicensing.errors import UsageError
-from teamslicensing.graph import Connection, Graph
 from teamslicensing.model.desired import DesiredState, ReadMode
 from teamslicensing.model.outcome import STALE, ApplyResult, UserResult
 from teamslicensing.model.plan import Plan
@@ -39,39 +46,7 @@ from teamslicensing.reference.availability import load_availability
 from teamslicensing.tenant.live import export_snapshot, read_tenant, read_tenant_parts
 from teamslicensing.tenant.snapshot import load_snapshot
 
-if TYPE_CHECKING:
-    from teamslicensing.app.lease import TenantLease
-
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class GraphAccess:
-    """How to reach Graph: where, and a bearer token when the caller already holds one (else the credential chain)."""
-
-    connection: Connection
-    access_token: str | None = field(default=None, repr=False)  # never in a log, even if this is printed
-    notice: Callable[[str], None] | None = field(default=None, compare=False)  # slow answers, long waits
-
-    def open(self) -> Graph:
-        return Graph(self.connection, access_token=self.access_token, notice=self.notice)
-
-
-@dataclass(frozen=True)
-class TenantSource:
-    """Where the tenant is read from and written to: a snapshot file, or Graph; with `lease` (a writing run that
-    names a Storage container), the tenant's lease is taken before the first read."""
-
-    snapshot: Path | None = None
-    graph: GraphAccess | None = None
-    lease: TenantLease | None = field(default=None, compare=False)
-
-    @property
-    def where(self) -> str:
-        if self.snapshot is not None:
-            return f"snapshot {self.snapshot}"
-        assert self.graph is not None, "a tenant source is a snapshot or Graph"
-        return self.graph.connection.graph_url
 
 
 @dataclass(frozen=True)
@@ -298,7 +273,7 @@ def apply(run: PlanRun, options: ApplyOptions) -> ApplyResult:
 
         async def write(backend: WriteBackend) -> ApplyResult:
             with stop_signals(switch):
-                return await execute(
+                done = await execute(
                     changes,
                     backend,
                     audit,
@@ -311,6 +286,7 @@ def apply(run: PlanRun, options: ApplyOptions) -> ApplyResult:
                     wait=options.wait,
                     settled=run.stale,  # counted in the end record too
                 )
+            return signalled_late(done, switch)
 
         try:
             result = write_with(run.source, write)
@@ -330,31 +306,6 @@ def export(output: str | Path, graph_access: GraphAccess, config: str | Path | N
             return await export_snapshot(graph, out, groups, licensed)
 
     return written_whole(output, write_snapshot)
-
-
-def written_whole(output: str | Path, write: Callable[[TextIO], Coroutine[Any, Any, T]]) -> T:
-    """Run `write` into `output`'s `.partial` file (opened before Graph is asked anything), then put it in place:
-    the file appears only when whole. An unwritable folder or a full disk is a message; whatever stops the
-    writing, no half-written file is left to pass for a whole one."""
-    temporary = Path(f"{output}.partial")
-    try:
-        with open(temporary, "w", encoding="utf-8") as out:
-            result = run_stoppable(write(out))
-        os.replace(temporary, output)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return result
-
-
-def config_digest(config: str | Path) -> str | None:
-    try:
-        return "sha256:" + hashlib.sha256(Path(config).read_bytes()).hexdigest()
-    except OSError:
-        return None
 
 
 # ---- helpers -------------------------------------------------------------------------------------------------
@@ -386,13 +337,6 @@ def _check_tenant(expected: str | None, tenant: Tenant, what: str) -> None:
         return
     reached = tenant.tenant_id or "a tenant that could not be identified (no tid claim, no subscription accountId)"
     raise UsageError(f"{what}, but the connection reached {reached}: refusing to go on; nothing was changed")
-
-
-def duration_text(seconds: float) -> str:
-    """`1h05m`, or `4m30s` under an hour."""
-    hours, rest = divmod(int(seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
 def utc_today() -> date:

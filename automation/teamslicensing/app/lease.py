@@ -26,7 +26,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from teamslicensing.app.core import GraphAccess, TenantSource, duration_text
+from teamslicensing.app.signals import SIGNALS, recorded_signals
+from teamslicensing.app.source import GraphAccess, TenantSource, duration_text
 from teamslicensing.errors import TeamsLicensingError, UsageError
 from teamslicensing.graph.blob import BlobError, checked_container, container_client, storage_credential
 from teamslicensing.graph.lease import LEASE_CLIENT_SETTINGS, BlobLease, LeaseTiming
@@ -89,7 +90,13 @@ class TenantLease:
             container_client(options.container_url, credential, **LEASE_CLIENT_SETTINGS)
         )
         blob = BlobLease(container, f"locks/{self.tenant}", options.timing, self._say)
-        self._wait_for(blob, started)
+        try:
+            self._wait_for(blob, started)
+        except BaseException:  # a stop that came as Storage gave the lease: given back at once, not left to expire
+            problem = blob.release()
+            if problem:
+                self._say(problem)
+            raise
         blob.keep_renewed()
         self._blob = blob
         self._say(f"Holding the lease on tenant {self.tenant} ({blob.url}) until this run ends")
@@ -132,6 +139,8 @@ class TenantLease:
         with _signals_during_wait() as signalled:
             while True:
                 holder = blob.take(self._holder())
+                if signalled.is_set():  # came while Storage answered: the run stops, lease taken or not
+                    raise signalled.stop(f"waiting for tenant {self.tenant}", time.monotonic() - started)
                 if holder is None:
                     return
                 waited = time.monotonic() - started
@@ -143,9 +152,7 @@ class TenantLease:
                     said = waited
                     self._say(f"Tenant {self.tenant} is held by {holder}: waiting {duration_text(left)} more for it")
                 if signalled.wait(min(pause * random.uniform(0.8, 1.2), left)):
-                    reason, name = signalled.reason
-                    message = f"{name} received while waiting for tenant {self.tenant}; nothing was read or written"
-                    raise LeaseWaitStopped(Stop(reason, message), time.monotonic() - started)
+                    raise signalled.stop(f"waiting for tenant {self.tenant}", time.monotonic() - started)
                 pause = min(pause * 1.5, MAX_PAUSE)
 
     def _holder(self) -> dict[str, Any]:
@@ -178,28 +185,33 @@ def tenant_lease(source: TenantSource, options: LeaseOptions | None) -> Iterator
 
 
 class _Signalled(threading.Event):
-    reason: tuple[StopReason, str] = (StopReason.INTERRUPTED, "SIGINT")
+    """Set by SIGINT or SIGTERM during the wait; `stop` ends the wait for it."""
+
+    signum: int = int(signal.SIGINT)
+    answered = False  # the wait ended for the signal: nothing to hand on
+
+    def stop(self, what: str, seconds: float) -> LeaseWaitStopped:
+        self.answered = True
+        sig = signal.Signals(self.signum)
+        reason = StopReason.INTERRUPTED if sig is signal.SIGINT else StopReason.TERMINATED
+        message = f"{sig.name} received while {what}; nothing was read or written"
+        return LeaseWaitStopped(Stop(reason, message), seconds)
 
 
 @contextlib.contextmanager
 def _signals_during_wait() -> Iterator[_Signalled]:
     """While waiting for the lease, SIGINT and SIGTERM end the wait (main thread only; elsewhere they act as
-    before)."""
+    before). One the wait did not end for (it came as the wait ended otherwise) is raised again once the handlers
+    before are back, for them to answer."""
     signalled = _Signalled()
-    previous: list[tuple[signal.Signals, Any]] = []
 
     def handler(signum: int, frame: Any) -> None:
-        sig = signal.Signals(signum)
-        signalled.reason = (StopReason.INTERRUPTED if sig is signal.SIGINT else StopReason.TERMINATED, sig.name)
+        signalled.signum = signum
         signalled.set()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            previous.append((sig, signal.signal(sig, handler)))
-        except ValueError:  # not the main thread
-            break
     try:
-        yield signalled
+        with recorded_signals(SIGNALS, handler):
+            yield signalled
     finally:
-        for sig, handler_before in previous:
-            signal.signal(sig, handler_before)
+        if signalled.is_set() and not signalled.answered:
+            signal.raise_signal(signalled.signum)

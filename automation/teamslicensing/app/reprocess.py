@@ -7,7 +7,8 @@ import dataclasses
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from teamslicensing.app.core import TenantSource, read
+from teamslicensing.app.core import read
+from teamslicensing.app.source import TenantSource
 from teamslicensing.app.writing import opened_audit, stop_signals, watch_lease, write_with, writer_lock
 from teamslicensing.apply.audit import AuditError
 from teamslicensing.apply.executor import WriteBackend

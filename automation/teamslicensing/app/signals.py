@@ -1,12 +1,14 @@
 """Signals while the tool talks to Graph: a read ends cleanly on SIGINT or SIGTERM (`run_stoppable`); the writes
-turn them into a clean stop of their own (`app.writing.stop_signals`)."""
+turn them into a clean stop of their own (`app.writing.stop_signals`). Every handler installed for a while only
+records the signal (`recorded_signals`), and whoever installed it reports a recorded signal after putting the one
+before back: a signal that came as the work finished still stops the run."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -28,8 +30,10 @@ class SignalStop(KeyboardInterrupt):
 
 def run_stoppable(coroutine: Coroutine[Any, Any, T]) -> T:
     """`asyncio.run(coroutine)`, where SIGINT and SIGTERM cancel the coroutine (its connections closed, nothing
-    left half-run) and end it with `SignalStop`. Raising from a plain signal handler instead could land inside a
-    socket write, where asyncio reported it as a transport error and went on."""
+    left half-run) and end it with `SignalStop`, also when the signal came as the coroutine was finishing and its
+    result is ready: the run was asked to stop, and a result must not hide that. The handler only records the
+    signal and asks the loop to cancel: raising from it could land inside a socket write, where asyncio reported
+    it as a transport error and went on."""
     received: list[int] = []
 
     async def main() -> T:
@@ -37,39 +41,37 @@ def run_stoppable(coroutine: Coroutine[Any, Any, T]) -> T:
         task = asyncio.current_task()
         assert task is not None
 
-        def cancel(signum: int) -> None:
+        def record(signum: int, frame: Any) -> None:
             received.append(signum)
-            task.cancel()
+            loop.call_soon_threadsafe(task.cancel)
 
-        with handled(loop, SIGNALS, cancel):
+        with recorded_signals(SIGNALS, record):
             return await coroutine
 
     try:
-        return asyncio.run(main())
+        result = asyncio.run(main())
     except asyncio.CancelledError:
         if received:
             raise SignalStop(received[0]) from None
         raise
+    if received:
+        raise SignalStop(received[0])
+    return result
 
 
 @contextlib.contextmanager
-def handled(
-    loop: asyncio.AbstractEventLoop, signals: tuple[signal.Signals, ...], handler: Callable[[int], None]
-) -> Any:
-    """`handler(signum)` answers `signals` on `loop` for the duration; the Python handlers before are put back
-    (asyncio's `remove_signal_handler` would leave the default ones)."""
+def recorded_signals(signals: tuple[signal.Signals, ...], handler: Callable[[int, Any], None]) -> Iterator[None]:
+    """`handler` answers `signals` for the duration (main thread only; elsewhere they act as before); the handlers
+    before are put back after."""
     installed: list[tuple[signal.Signals, Any]] = []
     for sig in signals:
-        previous = signal.getsignal(sig)
         try:
-            loop.add_signal_handler(sig, handler, int(sig))
-        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or not a Unix loop
-            continue
-        installed.append((sig, previous))
+            installed.append((sig, signal.signal(sig, handler)))
+        except ValueError:  # not the main thread
+            break
     try:
         yield
     finally:
         for sig, previous in installed:
-            loop.remove_signal_handler(sig)
             with contextlib.suppress(TypeError, ValueError):
                 signal.signal(sig, previous)

@@ -12,15 +12,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from teamslicensing.app.core import (
-    GraphAccess,
     PlanRun,
-    TenantSource,
     read,
     user_principal_names,
     utc_today,
-    written_whole,
 )
+from teamslicensing.app.files import written_whole
 from teamslicensing.app.signals import run_stoppable
+from teamslicensing.app.source import GraphAccess, TenantSource
 from teamslicensing.config import load_desired_state
 from teamslicensing.errors import UsageError
 from teamslicensing.model.desired import DesiredPolicy, DesiredState

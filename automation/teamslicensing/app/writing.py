@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import signal
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
-from teamslicensing.app.signals import SIGNALS, handled
+from teamslicensing.app.signals import SIGNALS, recorded_signals
+from teamslicensing.app.source import TenantSource
 from teamslicensing.apply.audit import AuditLog
 from teamslicensing.apply.executor import WriteBackend
 from teamslicensing.apply.lock import tenant_lock
@@ -22,9 +24,6 @@ from teamslicensing.graph.writer import GraphWriter
 from teamslicensing.model.outcome import ApplyResult, Stop, StopReason
 from teamslicensing.model.tenant import TenantUser
 from teamslicensing.tenant.snapshotwriter import SnapshotWriter
-
-if TYPE_CHECKING:
-    from teamslicensing.app.core import TenantSource
 
 
 def writer_lock(source: TenantSource) -> contextlib.AbstractContextManager[Path]:
@@ -93,11 +92,23 @@ def watch_lease(source: TenantSource, switch: StopSwitch) -> None:
 
 @contextlib.contextmanager
 def stop_signals(switch: StopSwitch) -> Iterator[None]:
-    """While writing, SIGINT and SIGTERM ask for a clean stop (a second one abandons batches in flight)."""
-    reasons = {int(signal.SIGINT): StopReason.INTERRUPTED, int(signal.SIGTERM): StopReason.TERMINATED}
+    """While writing, SIGINT and SIGTERM ask for a clean stop (a second one abandons batches in flight). The
+    handler only flips the switch, which the executor reads before every batch."""
 
-    def stop(signum: int) -> None:
-        switch.request(reasons[signum], f"{signal.Signals(signum).name} received")
+    def stop(signum: int, frame: Any) -> None:
+        switch.request(_SIGNAL_STOPS[signum], f"{signal.Signals(signum).name} received")
 
-    with handled(asyncio.get_running_loop(), SIGNALS, stop):
+    with recorded_signals(SIGNALS, stop):
         yield
+
+
+_SIGNAL_STOPS = {int(signal.SIGINT): StopReason.INTERRUPTED, int(signal.SIGTERM): StopReason.TERMINATED}
+
+
+def signalled_late(result: ApplyResult, switch: StopSwitch) -> ApplyResult:
+    """`result`, saying it was stopped by the signal that came after its last write was settled but while
+    `stop_signals` still held it: the run was asked to stop, and its summary must say so (nothing was lost)."""
+    stop = switch.stop
+    if result.stopped is not None or stop is None or stop.reason not in _SIGNAL_STOPS.values():
+        return result
+    return dataclasses.replace(result, stopped=Stop(stop.reason, f"{stop.message} as the last writes finished"))

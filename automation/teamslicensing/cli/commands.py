@@ -20,7 +20,8 @@ from teamslicensing.errors import UsageError
 from teamslicensing.exitcodes import EXIT_CHANGES, EXIT_FAILURE, EXIT_GAPS, EXIT_OK
 
 if TYPE_CHECKING:
-    from teamslicensing.app import GraphAccess, PlanRun, TenantSource
+    from teamslicensing.app import Applied, ApplyOptions, GraphAccess, PlanRun, TenantSource
+    from teamslicensing.model.plan import Plan
 
 
 def validate(args: argparse.Namespace) -> int:
@@ -144,16 +145,12 @@ def _reprocess(args: argparse.Namespace, source: TenantSource) -> int:
 def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
     """Show the plan, refuse what must not be written, confirm, write, and report: shared by apply and undo."""
     from teamslicensing import app
-    from teamslicensing.apply.audit import default_audit_path
     from teamslicensing.cli.ci import ci_outputs
-    from teamslicensing.exitcodes import for_writes
-    from teamslicensing.model.outcome import ApplyResult
-    from teamslicensing.report import plan_json_chunks, render, summary_line
-    from teamslicensing.report.outcome import failure_lines, github_failures, outcome_json, outcome_line
-    from teamslicensing.report.progress import ProgressLines
+    from teamslicensing.report import plan_json_chunks, render
+    from teamslicensing.report.outcome import github_failures
 
-    max_changes = args.max_changes if args.max_changes is not None else run.max_changes
-    max_removals = args.max_removals if args.max_removals is not None else run.max_removals
+    limit_names = ("--max-changes", "--max-removals")
+    run = app.with_limits(run, args.max_changes, args.max_removals, limit_names)  # what every report says it refuses
     title = f"teams-licensing {verb}: {run.origin} against {run.source.where}"
     for note in run.notes:
         print(note, file=sys.stderr)
@@ -165,40 +162,56 @@ def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
         )
     for stale in run.stale:
         print(f"  STALE {stale.user_principal_name}: {stale.reason}", file=sys.stderr)
-    outcome: ApplyResult | None = None
+    applied: Applied | None = None
 
-    def finish_json() -> None:
+    def finish_json(error: str | None = None) -> None:
         if args.format == "json":
-            result = None if outcome is None else outcome_json(outcome)
-            _write(plan_json_chunks(run.plan, [("result", result)], meta=app.report_meta(run)), args.output)
+            result = None if applied is None else applied.result_json()
+            chunks = plan_json_chunks(run.plan, [("result", result), ("error", error)], meta=app.report_meta(run))
+            _write(chunks, args.output)
 
     try:
-        if run.plan.is_empty and not run.stale:
-            print("Nothing to apply.", file=sys.stderr)
-            finish_json()
-            return EXIT_GAPS if run.plan.has_errors else EXIT_OK
-        app.check_applicable(run.plan, max_changes, "--max-changes", max_removals, "--max-removals")
-        if not run.plan.is_empty:
-            _confirm(args, summary_line(run.plan), verb)
-        options = app.ApplyOptions(
-            audit_path=Path(args.audit_log) if args.audit_log else default_audit_path(),
-            append_audit=args.append_audit,
-            deadline=args.started + args.time_budget if args.time_budget is not None else None,
-            limit=args.limit,
-            progress=ProgressLines(sys.stderr),
-            wait=getattr(args, "wait", None),
+        options = _apply_options(args)
+        applied = app.apply_plan(
+            run,
+            options,
+            limit_names,
+            before_writes=lambda plan: _confirmed(args, plan, verb, options.audit_path),
         )
-        print(f"Audit log: {options.audit_path}", file=sys.stderr)
-        outcome = app.apply(run, options)
+        if applied.refusal is not None:
+            finish_json(str(applied.refusal))  # the report a script reads says it too, with applyWouldRefuse
+            raise applied.refusal
         finish_json()
-        print(outcome_line(outcome), file=sys.stderr)
-        for line in failure_lines(outcome):
+        for line in applied.lines():
             print(line, file=sys.stderr)
-        if args.format == "github":
-            sys.stdout.write("".join(github_failures(outcome)))
-        return for_writes(outcome, run.plan.has_errors)
+        if args.format == "github" and applied.outcome is not None:
+            sys.stdout.write("".join(github_failures(applied.outcome)))
+        return applied.exit_code
     finally:
-        ci_outputs(run.plan, title, outcome)
+        ci_outputs(run.plan, title, None if applied is None else applied.outcome)
+
+
+def _confirmed(args: argparse.Namespace, plan: Plan, verb: str, audit_path: Path) -> None:
+    """Ask before the first write (unless --yes), then say where the audit log goes."""
+    from teamslicensing.report import summary_line
+
+    _confirm(args, summary_line(plan), verb)
+    print(f"Audit log: {audit_path}", file=sys.stderr)
+
+
+def _apply_options(args: argparse.Namespace) -> ApplyOptions:
+    from teamslicensing import app
+    from teamslicensing.apply.audit import default_audit_path
+    from teamslicensing.report.progress import ProgressLines
+
+    return app.ApplyOptions(
+        audit_path=Path(args.audit_log) if args.audit_log else default_audit_path(),
+        append_audit=args.append_audit,
+        deadline=args.started + args.time_budget if args.time_budget is not None else None,
+        limit=args.limit,
+        progress=ProgressLines(sys.stderr),
+        wait=getattr(args, "wait", None),
+    )
 
 
 def export(args: argparse.Namespace) -> int:

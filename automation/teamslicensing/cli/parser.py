@@ -54,7 +54,8 @@ def _plan_command(subcommands: argparse._SubParsersAction[Parser]) -> None:
     plan.add_argument(
         "--detailed-exitcode",
         action="store_true",
-        help="exit 0 when in sync, 2 when changes are pending, 3 when error-severity gaps remain",
+        help="exit 0 when in sync, 2 when changes are pending, 3 when error-severity gaps remain (3 wins over 2); "
+        "without it, plan exits 0 whatever the plan holds (1 when it fails)",
     )
     plan.add_argument(
         "--usage",

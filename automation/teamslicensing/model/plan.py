@@ -192,16 +192,26 @@ class Refusal:
     """Why `apply` would refuse a plan as it stands: a limit it exceeds, or a gap that blocks every write."""
 
     reason: str  # "maxChanges", "maxRemovals" or "blockingGap"
-    limit: int | None = None  # the policy's limit (apply's --max-changes / --max-removals override it)
+    limit: int | None = None  # the limit the plan is judged with: the policy's, unless `set_by` overrides it
     planned: int | None = None  # what the plan has against it
     code: GapCode | None = None  # the blocking gap's code
     subjects: tuple[str, ...] = ()  # whom the blocking gaps name
+    set_by: str | None = None  # what set the limit when not the policy (apply's --max-changes, a runbook setting)
+
+    @property
+    def limit_name(self) -> str:
+        """Where the limit comes from, as the admin would change it."""
+        return self.set_by or f"policy.{self.reason}"
 
     def describe(self) -> str:
         if self.code is not None:
             return f"{self.code.value} for {', '.join(self.subjects) or 'the tenant'}"
-        what = "users and groups changed" if self.reason == "maxChanges" else "users losing service plans"
-        return f"{self.planned:,} {what}, more than {self.reason} {self.limit:,}"
+        planned = self.planned or 0
+        if self.reason == "maxChanges":
+            what = "user or group to change" if planned == 1 else "users and groups to change"
+        else:
+            what = "user loses service plans" if planned == 1 else "users lose service plans"
+        return f"{planned:,} {what}, more than {self.limit_name} ({self.limit or 0:,})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +224,7 @@ class RuleSummary:
     adds: int  # license adds in those changes
     removals: int  # license removals in those changes
     withheld: int  # users the rule wanted changed whose change a gap held back
+    skipped: int = 0  # users the rule wanted changed who are protected or disabled: not changed at all
 
 
 class Action(str, enum.Enum):

@@ -135,6 +135,7 @@ def rule_json(summary: RuleSummary) -> dict[str, Any]:
         "adds": summary.adds,
         "removals": summary.removals,
         "withheld": summary.withheld,
+        "skipped": summary.skipped,
     }
 
 
@@ -272,7 +273,13 @@ def seat_from_json(s: dict[str, Any]) -> SeatLine:
 
 def rule_from_json(r: dict[str, Any]) -> RuleSummary:
     return RuleSummary(
-        str(r["rule"]), int(r["selected"]), int(r["changed"]), int(r["adds"]), int(r["removals"]), int(r["withheld"])
+        str(r["rule"]),
+        int(r["selected"]),
+        int(r["changed"]),
+        int(r["adds"]),
+        int(r["removals"]),
+        int(r["withheld"]),
+        int(r.get("skipped", 0)),  # a plan saved before skipped users were counted
     )
 
 

@@ -70,6 +70,12 @@ class Outcome:
     withheld: bool = False  # something the rules wanted for the user was held back by a gap
     skip: Skip | None = None  # left unchanged on purpose (protected, disabled), and why
 
+    @property
+    def skipped_change(self) -> bool:
+        """The rules wanted a change and `skip` left the user as is: the skip's gap says what it would have been
+        (a user left alone who needed no change has no such gap)."""
+        return self.skip is not None and any(gap.code is self.skip[0] for gap in self.gaps)
+
 
 def configured_usage_location(
     levels: Sequence[tuple[str | None, str | None]], user: TenantUser, country_code: Callable[[str], str | None]

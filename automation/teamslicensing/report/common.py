@@ -50,19 +50,18 @@ def refusal_text(refusal: Refusal) -> str:
     """One reason apply would refuse the plan, in words with its numbers."""
     if refusal.code is not None:
         return f"{refusal.code.value} for {', '.join(refusal.subjects)}: nothing is written while it stands"
-    if refusal.reason == "maxChanges":
-        return f"{refusal.planned:,} users and groups to change, more than policy.maxChanges ({refusal.limit:,})"
-    return f"{refusal.planned:,} users lose service plans, more than policy.maxRemovals ({refusal.limit:,})"
+    return refusal.describe()
 
 
-def refusal_lines(plan: Plan) -> list[str]:
-    """What apply would do with this plan, first thing in every report: refuse it (and why), or go ahead."""
+def refusal_lines(plan: Plan, overrides: str = LIMITS_OVERRIDE) -> list[str]:
+    """What apply would do with this plan, first thing in every report: refuse it (and why), or go ahead;
+    `overrides` says what raises the limits where the report is read."""
     if not plan.refusals:
         return ["Apply would go ahead: no limit exceeded, nothing blocking."]
     return [
         "APPLY WOULD REFUSE THIS PLAN:",
         *(f"- {refusal_text(refusal)}" for refusal in plan.refusals),
-        f"({LIMITS_OVERRIDE}.)",
+        f"({overrides}.)",
     ]
 
 
@@ -83,19 +82,24 @@ def removed_beyond_voice(change: UserChange) -> str:
     return ", ".join(named(r.sku_part_number) for r in change.remove_licenses if r.reason is RemovalReason.PRUNE_ALSO)
 
 
-RULE_HEADER = ("rule", "selected", "changed", "adds", "removals", "withheld")
+RULE_HEADER = ("rule", "selected", "changed", "adds", "removals", "withheld", "skipped")
+RULE_LEGEND = (
+    "a user several rules select counts in each; withheld: wanted, held back by a gap below; skipped: wanted, but "
+    "the user is protected or disabled"
+)
 
 
-def rule_rows(summaries: Sequence[RuleSummary]) -> list[tuple[str, int, int, int, int, int]]:
-    return [(r.rule, r.selected, r.changed, r.adds, r.removals, r.withheld) for r in summaries]
+def rule_rows(summaries: Sequence[RuleSummary]) -> list[tuple[str, int, int, int, int, int, int]]:
+    return [(r.rule, r.selected, r.changed, r.adds, r.removals, r.withheld, r.skipped) for r in summaries]
 
 
 def rule_table(summaries: Sequence[RuleSummary], *, markdown: bool) -> Iterator[str]:
-    """Each rule's share of the plan: users it selects, changes, withholds, and the license adds and removals."""
+    """Each rule's share of the plan: users it selects, changes, withholds and skips, and the license adds and
+    removals."""
     rows = rule_rows(summaries)
     if markdown:
-        yield "| Rule | Selected | Changed | Adds | Removals | Withheld |"
-        yield "|---|---:|---:|---:|---:|---:|"
+        yield "| Rule | Selected | Changed | Adds | Removals | Withheld | Skipped |"
+        yield "|---|---:|---:|---:|---:|---:|---:|"
         for rule, *numbers in rows:
             yield f"| {md_cell(rule)} | " + " | ".join(f"{n:,}" for n in numbers) + " |"
         return

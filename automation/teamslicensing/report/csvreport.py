@@ -1,5 +1,6 @@
-"""The plan as one CSV table for spreadsheets: a `kind` column (refusal, change, groupChange, gap, seat), one row per
-reason apply would refuse the plan (first), license add or removal, usage location, gap and seat line."""
+"""The plan as one CSV table for spreadsheets: a `kind` column (refusal, change, groupChange, gap, seat, rule), one
+row per reason apply would refuse the plan (first), license add or removal, usage location, gap, seat line and
+rule (its share of the plan: selected, changed, adds, removals, withheld, skipped)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import csv
 import io
 
 from teamslicensing.model.plan import Plan
-from teamslicensing.report.common import product_name, refusal_text
+from teamslicensing.report.common import RULE_HEADER, counted, product_name, refusal_text, rule_rows
 
 COLUMNS = ("kind", "user", "userId", "action", "skuPartNumber", "productName", "severity", "code", "detail")
 
@@ -38,7 +39,7 @@ def plan_csv(plan: Plan) -> str:
             why = f"; {remove.reason.value}" if remove.reason else ""
             writer.writerow(_row("change", who, "remove", remove.sku_part_number, rules + why + loss))
     for group in plan.group_changes:
-        who, members = (group.group_name, group.group_id), f"{group.members} direct members"
+        who, members = (group.group_name, group.group_id), counted(group.members, "direct member")
         writer.writerows(_row("groupChange", who, "add", a.sku_part_number, members) for a in group.add_licenses)
         writer.writerows(_row("groupChange", who, "remove", r.sku_part_number, members) for r in group.remove_licenses)
     for gap in plan.gaps:
@@ -52,4 +53,8 @@ def plan_csv(plan: Plan) -> str:
             f"available {seat.available}; shortfall {seat.shortfall}; redundant {seat.redundant}"
         )
         writer.writerow(_row("seat", ("", ""), "", seat.sku_part_number, detail))
+    for rule in plan.rule_summaries:
+        numbers = zip(RULE_HEADER[1:], rule_rows((rule,))[0][1:], strict=True)
+        detail = f"rule {rule.rule}: " + "; ".join(f"{name} {number}" for name, number in numbers)
+        writer.writerow(_row("rule", ("", ""), "", "", detail))
     return out.getvalue()

@@ -13,9 +13,11 @@ from teamslicensing.model.usage import UsageReport
 from teamslicensing.report.common import (
     LIMITS_OVERRIDE,
     RULE_HEADER,
+    RULE_LEGEND,
     SEAT_LEGEND,
     beyond_voice,
     beyond_voice_heading,
+    counted,
     no_changes_line,
     pool_notes,
     pool_rows,
@@ -107,7 +109,7 @@ def _plan_body(plan: Plan) -> Iterator[str]:
             removes = ", ".join(_sku(r.sku_part_number) for r in group.remove_licenses)
             parts = [f"adds {adds}" if adds else "", f"removes {removes}" if removes else ""]
             yield (
-                f"<li><b>{escape(group.group_name)}</b> ({group.members} direct members): "
+                f"<li><b>{escape(group.group_name)}</b> ({counted(group.members, 'direct member')}): "
                 f"{'; '.join(p for p in parts if p)}</li>"
             )
         yield "</ul>\n"
@@ -134,10 +136,7 @@ def _rule_table(plan: Plan) -> Iterator[str]:
     yield "</tr>"
     for rule, *numbers in rule_rows(plan.rule_summaries):
         yield f"<tr><td>{escape(rule)}</td>" + "".join(f"<td class='n'>{n:,}</td>" for n in numbers) + "</tr>"
-    yield (
-        "</table>\n<p class='legend'>A user several rules select counts in each; withheld: a change the rule wanted "
-        "that a gap held back.</p>\n"
-    )
+    yield f"</table>\n<p class='legend'>{escape(RULE_LEGEND[0].upper() + RULE_LEGEND[1:])}.</p>\n"
 
 
 def _destructive(changes: Sequence[UserChange]) -> Iterator[str]:
@@ -224,7 +223,7 @@ def _changes_by_rule(changes: Sequence[UserChange]) -> Iterator[str]:
     for rule, found in sorted(by_rule.items()):
         destructive = sum(1 for c in found if c.destructive)
         flag = f" <span class='error'>{destructive} destructive</span>" if destructive else ""
-        yield f"<details><summary>{escape(rule)} ({len(found):,} users){flag}</summary><table>"
+        yield f"<details><summary>{escape(rule)} ({counted(len(found), 'user')}){flag}</summary><table>"
         yield "<tr><th>User</th><th>Usage location</th><th>Add</th><th>Remove</th></tr>"
         for change in found[:LISTED]:
             user = escape(change.user_principal_name)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from teamslicensing.model.plan import Plan, UserChange
 from teamslicensing.report.common import (
     LIMITS_OVERRIDE,
+    RULE_LEGEND,
     SEAT_LEGEND,
     beyond_voice,
     beyond_voice_heading,
@@ -77,7 +78,9 @@ def _parts(plan: Plan, title: str) -> _Parts:
             head, *rest = group_change_lines(group_change)
             groups.append(f"- {md_cell(head)}" + "".join(f"<br>`{md_cell(line)}`" for line in rest))
         groups.append("")
-    rules = ["### Rules", "", *rule_table(plan.rule_summaries, markdown=True), ""] if plan.rule_summaries else []
+    rules = []
+    if plan.rule_summaries:
+        rules = ["### Rules", "", *rule_table(plan.rule_summaries, markdown=True), "", f"_{md_cell(RULE_LEGEND)}._", ""]
     return _Parts(
         head=[f"## {title or 'teams-licensing plan'}", "", *_refusals(plan), f"**{summary_line(plan)}**", ""],
         destructive=[

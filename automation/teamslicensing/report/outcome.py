@@ -6,12 +6,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from teamslicensing.model.outcome import APPLIED, FAILED, IN_SYNC, STALE, UNKNOWN, ApplyResult
+from teamslicensing.model.outcome import (
+    APPLIED,
+    FAILED,
+    IN_SYNC,
+    NOT_ATTEMPTED,
+    STALE,
+    UNKNOWN,
+    ApplyResult,
+    UserResult,
+)
 from teamslicensing.report.ci import azure_escape, github_data
 from teamslicensing.report.common import md_cell
 
 OUTCOME_ROWS = 200  # users not applied as planned, listed in a step summary
 REASON_CHARS = 300  # of each one's reason there (Graph's messages are unbounded): at most about 70 kB in all
+# users the run never reached, listed in the JSON result: the outcome counts them all, the audit log and the next plan
+# name every one, and a list of 100,000 made a 21 MB JSON line
+NOT_ATTEMPTED_LISTED = 100
+_FIRST = {FAILED: 0, UNKNOWN: 1, STALE: 2, IN_SYNC: 3}  # what needs a person first
 _STOPPED = {
     "interrupted": "stopped by Ctrl-C (SIGINT)",
     "terminated": "stopped by SIGTERM",
@@ -54,9 +67,12 @@ def outcome_line(outcome: ApplyResult) -> str:
 
 def outcome_json(outcome: ApplyResult) -> dict[str, Any]:
     """`{"applied", "failed", "inSync", "stale", "unknown", "notAttempted", "skipped", "seconds", "stopped",
-    "leftByLimit", "auditError", "users": [{"userId", "userPrincipalName", "status", "reason"}], "groups":
-    [{"groupId", "groupName", "status", "reason"}], "groupsNotAttempted"}`;
-    `skipped` is `notAttempted` under its version-1 name."""
+    "leftByLimit", "auditError", "users": [{"userId", "userPrincipalName", "status", "reason"}],
+    "notAttemptedOmitted", "groups": [{"groupId", "groupName", "status", "reason"}], "groupsNotAttempted"}`;
+    `skipped` is `notAttempted` under its version-1 name. `users` lists every user not applied as planned, failed
+    and unknown first, except that of the users not attempted only the first 100 are listed: `notAttemptedOmitted`
+    counts the others (the audit log and the next plan name them)."""
+    listed, omitted = listed_results(outcome)
     return {
         "applied": outcome.count(APPLIED),
         "failed": outcome.count(FAILED),
@@ -73,8 +89,9 @@ def outcome_json(outcome: ApplyResult) -> dict[str, Any]:
         "auditError": outcome.audit_error,
         "users": [
             {"userId": r.user_id, "userPrincipalName": r.user_principal_name, "status": r.status, "reason": r.reason}
-            for r in outcome.results
+            for r in listed
         ],
+        "notAttemptedOmitted": omitted,
         "groups": [
             {"groupId": r.user_id, "groupName": r.user_principal_name, "status": r.status, "reason": r.reason}
             for r in outcome.groups
@@ -83,10 +100,27 @@ def outcome_json(outcome: ApplyResult) -> dict[str, Any]:
     }
 
 
+def listed_results(outcome: ApplyResult) -> tuple[list[UserResult], int]:
+    """The users the JSON result lists (failed and unknown first, then stale and in sync, then up to 100 not
+    attempted, each kind in plan order), and how many not attempted are left out."""
+    listed = noted_results(outcome.results)
+    not_attempted = [r for r in outcome.results if r.status == NOT_ATTEMPTED]
+    listed += not_attempted[:NOT_ATTEMPTED_LISTED]
+    return listed, max(len(not_attempted) - NOT_ATTEMPTED_LISTED, 0)
+
+
+def noted_results(results: tuple[UserResult, ...]) -> list[UserResult]:
+    """Results that need reading (not applied, and not merely not attempted), what needs a person first."""
+    noted = (r for r in results if r.status not in (APPLIED, NOT_ATTEMPTED))
+    return sorted(noted, key=lambda r: _FIRST.get(r.status, len(_FIRST)))
+
+
 def outcome_markdown(outcome: ApplyResult) -> str:
+    """The outcome line (it counts the users not attempted), then each user and group not applied as planned,
+    failed and unknown first (up to 200)."""
     lines = ["### Apply", "", f"**{md_cell(outcome_line(outcome))}**", ""]
-    noted = [("", r) for r in outcome.results if r.status != APPLIED]
-    noted += [("group ", r) for r in outcome.groups if r.status != APPLIED]
+    noted = [("", r) for r in noted_results(outcome.results)]
+    noted += [("group ", r) for r in noted_results(outcome.groups)]
     if noted:
         lines += ["| User | Result | Reason |", "|---|---|---|"]
         listed = noted[:OUTCOME_ROWS]  # the step summary holds the plan too: 1 MiB in all
@@ -105,13 +139,13 @@ def _shortened(reason: str) -> str:
 
 
 def failure_lines(outcome: ApplyResult) -> Iterator[str]:
-    """`  FAILED upn: reason` for each user not applied as planned, for a terminal or a job log."""
-    for result in outcome.results:
-        if result.status != APPLIED:
-            yield f"  {result.status.upper()} {result.user_principal_name}: {result.reason}"
-    for result in outcome.groups:
-        if result.status != APPLIED:
-            yield f"  {result.status.upper()} group '{result.user_principal_name}': {result.reason}"
+    """`  FAILED upn: reason` for each user and group not applied as planned, failed and unknown first, for a
+    terminal or a job log. Users not attempted are not listed: the outcome line counts them, and the audit log and
+    the next plan name them."""
+    for result in noted_results(outcome.results):
+        yield f"  {result.status.upper()} {result.user_principal_name}: {result.reason}"
+    for result in noted_results(outcome.groups):
+        yield f"  {result.status.upper()} group '{result.user_principal_name}': {result.reason}"
 
 
 def github_failures(outcome: ApplyResult) -> Iterator[str]:

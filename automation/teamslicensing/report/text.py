@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from teamslicensing.model.plan import Plan
 from teamslicensing.report.common import (
+    RULE_LEGEND,
     SEAT_LEGEND,
     beyond_voice,
     beyond_voice_heading,
@@ -76,7 +77,7 @@ def _body(plan: Plan) -> Iterator[str]:
         yield no_changes_line(plan)
     yield ""
     if plan.rule_summaries:
-        yield "Rules (a user several rules select counts in each; withheld: wanted, held back by a gap below):"
+        yield f"Rules ({RULE_LEGEND}):"
         yield from rule_table(plan.rule_summaries, markdown=False)
         yield ""
     if plan.seats:

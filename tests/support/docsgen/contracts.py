@@ -130,6 +130,10 @@ def _apply(page: Page, out: Outputs) -> None:
         "",
         "Before 0.2.0 `users` listed every user tried, applied ones included; a script that read applied users "
         "from it reads the audit log's `result` records instead.",
+        "",
+        "`apply --format json` also carries `error` at the top level: `null`, or, when apply refused the plan (a "
+        "limit, a blocking gap), the refusal in words; the document is written all the same, with `result: null` "
+        "and `applyWouldRefuse` judged with the limits that apply used (`--max-changes`, `--max-removals`).",
     )
     results = [{"result": o["result"]} for o in (out.apply, out.stopped_apply, out.group_apply)]
     page.table(results, fields.APPLY_RESULT, "apply result")

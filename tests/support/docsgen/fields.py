@@ -43,6 +43,9 @@ _RULE = {
     "adds": "licenses it adds",
     "removals": "licenses it removes",
     "withheld": "changes it wanted that a gap held back",
+    "skipped": "users it would change who are protected (`policy.protectedUsers`, `protectedGroups`) or disabled: "
+    "left as they are, each with its `PROTECTED_USER_SKIPPED` or `DISABLED_ACCOUNT_SKIPPED` gap (0 in a plan "
+    "saved by 0.2.0)",
 }
 _LICENSE = {
     "skuId": "the SKU",
@@ -167,11 +170,14 @@ APPLY_RESULT: dict[str, str] = {
     "result.stopped.message": "the same in words",
     "result.leftByLimit": "users `--limit` left for a later run (counted in `notAttempted`, not listed)",
     "result.auditError": "why the audit log could not be written, or `null`",
-    "result.users": "every user **not** applied, in plan order (users `--limit` left are not listed)",
+    "result.users": "every user **not** applied: failed and unknown first, then stale and in sync, then the first "
+    "100 not attempted, each kind in plan order (users `--limit` left are not listed)",
     "result.users[].userId": "the user's object id",
     "result.users[].userPrincipalName": "the user's UPN",
     "result.users[].status": "`failed`, `inSync`, `stale`, `unknown` or `notAttempted`",
     "result.users[].reason": "why, in words (Graph's message for a failed write)",
+    "result.notAttemptedOmitted": "users not attempted that `users` leaves out (beyond its first 100): the audit "
+    "log and the next plan name them",
     "result.groups": "every group license write tried",
     "result.groups[].groupId": "the group's object id",
     "result.groups[].groupName": "its display name",
