@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import sys
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable
@@ -52,6 +53,13 @@ PERMISSIONS_SOURCE = {
     "date": "2026-08-07",
 }
 
+# the national clouds' CSDL (same repository, at its HEAD): what they lack of what the extract holds
+NATIONAL_CSDL = {
+    "fairfax": ("v1.0-Fairfax.csdl", ("usgov", "usgovdod")),
+    "mooncake": ("v1.0-Mooncake.csdl", ("china",)),
+}
+NATIONAL_SOURCE = {"repository": "microsoftgraph/msgraph-metadata", "commit": "f54f11b6", "date": "2026-08-20"}
+
 # what the tool reaches: add here (and regenerate) when it reaches more
 ENTITY_SETS = ("subscribedSkus", "users", "groups")
 SINGLETONS = ("admin", "communications")
@@ -65,6 +73,11 @@ ENTITY_TYPES = (
     "microsoft.graph.teamsAdministration.teamsAdminRoot",
     "microsoft.graph.teamsAdministration.telephoneNumberManagementRoot",
     "microsoft.graph.teamsAdministration.numberAssignment",
+    "microsoft.graph.teamsAdministration.telephoneNumberLongRunningOperation",
+    "microsoft.graph.teamsAdministration.teamsPolicyAssignment",
+    "microsoft.graph.teamsAdministration.teamsPolicyUserAssignment",
+    "microsoft.graph.teamsAdministration.policyIdentifierDetail",
+    "microsoft.graph.teamsAdministration.teamsUserConfiguration",
 )
 # permissions.json's path templates (compared without regard to case) for what the fake serves
 PERMISSION_PATHS = (
@@ -79,6 +92,16 @@ PERMISSION_PATHS = (
     "/groups/{id}/transitivemembers",
     "/groups/{id}/assignlicense",
     "/admin/teams/telephonenumbermanagement/numberassignments",
+    "/admin/teams/telephonenumbermanagement/numberassignments/{id}",
+    "/admin/teams/telephonenumbermanagement/numberassignments/assignnumber",
+    "/admin/teams/telephonenumbermanagement/numberassignments/unassignnumber",
+    "/admin/teams/telephonenumbermanagement/numberassignments/updatenumber",
+    "/admin/teams/telephonenumbermanagement/operations/{id}",
+    "/admin/teams/policy/userassignments/assign",
+    "/admin/teams/policy/userassignments/unassign",
+    "/admin/teams/policy/getpolicyid",
+    "/admin/teams/userconfigurations",
+    "/admin/teams/userconfigurations/{id}",
     "/communications/callrecords/getpstncalls",
     "/communications/callrecords/getdirectroutingcalls",
 )
@@ -157,6 +180,47 @@ def csdl_extract(path: Path) -> Json:
         "enumTypes": {name: _enum(csdl.types[name][1]) for name in sorted(enums)},
         "operations": sorted(operations, key=lambda op: (op["name"], op["binding"])),
     }
+
+
+def national_lacks(extract: Json, path: Path) -> Json:
+    """What a national cloud's CSDL lacks of `extract` (the global cloud's): entity sets, singletons, entity
+    types, navigation properties of the types it has, and bound operations (by name and binding). A request
+    through any of these is one that cloud's Graph does not serve."""
+    csdl = Csdl(path)
+    assert csdl.container is not None
+    named = {e.get("Name", "") for e in csdl.container}
+    operations = {(f"{namespace}.{e.get('Name')}", csdl.full(e[0].get("Type", ""))) for namespace, e in csdl.operations}
+    navigation: dict[str, list[str]] = {}
+    for name, spec in extract["entityTypes"].items():
+        if name in csdl.types:
+            present = {n.get("Name") for n in csdl.types[name][1].findall(f"{EDM}NavigationProperty")}
+            missing = sorted(set(spec["navigation"]) - present)
+            if missing:
+                navigation[name] = missing
+    return {
+        "entitySets": sorted(set(extract["entitySets"]) - named),
+        "singletons": sorted(set(extract["singletons"]) - named),
+        "entityTypes": sorted(set(extract["entityTypes"]) - set(csdl.types)),
+        "navigation": navigation,
+        "operations": sorted(
+            f"{op['namespace']}.{op['name']} on {op['binding']}"
+            for op in extract["operations"]
+            if (f"{op['namespace']}.{op['name']}", op["binding"]) not in operations
+        ),
+    }
+
+
+def with_national_clouds(extract: Json, metadata: Path) -> Json:
+    clouds = {}
+    for key, (file_name, names) in NATIONAL_CSDL.items():
+        path = metadata / file_name
+        source = {**NATIONAL_SOURCE, "path": f"schemas/{file_name}"}
+        clouds[key] = {
+            "clouds": list(names),
+            "provenance": provenance(source, path),
+            "lacks": national_lacks(extract, path),
+        }
+    return {**extract, "nationalClouds": clouds}
 
 
 def _with_bases(csdl: Csdl, names: Iterable[str]) -> set[str]:
@@ -270,8 +334,16 @@ def _grants(path: Path) -> tuple[dict[tuple[str, str], list[Json]], dict[str, in
                     entry: Json = {"permission": name, "least": least}
                     if also:
                         entry["alsoRequires"] = sorted(also[0])
-                    grants.setdefault((template.lower(), method.upper()), []).append(entry)
+                    listed = grants.setdefault((_template(template), method.upper()), [])
+                    if entry not in listed:
+                        listed.append(entry)
     return grants, breadth
+
+
+def _template(path: str) -> str:
+    """A path as the extracts key it: lower case, every key placeholder written `{id}` (the reference writes
+    `{id}`, `{operationId}` and the like; a request's key is a key whatever the reference calls it)."""
+    return re.sub(r"\{[^}/]*\}", "{id}", path.lower())
 
 
 def _listing(entries: list[Json]) -> list[Json]:
@@ -314,7 +386,7 @@ def rendered(document: Json) -> str:
 def outputs(metadata: Path) -> dict[Path, str]:
     csdl, permissions = metadata / "v1.0-Prod.csdl", metadata / "permissions.json"
     return {
-        CSDL_EXTRACT: rendered(csdl_extract(csdl)),
+        CSDL_EXTRACT: rendered(with_national_clouds(csdl_extract(csdl), metadata)),
         PERMISSIONS_EXTRACT: rendered(permissions_extract(permissions)),
         PACKAGE_PERMISSIONS: rendered(package_permissions(permissions)),
     }
