@@ -11,7 +11,7 @@ its README describes. Written, deterministically (sorted keys, one layout):
 - `tests/support/graphmetadata/permissions-extract.json`: from permissions.json, for the paths the fake serves,
   the Application permissions listing each method (and whether Microsoft marks one least privileged);
 - `automation/teamslicensing/reference/data/graph-permissions.json`: the same facts for each request the package
-  makes (`teamslicensing.reference.permissions.REQUESTS`), with how many paths each permission grants in all.
+  makes (`teamslicensing.reference.graphrequests.REQUESTS`), with how many paths each permission grants in all.
 
 Each carries its provenance: Microsoft's repository, path, commit and date, and the sha256 of the file read.
 `--check` writes nothing and exits 1 when a file differs from what it would write.
@@ -29,7 +29,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from teamslicensing.reference.permissions import REQUESTS, permission_path
+from teamslicensing.reference.graphrequests import REQUESTS
+from teamslicensing.reference.permissions import permission_path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
