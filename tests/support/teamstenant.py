@@ -68,6 +68,17 @@ def number(telephone: str, kind: str, country: str, holder: str | None = None, *
     return entry
 
 
+def inventory() -> list[dict[str, Any]]:
+    return [
+        number(HELD, "callingPlan", "US", ANN, locationId=LOCATION),
+        number(FREE_US, "callingPlan", "US"),
+        number(FREE_US_PLACED, "callingPlan", "US", locationId=LOCATION),
+        number(FREE_GB, "callingPlan", "GB"),
+        number(FREE_DR, "directRouting", "US"),
+        number(CONFERENCE, "callingPlan", "US", capabilities=["conferenceAssignment"]),
+    ]
+
+
 def teams_document() -> dict[str, Any]:
     voice = [state(TEAMS), state(MCOEV), state(MCOPSTN1)]
     users = [
@@ -87,14 +98,7 @@ def teams_document() -> dict[str, Any]:
         ],
         "users": users,
         "groups": [{"id": GROUP, "displayName": "Meetings", "members": [ANN]}],
-        "numberAssignments": [
-            number(HELD, "callingPlan", "US", ANN, locationId=LOCATION),
-            number(FREE_US, "callingPlan", "US"),
-            number(FREE_US_PLACED, "callingPlan", "US", locationId=LOCATION),
-            number(FREE_GB, "callingPlan", "GB"),
-            number(FREE_DR, "directRouting", "US"),
-            number(CONFERENCE, "callingPlan", "US", capabilities=["conferenceAssignment"]),
-        ],
+        "numberAssignments": inventory(),
         "policies": [
             lookup("TeamsCallingPolicy", "AllowCalling", ALLOW_CALLING),
             lookup("TeamsCallingPolicy", "No Calling", NO_CALLING),

@@ -45,6 +45,21 @@ from teamslicensing.tenant.parse import (
 from teamslicensing.tenant.teamsparse import parse_policy_lookup, parse_user_configuration
 
 MAX_REPORTED_PROBLEMS = 20
+KNOWN_KEYS = frozenset(
+    {
+        "subscribedSkus",
+        "users",
+        "groups",
+        "@odata.context",
+        "exportedAt",
+        "source",
+        "cloud",
+        "numberAssignments",
+        "tenantId",
+        "userConfigurations",
+        "policies",
+    }
+)
 T = TypeVar("T")
 
 
@@ -114,19 +129,6 @@ def parse_snapshot(document: Any, name: str, attributes: Collection[str] = ()) -
 
     users = [u for u in _parse_list(document, "users", name, user_or_unreadable, problems) if u is not None]
     groups = _parse_list(document, "groups", name, lambda obj: parse_group(obj, share), problems)
-    known = {
-        "subscribedSkus",
-        "users",
-        "groups",
-        "@odata.context",
-        "exportedAt",
-        "source",
-        "cloud",
-        "numberAssignments",
-        "tenantId",
-        "userConfigurations",
-        "policies",
-    }
     numbers = None
     if "numberAssignments" in document:  # the key present means "read"; absent means "not read"
         numbers = tuple(
@@ -134,7 +136,7 @@ def parse_snapshot(document: Any, name: str, attributes: Collection[str] = ()) -
             for n in _parse_list(document, "numberAssignments", name, parse_number_assignment, problems)
             if n is not None
         )
-    unknown = sorted(set(document) - known)
+    unknown = sorted(set(document) - KNOWN_KEYS)
     if unknown:
         problems.append(Problem(name, 0, 0, f"unknown top-level keys: {', '.join(unknown)}"))
     _check_unique(name, "users", [u.id for u in users], problems)

@@ -144,8 +144,6 @@ class FakeGraph(TeamsRoutes, BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseR
         self._bearer = ""  # the token of the request being answered
         self.group_processing_delay = group_processing_delay
         self.roles = frozenset(roles)
-        self.cloud = cloud or cloud_of_host(httpx.URL(self.base_url).host)
-        self.operation_steps, self.teams_provisioning_lag = operation_steps, teams_provisioning_lag
         self._calls = {}
         self.load_calls("getPstnCalls", document.get("pstnCalls") or [])
         self.load_calls("getDirectRoutingCalls", document.get("directRoutingCalls") or [])
@@ -164,7 +162,8 @@ class FakeGraph(TeamsRoutes, BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseR
         self._load_skus(document.get("subscribedSkus") or [])
         self._load_users(document.get("users") or [])
         self._load_groups(document.get("groups") or [])
-        self._load_teams(document)
+        self._load_teams(document, cloud or cloud_of_host(httpx.URL(self.base_url).host), operation_steps)
+        self.teams_provisioning_lag = teams_provisioning_lag
 
     def mount(self, router: respx.MockRouter) -> None:
         """Answer every request under `base_url` on `router` (any other host or path is left to the router)."""

@@ -96,6 +96,7 @@ class Configuration:
 class TeamsState(ReadRoutes, WriteRoutes):
     """The Teams administration state, shared by the number and policy routes."""
 
+    cloud: str
     operation_steps: int
     teams_provisioning_lag: int
     http_count: int
@@ -108,7 +109,8 @@ class TeamsState(ReadRoutes, WriteRoutes):
     _teams_sees: dict[str, tuple[list[Json], int]]  # user id -> (licenses Teams still sees, until which request)
     _teams_changed: bool
 
-    def _load_teams(self, document: dict[str, Any]) -> None:
+    def _load_teams(self, document: dict[str, Any], cloud: str, operation_steps: int) -> None:
+        self.cloud, self.operation_steps = cloud, operation_steps
         raw = document.get("numberAssignments")
         # a malformed inventory (not a list) is served as it is: the docs' own examples show `"value": {…}`
         self._numbers = [dict(n) if isinstance(n, dict) else n for n in raw] if isinstance(raw, list) else raw

@@ -7,7 +7,8 @@ its README describes. Written, deterministically (sorted keys, one layout):
 
 - `tests/support/graphmetadata/v1.0-extract.json`: from the v1.0 CSDL, the entity sets and singletons the tool
   reaches, the entity types it touches (with their base types), every complex and enum type their properties,
-  parameters and return types use, and the actions and functions bound to those entity types;
+  parameters and return types use, and the actions and functions bound to those entity types; and what the US
+  Government and China clouds' CSDL (`v1.0-Fairfax.csdl`, `v1.0-Mooncake.csdl`) lack of all that (`national`);
 - `tests/support/graphmetadata/permissions-extract.json`: from permissions.json, for the paths the fake serves,
   the Application permissions listing each method (and whether Microsoft marks one least privileged);
 - `automation/teamslicensing/reference/data/graph-permissions.json`: the same facts for each request the package
@@ -20,17 +21,17 @@ Each carries its provenance: Microsoft's repository, path, commit and date, and 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import re
 import sys
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from teamslicensing.reference.graphrequests import REQUESTS
 from teamslicensing.reference.permissions import permission_path
+from tests.support.graphmetadata.csdl import EDM, OPTIONAL_PARAMETER, Csdl, Json, element_of, provenance
+from tests.support.graphmetadata.national import with_national_clouds
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
@@ -53,13 +54,6 @@ PERMISSIONS_SOURCE = {
     "commit": "6cbd6bbd",
     "date": "2026-08-07",
 }
-
-# the national clouds' CSDL (same repository, at its HEAD): what they lack of what the extract holds
-NATIONAL_CSDL = {
-    "fairfax": ("v1.0-Fairfax.csdl", ("usgov", "usgovdod")),
-    "mooncake": ("v1.0-Mooncake.csdl", ("china",)),
-}
-NATIONAL_SOURCE = {"repository": "microsoftgraph/msgraph-metadata", "commit": "f54f11b6", "date": "2026-08-20"}
 
 # what the tool reaches: add here (and regenerate) when it reaches more
 ENTITY_SETS = ("subscribedSkus", "users", "groups")
@@ -107,49 +101,6 @@ PERMISSION_PATHS = (
     "/communications/callrecords/getdirectroutingcalls",
 )
 
-EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
-OPTIONAL_PARAMETER = "Org.OData.Core.V1.OptionalParameter"
-Json = dict[str, Any]
-
-
-def provenance(source: dict[str, str], path: Path) -> Json:
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return {**source, "sha256": digest, "generator": "tests/support/graphmetadata/extract.py"}
-
-
-class Csdl:
-    """The CSDL's schemas, with every type name written out in full (aliases resolved)."""
-
-    def __init__(self, path: Path) -> None:
-        root = ElementTree.parse(path).getroot()
-        self.schemas = list(root.iter(f"{EDM}Schema"))
-        self.aliases = {s.get("Alias", s.get("Namespace")): s.get("Namespace", "") for s in self.schemas}
-        self.types: dict[str, tuple[str, ElementTree.Element]] = {}  # full name -> (kind, element)
-        self.operations: list[tuple[str, ElementTree.Element]] = []  # (namespace, Action or Function)
-        self.container: ElementTree.Element | None = None
-        for schema in self.schemas:
-            namespace = schema.get("Namespace", "")
-            for element in schema:
-                kind = element.tag.removeprefix(EDM)
-                if kind in ("EntityType", "ComplexType", "EnumType"):
-                    self.types[f"{namespace}.{element.get('Name')}"] = (kind, element)
-                elif kind in ("Action", "Function") and element.get("IsBound") == "true":
-                    self.operations.append((namespace, element))
-                elif kind == "EntityContainer":
-                    self.container = element
-
-    def full(self, name: str) -> str:
-        if name.startswith("Collection(") and name.endswith(")"):
-            return f"Collection({self.full(name[len('Collection(') : -1])})"
-        if name.startswith("Edm."):
-            return name
-        prefix, _, last = name.rpartition(".")
-        return f"{self.aliases.get(prefix, prefix)}.{last}"
-
-
-def element_of(type_name: str) -> str:
-    return type_name[len("Collection(") : -1] if type_name.startswith("Collection(") else type_name
-
 
 def csdl_extract(path: Path) -> Json:
     csdl = Csdl(path)
@@ -181,47 +132,6 @@ def csdl_extract(path: Path) -> Json:
         "enumTypes": {name: _enum(csdl.types[name][1]) for name in sorted(enums)},
         "operations": sorted(operations, key=lambda op: (op["name"], op["binding"])),
     }
-
-
-def national_lacks(extract: Json, path: Path) -> Json:
-    """What a national cloud's CSDL lacks of `extract` (the global cloud's): entity sets, singletons, entity
-    types, navigation properties of the types it has, and bound operations (by name and binding). A request
-    through any of these is one that cloud's Graph does not serve."""
-    csdl = Csdl(path)
-    assert csdl.container is not None
-    named = {e.get("Name", "") for e in csdl.container}
-    operations = {(f"{namespace}.{e.get('Name')}", csdl.full(e[0].get("Type", ""))) for namespace, e in csdl.operations}
-    navigation: dict[str, list[str]] = {}
-    for name, spec in extract["entityTypes"].items():
-        if name in csdl.types:
-            present = {n.get("Name") for n in csdl.types[name][1].findall(f"{EDM}NavigationProperty")}
-            missing = sorted(set(spec["navigation"]) - present)
-            if missing:
-                navigation[name] = missing
-    return {
-        "entitySets": sorted(set(extract["entitySets"]) - named),
-        "singletons": sorted(set(extract["singletons"]) - named),
-        "entityTypes": sorted(set(extract["entityTypes"]) - set(csdl.types)),
-        "navigation": navigation,
-        "operations": sorted(
-            f"{op['namespace']}.{op['name']} on {op['binding']}"
-            for op in extract["operations"]
-            if (f"{op['namespace']}.{op['name']}", op["binding"]) not in operations
-        ),
-    }
-
-
-def with_national_clouds(extract: Json, metadata: Path) -> Json:
-    clouds = {}
-    for key, (file_name, names) in NATIONAL_CSDL.items():
-        path = metadata / file_name
-        source = {**NATIONAL_SOURCE, "path": f"schemas/{file_name}"}
-        clouds[key] = {
-            "clouds": list(names),
-            "provenance": provenance(source, path),
-            "lacks": national_lacks(extract, path),
-        }
-    return {**extract, "nationalClouds": clouds}
 
 
 def _with_bases(csdl: Csdl, names: Iterable[str]) -> set[str]:
