@@ -20,7 +20,12 @@ from teamslicensing.graph import Connection, Graph
 from teamslicensing.model.tenant import policy_key
 from teamslicensing.tenant.live import read_tenant, read_tenant_parts
 from teamslicensing.tenant.snapshot import load_snapshot
-from teamslicensing.tenant.teamsread import fetch_policy_lookups, read_policy_lookups, read_user_configurations
+from teamslicensing.tenant.teamsread import (
+    fetch_policy_lookups,
+    policy_id_url,
+    read_policy_lookups,
+    read_user_configurations,
+)
 from tests.support.faults import BASE, TOKEN, fake_for
 from tests.support.graphmetadata import DEFAULT_ROLES
 from tests.support.teamstenant import (
@@ -172,6 +177,14 @@ def test_policy_ids_are_looked_up_by_name_once_each(router: respx.MockRouter) ->
     assert [url for _, url in fake.requests] == ["/$batch"]
 
 
+def test_a_policy_id_url_quotes_and_escapes_the_name_as_odata_and_graph_read_it(router: respx.MockRouter) -> None:
+    fake_for(teams_document(), router)
+    url = policy_id_url("OnlineVoiceRoutingPolicy", "O'Brien Routing")
+    assert url == "/admin/teams/policy/getPolicyId(type='OnlineVoiceRoutingPolicy',name='O''Brien%20Routing')"
+    answer = run(lambda graph: graph.get_json(url))
+    assert [row["policyId"] for row in answer["value"]] == [ROUTING]
+
+
 def test_policy_ids_need_the_assignment_permission_even_to_read(router: respx.MockRouter) -> None:
     fake_for(teams_document(), router, roles=DEFAULT_ROLES - {"TeamsPolicyUserAssign.ReadWrite.All"})
     found, why = run(lambda graph: read_policy_lookups(graph, "global", [("TeamsCallingPolicy", "AllowCalling")]))
@@ -253,3 +266,16 @@ def test_export_without_a_teams_permission_leaves_that_part_out(
     document = json.loads(exported.read_text(encoding="utf-8"))
     assert {"userConfigurations", "policies"} & set(document) == kept
     assert load_snapshot(exported).users
+
+
+def test_export_leaves_out_configurations_graph_answered_in_another_shape(
+    router: respx.MockRouter, tmp_path: Path, graph_token: None
+) -> None:
+    router.get(f"{BASE}{CONFIGURATIONS}").mock(return_value=httpx.Response(200, json={"value": {"id": ANN}}))
+    fake_for(teams_document(), router)
+    exported = tmp_path / "export.json"
+    assert main(["export", "--output", str(exported), "--graph-url", BASE]) == 0
+    document = json.loads(exported.read_text(encoding="utf-8"))
+    assert "userConfigurations" not in document
+    assert "policies" not in document
+    assert load_snapshot(exported).teams_users is None

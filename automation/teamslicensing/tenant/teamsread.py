@@ -161,7 +161,8 @@ async def read_policy_lookups(
 
 async def export_user_configurations(graph: Graph, cloud: str, out: IO[str]) -> tuple[int, set[tuple[str, str]]]:
     """Write `,"userConfigurations": [...]` to `out` page by page, as Graph gave them; (-1, {}) and nothing written
-    when Graph will not list them; else (how many, the (policy type, name) pairs in effect for someone)."""
+    when Graph will not list them; else (how many, the (policy type, name) pairs in effect for someone). A failure
+    after the first page fails the export (a snapshot is written whole or not at all), and load checks each item."""
     if cloud != "global":
         return -1, set()
     pages = graph.pages(f"{CONFIGURATIONS_URL}?$top={CONFIGURATION_PAGE}", max_pages=MAX_CONFIGURATION_PAGES)
@@ -170,7 +171,7 @@ async def export_user_configurations(graph: Graph, cloud: str, out: IO[str]) -> 
     except StopAsyncIteration:
         first = []
     except GraphError as exc:
-        if exc.status in REFUSED:
+        if exc.status in REFUSED or exc.status == 0:  # refused, or a first page of another shape: not read
             return -1, set()
         raise
     out.write(',\n"userConfigurations": [')
