@@ -332,7 +332,11 @@ def test_the_number_inventory_is_read_with_top_and_skip_and_protects_the_number_
 def test_without_the_number_role_protection_falls_back_and_says_so(
     router: respx.MockRouter, demo_document: dict[str, Any], example_config: Path, tmp_path: Path
 ) -> None:
-    fake_for(demo_document, router, roles=DEFAULT_ROLES - {"TeamsTelephoneNumber.Read.All"})
+    fake_for(
+        demo_document,
+        router,
+        roles=DEFAULT_ROLES - {"TeamsTelephoneNumber.Read.All", "TeamsTelephoneNumber.ReadWrite.All"},
+    )
     planned = plan_json(["plan", str(example_config), "--graph-url", BASE], tmp_path, "plan.json")
     (note,) = [g for g in planned["gaps"] if g["code"] == "NUMBER_INVENTORY_UNAVAILABLE"]
     assert "TeamsTelephoneNumber.Read.All" in note["message"]

@@ -1,8 +1,9 @@
 """The live tenant source: read subscriptions, users and the groups rules name from Graph into the tenant types.
 
 Requests for U users and G groups: 1 (subscribedSkus) + ceil(U/999) (users) + G (group lookups) + the member pages
-of each group found. No per-user request. Users are parsed page by page, so only one raw page is ever in memory.
-Also writes snapshots (`export`) straight from the pages to a file.
+of each group found, and when asked each user's Teams configuration (`teamsread`). No per-user request. Users are
+parsed page by page, so only one raw page is ever in memory. Also writes snapshots (`export`) straight from the
+pages to a file.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from teamslicensing.tenant.parse import (
     user_select,
 )
 from teamslicensing.tenant.scoped import by_id_queries, read_scoped_users, read_users_by_id
+from teamslicensing.tenant.teamsread import export_user_configurations, fetch_policy_lookups, read_user_configurations
 
 NUMBERS_URL = "/admin/teams/telephoneNumberManagement/numberAssignments"
 NUMBER_PAGE = 1000  # numberAssignments' $top maximum
@@ -57,13 +59,20 @@ class UnexpectedGraphData(TeamsLicensingError):
     """Graph answered with an object we cannot read."""
 
 
-async def read_tenant(graph: Graph, desired: DesiredState, mode: ReadMode | None = None) -> Tenant:
+async def read_tenant(
+    graph: Graph, desired: DesiredState, mode: ReadMode | None = None, *, user_configurations: bool = False
+) -> Tenant:
     """The tenant as `desired` needs it; `mode` (else policy.read) says whether every user is read or only those
-    the plan can touch (`auto`: scoped when Graph counts more than SCOPED_ABOVE users)."""
+    the plan can touch (`auto`: scoped when Graph counts more than SCOPED_ABOVE users); with `user_configurations`,
+    the Teams configuration of the users read too."""
     mode = mode or desired.policy.read
     if mode == "all":
         return await read_tenant_parts(
-            graph, desired.group_names, desired.selected_attributes, desired.licensed_group_names
+            graph,
+            desired.group_names,
+            desired.selected_attributes,
+            desired.licensed_group_names,
+            user_configurations=user_configurations,
         )
     cloud = cloud_of(graph.connection.graph_url)
 
@@ -82,7 +91,8 @@ async def read_tenant(graph: Graph, desired: DesiredState, mode: ReadMode | None
     (skus, users, unreadable, groups, scope), (raw_numbers, why) = await all_of(
         people(), read_number_assignments(graph, cloud)
     )
-    return await _tenant(graph, cloud, skus, users, unreadable, groups, (raw_numbers, why), scope)
+    tenant = await _tenant(graph, cloud, skus, users, unreadable, groups, (raw_numbers, why), scope)
+    return await _with_teams(graph, tenant) if user_configurations else tenant
 
 
 async def count_users(graph: Graph) -> int | None:
@@ -105,11 +115,13 @@ async def read_tenant_parts(
     attributes: Collection[str],
     licensed: Collection[str] = (),
     user_ids: Collection[str] | None = None,
+    *,
+    user_configurations: bool = False,
 ) -> Tenant:
     """The tenant with the groups `group_names` name and the user `attributes` rules read (a saved plan's check
     reads what its plan rested on, without a configuration). With `user_ids`, only those users are needed: they
     are read by id when that takes fewer requests than reading every user (a plan changing 1,000 users of a
-    million-user tenant: 67 requests, not 1,001)."""
+    million-user tenant: 67 requests, not 1,001). With `user_configurations`, their Teams configurations too."""
     cloud = cloud_of(graph.connection.graph_url)
 
     async def people() -> tuple[list[TenantUser], list[UnreadableUser], ReadScope | None]:
@@ -130,7 +142,17 @@ async def read_tenant_parts(
         _read_groups(graph, group_names, licensed),
         read_number_assignments(graph, cloud),
     )
-    return await _tenant(graph, cloud, skus, users, unreadable, groups, (raw_numbers, why), scope)
+    tenant = await _tenant(graph, cloud, skus, users, unreadable, groups, (raw_numbers, why), scope)
+    return await _with_teams(graph, tenant) if user_configurations else tenant
+
+
+async def _with_teams(graph: Graph, tenant: Tenant) -> Tenant:
+    """`tenant` with the Teams configuration of its users: every one Graph lists, or (a scoped read) those read."""
+    scoped = tenant.scope is not None
+    ids = [user.id for user in tenant.users] if scoped else None
+    count = tenant.scope.users_in_tenant if tenant.scope is not None else None
+    found, why = await read_user_configurations(graph, tenant.cloud, ids, count)
+    return dataclasses.replace(tenant, teams_users=found, teams_unavailable=why)
 
 
 async def _tenant(
@@ -321,9 +343,20 @@ async def export_snapshot(
         out.write(",\n" if index else "\n")
         json.dump(group_document(group, members, direct), out)
     out.write("]")
-    numbers, _ = await read_number_assignments(graph, cloud_of(graph.connection.graph_url))
+    cloud = cloud_of(graph.connection.graph_url)
+    numbers, _ = await read_number_assignments(graph, cloud)
     if numbers is not None:  # present means "read": a snapshot without the key was not
         out.write(',\n"numberAssignments": ')
         json.dump(numbers, out)
+    configurations, in_effect = await export_user_configurations(graph, cloud, out)
+    lookups, _ = await fetch_policy_lookups(graph, cloud, sorted(in_effect)) if configurations >= 0 else (None, None)
+    if lookups is not None:  # the policies in effect for someone, by name: what getPolicyId says of each
+        out.write(',\n"policies": ')
+        json.dump(lookups, out)
     out.write("}\n")
-    return {"subscribedSkus": len(skus), "users": count, "groups": len(groups), "numbers": len(numbers or [])}
+    counts = {"subscribedSkus": len(skus), "users": count, "groups": len(groups), "numbers": len(numbers or [])}
+    if configurations >= 0:
+        counts["userConfigurations"] = configurations
+    if lookups is not None:
+        counts["policies"] = len(lookups)
+    return counts
