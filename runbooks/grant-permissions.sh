@@ -6,8 +6,8 @@
 #   runbooks/grant-permissions.sh [--mode MODE]... [--optional] [--graph https://graph.microsoft.us] SP_OBJECT_ID
 #
 # MODE (repeatable; default apply): plan, apply, usage, inventory, numbers, policies, groups or all, as
-# `teams-licensing permissions --mode MODE` prints them with what each role is for. --optional also grants the modes' optional roles (the Teams
-# number inventory; Member.Read.Hidden, for the members of hidden-membership groups). Older flags: --read-only is
+# `teams-licensing permissions --mode MODE` prints them with what each role is for. --optional also grants the
+# modes' optional roles (the Teams number inventory; Member.Read.Hidden, for the members of hidden-membership groups). Older flags: --read-only is
 # plan instead of apply, --numbers adds inventory, --usage adds usage.
 # The role lists come from the tool's permission table (Microsoft's permissions reference), generated below.
 # The object id is the identity's service principal (enterprise application) object id, e.g.
