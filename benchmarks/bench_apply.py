@@ -62,13 +62,14 @@ def run_product(url: str, sample: int) -> dict[str, Any]:
     from teamslicensing.plan.planner import plan
     from teamslicensing.reference.availability import load_availability
     from teamslicensing.tenant.live import read_tenant
+    from teamslicensing.tenant.need import TenantNeed
 
     desired = rollout_desired()
     result: dict[str, Any] = {}
 
     async def product() -> None:
         async with counting_graph(url) as (graph, sent):
-            tenant = await read_tenant(graph, desired)
+            tenant = await read_tenant(graph, TenantNeed.to_plan(desired))
             reads = sent()
             planned = plan(desired, tenant, load_availability())
             changed = {change.user_id for change in planned.changes}

@@ -59,11 +59,12 @@ async def apply(url: str, paced: bool) -> dict[str, Any]:
     from teamslicensing.plan.planner import plan
     from teamslicensing.reference.availability import load_availability
     from teamslicensing.tenant.live import read_tenant
+    from teamslicensing.tenant.need import TenantNeed
 
     desired = rollout_desired()
     with tempfile.TemporaryDirectory() as folder:
         async with Graph(Connection(url), access_token="benchmark", pace_writes=paced) as graph:
-            tenant = await read_tenant(graph, desired)
+            tenant = await read_tenant(graph, TenantNeed.to_plan(desired))
             planned = plan(desired, tenant, load_availability())
             before = {user.id: user for user in tenant.users}
             started = time.monotonic()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import hashlib
 import json
 import sys
@@ -118,7 +119,8 @@ def run_product(url: str, mode: str, plan_file: Path) -> dict[str, Any]:
     from teamslicensing.apply.planfile import basis_read, read_plan_file, write_plan_file
     from teamslicensing.plan.planner import plan
     from teamslicensing.reference.availability import load_availability
-    from teamslicensing.tenant.live import read_tenant, read_tenant_parts
+    from teamslicensing.tenant.live import read_tenant
+    from teamslicensing.tenant.need import TenantNeed
 
     result: dict[str, Any] = {}
 
@@ -128,8 +130,9 @@ def run_product(url: str, mode: str, plan_file: Path) -> dict[str, Any]:
             saved = read_plan_file(plan_file)
             need = basis_read(saved)
             async with counting_graph(url) as (graph, sent):
-                ids = need.user_ids if mode == "check" else None
-                tenant = await read_tenant_parts(graph, need.group_names, need.attributes, need.licensed, ids)
+                if mode != "check":
+                    need = dataclasses.replace(need, user_ids=None)
+                tenant = await read_tenant(graph, need)
                 requests = sent()
             read_wall = time.monotonic() - started
             fresh, stale = stale_users(saved.plan.changes, saved.basis, tenant)
@@ -137,7 +140,7 @@ def run_product(url: str, mode: str, plan_file: Path) -> dict[str, Any]:
         else:
             desired = rollout_desired()
             async with counting_graph(url) as (graph, sent):
-                tenant = await read_tenant(graph, desired, mode)  # type: ignore[arg-type]
+                tenant = await read_tenant(graph, TenantNeed.to_plan(desired, mode))  # type: ignore[arg-type]
                 requests = sent()
             read_wall = time.monotonic() - started
             planned = plan(desired, tenant, load_availability())

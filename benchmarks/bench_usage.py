@@ -50,6 +50,7 @@ def run_product(url: str, days: int) -> dict[str, Any]:
     from teamslicensing.reference.minutes import MinutesTable
     from teamslicensing.tenant.calls import call_rows, parse_call, window_for_days
     from teamslicensing.tenant.live import read_tenant
+    from teamslicensing.tenant.need import TenantNeed
 
     desired = rollout_desired()
     result: dict[str, Any] = {}
@@ -58,7 +59,7 @@ def run_product(url: str, days: int) -> dict[str, Any]:
         started = time.monotonic()
         start, end = window_for_days(days)
         async with counting_graph(url) as (graph, sent):
-            tenant = await read_tenant(graph, desired)
+            tenant = await read_tenant(graph, TenantNeed.to_plan(desired))
             aggregate = UsageAggregate(start.date(), end.date())
             async for source, raw in call_rows(graph, start, end):
                 aggregate.add(parse_call(raw, source))

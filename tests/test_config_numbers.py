@@ -143,3 +143,12 @@ def test_the_schema_offers_the_number_and_policy_keys() -> None:
     ]
     assert "unassignNumbers" in schema["$defs"]["Policy"]["properties"]
     assert "numbers" in schema["properties"]
+
+
+def test_a_plan_reads_teams_configurations_only_for_a_file_that_declares_numbers_or_policies(tmp_path: Path) -> None:
+    from teamslicensing.tenant.need import TenantNeed
+
+    numbered = load_desired_state(write(tmp_path, NUMBERED))
+    assert TenantNeed.to_plan(numbered).user_configurations
+    plain = "version: 1\nrules:\n  - name: a\n    select: {users: [a@contoso.com]}\n    assign: [MCOEV]\n"
+    assert not TenantNeed.to_plan(load_desired_state(write(tmp_path, plain, "plain.yaml"))).user_configurations

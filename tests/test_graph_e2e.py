@@ -26,6 +26,7 @@ from teamslicensing.model.outcome import FAILED
 from teamslicensing.plan.planner import plan
 from teamslicensing.reference.availability import load_availability
 from teamslicensing.tenant.live import read_tenant
+from teamslicensing.tenant.need import TenantNeed
 from teamslicensing.tenant.snapshot import parse_snapshot
 from tests.support.faults import fake_for
 from tests.support.graphmetadata import DEFAULT_ROLES
@@ -83,7 +84,7 @@ def test_reads_stay_within_the_request_budget(router: respx.MockRouter, demo_doc
 
     async def read() -> Any:
         async with Graph(Connection(BASE), access_token=TOKEN) as graph:
-            return await read_tenant(graph, desired)
+            return await read_tenant(graph, TenantNeed.to_plan(desired))
 
     tenant = asyncio.run(read())
     users = len(demo_document["users"])
@@ -149,7 +150,7 @@ def test_throttling_storm_converges(router: respx.MockRouter, demo_document: dic
 
     async def plan_apply_plan() -> tuple[Any, Any, Any, int]:
         async with Graph(Connection(BASE), access_token=TOKEN, backoff_base=0.001) as graph:
-            tenant = await read_tenant(graph, desired)
+            tenant = await read_tenant(graph, TenantNeed.to_plan(desired))
             first = plan(desired, tenant, load_availability())
             fake.throttle_next(2, retry_after=0.01, outright=True)  # the $batch itself, twice
             fake.throttle_next(25, retry_after=0.02)  # then items inside the batches
@@ -157,7 +158,7 @@ def test_throttling_storm_converges(router: respx.MockRouter, demo_document: dic
             audit = AuditLog.open(tmp_path / "audit.jsonl", before)
             result = await execute(first.changes, GraphWriter(graph), audit, before)
             audit.close()
-            second = plan(desired, await read_tenant(graph, desired), load_availability())
+            second = plan(desired, await read_tenant(graph, TenantNeed.to_plan(desired)), load_availability())
             return first, result, second, graph.write_requests
 
     first, result, second, write_requests = asyncio.run(plan_apply_plan())

@@ -19,6 +19,7 @@ from teamslicensing.config import load_desired_state
 from teamslicensing.errors import GraphError
 from teamslicensing.graph import Connection, Graph
 from teamslicensing.tenant.live import read_tenant
+from teamslicensing.tenant.need import TenantNeed
 from tests.support.fakegraph import FakeGraph
 from tests.support.rollout import rollout_document
 
@@ -56,7 +57,7 @@ def read(config: Path, **graph: Any) -> Any:
 
     async def go() -> Any:
         async with Graph(Connection(BASE), access_token=TOKEN, backoff_base=0.001, **graph) as client:
-            return await read_tenant(client, desired)
+            return await read_tenant(client, TenantNeed.to_plan(desired))
 
     return asyncio.run(go())
 

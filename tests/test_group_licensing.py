@@ -24,6 +24,7 @@ from teamslicensing.model.planjson import plan_from_json, plan_to_json
 from teamslicensing.plan.planner import plan
 from teamslicensing.reference.availability import load_availability
 from teamslicensing.tenant.live import read_tenant
+from teamslicensing.tenant.need import TenantNeed
 from tests.support.fakegraph import FakeGraph
 from tests.support.faults import fake_for
 from tests.support.graphmetadata import tolerated
@@ -230,7 +231,7 @@ def test_a_live_read_gets_the_groups_licenses_and_direct_members(router: respx.M
 
     async def go() -> Any:
         async with Graph(Connection(BASE), access_token=TOKEN) as graph:
-            return await read_tenant(graph, desired, "all")
+            return await read_tenant(graph, TenantNeed.to_plan(desired, "all"))
 
     tenant = asyncio.run(go())
     (group,) = tenant.groups

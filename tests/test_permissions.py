@@ -21,7 +21,8 @@ from teamslicensing.cli import main
 from teamslicensing.graph import Connection, Graph
 from teamslicensing.graph.wire import BatchRequest
 from teamslicensing.reference.permissions import MODES, request_for
-from teamslicensing.tenant.live import read_number_assignments, read_tenant_parts
+from teamslicensing.tenant.live import read_number_assignments, read_tenant
+from teamslicensing.tenant.need import TenantNeed
 from teamslicensing.tenant.teamsread import read_policy_lookups, read_user_configurations
 from tests.support.fakegraph import FakeGraph
 from tests.support.fakegraph.calls import generate_calls
@@ -331,7 +332,7 @@ def test_without_the_subscribed_skus_role_the_inventory_read_names_it(
 
     async def read() -> Any:
         async with Graph(Connection(BASE), access_token=TOKEN) as graph:
-            return await read_tenant_parts(graph, [], [])
+            return await read_tenant(graph, TenantNeed())
 
     with pytest.raises(GraphError) as refused:
         asyncio.run(read())

@@ -30,6 +30,7 @@ from teamslicensing.plan.planner import plan
 from teamslicensing.reference.availability import load_availability
 from teamslicensing.tenant import live
 from teamslicensing.tenant.live import read_tenant
+from teamslicensing.tenant.need import TenantNeed
 from tests.support import planfiles
 from tests.support.fakegraph import FakeGraph
 from tests.support.faults import fake_for
@@ -52,7 +53,7 @@ def demo_document() -> dict[str, Any]:
 def read(desired: DesiredState, mode: ReadMode | None, **graph: Any) -> Tenant:
     async def go() -> Tenant:
         async with Graph(Connection(BASE), access_token=TOKEN, backoff_base=0.001, **graph) as client:
-            return await read_tenant(client, desired, mode)
+            return await read_tenant(client, TenantNeed.to_plan(desired, mode))
 
     return asyncio.run(go())
 

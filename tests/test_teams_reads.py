@@ -5,6 +5,7 @@ asks only for the users it read; export writes them into the snapshot beside the
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -18,7 +19,8 @@ from teamslicensing.cli import main
 from teamslicensing.config.loader import load_desired_state
 from teamslicensing.graph import Connection, Graph
 from teamslicensing.model.tenant import policy_key
-from teamslicensing.tenant.live import read_tenant, read_tenant_parts
+from teamslicensing.tenant.live import read_tenant
+from teamslicensing.tenant.need import TenantNeed
 from teamslicensing.tenant.snapshot import load_snapshot
 from teamslicensing.tenant.teamsread import (
     fetch_policy_lookups,
@@ -140,8 +142,12 @@ def test_an_answer_of_another_shape_is_not_believed_and_not_a_crash(
 
 def test_the_tenant_read_carries_the_configurations_when_asked(router: respx.MockRouter, tmp_path: Path) -> None:
     fake_for(teams_document(), router)
-    plain = run(lambda graph: read_tenant_parts(graph, ["Meetings"], []))
-    full = run(lambda graph: read_tenant_parts(graph, ["Meetings"], [], user_configurations=True))
+    plain = run(lambda graph: read_tenant(graph, TenantNeed.users(None, ["Meetings"])))
+    full = run(
+        lambda graph: read_tenant(
+            graph, dataclasses.replace(TenantNeed.users(None, ["Meetings"]), user_configurations=True)
+        )
+    )
     assert (plain.teams_users, plain.teams_unavailable) == (None, None), "not asked: not read"
     assert full.teams_users is not None
     assert len(full.teams_users) == len(full.users)
@@ -151,7 +157,11 @@ def test_the_tenant_read_carries_the_configurations_when_asked(router: respx.Moc
         encoding="utf-8",
     )
     desired = load_desired_state(config)
-    scoped = run(lambda graph: read_tenant(graph, desired, "scoped", user_configurations=True))
+    scoped = run(
+        lambda graph: read_tenant(
+            graph, dataclasses.replace(TenantNeed.to_plan(desired, "scoped"), user_configurations=True)
+        )
+    )
     assert scoped.scope is not None
     assert scoped.teams_users is not None
     assert set(scoped.teams_users) <= {user.id for user in scoped.users}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -43,7 +43,8 @@ from teamslicensing.plan.acknowledge import acknowledge
 from teamslicensing.plan.judgement import Safety, apply_refusals, judge, safety_of
 from teamslicensing.plan.undo import plan_undo
 from teamslicensing.reference.availability import load_availability
-from teamslicensing.tenant.live import export_snapshot, read_tenant, read_tenant_parts
+from teamslicensing.tenant.live import export_snapshot, read_tenant
+from teamslicensing.tenant.need import TenantNeed
 from teamslicensing.tenant.snapshot import load_snapshot
 
 T = TypeVar("T")
@@ -88,7 +89,7 @@ def plan(config: str | Path, source: TenantSource, read_mode: ReadMode | None = 
     desired = load_desired_state(config)
     if read_mode is not None:
         desired = dataclasses.replace(desired, policy=dataclasses.replace(desired.policy, read=read_mode))
-    tenant = read(desired, source)
+    tenant = read(source, TenantNeed.to_plan(desired))
     _check_tenant(desired.tenant_id, tenant, f"{config} is for tenant {desired.tenant_id} (tenantId)")
     planned = make_plan(desired, tenant, load_availability())
     return PlanRun(
@@ -103,18 +104,19 @@ def plan(config: str | Path, source: TenantSource, read_mode: ReadMode | None = 
     )
 
 
-def read(desired: DesiredState, source: TenantSource, mode: ReadMode | None = None) -> Tenant:
-    """The tenant as `desired` needs it: a snapshot whole, Graph as `mode` (else policy.read) says: scoped, or
-    every user."""
-    if source.snapshot is not None or source.graph is None:
-        return _read(source, desired.group_names, desired.selected_attributes)
+def read(source: TenantSource, need: TenantNeed) -> Tenant:
+    """The tenant as `need` says, from a snapshot (always whole) or Graph (after the tenant's lease, when the source
+    holds one, is taken)."""
+    if source.snapshot is not None:
+        return load_snapshot(source.snapshot, need.attributes)
+    assert source.graph is not None, "a tenant source is a snapshot or Graph"
     graph_access = source.graph
     if source.lease is not None:
         source.lease.hold()
 
     async def read_live() -> Tenant:
         async with graph_access.open() as graph:
-            return await read_tenant(graph, desired, mode)
+            return await read_tenant(graph, need)
 
     return run_stoppable(read_live())
 
@@ -157,8 +159,7 @@ def saved_plan(
                 "nothing was written"
             )
     desired, notes = _judging_configuration(path, saved, config)
-    need = basis_read(saved)
-    tenant = _read(source, need.group_names, need.attributes, need.licensed, need.user_ids)
+    tenant = read(source, basis_read(saved))
     if saved.tenant_id != tenant.tenant_id:
         raise UsageError(
             f"{path} was made for tenant {saved.tenant_id or 'unknown'}, but {source.where} is tenant "
@@ -234,7 +235,7 @@ def undo(
         if unknown:
             raise UsageError(f"{audit_log} records no applied license write for: {', '.join(unknown)}")
         recorded = [r for r in recorded if r.user_id in wanted or r.user_principal_name.lower() in wanted]
-    tenant = _read(source, (), (), user_ids=[entry.user_id for entry in recorded])  # only they are restored
+    tenant = read(source, TenantNeed.users(entry.user_id for entry in recorded))  # only they are restored
     others = {t for t in journal.tenant_ids if t} - {tenant.tenant_id}  # a run whose tenant was unknown differs not
     if others:
         logged = ", ".join(sorted(others))
@@ -309,27 +310,6 @@ def export(output: str | Path, graph_access: GraphAccess, config: str | Path | N
 
 
 # ---- helpers -------------------------------------------------------------------------------------------------
-
-
-def _read(
-    source: TenantSource,
-    group_names: Iterable[str],
-    attributes: Collection[str],
-    licensed: Collection[str] = (),
-    user_ids: Collection[str] | None = None,
-) -> Tenant:
-    if source.snapshot is not None:
-        return load_snapshot(source.snapshot, attributes)
-    assert source.graph is not None
-    graph_access = source.graph
-    if source.lease is not None:
-        source.lease.hold()
-
-    async def read_live() -> Tenant:
-        async with graph_access.open() as graph:
-            return await read_tenant_parts(graph, group_names, attributes, licensed, user_ids)
-
-    return run_stoppable(read_live())
 
 
 def _check_tenant(expected: str | None, tenant: Tenant, what: str) -> None:

@@ -19,6 +19,7 @@ from teamslicensing.errors import UsageError
 from teamslicensing.model.desired import DesiredGroupLicense, DesiredPolicy, DesiredState
 from teamslicensing.model.outcome import ApplyResult, UserResult
 from teamslicensing.plan.reprocess import ReprocessTarget, reprocess_targets
+from teamslicensing.tenant.need import TenantNeed
 
 
 def reprocess_plan(
@@ -41,7 +42,7 @@ def reprocess_plan(
         availability={},
         group_licenses=tuple(DesiredGroupLicense(group, (), {}) for group in wanted),
     )
-    tenant = read(scope, source, "scoped")
+    tenant = read(source, TenantNeed.to_plan(scope, "scoped"))
     return reprocess_targets(tenant, wanted, users)
 
 

@@ -30,6 +30,7 @@ from teamslicensing.plan.acknowledge import acknowledge
 from teamslicensing.plan.usage import UsageAggregate, usage_report, with_usage_gaps
 from teamslicensing.reference.minutes import MinutesTable
 from teamslicensing.tenant.calls import call_rows, parse_call, read_call_file, window_for_dates, window_for_days
+from teamslicensing.tenant.need import TenantNeed
 
 DEFAULT_DAYS = 90
 
@@ -66,7 +67,7 @@ def usage(
     start, end = window.bounds()
     explicit = window.first is not None
     # every user: pool licences, Credits holders, idle plans and toll-free owners are counted across the tenant
-    tenant = read(desired, source, "all")  # pools count every licence holder
+    tenant = read(source, TenantNeed.to_plan(desired, "all"))  # pools count every licence holder
     table = MinutesTable(desired.included_minutes)
     if calls_file is not None:
         aggregate = _aggregate_file(calls_file, start.date(), end.date(), explicit)

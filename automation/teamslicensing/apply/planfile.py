@@ -46,6 +46,7 @@ from teamslicensing.model.planjson import (
 )
 from teamslicensing.model.policyjson import policy_from_json, policy_json
 from teamslicensing.model.tenant import Tenant
+from teamslicensing.tenant.need import TenantNeed
 
 MARKER = "teamsLicensingPlan"
 FORMAT_VERSION = 2
@@ -70,27 +71,18 @@ class SavedPlan:
     signed: bool = False  # the file carries an HMAC (checked when the key is set)
 
 
-@dataclass(frozen=True)
-class BasisRead:
+def basis_read(saved: SavedPlan) -> TenantNeed:
     """What checking a saved plan reads again: the groups and attributes its selection rested on, the groups it
     licenses, and the users it changes (no others matter: a saved plan is applied, never planned again)."""
-
-    group_names: tuple[str, ...]
-    attributes: tuple[str, ...]
-    licensed: tuple[str, ...]
-    user_ids: tuple[str, ...] | None  # None: every user (a group write may take its members' numbers)
-
-
-def basis_read(saved: SavedPlan) -> BasisRead:
     licensed = tuple(change.group_id for change in saved.plan.group_changes)
     # a group write that removes or turns plans off is judged on its members as they are now: read them all (their
     # ids are known only once the group is read); otherwise the changed users alone
     taking = any(c.remove_licenses or c.disables_plans for c in saved.plan.group_changes)
-    return BasisRead(
+    return TenantNeed.users(
+        None if taking else (change.user_id for change in saved.plan.changes),
         group_names=tuple(group_id for group_id, _ in saved.groups) + licensed,
         attributes=saved.attributes,
         licensed=licensed,
-        user_ids=None if taking else tuple(change.user_id for change in saved.plan.changes),
     )
 
 

@@ -17,7 +17,7 @@ from typing import IO, Any
 from teamslicensing.errors import GraphError, TeamsLicensingError
 from teamslicensing.graph import Graph
 from teamslicensing.graph.connection import cloud_of
-from teamslicensing.model.desired import SCOPED_ABOVE, SELECTABLE_ATTRIBUTES, DesiredState, ReadMode
+from teamslicensing.model.desired import SCOPED_ABOVE, SELECTABLE_ATTRIBUTES
 from teamslicensing.model.tenant import (
     PhoneNumber,
     ReadScope,
@@ -37,6 +37,7 @@ from teamslicensing.tenant.groups import (
     licensing_group_names,
     named_groups,
 )
+from teamslicensing.tenant.need import TenantNeed
 from teamslicensing.tenant.parse import (
     Interner,
     ObjectError,
@@ -59,29 +60,29 @@ class UnexpectedGraphData(TeamsLicensingError):
     """Graph answered with an object we cannot read."""
 
 
-async def read_tenant(
-    graph: Graph, desired: DesiredState, mode: ReadMode | None = None, *, user_configurations: bool = False
-) -> Tenant:
-    """The tenant as `desired` needs it; `mode` (else policy.read) says whether every user is read or only those
-    the plan can touch (`auto`: scoped when Graph counts more than SCOPED_ABOVE users); with `user_configurations`,
-    the Teams configuration of the users read too."""
-    mode = mode or desired.policy.read
-    if mode == "all":
-        return await read_tenant_parts(
+async def read_tenant(graph: Graph, need: TenantNeed) -> Tenant:
+    """The tenant as `need` says: every user, the users its rules can touch (scoped; auto: scoped when Graph counts
+    more than SCOPED_ABOVE users), or the users it names; with `need.user_configurations`, the Teams configuration
+    of the users read too."""
+    if not need.scoped:
+        return await _read_parts(
             graph,
-            desired.group_names,
-            desired.selected_attributes,
-            desired.licensed_group_names,
-            user_configurations=user_configurations,
+            need.group_names,
+            need.attributes,
+            need.licensed,
+            need.user_ids,
+            user_configurations=need.user_configurations,
         )
+    desired = need.selection
+    assert desired is not None
     cloud = cloud_of(graph.connection.graph_url)
+    mode = need.mode
 
     async def people() -> tuple[list[TenantSku], list[TenantUser], list[UnreadableUser], list[TenantGroup], Any]:
         skus, count = await all_of(_read_skus(graph), count_users(graph))
         if mode == "auto" and (count is None or count <= SCOPED_ABOVE):
             (users, unreadable), groups = await all_of(
-                _read_users(graph, desired.selected_attributes),
-                _read_groups(graph, desired.group_names, desired.licensed_group_names),
+                _read_users(graph, need.attributes), _read_groups(graph, need.group_names, need.licensed)
             )
             return skus, users, unreadable, groups, None
         users, unreadable, groups = await read_scoped_users(graph, desired, skus, count)
@@ -92,7 +93,7 @@ async def read_tenant(
         people(), read_number_assignments(graph, cloud)
     )
     tenant = await _tenant(graph, cloud, skus, users, unreadable, groups, (raw_numbers, why), scope)
-    return await _with_teams(graph, tenant) if user_configurations else tenant
+    return await _with_teams(graph, tenant) if need.user_configurations else tenant
 
 
 async def count_users(graph: Graph) -> int | None:
@@ -109,7 +110,7 @@ async def count_users(graph: Graph) -> int | None:
     return count if isinstance(count, int) and not isinstance(count, bool) and count >= 0 else None
 
 
-async def read_tenant_parts(
+async def _read_parts(
     graph: Graph,
     group_names: Iterable[str],
     attributes: Collection[str],
