@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from teamslicensing.model.numbergapdocs import number_gap_docs
 from teamslicensing.model.plan import GapCode, Severity
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -192,10 +193,11 @@ GAP_DOCS: dict[GapCode, GapDoc] = {
         "Check the country's current availability; correct the table under `availability` if it is wrong.",
     ),
     GapCode.NUMBER_INVENTORY_UNAVAILABLE: GapDoc(
-        (INFO,),
+        (ERROR, INFO),
         "The Teams number inventory could not be read (no `TeamsTelephoneNumber.Read.All`, a national cloud, a "
         "page not of the shape Microsoft documents) or lists no number while users hold Calling Plans: number "
-        "protection falls back to the license-based guess.",
+        "protection falls back to the license-based guess (info). An error when the configuration declares "
+        "numbers: none is assigned or unassigned.",
         "Grant `TeamsTelephoneNumber.Read.All` (`grant-permissions.sh --mode inventory`), in the global cloud.",
     ),
     GapCode.USER_NOT_FOUND: GapDoc(
@@ -318,6 +320,9 @@ GAP_DOCS: dict[GapCode, GapDoc] = {
         "If the group is empty on purpose, list it in `policy.emptyGroupsAllowed`; otherwise run again later.",
     ),
 }
+
+
+GAP_DOCS.update(number_gap_docs(GapDoc))
 
 
 def documented(code: GapCode) -> GapDoc:

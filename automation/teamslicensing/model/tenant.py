@@ -144,6 +144,8 @@ class PhoneNumber:
     number_type: str  # callingPlan, directRouting, operatorConnect, internalError or unknownFutureValue
     user_id: str  # lowercase object id of the user or resource account
     assignment_status: str = "userAssigned"  # userAssigned, or voiceApplicationAssigned: a resource account's
+    category: str | None = None  # assignmentCategory: primary, private or alternate (None: not said)
+    country: str | None = None  # isoCountryCode
 
     @property
     def is_calling_plan_service_number(self) -> bool:
@@ -153,6 +155,23 @@ class PhoneNumber:
 
     def __str__(self) -> str:
         return f"{self.number} ({self.number_type})"
+
+
+@dataclass(frozen=True, slots=True)
+class FreeNumber:
+    """A number of the inventory no one holds (assignmentStatus unassigned): what a rule's phoneNumber draws on."""
+
+    number: str  # E.164, with '+'
+    number_type: str  # callingPlan, directRouting, operatorConnect, ...
+    country: str | None  # isoCountryCode, upper case
+    city: str | None
+    capabilities: frozenset[str] = frozenset()  # numberCapability values, lower case; empty: Graph did not say
+    location_id: str | None = None  # the emergency location the number already has
+
+    @property
+    def for_users(self) -> bool:
+        """Whether a user may be given it (userAssignment among its capabilities, or none listed)."""
+        return not self.capabilities or "userassignment" in self.capabilities
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +264,7 @@ class Tenant:
     # cloud), then `numbers_unavailable` says why when a read was tried; a tuple when it was read
     numbers: tuple[PhoneNumber, ...] | None = None
     numbers_unavailable: str | None = None
+    free_numbers: tuple[FreeNumber, ...] = ()  # the inventory's unassigned numbers (read with `numbers`)
     tenant_id: str | None = None  # lowercase directory (tenant) id, when the source says which tenant it is
     unreadable: tuple[UnreadableUser, ...] = ()  # users left out: they are in the tenant, but not readable
     scope: ReadScope | None = None  # set when only the users the plan can touch were read; None: every user

@@ -19,6 +19,7 @@ from teamslicensing.graph import Graph
 from teamslicensing.graph.connection import cloud_of
 from teamslicensing.model.desired import SCOPED_ABOVE, SELECTABLE_ATTRIBUTES
 from teamslicensing.model.tenant import (
+    FreeNumber,
     PhoneNumber,
     ReadScope,
     Tenant,
@@ -41,6 +42,7 @@ from teamslicensing.tenant.need import TenantNeed
 from teamslicensing.tenant.parse import (
     Interner,
     ObjectError,
+    parse_free_number,
     parse_group,
     parse_number_assignment,
     parse_subscribed_sku,
@@ -167,7 +169,7 @@ async def _tenant(
     scope: ReadScope | None,
 ) -> Tenant:
     """The tenant from what was read, with the names of the other groups users inherit licenses from."""
-    parsed, why = _numbers(*numbers)
+    parsed, why, free = _numbers(*numbers)
     return Tenant(
         skus=tuple(skus),
         users=tuple(users),
@@ -175,6 +177,7 @@ async def _tenant(
         cloud=cloud,
         numbers=parsed,
         numbers_unavailable=why,
+        free_numbers=free,
         tenant_id=graph.tenant_id or _account_id(skus),
         unreadable=tuple(unreadable),
         scope=scope,
@@ -238,21 +241,27 @@ def _kind(value: Any) -> str:
     return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
-def _numbers(raw: list[Any] | None, why: str | None) -> tuple[tuple[PhoneNumber, ...] | None, str | None]:
-    """The inventory's numbers, or (None, why) when an entry cannot be read: a number missing from a list we
-    believe whole would make protection think its holder holds none."""
+def _numbers(
+    raw: list[Any] | None, why: str | None
+) -> tuple[tuple[PhoneNumber, ...] | None, str | None, tuple[FreeNumber, ...]]:
+    """The inventory's held numbers, or (None, why) when an entry cannot be read: a number missing from a list we
+    believe whole would make protection think its holder holds none; and its free numbers."""
     if raw is None:
-        return None, why
+        return None, why, ()
     found = []
+    free = []
     for item in raw:
         try:
             number = parse_number_assignment(item)
+            unheld = parse_free_number(item) if number is None else None
         except ObjectError as exc:
             label = item.get("telephoneNumber") or item.get("id") if isinstance(item, dict) else None
-            return None, f"Graph returned a numberAssignment we cannot read ({label}): {exc}"
+            return None, f"Graph returned a numberAssignment we cannot read ({label}): {exc}", ()
         if number is not None:
             found.append(number)
-    return tuple(found), None
+        elif unheld is not None:
+            free.append(unheld)
+    return tuple(found), None, tuple(free)
 
 
 async def _read_skus(graph: Graph) -> list[TenantSku]:

@@ -25,6 +25,8 @@ from teamslicensing.errors import Problem, SnapshotError
 from teamslicensing.model.capability import is_guid
 from teamslicensing.model.tenant import (
     CLOUD_NAMES,
+    FreeNumber,
+    PhoneNumber,
     PolicyLookup,
     TeamsUserConfiguration,
     Tenant,
@@ -37,7 +39,7 @@ from teamslicensing.tenant.parse import (
     ObjectError,
     UnreadableField,
     parse_group,
-    parse_number_assignment,
+    parse_inventory_entry,
     parse_subscribed_sku,
     parse_user,
     unreadable_user,
@@ -130,12 +132,11 @@ def parse_snapshot(document: Any, name: str, attributes: Collection[str] = ()) -
     users = [u for u in _parse_list(document, "users", name, user_or_unreadable, problems) if u is not None]
     groups = _parse_list(document, "groups", name, lambda obj: parse_group(obj, share), problems)
     numbers = None
+    free: tuple[FreeNumber, ...] = ()
     if "numberAssignments" in document:  # the key present means "read"; absent means "not read"
-        numbers = tuple(
-            n
-            for n in _parse_list(document, "numberAssignments", name, parse_number_assignment, problems)
-            if n is not None
-        )
+        entries = _parse_list(document, "numberAssignments", name, parse_inventory_entry, problems)
+        numbers = tuple(n for n in entries if isinstance(n, PhoneNumber))
+        free = tuple(n for n in entries if isinstance(n, FreeNumber))
     unknown = sorted(set(document) - KNOWN_KEYS)
     if unknown:
         problems.append(Problem(name, 0, 0, f"unknown top-level keys: {', '.join(unknown)}"))
@@ -156,6 +157,7 @@ def parse_snapshot(document: Any, name: str, attributes: Collection[str] = ()) -
         groups=tuple(groups),
         cloud=str(cloud),
         numbers=numbers,
+        free_numbers=free,
         tenant_id=tenant_id.strip().lower() if isinstance(tenant_id, str) else None,
         unreadable=tuple(unreadable),
         teams_users=teams_users,
