@@ -243,9 +243,12 @@ def _license_state(
         )
         end = facts.voice.profile(end_holding(user, draft), active=True)
     if end.phone_system and (end.calling_plan or not calling_plan):
-        message = f"the number is assigned once the {needs} this plan adds is read back Active (or on the next run)"
+        message = (
+            f"the number is assigned once the license this plan adds ({needs}) is read back Active, in the same "
+            "apply or the next run"
+        )
         return True, user_gap(facts, user, GapCode.NUMBER_WAITS_FOR_LICENSE, INFO, None, message)
-    message = f"a {want.number_type} number needs {needs}, which the user will not hold: no number assigned"
+    message = f"a {want.number_type} number needs {needs}, which the user will not hold: no number is assigned"
     return False, user_gap(facts, user, GapCode.NUMBER_WAITS_FOR_LICENSE, INFO, None, message)
 
 

@@ -37,6 +37,11 @@ def summary_line(plan: Plan) -> str:
     )
     if plan.group_changes:
         text += f", {counted(len(plan.group_changes), 'group')} to change"
+    numbers = sum(len(c.number_changes) for c in plan.changes)
+    policies = sum(len(c.policy_changes) for c in plan.changes)
+    voice = [counted(n, noun) for n, noun in ((numbers, "phone number"), (policies, "policy")) if n]
+    if voice:
+        text += f", {' and '.join(voice)} to assign or free"
     if destructive:
         text += f", {destructive:,} DESTRUCTIVE"
     errors, warnings, infos = (plan.gap_count(s) for s in (Severity.ERROR, Severity.WARNING, Severity.INFO))
@@ -110,8 +115,11 @@ def rule_table(summaries: Sequence[RuleSummary], *, markdown: bool) -> Iterator[
 
 
 def counted(count: int, noun: str) -> str:
-    """`1 user`, `100,000 users`: thousands separated, as the HTML tiles show them."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+    """`1 user`, `100,000 users`, `2 policies`: thousands separated, as the HTML tiles show them."""
+    if count == 1:
+        return f"1 {noun}"
+    plural = noun[:-1] + "ies" if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "o", "u") else noun + "s"
+    return f"{count:,} {plural}"
 
 
 def group_change_lines(change: GroupChange) -> Iterator[str]:
