@@ -27,10 +27,11 @@ from teamslicensing.app.writing import (
     watch_lease,
     write_with,
 )
-from teamslicensing.apply.executor import Progress, WriteBackend, execute
+from teamslicensing.apply.executor import execute
 from teamslicensing.apply.journal import read_journal
 from teamslicensing.apply.planbasis import stale_groups, stale_users
 from teamslicensing.apply.planfile import SavedPlan, basis_read, plan_key, read_plan_file, write_plan_file
+from teamslicensing.apply.run import Progress, WriteBackend
 from teamslicensing.apply.stop import GRACE_SECONDS, StopSwitch
 from teamslicensing.config import load_desired_state
 from teamslicensing.errors import UsageError

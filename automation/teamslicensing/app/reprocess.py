@@ -11,8 +11,8 @@ from teamslicensing.app.core import read
 from teamslicensing.app.source import TenantSource
 from teamslicensing.app.writing import opened_audit, stop_signals, watch_lease, write_with, writer_lock
 from teamslicensing.apply.audit import AuditError
-from teamslicensing.apply.executor import WriteBackend
 from teamslicensing.apply.reprocess import reprocess_users
+from teamslicensing.apply.run import WriteBackend
 from teamslicensing.apply.stop import StopSwitch
 from teamslicensing.config import load_desired_state
 from teamslicensing.errors import UsageError

@@ -16,8 +16,8 @@ from typing import Any, TextIO
 from teamslicensing.app.signals import SIGNALS, recorded_signals
 from teamslicensing.app.source import TenantSource
 from teamslicensing.apply.audit import AuditLog
-from teamslicensing.apply.executor import WriteBackend
 from teamslicensing.apply.lock import tenant_lock
+from teamslicensing.apply.run import WriteBackend
 from teamslicensing.apply.stop import StopSwitch
 from teamslicensing.errors import UsageError
 from teamslicensing.graph.writer import GraphWriter

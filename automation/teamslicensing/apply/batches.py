@@ -3,8 +3,9 @@ intents on disk before a batch leaves, the batch bounded by the stop, results on
 
 The user writes have their own executor (ordering, read-backs); these need none of that, but the same answers to
 the same faults: a batch Graph refused as a whole (401/403 also stop the run) is refused for each of its writes, a
-batch that got no answer leaves each write unknown (it may have landed; the next run reads it), and a stop that
-comes while Graph retries ends the wait after the grace period, at once on a second Ctrl-C.
+batch that got no answer leaves each write unknown (it may have landed; the next run reads it), a stop that comes
+while Graph retries sends nothing more (a write it held back, or left throttled, is not attempted), and a batch
+still in flight is abandoned after the grace period, at once on a second Ctrl-C or a lost lease.
 """
 
 from __future__ import annotations
@@ -45,13 +46,21 @@ async def send_audited(
             switch.request(StopReason.AUDIT_FAILED, str(exc))
             break
         attempts = await _answers(chunk, request, send, switch)
-        answered = list(zip(chunk, attempts, strict=True))
+        switch.check_deadline()  # a stop the batch met (the lease lost, the waiting spent) is known before it settles
+        answered = [(item, attempt) for item, attempt in zip(chunk, attempts, strict=True) if _sent(attempt, switch)]
         try:
             record_results(answered)
         except AuditError as exc:
             switch.request(StopReason.AUDIT_FAILED, str(exc))
         sent += answered
     return sent
+
+
+def _sent(attempt: WriteAttempt, switch: StopSwitch) -> bool:
+    """Whether a write counts as attempted: not when a stop held it back before it left (attempt 0), nor when it was
+    throttled (Graph did nothing with it) and not sent again because the run was stopping. Those are absent from
+    the results, like the batches after them: the next run does them."""
+    return attempt.attempt > 0 and not (attempt.status == 429 and switch.stop is not None)
 
 
 def status_of(attempt: WriteAttempt) -> str:

@@ -8,9 +8,10 @@ without a trustworthy answer are read back, and sent again if they did not happe
 
 Writes go to a `WriteBackend` (Graph's $batch, or a snapshot file) in groups of its batch size, a few groups in
 flight. Before a group is sent its `intent` records are on disk; after each answer its `result` records are.
-`StopSwitch` is how a run ends early and still explains itself: a signal, the time budget or a failing audit log
-flips it, no new group starts, groups in flight finish (bounded by `grace` seconds) and the result says what was
-applied, what failed and what was not attempted.
+`StopSwitch` is how a run ends early and still explains itself: a signal, the time budget, a failing audit log, the
+tenant's lease lost or the run's waiting for Graph spent flips it, no new group starts, nothing is sent again and no
+wait goes on, groups in flight finish (bounded by `grace` seconds; abandoned at once on a second signal or a lost
+lease) and the result says what was applied, what failed and what was not attempted.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from teamslicensing.apply.audit import AuditError, AuditLog
 from teamslicensing.apply.groups import wait_for_groups, write_groups
 from teamslicensing.apply.readback import fail, needs_read_back, verify
-from teamslicensing.apply.stop import StopSwitch, bounded
+from teamslicensing.apply.run import Progress, WriteBackend, WriteRun
+from teamslicensing.apply.stop import StopSwitch, bounded, watch_waiting
 from teamslicensing.errors import AuthenticationError, GraphError, RetryableError
 from teamslicensing.graph.requests import write_request
 from teamslicensing.model.outcome import (
@@ -40,80 +41,6 @@ from teamslicensing.model.outcome import (
 )
 from teamslicensing.model.plan import GroupChange, UserChange
 from teamslicensing.model.tenant import TenantUser
-
-Progress = Callable[[int, int], None]  # (writes settled, writes planned)
-Answers = Callable[[list[tuple[Write, WriteAttempt]]], None]  # every round of answers, as they come
-
-
-class WriteBackend(Protocol):
-    batch_size: int  # writes per call of `write`
-    concurrency: int  # calls of `write` in flight at once
-
-    async def write(
-        self,
-        writes: Sequence[Write],
-        on_answers: Answers,
-        keep_trying: Callable[[], bool],
-        on_sent: Callable[[Sequence[Write]], None],
-    ) -> list[WriteAttempt]:
-        """Send `writes`; tell `on_sent` the writes of every round just before it leaves and `on_answers` every
-        round of answers; stop retrying once `keep_trying()` is False. Returns the last attempt of each write."""
-        ...
-
-    async def read_users(self, user_ids: Sequence[str]) -> dict[str, Any]:
-        """The users as Graph's JSON objects now, by lower-case id (absent: not found)."""
-        ...
-
-    async def write_groups(self, changes: Sequence[GroupChange], keep_trying: Callable[[], bool]) -> list[WriteAttempt]:
-        """Send up to `batch_size` group license writes at once; the last attempt of each, in order."""
-        ...
-
-    async def reprocess(self, user_ids: Sequence[str], keep_trying: Callable[[], bool]) -> list[WriteAttempt]:
-        """Ask Entra to process the users' group licenses again (up to `batch_size` at once)."""
-        ...
-
-    async def group_states(self, group_ids: Sequence[str]) -> dict[str, str | None]:
-        """Each group's licenseProcessingState now (None when it cannot be read)."""
-        ...
-
-
-@dataclass
-class _Run:
-    backend: WriteBackend
-    audit: AuditLog
-    switch: StopSwitch
-    before: Mapping[str, TenantUser]
-    progress: Progress | None
-    total: int
-    done: int = 0
-    final: dict[tuple[str, WriteKind], WriteAttempt] = field(default_factory=dict)
-    results: dict[str, UserResult] = field(default_factory=dict)  # settled users: failures, in-sync, unknown
-    audit_error: str | None = None
-    lost_batches: int = 0  # batches in a row that got no usable answer at all
-    answered: dict[tuple[str, WriteKind], WriteAttempt] = field(default_factory=dict)  # last answer per write
-    at_graph: set[tuple[str, WriteKind]] = field(default_factory=set)  # sent, and its answer not yet in
-    abandoned: set[tuple[str, WriteKind]] = field(default_factory=set)  # cut off at a stop while at Graph
-
-    def note(self, count: int) -> None:
-        self.done += count
-        if self.progress:
-            self.progress(self.done, self.total)
-
-    def on_sent(self, writes: Sequence[Write]) -> None:
-        self.at_graph.update((write.change.user_id, write.kind) for write in writes)
-
-    def on_answers(self, answers: list[tuple[Write, WriteAttempt]]) -> None:
-        for write, attempt in answers:
-            self.answered[(write.change.user_id, write.kind)] = attempt
-            self.at_graph.discard((write.change.user_id, write.kind))
-        try:
-            self.audit.results(answers)
-        except AuditError as exc:
-            self.audit_failed(str(exc))
-
-    def audit_failed(self, message: str) -> None:
-        self.audit_error = self.audit_error or message
-        self.switch.request(StopReason.AUDIT_FAILED, message)
 
 
 async def execute(
@@ -135,7 +62,8 @@ async def execute(
     `settled`: users of the plan decided before any write (a saved plan's or an undo's STALE users), counted in the
     result and the audit log's end record like the rest."""
     started = time.monotonic()
-    run = _Run(backend, audit, switch or StopSwitch(), before, progress, _count_writes(changes))
+    run = WriteRun(backend, audit, switch or StopSwitch(), before, progress, _count_writes(changes))
+    watch_waiting(run.switch, backend)
     sent: set[str] = set()  # users with at least one write sent
     phases = (
         ([c for c in changes if c.remove_licenses and not c.add_licenses], WriteKind.LICENSES),
@@ -155,18 +83,9 @@ async def execute(
         states = await wait_for_groups(backend, accepted, wait, run.switch)
         names = {r.user_id: r.user_principal_name for r in written}
         processing = tuple(names[g] for g, state in states.items() if state != "ProcessingComplete")
-    results = list(settled)
-    applied = 0
-    for change in changes:
-        if change.user_id in run.results:
-            results.append(run.results[change.user_id])
-        elif change.user_id in sent and _all_written(run, change):
-            applied += 1  # counted, not listed: the audit log names every applied user
-        else:
-            why = "the run stopped before its writes were all sent: the next run does them"
-            results.append(UserResult(change.user_id, change.user_principal_name, NOT_ATTEMPTED, why))
+    results, applied = _user_results(run, changes, sent, settled)
     result = ApplyResult(
-        tuple(results),
+        results,
         time.monotonic() - started,
         (planned if planned is not None else len(changes)) + len(settled),
         stopped=run.switch.stop,
@@ -185,18 +104,35 @@ async def execute(
     return result
 
 
+def _user_results(
+    run: WriteRun, changes: Sequence[UserChange], sent: set[str], settled: Sequence[UserResult]
+) -> tuple[tuple[UserResult, ...], int]:
+    """Every planned user's result but the applied ones, which are counted, not listed (the audit log names each)."""
+    results = list(settled)
+    applied = 0
+    for change in changes:
+        if change.user_id in run.results:
+            results.append(run.results[change.user_id])
+        elif change.user_id in sent and _all_written(run, change):
+            applied += 1
+        else:
+            why = "the run stopped before its writes were all sent: the next run does them"
+            results.append(UserResult(change.user_id, change.user_principal_name, NOT_ATTEMPTED, why))
+    return tuple(results), applied
+
+
 def _count_writes(changes: Sequence[UserChange]) -> int:
     return sum(1 for c in changes if c.set_usage_location) + sum(1 for c in changes if c.changes_licenses)
 
 
-def _all_written(run: _Run, change: UserChange) -> bool:
+def _all_written(run: WriteRun, change: UserChange) -> bool:
     kinds = [WriteKind.USAGE_LOCATION] if change.set_usage_location else []
     if change.changes_licenses:
         kinds.append(WriteKind.LICENSES)
     return all((change.user_id, kind) in run.final and run.final[(change.user_id, kind)].ok for kind in kinds)
 
 
-async def _phase(run: _Run, writes: list[Write]) -> set[str]:
+async def _phase(run: WriteRun, writes: list[Write]) -> set[str]:
     """Send `writes` batch by batch; settle each; read back the uncertain ones. Returns the users sent."""
     size = run.backend.batch_size
     queue = [writes[i : i + size] for i in range(0, len(writes), size)]
@@ -229,7 +165,7 @@ async def _phase(run: _Run, writes: list[Write]) -> set[str]:
     return sent
 
 
-def _last_answer(run: _Run, write: Write) -> WriteAttempt | None:
+def _last_answer(run: WriteRun, write: Write) -> WriteAttempt | None:
     """A write whose batch was abandoned at a stop: no answer if Graph had it when the run gave up (to be read
     back, and Graph may yet carry it out), else its last answer; None if it never left (held by the pacing)."""
     key = (write.change.user_id, write.kind)
@@ -242,9 +178,25 @@ def _last_answer(run: _Run, write: Write) -> WriteAttempt | None:
 LOST_BATCHES_BEFORE_STOP = 3  # one dropped connection is read back; three in a row mean Graph is down
 
 
-async def _send(run: _Run, chunk: list[Write]) -> list[WriteAttempt]:
+async def _send(run: WriteRun, chunk: list[Write]) -> list[WriteAttempt | None]:
+    """Send `chunk`; the last attempt of each write, None for a write that never left (the backend was stopped
+    before `on_sent` saw it: not attempted, whatever else the backend says of it)."""
+    left: set[tuple[str, WriteKind]] = set()
+
+    def on_sent(writes: Sequence[Write]) -> None:
+        run.on_sent(writes)
+        left.update((write.change.user_id, write.kind) for write in writes)
+
+    attempts = await _write(run, chunk, on_sent)
+    # a stop the batch met (the lease lost, the run's waiting spent) is asked for before its answers are settled:
+    # what it held back because of it is then not attempted, not failed
+    run.switch.check_deadline()
+    return [a if (w.change.user_id, w.kind) in left else None for w, a in zip(chunk, attempts, strict=True)]
+
+
+async def _write(run: WriteRun, chunk: list[Write], on_sent: Callable[[Sequence[Write]], None]) -> list[WriteAttempt]:
     try:
-        attempts = await run.backend.write(chunk, run.on_answers, run.switch.keep_trying, run.on_sent)
+        attempts = await run.backend.write(chunk, run.on_answers, run.switch.keep_trying, on_sent)
     except RetryableError as exc:  # the $batch itself got no answer after every retry: it may have been applied
         attempts = [_no_answer(w, str(exc), exc.status) for w in chunk]
         run.on_answers(list(zip(chunk, attempts, strict=True)))
@@ -267,7 +219,8 @@ async def _send(run: _Run, chunk: list[Write]) -> list[WriteAttempt]:
     refused = next((a for a in attempts if a.status == 401), None)
     if refused is not None:  # items refused for the token even after a fresh one (or one that cannot be renewed)
         run.switch.request(StopReason.GRAPH_ERROR, f"Graph refused the token: {refused.error_message}")
-    lost = bool(attempts) and all(a.status == 0 or not a.trustworthy for a in attempts)
+    answered = [a for a in attempts if a.attempt > 0]  # an item the backend never sent tells nothing of Graph
+    lost = bool(answered) and all(a.status == 0 or not a.trustworthy for a in answered)
     run.lost_batches = run.lost_batches + 1 if lost else 0
     if run.lost_batches >= LOST_BATCHES_BEFORE_STOP:  # one dropped connection is read back; several mean an outage
         run.switch.request(StopReason.GRAPH_ERROR, "Graph gave no usable answer to several batches in a row")
@@ -291,7 +244,7 @@ def _attempt_without_answer(
     return WriteAttempt(method, url, body, status, message, request_id, trustworthy=trustworthy)
 
 
-def _settle(run: _Run, chunk: Sequence[Write], attempts: Sequence[WriteAttempt | None]) -> None:
+def _settle(run: WriteRun, chunk: Sequence[Write], attempts: Sequence[WriteAttempt | None]) -> None:
     for write, attempt in zip(chunk, attempts, strict=True):
         if attempt is None:
             continue  # never left for Graph: not attempted

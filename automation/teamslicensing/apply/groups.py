@@ -12,17 +12,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from teamslicensing.apply.audit import AuditLog
 from teamslicensing.apply.batches import send_audited, status_of
+from teamslicensing.apply.run import WriteBackend
 from teamslicensing.apply.stop import StopSwitch, bounded
 from teamslicensing.graph.requests import group_license_request
 from teamslicensing.model.outcome import UserResult
 from teamslicensing.model.plan import GroupChange
-
-if TYPE_CHECKING:
-    from teamslicensing.apply.executor import WriteBackend
 
 
 async def write_groups(

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from teamslicensing.apply.audit import AuditError
+from teamslicensing.apply.run import WriteRun
 from teamslicensing.apply.stop import bounded
 from teamslicensing.apply.verify import PENDING, Observed, judge
 from teamslicensing.errors import AuthenticationError, GraphError
@@ -22,10 +23,7 @@ from teamslicensing.model.outcome import FAILED, IN_SYNC, UNKNOWN, UserResult, W
 from teamslicensing.model.tenant import TenantUser
 from teamslicensing.tenant.parse import ObjectError, parse_user
 
-if TYPE_CHECKING:
-    from teamslicensing.apply.executor import _Run
-
-Send = Callable[["_Run", list[Write]], Awaitable[list[WriteAttempt]]]
+Send = Callable[[WriteRun, list[Write]], Awaitable[list[WriteAttempt | None]]]  # None: never left (a stop came)
 
 
 def needs_read_back(write: Write, attempt: WriteAttempt) -> bool:
@@ -36,7 +34,7 @@ def needs_read_back(write: Write, attempt: WriteAttempt) -> bool:
     return write.kind is WriteKind.LICENSES and attempt.status == 400 and bool(write.change.remove_licenses)
 
 
-def fail(run: _Run, write: Write, attempt: WriteAttempt, why: str | None = None, status: str | None = None) -> None:
+def fail(run: WriteRun, write: Write, attempt: WriteAttempt, why: str | None = None, status: str | None = None) -> None:
     """Settle the write's user as failed (or `status`): unknown when its last answer could not be trusted."""
     change = write.change
     what = "setting the usage location" if write.kind is WriteKind.USAGE_LOCATION else "assignLicense"
@@ -45,7 +43,7 @@ def fail(run: _Run, write: Write, attempt: WriteAttempt, why: str | None = None,
     run.results[change.user_id] = UserResult(change.user_id, change.user_principal_name, status, reason)
 
 
-async def verify(run: _Run, writes: Sequence[Write], send: Send) -> None:
+async def verify(run: WriteRun, writes: Sequence[Write], send: Send) -> None:
     """Read back every write of this phase without a trustworthy answer. Those that did not happen are sent again
     within the backend's retry bounds, and read back in turn, until each is settled; a stop or spent bounds leave
     the rest as the last read-back found them."""
@@ -80,7 +78,7 @@ async def verify(run: _Run, writes: Sequence[Write], send: Send) -> None:
         tries += 1
 
 
-def _judge_read_back(run: _Run, write: Write, now: dict[str, TenantUser | None] | None, tries: int) -> bool:
+def _judge_read_back(run: WriteRun, write: Write, now: dict[str, TenantUser | None] | None, tries: int) -> bool:
     """Settle one doubtful write by what the read-back found; True when it did not happen and is to go again."""
     attempt = run.final[(write.change.user_id, write.kind)]
     if now is None:
@@ -126,13 +124,13 @@ class RetryBounds(Protocol):
         ...
 
 
-def _resend_delay(run: _Run, failures: int) -> float | None:
+def _resend_delay(run: WriteRun, failures: int) -> float | None:
     if isinstance(run.backend, RetryBounds):
         return run.backend.resend_delay(failures)
     return 0.0 if failures < 2 else None  # a backend without retry bounds (a snapshot file): once
 
 
-async def _resend(run: _Run, writes: Sequence[Write], delay: float, send: Send) -> list[Write]:
+async def _resend(run: WriteRun, writes: Sequence[Write], delay: float, send: Send) -> list[Write]:
     """After `delay` (cut short by a stop), send `writes` again, each with a new intent record; the writes whose
     answer is again one to read back. Writes a stop leaves unsent are not attempted."""
     if delay > 0:
@@ -152,6 +150,9 @@ async def _resend(run: _Run, writes: Sequence[Write], delay: float, send: Send) 
                 fail(run, write, run.final[(write.change.user_id, write.kind)])
             break
         for write, attempt in zip(chunk, await send(run, chunk), strict=True):
+            if attempt is None:  # held back by a stop before it left: not done, left for the next run
+                run.final.pop((write.change.user_id, write.kind), None)
+                continue
             run.final[(write.change.user_id, write.kind)] = attempt
             if attempt.ok:
                 continue
@@ -165,11 +166,11 @@ async def _resend(run: _Run, writes: Sequence[Write], delay: float, send: Send) 
     return again
 
 
-async def _read_back(run: _Run, user_ids: Sequence[str]) -> dict[str, TenantUser | None] | None:
+async def _read_back(run: WriteRun, user_ids: Sequence[str]) -> dict[str, TenantUser | None] | None:
     """The users now, or None when they cannot be read (within the stop's bound, once a stop was asked for)."""
     reading = asyncio.ensure_future(run.backend.read_users(user_ids))
     # bounded by the stop whenever it comes: a Ctrl-C or the deadline during a read-back Graph no longer answers
-    if not await bounded(reading, run.switch, run.switch.read_back_window, None):
+    if not await bounded(reading, run.switch, run.switch.read_back_window, None, writes=False):
         return None
     try:
         raw = reading.result()

@@ -4,22 +4,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 from teamslicensing.apply.audit import AuditLog
 from teamslicensing.apply.batches import send_audited, status_of
-from teamslicensing.apply.stop import StopSwitch
+from teamslicensing.apply.run import WriteBackend
+from teamslicensing.apply.stop import StopSwitch, watch_waiting
 from teamslicensing.graph.requests import reprocess_request
 from teamslicensing.model.outcome import UserResult, WriteAttempt
 from teamslicensing.plan.reprocess import ReprocessTarget
-
-if TYPE_CHECKING:
-    from teamslicensing.apply.executor import WriteBackend
 
 
 async def reprocess_users(
     targets: Sequence[ReprocessTarget], backend: WriteBackend, audit: AuditLog, switch: StopSwitch
 ) -> list[UserResult]:
+    watch_waiting(switch, backend)
+
     async def send(chunk: Sequence[ReprocessTarget], keep_trying: Callable[[], bool]) -> list[WriteAttempt]:
         return await backend.reprocess([target.user_id for target in chunk], keep_trying)
 

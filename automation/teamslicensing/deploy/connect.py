@@ -6,7 +6,10 @@ Sign-in: `TEAMS_LICENSING_ARM_TOKEN` / `TEAMS_LICENSING_STORAGE_TOKEN`, when set
 workload identity, managed identity, Azure CLI, ...) at the cloud's authority. Every request goes through a hook that
 refuses any origin but the client's own, so a `Location` header pointing elsewhere cannot carry a token away; an
 `--arm-url`/`--blob-url` off this machine is taken only with its token variable set (`options.check_options`), so
-DefaultAzureCredential's tokens go only to Azure's own endpoints or to loopback.
+DefaultAzureCredential's tokens go only to Azure's own endpoints or to loopback. Each client's credential serves its
+own scope only (`OneScope`): answered 401 with a challenge naming another resource, an Azure client asks its
+credential for that resource's token and sends it to the endpoint that answered; a Resource Manager token is never
+fetched for the blob endpoint that way.
 Azure's answers that refuse become `DeployError` with Azure's code and message; the automation swagger's errors are
 flat `{"code", "message"}` while the 2.0.0 SDK expects ARM's `{"error": {...}}`, so both are read.
 """
@@ -41,6 +44,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 CONNECT_SECONDS, READ_SECONDS, RETRIES = 30, 300, 4  # every request bounded in time; azure-core retries 429 and 5xx
 MAX_SINGLE_PUT = 128 * 1024 * 1024  # wheels are at most 100 MB: one Put Blob each, no block lists
+STORAGE_SCOPE = "https://storage.azure.com/.default"  # Storage's audience in every cloud (no `audience` given)
 
 
 class GivenToken:
@@ -54,6 +58,24 @@ class GivenToken:
         if scopes and scopes[0] != self._scope:
             raise ClientAuthenticationError(f"the given token is for {self._scope}, not {scopes[0]}")
         return AccessToken(self._token, int(time.time()) + 3600)
+
+
+class OneScope:
+    """A credential as an Azure client sees it, serving `scope` only: a token for any other is refused, never
+    fetched (ClientAuthenticationError, which the client reports as a failed sign-in)."""
+
+    def __init__(self, credential: TokenCredential, scope: str) -> None:
+        self._credential = credential
+        self._scope = scope
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        if scopes != (self._scope,):
+            asked = ", ".join(scopes) or "no scope"
+            raise ClientAuthenticationError(
+                f"a token for {asked} was asked for on the way to an endpoint of {self._scope} (a 401 challenge "
+                "naming another resource?): refused"
+            )
+        return self._credential.get_token(*scopes, **kwargs)
 
 
 @dataclass
@@ -83,15 +105,18 @@ def connect(options: DeployOptions, pace: Pace) -> Iterator[Azure]:
         from azure.identity import DefaultAzureCredential
 
         chain = DefaultAzureCredential(authority=options.endpoints.authority_host)
-    arm_credential: TokenCredential = GivenToken(arm_token, options.endpoints.arm_scope) if arm_token else chain  # type: ignore[assignment]
-    storage_credential: TokenCredential = (
-        GivenToken(storage_token, "https://storage.azure.com/.default") if storage_token else chain  # type: ignore[assignment]
-    )
+    arm_scope = options.endpoints.arm_scope
+    arm_given = GivenToken(arm_token, arm_scope) if arm_token else chain
+    storage_given = GivenToken(storage_token, STORAGE_SCOPE) if storage_token else chain
+    assert arm_given is not None  # the chain is there whenever a token is not given
+    assert storage_given is not None
+    arm_credential = OneScope(arm_given, arm_scope)
+    storage_credential = OneScope(storage_given, STORAGE_SCOPE)
     automation = AutomationClient(
         arm_credential,
         options.subscription,
         base_url=options.arm,
-        credential_scopes=[options.endpoints.arm_scope],
+        credential_scopes=[arm_scope],
         raw_request_hook=_only_to(options.arm),
         polling_interval=pace.poll_seconds,
         connection_timeout=CONNECT_SECONDS,

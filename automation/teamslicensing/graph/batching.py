@@ -5,6 +5,13 @@ when that is safe: a 429 (Graph did not act on it), a read's 5xx, an item refuse
 fetched (a 401 means nothing was done). A write answered 5xx, missing from the answer or answered twice, or in a
 `$batch` that got no usable answer, may have been carried out: it settles untrusted, for the caller to read back before
 it decides to send it again.
+
+Items are retried within the one retry policy (`retries`): its attempts, its time per request, the run's waiting.
+A stop (`keep_trying()` False) is looked at before every round and again after each thing a round waits for (a
+batch slot, the warm-up, the pacer, Retry-After and backoff), so nothing leaves once it came: items pending then
+settle with their last answer, and items never sent with `NOT_SENT` (no attempt; `on_send` never saw them). The
+run's waiting time running out between rounds settles the pending items the same way, keeping what earlier rounds
+settled.
 """
 
 from __future__ import annotations
@@ -14,12 +21,14 @@ import contextlib
 import dataclasses
 import functools
 import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
 
 import httpx
 
 from teamslicensing.errors import AuthenticationError, GraphError, RetryableError
+from teamslicensing.graph.pacing import WritePacer, own_quota, pause
+from teamslicensing.graph.retries import RetryPolicy
 from teamslicensing.graph.tokens import NOT_RENEWABLE, REFUSED_AGAIN, claims_challenge
 from teamslicensing.graph.wire import (
     TRANSIENT_STATUSES,
@@ -33,10 +42,45 @@ from teamslicensing.graph.wire import (
     status_of,
 )
 
-if TYPE_CHECKING:
-    from teamslicensing.graph.client import Graph
+
+class BatchTransport(Protocol):
+    """What a `$batch` run uses of the Graph client (`graph.client.Graph`): its sending, its one retry policy,
+    its write pace and its token renewal."""
+
+    pacer: WritePacer
+    slots: asyncio.Semaphore  # batches in flight
+    warmup: asyncio.Lock  # held by the one write batch in flight while the pacer warms up
+    pace_writes: bool
+    retry: RetryPolicy
+    write_requests: int
+    retries: int
+
+    @property
+    def tokens_refreshable(self) -> bool: ...
+
+    async def renew_token(self, refused: str, claims: str | None) -> None: ...
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        body: Any = None,
+        extra_headers: dict[str, str] | None = None,
+        tokens_used: list[str] | None = None,
+    ) -> httpx.Response: ...
+
+    async def with_retries(
+        self,
+        send: Callable[[], Awaitable[httpx.Response]],
+        *,
+        repeatable: bool = True,
+        keep_trying: Callable[[], bool] | None = None,
+    ) -> httpx.Response: ...
+
 
 Answers = list[tuple[BatchRequest, BatchResponse]]
+NOT_SENT = "not sent: the run was stopping before it left"  # the note of an item settled without an attempt
+STOPPED = "not sent again: the run was stopping"  # the note of an item settled with its last answer at a stop
 
 
 @dataclasses.dataclass
@@ -53,7 +97,7 @@ class BatchRun:
 
     def __init__(
         self,
-        graph: Graph,
+        graph: BatchTransport,
         requests: Sequence[BatchRequest],
         on_round: Callable[[Answers], None] | None,
         keep_trying: Callable[[], bool] | None,
@@ -95,15 +139,32 @@ class BatchRun:
                 break
         return [self.settled[request.id] for request in self.requests]
 
+    def _hold_back(self, note: str) -> None:
+        """Send no more: each pending item settles with its last answer (`note` beside it), or as never sent."""
+        for rid in self.pending:
+            last = self.last.get(rid)
+            if last is None:
+                self.settled[rid] = BatchResponse(rid, 0, None, None, attempts=0, note=NOT_SENT)
+            else:
+                self.settled[rid] = dataclasses.replace(last, note=last.note or note)
+
     def _stopping(self) -> bool:
         return self.keep_trying is not None and not self.keep_trying()
 
     async def _send_round(self) -> tuple[httpx.Response, str] | None:
+        """Send the pending items once (their retries of the whole `$batch` included); None when they settled
+        without an answer to read: held back by a stop, or lost after they were sent."""
         graph = self.graph
         warming = self.writes and graph.pace_writes and graph.pacer.warming
+        if self._stopping():  # before waiting for anything: a stop between rounds (after a renewal, say)
+            self._hold_back(STOPPED)
+            return None
         async with graph.slots, graph.warmup if warming else contextlib.nullcontext():
             metered = sum(1 for r in self.pending.values() if r.method != "GET") if graph.pace_writes else 0
-            await graph.pacer.before_send(metered)
+            turn = await graph.pacer.before_send(metered, self._stopping)
+            if not turn or self._stopping():  # the stop came while this round waited its turn: it does not leave
+                self._hold_back(STOPPED)
+                return None
             body = {"requests": [batch_item(r) for r in self.pending.values()]}
             if self.on_send is not None:
                 self.on_send(list(self.pending.values()))
@@ -111,13 +172,28 @@ class BatchRun:
             used: list[str] = []  # the token each attempt carried; the last one got the answer
             send = functools.partial(graph.send, "POST", "/$batch", body, None, used)
             try:
-                response = await graph.with_retries(send, repeatable=not self.writes)
+                response = await graph.with_retries(send, repeatable=not self.writes, keep_trying=self.keep_trying)
             except RetryableError as exc:
+                held = STOPPED if self._stopping() else graph.retry.spent
+                if exc.status == 429 and self.writes and held is not None:
+                    self._throttled_at_stop(exc, held)  # throttled as a whole, not sent again: none of it was done
+                    return None
                 if not self.writes or exc.status == 429:
                     raise
                 self._lost(exc)
                 return None
         return response, used[-1]
+
+    def _throttled_at_stop(self, exc: RetryableError, note: str) -> None:
+        """The whole `$batch` was answered 429 (Graph did nothing with it) and it is not sent again (`note` says
+        why): each pending item settles with that answer."""
+        answers = [
+            (r, BatchResponse(r.id, 429, None, exc.request_id, self.attempts[r.id] + 1, note=note))
+            for r in self.pending.values()
+        ]
+        if self.on_round is not None:
+            self.on_round(answers)
+        self.settled.update((r.id, answer) for r, answer in answers)
 
     def _lost(self, exc: RetryableError) -> None:
         """Sent, perhaps applied, then no usable answer: every item is for the caller to read back."""
@@ -143,11 +219,11 @@ class BatchRun:
             self.last[request_id] = answer
             if request_id in self.settled:
                 del self.pending[request_id]
-        if self.writes:  # the rate learnt from the refusals, and the limit header where Graph sends it: per item
+        if self.writes:  # the rate learnt from our own quota's refusals, and the limit header, per item
             written = [a for r, a in round_answers if r.method != "GET"]
             self.graph.pacer.observe(
                 sum(1 for a in written if a.ok),
-                sum(1 for a in written if a.status == 429),
+                sum(1 for a in written if a.status == 429 and own_quota(a.headers)),
                 [{k.lower(): v for k, v in response.headers.items()}, *(a.headers for a in written)],
             )
         if self.on_round is not None:
@@ -182,18 +258,17 @@ class BatchRun:
             return self._refused(request_id, answer, next_round)
         # a read is repeated freely; a write only when it surely did not happen (429)
         may_repeat = answer.trusted and (throttled or is_read)
-        out_of_time = time.monotonic() - self.started > self.graph.max_total_wait
+        policy = self.graph.retry
         if (
             (throttled or transient)
             and may_repeat
-            and self.failures[request_id] < self.graph.max_attempts
-            and not out_of_time
+            and policy.within(self.failures[request_id], self.started)
             and not self._stopping()
         ):
-            asked = number(answer.headers.get("retry-after"))
-            next_round.waits.append(asked if asked is not None else self.graph.backoff(self.attempts[request_id]))
-            if throttled:
-                self.graph.pacer.throttled(min(next_round.waits[-1], self.graph.max_retry_after))
+            wait = policy.delay(number(answer.headers.get("retry-after")), self.attempts[request_id])
+            next_round.waits.append(wait)
+            if throttled:  # whoever's quota it was, Graph said when: nobody sends before
+                self.graph.pacer.throttled(wait)
             return answer
         self.settled[request_id] = answer
         return answer
@@ -223,11 +298,15 @@ class BatchRun:
         self.settled.update((r.id, answer) for r, answer in refused)
 
     async def _wait(self, seconds: float) -> bool:
-        """Wait before the next round; False when a stop came meanwhile (items still pending settle as they are)."""
+        """Wait before the next round; False when a stop came meanwhile, or the run may wait no more (items still
+        pending settle with their last answer; what earlier rounds settled stands)."""
         self.graph.retries += len(self.pending)
-        wait = self.graph.waiting(seconds, f"Graph throttled {len(self.pending)} item(s) of a batch")
-        await asyncio.sleep(wait)  # every item still pending added its wait
-        if self._stopping():  # a stop came during the wait: send no more
-            self.settled.update((rid, self.last[rid]) for rid in self.pending)
+        policy = self.graph.retry
+        wait = policy.take(seconds, f"Graph throttled {len(self.pending)} item(s) of a batch")
+        if wait is None:  # the run's waiting time is spent (`spent` says so, and the caller is told)
+            self._hold_back(policy.spent or STOPPED)
+            return False
+        if not await pause(wait, self._stopping) or self._stopping():  # every item still pending added its wait
+            self._hold_back(STOPPED)  # a stop came during the wait: send no more
             return False
         return True

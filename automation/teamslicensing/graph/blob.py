@@ -3,10 +3,19 @@ kept there as a blob (the runbook's `TeamsLicensing_AuditContainer`). Leases on 
 
 Azure Automation deletes a job's sandbox, temp folder included, and keeps its output about 30 days; a blob
 outlives both. Storage is signed in to with a managed identity (the runbook), or the credential chain (the CLI),
-for the scope https://storage.azure.com/.default, never with the Graph token; a Storage token the caller already
-holds (emulators, tests) is handed to the SDK as a credential that returns it. azure-storage-blob refuses a bearer
-token over plain http and we turn its redirects off, so a token only ever reaches the container named. The identity
-needs "Storage Blob Data Contributor" on the container. It sits in graph/ because every HTTP call lives here.
+never with the Graph token; a Storage token the caller already holds (emulators, tests) is handed to the SDK as a
+credential that returns it. The identity needs "Storage Blob Data Contributor" on the container. It sits in graph/
+because every HTTP call lives here.
+
+Where a token can go: azure-storage-blob refuses a bearer token over plain http, and we turn its redirects off. But
+when Storage (or whatever answers in its place: a TLS-inspecting proxy, anything on loopback) answers 401 with a
+`WWW-Authenticate` challenge, the SDK's StorageBearerTokenCredentialPolicy asks the credential for a token for
+`<the challenge's resource_id>/.default`, whatever resource that names, and sends the request again with it: a
+challenge naming Graph would have a managed identity's Graph token sent to the Storage endpoint. So every client
+here gets its credential through `StorageOnly`, which hands out tokens for Storage's scope only and refuses any
+other with ClientAuthenticationError. That scope is https://storage.azure.com/.default in every cloud: we give the
+SDK no `audience`, so it asks for that one in the national clouds too (Storage's default audience,
+"https://storage.azure.com", authorizes requests to any storage account).
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ from urllib.parse import urlsplit
 from teamslicensing.errors import TeamsLicensingError
 
 if TYPE_CHECKING:
-    from azure.core.credentials import AccessToken, TokenCredential
+    from azure.core.credentials import AccessToken, AccessTokenInfo, TokenCredential
     from azure.storage.blob import ContainerClient
 
 STORAGE_SCOPE = "https://storage.azure.com/.default"
@@ -31,7 +40,7 @@ STORAGE_TOKEN_ENV = "TEAMS_LICENSING_STORAGE_TOKEN"  # read by the front ends (C
 _BLOB_HOST = re.compile(
     r"[a-z0-9]{3,24}\.blob\.core\.(?:windows\.net|usgovcloudapi\.net|chinacloudapi\.cn)", re.IGNORECASE
 )
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _CONTAINER_NAME = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")  # Storage's naming rules
 # an upload goes in blocks of this size, so a long audit log is never read into memory whole (400 MB sandbox)
 BLOCK_BYTES = 4 * 1024 * 1024
@@ -47,9 +56,9 @@ def checked_container(url: str) -> str:
     token is asked for."""
     parts = urlsplit(url.strip())
     host = parts.hostname or ""
-    if parts.scheme == "http" and (host in _LOOPBACK or _BLOB_HOST.fullmatch(host)):
+    if parts.scheme == "http" and (host in LOOPBACK_HOSTS or _BLOB_HOST.fullmatch(host)):
         raise BlobError(f"{url!r} is plain http: Storage is reached over https only (no token travels unencrypted)")
-    account_in_path = host in _LOOPBACK
+    account_in_path = host in LOOPBACK_HOSTS
     if parts.scheme != "https" or not (account_in_path or _BLOB_HOST.fullmatch(host)):
         raise BlobError(f"{url!r} is not a blob container URL: write https://ACCOUNT.blob.core.windows.net/CONTAINER")
     segments = [segment for segment in parts.path.split("/") if segment]
@@ -58,6 +67,47 @@ def checked_container(url: str) -> str:
     if len(segments) != (2 if account_in_path else 1) or not _CONTAINER_NAME.fullmatch(segments[-1]):
         raise BlobError(f"{url!r} names no container: write https://ACCOUNT.blob.core.windows.net/CONTAINER")
     return f"https://{parts.netloc}/{'/'.join(segments)}"
+
+
+class StorageOnly:
+    """A credential as azure-storage-blob sees it, serving only Storage's scope (`STORAGE_SCOPE`): a token for any
+    other scope (a 401 challenge naming Graph, say) is refused with ClientAuthenticationError, never fetched."""
+
+    def __init__(self, credential: Any) -> None:
+        self._credential = credential
+
+    def __repr__(self) -> str:
+        return f"StorageOnly({self._credential!r})"
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        _storage_scope_only(scopes)
+        token: AccessToken = self._credential.get_token(*scopes, **kwargs)
+        return token
+
+    def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
+        _storage_scope_only(scopes)
+        if hasattr(self._credential, "get_token_info"):
+            info: AccessTokenInfo = self._credential.get_token_info(*scopes, options=options)
+            return info
+        from azure.core.credentials import AccessTokenInfo
+
+        wanted = {key: value for key, value in dict(options or {}).items() if key in ("claims", "tenant_id")}
+        token = self._credential.get_token(*scopes, **wanted)
+        return AccessTokenInfo(token.token, token.expires_on)
+
+    def close(self) -> None:
+        getattr(self._credential, "close", lambda: None)()
+
+
+def _storage_scope_only(scopes: tuple[str, ...]) -> None:
+    if scopes != (STORAGE_SCOPE,):
+        from azure.core.exceptions import ClientAuthenticationError
+
+        asked = ", ".join(scopes) or "no scope"
+        raise ClientAuthenticationError(
+            f"a token for {asked} was asked for on the way to Storage (a 401 challenge naming another resource?): "
+            f"refused, only a token for {STORAGE_SCOPE} is sent to Storage"
+        )
 
 
 class GivenToken:
@@ -96,12 +146,13 @@ def storage_credential(
 
 @contextmanager
 def container_client(container_url: str, credential: TokenCredential, **settings: Any) -> Iterator[ContainerClient]:
-    """An azure-storage-blob client of the container, redirects off; `settings` tune its timeouts and retries."""
+    """An azure-storage-blob client of the container, redirects off, its credential serving Storage's scope only
+    (`StorageOnly`); `settings` tune its timeouts and retries."""
     from azure.storage.blob import ContainerClient
 
     client = ContainerClient.from_container_url(
         checked_container(container_url),
-        credential=credential,
+        credential=StorageOnly(credential),
         permit_redirects=False,  # a redirect would carry the token elsewhere: an error instead
         max_single_put_size=BLOCK_BYTES,
         max_block_size=BLOCK_BYTES,

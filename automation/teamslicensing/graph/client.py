@@ -1,12 +1,12 @@
 """Microsoft Graph behind one small interface: `Graph.get_json`, `Graph.pages` and `Graph.batch`.
 
-Paging, throttling and the one retry layer of the program live here (a `$batch`'s rounds in `batching`, endpoints
-and clouds in `connection`, tokens in `tokens`). The rest of the code sees parsed JSON and `BatchResponse`s, never
-httpx.
+Paging, throttling and the one retry layer of the program live here (its policy in `retries`, a `$batch`'s rounds in
+`batching`, the write pace in `pacing`, endpoints and clouds in `connection`, tokens in `tokens`). The rest of the
+code sees parsed JSON and `BatchResponse`s, never httpx.
 
 msgraph-core supplies the HTTP client and its middleware (redirects, user agent, telemetry headers) but not its
-retry handler: we leave it out so attempts never multiply, and retry here with tenacity. Bulk pages are read as
-bytes and parsed with `json.loads`, because kiota's typed models cost seconds per 999 users (see GRAPH-FACTS).
+retry handler: we leave it out so attempts never multiply, and retry here with tenacity (`retries`). Bulk pages are
+read as bytes and parsed with `json.loads`, because kiota's typed models cost seconds per 999 users (GRAPH-FACTS).
 
 Errors: `GraphError` (status, code, message, request id) for anything Graph refused; `RetryableError` for 429 and
 transient failures, carrying `retry_after` when Graph said how long to wait. A 401 is answered by one fresh token
@@ -17,19 +17,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_delay
-from tenacity.stop import stop_base
+from tenacity import RetryCallState
 
 from teamslicensing.errors import GraphError, RetryableError
 from teamslicensing.graph.batching import BatchRun
 from teamslicensing.graph.connection import Connection, graph_http_client, token_provider, token_tenant
 from teamslicensing.graph.pacing import WritePacer
+from teamslicensing.graph.retries import MAX_ATTEMPTS, MAX_TOTAL_WAIT, RetryPolicy
 from teamslicensing.graph.tokens import (
     NOT_RENEWABLE,
     REFUSED_AGAIN,
@@ -53,27 +52,8 @@ DEFAULT_CONCURRENCY = 4  # batches in flight at once
 # GETs in flight at once: a scoped read starts a query per 15 named users, a few hundred at once in a large file;
 # sent together they would wait on the HTTP pool (and its timeout) and hit Graph in one burst
 READ_CONCURRENCY = 8
-MAX_ATTEMPTS = 8
-MAX_TOTAL_WAIT = 15 * 60.0  # seconds one request may spend retrying before we give up on it
 MAX_PAGES = 5000  # pages of one collection: 5 million objects at 999 a page; past that, something is looping
-MAX_RETRY_AFTER = 300.0  # one Retry-After is honoured up to 5 minutes (a larger one is capped, and said)
-MAX_RUN_WAIT = 3600.0  # seconds a run may spend waiting for Retry-After and backoff in all, before giving up
 SLOW_REQUEST = 20.0  # a request slower than this is mentioned, so a long read is never silent
-
-
-class _StopAfterFailures(stop_base):
-    """Give up after `limit` transient failures; a throttling storm may last minutes, so 429s are bounded by
-    the total wait instead of by count."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.failures = 0
-
-    def __call__(self, retry_state: RetryCallState) -> bool:
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
-        if not (isinstance(exc, RetryableError) and exc.status == 429):
-            self.failures += 1
-        return self.failures >= self.limit
 
 
 class Graph:
@@ -96,7 +76,6 @@ class Graph:
         pace_writes: bool = True,
     ) -> None:
         self.connection = connection
-        self.backoff_base = backoff_base  # seconds; the first backoff is up to twice this, doubling per attempt
         self._client = client
         self._own_client: httpx.AsyncClient | None = None
         self._tokens = Tokens(token) if token is not None else None
@@ -105,18 +84,16 @@ class Graph:
         self.slots = asyncio.Semaphore(concurrency)  # batches in flight
         self._reading = asyncio.Semaphore(READ_CONCURRENCY)  # held while a GET is on the wire, not while it waits
         self.warmup = asyncio.Lock()  # held by the one write batch in flight while the pacer warms up
-        self.max_attempts = max_attempts
-        self.max_total_wait = max_total_wait
         self.write_requests = 0
         self.retries = 0
         self.tenant_id: str | None = None  # the tenant the token was issued for, once a request was sent
         self.notice = notice  # where progress lines go (slow answers, long waits); None: nowhere
         self._last_notice = -1e9
-        self.max_retry_after = MAX_RETRY_AFTER
         self.max_pages = max_pages
         self.pace_writes = pace_writes  # False: only Retry-After holds writes back (the benchmark's baseline)
-        self.max_run_wait = MAX_RUN_WAIT
-        self.waited = 0.0  # seconds spent waiting for Retry-After and backoff so far
+        self.retry = RetryPolicy(
+            max_attempts=max_attempts, max_total_wait=max_total_wait, backoff_base=backoff_base, say=self._say
+        )
 
     async def __aenter__(self) -> Graph:
         if self._client is None:
@@ -206,7 +183,8 @@ class Graph:
 
         `on_round` sees every round of answers as it comes (the audit log's result records); `on_send` every round
         just before it leaves (after the pacing wait), so a caller cut off at a stop knows what Graph received.
-        Once `keep_trying()` is False, items still pending settle with their last answer instead of being retried.
+        Once `keep_trying()` is False nothing more leaves and no wait goes on: items still pending settle with their
+        last answer, items never sent as `NOT_SENT` (no attempt). The run's waiting spent settles them the same way.
 
         A write whose answer cannot be trusted is never re-sent blindly: an item missing from the answer or
         answered twice, and the whole $batch dropped after it was sent or answered 5xx, settle as
@@ -223,20 +201,31 @@ class Graph:
     # ---- one HTTP request, and the one retry layer -------------------------------------------------------------
 
     async def with_retries(
-        self, send: Callable[[], Awaitable[httpx.Response]], *, repeatable: bool = True
+        self,
+        send: Callable[[], Awaitable[httpx.Response]],
+        *,
+        repeatable: bool = True,
+        keep_trying: Callable[[], bool] | None = None,
     ) -> httpx.Response:
-        """Send with retries. `repeatable=False` (a $batch of writes): only what surely did not reach Graph is
-        sent again (a 429, a connection never made, a token refused); anything else is raised for the caller to
-        verify. A refused token is renewed once; refused again, or not renewable, the refusal is raised."""
+        """Send with retries (`retry`, the one policy). `repeatable=False` (a $batch of writes): only what surely did
+        not reach Graph is sent again (a 429, a connection never made, a token refused); anything else is raised for
+        the caller to verify. A refused token is renewed once; refused again, or not renewable, the refusal is
+        raised. Once `keep_trying()` is False nothing is sent again: the last failure is raised (a wait for
+        Retry-After or backoff is cut short). A read the run's spent waiting time stops is `WaitedTooLong`."""
+        stopping = None if keep_trying is None else lambda: not keep_trying()
         renewed = False
         while True:
             try:
-                return await self._retrying(send, repeatable)
+                return await self._retrying(send, repeatable, stopping)
             except TokenRefused as refused:
-                if renewed or not self.tokens_refreshable:
+                if renewed or not self.tokens_refreshable or (stopping is not None and stopping()):
                     raise refused.final(REFUSED_AGAIN if renewed else NOT_RENEWABLE) from None
                 await self.renew_token(refused.token, refused.claims)
                 renewed = True
+            except RetryableError as exc:
+                if repeatable and self.retry.spent is not None:  # the reader is told why, not only the last 429
+                    raise GraphError(exc.status, "WaitedTooLong", self.retry.spent, exc.request_id) from exc
+                raise
 
     async def renew_token(self, refused: str, claims: str | None) -> None:
         """Graph refused `refused` (with `claims` when it sent a claims challenge): fetch a fresh token, once for
@@ -249,59 +238,25 @@ class Graph:
     def tokens_refreshable(self) -> bool:
         return self._tokens is not None and self._tokens.refreshable
 
-    async def _retrying(self, send: Callable[[], Awaitable[httpx.Response]], repeatable: bool) -> httpx.Response:
-
-        def worth_retrying(exc: BaseException) -> bool:
-            if not isinstance(exc, RetryableError):
-                return False
-            return repeatable or exc.status == 429 or not exc.maybe_sent
-
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(worth_retrying),
-            wait=self._wait_for,
-            stop=_StopAfterFailures(self.max_attempts) | stop_after_delay(self.max_total_wait),
-            before_sleep=self._before_sleep,
-            reraise=True,
-        )
+    async def _retrying(
+        self,
+        send: Callable[[], Awaitable[httpx.Response]],
+        repeatable: bool,
+        stopping: Callable[[], bool] | None,
+    ) -> httpx.Response:
+        retrying = self.retry.retrying(repeatable=repeatable, before_sleep=self._before_sleep, stopping=stopping)
+        failed: list[RetryableError] = []  # the last failure, raised again when a stop comes before another try
         async for attempt in retrying:
             with attempt:
-                await self.pacer.before_send(0)  # a Retry-After pause holds reads too
-                return await send()
+                waited = await self.pacer.before_send(0, stopping)  # a Retry-After pause holds reads too
+                if failed and (not waited or (stopping is not None and stopping())):
+                    raise failed[-1]  # the stop came during the wait: nothing is sent again
+                try:
+                    return await send()
+                except RetryableError as exc:
+                    failed[:] = [exc]
+                    raise
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
-
-    def _wait_for(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, RetryableError) and exc.retry_after is not None:
-            return self.waiting(exc.retry_after, f"Graph asked to wait (HTTP {exc.status})")
-        return self.waiting(self.backoff(state.attempt_number), f"retrying after {exc}" if exc else "retrying")
-
-    def waiting(self, seconds: float, why: str) -> float:
-        """Account for one wait: capped at MAX_RETRY_AFTER, counted against MAX_RUN_WAIT, said when it is long."""
-        wait = min(seconds, self.max_retry_after)
-        if self.waited + wait > self.max_run_wait:
-            raise GraphError(
-                429,
-                "WaitedTooLong",
-                f"Graph kept this run waiting {self.waited / 60:.0f} min in all ({why}); giving up rather than "
-                "stalling: run again later",
-            )
-        self.waited += wait
-        if wait >= 5:
-            capped = f" (it asked for {seconds:.0f} s; capped)" if seconds > wait else ""
-            self._say(f"{why}: waiting {wait:.0f} s{capped}")
-        return wait
-
-    def resend_delay(self, failures: int) -> float | None:
-        """The wait before an item that failed `failures` times goes again, or None once `max_attempts` failures
-        or the run's waiting time are spent: the bounds of every retry, for a write sent again after a read-back."""
-        if failures >= self.max_attempts:
-            return None
-        try:
-            return self.waiting(
-                self.backoff(failures), f"sending again writes read back as not done (attempt {failures + 1})"
-            )
-        except GraphError:
-            return None
 
     def _say(self, line: str) -> None:
         if self.notice is not None:
@@ -309,10 +264,6 @@ class Graph:
             if now - self._last_notice >= 10.0:  # a storm of waits is one line every 10 s, not hundreds
                 self._last_notice = now
                 self.notice(line)
-
-    def backoff(self, attempt: int) -> float:
-        """Exponential backoff with full jitter, capped at a minute."""
-        return random.uniform(0, min(60.0, self.backoff_base * 2.0**attempt))
 
     def _before_sleep(self, state: RetryCallState) -> None:
         self.retries += 1
@@ -322,7 +273,7 @@ class Graph:
                 f"Graph did not answer ({exc.code}: {exc.message[:80]}); attempt {state.attempt_number}, retrying"
             )
         if isinstance(exc, RetryableError) and exc.status == 429 and exc.retry_after:
-            self.pacer.throttled(min(exc.retry_after, self.max_retry_after))
+            self.pacer.throttled(state.upcoming_sleep)
 
     async def send(
         self,

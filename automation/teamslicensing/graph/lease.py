@@ -12,8 +12,10 @@ frees the tenant within a minute. Only an existing blob can be leased: a missing
 Why 60 seconds, renewed every 15: the longest finite lease gives a renewal the most room to get through a Storage
 hiccup, while a dead holder still frees the tenant in a minute, nothing against a 10-minute wait or an hourly
 schedule (an infinite lease would stay behind a dead run until someone broke it). Each request is bounded by 10 s
-timeouts and no SDK retries: the renewal loop is the retry, and when no renewal was confirmed for 45 s it declares
-the lease lost, 15 s before Storage could give it to another run, so the writer stops first.
+timeouts and no SDK retries: the renewal loop is the retry. The lease is lost once no renewal was confirmed for 45 s,
+15 s before Storage could give it to another run, so the writer stops first: `lost` says so from the time of the last
+confirmed renewal whoever asks, not only when the renewal thread looks (a renewal stuck on its timeouts would have
+it look at 58 s, two seconds before Storage's expiry).
 """
 
 from __future__ import annotations
@@ -73,8 +75,21 @@ class BlobLease:
         self._held = False
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self.lost: str | None = None  # why the lease could not be kept, once that happened
+        self._lost: str | None = None  # why the lease could not be kept, once that happened
+        self._problem = "no answer"  # what the last renewal that failed met
         self.renewals = 0
+
+    @property
+    def lost(self) -> str | None:
+        """Why the lease could not be kept (Storage refused a renewal, or none was confirmed for `give_up_after`
+        lease seconds), None while it holds; once lost, lost for good."""
+        if self._lost is None and self._held and not self._stopping.is_set():
+            unconfirmed = time.monotonic() - self._confirmed
+            if unconfirmed >= self.timing.real(self.timing.give_up_after):
+                self._lost = (
+                    f"no renewal of the lease on {self.name} got through for {unconfirmed:.0f} s ({self._problem})"
+                )
+        return self._lost
 
     @property
     def url(self) -> str:
@@ -143,32 +158,33 @@ class BlobLease:
         from azure.core.exceptions import AzureError, HttpResponseError
 
         timing = self.timing
-        problem, failing = "no answer", False
+        failing = False
         next_try = self._confirmed + timing.real(timing.renew_every)
         while not self._stopping.wait(max(next_try - time.monotonic(), 0.0)):
-            unconfirmed = time.monotonic() - self._confirmed
-            if unconfirmed >= timing.real(timing.give_up_after):
-                self.lost = f"no renewal of the lease on {self.name} got through for {unconfirmed:.0f} s ({problem})"
+            if self.lost is not None:  # no renewal confirmed in time (or the run's watch found so first)
                 return
             sent = time.monotonic()
             try:
                 self._lease.renew()
             except HttpResponseError as exc:
                 if exc.status_code in (404, 409, 412):  # Storage says it is not ours any more
-                    self.lost = f"Storage refused to renew the lease on {self.name}: {storage_message(exc)}"
+                    self._lost = f"Storage refused to renew the lease on {self.name}: {storage_message(exc)}"
                     return
-                problem = storage_message(exc)
+                self._problem = storage_message(exc)
             except AzureError as exc:
-                problem = storage_message(exc)
+                self._problem = storage_message(exc)
             else:
-                self._confirmed, self.renewals, failing = sent, self.renewals + 1, False
+                if self._lost is None:  # a renewal confirmed after the loss was declared does not take it back
+                    self._confirmed, self.renewals, failing = sent, self.renewals + 1, False
                 next_try = sent + timing.real(timing.renew_every)
                 continue
             give_up = self._confirmed + timing.real(timing.give_up_after)
             next_try = min(time.monotonic() + timing.real(timing.retry_after), give_up)
             if self.notice is not None and not failing:  # once per run of failures: the loss, if it comes, is said
                 left = give_up - time.monotonic()
-                self.notice(f"A renewal of the lease on {self.name} failed ({problem}); trying again for {left:.0f} s")
+                self.notice(
+                    f"A renewal of the lease on {self.name} failed ({self._problem}); trying again for {left:.0f} s"
+                )
             failing = True
 
     def release(self) -> str | None:
@@ -178,7 +194,7 @@ class BlobLease:
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout=2 * REQUEST_TIMEOUT + 5)
-        if not self._held or self.lost is not None:
+        if not self._held or self._lost is not None:
             return None
         self._held = False
         try:

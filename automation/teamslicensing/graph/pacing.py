@@ -14,7 +14,15 @@ wastes everybody's quota, so writes are metered at a rate learnt from the refusa
 - Without refusals the pace speeds up: fast while it is only a guess, barely once measured (so a quota that grew,
   or room another app left, is found again); the next 429 re-measures. The limit-percentage header starts the
   pacing but never slows it: on a sliding window it is present at full speed too.
-- A `Retry-After` pauses every request, reads included, until it has passed.
+- Only a 429 about this app's own quota in the tenant is measured: Graph names the limit it enforced in
+  `x-ms-throttle-scope` (`<Scope>/<Limit>/<ApplicationId>/<TenantId>`, Scope `Tenant_Application`, `Tenant` or
+  `Application`: *Microsoft Graph service-specific throttling limits*, identity and access, "Throttled responses";
+  microsoft-graph-docs-contrib `concepts/throttling-limits.md`, the same words at 0135174 and in later revisions, read
+  2026-12). A `Tenant` 429 is every app of the tenant together, an `Application` one this app across every tenant:
+  what got through between two of those is our share of another app's burst, not our quota, and a pace set from it
+  would crawl long after the burst. Such a 429 is honoured (its Retry-After holds everyone) but not measured. A 429
+  that names no scope is taken as ours: slowing down for a limit we cannot name is the safer mistake.
+- A `Retry-After` pauses every request, reads included, until it has passed; a stop cuts every wait short.
 """
 
 from __future__ import annotations
@@ -29,7 +37,9 @@ PROBE_FAST = 0.03  # speed-up per clean batch while the rate is still a guess (b
 PROBE_SLOW = 0.002  # and once measured: just enough to find a quota that grew, or room another app left
 MIN_SAMPLE = 40  # accepted writes between two refusals before they count as a measurement
 WARMUP_ROUNDS = 3  # write batches sent one at a time at the start, until Graph has said something of its quota
+STOP_POLL = 0.1  # seconds between looks at a stop while a wait goes on
 NEAR_LIMIT = 0.8  # x-ms-throttle-limit-percentage from which Graph reports a limit nearly used (0.8 to 1.8)
+OWN_SCOPE = "tenant_application"  # the x-ms-throttle-scope of the quota this app has in this tenant (lower case)
 
 
 class WritePacer:
@@ -57,23 +67,23 @@ class WritePacer:
         a small quota before its first near-limit header had a chance to start the pacing."""
         return self.rate is None and self.refusals == 0 and not self.near_limit and self._clean_rounds < WARMUP_ROUNDS
 
-    async def before_send(self, writes: int) -> None:
-        """Wait for the Retry-After pause, and for this batch's turn at the learnt rate (`writes` items)."""
+    async def before_send(self, writes: int, stopping: Callable[[], bool] | None = None) -> bool:
+        """Wait for the Retry-After pause, and for this batch's turn at the learnt rate (`writes` items); False when
+        `stopping()` cut the wait short (then send nothing)."""
         now = self._clock()
         start = max(now, self._not_before)
         if writes and self.rate:
             start = max(start, self._next_send)
             self._next_send = start + writes / self.rate
-        if start > now:
-            await asyncio.sleep(start - now)
+        return await pause(start - now, stopping)
 
     def throttled(self, seconds: float) -> None:
         """Graph said Retry-After: nobody sends before it has passed."""
         self._not_before = max(self._not_before, self._clock() + seconds)
 
     def observe(self, accepted: int, refused: int, headers: Iterable[Mapping[str, str]]) -> None:
-        """One round of a write batch: items accepted and refused with 429, and the headers that came with them
-        (the outer response's and each item's)."""
+        """One round of a write batch: items accepted, items refused with a 429 about our own quota (`own_quota`;
+        other 429s are not counted), and the headers that came with them (the outer response's and each item's)."""
         now = self._clock()
         usage = None
         for found in headers:
@@ -124,6 +134,25 @@ class WritePacer:
         if recent >= MIN_SAMPLE:
             span = max(now - self._recent[0][0], 1.0)
             self.rate = max(0.5 * recent / span, 1.0)
+
+
+async def pause(seconds: float, stopping: Callable[[], bool] | None = None) -> bool:
+    """Sleep `seconds`, cut short once `stopping()` (looked at every STOP_POLL seconds); False when it was."""
+    left = seconds
+    while left > 0:
+        step = left if stopping is None else min(left, STOP_POLL)
+        await asyncio.sleep(step)
+        left -= step
+        if stopping is not None and stopping():
+            return False
+    return True
+
+
+def own_quota(headers: Mapping[str, str]) -> bool:
+    """Whether a 429 with these (lower-case) headers is about this app's own quota in the tenant: its
+    x-ms-throttle-scope says `Tenant_Application`, or names no scope at all."""
+    scope = headers.get("x-ms-throttle-scope", "").strip()
+    return not scope or scope.split("/", 1)[0].strip().lower() == OWN_SCOPE
 
 
 def _fraction(value: str | None) -> float | None:

@@ -29,7 +29,7 @@ class BatchResponse:
     status: int
     body: Any
     request_id: str | None
-    attempts: int = 1
+    attempts: int = 1  # 0: never sent (a stop held it back before it left)
     headers: dict[str, str] = field(default_factory=dict)
     trusted: bool = True  # False: no answer, or one we cannot rely on (missing, duplicated, 5xx for the batch)
     note: str | None = None  # ours, beside Graph's message: e.g. why a refused token was not renewed

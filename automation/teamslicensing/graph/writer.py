@@ -46,11 +46,15 @@ class GraphWriter:
         answers = await self.graph.batch(requests, seen, keep_trying, sending)
         return [_attempt(request, answer) for request, answer in zip(requests, answers, strict=True)]
 
+    def wait_spent(self) -> str | None:
+        """Why this run may wait for Graph no more (its run-wide waiting time is spent), or None."""
+        return self.graph.retry.spent
+
     def resend_delay(self, failures: int) -> float | None:
         """Seconds to wait before a write read back as not done, after `failures` answers that could not be
         trusted, is sent again: the backoff of any transient failure, within the same attempts and run-wide wait
         (None once they are spent)."""
-        return self.graph.resend_delay(failures)
+        return self.graph.retry.resend_delay(failures)
 
     async def write_groups(self, changes: Sequence[GroupChange], keep_trying: Callable[[], bool]) -> list[WriteAttempt]:
         """Group license writes, up to 20 per `$batch` (the caller sends no more at once)."""

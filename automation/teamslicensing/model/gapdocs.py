@@ -7,20 +7,11 @@ keeps it complete: every `GapCode` has an entry, and every severity the package 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from teamslicensing.model.numbergapdocs import number_gap_docs
+from teamslicensing.model.gapdoc import GapDoc
+from teamslicensing.model.numbergapdocs import NUMBER_GAP_DOCS
 from teamslicensing.model.plan import GapCode, Severity
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
-
-
-@dataclass(frozen=True, slots=True)
-class GapDoc:
-    severities: tuple[Severity, ...]  # every severity the code is raised with, most severe first
-    meaning: str  # when it is raised
-    fix: str  # what the admin does about it
-    usage: bool = False  # raised by `usage` (and `plan --usage`), not by a plan alone
 
 
 GAP_DOCS: dict[GapCode, GapDoc] = {
@@ -322,7 +313,7 @@ GAP_DOCS: dict[GapCode, GapDoc] = {
 }
 
 
-GAP_DOCS.update(number_gap_docs(GapDoc))
+GAP_DOCS.update(NUMBER_GAP_DOCS)
 
 
 def documented(code: GapCode) -> GapDoc:

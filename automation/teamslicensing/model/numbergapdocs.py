@@ -2,66 +2,61 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from teamslicensing.model.gapdoc import GapDoc
 from teamslicensing.model.plan import GapCode, Severity
-
-if TYPE_CHECKING:  # the entries' type lives in gapdocs, which merges these in
-    from teamslicensing.model.gapdocs import GapDoc
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 
-def number_gap_docs(doc: type[GapDoc]) -> dict[GapCode, GapDoc]:
-    return {
-        GapCode.NO_FREE_NUMBER: doc(
-            (ERROR,),
-            "A rule's `phoneNumber` found no free number of its type in the user's usage location (and `city`) for "
-            "this user: the inventory is exhausted there. The plan's numbers table says how many are short.",
-            "Acquire or port in numbers of that type and country (Teams admin center), or narrow the rule.",
-        ),
-        GapCode.NUMBER_IN_USE: doc(
-            (ERROR,),
-            "A `numbers` row names a number another user or resource account holds, and this plan does not free "
-            "it. Nothing is assigned to the row's user.",
-            "Correct the row, or free the number first (unassign it from its holder).",
-        ),
-        GapCode.NUMBER_NOT_IN_INVENTORY: doc(
-            (ERROR,),
-            "A `numbers` row names a number the tenant's inventory does not have as a free number (a typo, or a "
-            "number not yet acquired or ported), or one another row already took.",
-            "Check the number against the Teams admin center's phone numbers; correct the row.",
-        ),
-        GapCode.NUMBER_WAITS_FOR_LICENSE: doc(
-            (INFO,),
-            "A number needs Phone System (and, for a Calling Plan number, a Calling Plan). When this plan adds that "
-            "license, the number is planned after it and assigned once the license is read back Active (in the same "
-            "apply, or the next run); when the user will not hold it, no number is planned.",
-            "Nothing, when the plan adds the license; otherwise assign the license the number needs.",
-        ),
-        GapCode.EMERGENCY_LOCATION_MISSING: doc(
-            (ERROR,),
-            "A Calling Plan number in the United States or Canada needs an emergency location when it is assigned "
-            "(Microsoft, emergency calling for Calling Plans), and neither the rule or row nor the number gives one. "
-            "Nothing is assigned.",
-            "Give `phoneNumber.locationId` (or the row's `locationId`), or set a location on the numbers.",
-        ),
-        GapCode.POLICY_NOT_FOUND: doc(
-            (ERROR,),
-            "Teams has no policy of that type with that name (getPolicyId found none): that policy is not "
-            "assigned; the user's other changes go ahead.",
-            "Correct the name in the rule's `policies` (as the Teams admin center shows it), or create the policy.",
-        ),
-        GapCode.NUMBERS_NOT_IN_CLOUD: doc(
-            (ERROR,),
-            "The configuration declares numbers or policies, and the tenant is in a national cloud (US Government, "
-            "China) whose Graph has no Teams administration API: nothing about numbers or policies is planned.",
-            "Remove `phoneNumber`, `policies` and `numbers` for that tenant and use Teams PowerShell there.",
-        ),
-        GapCode.TEAMS_CONFIGURATION_UNAVAILABLE: doc(
-            (WARNING,),
-            "The users' Teams configurations (userConfigurations: the policies in effect) could not be read, so "
-            "no policy is compared or assigned this run.",
-            "Grant `TeamsUserConfiguration.Read.All` (`grant-permissions.sh --mode policies`).",
-        ),
-    }
+NUMBER_GAP_DOCS: dict[GapCode, GapDoc] = {
+    GapCode.NO_FREE_NUMBER: GapDoc(
+        (ERROR,),
+        "A rule's `phoneNumber` found no free number of its type in the user's usage location (and `city`) for "
+        "this user: the inventory is exhausted there. The plan's numbers table says how many are short.",
+        "Acquire or port in numbers of that type and country (Teams admin center), or narrow the rule.",
+    ),
+    GapCode.NUMBER_IN_USE: GapDoc(
+        (ERROR,),
+        "A `numbers` row names a number another user or resource account holds, and this plan does not free "
+        "it. Nothing is assigned to the row's user.",
+        "Correct the row, or free the number first (unassign it from its holder).",
+    ),
+    GapCode.NUMBER_NOT_IN_INVENTORY: GapDoc(
+        (ERROR,),
+        "A `numbers` row names a number the tenant's inventory does not have as a free number (a typo, or a "
+        "number not yet acquired or ported), or one another row already took.",
+        "Check the number against the Teams admin center's phone numbers; correct the row.",
+    ),
+    GapCode.NUMBER_WAITS_FOR_LICENSE: GapDoc(
+        (INFO,),
+        "A number needs Phone System (and, for a Calling Plan number, a Calling Plan). When this plan adds that "
+        "license, the number is planned after it and assigned once the license is read back Active (in the same "
+        "apply, or the next run); when the user will not hold it, no number is planned.",
+        "Nothing, when the plan adds the license; otherwise assign the license the number needs.",
+    ),
+    GapCode.EMERGENCY_LOCATION_MISSING: GapDoc(
+        (ERROR,),
+        "A Calling Plan number in the United States or Canada needs an emergency location when it is assigned "
+        "(Microsoft, emergency calling for Calling Plans), and neither the rule or row nor the number gives one. "
+        "Nothing is assigned.",
+        "Give `phoneNumber.locationId` (or the row's `locationId`), or set a location on the numbers.",
+    ),
+    GapCode.POLICY_NOT_FOUND: GapDoc(
+        (ERROR,),
+        "Teams has no policy of that type with that name (getPolicyId found none): that policy is not "
+        "assigned; the user's other changes go ahead.",
+        "Correct the name in the rule's `policies` (as the Teams admin center shows it), or create the policy.",
+    ),
+    GapCode.NUMBERS_NOT_IN_CLOUD: GapDoc(
+        (ERROR,),
+        "The configuration declares numbers or policies, and the tenant is in a national cloud (US Government, "
+        "China) whose Graph has no Teams administration API: nothing about numbers or policies is planned.",
+        "Remove `phoneNumber`, `policies` and `numbers` for that tenant and use Teams PowerShell there.",
+    ),
+    GapCode.TEAMS_CONFIGURATION_UNAVAILABLE: GapDoc(
+        (WARNING,),
+        "The users' Teams configurations (userConfigurations: the policies in effect) could not be read, so "
+        "no policy is compared or assigned this run.",
+        "Grant `TeamsUserConfiguration.Read.All` (`grant-permissions.sh --mode policies`).",
+    ),
+}

@@ -15,8 +15,9 @@ their voice plans —
 - Exchange Foundation (`EXCHANGE_S_FOUNDATION*`, in the government MCOEV_GOV, MCOMEETADV_GOV and MCOPSTN_1_GOV): a
   placeholder plan Microsoft puts in dozens of add-ons (Power BI, Project, Visio...) that serves no workload itself.
 
-`tests/test_prune_reach.py` holds these two statements against the shipped catalogue, so a new CSV that adds another
-kind of companion fails a test instead of turning a voice add-on into a suite (or a suite into an add-on) silently.
+`tests/planner/test_prune_reach.py` holds these two statements against the shipped catalogue, so a new CSV that adds
+another kind of companion fails a test instead of turning a voice add-on into a suite (or a suite into an add-on)
+silently.
 """
 
 from __future__ import annotations

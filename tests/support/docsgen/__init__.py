@@ -1,5 +1,5 @@
 """The documentation's reference pages, generated from the code: `python -m tests.support.docsgen` writes them under
-docs/reference/, and tests/test_docs.py regenerates them into a scratch folder and fails on any difference.
+docs/reference/, and tests/system/test_docs.py regenerates them into a scratch folder and fails on any difference.
 
 Each page is one function returning Markdown. Pages that show the tool's output (the JSON contracts) run the real
 CLI and runbook on the shipped demo tenant, so a change to an output format changes the page when it is regenerated.

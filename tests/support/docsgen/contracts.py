@@ -89,7 +89,8 @@ def _plan(page: Page, out: Outputs) -> None:
         "",
         *_json(out.plan),
         "",
-        "A group change (a configuration with `groupLicenses`, the planner case `tests/plans/group_license_add.yaml`), "
+        "A group change (a configuration with `groupLicenses`, the planner case "
+        "`tests/planner/cases/group_license_add.yaml`), "
         "and what `applyWouldRefuse` holds when the demo's `maxChanges` is 5 and a protected user is misspelt:",
         "",
         *_json(

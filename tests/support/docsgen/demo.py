@@ -24,7 +24,7 @@ from tests.support.runnable import outside_ci
 ROOT = Path(__file__).resolve().parents[3]
 CONFIG = ROOT / "config" / "licensing.yaml"
 SNAPSHOT = ROOT / "config" / "examples" / "contoso-tenant.json"
-GROUP_CASE = ROOT / "tests" / "plans" / "group_license_add.yaml"
+GROUP_CASE = ROOT / "tests" / "planner" / "cases" / "group_license_add.yaml"
 USAGE_FROM, USAGE_TO = "2026-01-01", "2026-03-31"
 
 PLACEHOLDERS: dict[str, Any] = {
@@ -89,7 +89,7 @@ def _calls(folder: Path) -> Path:
 
 
 def _group_files(folder: Path) -> None:
-    from tests.test_plans import expand_tenant
+    from tests.planner.test_plans import expand_tenant
 
     case = yaml.safe_load(GROUP_CASE.read_text(encoding="utf-8"))
     (folder / "groups.yaml").write_text(yaml.safe_dump(case["config"], sort_keys=False), encoding="utf-8")

@@ -1,7 +1,7 @@
 """What each field of the JSON contracts means, by path (`changes[].userId`: a field of every entry of a list).
 
 The contracts page lists the fields the real outputs have; a field here that no output has is not shown, and a
-field an output has that is not here is shown as undocumented, which tests/test_docs.py refuses: a new field is
+field an output has that is not here is shown as undocumented, which tests/system/test_docs.py refuses: a new field is
 described when it is added."""
 
 from __future__ import annotations

@@ -35,13 +35,15 @@ REVOCATION_MESSAGE = (
 @dataclass(frozen=True)
 class Storm:
     """`throttled` and `unavailable`: the shares of answers that are 429 and 503; `applied`: the share of 503s to
-    writes that Graph carried out anyway; `retry_after`: the seconds a 429 asks for."""
+    writes that Graph carried out anyway; `retry_after`: the seconds a 429 asks for; `scope`: the limit a 429 names
+    in `x-ms-throttle-scope` (None: no such header), e.g. `Tenant/Write/...` for other apps using the tenant's."""
 
     throttled: float = 0.30
     unavailable: float = 0.05
     applied: float = 0.5
     retry_after: float = 0.01
     seed: int = 0
+    scope: str | None = None
 
 
 class Outages(TenantStore):
@@ -119,6 +121,8 @@ class Outages(TenantStore):
     def storm_throttled(self) -> _Reply:
         assert self._storm is not None
         headers = {"Retry-After": _seconds(self._storm.retry_after)}
+        if self._storm.scope is not None:
+            headers["x-ms-throttle-scope"] = self._storm.scope
         return _error(429, "TooManyRequests", "Too many requests.", headers)
 
     @staticmethod
