@@ -27,6 +27,7 @@ from teamslicensing.app.writing import (
     watch_lease,
     write_with,
 )
+from teamslicensing.apply.audit import TeamsBefore
 from teamslicensing.apply.executor import execute
 from teamslicensing.apply.journal import read_journal
 from teamslicensing.apply.planbasis import stale_groups, stale_users
@@ -268,6 +269,7 @@ def apply(run: PlanRun, options: ApplyOptions) -> ApplyResult:
             mode=run.mode,
             planned=planned,
         )
+        audit.teams = TeamsBefore.of(run.tenant)  # what undo needs of the Teams writes: holders, policies before
         switch = StopSwitch(options.deadline, options.grace)
         watch_lease(run.source, switch)
 

@@ -26,13 +26,14 @@ class NumberChange:
 
 class PolicyAction(str, enum.Enum):
     ASSIGN = "assign"
+    UNASSIGN = "unassign"  # undo only: the user had no direct policy of the type before the run
 
 
 @dataclass(frozen=True, slots=True)
 class PolicyChange:
     action: PolicyAction
     policy_type: str  # as Teams spells it, e.g. TeamsCallingPolicy
-    policy_name: str
+    policy_name: str  # unassign: the name being taken back
     rule: str = ""  # the rule that declares it
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from teamslicensing.model.capability import Capability
-from teamslicensing.model.tenant import INACTIVE_LICENSE_STATES
+from teamslicensing.model.tenant import INACTIVE_LICENSE_STATES, policy_key
 from teamslicensing.reference.catalog import plan_capability
 from teamslicensing.tenant.assign import Json, graph_error
 
@@ -87,6 +87,45 @@ class TeamsDocument:
             {"policyType": policy_type, "policyAssignment": assignment},
         ]
         return 204, None
+
+    def unassign_policy(self, user_id: str, policy_type: str) -> tuple[int, Any]:
+        """The user's direct policy of the type taken back: a group's, or the org-wide default, applies again (a
+        snapshot keeps only what is in effect, so the group one is unknown here: none is shown)."""
+        if self._user(user_id) is None:
+            return 404, graph_error("NotFound", f"User '{user_id}' was not found")
+        configuration = self._configuration(user_id)
+        if configuration is not None:
+            configuration["effectivePolicyAssignments"] = [
+                p
+                for p in configuration.get("effectivePolicyAssignments") or []
+                if str(p.get("policyType", "")).lower() != policy_type.lower()
+                or (p.get("policyAssignment") or {}).get("assignmentType") != "direct"
+            ]
+        return 204, None
+
+    def update_number(self, number: str, location_id: str | None) -> tuple[int, Any]:
+        entry = self._number(number)
+        if entry is None:
+            return 404, graph_error("NotFound", NOT_FOUND.format(number=number))
+        if location_id is not None:
+            entry["locationId"] = location_id or None
+        return 200, None
+
+    def policy_ids(self, policy_type: str, name: str) -> list[tuple[str, str]]:
+        """(name, id) of the policies getPolicyId would answer with: the snapshot's own lookups (an export keeps
+        getPolicyId's answers for the policies in effect), else a policy of that type and name in effect for
+        someone in the snapshot; none when neither knows it."""
+        key = policy_key(policy_type, name)
+        for lookup in self.document.get("policies") or []:
+            if policy_key(str(lookup.get("policyType", "")), str(lookup.get("name", ""))) == key:
+                return [(str(row["name"]), str(row["policyId"])) for row in lookup.get("value") or []]
+        for configuration in self.document.get("userConfigurations") or []:
+            for effective in configuration.get("effectivePolicyAssignments") or []:
+                assignment = effective.get("policyAssignment") or {}
+                found = policy_key(str(effective.get("policyType", "")), str(assignment.get("displayName", "")))
+                if found == key and assignment.get("policyId"):
+                    return [(str(assignment["displayName"]), str(assignment["policyId"]))]
+        return []
 
     def _user(self, user_id: str) -> Json | None:
         return next(
