@@ -235,9 +235,11 @@ def undo(
         known = {r.user_id for r in recorded} | {r.user_principal_name.lower() for r in recorded}
         unknown = sorted(wanted - known)
         if unknown:
-            raise UsageError(f"{audit_log} records no applied license write for: {', '.join(unknown)}")
+            raise UsageError(f"{audit_log} records no applied write for: {', '.join(unknown)}")
         recorded = [r for r in recorded if r.user_id in wanted or r.user_principal_name.lower() in wanted]
-    tenant = read(source, TenantNeed.users(entry.user_id for entry in recorded))  # only they are restored
+    policies = any(entry.voice is not None and entry.voice.policies for entry in recorded)
+    need = TenantNeed.users((entry.user_id for entry in recorded), user_configurations=policies)
+    tenant = read(source, need)  # only they are restored
     others = {t for t in journal.tenant_ids if t} - {tenant.tenant_id}  # a run whose tenant was unknown differs not
     if others:
         logged = ", ".join(sorted(others))

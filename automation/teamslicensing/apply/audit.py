@@ -28,6 +28,7 @@ from teamslicensing.graph.requests import group_license_request, reprocess_reque
 from teamslicensing.model.outcome import STATUSES, ApplyResult, OperationState, Write, WriteAttempt, WriteKind
 from teamslicensing.model.plan import GroupChange
 from teamslicensing.model.tenant import TeamsUserConfiguration, Tenant, TenantUser
+from teamslicensing.model.voicejson import number_change_json, policy_change_json
 
 AUDIT_VERSION = 2
 # records copied into a job's output stream (the runbook) carry this prefix, so `undo` can read the output itself
@@ -164,18 +165,20 @@ class AuditLog:
             change = write.change
             self._next += 1
             self._seq[write.key] = self._next
-            before = self.teams.state(write) if write.kind.is_voice else license_state(self._before.get(change.user_id))
-            records.append(
-                {
-                    "type": "intent",
-                    "seq": self._next,
-                    "userId": change.user_id,
-                    "userPrincipalName": change.user_principal_name,
-                    "kind": write.kind.value,
-                    "request": _request(write),
-                    "before": before,
-                }
-            )
+            record = {
+                "type": "intent",
+                "seq": self._next,
+                "userId": change.user_id,
+                "userPrincipalName": change.user_principal_name,
+                "kind": write.kind.value,
+                "request": _request(write),
+            }
+            if write.kind.is_voice:
+                record["teams"] = _teams_change(write)
+                record["before"] = self.teams.state(write)
+            else:
+                record["before"] = license_state(self._before.get(change.user_id))
+            records.append(record)
         self._emit(records)
 
     def results(self, answers: Iterable[tuple[Write, WriteAttempt]]) -> None:
@@ -336,6 +339,14 @@ class AuditLog:
             raise AuditError(f"cannot write the audit log: {exc.strerror or exc}") from exc
         except ValueError as exc:  # the file was closed under us
             raise AuditError(f"cannot write the audit log: {exc}") from exc
+
+
+def _teams_change(write: Write) -> dict[str, Any]:
+    """The number or policy change a Teams write makes, as the JSON plan writes it (what `undo` reads back)."""
+    if write.number is not None:
+        return number_change_json(write.number)
+    assert write.policy is not None
+    return policy_change_json(write.policy)
 
 
 def _request(write: Write) -> dict[str, Any]:

@@ -223,9 +223,14 @@ def pool_notes(pool: Pool) -> list[str]:
 
 
 def removed(change: UserChange) -> str:
-    """What a destructive change removes, and the numbers it takes when the inventory says so."""
-    text = ", ".join(named(r.sku_part_number) for r in change.remove_licenses)
-    return f"{text}; loses {', '.join(change.phone_numbers)}" if change.phone_numbers else text
+    """`removes …; loses …`: what a destructive change removes, and the numbers it takes when the inventory says so
+    (or unassigns: a change may take a number and no license)."""
+    parts = []
+    if change.remove_licenses:
+        parts.append("removes " + ", ".join(named(r.sku_part_number) for r in change.remove_licenses))
+    if change.phone_numbers:
+        parts.append(f"loses {', '.join(change.phone_numbers)}")
+    return "; ".join(parts)
 
 
 def limited(gaps: Sequence[Gap]) -> Iterator[tuple[Gap, int]]:

@@ -42,7 +42,7 @@ def plan_csv(plan: Plan) -> str:
         for number in change.number_changes:
             writer.writerow(_row("change", who, f"{number.action.value}Number", number.number, number_text(number)))
         for policy in change.policy_changes:
-            writer.writerow(_row("change", who, "assignPolicy", policy.policy_type, policy.policy_name))
+            writer.writerow(_row("change", who, f"{policy.action.value}Policy", policy.policy_type, policy.policy_name))
     for group in plan.group_changes:
         who, members = (group.group_name, group.group_id), counted(group.members, "direct member")
         writer.writerows(_row("groupChange", who, "add", a.sku_part_number, members) for a in group.add_licenses)

@@ -151,7 +151,7 @@ def _destructive(changes: Sequence[UserChange]) -> Iterator[str]:
     """Every user who loses a phone number, named above the rest (the groups by rule list only their first rows)."""
     yield f"<h2 class='error'>{len(changes):,} destructive change(s): these users lose their phone number</h2>\n<ul>"
     for change in changes[:LISTED]:
-        yield f"<li><b>{escape(change.user_principal_name)}</b>: removes {escape(removed(change))}</li>"
+        yield f"<li><b>{escape(change.user_principal_name)}</b>: {escape(removed(change))}</li>"
     if len(changes) > LISTED:
         yield f"<li>… and {len(changes) - LISTED:,} more (the JSON report lists every one)</li>"
     yield "</ul>\n"

@@ -85,9 +85,7 @@ def _parts(plan: Plan, title: str) -> _Parts:
     return _Parts(
         head=[f"## {title or 'teams-licensing plan'}", "", *_refusals(plan), f"**{summary_line(plan)}**", ""],
         destructive=[
-            f"> - `{change.user_principal_name}`: removes {removed(change)}"
-            for change in plan.changes
-            if change.destructive
+            f"> - `{change.user_principal_name}`: {removed(change)}" for change in plan.changes if change.destructive
         ],
         beyond_voice=[
             f"> - `{change.user_principal_name}`: removes {removed_beyond_voice(change)}"

@@ -46,7 +46,7 @@ def _body(plan: Plan) -> Iterator[str]:
     if destructive:
         yield f"!!! {len(destructive)} DESTRUCTIVE change(s): these users lose their phone number !!!"
         for change in destructive:
-            yield f"!!!   {change.user_principal_name}: removes {removed(change)}"
+            yield f"!!!   {change.user_principal_name}: {removed(change)}"
         yield ""
     broad = beyond_voice(plan)
     if broad:

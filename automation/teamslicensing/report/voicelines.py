@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from teamslicensing.model.plan import UserChange
-from teamslicensing.model.voicechange import NumberAction, NumberChange, NumberPool
+from teamslicensing.model.voicechange import NumberAction, NumberChange, NumberPool, PolicyAction, PolicyChange
 
 POOL_HEADER = ("country", "type", "free", "needed", "short")
 
@@ -21,10 +21,17 @@ def number_text(change: NumberChange) -> str:
     return f"{sign} number {change.number} ({', '.join(notes)})"
 
 
+def policy_text(change: PolicyChange) -> str:
+    """`+ policy TeamsCallingPolicy = AllowCalling`; `- policy … (its direct assignment taken back)` for an undo's."""
+    if change.action is PolicyAction.UNASSIGN:
+        return f"- policy {change.policy_type} = {change.policy_name} (the direct assignment taken back)"
+    return f"+ policy {change.policy_type} = {change.policy_name}"
+
+
 def voice_lines(change: UserChange) -> list[str]:
     """The change's number and policy lines, in the order apply writes them: unassignments, policies, numbers."""
     unassigned = [number_text(n) for n in change.number_changes if n.action is NumberAction.UNASSIGN]
-    policies = [f"+ policy {p.policy_type} = {p.policy_name}" for p in change.policy_changes]
+    policies = [policy_text(p) for p in change.policy_changes]
     assigned = [number_text(n) for n in change.number_changes if n.action is not NumberAction.UNASSIGN]
     return [*unassigned, *policies, *assigned]
 

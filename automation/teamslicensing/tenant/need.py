@@ -44,13 +44,17 @@ class TenantNeed:
         group_names: Iterable[str] = (),
         attributes: Iterable[str] = (),
         licensed: Iterable[str] = (),
+        *,
+        user_configurations: bool = False,
     ) -> TenantNeed:
-        """The users named (None: every user), with the groups and attributes a check of them rests on."""
+        """The users named (None: every user), with the groups and attributes a check of them rests on (and, with
+        `user_configurations`, their Teams configurations)."""
         return cls(
             group_names=tuple(group_names),
             attributes=frozenset(attributes),
             licensed=tuple(licensed),
             user_ids=None if user_ids is None else tuple(user_ids),
+            user_configurations=user_configurations,
         )
 
     @property
