@@ -140,7 +140,8 @@ def test_writes_go_in_order_removals_then_usage_locations_then_adds(
     kinds = []
     users = [w for w in fake.writes if w["url"].startswith("/users/")]
     teams = [n for n, w in enumerate(fake.writes) if w["url"].startswith("/admin/teams/")]
-    assert teams and min(teams) == len(users), "policies and numbers after every license and usage location"
+    assert teams, "the demo assigns policies and a number"
+    assert min(teams) == len(users), "policies and numbers after every license and usage location"
     assert [fake.writes[n]["url"].rsplit("/", 1)[1] for n in teams] == ["assign"] * 3 + ["assignNumber"]
     for write in users:
         body = write["body"] or {}
@@ -356,7 +357,8 @@ def test_without_the_number_role_protection_falls_back_and_says_so(
     )
     planned = plan_json(["plan", str(example_config), "--graph-url", BASE], tmp_path, "plan.json")
     notes = [g for g in planned["gaps"] if g["code"] == "NUMBER_INVENTORY_UNAVAILABLE"]
-    assert notes and all("TeamsTelephoneNumber.Read.All" in note["message"] for note in notes)
+    assert notes
+    assert all("TeamsTelephoneNumber.Read.All" in note["message"] for note in notes)
     assert not any(c["numberChanges"] for c in planned["changes"]), "no number is given from an unread inventory"
     dave = [
         g
