@@ -31,8 +31,11 @@ NUMBER_GAP_DOCS: dict[GapCode, GapDoc] = {
         (INFO,),
         "A number needs Phone System (and, for a Calling Plan number, a Calling Plan). When this plan adds that "
         "license, the number is planned after it and assigned once the license is read back Active (in the same "
-        "apply, or the next run); when the user will not hold it, no number is planned.",
-        "Nothing, when the plan adds the license; otherwise assign the license the number needs.",
+        "apply, or the next run); when the user will not hold it, no number is planned. In an apply's result, a "
+        "user left `notAttempted` with this code had the license written, but it was not Active in time, or Teams "
+        "refused the number while it did not show the license yet (exit 4).",
+        "Nothing, when the plan adds the license (run apply again later); otherwise assign the license the number "
+        "needs.",
     ),
     GapCode.EMERGENCY_LOCATION_MISSING: GapDoc(
         (ERROR,),
@@ -43,8 +46,10 @@ NUMBER_GAP_DOCS: dict[GapCode, GapDoc] = {
     ),
     GapCode.POLICY_NOT_FOUND: GapDoc(
         (ERROR,),
-        "Teams has no policy of that type with that name (getPolicyId found none): that policy is not "
-        "assigned; the user's other changes go ahead.",
+        "Teams has no policy of that type with that name (getPolicyId found none, or several): that policy is not "
+        "assigned; the user's other changes go ahead. A plan finds it from a snapshot's look-ups; a live plan "
+        "compares names only (the look-up needs the write permission), so `apply` finds it, and the user's result "
+        "is `failed` with this code.",
         "Correct the name in the rule's `policies` (as the Teams admin center shows it), or create the policy.",
     ),
     GapCode.NUMBERS_NOT_IN_CLOUD: GapDoc(

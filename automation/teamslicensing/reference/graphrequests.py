@@ -85,7 +85,10 @@ REQUESTS: tuple[GraphRequest, ...] = (
         "only; plan)",
     ),
     GraphRequest(
-        "GET", "/admin/teams/userConfigurations/{id}", "the Teams configuration of the users a scoped read reads"
+        "GET",
+        "/admin/teams/userConfigurations/{id}",
+        "the Teams configuration of the users a scoped read reads, and whether Teams shows a license apply just "
+        "wrote when it refused a number for want of it",
     ),
     GraphRequest("POST", f"{NUMBERS_ROOT}/numberAssignments/assignNumber", "assign a Teams phone number (apply)"),
     GraphRequest(

@@ -150,6 +150,7 @@ MODES: dict[str, Mode] = {
             "numbers",
             "phone numbers: plan them from the inventory, assign and free them",
             (*_READ, _NUMBERS, *_NUMBER_WRITES),
+            (_CONFIGURATIONS[1],),  # whether Teams shows a new license yet, when it refused a number for want of it
         ),
         Mode(
             "policies",
