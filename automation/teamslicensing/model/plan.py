@@ -222,7 +222,7 @@ class Refusal:
         if self.reason == "maxChanges":
             what = "user or group to change" if planned == 1 else "users and groups to change"
         else:
-            what = "user loses service plans or a number" if planned == 1 else "users lose service plans or numbers"
+            what = "user loses service plans" if planned == 1 else "users lose service plans"
         return f"{planned:,} {what}, more than {self.limit_name} ({self.limit or 0:,})"
 
 
