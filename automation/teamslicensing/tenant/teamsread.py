@@ -4,7 +4,8 @@
 Both are observed data a plan can do without: when Graph will not give them (a national cloud, no permission, an
 answer of another shape than the CSDL's) the read says why and the tenant holds None, never a failed run. Bounded:
 pages with `$top` and `@odata.nextLink` (the docs give no page size, maximum or nextLink for this list; 999 is what
-other tools send, and Graph may send fewer), a page cap from the tenant's size, and for a scoped read only the
+other tools send, and Graph may send fewer), a page cap from the tenant's size (a page holds one user at least; a
+nextLink seen before is a loop), and for a scoped read only the
 users in scope, by id, 20 to a `$batch`, when that takes fewer requests than the pages.
 """
 
@@ -59,7 +60,8 @@ async def read_user_configurations(
     pages = math.ceil(users_in_tenant / CONFIGURATION_PAGE) if users_in_tenant is not None else None
     if wanted is not None and pages is not None and math.ceil(len(wanted) / BATCH) < pages:
         return await _by_id(graph, sorted(wanted))
-    cap = min(2 * pages + 2, MAX_CONFIGURATION_PAGES) if pages is not None else MAX_CONFIGURATION_PAGES
+    # Graph may send fewer than $top a page (the docs give this list no page size): a page holds one user at least
+    cap = min(users_in_tenant + 2, MAX_CONFIGURATION_PAGES) if users_in_tenant is not None else MAX_CONFIGURATION_PAGES
     return await _every_page(graph, wanted, cap)
 
 
