@@ -37,7 +37,7 @@ optional_roles() {
     apply) echo "TeamsTelephoneNumber.Read.All Member.Read.Hidden" ;;
     usage) echo "TeamsTelephoneNumber.Read.All" ;;
     inventory) echo "" ;;
-    numbers) echo "" ;;
+    numbers) echo "TeamsUserConfiguration.Read.All" ;;
     policies) echo "" ;;
     groups) echo "TeamsTelephoneNumber.Read.All Member.Read.Hidden" ;;
     all) echo "Member.Read.Hidden" ;;
