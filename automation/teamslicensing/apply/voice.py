@@ -90,12 +90,15 @@ class TeamsWrites:
             for number in change.number_changes:
                 if number.action is NumberAction.UNASSIGN:
                     continue
+                stopping = self.run.switch.stop is not None  # then nothing more is sent, whatever the reason
                 if _waits(number) and change.user_id not in active:
                     why = "the license this run wrote was not read back Active in time: the next run assigns it"
-                    settle(self.run, change, NOT_ATTEMPTED, f"{WAITS}: {number.number}: {why}")
+                    if not stopping:
+                        settle(self.run, change, NOT_ATTEMPTED, f"{WAITS}: {number.number}: {why}")
                 elif number.number in self.not_freed:
                     why = f"{number.number} was not freed by the user who held it: the next run assigns it"
-                    settle(self.run, change, NOT_ATTEMPTED, why)
+                    if not stopping:
+                        settle(self.run, change, NOT_ATTEMPTED, why)
                 else:
                     writes.append(Write(_KINDS[number.action], change, number=number))
         await self._send(writes)
