@@ -126,6 +126,8 @@ def test_apply_then_plan_again_shows_no_changes(
     assert bob is not None
     numbers = {n["telephoneNumber"]: n for n in fake.document()["numberAssignments"]}
     assert numbers["+14255550199"]["assignmentTargetId"] == bob["id"], "the demo's one free number, after his license"
+    empty = [w for w in fake.writes if w["url"].endswith("/assignLicense") and not any(w["body"].values())]
+    assert empty == [], "alice and nadia get a policy alone: no assignLicense is sent for them"
     operations = [r for r in records if r["type"] == "operation"]
     assert [(o["userPrincipalName"], o["status"]) for o in operations] == [("bob@contoso.com", "succeeded")]
     assert records.index(intents[(results[0]["runId"], results[0]["seq"])]) < records.index(results[0])
