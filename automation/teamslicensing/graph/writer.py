@@ -3,6 +3,7 @@ whose writes got no trustworthy answer, as one `$batch` of GETs."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -100,12 +101,16 @@ class GraphWriter:
                 states[index] = OperationState(UNREADABLE, f"Graph pointed the operation at {location}: not followed")
             else:
                 relative.append((index, path))
-        for start in range(0, len(relative), BATCH_LIMIT):
-            chunk = relative[start : start + BATCH_LIMIT]
+
+        async def look(chunk: list[tuple[int, str]]) -> None:
             requests = [BatchRequest(str(n), "GET", path) for n, (_, path) in enumerate(chunk)]
             answers = await self.graph.batch(requests, None, keep_trying)
             for (index, _), request, answer in zip(chunk, requests, answers, strict=True):
                 states[index] = _operation_state(request, answer)
+
+        # every chunk at once: the Graph client's slots bound how many $batch requests are in flight
+        chunks = [relative[start : start + BATCH_LIMIT] for start in range(0, len(relative), BATCH_LIMIT)]
+        await asyncio.gather(*(look(chunk) for chunk in chunks))
         return [state or OperationState(UNREADABLE, "not read") for state in states]
 
     async def teams_features(self, user_ids: Sequence[str]) -> dict[str, frozenset[str]]:
