@@ -96,7 +96,7 @@ def test_all_problems_are_reported_at_once_with_positions(tmp_path: Path) -> Non
         defualts:
           usageLocation: US
         policy:
-          prune: yes
+          prune: maybe
           maxChanges: -1
         licenses:
           phoneSystem: MCOEVV

@@ -25,9 +25,21 @@ def imports(path: Path) -> Iterator[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module is not None and node.level == 0:
-            yield node.module
-            yield from (f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and (module := absolute(node, path)):
+            yield module
+            yield from (f"{module}.{alias.name}" for alias in node.names)
+
+
+def absolute(node: ast.ImportFrom, path: Path) -> str:
+    """The module a `from … import` names, a relative one (`from ..cli import main`) resolved against the package
+    `path` is in (the dotted name from the `teamslicensing` folder down)."""
+    if node.level == 0:
+        return node.module or ""
+    parts = list(path.with_suffix("").parts)
+    parts = parts[len(parts) - 1 - parts[::-1].index("teamslicensing") :]
+    package = parts[:-1]  # an __init__'s package is its own folder, which is what dropping "__init__" leaves
+    base = package[: len(package) - (node.level - 1)]
+    return ".".join([*base, *([node.module] if node.module else [])])
 
 
 def room(path: Path) -> str:
@@ -177,10 +189,10 @@ def imported_modules(path: Path, known: Mapping[str, Path]) -> Iterator[str]:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module is not None and node.level == 0:
+        elif isinstance(node, ast.ImportFrom) and (module := absolute(node, path)):
             for alias in node.names:
-                submodule = f"{node.module}.{alias.name}"
-                yield submodule if submodule in known else node.module
+                submodule = f"{module}.{alias.name}"
+                yield submodule if submodule in known else module
 
 
 def _owner(imported: str, known: Mapping[str, Path]) -> str:
@@ -269,3 +281,18 @@ def test_the_size_check_measures(tmp_path: Path) -> None:
         f"long.py:1 f {MAX_FUNCTION_LINES + 1} lines",
         f"wide.py {MAX_MODULE_LINES + 1} lines",
     ]
+
+
+def test_relative_imports_are_read_too(tmp_path: Path) -> None:
+    """Nothing in the lint selection forbids `from . import x`: a crossing or a cycle made of them is still one."""
+    package = tmp_path / "teamslicensing"
+    (package / "room").mkdir(parents=True)
+    (package / "room" / "a.py").write_text("from .b import B\n")
+    (package / "room" / "b.py").write_text("from . import a\n")
+    assert cycles(import_graph(sorted(package.rglob("*.py")), package)) == [
+        ["teamslicensing.room.a", "teamslicensing.room.b"]
+    ]
+    probe = package / "plan" / "probe.py"
+    probe.parent.mkdir()
+    probe.write_text("from ..cli import main\n")
+    assert "teamslicensing.cli.main" in set(imports(probe))

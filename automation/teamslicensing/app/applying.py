@@ -51,11 +51,13 @@ def apply_plan(
     limit_names: tuple[str, str],
     *,
     before_writes: Callable[[Plan], None] | None = None,
+    announce: Callable[[Path], None] | None = None,
     on_written: Callable[[ApplyResult], None] | None = None,
     keep_audit: Callable[[Path], str | None] | None = None,
 ) -> Applied:
     """Apply `run`, already judged with the limits this apply uses (`with_limits`); `limit_names` say where an
     admin raises them. `before_writes` hears an applicable plan before its first write (a prompt may abort there);
+    `announce` hears where the audit log goes whenever one is written (a plan of stale users only writes one too);
     `on_written` hears the result as soon as the writes end, before anything else can interrupt; `keep_audit`
     stores the audit log wherever the writes ended, and returns the name of a signal that came meanwhile (the
     writes stand, and the run ends stopped by it)."""
@@ -68,6 +70,8 @@ def apply_plan(
         return Applied(run, None, EXIT_FAILURE, refusal)
     if before_writes is not None and not plan.is_empty:
         before_writes(plan)
+    if announce is not None:
+        announce(options.audit_path)
     signal_name: str | None = None
     try:
         outcome = apply(run, options)

@@ -21,7 +21,6 @@ from teamslicensing.exitcodes import EXIT_CHANGES, EXIT_FAILURE, EXIT_GAPS, EXIT
 
 if TYPE_CHECKING:
     from teamslicensing.app import Applied, ApplyOptions, GraphAccess, PlanRun, TenantSource
-    from teamslicensing.model.plan import Plan
 
 
 def validate(args: argparse.Namespace) -> int:
@@ -146,7 +145,7 @@ def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
     """Show the plan, refuse what must not be written, confirm, write, and report: shared by apply and undo."""
     from teamslicensing import app
     from teamslicensing.cli.ci import ci_outputs
-    from teamslicensing.report import plan_json_chunks, render
+    from teamslicensing.report import plan_json_chunks, render, summary_line
     from teamslicensing.report.outcome import github_failures
 
     limit_names = ("--max-changes", "--max-removals")
@@ -176,7 +175,8 @@ def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
             run,
             options,
             limit_names,
-            before_writes=lambda plan: _confirmed(args, plan, verb, options.audit_path),
+            before_writes=lambda plan: _confirm(args, summary_line(plan), verb),
+            announce=lambda path: print(f"Audit log: {path}", file=sys.stderr),
         )
         if applied.refusal is not None:
             finish_json(str(applied.refusal))  # the report a script reads says it too, with applyWouldRefuse
@@ -189,14 +189,6 @@ def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
         return applied.exit_code
     finally:
         ci_outputs(run.plan, title, None if applied is None else applied.outcome)
-
-
-def _confirmed(args: argparse.Namespace, plan: Plan, verb: str, audit_path: Path) -> None:
-    """Ask before the first write (unless --yes), then say where the audit log goes."""
-    from teamslicensing.report import summary_line
-
-    _confirm(args, summary_line(plan), verb)
-    print(f"Audit log: {audit_path}", file=sys.stderr)
 
 
 def _apply_options(args: argparse.Namespace) -> ApplyOptions:

@@ -4,13 +4,14 @@ selections). The meaning checks read the raw data defensively so they still run 
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
 from teamslicensing.config.filemodel import DesiredStateFile, IncludedMinutesEntry, minutes_overrides
+from teamslicensing.config.licensehints import license_hint
+from teamslicensing.config.suggest import suggest
 from teamslicensing.config.yamlsource import Loc, YamlDocument
 from teamslicensing.errors import Problem
 from teamslicensing.model.capability import is_guid
@@ -25,7 +26,7 @@ def validation_problems(document: YamlDocument, exc: ValidationError) -> Iterato
         kind = error["type"]
         if kind == "extra_forbidden":
             key = str(loc[-1])
-            message = f"unknown key '{key}'" + _suggest(key, _allowed_keys(loc[:-1]))
+            message = f"unknown key '{key}'" + suggest(key, _allowed_keys(loc[:-1]))
             yield document.problem(loc, f"{_dotted(loc[:-1])}{message}", key=True)
         elif kind == "missing":
             yield document.problem(loc[:-1], f"{_dotted(loc[:-1])}missing required key '{loc[-1]}'")
@@ -34,7 +35,7 @@ def validation_problems(document: YamlDocument, exc: ValidationError) -> Iterato
             key = str(key_loc[-1])
             choices = _literal_choices(error)
             message = error["msg"].removeprefix("Value error, ")
-            detail = f"unknown key '{key}'" + _suggest(key, choices) if choices else f"key '{key}': {message}"
+            detail = f"unknown key '{key}'" + suggest(key, choices) if choices else f"key '{key}': {message}"
             yield document.problem(key_loc, f"{_dotted(key_loc[:-1])}{detail}", key=True)
         else:
             loc = tuple(part for part in loc if not _is_union_branch(part))
@@ -52,14 +53,6 @@ def _dotted(loc: Loc) -> str:
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return f"{text}: " if text else ""
-
-
-def _suggest(word: str, choices: list[str]) -> str:
-    close = [c for c in choices if c.lower().startswith(word.lower())] if len(word) >= 3 else []
-    close = close or difflib.get_close_matches(word, choices, n=1, cutoff=0.55)
-    if close:
-        return f" (did you mean '{close[0]}'?)"
-    return f" (expected one of: {', '.join(choices)})" if 0 < len(choices) <= 8 else ""
 
 
 def _literal_choices(error: Any) -> list[str]:
@@ -352,7 +345,7 @@ def _disabled_plan_problems(
             choices = sorted({plan.name for sku in skus for plan in sku.service_plans})
             yield document.problem(
                 (*loc, ref, position),
-                f"service plan '{plan_name}' is not part of {skus[0].part_number}" + _suggest(plan_name, choices),
+                f"service plan '{plan_name}' is not part of {skus[0].part_number}" + suggest(plan_name, choices),
             )
 
 
@@ -361,12 +354,11 @@ def _same(a: str, b: str) -> bool:
 
 
 def _catalog_knows(ref: str, catalog: Catalog) -> bool:
-    return is_guid(ref) or bool(catalog.by_part_number(ref))
+    return is_guid(ref) or bool(catalog.resolve(ref))
 
 
 def _unknown_license(ref: str, catalog: Catalog, aliases: dict[str, Any], *, in_alias: bool = False) -> str:
-    choices = [sku.part_number for sku in catalog.skus] + ([] if in_alias else list(aliases))
-    where = "a skuPartNumber in Microsoft's catalogue or a skuId GUID"
+    where = "a skuPartNumber, product name or skuId of Microsoft's catalogue"
     if not in_alias:
         where = "an alias under 'licenses', " + where
-    return f"unknown license '{ref}': not {where}" + _suggest(ref, choices)
+    return f"unknown license '{ref}': not {where}" + license_hint(ref, catalog, [] if in_alias else list(aliases))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 from pydantic.alias_generators import to_camel
 
 from teamslicensing.config.voicemodel import NumbersSection, PhoneNumberRule, Policies
@@ -45,6 +45,24 @@ def _tenant_id(value: str) -> str:
 
 
 TenantId = Annotated[str, AfterValidator(_tenant_id)]
+
+# YAML 1.1 spellings of a switch admins write (`prune: yes`); only on switches, so that elsewhere `NO` stays Norway
+_SWITCH_WORDS = {"yes": True, "on": True, "no": False, "off": False}
+
+
+def _switch(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() in _SWITCH_WORDS:
+        return _SWITCH_WORDS[value.strip().lower()]
+    return value
+
+
+_SWITCH_SCHEMA = {
+    "anyOf": [
+        {"type": "boolean"},
+        {"type": "string", "pattern": "^\\s*([Yy][Ee][Ss]|[Nn][Oo]|[Oo][Nn]|[Oo][Ff][Ff])\\s*$"},
+    ]
+}
+Switch = Annotated[bool, BeforeValidator(_switch), WithJsonSchema(_SWITCH_SCHEMA)]
 AttributeName = Literal[SELECTABLE_ATTRIBUTES]  # type: ignore[valid-type]
 
 
@@ -93,7 +111,7 @@ class AcknowledgementEntry(_Model):
 
 
 class Policy(_Model):
-    prune: bool = Field(
+    prune: Switch = Field(
         False,
         description="Remove managed stand-alone voice add-ons (Phone System, Calling Plans, Audio Conferencing, "
         "Credits, resource account) from users no rule gives them; direct assignments only. A suite or bundle "
@@ -121,15 +139,15 @@ class Policy(_Model):
         default_factory=list,
         description="Group names or ids whose transitive members are protected like protectedUsers.",
     )
-    include_disabled_accounts: bool = Field(False, description="Also change users whose account is disabled.")
-    allow_number_loss: bool = Field(
+    include_disabled_accounts: Switch = Field(False, description="Also change users whose account is disabled.")
+    allow_number_loss: Switch = Field(
         False, description="Plan removals that take a user's last phone-system or calling-plan service plan."
     )
-    assign_covered: bool = Field(
+    assign_covered: Switch = Field(
         False,
         description="Add a rule's license even to users whose other licenses already give every voice plan of it.",
     )
-    remove_redundant: bool = Field(
+    remove_redundant: Switch = Field(
         False,
         description="With prune: remove a directly assigned stand-alone voice license whose every plan other "
         "licenses already give (never one whose removal loses a plan).",
@@ -205,7 +223,7 @@ class GroupLicense(_Model):
     disabled_plans: dict[str, list[str]] = Field(
         default_factory=dict, description="Per assigned license: service plan names or ids to disable."
     )
-    migrate_direct: bool = Field(
+    migrate_direct: Switch = Field(
         False,
         description="Remove members' direct copies of these licenses once Graph shows the group's copy Active "
         "for them with at least the same plans (never a moment without the license).",
@@ -239,7 +257,7 @@ class IncludedMinutesEntry(_Model):
         "tenant-wide pool.",
         json_schema_extra={"default": ["*"]},  # a default_factory leaves the schema without one
     )
-    shared: bool = Field(
+    shared: Switch = Field(
         False, description="The countries share one pool (as the US and Puerto Rico do); else one pool each."
     )
     destination: Destination | None = Field(
@@ -251,7 +269,7 @@ class IncludedMinutesEntry(_Model):
         min_length=1,
         description="The pool's allowances, destination -> minutes per licence per month (replaces the pool).",
     )
-    either_or: bool | None = Field(
+    either_or: Switch | None = Field(
         None,
         description="The allowances are one either/or allowance, used up when either is reached (a Domestic and "
         "International plan: 'whichever is reached first'); default: true with more than one allowance.",
@@ -283,9 +301,9 @@ def minutes_overrides(entry: IncludedMinutesEntry) -> list[MinutesOverride]:
 
 
 class AvailabilityOverride(_Model):
-    calling_plans: bool | None = None
-    audio_conferencing: bool | None = None
-    communications_credits: bool | None = None
+    calling_plans: Switch | None = None
+    audio_conferencing: Switch | None = None
+    communications_credits: Switch | None = None
 
 
 class DesiredStateFile(_Model):

@@ -24,6 +24,18 @@ CLOUD_NAMES = ("global", "usgov", "usgovdod", "china")  # national clouds, as --
 # later) does not, and gives no coverage, prerequisite or seat
 ACTIVE_STATUSES = frozenset({"Enabled", "Warning"})
 
+# Graph's $select names for the user properties planning reads (rule attributes are added per configuration): the
+# tenant read asks for these, and the permissions table says they are what a user read returns
+USER_FIELDS = (
+    "id",
+    "userPrincipalName",
+    "displayName",
+    "accountEnabled",
+    "usageLocation",
+    "assignedLicenses",
+    "licenseAssignmentStates",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class TenantServicePlan:

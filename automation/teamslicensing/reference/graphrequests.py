@@ -5,25 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from teamslicensing.model.desired import SELECTABLE_ATTRIBUTES
+from teamslicensing.model.tenant import USER_FIELDS
+
 # what the tool reads of a user, and of a group (the tenant read's $select lists, with every selectable attribute)
 USER_PROPERTIES = frozenset(
     {
-        "id",
-        "userPrincipalName",
-        "displayName",
-        "accountEnabled",
-        "usageLocation",
-        "assignedLicenses",
-        "licenseAssignmentStates",
-        "onPremisesExtensionAttributes",
-        "department",
-        "country",
-        "jobTitle",
-        "companyName",
-        "officeLocation",
-        "city",
-        "state",
-        "employeeType",
+        *USER_FIELDS,
+        "onPremisesExtensionAttributes",  # where Graph keeps extensionAttribute1..15
+        *(name for name in SELECTABLE_ATTRIBUTES if not name.startswith("extensionAttribute")),
     }
 )
 GROUP_PROPERTIES = frozenset({"id", "displayName", "assignedLicenses", "licenseProcessingState"})

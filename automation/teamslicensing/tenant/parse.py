@@ -13,6 +13,7 @@ from typing import Any, cast
 from teamslicensing.model.capability import is_guid
 from teamslicensing.model.tenant import (
     NO_ATTRIBUTES,
+    USER_FIELDS,
     FreeNumber,
     LicenseAssignment,
     PhoneNumber,
@@ -24,16 +25,6 @@ from teamslicensing.model.tenant import (
 )
 from teamslicensing.reference.catalog import is_exclusive_calling_plan, is_pay_as_you_go_calling_plan, plan_capability
 
-# Graph's $select names for the user properties planning reads (attributes are added per configuration)
-USER_FIELDS = (
-    "id",
-    "userPrincipalName",
-    "displayName",
-    "accountEnabled",
-    "usageLocation",
-    "assignedLicenses",
-    "licenseAssignmentStates",
-)
 EXTENSION_ATTRIBUTES = frozenset(f"extensionAttribute{n}" for n in range(1, 16))
 
 
