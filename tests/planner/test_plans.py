@@ -438,6 +438,9 @@ CONTRACT_SEVERITY = {  # the gap codes page (teamslicensing.model.gapdocs)
     "POLICY_NOT_FOUND": "error",
     "NUMBERS_NOT_IN_CLOUD": "error",
     "TEAMS_CONFIGURATION_UNAVAILABLE": "warning",
+    "NUMBER_LICENSE_MISSING": "error",
+    "NUMBER_TYPE_CONFLICT": "error",
+    "VOICE_RULES_DIFFER": "warning",
 }
 LIVE_ONLY = {
     "READ_SCOPED",

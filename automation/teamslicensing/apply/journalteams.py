@@ -56,13 +56,25 @@ class TeamsJournal:
                     first = policies.get(w.subject.lower())
                     before = first.before if first is not None else w.policy_before  # before the first write
                     policies[w.subject.lower()] = RecordedPolicy(w.subject, before, w.policy_after)
+            both = _round_trips(kept)
             voice = RecordedVoice(
-                assigned=_numbers(kept, WriteKind.NUMBER_ASSIGN),
-                freed=_numbers(kept, WriteKind.NUMBER_UNASSIGN),
+                assigned=tuple(n for n in _numbers(kept, WriteKind.NUMBER_ASSIGN) if n[0] not in both),
+                freed=tuple(n for n in _numbers(kept, WriteKind.NUMBER_UNASSIGN) if n[0] not in both),
                 policies=tuple(policies.values()),
             )
             found[user_id] = (upn, voice)
         return found
+
+
+def _round_trips(writes: list[_TeamsWrite]) -> set[str]:
+    """Numbers the run both freed and assigned to the user, every such write done: a replaced number given back
+    when its replacement failed. The user holds it as before; undo has nothing to do with it."""
+    kinds = (WriteKind.NUMBER_ASSIGN.value, WriteKind.NUMBER_UNASSIGN.value)
+    touched: dict[str, set[tuple[str, str]]] = {}
+    for w in writes:
+        if w.kind in kinds:
+            touched.setdefault(w.subject, set()).add((w.kind, w.outcome))
+    return {number for number, seen in touched.items() if seen == {(kinds[0], "done"), (kinds[1], "done")}}
 
 
 def _numbers(writes: list[_TeamsWrite], kind: WriteKind) -> tuple[tuple[str, str], ...]:

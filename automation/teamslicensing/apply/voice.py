@@ -17,7 +17,7 @@ NUMBER_WAITS_FOR_LICENSE: the next run assigns it. A write without an answer to 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +45,8 @@ from teamslicensing.model.tenant import PolicyLookup, policy_key
 from teamslicensing.model.voicechange import NumberAction, NumberChange, PolicyAction
 
 WAITS = "NUMBER_WAITS_FOR_LICENSE"
+GIVE_BACK = "given back"  # the source of a replaced number assigned again after its replacement failed
+DONE, REFUSED, UNKNOWN_END = "done", "refused", "unknown"  # how a Teams write ended
 _WORST = {FAILED: 0, UNKNOWN: 1, NOT_ATTEMPTED: 2, IN_SYNC: 3}
 _KINDS = {NumberAction.ASSIGN: WriteKind.NUMBER_ASSIGN, NumberAction.UPDATE: WriteKind.NUMBER_UPDATE}
 
@@ -68,40 +70,101 @@ class TeamsWrites:
         return cls(run, mine)
 
     async def free_numbers(self) -> None:
+        """The numbers leavers (and undo) free, before any license write; not a replaced number (`write_rest`)."""
         writes = [
             Write(WriteKind.NUMBER_UNASSIGN, change, number=number)
             for change in self.changes
             for number in change.number_changes
-            if number.action is NumberAction.UNASSIGN
+            if number.action is NumberAction.UNASSIGN and not number.replaced
         ]
         self.not_freed = {write.number.number for write in writes if write.number is not None}
-        for write, state in await self._send(writes):
-            if state is not None and state.status == "succeeded" and write.number is not None:
+        for write, ended in await self._send(writes):
+            if ended == DONE and write.number is not None:
                 self.not_freed.discard(write.number.number)
 
     async def write_rest(self) -> None:
-        """Policies, then the numbers given, for the users nothing has failed for so far."""
+        """Policies, then the numbers given, for the users nothing has failed for so far. A number an exact row
+        replaces is freed just before its user's new one is sent, and given back if that one fails."""
         ready = [change for change in self.changes if self._may_go_on(change)]
         await self._policies(ready)
         waiting = [c for c in ready if any(_waits(n) for n in c.number_changes)]
         active = await licenses_active(self.run, waiting) if waiting else set()
-        writes = []
-        for change in ready:
-            for number in change.number_changes:
-                if number.action is NumberAction.UNASSIGN:
-                    continue
-                stopping = self.run.switch.stop is not None  # then nothing more is sent, whatever the reason
-                if _waits(number) and change.user_id not in active:
-                    why = "the license this run wrote was not read back Active in time: the next run assigns it"
-                    if not stopping:
-                        settle(self.run, change, NOT_ATTEMPTED, f"{WAITS}: {number.number}: {why}")
-                elif number.number in self.not_freed:
-                    why = f"{number.number} was not freed by the user who held it: the next run assigns it"
-                    if not stopping:
-                        settle(self.run, change, NOT_ATTEMPTED, why)
-                else:
-                    writes.append(Write(_KINDS[number.action], change, number=number))
-        await self._send(writes)
+        writes = [write for change in ready for write in self._number_writes(change, active)]
+        writes = await self._teams_shows_licenses(writes)
+        replacing = [
+            Write(WriteKind.NUMBER_UNASSIGN, write.change, number=old)
+            for write in writes
+            if write.kind is WriteKind.NUMBER_ASSIGN
+            for old in write.change.number_changes
+            if old.replaced
+        ]
+        freed = await self._send(replacing)
+        kept = {write.change.user_id for write, ended in freed if ended != DONE}  # Graph would refuse the new one
+        given = await self._send([write for write in writes if write.change.user_id not in kept])
+        sent = {w.change.user_id for w, _ in given}
+        failed = {w.change.user_id for w, ended in given if w.kind is WriteKind.NUMBER_ASSIGN and ended == REFUSED}
+        for write, ended in freed:
+            if ended == DONE and write.change.user_id not in sent and write.number is not None:
+                why = f"{write.number.number} was freed and the run stopped before the new number was sent"
+                settle(self.run, write.change, NOT_ATTEMPTED, f"{why}: the next run assigns it")
+        await self._give_back([write for write, ended in freed if ended == DONE and write.change.user_id in failed])
+
+    def _number_writes(self, change: UserChange, active: set[str]) -> Iterator[Write]:
+        """The user's numbers to give or update now; those that wait (or were not freed) are settled instead."""
+        for number in change.number_changes:
+            if number.action is NumberAction.UNASSIGN:
+                continue
+            stopping = self.run.switch.stop is not None  # then nothing more is sent, whatever the reason
+            if _waits(number) and change.user_id not in active:
+                why = "the license this run wrote was not read back Active in time: the next run assigns it"
+                if not stopping:
+                    settle(self.run, change, NOT_ATTEMPTED, f"{WAITS}: {number.number}: {why}")
+            elif number.number in self.not_freed:
+                why = f"{number.number} was not freed by the user who held it: the next run assigns it"
+                if not stopping:
+                    settle(self.run, change, NOT_ATTEMPTED, why)
+            else:
+                yield Write(_KINDS[number.action], change, number=number)
+
+    async def _teams_shows_licenses(self, writes: list[Write]) -> list[Write]:
+        """`writes` but those of users whose new number replaces one and waited for a license Teams does not show
+        yet (settled NUMBER_WAITS_FOR_LICENSE): their old number is not freed for an assignment Teams would refuse.
+        When Teams cannot be read, they go on (a refused new number gives the old one back)."""
+        replacing = {
+            w.change.user_id for w in writes if _waited(w) and any(n.replaced for n in w.change.number_changes)
+        }
+        if not replacing:
+            return writes
+        features = await self._features(sorted(replacing))
+        held_back = set()
+        for write in writes:
+            shown = features.get(write.change.user_id.lower())
+            if write.change.user_id in replacing and _waited(write) and shown is not None:
+                assert write.number is not None
+                if _feature_needed(write.number) not in shown:
+                    why = "Teams does not show the license this run wrote yet: the next run replaces the number"
+                    settle(self.run, write.change, NOT_ATTEMPTED, f"{WAITS}: {write.number.number}: {why}")
+                    held_back.add(write.change.user_id)
+        return [write for write in writes if write.change.user_id not in held_back]
+
+    async def _give_back(self, freed: list[Write]) -> None:
+        """The replaced numbers of users whose new number was refused, assigned to them again (audited like any
+        write), with the emergency location they had."""
+        back = []
+        for write in freed:
+            old = write.number
+            assert old is not None
+            again = NumberChange(NumberAction.ASSIGN, old.number, old.number_type, old.location_id, source=GIVE_BACK)
+            back.append(Write(WriteKind.NUMBER_ASSIGN, write.change, number=again))
+        for write, ended in await self._send(back):
+            assert write.number is not None
+            if ended == DONE:  # the user's result stays what the refused number made it (failed, or waiting)
+                known = self.run.results.get(write.change.user_id)
+                status = known.status if known is not None else FAILED
+                settle(self.run, write.change, status, f"{write.number.number}, which it replaced, was given back")
+            else:
+                why = f"{write.number.number}, which it replaced, could not be given back: the user has no number"
+                settle(self.run, write.change, FAILED, why)
 
     def _may_go_on(self, change: UserChange) -> bool:
         """No write of the user's failed, and the license and usage-location writes they needed were made."""
@@ -156,9 +219,9 @@ class TeamsWrites:
                     settle(self.run, change, FAILED, f"getPolicyId: {message}")
             return None
 
-    async def _send(self, writes: list[Write]) -> list[tuple[Write, OperationState | None]]:
+    async def _send(self, writes: list[Write]) -> list[tuple[Write, str]]:
         """Send `writes`; settle each; follow the operations of the accepted number writes. Returns each write
-        sent with its operation's end (None for a write without one)."""
+        sent with how it ended: DONE, REFUSED (Graph said no, or its operation failed) or UNKNOWN."""
         if not writes:
             return []
         run = self.run
@@ -184,20 +247,22 @@ class TeamsWrites:
 
         sent = await send_audited(writes, write_request, intents, send, results, run.switch)
         pending: list[tuple[Write, str]] = []
-        ended: list[tuple[Write, OperationState | None]] = []
+        ended: list[tuple[Write, str]] = []
         for write, attempt in sent:
             run.voice_sent.add(write.change.user_id)
             if attempt.ok and write.kind.is_operation and attempt.location:
                 pending.append((write, attempt.location))
             else:
                 _answered(run, write, attempt)
-                ended.append((write, None))
+                how = DONE if attempt.ok and not write.kind.is_operation else UNKNOWN_END
+                ended.append((write, REFUSED if not attempt.ok and not attempt.uncertain else how))
         followed = await follow(run, pending) if pending else []
         refused = [w.change.user_id for w, state in followed if state.status == "failed" and _waited(w)]
         features = await self._features(refused) if refused else {}
         for write, state in followed:
             _ended(run, write, state, features.get(write.change.user_id.lower()))
-            ended.append((write, state))
+            how = {"succeeded": DONE, "failed": REFUSED}.get(state.status, UNKNOWN_END)
+            ended.append((write, how))
         return ended
 
     async def _features(self, user_ids: list[str]) -> dict[str, frozenset[str]]:
@@ -250,18 +315,19 @@ def _ended(run: WriteRun, write: Write, state: OperationState, features: frozens
         return
     detail = state.detail or "no statusDetail"
     number = write.number
-    if state.status == "failed" and number is not None and _waited(write):
-        needs = "callingplan" if number.number_type.lower() == "callingplan" else "phonesystem"
-        if features is not None and needs not in features:
-            why = (
-                f"Teams refused it ({detail}): it does not show the license this run wrote yet; the next run assigns it"
-            )
-            settle(run, write.change, NOT_ATTEMPTED, f"{WAITS}: {number.number}: {why}")
-            return
+    waited = state.status == "failed" and number is not None and _waited(write)
+    if waited and number is not None and features is not None and _feature_needed(number) not in features:
+        why = f"Teams refused it ({detail}): it does not show the license this run wrote yet; the next run assigns it"
+        settle(run, write.change, NOT_ATTEMPTED, f"{WAITS}: {number.number}: {why}")
+        return
     if state.status == "failed":
         settle(run, write.change, FAILED, f"{describe(write)}: the operation failed: {detail}")
     else:
         settle(run, write.change, UNKNOWN, f"{describe(write)}: accepted, its operation {state.status}: {detail}")
+
+
+def _feature_needed(number: NumberChange) -> str:
+    return "callingplan" if number.number_type.lower() == "callingplan" else "phonesystem"
 
 
 def _waited(write: Write) -> bool:

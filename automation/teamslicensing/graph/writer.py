@@ -4,6 +4,7 @@ whose writes got no trustworthy answer, as one `$batch` of GETs."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -148,10 +149,11 @@ def _under(location: str, graph_url: str) -> str | None:
     """`location`'s path and query relative to the Graph version root in use, or None when it points elsewhere
     (another origin, or outside the version root): an operation is followed only where the token may go."""
     try:
-        if origin(location) != origin(graph_url):
+        url = httpx.URL(location)  # parsed once: a run follows thousands of operations
+        home, root = _home(graph_url)
+        if origin(url) != home:
             return None
-        root = httpx.URL(graph_url).raw_path.decode("ascii").split("?")[0].rstrip("/")
-        path = httpx.URL(location).raw_path.decode("ascii")
+        path = url.raw_path.decode("ascii")
     except (httpx.InvalidURL, UnicodeDecodeError, ValueError):
         return None
     if not path.startswith(root + "/"):
@@ -188,3 +190,9 @@ def _attempt(request: BatchRequest, response: BatchResponse) -> WriteAttempt:
         trustworthy=response.trusted,
         location=response.headers.get("location") if response.status == 202 else None,
     )
+
+
+@functools.lru_cache(maxsize=4)
+def _home(graph_url: str) -> tuple[str, str]:
+    """The Graph endpoint's origin and version root path."""
+    return origin(graph_url), httpx.URL(graph_url).raw_path.decode("ascii").split("?")[0].rstrip("/")

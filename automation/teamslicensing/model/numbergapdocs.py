@@ -29,13 +29,36 @@ NUMBER_GAP_DOCS: dict[GapCode, GapDoc] = {
     ),
     GapCode.NUMBER_WAITS_FOR_LICENSE: GapDoc(
         (INFO,),
-        "A number needs Phone System (and, for a Calling Plan number, a Calling Plan). When this plan adds that "
-        "license, the number is planned after it and assigned once the license is read back Active (in the same "
-        "apply, or the next run); when the user will not hold it, no number is planned. In an apply's result, a "
+        "A number needs Phone System (and, for a Calling Plan number, a Calling Plan). This plan adds that "
+        "license, so the number is planned after it and assigned once the license is read back Active (in the same "
+        "apply, or the next run). In an apply's result, a "
         "user left `notAttempted` with this code had the license written, but it was not Active in time, or Teams "
         "refused the number while it did not show the license yet (exit 4).",
-        "Nothing, when the plan adds the license (run apply again later); otherwise assign the license the number "
-        "needs.",
+        "Nothing: run apply again later.",
+    ),
+    GapCode.NUMBER_LICENSE_MISSING: GapDoc(
+        (ERROR,),
+        "A number a `numbers` row or a rule's `phoneNumber` gives needs Phone System (and, for a Calling Plan "
+        "number, a Calling Plan), and the user will not hold it after this plan: no rule gives it, or its add is "
+        "withheld (seats, a protected SKU, another gap of the user). No number is planned; waiting will not help.",
+        "Give the user the license the number needs (a rule's `assign`), or resolve the gap that withholds it; or "
+        "remove the row.",
+    ),
+    GapCode.NUMBER_TYPE_CONFLICT: GapDoc(
+        (ERROR,),
+        "A rule's `phoneNumber` asks for a number of one type, and the user already holds a primary number of "
+        "another type. A user has one primary number: giving the rule's would take the one they have, which a "
+        "rule never does. Nothing is assigned.",
+        "To move the user to the rule's type, give them the exact new number in a `numbers` row (the old one is "
+        "then freed just before the new one is assigned, and given back if that fails); or select them with a "
+        "rule of the type they hold.",
+    ),
+    GapCode.VOICE_RULES_DIFFER: GapDoc(
+        (WARNING,),
+        "Two rules that select the same user declare different things for them: a `phoneNumber` (type, city or "
+        "emergency location) or a policy of the same type under another name. The first rule in the file wins, "
+        "the other's is ignored for this user; the gap names both.",
+        "Make the rules agree, or exclude the user from one of them.",
     ),
     GapCode.EMERGENCY_LOCATION_MISSING: GapDoc(
         (ERROR,),

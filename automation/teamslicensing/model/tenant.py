@@ -158,6 +158,7 @@ class PhoneNumber:
     assignment_status: str = "userAssigned"  # userAssigned, or voiceApplicationAssigned: a resource account's
     category: str | None = None  # assignmentCategory: primary, private or alternate (None: not said)
     country: str | None = None  # isoCountryCode
+    location_id: str | None = None  # the emergency location it was given
 
     @property
     def is_calling_plan_service_number(self) -> bool:

@@ -7,6 +7,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+EXACT_ROW = "numbers"  # the source of a `numbers` row's changes
+LEAVER = "prune"  # the source of a leaver's unassignment
+
 
 class NumberAction(str, enum.Enum):
     ASSIGN = "assign"  # assignNumber: the number becomes the user's primary number
@@ -22,6 +25,13 @@ class NumberChange:
     location_id: str | None = None  # the emergency location sent with it
     after_license: bool = False  # assigned once this plan's license write is read back Active (or on the next run)
     source: str = ""  # why: the rule that gives it, `numbers` (an exact row), or `prune` for an unassignment
+
+    @property
+    def replaced(self) -> bool:
+        """An unassignment that makes room for the number an exact row gives the same user: sent just before that
+        assignment, only when it is sent, and the number given back if the assignment fails (its `location_id` is
+        the one it had)."""
+        return self.action is NumberAction.UNASSIGN and self.source == EXACT_ROW
 
 
 class PolicyAction(str, enum.Enum):

@@ -18,7 +18,7 @@ from teamslicensing.model.plan import (
     UserChange,
 )
 from teamslicensing.model.tenant import TenantUser
-from teamslicensing.model.voicechange import NumberAction
+from teamslicensing.model.voicechange import LEAVER, NumberAction
 from teamslicensing.plan.context import Outcome, Want
 from teamslicensing.plan.facts import PlanFacts
 from teamslicensing.plan.wanted import COVERED_ORDER, Wanted
@@ -147,7 +147,7 @@ def _change_reasons(
 
 def _voice_reasons(change: UserChange) -> Iterator[Reason]:
     for number in change.number_changes:
-        if number.action is NumberAction.UNASSIGN and number.source == "prune":
+        if number.action is NumberAction.UNASSIGN and number.source == LEAVER:
             why = "back to the inventory before the license it needs goes (policy.unassignNumbers)"
             yield Reason(UNASSIGN_NUMBER, f"{number.number}: {why}")
         elif number.action is NumberAction.UNASSIGN:

@@ -14,6 +14,7 @@ A user a rule protects, or the plan skips, is never numbered or unnumbered.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,12 +22,12 @@ from dataclasses import dataclass, field
 from teamslicensing.model.desired import ExactNumber, NumberWant
 from teamslicensing.model.plan import Gap, GapCode, Severity, UserChange
 from teamslicensing.model.tenant import FreeNumber, PhoneNumber, TenantUser
-from teamslicensing.model.voicechange import NumberAction, NumberChange, NumberPool
+from teamslicensing.model.voicechange import EXACT_ROW, LEAVER, NumberAction, NumberChange, NumberPool
 from teamslicensing.plan.context import Outcome, user_gap
 from teamslicensing.plan.facts import PlanFacts
 from teamslicensing.plan.holding import Draft, end_holding, holding_of
 
-ERROR, INFO = Severity.ERROR, Severity.INFO
+ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 EMERGENCY_LOCATION_AT_ASSIGNMENT = frozenset({"US", "CA"})  # Calling Plan numbers there need one when assigned
 
 
@@ -52,33 +53,52 @@ class _Want:
 class _Inventory:
     """The inventory as this plan spends it: free numbers not yet given, who holds which, what leaves."""
 
-    free: list[FreeNumber]
+    free: list[FreeNumber]  # lowest first
     holders: Mapping[str, PhoneNumber]
     freed: set[str] = field(default_factory=set)  # numbers this plan unassigns first
     reserved: frozenset[str] = frozenset()  # numbers `numbers` rows name: never drawn for a rule
     taken: set[str] = field(default_factory=set)
     needed: Counter[tuple[str, str]] = field(default_factory=Counter)
     short: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # the numbers a kind of want may draw, lowest first, and how far it has drawn: a plan numbering thousands of
+    # users walks each list once instead of the whole inventory per user
+    _pools: dict[tuple[str, str, str | None, bool], tuple[list[str], list[int]]] = field(default_factory=dict)
 
     def draw(self, want: _Want, country: str, *, located: bool) -> FreeNumber | None:
         """The lowest free number for `want` in `country` (with `located`, only one carrying an emergency
         location), taken; None when there is none, counted short."""
         key = (country, want.number_type)
         self.needed[key] += 1
-        found = next((n for n in self.free if self._fits(n, want, country) and (n.location_id or not located)), None)
-        if found is None:
+        numbers, cursor = self._pool(want, country, located)
+        while cursor[0] < len(numbers) and numbers[cursor[0]] in self.taken:
+            cursor[0] += 1  # taken for good: a plan never gives a number back
+        if cursor[0] == len(numbers):
             self.short[key] += 1
             return None
+        found = self.by_number[numbers[cursor[0]]]
         self.taken.add(found.number)
         return found
 
     def any_fits(self, want: _Want, country: str) -> bool:
-        return any(self._fits(number, want, country) for number in self.free)
+        numbers, _ = self._pool(want, country, False)
+        return any(number not in self.taken for number in numbers)
+
+    @functools.cached_property
+    def by_number(self) -> dict[str, FreeNumber]:
+        return {number.number: number for number in self.free}
+
+    def _pool(self, want: _Want, country: str, located: bool) -> tuple[list[str], list[int]]:
+        city = want.city.lower() if want.city is not None else None
+        key = (country, want.number_type.lower(), city, located)
+        if key not in self._pools:
+            fits = [n.number for n in self.free if self._fits(n, want, country) and (n.location_id or not located)]
+            self._pools[key] = (fits, [0])
+        return self._pools[key]
 
     def _fits(self, number: FreeNumber, want: _Want, country: str) -> bool:
+        """Whether `number` suits `want` whatever the plan has drawn so far."""
         return (
-            number.number not in self.taken
-            and number.number not in self.reserved
+            number.number not in self.reserved
             and number.number_type.lower() == want.number_type.lower()
             and number.country == country
             and number.for_users
@@ -116,7 +136,8 @@ def plan_numbers(
         outcome = outcomes.get(user.id)
         if outcome is None or outcome.skip is not None or user.id in changes:
             continue
-        want = _want_of(facts, user, rows, selected_by.get(user.id, ()))
+        want, differ = _want_of(facts, user, rows, selected_by.get(user.id, ()))
+        gaps.extend(differ)
         if want is None:
             continue
         planned, found = _number_for(facts, user, outcome, want, inventory)
@@ -137,22 +158,37 @@ def _unassignments(facts: PlanFacts, outcomes: Mapping[str, Outcome]) -> Iterato
             continue
         for held in facts.tenant.numbers_by_user.get(user_id, ()):
             if str(held) in change.phone_numbers:  # "+1… (callingPlan)", as the change names it
-                yield user_id, NumberChange(NumberAction.UNASSIGN, held.number, held.number_type, source="prune")
+                yield user_id, NumberChange(NumberAction.UNASSIGN, held.number, held.number_type, source=LEAVER)
 
 
 def _want_of(
     facts: PlanFacts, user: TenantUser, rows: Mapping[str, ExactNumber], rules: tuple[int, ...]
-) -> _Want | None:
-    """A row naming the user (by UPN or id) wins over the first rule selecting them that gives a number."""
+) -> tuple[_Want | None, tuple[Gap, ...]]:
+    """A row naming the user (by UPN or id) wins over the first rule selecting them that gives a number; a later
+    rule giving another kind of number is said (VOICE_RULES_DIFFER), since an emergency location may ride on it."""
     row = rows.get(user.user_principal_name.lower()) or rows.get(user.id)
     if row is not None:
-        return _Want(row.number_type, row.location_id, "numbers", exact=row.number)
-    for index in sorted(rules):
-        rule = facts.desired.rules[index]
-        want: NumberWant | None = rule.phone_number
-        if want is not None:
-            return _Want(want.number_type, want.location_id, rule.name, city=want.city)
-    return None
+        return _Want(row.number_type, row.location_id, EXACT_ROW, exact=row.number), ()
+    giving = [facts.desired.rules[i] for i in sorted(rules) if facts.desired.rules[i].phone_number is not None]
+    if not giving:
+        return None, ()
+    first = giving[0]
+    want: NumberWant | None = first.phone_number
+    assert want is not None
+    others = [r.name for r in giving[1:] if r.phone_number is not None and _kind(r.phone_number) != _kind(want)]
+    gaps: tuple[Gap, ...] = ()
+    if others:
+        named = ", ".join(f"'{name}'" for name in others)
+        message = (
+            f"rules '{first.name}' and {named} give the user different phone numbers (type, city or emergency "
+            f"location): '{first.name}', first in the file, is followed"
+        )
+        gaps = (user_gap(facts, user, GapCode.VOICE_RULES_DIFFER, WARNING, None, message),)
+    return _Want(want.number_type, want.location_id, first.name, city=want.city), gaps
+
+
+def _kind(want: NumberWant) -> tuple[str, str, str | None]:
+    return want.number_type.lower(), (want.city or "").lower(), want.location_id
 
 
 def _number_for(
@@ -165,6 +201,13 @@ def _number_for(
         return [], []
     if want.exact is None and any(n.number_type.lower() == want.number_type.lower() for n in primary):
         return [], []
+    if want.exact is None and primary:
+        held_now = ", ".join(f"{n.number} ({n.number_type})" for n in primary)
+        message = (
+            f"holds the primary number {held_now}; rule '{want.source}' gives a {want.number_type} number, which "
+            "would take it: nothing assigned (a `numbers` row with the new number replaces it)"
+        )
+        return [], [user_gap(facts, user, GapCode.NUMBER_TYPE_CONFLICT, ERROR, None, message)]
     country = (outcome.change.set_usage_location if outcome.change else None) or user.usage_location or ""
     waits, gap = _license_state(facts, user, outcome.change, want)
     if gap is not None and not waits:
@@ -173,11 +216,11 @@ def _number_for(
     if chosen is None:
         return [], [number_gap] if number_gap else []
     number, location = chosen
-    # a user already holding a primary number of another type keeps it until the exact number replaces it
+    # an exact row replaces the user's primary number: freed just before the new one is assigned (given back, with
+    # its emergency location, if that fails); a rule never gets here holding one
     changes = [
-        NumberChange(NumberAction.UNASSIGN, old.number, old.number_type, source=want.source)
+        NumberChange(NumberAction.UNASSIGN, old.number, old.number_type, old.location_id, source=EXACT_ROW)
         for old in primary
-        if want.exact is not None
     ]
     changes.append(NumberChange(NumberAction.ASSIGN, number, want.number_type, location, waits, want.source))
     return changes, [gap] if gap is not None else []
@@ -202,7 +245,7 @@ def _chosen(
     if holder is not None and want.exact not in inventory.freed:
         message = f"{want.exact} (numbers) is held by another user or resource account ({holder.user_id}): not assigned"
         return None, user_gap(facts, user, GapCode.NUMBER_IN_USE, ERROR, None, message)
-    free_number = next((n for n in inventory.free if n.number == want.exact), None)
+    free_number = inventory.by_number.get(want.exact)
     if (free_number is None and want.exact not in inventory.freed) or want.exact in inventory.taken:
         message = f"{want.exact} (numbers) is not a free number of the tenant's inventory: not assigned"
         return None, user_gap(facts, user, GapCode.NUMBER_NOT_IN_INVENTORY, ERROR, None, message)
@@ -230,7 +273,7 @@ def _license_state(
 ) -> tuple[bool, Gap | None]:
     """Whether the number waits for a license this plan adds (True), and the gap that says so; (False, gap) when
     the user will not hold the license the number needs at all."""
-    calling_plan = want.number_type == "callingPlan"
+    calling_plan = want.number_type.lower() == "callingplan"
     now = facts.voice.profile(holding_of(user), active=True)
     if now.phone_system and (now.calling_plan or not calling_plan):
         return False, None
@@ -248,8 +291,12 @@ def _license_state(
             "apply or the next run"
         )
         return True, user_gap(facts, user, GapCode.NUMBER_WAITS_FOR_LICENSE, INFO, None, message)
-    message = f"a {want.number_type} number needs {needs}, which the user will not hold: no number is assigned"
-    return False, user_gap(facts, user, GapCode.NUMBER_WAITS_FOR_LICENSE, INFO, None, message)
+    given = "the `numbers` row gives" if want.exact is not None else f"rule '{want.source}' gives"
+    message = (
+        f"the {want.number_type} number {given} needs {needs}, which the user will not hold after this plan: no "
+        "number is assigned"
+    )
+    return False, user_gap(facts, user, GapCode.NUMBER_LICENSE_MISSING, ERROR, None, message)
 
 
 def _pools(free: Sequence[FreeNumber], inventory: _Inventory) -> tuple[NumberPool, ...]:

@@ -36,11 +36,8 @@ def plan_policies(
         outcome = outcomes.get(user.id)
         if outcome is not None and outcome.skip is not None:
             continue
-        wanted: dict[str, tuple[str, str, str]] = {}  # lower type -> (type, name, rule)
-        for index in sorted(selected_by.get(user.id, ())):
-            rule = desired.rules[index]
-            for policy_type, name in rule.policies:
-                wanted.setdefault(policy_type.lower(), (policy_type, name, rule.name))
+        wanted, differ = _wanted(facts, user, selected_by.get(user.id, ()))
+        gaps.extend(differ)
         planned = []
         for policy_type, name, rule_name in wanted.values():
             lookup = None if tenant.policies is None else tenant.policies.get(policy_key(policy_type, name))
@@ -56,3 +53,23 @@ def plan_policies(
         if planned:
             changes[user.id] = tuple(planned)
     return changes, tuple(gaps)
+
+
+def _wanted(
+    facts: PlanFacts, user: TenantUser, rules: tuple[int, ...]
+) -> tuple[dict[str, tuple[str, str, str]], list[Gap]]:
+    """Lower policy type -> (type, name, rule) of the first rule naming the type; a later rule naming another
+    policy of the type is said (VOICE_RULES_DIFFER)."""
+    wanted: dict[str, tuple[str, str, str]] = {}
+    gaps: list[Gap] = []
+    for index in sorted(rules):
+        rule = facts.desired.rules[index]
+        for policy_type, name in rule.policies:
+            first = wanted.setdefault(policy_type.lower(), (policy_type, name, rule.name))
+            if policy_key(policy_type, first[1]) != policy_key(policy_type, name):
+                message = (
+                    f"rules '{first[2]}' and '{rule.name}' give the user different {policy_type} policies "
+                    f"('{first[1]}', '{name}'): '{first[2]}', first in the file, is followed"
+                )
+                gaps.append(user_gap(facts, user, GapCode.VOICE_RULES_DIFFER, Severity.WARNING, None, message))
+    return wanted, gaps

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from teamslicensing.model.plan import Gap, GapCode, Severity, UserChange
 from teamslicensing.model.tenant import TenantUser
-from teamslicensing.model.voicechange import NumberPool
+from teamslicensing.model.voicechange import NumberChange, NumberPool, PolicyChange
 from teamslicensing.plan.context import Outcome
 from teamslicensing.plan.facts import PlanFacts, skip_reason
 from teamslicensing.plan.numbering import plan_numbers
@@ -64,10 +64,10 @@ def with_voice_setup(
         outcome = seen[user_id]
         change = outcome.change
         if user_id in numbering.changes or user_id in policies:
-            change = dataclasses.replace(
+            change = _with_voice(
                 change or _unchanged(users[user_id], facts, selected_by),
-                number_changes=numbering.changes.get(user_id, ()),
-                policy_changes=policies.get(user_id, ()),
+                numbering.changes.get(user_id, ()),
+                policies.get(user_id, ()),
             )
         merged[user_id] = dataclasses.replace(outcome, change=change, gaps=(*outcome.gaps, *user_gaps.get(user_id, ())))
     return VoiceSetup(merged, tuple(tenant_gaps), numbering.pools)
@@ -80,3 +80,18 @@ def _unchanged(user: TenantUser, facts: PlanFacts, selected_by: Mapping[str, tup
 
 def _upn(user: TenantUser) -> str:
     return user.user_principal_name.lower()
+
+
+def _with_voice(
+    change: UserChange, numbers: tuple[NumberChange, ...], policies: tuple[PolicyChange, ...]
+) -> UserChange:
+    """`change` with its number and policy changes; a number a row replaces is a number the user loses, counted and
+    shown like any (the judgement finds the same)."""
+    replaced = tuple(f"{n.number} ({n.number_type})" for n in numbers if n.replaced)
+    return dataclasses.replace(
+        change,
+        number_changes=numbers,
+        policy_changes=policies,
+        destructive=change.destructive or bool(replaced),
+        phone_numbers=change.phone_numbers + tuple(n for n in replaced if n not in change.phone_numbers),
+    )

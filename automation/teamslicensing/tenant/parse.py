@@ -294,6 +294,7 @@ def parse_number_assignment(obj: Any) -> PhoneNumber | None:
         assignment_status=status,
         category=_text(obj, "assignmentCategory", required=False),
         country=country.strip().upper() if country else None,
+        location_id=_text(obj, "locationId", required=False) or None,
     )
 
 
