@@ -154,6 +154,9 @@ class TeamsNumberRoutes(TeamsState):
                 assignmentStatus="userAssigned",
                 activationState="activated",
             )
+            holding = self._held.setdefault(operation.target.lower(), [])
+            if operation.number not in holding:
+                holding.append(operation.number)
             if operation.location:
                 entry["locationId"] = operation.location
             configuration = self.configuration(operation.target)
@@ -163,6 +166,8 @@ class TeamsNumberRoutes(TeamsState):
         else:
             holder = self._holder(entry)
             entry.update(assignmentTargetId=None, assignmentCategory=None, assignmentStatus="unassigned")
+            if holder is not None and operation.number in self._held.get(holder, []):
+                self._held[holder].remove(operation.number)
             if holder is not None:
                 self.configuration(holder).modified = now()
         operation.status = "succeeded"
@@ -182,7 +187,8 @@ class TeamsNumberRoutes(TeamsState):
         if user is None:
             return NO_USER.format(user=target)
         if holder is None and (operation.category or "primary") == "primary":
-            other = next((n for n, e in self._number_index.items() if self._primary_of(e) == target.lower()), None)
+            held = self.numbers_held(target)
+            other = next((n for n in held if self._primary_of(self._number_index[n]) == target.lower()), None)
             if other is not None:
                 return HAS_PRIMARY.format(user=target, other=other)
         kind = str(entry.get("numberType"))

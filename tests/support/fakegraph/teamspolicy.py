@@ -101,8 +101,8 @@ class TeamsPolicyRoutes(TeamsState):
         configuration = self._configurations.get(user_id.lower()) or Configuration()
         numbers = [
             {"telephoneNumber": number, "assignmentCategory": entry.get("assignmentCategory") or "primary"}
-            for number, entry in self._number_index.items()
-            if self._holder(entry) == user_id.lower()
+            for number in self.numbers_held(user_id)
+            for entry in (self._number_index[number],)
         ]
         account = configuration.account_type
         if account == "ineligibleUser" and not unknown_members:  # after unknownFutureValue in accountType

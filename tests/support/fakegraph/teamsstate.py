@@ -102,6 +102,7 @@ class TeamsState(ReadRoutes, WriteRoutes):
     http_count: int
     _numbers: list[Any] | Any
     _number_index: dict[str, Json]
+    _held: dict[str, list[str]]  # holder's lower id -> the numbers they hold (kept where numbers change hands)
     _operations: dict[str, Operation]
     _policies: list[tuple[str, str, str]]  # (policyType, name without "Tag:", policyId)
     _configurations: dict[str, Configuration]  # lower-case user id ->
@@ -122,6 +123,11 @@ class TeamsState(ReadRoutes, WriteRoutes):
         for entry in self._numbers if isinstance(self._numbers, list) else []:
             if isinstance(entry, dict) and isinstance(entry.get("telephoneNumber"), str):
                 self._number_index[e164(entry["telephoneNumber"])] = entry
+        self._held = {}
+        for number, entry in self._number_index.items():
+            holder = self._holder(entry)
+            if holder is not None:
+                self._held.setdefault(holder, []).append(number)
         self._operations = {}
         self._policies = []
         for lookup in document.get("policies") or []:
@@ -141,7 +147,7 @@ class TeamsState(ReadRoutes, WriteRoutes):
     def _seeded(self, seed: Json) -> Configuration:
         user_id = str(seed["id"]).lower()
         listed = sorted(e164(n["telephoneNumber"]) for n in seed.get("telephoneNumbers") or [])
-        held = sorted(n for n, entry in self._number_index.items() if self._holder(entry) == user_id)
+        held = sorted(self.numbers_held(user_id))
         if listed != held:
             raise ValueError(f"userConfigurations: {user_id} lists numbers {listed}, the inventory {held}")
         configuration = Configuration(
@@ -157,6 +163,10 @@ class TeamsState(ReadRoutes, WriteRoutes):
             else:
                 configuration.group[kind.lower()] = effective
         return configuration
+
+    def numbers_held(self, user_id: str) -> list[str]:
+        """The numbers the user (or resource account) holds, as the inventory lists them."""
+        return list(self._held.get(user_id.lower(), ()))
 
     @staticmethod
     def _holder(entry: Json) -> str | None:
