@@ -12,8 +12,9 @@ ending (or giving up) is an `operation` record in the audit log, what `undo` bel
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from teamslicensing.apply.audit import AuditError
 from teamslicensing.apply.run import WriteRun
@@ -26,39 +27,91 @@ OPERATION_WAIT = 900.0  # seconds a run follows its operations before it leaves 
 FAILED_LOOKS = 3  # looks in a row that Graph answered with nothing usable: it is not answering, give up
 
 
-async def follow(run: WriteRun, pending: Sequence[tuple[Write, str]]) -> list[tuple[Write, OperationState]]:
-    """Each write's operation (by its `Location`) as it ended, or as it was left: still open when the wait ran out
-    or the run stopped (its last status, not ended), or UNREADABLE."""
-    left = list(pending)
+@dataclass
+class OperationFeed:
+    """Operations handed to `follow` as their writes are accepted, while later writes are still being sent: the
+    first ones are read while the quota paces the rest."""
+
+    arrivals: list[tuple[Write, str]] = field(default_factory=list)
+    closed: bool = False  # nothing more will come
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def add(self, write: Write, location: str) -> None:
+        self.arrivals.append((write, location))
+        self.wake.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self.wake.set()
+
+
+@dataclass
+class _Open:
+    write: Write
+    location: str
+    due: float  # monotonic time of its next look
+    looks: int = 0
+
+
+async def follow(run: WriteRun, feed: OperationFeed) -> list[tuple[Write, OperationState]]:
+    """Each fed write's operation (by its `Location`) as it ended, or as it was left: still open when the wait ran
+    out or the run stopped (its last status, not ended), or UNREADABLE. Each is read POLL_DELAYS after it was
+    accepted and after each look; the ones due are read together."""
+    opened: list[_Open] = []
     settled: list[tuple[Write, OperationState]] = []
     last: dict[int, OperationState] = {}
-    started, looks, failures = time.monotonic(), 0, 0
-    while left:
-        if run.switch.stop is None:  # a stop already asked for: one last look at once
-            delay = POLL_DELAYS[min(looks, len(POLL_DELAYS) - 1)]
-            await bounded(asyncio.ensure_future(asyncio.sleep(delay)), run.switch, 0.0, None, writes=False)
-        states = await _look(run, [location for _, location in left])
-        looks += 1
-        failures = failures + 1 if states is None else 0
-        still: list[tuple[Write, str]] = []
-        ended: list[tuple[Write, str, OperationState]] = []
-        for index, (write, location) in enumerate(left):
-            state = states[index] if states is not None else None
-            if state is not None and state.ended:
-                ended.append((write, location, state))
-            else:
-                if state is not None:
-                    last[id(write)] = state
-                still.append((write, location))
-        _record(run, ended)
-        settled += [(write, state) for write, _, state in ended]
-        left = still
-        spent = time.monotonic() - started > OPERATION_WAIT
-        if run.switch.stop is not None or spent or failures >= FAILED_LOOKS:
+    started, failures = time.monotonic(), 0
+    while True:
+        now = time.monotonic()
+        opened += [_Open(w, loc, now + POLL_DELAYS[0]) for w, loc in feed.arrivals]
+        feed.arrivals.clear()
+        if not opened and feed.closed:
             break
-    given_up = [(w, loc, _left_open(last.get(id(w)), run, failures)) for w, loc in left]
+        stopping = run.switch.stop is not None
+        due = opened if stopping else [o for o in opened if o.due <= now]
+        if not due:  # nothing to read yet: wait for the first one due, a new arrival or a stop
+            wait = min(o.due for o in opened) - now if opened else POLL_DELAYS[-1]
+            feed.wake.clear()
+            waiting = asyncio.ensure_future(asyncio.wait_for(feed.wake.wait(), timeout=wait))
+            await bounded(waiting, run.switch, 0.0, None, writes=False)
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                waiting.result()
+            continue
+        states = await _look(run, [o.location for o in due])
+        failures = failures + 1 if states is None else 0
+        ended = _take_ended(due, states, last)
+        _record(run, [(o.write, o.location, state) for o, state in ended])
+        settled += [(o.write, state) for o, state in ended]
+        gone = {id(o) for o, _ in ended}
+        opened = [o for o in opened if id(o) not in gone]
+        spent = time.monotonic() - started > OPERATION_WAIT
+        if stopping or run.switch.stop is not None or spent or failures >= FAILED_LOOKS:
+            break
+    while not feed.closed:  # the sending ends soon after a stop; what it still hands over is never looked at
+        feed.wake.clear()
+        await feed.wake.wait()
+    opened += [_Open(w, loc, 0.0) for w, loc in feed.arrivals]
+    given_up = [(o.write, o.location, _left_open(last.get(id(o.write)), run, failures)) for o in opened]
     _record(run, given_up)
     return settled + [(write, state) for write, _, state in given_up]
+
+
+def _take_ended(
+    due: list[_Open], states: list[OperationState] | None, last: dict[int, OperationState]
+) -> list[tuple[_Open, OperationState]]:
+    """The operations `states` shows ended; the others get their next look scheduled (and their last state kept)."""
+    ended = []
+    now = time.monotonic()
+    for index, item in enumerate(due):
+        state = states[index] if states is not None else None
+        if state is not None and state.ended:
+            ended.append((item, state))
+            continue
+        if state is not None:
+            last[id(item.write)] = state
+        item.looks += 1
+        item.due = now + POLL_DELAYS[min(item.looks, len(POLL_DELAYS) - 1)]
+    return ended
 
 
 async def _look(run: WriteRun, locations: list[str]) -> list[OperationState] | None:

@@ -17,6 +17,7 @@ NUMBER_WAITS_FOR_LICENSE: the next run assigns it. A write without an answer to 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,7 @@ from typing import Any
 from teamslicensing.apply.audit import AuditError
 from teamslicensing.apply.batches import send_audited
 from teamslicensing.apply.licensewait import licenses_active
-from teamslicensing.apply.operations import follow
+from teamslicensing.apply.operations import OperationFeed, follow
 from teamslicensing.apply.run import WriteRun
 from teamslicensing.apply.stop import bounded
 from teamslicensing.errors import AuthenticationError, GraphError
@@ -233,30 +234,42 @@ class TeamsWrites:
                 run.audit_failed(str(exc))
                 raise
 
+        feed = OperationFeed()
+
         def results(answers: Iterable[tuple[Write, WriteAttempt]]) -> None:
+            answers = list(answers)
             try:
                 run.audit.results(answers)
             except AuditError as exc:
                 run.audit_failed(str(exc))
                 raise
+            for write, attempt in answers:  # followed while the rest are sent
+                if attempt.ok and write.kind.is_operation and attempt.location:
+                    feed.add(write, attempt.location)
 
         async def send(chunk: Sequence[Write], keep_trying: Callable[[], bool]) -> list[WriteAttempt]:
             attempts = await run.backend.write(chunk, _unheard, keep_trying, _unheard)
             run.note(len(chunk))
             return attempts
 
-        sent = await send_audited(writes, write_request, intents, send, results, run.switch)
-        pending: list[tuple[Write, str]] = []
+        following = asyncio.ensure_future(follow(run, feed))
+        try:
+            sent = await send_audited(writes, write_request, intents, send, results, run.switch)
+        except BaseException:
+            feed.close()
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
+            raise
+        feed.close()
         ended: list[tuple[Write, str]] = []
         for write, attempt in sent:
             run.voice_sent.add(write.change.user_id)
-            if attempt.ok and write.kind.is_operation and attempt.location:
-                pending.append((write, attempt.location))
-            else:
+            if not (attempt.ok and write.kind.is_operation and attempt.location):
                 _answered(run, write, attempt)
                 how = DONE if attempt.ok and not write.kind.is_operation else UNKNOWN_END
                 ended.append((write, REFUSED if not attempt.ok and not attempt.uncertain else how))
-        followed = await follow(run, pending) if pending else []
+        followed = await following
         refused = [w.change.user_id for w, state in followed if state.status == "failed" and _waited(w)]
         features = await self._features(refused) if refused else {}
         for write, state in followed:
