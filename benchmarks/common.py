@@ -34,6 +34,7 @@ def served_by(module: str, flags: list[str]) -> Iterator[dict[str, Any]]:
         assert server.stdout is not None
         ready: dict[str, Any] = json.loads(server.stdout.readline())
         ready["url"] = f"http://127.0.0.1:{ready['port']}/v1.0"
+        ready["process"] = server  # its further lines, for a server that reports when it is told to end
         yield ready
     finally:
         server.terminate()

@@ -5,9 +5,9 @@
 #
 #   runbooks/grant-permissions.sh [--mode MODE]... [--optional] [--graph https://graph.microsoft.us] SP_OBJECT_ID
 #
-# MODE (repeatable; default apply): plan, apply, usage, inventory, groups or all, as `teams-licensing permissions
-# --mode MODE` prints them with what each role is for. --optional also grants the modes' optional roles (the Teams
-# number inventory; Member.Read.Hidden, for the members of hidden-membership groups). Older flags: --read-only is
+# MODE (repeatable; default apply): plan, apply, usage, inventory, numbers, policies, groups or all, as
+# `teams-licensing permissions --mode MODE` prints them with what each role is for. --optional also grants the
+# modes' optional roles (the Teams number inventory; Member.Read.Hidden, for the members of hidden-membership groups). Older flags: --read-only is
 # plan instead of apply, --numbers adds inventory, --usage adds usage.
 # The role lists come from the tool's permission table (Microsoft's permissions reference), generated below.
 # The object id is the identity's service principal (enterprise application) object id, e.g.
@@ -18,15 +18,17 @@
 set -euo pipefail
 
 # --- generated from teams-licensing's permission table (tests/support/permission_docs.py) ---
-MODES="plan apply usage inventory groups all"
+MODES="plan apply usage inventory numbers policies groups all"
 required_roles() {
   case "$1" in
     plan) echo "LicenseAssignment.Read.All User.Read.All GroupMember.Read.All" ;;
     apply) echo "LicenseAssignment.Read.All GroupMember.Read.All User.ReadWrite.All LicenseAssignment.ReadWrite.All" ;;
     usage) echo "LicenseAssignment.Read.All User.Read.All GroupMember.Read.All CallRecord-PstnCalls.Read.All" ;;
     inventory) echo "LicenseAssignment.Read.All TeamsTelephoneNumber.Read.All" ;;
+    numbers) echo "LicenseAssignment.Read.All User.Read.All GroupMember.Read.All TeamsTelephoneNumber.ReadWrite.All" ;;
+    policies) echo "LicenseAssignment.Read.All User.Read.All GroupMember.Read.All TeamsUserConfiguration.Read.All TeamsPolicyUserAssign.ReadWrite.All" ;;
     groups) echo "LicenseAssignment.Read.All GroupMember.Read.All LicenseAssignment.ReadWrite.All User.ReadWrite.All" ;;
-    all) echo "LicenseAssignment.Read.All GroupMember.Read.All User.ReadWrite.All LicenseAssignment.ReadWrite.All CallRecord-PstnCalls.Read.All TeamsTelephoneNumber.Read.All" ;;
+    all) echo "LicenseAssignment.Read.All GroupMember.Read.All User.ReadWrite.All LicenseAssignment.ReadWrite.All CallRecord-PstnCalls.Read.All TeamsTelephoneNumber.ReadWrite.All TeamsUserConfiguration.Read.All TeamsPolicyUserAssign.ReadWrite.All" ;;
   esac
 }
 optional_roles() {
@@ -35,6 +37,8 @@ optional_roles() {
     apply) echo "TeamsTelephoneNumber.Read.All Member.Read.Hidden" ;;
     usage) echo "TeamsTelephoneNumber.Read.All" ;;
     inventory) echo "" ;;
+    numbers) echo "TeamsUserConfiguration.Read.All" ;;
+    policies) echo "" ;;
     groups) echo "TeamsTelephoneNumber.Read.All Member.Read.Hidden" ;;
     all) echo "Member.Read.Hidden" ;;
   esac

@@ -191,7 +191,7 @@ def test_undo_skips_users_changed_since_and_names_unknown_users(
     capsys.readouterr()
     base = ["undo", str(audit), "--snapshot", str(tenant), "--yes", "--allow-number-loss"]
     assert main([*base, "--user", "nobody@contoso.com"]) == 1
-    assert "records no applied license write for: nobody@contoso.com" in capsys.readouterr().err
+    assert "records no applied write for: nobody@contoso.com" in capsys.readouterr().err
     status = main([*base, "--user", "karl@contoso.com", "--audit-log", str(tmp_path / "u.jsonl")])
     err = capsys.readouterr().err
     assert status == 4

@@ -324,6 +324,7 @@ def test_schema_rejects_unknown_keys_and_documents_the_format() -> None:
         "rules",
         "groupLicenses",
         "includedMinutes",
+        "numbers",
     }
     rule = schema["$defs"]["Rule"]
     assert set(rule["required"]) == {"name", "select", "assign"}

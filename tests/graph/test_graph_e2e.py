@@ -30,6 +30,7 @@ from teamslicensing.tenant.need import TenantNeed
 from teamslicensing.tenant.snapshot import parse_snapshot
 from tests.support.faults import fake_for
 from tests.support.graphmetadata import DEFAULT_ROLES
+from tests.support.shipped_demo import demo_fake_document
 
 BASE = "https://graph.microsoft.com/v1.0"
 TOKEN = "test-token-not-a-secret"
@@ -38,8 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def demo_document() -> dict[str, Any]:
-    document: dict[str, Any] = json.loads((ROOT / "config" / "examples" / "contoso-tenant.json").read_text("utf-8"))
-    return document
+    return demo_fake_document()
 
 
 @pytest.fixture(autouse=True)
@@ -90,9 +90,10 @@ def test_reads_stay_within_the_request_budget(router: respx.MockRouter, demo_doc
     users = len(demo_document["users"])
     named = set(desired.group_names)
     members = [len(g["members"]) for g in demo_document["groups"] if g["displayName"] in named]
-    # users, members, group lookups, subscribedSkus, the number inventory, the user count of policy.read auto, and
-    # one $batch naming the other groups users inherit licenses from
-    budget = math.ceil(users / page) + sum(max(1, math.ceil(m / page)) for m in members) + len(named) + 4
+    # users, members, group lookups, subscribedSkus, the number inventory, the user count of policy.read auto, one
+    # $batch naming the other groups users inherit licenses from, and the users' Teams configurations (the demo
+    # numbers and assigns policies), paged like the users
+    budget = 2 * math.ceil(users / page) + sum(max(1, math.ceil(m / page)) for m in members) + len(named) + 4
     assert len(fake.requests) <= budget
     assert not any("/users/" in path for _, path in fake.requests), "no per-user requests"
     assert len(tenant.users) == users
@@ -119,8 +120,16 @@ def test_apply_then_plan_again_shows_no_changes(
     results = [r for r in records if r["type"] == "result"]
     intents = {(r["runId"], r["seq"]): r for r in records if r["type"] == "intent"}
     assert {r["userPrincipalName"] for r in results} >= {"bob@contoso.com", "grace@contoso.com", "karl@contoso.com"}
-    assert all(r["status"] in (200, 204) and r["requestId"] for r in results)
+    assert all(r["status"] in (200, 202, 204) and r["requestId"] for r in results)
     assert all((r["runId"], r["seq"]) in intents for r in results), "every answer has its intent, written before"
+    bob = fake.user("bob@contoso.com")
+    assert bob is not None
+    numbers = {n["telephoneNumber"]: n for n in fake.document()["numberAssignments"]}
+    assert numbers["+14255550199"]["assignmentTargetId"] == bob["id"], "the demo's one free number, after his license"
+    empty = [w for w in fake.writes if w["url"].endswith("/assignLicense") and not any(w["body"].values())]
+    assert empty == [], "alice and nadia get a policy alone: no assignLicense is sent for them"
+    operations = [r for r in records if r["type"] == "operation"]
+    assert [(o["userPrincipalName"], o["status"]) for o in operations] == [("bob@contoso.com", "succeeded")]
     assert records.index(intents[(results[0]["runId"], results[0]["seq"])]) < records.index(results[0])
     assert all("test-token" not in line for line in audit.read_text(encoding="utf-8").splitlines())
 
@@ -131,7 +140,12 @@ def test_writes_go_in_order_removals_then_usage_locations_then_adds(
     fake = fake_for(demo_document, router)
     assert apply_live(example_config, tmp_path / "audit.jsonl", "--yes") == 3
     kinds = []
-    for write in fake.writes:
+    users = [w for w in fake.writes if w["url"].startswith("/users/")]
+    teams = [n for n, w in enumerate(fake.writes) if w["url"].startswith("/admin/teams/")]
+    assert teams, "the demo assigns policies and a number"
+    assert min(teams) == len(users), "policies and numbers after every license and usage location"
+    assert [fake.writes[n]["url"].rsplit("/", 1)[1] for n in teams] == ["assign"] * 3 + ["assignNumber"]
+    for write in users:
         body = write["body"] or {}
         if write["method"] == "PATCH":
             kinds.append("location")
@@ -166,7 +180,11 @@ def test_throttling_storm_converges(router: respx.MockRouter, demo_document: dic
     assert len(throttled) >= 10, "the storm really hit item writes"
     assert result.count("applied") == len(first.changes)
     assert second.changes == ()
-    assert write_requests <= math.ceil(10 / 20) * 3 + len(throttled) + 2, "batches re-sent only for throttled items"
+    # one $batch per kind of write (removals, usage locations, adds, policies, numbers), the throttled again, and
+    # the $batch reads of the Teams writes: getPolicyId, bob's license read back Active, each look at his operation
+    teams_reads = 2 + fake.operation_steps + 1
+    budget = math.ceil(10 / 20) * 5 + len(throttled) + 2 + teams_reads
+    assert write_requests <= budget, "batches re-sent only for throttled items"
 
 
 def test_throttled_writes_that_took_effect_are_harmless(
@@ -183,7 +201,8 @@ def test_a_refused_write_fails_that_user_only_and_is_not_retried(
     router: respx.MockRouter, demo_document: dict[str, Any], tmp_path: Path
 ) -> None:
     desired = load_desired_state(ROOT / "config" / "licensing.yaml")
-    tenant = parse_snapshot(copy.deepcopy(demo_document), "demo", desired.selected_attributes)
+    snapshot = {k: v for k, v in copy.deepcopy(demo_document).items() if k != "emergencyLocations"}  # the fake's
+    tenant = parse_snapshot(snapshot, "demo", desired.selected_attributes)
     planned = plan(desired, tenant, load_availability())
     # between plan and apply someone took the last MCOPSTN1 seat
     changed = copy.deepcopy(demo_document)
@@ -333,10 +352,16 @@ def test_the_number_inventory_is_read_with_top_and_skip_and_protects_the_number_
 def test_without_the_number_role_protection_falls_back_and_says_so(
     router: respx.MockRouter, demo_document: dict[str, Any], example_config: Path, tmp_path: Path
 ) -> None:
-    fake_for(demo_document, router, roles=DEFAULT_ROLES - {"TeamsTelephoneNumber.Read.All"})
+    fake_for(
+        demo_document,
+        router,
+        roles=DEFAULT_ROLES - {"TeamsTelephoneNumber.Read.All", "TeamsTelephoneNumber.ReadWrite.All"},
+    )
     planned = plan_json(["plan", str(example_config), "--graph-url", BASE], tmp_path, "plan.json")
-    (note,) = [g for g in planned["gaps"] if g["code"] == "NUMBER_INVENTORY_UNAVAILABLE"]
-    assert "TeamsTelephoneNumber.Read.All" in note["message"]
+    notes = [g for g in planned["gaps"] if g["code"] == "NUMBER_INVENTORY_UNAVAILABLE"]
+    assert notes
+    assert all("TeamsTelephoneNumber.Read.All" in note["message"] for note in notes)
+    assert not any(c["numberChanges"] for c in planned["changes"]), "no number is given from an unread inventory"
     dave = [
         g
         for g in planned["gaps"]

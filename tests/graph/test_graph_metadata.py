@@ -19,6 +19,7 @@ import respx
 
 from tests.support.fakegraph import FakeGraph
 from tests.support.graphmetadata import DEFAULT_ROLES, tolerated
+from tests.support.graphmetadata.clouds import missing_segment
 from tests.support.graphmetadata.conformance import NonConforming, answer_problems, check_request, model
 from tests.support.graphmetadata.extract import DEFAULT_METADATA, outputs
 from tests.support.graphmetadata.values import Checker
@@ -79,6 +80,18 @@ def test_the_extract_names_its_source() -> None:
         ("GET", f"/groups/{USER}/members/microsoft.graph.user?$select=id", None),
         ("POST", f"/groups/{USER}/assignLicense", {"addLicenses": [], "removeLicenses": [SKU]}),
         ("GET", "/admin/teams/telephoneNumberManagement/numberAssignments?$top=1000&$skip=0", None),
+        (
+            "POST",
+            "/admin/teams/telephoneNumberManagement/numberAssignments/assignNumber",
+            {"telephoneNumber": "+14255550100", "assignmentTargetId": USER, "numberType": "callingPlan"},
+        ),
+        ("GET", "/admin/teams/telephoneNumberManagement/operations('QXNzaWdubWVudHw2Y2E4')", None),
+        ("GET", "/admin/teams/policy/getPolicyId(type='TeamsCallingPolicy',name='O''Brien')", None),
+        (
+            "GET",
+            "/admin/teams/userConfigurations?$select=id,telephoneNumbers,effectivePolicyAssignments&$top=999",
+            None,
+        ),
         (
             "GET",
             "/communications/callRecords/getPstnCalls(fromDateTime=2026-01-01T00:00:00Z,toDateTime=2026-02-01T00:00:00Z)",
@@ -153,6 +166,19 @@ def test_what_the_tool_sends_is_in_v1(method: str, url: str, body: Any) -> None:
             "not an Edm.DateTimeOffset literal",
         ),
         ("GET", "/admin/teams/telephoneNumberManagement/phoneNumbers", None, "no property, navigation property"),
+        (
+            "POST",
+            "/admin/teams/telephoneNumberManagement/numberAssignments/assignNumber",
+            {"telephoneNumber": "+14255550100", "numberType": "callingPlan"},
+            "needs the parameter(s) assignmentTargetId",
+        ),
+        (
+            "POST",
+            "/admin/teams/policy/userAssignments/assign",
+            {"value": [{"userId": USER, "policyType": "TeamsCallingPolicy", "policyName": "x"}]},
+            "has no property 'policyName'",
+        ),
+        ("GET", "/admin/teams/userConfigurations?$select=id,phoneNumbers", None, "has no property 'phoneNumbers'"),
     ],
 )
 def test_what_v1_does_not_have_is_named(method: str, url: str, body: Any, reason: str) -> None:
@@ -258,3 +284,36 @@ def test_a_planted_request_fails_the_suite_naming_it(tmp_path: Path, url: str, n
     assert "requests or answers Graph v1.0 does not have" in run.stdout
     assert f"GET {url.split('?')[0]}" in run.stdout
     assert named in run.stdout
+
+
+def test_the_national_clouds_lack_what_their_csdl_lacks() -> None:
+    """From v1.0-Fairfax.csdl and v1.0-Mooncake.csdl (extract.py): no Teams administration in either, no call
+    records in China; the rest of what the tool reaches is there."""
+    clouds = model().extract["nationalClouds"]
+    assert {cloud for national in clouds.values() for cloud in national["clouds"]} == {"usgov", "usgovdod", "china"}
+    assert all(national["provenance"]["sha256"] for national in clouds.values())
+    teams = check_request("GET", "/admin/teams/userConfigurations", "", None, False).target
+    calls = (
+        "/communications/callRecords/getPstnCalls(fromDateTime=2026-01-01T00:00:00Z,toDateTime=2026-01-02T00:00:00Z)"
+    )
+    records = check_request("GET", calls, "", None, False).target
+    users = check_request("POST", f"/users/{USER}/assignLicense", "", {"addLicenses": [], "removeLicenses": []}, False)
+    assert [missing_segment(cloud, teams) for cloud in ("global", "usgov", "usgovdod", "china")] == [
+        None,
+        "teams",
+        "teams",
+        "teams",
+    ]
+    assert [missing_segment(cloud, records) for cloud in ("usgov", "china")] == [None, "communications"]
+    assert missing_segment("china", users.target) is None
+
+
+def test_a_path_the_permissions_reference_does_not_list_is_not_served() -> None:
+    """GET …/operations (the list) resolves in the CSDL, but no permission grants it and no page documents it."""
+    fake = FakeGraph(rollout_document(1))
+    with respx.mock(assert_all_called=False) as router:
+        fake.mount(router)
+        with httpx.Client(base_url=BASE, headers=AUTH) as client, tolerated() as met:
+            client.get("/admin/teams/telephoneNumberManagement/operations")
+    assert met
+    assert "lists no Application permission" in met[0]

@@ -19,15 +19,18 @@ import respx
 
 from teamslicensing.cli import main
 from teamslicensing.graph import Connection, Graph
+from teamslicensing.graph.wire import BatchRequest
 from teamslicensing.reference.permissions import MODES, request_for
 from teamslicensing.tenant.live import read_number_assignments, read_tenant
 from teamslicensing.tenant.need import TenantNeed
+from teamslicensing.tenant.teamsread import read_policy_lookups, read_user_configurations
 from tests.support.fakegraph import FakeGraph
 from tests.support.fakegraph.calls import generate_calls
 from tests.support.faults import BASE, TOKEN, fake_for
 from tests.support.graphmetadata import guard
 from tests.support.permission_docs import PERMISSIONS_PAGE, expected
 from tests.support.rollout import CONFIG, GROUP_ID, MCOPSTN1, rollout_document, user_id
+from tests.support.teamstenant import ANN, BEN, CAT, FREE_DR, HELD, LOCATION, NO_CALLING, teams_document
 
 SKU_READ = "LicenseAssignment.Read.All"
 Served = list[tuple[str, str, str, bool]]  # method, path, query, refused
@@ -192,6 +195,80 @@ def test_the_number_inventory_with_exactly_the_printed_roles(
     assert len(numbers) == 2
     assert not [s for s in served if s[3]], "no 403"
     assert_in_the_table(mode, served)
+
+
+NUMBERS = "/admin/teams/telephoneNumberManagement/numberAssignments"
+
+
+async def number_run(graph: Graph) -> list[Any]:
+    """What an apply with numbers sends: the inventory, an assignment followed to its end, an update, a release."""
+    _, why = await read_number_assignments(graph, "global")
+    body = {"telephoneNumber": FREE_DR, "assignmentTargetId": CAT, "numberType": "directRouting"}
+    (started,) = await graph.batch([BatchRequest("1", "POST", f"{NUMBERS}/assignNumber", body)])
+    states = [(await graph.get_json(started.headers["location"]))["status"] for _ in range(3)]
+    update = {"telephoneNumber": FREE_DR, "locationId": LOCATION}
+    release = {"telephoneNumber": HELD, "numberType": "callingPlan"}
+    answers = await graph.batch(
+        [
+            BatchRequest("1", "POST", f"{NUMBERS}/updateNumber", update),
+            BatchRequest("2", "POST", f"{NUMBERS}/unassignNumber", release),
+        ]
+    )
+    return [why, started.status, states, sorted(a.status for a in answers)]
+
+
+async def policy_run(graph: Graph) -> list[Any]:
+    """What plan and apply with policies send: configurations (all, and by id), a lookup, assign and unassign."""
+    every, why = await read_user_configurations(graph, "global")
+    some, scoped_why = await read_user_configurations(graph, "global", [ANN], users_in_tenant=100_000)
+    lookups, lookup_why = await read_policy_lookups(graph, "global", [("TeamsCallingPolicy", "No Calling")])
+    item = {"userId": BEN, "policyType": "TeamsCallingPolicy", "policyId": NO_CALLING}
+    assigned = await graph.batch(
+        [BatchRequest("1", "POST", "/admin/teams/policy/userAssignments/assign", {"value": [item]})]
+    )
+    taken = {"value": [{"userId": BEN, "policyType": "TeamsCallingPolicy"}]}
+    unassigned = await graph.batch([BatchRequest("1", "POST", "/admin/teams/policy/userAssignments/unassign", taken)])
+    return [why, scoped_why, lookup_why, bool(every and some and lookups), assigned[0].status, unassigned[0].status]
+
+
+@pytest.mark.parametrize("mode", ["numbers", "all"])
+def test_numbers_with_exactly_the_printed_roles(
+    mode: str, router: respx.MockRouter, served: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_for(teams_document(), router, roles=printed(mode, capsys), operation_steps=2)
+
+    async def work() -> list[Any]:
+        async with Graph(Connection(BASE), access_token=TOKEN) as graph:
+            return await number_run(graph)
+
+    assert asyncio.run(work()) == [None, 202, ["notStarted", "running", "succeeded"], [200, 202]]
+    assert not [s for s in served if s[3]], "no 403"
+    assert_in_the_table(mode, served)
+
+
+@pytest.mark.parametrize("mode", ["policies", "all"])
+def test_policies_with_exactly_the_printed_roles(
+    mode: str, router: respx.MockRouter, served: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_for(teams_document(), router, roles=printed(mode, capsys))
+
+    async def work() -> list[Any]:
+        async with Graph(Connection(BASE), access_token=TOKEN) as graph:
+            return await policy_run(graph)
+
+    assert asyncio.run(work()) == [None, None, None, True, 204, 204]
+    assert not [s for s in served if s[3]], "no 403"
+    assert_in_the_table(mode, served)
+
+
+def test_the_teams_modes_ask_for_the_roles_the_issue_names(capsys: pytest.CaptureFixture[str]) -> None:
+    """numbers: TeamsTelephoneNumber.ReadWrite.All (it also reads the inventory); policies: the configurations'
+    read role, and the assignment role, which is also the only one for getPolicyId."""
+    numbers, policies = printed("numbers", capsys), printed("policies", capsys)
+    assert "TeamsTelephoneNumber.ReadWrite.All" in numbers
+    assert "TeamsTelephoneNumber.Read.All" not in numbers, "ReadWrite.All covers the inventory"
+    assert {"TeamsUserConfiguration.Read.All", "TeamsPolicyUserAssign.ReadWrite.All"} <= policies
+    assert not {r for r in policies if r.startswith("TeamsTelephoneNumber")}
 
 
 GROUPS = "version: 1\ngroupLicenses:\n  - {group: Voice, assign: [MCOPSTN1]}\n"

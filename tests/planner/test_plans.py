@@ -13,12 +13,18 @@ Tenant shorthand, expanded into Graph's own JSON with ids derived from names:
   plan holds Microsoft_Teams_Enterprise_New directly, unless the case says `teams: false`.
 - groups: `{name, id (default derived from the name), members: [upn...]}`.
 - numbers (optional; absent: the inventory was not read): `{user: upn, number: "+1…", type: callingPlan|directRouting|
-  operatorConnect, status}`, served as Graph's numberAssignments.
+  operatorConnect, status, category (primary), country (US), city, location, capabilities}`, served as Graph's
+  numberAssignments; without `user`, a free number.
+- configurations (optional; absent: not read): `{upn: {policies: {type: name}}}`, served as userConfigurations
+  (every user has one; a user not named has no policy assigned); policies (getPolicyId's answers): `[{type, name,
+  found (default true)}]`; cloud (default global).
 Expected plan: `changes: {upn: {add: [PART | {sku, disabledPlans}], remove: [PART], usageLocation, destructive,
-rules, reasons: {PART: why removed}}}` (the whole set; rules and reasons compared when given), `gaps: [[CODE,
+numbers: ["assign|unassign NUMBER TYPE[ after license]"], policies: ["TYPE=NAME"], rules, reasons: {PART: why
+removed}}}` (the whole set; rules and reasons compared when given), `gaps: [[CODE,
 upn|null, PART|null(, severity)]]` (the whole multiset) and optional `seats: {PART: {toAdd, toRemove, available,
 shortfall}}`, `applyWouldRefuse: [{reason, limit, planned} | {reason, code, subjects}]` (the whole list) and
-`rules: {NAME: {selected, changed, adds, removals, withheld, skipped}}` (the rules named).
+`rules: {NAME: {selected, changed, adds, removals, withheld, skipped}}` (the rules named), `numberPools:
+{"COUNTRY TYPE": {free, needed, short}}` (the whole set).
 """
 
 from __future__ import annotations
@@ -37,10 +43,12 @@ from teamslicensing.config import load_desired_state
 from teamslicensing.model.capability import Capability
 from teamslicensing.model.desired import DesiredState
 from teamslicensing.model.plan import GapCode, Plan
+from teamslicensing.model.voicechange import NumberAction
 from teamslicensing.plan.planner import plan
 from teamslicensing.reference.availability import load_availability
 from teamslicensing.reference.catalog import load_catalog
 from teamslicensing.tenant.assign import TenantDocument
+from teamslicensing.tenant.assignvoice import TeamsDocument
 from teamslicensing.tenant.snapshot import parse_snapshot
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))
@@ -117,10 +125,52 @@ def expand_tenant(spec: dict[str, Any]) -> dict[str, Any]:
                 "assignmentTargetId": by_upn[n["user"].lower()] if n.get("user") else None,
                 "assignmentStatus": n.get("status", "userAssigned" if n.get("user") else "unassigned"),
                 "activationState": "activated",
+                "assignmentCategory": n.get("category", "primary") if n.get("user") else None,
+                "isoCountryCode": n.get("country", "US"),
+                "city": n.get("city"),
+                "locationId": n.get("location"),
+                "capabilities": n.get("capabilities", ["userAssignment"]),
             }
             for n in spec["numbers"]
         ]
+    if "configurations" in spec:  # each user's Teams configuration `{upn: {policies: {type: name}}}`; absent: not read
+        named = spec["configurations"] or {}
+        document["userConfigurations"] = [_configuration(u, named.get(u["userPrincipalName"], {})) for u in users]
+    if "policies" in spec:  # getPolicyId's answers: `[{type, name, found (default true)}]`
+        document["policies"] = [
+            {
+                "policyType": p["type"],
+                "name": p["name"],
+                "value": [{"name": f"Tag:{p['name']}", "policyId": guid("policy", f"{p['type']}:{p['name']}")}]
+                if p.get("found", True)
+                else [],
+            }
+            for p in spec["policies"]
+        ]
+    if "cloud" in spec:
+        document["cloud"] = spec["cloud"]
     return document
+
+
+def _configuration(user: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """A user's teamsUserConfiguration: the policies the case gives them, as direct assignments."""
+    return {
+        "id": user["id"],
+        "userPrincipalName": user["userPrincipalName"],
+        "isEnterpriseVoiceEnabled": True,
+        "telephoneNumbers": [],
+        "effectivePolicyAssignments": [
+            {
+                "policyType": policy_type,
+                "policyAssignment": {
+                    "displayName": name,
+                    "assignmentType": "direct",
+                    "policyId": guid("policy", f"{policy_type}:{name}"),
+                },
+            }
+            for policy_type, name in (spec.get("policies") or {}).items()
+        ],
+    }
 
 
 def _group_license(entry: str | dict[str, Any]) -> dict[str, Any]:
@@ -210,6 +260,11 @@ def compact(result: Plan, document: dict[str, Any]) -> dict[str, Any]:
         if change.destructive:
             entry["destructive"] = True
         entry["reasons"] = {r.sku_part_number: r.reason.value if r.reason else None for r in change.remove_licenses}
+        entry["numbers"] = [
+            f"{n.action.value} {n.number} {n.number_type}{' after license' if n.after_license else ''}"
+            for n in change.number_changes
+        ]
+        entry["policies"] = [f"{p.policy_type}={p.policy_name}" for p in change.policy_changes]
         changes[change.user_principal_name] = entry
     gaps = [[g.code.value, g.user_principal_name, g.sku_part_number, g.severity.value] for g in result.gaps]
     seats = {
@@ -252,10 +307,15 @@ def compact(result: Plan, document: dict[str, Any]) -> dict[str, Any]:
         }
         for r in result.rule_summaries
     }
+    pools = {
+        f"{p.iso_country_code} {p.number_type}": {"free": p.free, "needed": p.needed, "short": p.short}
+        for p in result.number_pools
+    }
     return {
         "changes": changes,
         "gaps": gaps,
         "seats": seats,
+        "numberPools": pools,
         "groupChanges": groups,
         "applyWouldRefuse": refusals,
         "rules": rules,
@@ -270,6 +330,8 @@ def _normal_change(entry: dict[str, Any], want: dict[str, Any]) -> dict[str, Any
         "remove": sorted(entry.get("remove", [])),
         "usageLocation": entry.get("usageLocation"),
         "destructive": entry.get("destructive", False),
+        "numbers": entry.get("numbers", []),
+        "policies": entry.get("policies", []),
     }
     optional: dict[str, Any] = {key: entry.get(key) for key in ("rules", "reasons") if key in want}
     return {**normal, **optional}
@@ -296,6 +358,8 @@ def mismatches(got: dict[str, Any], want: dict[str, Any]) -> list[str]:
         else:
             left.pop(match)
     problems += [f"unexpected gap {list(gap)}" for gap in left]
+    if "numberPools" in want and got["numberPools"] != want["numberPools"]:
+        problems.append(f"numberPools: got {got['numberPools']}, want {want['numberPools']}")
     for part, numbers in (want.get("seats") or {}).items():
         line = got["seats"].get(part)
         if line is None or any(line[k] != v for k, v in numbers.items()):
@@ -351,7 +415,7 @@ CONTRACT_SEVERITY = {  # the gap codes page (teamslicensing.model.gapdocs)
     "ALREADY_COVERED": "info",
     "RESOURCE_ACCOUNT_LICENSE_CONFLICT": "error",
     "UNFUNDED_USAGE_LICENSE": "warning",
-    "NUMBER_INVENTORY_UNAVAILABLE": "info",
+    "NUMBER_INVENTORY_UNAVAILABLE": "error|info",
     "GROUP_NOT_FOUND": "error",
     "SELECTION_SUSPECT": "warning",
     "USER_UNREADABLE": "warning",
@@ -366,6 +430,17 @@ CONTRACT_SEVERITY = {  # the gap codes page (teamslicensing.model.gapdocs)
     "RECLAIMABLE_LICENSE": "info",
     "ACKNOWLEDGEMENT_EXPIRED": "warning",  # policy.acknowledge, after planning (tests/planner/test_acknowledge.py)
     "PRUNE_LIMITED_TO_VOICE": "info",
+    "NO_FREE_NUMBER": "error",
+    "NUMBER_IN_USE": "error",
+    "NUMBER_NOT_IN_INVENTORY": "error",
+    "NUMBER_WAITS_FOR_LICENSE": "info",
+    "EMERGENCY_LOCATION_MISSING": "error",
+    "POLICY_NOT_FOUND": "error",
+    "NUMBERS_NOT_IN_CLOUD": "error",
+    "TEAMS_CONFIGURATION_UNAVAILABLE": "warning",
+    "NUMBER_LICENSE_MISSING": "error",
+    "NUMBER_TYPE_CONFLICT": "error",
+    "VOICE_RULES_DIFFER": "warning",
 }
 LIVE_ONLY = {
     "READ_SCOPED",
@@ -429,6 +504,17 @@ def apply_changes(document: dict[str, Any], result: Plan) -> dict[str, Any]:
         adds = [(a.sku_id, a.disabled_plans) for a in change.add_licenses]
         status, body = tenant.assign_license(change.user_id, adds, [r.sku_id for r in change.remove_licenses])
         assert status == 200, f"{change.user_principal_name}: the plan made a write Graph would refuse: {body}"
+    teams = TeamsDocument(applied)  # after every license: unassignments first, then policies and numbers
+    for change in result.changes:
+        for number in (n for n in change.number_changes if n.action is NumberAction.UNASSIGN):
+            assert teams.unassign_number(number.number, number.number_type)[0] == 202
+    for change in result.changes:
+        for policy in change.policy_changes:
+            policy_id = guid("policy", f"{policy.policy_type}:{policy.policy_name}")
+            assert teams.assign_policy(change.user_id, policy.policy_type, policy.policy_name, policy_id)[0] == 204
+        for number in (n for n in change.number_changes if n.action is NumberAction.ASSIGN):
+            status, body = teams.assign_number(change.user_id, number.number, number.number_type, number.location_id)
+            assert status == 202, f"{change.user_principal_name}: the plan assigned a number Teams would refuse: {body}"
     return applied
 
 

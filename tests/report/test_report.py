@@ -99,6 +99,7 @@ def test_json_follows_the_contract_exactly() -> None:
         "groupChanges",
         "gaps",
         "seats",
+        "numberPools",
         "ruleSummary",
     ]
     assert document["version"] == 2
@@ -119,6 +120,9 @@ def test_json_follows_the_contract_exactly() -> None:
         "usageLocations": 1,
         "destructive": 1,
         "removalsBeyondVoice": 0,
+        "numberAssignments": 0,
+        "numberUnassignments": 0,
+        "policyAssignments": 0,
         "gaps": {"error": 1, "warning": 1, "info": 0},
         "applyWouldRefuse": False,
     }
@@ -155,6 +159,8 @@ def test_json_follows_the_contract_exactly() -> None:
         "destructive": False,
         "phoneNumbers": [],
         "takesServicePlans": False,
+        "numberChanges": [],
+        "policyChanges": [],
     }
     assert document["changes"][1]["destructive"] is True
     assert document["gaps"][0] == {
@@ -252,6 +258,7 @@ def test_empty_plan_says_in_sync() -> None:
         "groupChanges": [],
         "gaps": [],
         "seats": [],
+        "numberPools": [],
         "ruleSummary": [],
     }
 

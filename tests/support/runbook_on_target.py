@@ -29,6 +29,7 @@ from typing import Any
 from tests.support.fakegraph import FakeGraph
 from tests.support.fakestorage import FakeStorage
 from tests.support.loopback import serving
+from tests.support.shipped_demo import demo_fake_document
 from tests.support.tokens import entra_token
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,7 +149,7 @@ def check(python: str, bundle: Path | None) -> list[str]:
         where = run([str(target), "-c", "import teamslicensing; print(teamslicensing.__file__)"], "import", cwd=scratch)
         if not where.stdout.strip().startswith(str(scratch / "py310")):
             raise CheckFailed(f"teamslicensing was imported from {where.stdout.strip()}, not from the bundle")
-        document = json.loads(DEMO_TENANT.read_text(encoding="utf-8"))
+        document = demo_fake_document()
 
         def fake(url: str) -> FakeGraph:
             return FakeGraph(copy.deepcopy(document), base_url=url)

@@ -82,7 +82,18 @@ def test_any_text_as_a_configuration_is_refused_or_planned(
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    part=st.sampled_from(["subscribedSkus", "users", "groups", "numberAssignments", "cloud", "tenantId"]),
+    part=st.sampled_from(
+        [
+            "subscribedSkus",
+            "users",
+            "groups",
+            "numberAssignments",
+            "userConfigurations",
+            "policies",
+            "cloud",
+            "tenantId",
+        ]
+    ),
     index=st.integers(0, 30),
     value=trees,
 )

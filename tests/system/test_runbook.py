@@ -20,6 +20,7 @@ from teamslicensing.app import core
 from tests.conftest import STORAGE_TOKEN
 from tests.support.fakegraph import FakeGraph
 from tests.support.fakestorage import FakeStorage
+from tests.support.shipped_demo import demo_fake_document
 from tests.support.tokens import entra_token
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,10 +62,7 @@ def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture
 def demo_document() -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(
-        (ROOT / "config" / "examples" / "contoso-tenant.json").read_text(encoding="utf-8")
-    )
-    return document
+    return demo_fake_document()
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from teamslicensing.app.writing import (
     watch_lease,
     write_with,
 )
+from teamslicensing.apply.audit import TeamsBefore
 from teamslicensing.apply.executor import execute
 from teamslicensing.apply.journal import read_journal
 from teamslicensing.apply.planbasis import stale_groups, stale_users
@@ -234,9 +235,11 @@ def undo(
         known = {r.user_id for r in recorded} | {r.user_principal_name.lower() for r in recorded}
         unknown = sorted(wanted - known)
         if unknown:
-            raise UsageError(f"{audit_log} records no applied license write for: {', '.join(unknown)}")
+            raise UsageError(f"{audit_log} records no applied write for: {', '.join(unknown)}")
         recorded = [r for r in recorded if r.user_id in wanted or r.user_principal_name.lower() in wanted]
-    tenant = read(source, TenantNeed.users(entry.user_id for entry in recorded))  # only they are restored
+    policies = any(entry.voice is not None and entry.voice.policies for entry in recorded)
+    need = TenantNeed.users((entry.user_id for entry in recorded), user_configurations=policies)
+    tenant = read(source, need)  # only they are restored
     others = {t for t in journal.tenant_ids if t} - {tenant.tenant_id}  # a run whose tenant was unknown differs not
     if others:
         logged = ", ".join(sorted(others))
@@ -268,6 +271,7 @@ def apply(run: PlanRun, options: ApplyOptions) -> ApplyResult:
             mode=run.mode,
             planned=planned,
         )
+        audit.teams = TeamsBefore.of(run.tenant)  # what undo needs of the Teams writes: holders, policies before
         switch = StopSwitch(options.deadline, options.grace)
         watch_lease(run.source, switch)
 

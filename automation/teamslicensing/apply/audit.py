@@ -1,8 +1,10 @@
 """The audit log: JSON Lines, written ahead of every write (README, *Audit log*).
 
 Record types (`"audit": 2` in each): `header` (tool version, tenant, config digest, run id) before anything is sent;
-`intent` per write before its batch is sent (user, request, license state before); `result` per attempt after
-Graph's answer; `verified` when a write without a trustworthy answer was read back; `end` with the run's summary.
+`intent` per write before its batch is sent (user, request, and the state before: licenses, or for a Teams write
+who held the number or which policy was in effect); `result` per attempt after Graph's answer (a number write's
+with the `location` of its operation); `operation` when a number write's operation ended, or was given up on;
+`verified` when a write without a trustworthy answer was read back; `end` with the run's summary.
 Records are flushed and fsynced per batch, so a write the process sent always has its intent on disk, whatever
 happens to the process afterwards. An `OSError` while logging is raised as `AuditError`: the executor then stops
 taking batches.
@@ -15,6 +17,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, TextIO
@@ -22,9 +25,10 @@ from typing import IO, Any, TextIO
 from teamslicensing import __version__
 from teamslicensing.errors import UsageError
 from teamslicensing.graph.requests import group_license_request, reprocess_request, write_request
-from teamslicensing.model.outcome import STATUSES, ApplyResult, Write, WriteAttempt
+from teamslicensing.model.outcome import STATUSES, ApplyResult, OperationState, Write, WriteAttempt, WriteKind
 from teamslicensing.model.plan import GroupChange
-from teamslicensing.model.tenant import TenantUser
+from teamslicensing.model.tenant import TeamsUserConfiguration, Tenant, TenantUser
+from teamslicensing.model.voicejson import number_change_json, policy_change_json
 
 AUDIT_VERSION = 2
 # records copied into a job's output stream (the runbook) carry this prefix, so `undo` can read the output itself
@@ -54,6 +58,40 @@ def license_state(user: TenantUser | None) -> dict[str, Any] | None:
     }
 
 
+@dataclass(frozen=True)
+class TeamsBefore:
+    """The Teams state a plan was made from, for the `before` of Teams writes (what `undo` restores): who held each
+    number of the inventory, and each user's policies in effect."""
+
+    holders: Mapping[str, str | None] = field(default_factory=dict)  # number -> holder's id (None: free)
+    configurations: Mapping[str, TeamsUserConfiguration] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, tenant: Tenant) -> TeamsBefore:
+        holders: dict[str, str | None] = {n.number: None for n in tenant.free_numbers}
+        holders.update({n.number: n.user_id for n in tenant.numbers or ()})
+        return cls(holders, tenant.teams_users or {})
+
+    def state(self, write: Write) -> dict[str, Any]:
+        """A number's holder, or the policy in effect of the write's type (None: the org-wide default)."""
+        if write.number is not None:
+            fallback = write.change.user_id if write.kind is WriteKind.NUMBER_UNASSIGN else None
+            return {
+                "telephoneNumber": write.number.number,
+                "numberType": write.number.number_type,
+                "assignedTo": self.holders.get(write.number.number, fallback),
+            }
+        assert write.policy is not None
+        configuration = self.configurations.get(write.change.user_id)
+        current = configuration.policy(write.policy.policy_type) if configuration is not None else None
+        return {
+            "policyType": write.policy.policy_type,
+            "policyName": current.name if current else None,
+            "policyId": current.policy_id if current else None,
+            "assignmentType": current.assignment_type if current else None,
+        }
+
+
 class AuditLog:
     """One run's records in one file. `open` checks the file can be written before anything is sent."""
 
@@ -61,10 +99,11 @@ class AuditLog:
         self._out = out
         self._before = before
         self.run_id = run_id or str(uuid.uuid4())
-        self._seq: dict[tuple[str, str], int] = {}  # (user id, write kind) -> the intent's sequence number
+        self._seq: dict[tuple[str, ...], int] = {}  # a write's key (user id, kind, what) -> its intent's number
         self._next = 0
 
     mirror: TextIO | None = None  # a second copy of every record, prefixed (a job output that outlives the job)
+    teams: TeamsBefore = TeamsBefore()  # the Teams state before the run (a run writing numbers or policies)
 
     @classmethod
     def open(
@@ -125,18 +164,21 @@ class AuditLog:
         for write in writes:
             change = write.change
             self._next += 1
-            self._seq[(change.user_id, write.kind.value)] = self._next
-            records.append(
-                {
-                    "type": "intent",
-                    "seq": self._next,
-                    "userId": change.user_id,
-                    "userPrincipalName": change.user_principal_name,
-                    "kind": write.kind.value,
-                    "request": _request(write),
-                    "before": license_state(self._before.get(change.user_id)),
-                }
-            )
+            self._seq[write.key] = self._next
+            record = {
+                "type": "intent",
+                "seq": self._next,
+                "userId": change.user_id,
+                "userPrincipalName": change.user_principal_name,
+                "kind": write.kind.value,
+                "request": _request(write),
+            }
+            if write.kind.is_voice:
+                record["teams"] = _teams_change(write)
+                record["before"] = self.teams.state(write)
+            else:
+                record["before"] = license_state(self._before.get(change.user_id))
+            records.append(record)
         self._emit(records)
 
     def results(self, answers: Iterable[tuple[Write, WriteAttempt]]) -> None:
@@ -146,7 +188,7 @@ class AuditLog:
             records.append(
                 {
                     "type": "result",
-                    "seq": self._seq.get((write.change.user_id, write.kind.value)),
+                    "seq": self._seq.get(write.key),
                     "userId": write.change.user_id,
                     "userPrincipalName": write.change.user_principal_name,
                     "kind": write.kind.value,
@@ -157,8 +199,28 @@ class AuditLog:
                     "requestId": attempt.request_id,
                     "error": attempt.error_message,
                     "after": {"assignedLicenses": after} if after is not None else None,
+                    **({"location": attempt.location} if write.kind.is_operation else {}),
                 }
             )
+        if records:
+            self._emit(records)
+
+    def operations(self, ended: Iterable[tuple[Write, str, OperationState]]) -> None:
+        """A number write's operation, as it ended (succeeded, failed) or as it was left (still running at a stop,
+        unreadable): what `undo` believes of the write."""
+        records = [
+            {
+                "type": "operation",
+                "seq": self._seq.get(write.key),
+                "userId": write.change.user_id,
+                "userPrincipalName": write.change.user_principal_name,
+                "kind": write.kind.value,
+                "location": location,
+                "status": state.status,
+                "statusDetail": state.detail,
+            }
+            for write, location, state in ended
+        ]
         if records:
             self._emit(records)
 
@@ -167,7 +229,7 @@ class AuditLog:
             [
                 {
                     "type": "verified",
-                    "seq": self._seq.get((write.change.user_id, write.kind.value)),
+                    "seq": self._seq.get(write.key),
                     "userId": write.change.user_id,
                     "userPrincipalName": write.change.user_principal_name,
                     "kind": write.kind.value,
@@ -277,6 +339,14 @@ class AuditLog:
             raise AuditError(f"cannot write the audit log: {exc.strerror or exc}") from exc
         except ValueError as exc:  # the file was closed under us
             raise AuditError(f"cannot write the audit log: {exc}") from exc
+
+
+def _teams_change(write: Write) -> dict[str, Any]:
+    """The number or policy change a Teams write makes, as the JSON plan writes it (what `undo` reads back)."""
+    if write.number is not None:
+        return number_change_json(write.number)
+    assert write.policy is not None
+    return policy_change_json(write.policy)
 
 
 def _request(write: Write) -> dict[str, Any]:

@@ -1,10 +1,12 @@
 """The executor: turn planned changes into writes, in a safe order, and account for every user.
 
-Order per run: (1) assignLicense for users who only lose licenses, which frees seats first; (2) usage-location
-PATCHes; (3) assignLicense for users who gain licenses, carrying their removals too (a calling-plan swap must be
-one call). Each user gets at most one license write. A user whose write fails does not stop the others; one whose
-usage location could not be set gets no license write (an unanswered PATCH is read back first, not guessed). Writes
-without a trustworthy answer are read back, and sent again if they did not happen, by `readback`.
+Order per run: (0) the phone numbers changes take away are freed (`voice`); (1) assignLicense for users who only
+lose licenses, which frees seats first; (2) usage-location PATCHes; (3) assignLicense for users who gain licenses,
+carrying their removals too (a calling-plan swap must be one call); (4) Teams policies, then the numbers given
+(`voice`). Each user gets at most one license write. A user whose write fails does not stop the others; one whose
+number could not be freed, or whose usage location could not be set, gets no license write (an unanswered PATCH is
+read back first, not guessed), and one whose license write failed no Teams write. Writes without a trustworthy
+answer are read back, and sent again if they did not happen, by `readback`.
 
 Writes go to a `WriteBackend` (Graph's $batch, or a snapshot file) in groups of its batch size, a few groups in
 flight. Before a group is sent its `intent` records are on disk; after each answer its `result` records are.
@@ -27,6 +29,7 @@ from teamslicensing.apply.groups import wait_for_groups, write_groups
 from teamslicensing.apply.readback import fail, needs_read_back, verify
 from teamslicensing.apply.run import Progress, WriteBackend, WriteRun
 from teamslicensing.apply.stop import StopSwitch, bounded, watch_waiting
+from teamslicensing.apply.voice import TeamsWrites, teams_writes
 from teamslicensing.errors import AuthenticationError, GraphError, RetryableError
 from teamslicensing.graph.requests import write_request
 from teamslicensing.model.outcome import (
@@ -64,18 +67,7 @@ async def execute(
     started = time.monotonic()
     run = WriteRun(backend, audit, switch or StopSwitch(), before, progress, _count_writes(changes))
     watch_waiting(run.switch, backend)
-    sent: set[str] = set()  # users with at least one write sent
-    phases = (
-        ([c for c in changes if c.remove_licenses and not c.add_licenses], WriteKind.LICENSES),
-        ([c for c in changes if c.set_usage_location], WriteKind.USAGE_LOCATION),
-    )
-    for phase_changes, kind in phases:
-        sent |= await _phase(run, [Write(kind, c) for c in phase_changes])
-    adding = [c for c in changes if c.add_licenses]
-    for change in adding:
-        if change.user_id in run.results:  # its usage location failed: Graph would refuse the licenses anyway
-            run.note(1)
-    sent |= await _phase(run, [Write(WriteKind.LICENSES, c) for c in adding if c.user_id not in run.results])
+    sent = await _user_writes(run, changes)
     written = await write_groups(groups, backend, audit, run.switch) if groups else ()
     processing: tuple[str, ...] | None = None
     accepted = [r.user_id for r in written if r.status == APPLIED]
@@ -104,6 +96,25 @@ async def execute(
     return result
 
 
+async def _user_writes(run: WriteRun, changes: Sequence[UserChange]) -> set[str]:
+    """Every user's writes, in the order the module docstring gives. Returns the users with a write sent."""
+    sent: set[str] = set()
+    teams = TeamsWrites.of(run, changes)
+    await teams.free_numbers()
+    phases = (
+        ([c for c in changes if c.remove_licenses and not c.add_licenses], WriteKind.LICENSES),
+        ([c for c in changes if c.set_usage_location], WriteKind.USAGE_LOCATION),
+        ([c for c in changes if c.add_licenses], WriteKind.LICENSES),
+    )
+    for phase_changes, kind in phases:
+        for change in phase_changes:
+            if change.user_id in run.results:  # a number not freed, a usage location not set: Graph would refuse
+                run.note(1)
+        sent |= await _phase(run, [Write(kind, c) for c in phase_changes if c.user_id not in run.results])
+    await teams.write_rest()
+    return sent | run.voice_sent
+
+
 def _user_results(
     run: WriteRun, changes: Sequence[UserChange], sent: set[str], settled: Sequence[UserResult]
 ) -> tuple[tuple[UserResult, ...], int]:
@@ -122,14 +133,16 @@ def _user_results(
 
 
 def _count_writes(changes: Sequence[UserChange]) -> int:
-    return sum(1 for c in changes if c.set_usage_location) + sum(1 for c in changes if c.changes_licenses)
+    licenses = sum(1 for c in changes if c.set_usage_location) + sum(1 for c in changes if c.changes_licenses)
+    return licenses + sum(teams_writes(c) for c in changes)
 
 
 def _all_written(run: WriteRun, change: UserChange) -> bool:
     kinds = [WriteKind.USAGE_LOCATION] if change.set_usage_location else []
     if change.changes_licenses:
         kinds.append(WriteKind.LICENSES)
-    return all((change.user_id, kind) in run.final and run.final[(change.user_id, kind)].ok for kind in kinds)
+    written = all((change.user_id, kind) in run.final and run.final[(change.user_id, kind)].ok for kind in kinds)
+    return written and run.voice_left.get(change.user_id, 0) == 0
 
 
 async def _phase(run: WriteRun, writes: list[Write]) -> set[str]:

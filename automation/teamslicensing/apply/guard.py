@@ -30,6 +30,7 @@ def check_applicable(plan: Plan, override: str, removals_override: str = "--max-
             )
         raise ApplyRefusedError(
             f"refusing to apply: the plan takes service plans away from {planned:,} user{'' if planned == 1 else 's'}"
-            f", more than the limit of {limit:,} (policy.maxRemovals or {removals_override}); check that the groups "
-            "and filters read as expected, then raise the limit; nothing was written"
+            f", more than the limit of {limit:,} (policy.maxRemovals or {removals_override}; a phone number a change "
+            "unassigns counts too); check that the groups and filters read as expected, then raise the limit; nothing "
+            "was written"
         )

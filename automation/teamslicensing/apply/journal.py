@@ -1,4 +1,5 @@
-"""Read an audit log back (`undo`): per user, the direct licenses before the run and after its applied writes.
+"""Read an audit log back (`undo`): per user, the direct licenses before the run and after its applied writes, and
+what its Teams writes did (`journalteams`).
 
 Reads both record schemas: version 2 (`"audit": 2`: intent, result, verified records) and version 1 (one record
 per attempt with `before` and `status`). A line cut short by a crash or a full disk (the last one, or one
@@ -8,6 +9,7 @@ naming `FILE:LINE`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from teamslicensing.apply.audit import MIRROR_PREFIX
+from teamslicensing.apply.journalteams import TEAMS_KINDS, TeamsJournal
 from teamslicensing.errors import UsageError
 from teamslicensing.model.outcome import RecordedUser
 
@@ -79,11 +82,13 @@ class _Written:
 
 
 def read_journal(path: str | Path) -> Journal:
-    """Every user with a license write the log shows applied, or sent and never answered, in first-seen order.
+    """Every user with a write the log shows applied, or sent and never answered, in first-seen order (users with
+    Teams writes only after those with license writes).
 
     A user's `before` is the state before the first such write (a write refused before it is not the tool's doing);
     `after` applies the writes confirmed; `possible_after` also those never answered (None when there are none)."""
     writes: list[_Written] = []
+    teams = TeamsJournal()
     intents: dict[tuple[str, int], _Written] = {}  # (run id, seq) -> the write its intent record announced
     tenants: set[str | None] = set()
     shared = _Shared()
@@ -109,6 +114,9 @@ def read_journal(path: str | Path) -> Journal:
                     )
                 )
             continue
+        if record.get("kind") in TEAMS_KINDS:
+            teams.take(record, user_id, _status(record, "seq"))
+            continue
         if record.get("kind") != "licenses":
             continue
         key = (str(record.get("runId")), _status(record, "seq"))
@@ -122,7 +130,16 @@ def read_journal(path: str | Path) -> Journal:
             intents[key].outcome = _outcome(record)
             if intents[key].outcome == "done":  # settled for good: no later record changes it
                 del intents[key]
-    return Journal(_recorded(writes, shared), frozenset(tenants or {None}))
+    return Journal(_with_teams(_recorded(writes, shared), teams), frozenset(tenants or {None}))
+
+
+def _with_teams(recorded: list[RecordedUser], teams: TeamsJournal) -> list[RecordedUser]:
+    voice = teams.recorded()
+    users = [dataclasses.replace(r, voice=voice.pop(r.user_id)[1]) if r.user_id in voice else r for r in recorded]
+    empty: Direct = MappingProxyType({})
+    for user_id, (upn, done) in voice.items():
+        users.append(RecordedUser(user_id, upn, empty, empty, voice=done, wrote_licenses=False))
+    return users
 
 
 def _outcome(record: dict[str, Any]) -> str:

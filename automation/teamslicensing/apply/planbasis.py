@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from teamslicensing.apply.teamsbasis import LABELS, teams_basis, teams_done
 from teamslicensing.model.outcome import IN_SYNC, STALE, UserResult
 from teamslicensing.model.plan import GroupChange, UserChange
 from teamslicensing.model.tenant import Tenant, TenantGroup, TenantUser
@@ -22,12 +23,19 @@ _LABELS = {
     "usageLocation": "usage location",
     "groups": "group memberships",
     "phoneNumbers": "phone numbers",
+    **LABELS,
 }
 
 
-def user_basis(user: TenantUser, tenant: Tenant, groups: Mapping[str, list[str]] | None = None) -> dict[str, Any]:
-    """What a change for `user` rested on, in the saved plan's encoding: everything the planner read of them.
-    `groups`: the tenant's group ids by member (`groups_by_member`), when many users are asked about."""
+def user_basis(
+    user: TenantUser,
+    tenant: Tenant,
+    groups: Mapping[str, list[str]] | None = None,
+    change: UserChange | None = None,
+) -> dict[str, Any]:
+    """What a change for `user` rested on, in the saved plan's encoding: everything the planner read of them, and
+    what the change's numbers and policies rest on (`teamsbasis`). `groups`: the tenant's group ids by member
+    (`groups_by_member`), when many users are asked about."""
     numbers = tenant.numbers_by_user.get(user.id, ()) if tenant.numbers is not None else None
     licenses = [
         {
@@ -47,6 +55,7 @@ def user_basis(user: TenantUser, tenant: Tenant, groups: Mapping[str, list[str]]
             groups.get(user.id, []) if groups is not None else (g.id for g in tenant.groups if user.id in g.members)
         ),
         "phoneNumbers": None if numbers is None else sorted(str(n) for n in numbers),
+        **teams_basis(change, tenant),
     }
 
 
@@ -95,14 +104,14 @@ def stale_users(
     for change in changes:
         user = users.get(change.user_id)
         text = basis.get(change.user_id)
-        if user is not None and text is not None and compact(user_basis(user, tenant, groups)) == text:
+        if user is not None and text is not None and compact(user_basis(user, tenant, groups, change)) == text:
             fresh.append(change)  # the common case, without parsing the record
             continue
         recorded = json.loads(text) if text is not None else None
-        why = _difference(recorded, user, tenant)
+        why = _difference(recorded, user, tenant, change)
         if why is None:
             fresh.append(change)
-        elif user is not None and recorded is not None and _already_done(recorded, change, user):
+        elif user is not None and recorded is not None and _already_done(recorded, change, user, tenant):
             # this plan's own change, made by an earlier run of it (a wave, a re-run job): done, not stale
             stale.append(
                 UserResult(change.user_id, change.user_principal_name, IN_SYNC, "already in the planned state")
@@ -121,7 +130,7 @@ def groups_by_member(tenant: Tenant) -> dict[str, list[str]]:
     return by_member
 
 
-def _already_done(recorded: Mapping[str, Any], change: UserChange, user: TenantUser) -> bool:
+def _already_done(recorded: Mapping[str, Any], change: UserChange, user: TenantUser, tenant: Tenant) -> bool:
     direct = change.applied_to(
         {
             str(lic["skuId"]).lower(): frozenset(map(str, lic.get("disabledPlans") or []))
@@ -130,20 +139,23 @@ def _already_done(recorded: Mapping[str, Any], change: UserChange, user: TenantU
         }
     )
     location = change.set_usage_location or recorded.get("usageLocation")
-    return user.direct_licenses() == direct and (user.usage_location or None) == (location or None)
+    licensed = user.direct_licenses() == direct and (user.usage_location or None) == (location or None)
+    return licensed and teams_done(change, tenant)
 
 
-def _difference(recorded: Mapping[str, Any] | None, user: TenantUser | None, tenant: Tenant) -> str | None:
+def _difference(
+    recorded: Mapping[str, Any] | None, user: TenantUser | None, tenant: Tenant, change: UserChange
+) -> str | None:
     if user is None:
         return "the user no longer exists"
     if recorded is None:
         return "the plan file has no record of this user's state"
-    now = user_basis(user, tenant)
+    now = user_basis(user, tenant, change=change)
     changed = [
         label
         for key, label in _LABELS.items()
         if not (key == "phoneNumbers" and (recorded.get(key) is None or now[key] is None))
-        and _normal(recorded.get(key)) != _normal(now[key])
+        and _normal(recorded.get(key)) != _normal(now.get(key))
     ]
     if not changed:
         return None

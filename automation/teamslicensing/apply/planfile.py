@@ -83,6 +83,7 @@ def basis_read(saved: SavedPlan) -> TenantNeed:
         group_names=tuple(group_id for group_id, _ in saved.groups) + licensed,
         attributes=saved.attributes,
         licensed=licensed,
+        user_configurations=any(change.policy_changes for change in saved.plan.changes),
     )
 
 
@@ -150,7 +151,7 @@ def _records(header: dict[str, Any], plan: Plan, tenant: Tenant) -> Iterator[dic
     members = groups_by_member(tenant)
     for change in plan.changes:
         user = users.get(change.user_id)
-        yield {"change": change_json(change), "basis": user_basis(user, tenant, members) if user else None}
+        yield {"change": change_json(change), "basis": user_basis(user, tenant, members, change) if user else None}
     groups = {group.id: group for group in tenant.groups}
     for group_change in plan.group_changes:
         group = groups.get(group_change.group_id)

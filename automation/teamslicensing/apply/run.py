@@ -9,9 +9,9 @@ from typing import Any, Protocol
 
 from teamslicensing.apply.audit import AuditError, AuditLog
 from teamslicensing.apply.stop import StopSwitch
-from teamslicensing.model.outcome import StopReason, UserResult, Write, WriteAttempt, WriteKind
+from teamslicensing.model.outcome import OperationState, StopReason, UserResult, Write, WriteAttempt, WriteKind
 from teamslicensing.model.plan import GroupChange
-from teamslicensing.model.tenant import TenantUser
+from teamslicensing.model.tenant import PolicyLookup, TenantUser
 
 Progress = Callable[[int, int], None]  # (writes settled, writes planned)
 Answers = Callable[[list[tuple[Write, WriteAttempt]]], None]  # every round of answers, as they come
@@ -48,6 +48,20 @@ class WriteBackend(Protocol):
         """Each group's licenseProcessingState now (None when it cannot be read)."""
         ...
 
+    async def policy_ids(self, wanted: Sequence[tuple[str, str]]) -> Mapping[tuple[str, str], PolicyLookup]:
+        """getPolicyId for each (policy type, name), once each: the answers by `policy_key`. Raises GraphError
+        when Graph refuses (a missing permission) or answers what cannot be read."""
+        ...
+
+    async def operations(self, locations: Sequence[str], keep_trying: Callable[[], bool]) -> list[OperationState]:
+        """Each number operation (by the `Location` its write was answered with) as it is now, in order."""
+        ...
+
+    async def teams_features(self, user_ids: Sequence[str]) -> dict[str, frozenset[str]]:
+        """The Teams features each user has now (their configuration's featureTypes, lower case), by lower-case
+        id; a user whose configuration could not be read is absent."""
+        ...
+
 
 @dataclass
 class WriteRun:
@@ -65,6 +79,8 @@ class WriteRun:
     answered: dict[tuple[str, WriteKind], WriteAttempt] = field(default_factory=dict)  # last answer per write
     at_graph: set[tuple[str, WriteKind]] = field(default_factory=set)  # sent, and its answer not yet in
     abandoned: set[tuple[str, WriteKind]] = field(default_factory=set)  # cut off at a stop while at Graph
+    voice_sent: set[str] = field(default_factory=set)  # users with a Teams write sent
+    voice_left: dict[str, int] = field(default_factory=dict)  # user -> their Teams writes not yet confirmed
 
     def note(self, count: int) -> None:
         self.done += count

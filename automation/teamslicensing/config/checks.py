@@ -34,7 +34,8 @@ def validation_problems(document: YamlDocument, exc: ValidationError) -> Iterato
             key_loc = loc[:-1]
             key = str(key_loc[-1])
             choices = _literal_choices(error)
-            detail = f"unknown key '{key}'" + suggest(key, choices) if choices else f"key '{key}': {error['msg']}"
+            message = error["msg"].removeprefix("Value error, ")
+            detail = f"unknown key '{key}'" + suggest(key, choices) if choices else f"key '{key}': {message}"
             yield document.problem(key_loc, f"{_dotted(key_loc[:-1])}{detail}", key=True)
         else:
             loc = tuple(part for part in loc if not _is_union_branch(part))

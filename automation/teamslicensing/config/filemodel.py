@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 from pydantic.alias_generators import to_camel
 
+from teamslicensing.config.voicemodel import NumbersSection, PhoneNumberRule, Policies
 from teamslicensing.model.capability import is_guid
 from teamslicensing.model.desired import (
     DEFAULT_MAX_CHANGES,
@@ -151,6 +152,11 @@ class Policy(_Model):
         description="With prune: remove a directly assigned stand-alone voice license whose every plan other "
         "licenses already give (never one whose removal loses a plan).",
     )
+    unassign_numbers: bool = Field(
+        False,
+        description="With prune and allowNumberLoss: unassign the number of a user whose license this plan removes "
+        "before the license goes, so the number returns to the inventory (never for a protected user).",
+    )
     acknowledge: list[AcknowledgementEntry] = Field(
         default_factory=list,
         description="Known exceptions: matching gaps are reported as info until the date; nothing is unblocked.",
@@ -196,6 +202,14 @@ class Rule(_Model):
     voice_routing: VoiceRouting = Field(
         "callingPlan",
         description="How these users reach the PSTN; Direct Routing and Operator Connect need no Calling Plan.",
+    )
+    phone_number: PhoneNumberRule | None = Field(
+        None, description="Give each selected user without a primary number of this type one from the inventory."
+    )
+    policies: Policies = Field(
+        default_factory=dict,
+        description="Teams policies to assign directly: policy type -> policy name (e.g. TeamsCallingPolicy: "
+        "AllowCalling); never unassigned by prune.",
     )
 
 
@@ -320,6 +334,9 @@ class DesiredStateFile(_Model):
         description="Group-based licensing: groups whose license assignments this file manages (a group not "
         "listed is never touched).",
     )
+    numbers: NumbersSection | None = Field(
+        None, description="Exact numbers for named users; a row wins over a rule's phoneNumber."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -330,7 +347,16 @@ class DesiredStateFile(_Model):
         return data
 
 
-_OPTIONAL_SECTIONS = ("defaults", "policy", "licenses", "availability", "rules", "groupLicenses", "includedMinutes")
+_OPTIONAL_SECTIONS = (
+    "defaults",
+    "policy",
+    "licenses",
+    "availability",
+    "rules",
+    "groupLicenses",
+    "includedMinutes",
+    "numbers",
+)
 
 
 def json_schema() -> dict[str, Any]:

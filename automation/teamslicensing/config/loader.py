@@ -8,7 +8,7 @@ Then the file model is resolved against the catalogue into the planner's `model.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -23,6 +23,8 @@ from teamslicensing.config.filemodel import (
     Selector,
     minutes_overrides,
 )
+from teamslicensing.config.numbers import numbers_problems, read_numbers_csv
+from teamslicensing.config.voicemodel import NumberRow, PhoneNumberRule
 from teamslicensing.config.yamlsource import YamlReadError, read_yaml_file
 from teamslicensing.errors import ConfigError, Problem
 from teamslicensing.model.capability import Capability, is_guid
@@ -33,7 +35,9 @@ from teamslicensing.model.desired import (
     DesiredPolicy,
     DesiredRule,
     DesiredState,
+    ExactNumber,
     LicenseRef,
+    NumberWant,
     UserSelector,
 )
 from teamslicensing.reference.catalog import Catalog, load_catalog
@@ -55,9 +59,14 @@ def load_desired_state(path: str | Path, catalog: Catalog | None = None) -> Desi
     except ValidationError as exc:
         problems.extend(validation_problems(document, exc))
     problems.extend(meaning_problems(document, catalog))
+    problems.extend(numbers_problems(document))
+    file_rows: list[NumberRow] = []
+    if model is not None and model.numbers is not None and model.numbers.file is not None:
+        file_rows, csv_problems = read_numbers_csv(Path(document.path).parent / model.numbers.file)
+        problems.extend(csv_problems)
     if problems or model is None:
         raise ConfigError(problems)
-    return _desired_state(document.path, model, catalog)
+    return _desired_state(document.path, model, catalog, file_rows)
 
 
 # ---- building the planner's view ---------------------------------------------------------------------------------
@@ -88,8 +97,11 @@ class _LicenseRefs:
         return tuple(dict.fromkeys(self(name) for name in names))
 
 
-def _desired_state(source: str, model: DesiredStateFile, catalog: Catalog) -> DesiredState:
+def _desired_state(
+    source: str, model: DesiredStateFile, catalog: Catalog, file_rows: Sequence[NumberRow] = ()
+) -> DesiredState:
     refs = _LicenseRefs(model.licenses, catalog)
+    rows = [*file_rows, *(model.numbers.rows if model.numbers is not None else ())]
     return DesiredState(
         source=source,
         default_usage_location=model.defaults.usage_location,
@@ -100,6 +112,10 @@ def _desired_state(source: str, model: DesiredStateFile, catalog: Catalog) -> De
         tenant_id=model.tenant_id,
         group_licenses=tuple(_group_license(entry, refs) for entry in model.group_licenses),
         included_minutes=tuple(override for entry in model.included_minutes for override in minutes_overrides(entry)),
+        numbers=tuple(
+            ExactNumber(row.user_principal_name.strip().lower(), row.telephone_number, row.number_type, row.location_id)
+            for row in rows
+        ),
     )
 
 
@@ -113,7 +129,15 @@ def _rule(rule: Rule, refs: _LicenseRefs) -> DesiredRule:
         usage_location=rule.usage_location,
         usage_location_from=rule.usage_location_from,
         voice_routing=rule.voice_routing,
+        phone_number=_number_want(rule.phone_number),
+        policies=tuple(rule.policies.items()),
     )
+
+
+def _number_want(rule: PhoneNumberRule | None) -> NumberWant | None:
+    if rule is None:
+        return None
+    return NumberWant(rule.type, rule.city.strip() if rule.city else None, rule.location_id)
 
 
 def _group_license(entry: GroupLicense, refs: _LicenseRefs) -> DesiredGroupLicense:
@@ -152,6 +176,7 @@ def _policy(policy: Policy, refs: _LicenseRefs) -> DesiredPolicy:
             for entry in policy.acknowledge
         ),
         remove_redundant=policy.remove_redundant,
+        unassign_numbers=policy.unassign_numbers,
     )
 
 

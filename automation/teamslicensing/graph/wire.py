@@ -48,8 +48,8 @@ class BatchResponse:
         return f"{message} ({self.note})" if self.note else message
 
 
-def origin(url: str) -> str:
-    parts = httpx.URL(url)
+def origin(url: str | httpx.URL) -> str:
+    parts = url if isinstance(url, httpx.URL) else httpx.URL(url)
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{parts.host}{port}".lower()
 

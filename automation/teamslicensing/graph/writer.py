@@ -3,15 +3,24 @@ whose writes got no trustworthy answer, as one `$batch` of GETs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import httpx
+
+from teamslicensing.errors import GraphError
 from teamslicensing.graph.client import BATCH_LIMIT, DEFAULT_CONCURRENCY, Graph
+from teamslicensing.graph.connection import cloud_of
 from teamslicensing.graph.requests import group_license_request, reprocess_request, write_request
-from teamslicensing.graph.wire import BatchRequest, BatchResponse
-from teamslicensing.model.outcome import Write, WriteAttempt
+from teamslicensing.graph.wire import BatchRequest, BatchResponse, origin
+from teamslicensing.model.outcome import UNREADABLE, OperationState, Write, WriteAttempt
 from teamslicensing.model.plan import GroupChange
+from teamslicensing.model.tenant import PolicyLookup
 from teamslicensing.reference.permissions import refusal_hint
+from teamslicensing.tenant.teamsread import CONFIGURATIONS_URL as CONFIGURATION
+from teamslicensing.tenant.teamsread import read_policy_lookups
 
 READ_BACK_SELECT = (
     "id,userPrincipalName,displayName,accountEnabled,usageLocation,assignedLicenses,licenseAssignmentStates"
@@ -76,6 +85,43 @@ class GraphWriter:
             states[group_id] = processing.get("state") if isinstance(processing, dict) else None
         return states
 
+    async def policy_ids(self, wanted: Sequence[tuple[str, str]]) -> Mapping[tuple[str, str], PolicyLookup]:
+        lookups, why = await read_policy_lookups(self.graph, cloud_of(self.graph.connection.graph_url), wanted)
+        if lookups is None:
+            raise GraphError(0, "PolicyLookupFailed", why or "getPolicyId could not be read")
+        return lookups
+
+    async def operations(self, locations: Sequence[str], keep_trying: Callable[[], bool]) -> list[OperationState]:
+        """GET each operation where its 202 said, 20 to a `$batch`: only a URL under the Graph endpoint in use is
+        followed (its path relative to the version root, as $batch items take it); any other is UNREADABLE."""
+        states: list[OperationState | None] = [None] * len(locations)
+        relative: list[tuple[int, str]] = []
+        for index, location in enumerate(locations):
+            path = _under(location, self.graph.connection.graph_url)
+            if path is None:
+                states[index] = OperationState(UNREADABLE, f"Graph pointed the operation at {location}: not followed")
+            else:
+                relative.append((index, path))
+
+        async def look(chunk: list[tuple[int, str]]) -> None:
+            requests = [BatchRequest(str(n), "GET", path) for n, (_, path) in enumerate(chunk)]
+            answers = await self.graph.batch(requests, None, keep_trying)
+            for (index, _), request, answer in zip(chunk, requests, answers, strict=True):
+                states[index] = _operation_state(request, answer)
+
+        # every chunk at once: the Graph client's slots bound how many $batch requests are in flight
+        chunks = [relative[start : start + BATCH_LIMIT] for start in range(0, len(relative), BATCH_LIMIT)]
+        await asyncio.gather(*(look(chunk) for chunk in chunks))
+        return [state or OperationState(UNREADABLE, "not read") for state in states]
+
+    async def teams_features(self, user_ids: Sequence[str]) -> dict[str, frozenset[str]]:
+        found: dict[str, frozenset[str]] = {}
+        async for user_id, answer in self.graph.gets(list(user_ids), f"{CONFIGURATION}/{{}}?$select=id,featureTypes"):
+            features = answer.body.get("featureTypes") if answer.ok and isinstance(answer.body, dict) else None
+            if isinstance(features, list):
+                found[user_id.lower()] = frozenset(str(feature).lower() for feature in features)
+        return found
+
     async def read_users(self, user_ids: Sequence[str]) -> dict[str, Any]:
         found: dict[str, Any] = {}
         async for user_id, answer in self.graph.gets(user_ids, f"/users/{{}}?$select={READ_BACK_SELECT}"):
@@ -99,6 +145,36 @@ def _explained(request: BatchRequest, response: BatchResponse) -> str:
     return f"{response.error_message.rstrip('.')}. {refusal_hint(request.method, request.url)}"
 
 
+def _under(location: str, graph_url: str) -> str | None:
+    """`location`'s path and query relative to the Graph version root in use, or None when it points elsewhere
+    (another origin, or outside the version root): an operation is followed only where the token may go."""
+    try:
+        url = httpx.URL(location)  # parsed once: a run follows thousands of operations
+        home, root = _home(graph_url)
+        if origin(url) != home:
+            return None
+        path = url.raw_path.decode("ascii")
+    except (httpx.InvalidURL, UnicodeDecodeError, ValueError):
+        return None
+    if not path.startswith(root + "/"):
+        return None
+    return path[len(root) :]
+
+
+def _operation_state(request: BatchRequest, answer: BatchResponse) -> OperationState:
+    """A telephoneNumberLongRunningOperation as answered: its status and its number's statusDetail; a refusal or
+    a 404 makes it UNREADABLE; no usable answer (a 5xx, a stop before it was sent) leaves it to the next poll."""
+    body = answer.body if isinstance(answer.body, dict) else {}
+    if answer.ok and isinstance(body.get("status"), str):
+        numbers = body.get("numbers")
+        listed = numbers if isinstance(numbers, list) else []
+        details = [n.get("statusDetail") for n in listed if isinstance(n, dict) and n.get("statusDetail")]
+        return OperationState(str(body["status"]), "; ".join(map(str, details)) or None)
+    if answer.trusted and 400 <= answer.status < 500 and answer.status != 429:
+        return OperationState(UNREADABLE, f"HTTP {answer.status}: {_explained(request, answer)}")
+    return OperationState("notRead", answer.error_message if answer.attempts else "not sent: the run is stopping")
+
+
 def _attempt(request: BatchRequest, response: BatchResponse) -> WriteAttempt:
     body = response.body
     licenses = body.get("assignedLicenses") if isinstance(body, dict) else None
@@ -112,4 +188,11 @@ def _attempt(request: BatchRequest, response: BatchResponse) -> WriteAttempt:
         attempt=response.attempts,
         assigned_licenses=licenses if isinstance(licenses, list) else None,
         trustworthy=response.trusted,
+        location=response.headers.get("location") if response.status == 202 else None,
     )
+
+
+@functools.lru_cache(maxsize=4)
+def _home(graph_url: str) -> tuple[str, str]:
+    """The Graph endpoint's origin and version root path."""
+    return origin(graph_url), httpx.URL(graph_url).raw_path.decode("ascii").split("?")[0].rstrip("/")

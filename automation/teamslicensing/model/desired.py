@@ -60,6 +60,25 @@ class UserSelector:
 
 
 @dataclass(frozen=True)
+class NumberWant:
+    """A rule's phoneNumber: one free number of this type from the inventory, in the user's usage location."""
+
+    number_type: str  # callingPlan, directRouting or operatorConnect (Graph's numberType)
+    city: str | None = None  # only numbers of this city, as the inventory spells it
+    location_id: str | None = None  # the emergency location given with assignNumber
+
+
+@dataclass(frozen=True)
+class ExactNumber:
+    """A `numbers` row: this user is to hold this number (a row wins over a rule's phoneNumber)."""
+
+    user: str  # lowercase UPN or object id, as written
+    number: str  # E.164, as the inventory spells it
+    number_type: str
+    location_id: str | None = None
+
+
+@dataclass(frozen=True)
 class DesiredRule:
     name: str
     select: UserSelector
@@ -69,6 +88,8 @@ class DesiredRule:
     usage_location: str | None
     voice_routing: VoiceRouting
     usage_location_from: str | None = None  # a user attribute naming the country (code or English name)
+    phone_number: NumberWant | None = None
+    policies: tuple[tuple[str, str], ...] = ()  # (policy type, policy name), in the file's order
 
 
 @dataclass(frozen=True)
@@ -110,6 +131,7 @@ class DesiredPolicy:
     funding: Funding = "credits"  # how pay-per-minute calls are paid: Credits, or NCE overage (no Credits at all)
     read: ReadMode = "auto"  # which users a live read fetches (snapshots hold every user anyway)
     acknowledge: tuple[Acknowledgement, ...] = ()
+    unassign_numbers: bool = False  # with prune and allowNumberLoss: free a leaver's number before the license goes
 
 
 @dataclass(frozen=True)
@@ -143,6 +165,16 @@ class DesiredState:
     tenant_id: str | None = None  # lowercase GUID: the only tenant this configuration may run against
     group_licenses: tuple[DesiredGroupLicense, ...] = ()
     included_minutes: tuple[MinutesOverride, ...] = ()  # corrections to the shipped minutes table
+    numbers: tuple[ExactNumber, ...] = ()  # exact numbers for named users
+
+    @property
+    def manages_numbers(self) -> bool:
+        """Whether the file declares numbers (a rule's phoneNumber, `numbers` rows, or policy.unassignNumbers)."""
+        return bool(self.numbers) or self.policy.unassign_numbers or any(r.phone_number for r in self.rules)
+
+    @property
+    def manages_policies(self) -> bool:
+        return any(rule.policies for rule in self.rules)
 
     @property
     def usage_location_attributes(self) -> tuple[str, ...]:
@@ -179,8 +211,9 @@ class DesiredState:
 
     @property
     def named_users(self) -> tuple[str, ...]:
-        """Users the file names (rules' select lists and policy.protectedUsers): lowercase UPNs or ids, sorted."""
-        named = {name for rule in self.rules for name in rule.select.users}
+        """Users the file names (rules' select lists, policy.protectedUsers, `numbers` rows): lowercase UPNs or ids,
+        sorted."""
+        named = {name for rule in self.rules for name in rule.select.users} | {row.user for row in self.numbers}
         return tuple(sorted(named | self.policy.protected_users))
 
     @property

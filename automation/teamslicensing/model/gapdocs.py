@@ -7,19 +7,11 @@ keeps it complete: every `GapCode` has an entry, and every severity the package 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from teamslicensing.model.gapdoc import GapDoc
+from teamslicensing.model.numbergapdocs import NUMBER_GAP_DOCS
 from teamslicensing.model.plan import GapCode, Severity
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
-
-
-@dataclass(frozen=True, slots=True)
-class GapDoc:
-    severities: tuple[Severity, ...]  # every severity the code is raised with, most severe first
-    meaning: str  # when it is raised
-    fix: str  # what the admin does about it
-    usage: bool = False  # raised by `usage` (and `plan --usage`), not by a plan alone
 
 
 GAP_DOCS: dict[GapCode, GapDoc] = {
@@ -192,10 +184,11 @@ GAP_DOCS: dict[GapCode, GapDoc] = {
         "Check the country's current availability; correct the table under `availability` if it is wrong.",
     ),
     GapCode.NUMBER_INVENTORY_UNAVAILABLE: GapDoc(
-        (INFO,),
+        (ERROR, INFO),
         "The Teams number inventory could not be read (no `TeamsTelephoneNumber.Read.All`, a national cloud, a "
         "page not of the shape Microsoft documents) or lists no number while users hold Calling Plans: number "
-        "protection falls back to the license-based guess.",
+        "protection falls back to the license-based guess (info). An error when the configuration declares "
+        "numbers: none is assigned or unassigned.",
         "Grant `TeamsTelephoneNumber.Read.All` (`grant-permissions.sh --mode inventory`), in the global cloud.",
     ),
     GapCode.USER_NOT_FOUND: GapDoc(
@@ -318,6 +311,9 @@ GAP_DOCS: dict[GapCode, GapDoc] = {
         "If the group is empty on purpose, list it in `policy.emptyGroupsAllowed`; otherwise run again later.",
     ),
 }
+
+
+GAP_DOCS.update(NUMBER_GAP_DOCS)
 
 
 def documented(code: GapCode) -> GapDoc:

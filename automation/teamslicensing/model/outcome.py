@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from teamslicensing.model.plan import UserChange
+from teamslicensing.model.voicechange import NumberChange, PolicyChange
 
 # A UserResult's status (JSON contract: docs/reference/json-contracts.md, *The apply result*)
 APPLIED = "applied"  # written, and Graph (or a read-back) confirms it
@@ -23,6 +24,21 @@ NOT_ATTEMPTED = "notAttempted"  # a result entry only: the run stopped before th
 class WriteKind(str, enum.Enum):
     LICENSES = "licenses"  # one assignLicense with the user's adds and removals together
     USAGE_LOCATION = "usageLocation"  # one PATCH of the user's usage location
+    POLICY_ASSIGN = "policyAssign"  # one userAssignments/assign: one policy type for one user
+    POLICY_UNASSIGN = "policyUnassign"  # one userAssignments/unassign (undo: the user had no direct policy)
+    NUMBER_UNASSIGN = "numberUnassign"  # one unassignNumber, followed to the end of its operation
+    NUMBER_ASSIGN = "numberAssign"  # one assignNumber, followed to the end of its operation
+    NUMBER_UPDATE = "numberUpdate"  # one updateNumber (the number's emergency location)
+
+    @property
+    def is_voice(self) -> bool:
+        """A Teams write (a number or a policy): several per user, each its own request."""
+        return self not in (WriteKind.LICENSES, WriteKind.USAGE_LOCATION)
+
+    @property
+    def is_operation(self) -> bool:
+        """Answered 202 with the operation to follow in `Location`."""
+        return self in (WriteKind.NUMBER_ASSIGN, WriteKind.NUMBER_UNASSIGN)
 
 
 class StopReason(str, enum.Enum):
@@ -39,10 +55,20 @@ class StopReason(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Write:
-    """One write of one planned change; the backend decides how it travels (a $batch item, a snapshot edit)."""
+    """One write of one planned change; the backend decides how it travels (a $batch item, a snapshot edit). A
+    Teams write names the number or policy it is about; a policy assignment carries the id getPolicyId gave."""
 
     kind: WriteKind
     change: UserChange
+    number: NumberChange | None = None
+    policy: PolicyChange | None = None
+    policy_id: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """(user id, kind, what it is about): unique in a run, as the audit log pairs records by it."""
+        about = self.number.number if self.number else self.policy.policy_type.lower() if self.policy else ""
+        return self.change.user_id, self.kind.value, about
 
 
 @dataclass(frozen=True)
@@ -58,6 +84,7 @@ class WriteAttempt:
     attempt: int = 1
     assigned_licenses: list[Any] | None = None  # the user's assignedLicenses in Graph's answer, when it sent them
     trustworthy: bool = True  # False when the answer cannot be relied on (an item missing, an id answered twice)
+    location: str | None = None  # a 202's Location: the operation that carries the write out
 
     @property
     def ok(self) -> bool:
@@ -67,6 +94,23 @@ class WriteAttempt:
     def uncertain(self) -> bool:
         """The write may or may not have happened: no answer, a server error, or an answer we cannot trust."""
         return not self.trustworthy or self.status == 0 or self.status >= 500
+
+
+OPERATION_ENDS = ("succeeded", "failed")  # longRunningOperationStatus members that end an operation (v1.0 CSDL)
+UNREADABLE = "unreadable"  # ours: the operation cannot be followed (another origin, gone, refused)
+
+
+@dataclass(frozen=True)
+class OperationState:
+    """A number operation as last read: Graph's status (`notStarted`, `running`, `succeeded`, `failed`,
+    `unknownFutureValue`) or UNREADABLE, with the number's statusDetail (or why it cannot be read)."""
+
+    status: str
+    detail: str | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self.status in OPERATION_ENDS or self.status == UNREADABLE
 
 
 @dataclass(frozen=True)
@@ -133,3 +177,23 @@ class RecordedUser:
     before: Mapping[str, frozenset[str]]
     after: Mapping[str, frozenset[str]]
     possible_after: Mapping[str, frozenset[str]] | None = None  # also with the writes sent and never answered
+    voice: RecordedVoice | None = None  # the Teams writes the log shows done, or sent and never settled
+    wrote_licenses: bool = True  # False: the log records only Teams writes for the user (before/after are empty)
+
+
+@dataclass(frozen=True)
+class RecordedPolicy:
+    """A policy an audited run assigned (or took back), and the one the user had directly before it."""
+
+    policy_type: str
+    before: str | None  # the name of the user's direct policy of that type before the run; None: none direct
+    after: str | None  # the name the run assigned; None: the run took the direct one back
+
+
+@dataclass(frozen=True)
+class RecordedVoice:
+    """What an audited run did to a user's Teams numbers and policies (writes done, or sent and never settled)."""
+
+    assigned: tuple[tuple[str, str], ...] = ()  # (number, numberType) the run gave the user
+    freed: tuple[tuple[str, str], ...] = ()  # (number, numberType) the run took from the user
+    policies: tuple[RecordedPolicy, ...] = ()

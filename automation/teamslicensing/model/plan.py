@@ -9,6 +9,8 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from teamslicensing.model.voicechange import NumberChange, NumberPool, PolicyChange
+
 
 class Severity(str, enum.Enum):
     ERROR = "error"
@@ -69,6 +71,17 @@ class GapCode(str, enum.Enum):
     CALL_CAPABILITY_UNKNOWN = "CALL_CAPABILITY_UNKNOWN"
     ACKNOWLEDGEMENT_EXPIRED = "ACKNOWLEDGEMENT_EXPIRED"
     PRUNE_LIMITED_TO_VOICE = "PRUNE_LIMITED_TO_VOICE"
+    NO_FREE_NUMBER = "NO_FREE_NUMBER"
+    NUMBER_IN_USE = "NUMBER_IN_USE"
+    NUMBER_NOT_IN_INVENTORY = "NUMBER_NOT_IN_INVENTORY"
+    NUMBER_WAITS_FOR_LICENSE = "NUMBER_WAITS_FOR_LICENSE"
+    EMERGENCY_LOCATION_MISSING = "EMERGENCY_LOCATION_MISSING"
+    POLICY_NOT_FOUND = "POLICY_NOT_FOUND"
+    NUMBERS_NOT_IN_CLOUD = "NUMBERS_NOT_IN_CLOUD"
+    TEAMS_CONFIGURATION_UNAVAILABLE = "TEAMS_CONFIGURATION_UNAVAILABLE"
+    NUMBER_LICENSE_MISSING = "NUMBER_LICENSE_MISSING"
+    NUMBER_TYPE_CONFLICT = "NUMBER_TYPE_CONFLICT"
+    VOICE_RULES_DIFFER = "VOICE_RULES_DIFFER"
 
 
 BLOCKING_CODES = frozenset({GapCode.PROTECTED_USER_NOT_FOUND})  # apply writes nothing while one stands
@@ -134,6 +147,8 @@ class UserChange:
     destructive: bool  # takes away the user's last phone-system or calling-plan service plan
     phone_numbers: tuple[str, ...] = ()  # the numbers a destructive change takes, when the inventory was read
     takes_plans: bool = False  # a removal takes away a service plan no other license keeps (swaps do not)
+    number_changes: tuple[NumberChange, ...] = ()  # after licenses and usage location: unassigns first
+    policy_changes: tuple[PolicyChange, ...] = ()  # after licenses, before numbers
 
     @property
     def changes_licenses(self) -> bool:
@@ -289,6 +304,7 @@ class Plan:
     refusals: tuple[Refusal, ...] = ()  # what apply would refuse, judged against the policy's limits
     rule_summaries: tuple[RuleSummary, ...] = ()
     decisions: tuple[Decision, ...] = ()  # one per user a rule selects or who holds a managed SKU, by UPN
+    number_pools: tuple[NumberPool, ...] = ()  # per country and type: free, needed, short (numbered rules only)
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio.run formats the repr of its main task, result included, when it restores the

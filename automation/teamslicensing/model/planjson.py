@@ -29,6 +29,14 @@ from teamslicensing.model.plan import (
     Severity,
     UserChange,
 )
+from teamslicensing.model.voicejson import (
+    number_change_from_json,
+    number_change_json,
+    number_pool_from_json,
+    number_pool_json,
+    policy_change_from_json,
+    policy_change_json,
+)
 
 JSON_VERSION = 2
 
@@ -72,6 +80,7 @@ def plan_json_fields(plan: Plan, meta: ReportMeta | None = None) -> tuple[tuple[
         ("groupChanges", (group_change_json(change) for change in plan.group_changes)),
         ("gaps", (gap_json(gap) for gap in plan.gaps)),
         ("seats", (seat_json(seat) for seat in plan.seats)),
+        ("numberPools", [number_pool_json(pool) for pool in plan.number_pools]),
         ("ruleSummary", [rule_json(summary) for summary in plan.rule_summaries]),
     )
 
@@ -88,6 +97,9 @@ def summary_json(plan: Plan) -> dict[str, Any]:
         "usageLocations": sum(1 for c in plan.changes if c.set_usage_location),
         "destructive": sum(1 for c in plan.changes if c.destructive),
         "removalsBeyondVoice": sum(1 for c in plan.changes if c.removes_beyond_voice),
+        "numberAssignments": sum(1 for c in plan.changes for n in c.number_changes if n.action.value == "assign"),
+        "numberUnassignments": sum(1 for c in plan.changes for n in c.number_changes if n.action.value == "unassign"),
+        "policyAssignments": sum(len(c.policy_changes) for c in plan.changes),
         "gaps": {severity.value: plan.gap_count(severity) for severity in Severity},
         "applyWouldRefuse": bool(plan.refusals),
     }
@@ -188,6 +200,8 @@ def change_json(change: UserChange) -> dict[str, Any]:
         "destructive": change.destructive,
         "phoneNumbers": list(change.phone_numbers),
         "takesServicePlans": change.takes_plans,
+        "numberChanges": [number_change_json(n) for n in change.number_changes],
+        "policyChanges": [policy_change_json(p) for p in change.policy_changes],
     }
 
 
@@ -228,7 +242,8 @@ def plan_from_json(document: dict[str, Any]) -> Plan:
     seats = tuple(seat_from_json(s) for s in document["seats"])
     rules = tuple(rule_from_json(r) for r in document["ruleSummary"])
     decisions = tuple(decision_from_json(d) for d in document["decisions"])
-    return Plan(changes, gaps, seats, groups, rule_summaries=rules, decisions=decisions)
+    pools = tuple(number_pool_from_json(p) for p in document.get("numberPools", []))
+    return Plan(changes, gaps, seats, groups, rule_summaries=rules, decisions=decisions, number_pools=pools)
 
 
 def change_from_json(c: dict[str, Any]) -> UserChange:
@@ -242,6 +257,8 @@ def change_from_json(c: dict[str, Any]) -> UserChange:
         destructive=bool(c["destructive"]),
         phone_numbers=tuple(map(str, c.get("phoneNumbers", []))),
         takes_plans=bool(c.get("takesServicePlans", c["destructive"])),
+        number_changes=tuple(number_change_from_json(n) for n in c.get("numberChanges", [])),
+        policy_changes=tuple(policy_change_from_json(p) for p in c.get("policyChanges", [])),
     )
 
 

@@ -156,6 +156,9 @@ class PhoneNumber:
     number_type: str  # callingPlan, directRouting, operatorConnect, internalError or unknownFutureValue
     user_id: str  # lowercase object id of the user or resource account
     assignment_status: str = "userAssigned"  # userAssigned, or voiceApplicationAssigned: a resource account's
+    category: str | None = None  # assignmentCategory: primary, private or alternate (None: not said)
+    country: str | None = None  # isoCountryCode
+    location_id: str | None = None  # the emergency location it was given
 
     @property
     def is_calling_plan_service_number(self) -> bool:
@@ -165,6 +168,85 @@ class PhoneNumber:
 
     def __str__(self) -> str:
         return f"{self.number} ({self.number_type})"
+
+
+@dataclass(frozen=True, slots=True)
+class FreeNumber:
+    """A number of the inventory no one holds (assignmentStatus unassigned): what a rule's phoneNumber draws on."""
+
+    number: str  # E.164, with '+'
+    number_type: str  # callingPlan, directRouting, operatorConnect, ...
+    country: str | None  # isoCountryCode, upper case
+    city: str | None
+    capabilities: frozenset[str] = frozenset()  # numberCapability values, lower case; empty: Graph did not say
+    location_id: str | None = None  # the emergency location the number already has
+
+    @property
+    def for_users(self) -> bool:
+        """Whether a user may be given it (userAssignment among its capabilities, or none listed)."""
+        return not self.capabilities or "userassignment" in self.capabilities
+
+
+@dataclass(frozen=True, slots=True)
+class AssignedNumber:
+    """A number a user holds, as their Teams configuration lists it (teamsUserConfiguration.telephoneNumbers)."""
+
+    number: str  # E.164, with '+'
+    category: str  # primary, private, alternate (or unknownFutureValue)
+
+
+@dataclass(frozen=True, slots=True)
+class EffectivePolicy:
+    """The policy of one type in effect for a user, and how it got there (effectivePolicyAssignments)."""
+
+    policy_type: str  # as Graph spells it, e.g. TeamsCallingPolicy
+    name: str  # the policy's display name, e.g. AllowCalling
+    policy_id: str
+    assignment_type: str  # direct, group (or unknownFutureValue)
+    group_id: str | None = None  # the group it comes through, for a group assignment
+
+
+@dataclass(frozen=True, slots=True)
+class TeamsUserConfiguration:
+    """A user's Teams voice configuration as observed (Graph's userConfigurations, global cloud only)."""
+
+    user_id: str  # lowercase object id
+    numbers: tuple[AssignedNumber, ...] = ()
+    enterprise_voice: bool | None = None  # isEnterpriseVoiceEnabled; None when Graph does not say
+    policies: tuple[EffectivePolicy, ...] = ()
+
+    def policy(self, policy_type: str) -> EffectivePolicy | None:
+        """The policy of `policy_type` in effect (types compare without regard to case); None: the org default."""
+        wanted = policy_type.lower()
+        return next((p for p in self.policies if p.policy_type.lower() == wanted), None)
+
+    @property
+    def policy_names(self) -> dict[str, str]:
+        """Policy type -> the name of the policy in effect, for the types a direct or group assignment sets."""
+        return {p.policy_type: p.name for p in self.policies}
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyLookup:
+    """What Graph's getPolicyId answered for one policy type and name: the policies it found (none: no such
+    policy of that type), as `(name as Graph wrote it, policyId)`."""
+
+    policy_type: str
+    name: str
+    found: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def policy_id(self) -> str | None:
+        """The id, when exactly one policy answered to the name."""
+        return self.found[0][1] if len(self.found) == 1 else None
+
+
+def policy_key(policy_type: str, name: str) -> tuple[str, str]:
+    """How lookups are found: type and name without regard to case, and without the `Tag:` Graph puts before a
+    name (its getPolicyId example answers `Tag:AllOn` for `AllOn`)."""
+    bare = name.strip()
+    bare = bare[4:] if bare.lower().startswith("tag:") else bare
+    return policy_type.strip().lower(), bare.lower()
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,11 +277,19 @@ class Tenant:
     # cloud), then `numbers_unavailable` says why when a read was tried; a tuple when it was read
     numbers: tuple[PhoneNumber, ...] | None = None
     numbers_unavailable: str | None = None
+    free_numbers: tuple[FreeNumber, ...] = ()  # the inventory's unassigned numbers (read with `numbers`)
     tenant_id: str | None = None  # lowercase directory (tenant) id, when the source says which tenant it is
     unreadable: tuple[UnreadableUser, ...] = ()  # users left out: they are in the tenant, but not readable
     scope: ReadScope | None = None  # set when only the users the plan can touch were read; None: every user
     # display names of other groups users inherit licenses from (live reads look them up; snapshots list all)
     group_names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # each user's Teams configuration by lowercase user id (a user Graph did not list has none): None when not read
+    # (a snapshot without it, no permission, a national cloud), then `teams_unavailable` says why if a read was tried
+    teams_users: Mapping[str, TeamsUserConfiguration] | None = None
+    teams_unavailable: str | None = None
+    # getPolicyId answers by `policy_key`: None when none was asked (then `policies_unavailable` says why if tried)
+    policies: Mapping[tuple[str, str], PolicyLookup] | None = None
+    policies_unavailable: str | None = None
     sku_by_id: Mapping[str, TenantSku] = field(init=False, repr=False, compare=False)
     numbers_by_user: Mapping[str, tuple[PhoneNumber, ...]] = field(init=False, repr=False, compare=False)
 

@@ -18,6 +18,7 @@ from teamslicensing.model.plan import (
     UserChange,
 )
 from teamslicensing.model.tenant import TenantUser
+from teamslicensing.model.voicechange import LEAVER, NumberAction
 from teamslicensing.plan.context import Outcome, Want
 from teamslicensing.plan.facts import PlanFacts
 from teamslicensing.plan.wanted import COVERED_ORDER, Wanted
@@ -29,6 +30,9 @@ SET_USAGE_LOCATION = "SET_USAGE_LOCATION"
 AS_DECLARED = "AS_DECLARED"
 NOT_SELECTED = "NOT_SELECTED"
 EXCLUDED = "EXCLUDED"
+ASSIGN_NUMBER = "ASSIGN_NUMBER"
+UNASSIGN_NUMBER = "UNASSIGN_NUMBER"
+ASSIGN_POLICY = "ASSIGN_POLICY"
 _REMOVALS = {
     RemovalReason.PRUNE: ("PRUNE", "no rule gives it, and prune removes voice add-ons"),
     RemovalReason.PRUNE_ALSO: ("PRUNE_ALSO", "no rule gives it, and policy.pruneAlso lets prune remove it"),
@@ -138,6 +142,22 @@ def _change_reasons(
     for remove in change.remove_licenses:
         code, why = _REMOVALS.get(remove.reason or RemovalReason.PRUNE, ("PRUNE", "no rule gives it"))
         yield Reason(code, f"{remove.sku_part_number}: {why}")
+    yield from _voice_reasons(change)
+
+
+def _voice_reasons(change: UserChange) -> Iterator[Reason]:
+    for number in change.number_changes:
+        if number.action is NumberAction.UNASSIGN and number.source == LEAVER:
+            why = "back to the inventory before the license it needs goes (policy.unassignNumbers)"
+            yield Reason(UNASSIGN_NUMBER, f"{number.number}: {why}")
+        elif number.action is NumberAction.UNASSIGN:
+            yield Reason(UNASSIGN_NUMBER, f"{number.number}: replaced by the number `numbers` gives the user")
+        else:
+            by = "a `numbers` row" if number.source == "numbers" else f"rule '{number.source}'"
+            when = ", once the license this plan adds is Active" if number.after_license else ""
+            yield Reason(ASSIGN_NUMBER, f"{number.number} ({number.number_type}): {by} gives it{when}")
+    for policy in change.policy_changes:
+        yield Reason(ASSIGN_POLICY, f"{policy.policy_type} {policy.policy_name}: rule '{policy.rule}' assigns it")
 
 
 def _gap_reason(gap: Gap) -> Reason:

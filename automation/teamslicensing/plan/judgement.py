@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from teamslicensing.model.plan import BLOCKING_CODES, Gap, GapCode, GroupChange, Plan, Refusal, UserChange
 from teamslicensing.model.tenant import Tenant
+from teamslicensing.model.voicechange import NumberAction
 from teamslicensing.plan.guardrails import Safety, safety_of
 from teamslicensing.plan.numberloss import believed_numbers, numbers_at_risk
 from teamslicensing.plan.seatcheck import within_seats
@@ -109,7 +110,11 @@ def apply_refusals(plan: Plan, max_changes: int, max_removals: int) -> tuple[Ref
 
 def removal_count(changes: Iterable[UserChange], group_changes: Iterable[GroupChange] = ()) -> int:
     """Users whose removals take a service plan away, or take a license beyond voice (policy.pruneAlso: always
-    counted); swaps and copies whose plans stay do not count. Every direct member of a group whose write removes
-    a SKU or turns plans off counts too (each may lose them)."""
-    users = sum(1 for change in changes if change.takes_plans or change.removes_beyond_voice)
+    counted), or who lose a phone number the change unassigns; swaps and copies whose plans stay do not count. Every
+    direct member of a group whose write removes a SKU or turns plans off counts too (each may lose them)."""
+    users = sum(1 for change in changes if change.takes_plans or change.removes_beyond_voice or _frees_number(change))
     return users + sum(g.members for g in group_changes if g.remove_licenses or g.disables_plans)
+
+
+def _frees_number(change: UserChange) -> bool:
+    return any(number.action is NumberAction.UNASSIGN for number in change.number_changes)

@@ -6,6 +6,7 @@ or globals. The stages (numbered the same everywhere; see the package docstring)
 3. `wanted`: what each rule wants of each user it selects, and how it selected them;
 4. `userplan`: every user planned on their own (4a draft, 4b safety, 4c the end state's gaps);
 5. `seats`: seats given per SKU in rule order then userPrincipalName, users left without one planned again;
+   5b. `voicesetup`: phone numbers (`numbering`) and Teams policies (`teamspolicies`) on the settled licenses;
 6. the plan assembled and passed through the judgement every change meets (`judgement`), with what apply would
    refuse, the per-rule summary and one decision per user (`decisions`).
 """
@@ -33,6 +34,7 @@ from teamslicensing.plan.seats import allocate_seats, seat_lines
 from teamslicensing.plan.selection import Selection
 from teamslicensing.plan.summary import rule_summaries
 from teamslicensing.plan.userplan import UserPlanner
+from teamslicensing.plan.voicesetup import with_voice_setup
 from teamslicensing.plan.wanted import Wanted, wanted_by_rules
 from teamslicensing.reference.availability import CountryAvailability
 
@@ -72,10 +74,7 @@ def _pipeline(desired: DesiredState, tenant: Tenant, availability: Mapping[str, 
     facts = dataclasses.replace(facts, unsafe_to_prune=unsafe, phone_system_rules=wanted.phone_system_rules)
     # 4
     user_planner = UserPlanner(facts, wanted)
-    users = sorted(
-        (u for u in users_after.values() if user_planner.may_matter(u)),
-        key=lambda u: (u.user_principal_name.lower(), u.id),
-    )
+    users = sorted((u for u in users_after.values() if user_planner.may_matter(u)), key=_by_upn)
     outcomes = {user.id: user_planner.plan(user, frozenset()) for user in users}
     # 5
     managed = tuple({sku.sku_id: sku for sku in facts.sku_of.values()}.values())
@@ -87,6 +86,12 @@ def _pipeline(desired: DesiredState, tenant: Tenant, availability: Mapping[str, 
         lambda user_id, denied: user_planner.plan(users_after[user_id], denied),
         lambda user_id: users_after[user_id].user_principal_name.lower(),
     )
+    # 5b
+    voice = with_voice_setup(facts, wanted.selected_by, users_after, outcomes)
+    outcomes = voice.outcomes
+    gaps += voice.gaps
+    if len(outcomes) > len(users):  # a `numbers` row's user no rule selects
+        users = sorted((users_after[user_id] for user_id in outcomes), key=_by_upn)
     # 6
     changes, user_gaps, redundant = _collected(users, outcomes)
     gaps += user_gaps
@@ -95,7 +100,7 @@ def _pipeline(desired: DesiredState, tenant: Tenant, availability: Mapping[str, 
     seats, shortages = seat_lines(managed, allocation, groups.seats, redundant)
     gaps += shortages
     assembled = with_group_changes(
-        Plan(changes=tuple(changes), gaps=tuple(sorted(gaps, key=Gap.sort_key)), seats=seats),
+        Plan(changes=tuple(changes), gaps=tuple(sorted(gaps, key=Gap.sort_key)), seats=seats, number_pools=voice.pools),
         groups,
         users_after,
         tenant,
@@ -165,6 +170,10 @@ def _judged(
         refusals=apply_refusals(kept, policy.max_changes, policy.max_removals),
         decisions=decisions_of(kept, facts, wanted, users, outcomes),
     )
+
+
+def _by_upn(user: TenantUser) -> tuple[str, str]:
+    return user.user_principal_name.lower(), user.id
 
 
 def _holds_only_directly(user: TenantUser, sku_id: str) -> bool:

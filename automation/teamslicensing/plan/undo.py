@@ -1,4 +1,5 @@
-"""Plan the undo of an apply: restore each recorded user's direct licenses to what they were before (pure).
+"""Plan the undo of an apply: restore each recorded user's direct licenses to what they were before, and their Teams
+numbers and policies (`undovoice`) (pure).
 
 A user whose licenses are no longer what the run left is STALE: someone changed them since, and restoring the old
 state over theirs would undo their work too. Every restore then meets the judgement any change meets
@@ -18,6 +19,7 @@ from teamslicensing.model.outcome import STALE, RecordedUser, UserResult
 from teamslicensing.model.plan import LicenseAdd, LicenseRemove, Plan, RemovalReason, Severity, UserChange
 from teamslicensing.model.tenant import Tenant, TenantUser
 from teamslicensing.plan.judgement import Safety, apply_refusals, judge
+from teamslicensing.plan.undovoice import Inventory, teams_restore
 from teamslicensing.plan.voicerules import VoiceRules
 
 UNDO_RULE = "undo"  # the rule name undo changes carry
@@ -26,32 +28,48 @@ UNDO_RULE = "undo"  # the rule name undo changes carry
 def plan_undo(recorded: Iterable[RecordedUser], tenant: Tenant, safety: Safety) -> tuple[Plan, tuple[UserResult, ...]]:
     """The restores of the users `recorded` names that still hold what the run left them, as judged; and STALE
     results for the others."""
+    recorded = list(recorded)
     users = {user.id: user for user in tenant.users}
     voice = VoiceRules(tenant.sku_by_id)
+    inventory = Inventory.of(tenant, recorded)
     proposed: list[UserChange] = []
     stale: list[UserResult] = []
     for entry in sorted(recorded, key=lambda r: r.user_principal_name.lower()):
         user = users.get(entry.user_id)
-        if user is None:
-            stale.append(UserResult(entry.user_id, entry.user_principal_name, STALE, "the user no longer exists"))
-            continue
-        now = user.direct_licenses()
-        if _lower(now) == _lower(entry.before):
-            continue  # already as before the run (an earlier undo, or someone restored it by hand)
-        possible = _lower(entry.possible_after) if entry.possible_after is not None else None
-        if _lower(now) != _lower(entry.after) and _lower(now) != possible:
-            why = "licenses changed since the audited run: not restored over someone else's change"
-            stale.append(UserResult(entry.user_id, entry.user_principal_name, STALE, why))
-            continue
-        change = _restore(user, entry, tenant)
-        if change is not None:
-            proposed.append(change)
+        restored = _restored(entry, user, tenant, inventory) if user is not None else "the user no longer exists"
+        if isinstance(restored, str):
+            stale.append(UserResult(entry.user_id, entry.user_principal_name, STALE, restored))
+        elif restored is not None:
+            proposed.append(restored)
     judged = judge(proposed, tenant, safety, voice=voice)
     # a restore held back leaves the run not undone for that user: an error, whatever the gap is in a plan
     gaps = tuple(dataclasses.replace(gap, severity=Severity.ERROR) for gap in judged.gaps)
     plan = Plan(judged.changes, gaps, ())
     refusals = apply_refusals(plan, safety.max_changes, safety.max_removals)
     return dataclasses.replace(plan, refusals=refusals), tuple(stale)
+
+
+def _restored(
+    entry: RecordedUser, user: TenantUser, tenant: Tenant, inventory: Inventory | None
+) -> UserChange | str | None:
+    """The user's restore (None: already as before the run), or why they are STALE."""
+    change = None
+    if entry.wrote_licenses:
+        now = _lower(user.direct_licenses())
+        possible = _lower(entry.possible_after) if entry.possible_after is not None else None
+        if now != _lower(entry.before) and now != _lower(entry.after) and now != possible:
+            return "licenses changed since the audited run: not restored over someone else's change"
+        if now != _lower(entry.before):  # else already as before (an earlier undo, or restored by hand)
+            change = _restore(user, entry, tenant)
+    if entry.voice is None:
+        return change
+    teams = teams_restore(user, entry.voice, tenant, inventory, bool(change and change.add_licenses))
+    if isinstance(teams, str):
+        return teams
+    if not (teams.numbers or teams.policies):
+        return change
+    base = change or UserChange(user.id, user.user_principal_name, None, (), (), (UNDO_RULE,), destructive=False)
+    return dataclasses.replace(base, number_changes=teams.numbers, policy_changes=teams.policies)
 
 
 def _restore(user: TenantUser, entry: RecordedUser, tenant: Tenant) -> UserChange | None:

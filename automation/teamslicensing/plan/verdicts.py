@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from teamslicensing.model.plan import Gap, GapCode, GroupChange, LicenseRemove, RemovalReason, Severity, UserChange
 from teamslicensing.model.tenant import Tenant, TenantUser
+from teamslicensing.model.voicechange import NumberAction
 from teamslicensing.plan.guardrails import Safety
 from teamslicensing.plan.holding import Draft, end_holding, holding_of
 from teamslicensing.plan.numberloss import Numbers, member_loses_number, number_loss
@@ -96,6 +97,10 @@ def _number_verdict(
     start, end = holding_of(user), holding_after(user, change)
     before, after = voice.profile(start, active=True), voice.profile(end, active=True)
     upn = change.user_principal_name
+    freed = tuple(n for n in change.number_changes if n.action is NumberAction.UNASSIGN)
+    if freed and numbers is not None:  # freed before the license write: not lost with it
+        gone = {n.number for n in freed}
+        numbers = {user.id: tuple(n for n in numbers.get(user.id, ()) if n.number not in gone)}
     loss = number_loss(voice, numbers, user.id, start, end)
     if loss.losing and not safety.allow_number_loss:
         why = (
@@ -111,8 +116,8 @@ def _number_verdict(
         return _withheld(GapCode.CREDITS_WITHOUT_PREREQUISITE, Severity.ERROR, upn, why)
     return dataclasses.replace(
         change,
-        destructive=loss.losing,
-        phone_numbers=loss.taken,
+        destructive=loss.losing or bool(freed),  # a number unassigned is a number the user loses
+        phone_numbers=loss.taken + tuple(f"{n.number} ({n.number_type})" for n in freed),
         takes_plans=bool(change.remove_licenses) and bool(voice.lost_plans(start, end)),
     )
 

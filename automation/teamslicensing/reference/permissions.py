@@ -2,11 +2,11 @@
 make them, and which permission the tool asks for each.
 
 Microsoft's permissions reference (`permissions.json` behind every API page) says which permissions grant a path
-and marks the least privileged one; `data/graph-permissions.json` holds what it says for each request here
-(generated from it by tests/support/graphmetadata/extract.py, with its commit and date). "Least privileged" is
-about the path, not the properties: `User.ReadBasic.All` is least for `GET /users` yet returns no licenses. So a
-small hand-kept rule (`RETURNS`) says what a permission returns of an object, and the permission chosen for a
-request is the first, in this order, of those that grant it and return what it selects:
+and marks the least privileged one; `data/graph-permissions.json` holds what it says for each request the tool
+makes (`graphrequests`; generated from it by tests/support/graphmetadata/extract.py, with its commit and date).
+"Least privileged" is about the path, not the properties: `User.ReadBasic.All` is least for `GET /users` yet
+returns no licenses. So a small hand-kept rule (`RETURNS`) says what a permission returns of an object, and the
+permission chosen for a request is the first, in this order, of those that grant it and return what it selects:
 
 1. for a read, a read-only permission (`….Read.All`, `….ReadBasic.All`) before one that also writes;
 2. the one Microsoft marks least privileged for the path;
@@ -28,8 +28,14 @@ from importlib.resources import files
 from typing import Any
 from urllib.parse import urlsplit
 
-from teamslicensing.model.desired import SELECTABLE_ATTRIBUTES
-from teamslicensing.model.tenant import USER_FIELDS
+from teamslicensing.reference.graphrequests import (
+    BASIC_GROUP,
+    CALLS_OF,
+    MEMBERS_OF,
+    NUMBERS_ROOT,
+    REQUESTS,
+    GraphRequest,
+)
 
 __all__ = [
     "MODES",
@@ -47,17 +53,6 @@ __all__ = [
 ]
 
 _DATA_FILE = "graph-permissions.json"
-
-# what the tool reads of a user, and of a group (the tenant read's $select lists, with every selectable attribute)
-USER_PROPERTIES = frozenset(
-    {
-        *USER_FIELDS,
-        "onPremisesExtensionAttributes",  # where Graph keeps extensionAttribute1..15
-        *(name for name in SELECTABLE_ATTRIBUTES if not name.startswith("extensionAttribute")),
-    }
-)
-GROUP_PROPERTIES = frozenset({"id", "displayName", "assignedLicenses", "licenseProcessingState"})
-BASIC_GROUP = frozenset({"id", "displayName"})
 
 # What a permission returns of an object, which Microsoft's reference does not say (it lists paths). None: every
 # property. A permission not named for a kind of object returns its id only. Sources: the permissions' own
@@ -96,54 +91,6 @@ OTHER_USERS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class GraphRequest:
-    """One kind of request the tool sends: Graph's URL template (relative to the version root, `{id}` for a key)
-    and what it reads or sets of which kind of object (None: no rule needed, every granting permission will do)."""
-
-    method: str
-    path: str
-    why: str
-    returns: tuple[str, frozenset[str]] | None = None
-    # a member list whose users' properties come only with a permission to read users (limited information)
-    objects_as: str | None = None
-
-    @property
-    def key(self) -> str:
-        return f"{self.method} {self.path}"
-
-
-_MEMBERS = "/groups/{{id}}/{relation}/microsoft.graph.user"
-_CALLS_OF = "/communications/callRecords/{function}(fromDateTime={{value}},toDateTime={{value}})"
-REQUESTS: tuple[GraphRequest, ...] = (
-    GraphRequest("GET", "/subscribedSkus", "subscriptions: seats and service plans (every run reads them first)"),
-    GraphRequest(
-        "GET", "/users", "users with their licenses, usage location and rule attributes", ("user", USER_PROPERTIES)
-    ),
-    GraphRequest("GET", "/users/{id}", "a user read back after a write", ("user", USER_PROPERTIES)),
-    GraphRequest("PATCH", "/users/{id}", "set a missing usage location", ("user", frozenset({"usageLocation"}))),
-    GraphRequest("POST", "/users/{id}/assignLicense", "add and remove a user's licenses"),
-    GraphRequest(
-        "POST", "/users/{id}/reprocessLicenseAssignment", "`reprocess`: Entra applies a user's group licenses again"
-    ),
-    GraphRequest("GET", "/groups", "groups found by display name, with their licenses", ("group", GROUP_PROPERTIES)),
-    GraphRequest(
-        "GET", "/groups/{id}", "groups by id, their licenses and processing state", ("group", GROUP_PROPERTIES)
-    ),
-    GraphRequest("GET", _MEMBERS.format(relation="transitiveMembers"), "a group's members", objects_as="GET /users"),
-    GraphRequest("GET", _MEMBERS.format(relation="members"), "a licensing group's direct members"),
-    GraphRequest("POST", "/groups/{id}/assignLicense", "group-based licensing: change a group's licenses"),
-    GraphRequest(
-        "GET",
-        "/admin/teams/telephoneNumberManagement/numberAssignments",
-        "the Teams number inventory, so number protection knows who holds a number (global cloud only; without "
-        "it: NUMBER_INVENTORY_UNAVAILABLE and a guess from licenses)",
-    ),
-    GraphRequest("GET", _CALLS_OF.format(function="getPstnCalls"), "PSTN call records (application only)"),
-    GraphRequest(
-        "GET", _CALLS_OF.format(function="getDirectRoutingCalls"), "Direct Routing call records (application only)"
-    ),
-)
 _BY_KEY = {request.key: request for request in REQUESTS}
 
 
@@ -174,11 +121,24 @@ class Mode:
 
 _SKUS = "GET /subscribedSkus"
 _NUMBERS = "GET /admin/teams/telephoneNumberManagement/numberAssignments"
-_MEMBER_READS = tuple(f"GET {_MEMBERS.format(relation=r)}" for r in ("transitiveMembers", "members"))
+_MEMBER_READS = tuple(f"GET {MEMBERS_OF.format(relation=r)}" for r in ("transitiveMembers", "members"))
 _READ = (_SKUS, "GET /users", "GET /groups", "GET /groups/{id}", *_MEMBER_READS)
 _WRITE = ("GET /users/{id}", "PATCH /users/{id}", "POST /users/{id}/assignLicense", "POST /groups/{id}/assignLicense")
 _GROUPS = ("POST /groups/{id}/assignLicense", "POST /users/{id}/reprocessLicenseAssignment")
-_CALLS = tuple(f"GET {_CALLS_OF.format(function=f)}" for f in ("getPstnCalls", "getDirectRoutingCalls"))
+_CALLS = tuple(f"GET {CALLS_OF.format(function=f)}" for f in ("getPstnCalls", "getDirectRoutingCalls"))
+_NUMBER_WRITES = (
+    *(
+        f"POST {NUMBERS_ROOT}/numberAssignments/{action}"
+        for action in ("assignNumber", "unassignNumber", "updateNumber")
+    ),
+    f"GET {NUMBERS_ROOT}/operations/{{id}}",
+)
+_CONFIGURATIONS = ("GET /admin/teams/userConfigurations", "GET /admin/teams/userConfigurations/{id}")
+_POLICY_WRITES = (
+    "GET /admin/teams/policy/getPolicyId(type={value},name={value})",
+    "POST /admin/teams/policy/userAssignments/assign",
+    "POST /admin/teams/policy/userAssignments/unassign",
+)
 MODES: dict[str, Mode] = {
     mode.name: mode
     for mode in (
@@ -186,6 +146,17 @@ MODES: dict[str, Mode] = {
         Mode("apply", "apply and undo: plan, then write licenses", _READ + _WRITE, (_NUMBERS,), (HIDDEN_MEMBERS,)),
         Mode("usage", "usage, export --calls: the tenant and its PSTN call records", _READ + _CALLS, (_NUMBERS,)),
         Mode("inventory", "read the Teams number inventory", (_SKUS, _NUMBERS)),
+        Mode(
+            "numbers",
+            "phone numbers: plan them from the inventory, assign and free them",
+            (*_READ, _NUMBERS, *_NUMBER_WRITES),
+            (_CONFIGURATIONS[1],),  # whether Teams shows a new license yet, when it refused a number for want of it
+        ),
+        Mode(
+            "policies",
+            "Teams policies: compare them by name (plan), resolve and assign them (apply)",
+            _READ + _CONFIGURATIONS + _POLICY_WRITES,
+        ),
         Mode(
             "groups",
             "group-based licensing: groupLicenses in plan and apply, and reprocess",
@@ -345,13 +316,28 @@ def _matches(template: str, segments: list[str]) -> bool:
     return True
 
 
+_KEYED = re.compile(r"(\w+)\('([^']*)'\)")
+
+
+def _unkeyed(segment: str) -> tuple[str, ...]:
+    """`name('key')` as its two segments, name and key; any other segment as it is."""
+    match = _KEYED.fullmatch(segment)
+    return (match.group(1), match.group(2)) if match else (segment,)
+
+
 def request_for(method: str, url: str) -> GraphRequest | None:
-    """The request of this table that `method url` is (url relative to the version root, or absolute), if any."""
+    """The request of this table that `method url` is (url relative to the version root, or absolute), if any; a
+    key may be in parentheses (`operations('…')`, the form of a Location header)."""
     parts = urlsplit(url)
     segments = [s for s in parts.path.split("/") if s]
     if parts.scheme and segments:  # an absolute URL (a nextLink): the first segment is the version
         segments = segments[1:]
-    return next((r for r in REQUESTS if r.method == method.upper() and _matches(r.path, segments)), None)
+    keyed = [part for segment in segments for part in _unkeyed(segment)]
+    for candidate in (segments, keyed):
+        found = next((r for r in REQUESTS if r.method == method.upper() and _matches(r.path, candidate)), None)
+        if found is not None:
+            return found
+    return None
 
 
 def refusal_hint(method: str, url: str) -> str:

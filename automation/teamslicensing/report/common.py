@@ -37,6 +37,11 @@ def summary_line(plan: Plan) -> str:
     )
     if plan.group_changes:
         text += f", {counted(len(plan.group_changes), 'group')} to change"
+    numbers = sum(len(c.number_changes) for c in plan.changes)
+    policies = sum(len(c.policy_changes) for c in plan.changes)
+    voice = [counted(n, noun) for n, noun in ((numbers, "phone number"), (policies, "policy")) if n]
+    if voice:
+        text += f", {' and '.join(voice)} to assign or free"
     if destructive:
         text += f", {destructive:,} DESTRUCTIVE"
     errors, warnings, infos = (plan.gap_count(s) for s in (Severity.ERROR, Severity.WARNING, Severity.INFO))
@@ -110,8 +115,11 @@ def rule_table(summaries: Sequence[RuleSummary], *, markdown: bool) -> Iterator[
 
 
 def counted(count: int, noun: str) -> str:
-    """`1 user`, `100,000 users`: thousands separated, as the HTML tiles show them."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+    """`1 user`, `100,000 users`, `2 policies`: thousands separated, as the HTML tiles show them."""
+    if count == 1:
+        return f"1 {noun}"
+    plural = noun[:-1] + "ies" if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "o", "u") else noun + "s"
+    return f"{count:,} {plural}"
 
 
 def group_change_lines(change: GroupChange) -> Iterator[str]:
@@ -215,9 +223,14 @@ def pool_notes(pool: Pool) -> list[str]:
 
 
 def removed(change: UserChange) -> str:
-    """What a destructive change removes, and the numbers it takes when the inventory says so."""
-    text = ", ".join(named(r.sku_part_number) for r in change.remove_licenses)
-    return f"{text}; loses {', '.join(change.phone_numbers)}" if change.phone_numbers else text
+    """`removes …; loses …`: what a destructive change removes, and the numbers it takes when the inventory says so
+    (or unassigns: a change may take a number and no license)."""
+    parts = []
+    if change.remove_licenses:
+        parts.append("removes " + ", ".join(named(r.sku_part_number) for r in change.remove_licenses))
+    if change.phone_numbers:
+        parts.append(f"loses {', '.join(change.phone_numbers)}")
+    return "; ".join(parts)
 
 
 def limited(gaps: Sequence[Gap]) -> Iterator[tuple[Gap, int]]:

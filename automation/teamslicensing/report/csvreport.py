@@ -9,6 +9,7 @@ import io
 
 from teamslicensing.model.plan import Plan
 from teamslicensing.report.common import RULE_HEADER, counted, product_name, refusal_text, rule_rows
+from teamslicensing.report.voicelines import number_text
 
 COLUMNS = ("kind", "user", "userId", "action", "skuPartNumber", "productName", "severity", "code", "detail")
 
@@ -38,6 +39,10 @@ def plan_csv(plan: Plan) -> str:
             loss = "; DESTRUCTIVE: " + ", ".join(change.phone_numbers) if change.destructive else ""
             why = f"; {remove.reason.value}" if remove.reason else ""
             writer.writerow(_row("change", who, "remove", remove.sku_part_number, rules + why + loss))
+        for number in change.number_changes:
+            writer.writerow(_row("change", who, f"{number.action.value}Number", number.number, number_text(number)))
+        for policy in change.policy_changes:
+            writer.writerow(_row("change", who, f"{policy.action.value}Policy", policy.policy_type, policy.policy_name))
     for group in plan.group_changes:
         who, members = (group.group_name, group.group_id), counted(group.members, "direct member")
         writer.writerows(_row("groupChange", who, "add", a.sku_part_number, members) for a in group.add_licenses)
@@ -53,6 +58,9 @@ def plan_csv(plan: Plan) -> str:
             f"available {seat.available}; shortfall {seat.shortfall}; redundant {seat.redundant}"
         )
         writer.writerow(_row("seat", ("", ""), "", seat.sku_part_number, detail))
+    for pool in plan.number_pools:
+        detail = f"{pool.number_type}: free {pool.free}; needed {pool.needed}; short {pool.short}"
+        writer.writerow(_row("numbers", ("", ""), "", pool.iso_country_code, detail))
     for rule in plan.rule_summaries:
         numbers = zip(RULE_HEADER[1:], rule_rows((rule,))[0][1:], strict=True)
         detail = f"rule {rule.rule}: " + "; ".join(f"{name} {number}" for name, number in numbers)

@@ -28,6 +28,7 @@ from teamslicensing.report.common import (
     rule_rows,
     summary_line,
 )
+from teamslicensing.report.voicelines import POOL_HEADER, voice_lines
 
 LISTED = 200  # users listed in one group before "N more"
 
@@ -99,6 +100,13 @@ def _plan_body(plan: Plan) -> Iterator[str]:
     if plan.seats:
         yield "<h2>Seats</h2>\n"
         yield from _seat_bars(plan.seats)
+    if plan.number_pools:
+        yield "<h2>Numbers</h2>\n<table><tr>" + "".join(f"<th>{h}</th>" for h in POOL_HEADER) + "</tr>"
+        for pool in plan.number_pools:
+            cells = (pool.iso_country_code, pool.number_type, pool.free, pool.needed, pool.short)
+            style = " class='error'" if pool.short else ""
+            yield f"<tr{style}>" + "".join(f"<td>{escape(str(c))}</td>" for c in cells) + "</tr>"
+        yield "</table>\n"
     if plan.gaps:
         yield "<h2>Gaps</h2>\n"
         yield from _gap_groups(plan.gaps)
@@ -143,7 +151,7 @@ def _destructive(changes: Sequence[UserChange]) -> Iterator[str]:
     """Every user who loses a phone number, named above the rest (the groups by rule list only their first rows)."""
     yield f"<h2 class='error'>{len(changes):,} destructive change(s): these users lose their phone number</h2>\n<ul>"
     for change in changes[:LISTED]:
-        yield f"<li><b>{escape(change.user_principal_name)}</b>: removes {escape(removed(change))}</li>"
+        yield f"<li><b>{escape(change.user_principal_name)}</b>: {escape(removed(change))}</li>"
     if len(changes) > LISTED:
         yield f"<li>… and {len(changes) - LISTED:,} more (the JSON report lists every one)</li>"
     yield "</ul>\n"
@@ -228,7 +236,8 @@ def _changes_by_rule(changes: Sequence[UserChange]) -> Iterator[str]:
         for change in found[:LISTED]:
             user = escape(change.user_principal_name)
             user = f"<span class='error'>⚠ {user}</span>" if change.destructive else user
-            adds = "<br>".join(_sku(a.sku_part_number) for a in change.add_licenses)
+            voice = [escape(line) for line in voice_lines(change)]
+            adds = "<br>".join([*(_sku(a.sku_part_number) for a in change.add_licenses), *voice])
             removes = "<br>".join(_sku(r.sku_part_number) for r in change.remove_licenses)
             location = escape(change.set_usage_location or "")
             yield f"<tr><td>{user}</td><td>{location}</td><td>{adds}</td><td>{removes}</td></tr>"

@@ -24,6 +24,7 @@ from teamslicensing.report.common import (
     seat_table,
     summary_line,
 )
+from teamslicensing.report.voicelines import pool_table, voice_lines
 
 # GitHub refuses a step summary over 1 MiB (GitHub docs, "Adding a job summary"): stay below it, with room for the
 # apply outcome that may follow in the same summary
@@ -84,9 +85,7 @@ def _parts(plan: Plan, title: str) -> _Parts:
     return _Parts(
         head=[f"## {title or 'teams-licensing plan'}", "", *_refusals(plan), f"**{summary_line(plan)}**", ""],
         destructive=[
-            f"> - `{change.user_principal_name}`: removes {removed(change)}"
-            for change in plan.changes
-            if change.destructive
+            f"> - `{change.user_principal_name}`: {removed(change)}" for change in plan.changes if change.destructive
         ],
         beyond_voice=[
             f"> - `{change.user_principal_name}`: removes {removed_beyond_voice(change)}"
@@ -153,6 +152,9 @@ def _change_row(change: UserChange) -> str:
         for a in change.add_licenses
     )
     removes = "<br>".join(md_cell(named(r.sku_part_number)) for r in change.remove_licenses)
+    voice = voice_lines(change)
+    if voice:
+        adds = "<br>".join(part for part in (adds, *(md_cell(line) for line in voice)) if part)
     return (
         f"| {md_cell(user)} | {change.set_usage_location or ''} | {adds} | {removes} | "
         f"{md_cell(', '.join(change.rules))} |"
@@ -166,6 +168,11 @@ def _tail(plan: Plan) -> Iterator[str]:
         yield from seat_table(plan.seats, markdown=True)
         yield ""
         yield f"<sub>{SEAT_LEGEND}</sub>"
+        yield ""
+    if plan.number_pools:
+        yield "### Numbers"
+        yield ""
+        yield from pool_table(plan.number_pools, markdown=True)
         yield ""
     if plan.gaps:
         yield "### Gaps"

@@ -21,6 +21,7 @@ from teamslicensing.report.common import (
     seat_table,
     summary_line,
 )
+from teamslicensing.report.voicelines import pool_table, voice_lines
 
 SCREEN = 40  # lines: a longer report says its summary first too, so the outcome is never only at the far end
 
@@ -45,7 +46,7 @@ def _body(plan: Plan) -> Iterator[str]:
     if destructive:
         yield f"!!! {len(destructive)} DESTRUCTIVE change(s): these users lose their phone number !!!"
         for change in destructive:
-            yield f"!!!   {change.user_principal_name}: removes {removed(change)}"
+            yield f"!!!   {change.user_principal_name}: {removed(change)}"
         yield ""
     broad = beyond_voice(plan)
     if broad:
@@ -73,6 +74,7 @@ def _body(plan: Plan) -> Iterator[str]:
                 yield f"      + {named(add.sku_part_number)}{plans}"
             for remove in change.remove_licenses:
                 yield f"      - {named(remove.sku_part_number)}"
+            yield from (f"      {line}" for line in voice_lines(change))
     elif not plan.group_changes:
         yield no_changes_line(plan)
     yield ""
@@ -84,5 +86,9 @@ def _body(plan: Plan) -> Iterator[str]:
         yield "Seats:"
         yield from seat_table(plan.seats, markdown=False)
         yield f"  ({SEAT_LEGEND})"
+        yield ""
+    if plan.number_pools:
+        yield "Numbers (free in the inventory, needed by this plan, short):"
+        yield from pool_table(plan.number_pools, markdown=False)
         yield ""
     yield from gap_sections(plan.gaps, " (see --format json)")

@@ -1,8 +1,9 @@
 """The live tenant source: read subscriptions, users and the groups rules name from Graph into the tenant types.
 
 Requests for U users and G groups: 1 (subscribedSkus) + ceil(U/999) (users) + G (group lookups) + the member pages
-of each group found. No per-user request. Users are parsed page by page, so only one raw page is ever in memory.
-Also writes snapshots (`export`) straight from the pages to a file.
+of each group found, and when asked each user's Teams configuration (`teamsread`). No per-user request. Users are
+parsed page by page, so only one raw page is ever in memory. Also writes snapshots (`export`) straight from the
+pages to a file.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from teamslicensing.graph import Graph
 from teamslicensing.graph.connection import cloud_of
 from teamslicensing.model.desired import SCOPED_ABOVE, SELECTABLE_ATTRIBUTES
 from teamslicensing.model.tenant import (
+    FreeNumber,
     PhoneNumber,
     ReadScope,
     Tenant,
@@ -40,6 +42,7 @@ from teamslicensing.tenant.need import TenantNeed
 from teamslicensing.tenant.parse import (
     Interner,
     ObjectError,
+    parse_free_number,
     parse_group,
     parse_number_assignment,
     parse_subscribed_sku,
@@ -48,6 +51,7 @@ from teamslicensing.tenant.parse import (
     user_select,
 )
 from teamslicensing.tenant.scoped import by_id_queries, read_scoped_users, read_users_by_id
+from teamslicensing.tenant.teamsread import export_user_configurations, fetch_policy_lookups, read_user_configurations
 
 NUMBERS_URL = "/admin/teams/telephoneNumberManagement/numberAssignments"
 NUMBER_PAGE = 1000  # numberAssignments' $top maximum
@@ -60,9 +64,17 @@ class UnexpectedGraphData(TeamsLicensingError):
 
 async def read_tenant(graph: Graph, need: TenantNeed) -> Tenant:
     """The tenant as `need` says: every user, the users its rules can touch (scoped; auto: scoped when Graph counts
-    more than SCOPED_ABOVE users), or the users it names."""
+    more than SCOPED_ABOVE users), or the users it names; with `need.user_configurations`, the Teams configuration
+    of the users read too."""
     if not need.scoped:
-        return await _read_parts(graph, need.group_names, need.attributes, need.licensed, need.user_ids)
+        return await _read_parts(
+            graph,
+            need.group_names,
+            need.attributes,
+            need.licensed,
+            need.user_ids,
+            user_configurations=need.user_configurations,
+        )
     desired = need.selection
     assert desired is not None
     cloud = cloud_of(graph.connection.graph_url)
@@ -82,7 +94,8 @@ async def read_tenant(graph: Graph, need: TenantNeed) -> Tenant:
     (skus, users, unreadable, groups, scope), (raw_numbers, why) = await all_of(
         people(), read_number_assignments(graph, cloud)
     )
-    return await _tenant(graph, cloud, skus, users, unreadable, groups, (raw_numbers, why), scope)
+    tenant = await _tenant(graph, cloud, skus, users, unreadable, groups, (raw_numbers, why), scope)
+    return await _with_teams(graph, tenant) if need.user_configurations else tenant
 
 
 async def count_users(graph: Graph) -> int | None:
@@ -105,11 +118,13 @@ async def _read_parts(
     attributes: Collection[str],
     licensed: Collection[str] = (),
     user_ids: Collection[str] | None = None,
+    *,
+    user_configurations: bool = False,
 ) -> Tenant:
     """The tenant with the groups `group_names` name and the user `attributes` rules read (a saved plan's check
     reads what its plan rested on, without a configuration). With `user_ids`, only those users are needed: they
     are read by id when that takes fewer requests than reading every user (a plan changing 1,000 users of a
-    million-user tenant: 67 requests, not 1,001)."""
+    million-user tenant: 67 requests, not 1,001). With `user_configurations`, their Teams configurations too."""
     cloud = cloud_of(graph.connection.graph_url)
 
     async def people() -> tuple[list[TenantUser], list[UnreadableUser], ReadScope | None]:
@@ -130,7 +145,17 @@ async def _read_parts(
         _read_groups(graph, group_names, licensed),
         read_number_assignments(graph, cloud),
     )
-    return await _tenant(graph, cloud, skus, users, unreadable, groups, (raw_numbers, why), scope)
+    tenant = await _tenant(graph, cloud, skus, users, unreadable, groups, (raw_numbers, why), scope)
+    return await _with_teams(graph, tenant) if user_configurations else tenant
+
+
+async def _with_teams(graph: Graph, tenant: Tenant) -> Tenant:
+    """`tenant` with the Teams configuration of its users: every one Graph lists, or (a scoped read) those read."""
+    scoped = tenant.scope is not None
+    ids = [user.id for user in tenant.users] if scoped else None
+    count = tenant.scope.users_in_tenant if tenant.scope is not None else None
+    found, why = await read_user_configurations(graph, tenant.cloud, ids, count)
+    return dataclasses.replace(tenant, teams_users=found, teams_unavailable=why)
 
 
 async def _tenant(
@@ -144,7 +169,7 @@ async def _tenant(
     scope: ReadScope | None,
 ) -> Tenant:
     """The tenant from what was read, with the names of the other groups users inherit licenses from."""
-    parsed, why = _numbers(*numbers)
+    parsed, why, free = _numbers(*numbers)
     return Tenant(
         skus=tuple(skus),
         users=tuple(users),
@@ -152,6 +177,7 @@ async def _tenant(
         cloud=cloud,
         numbers=parsed,
         numbers_unavailable=why,
+        free_numbers=free,
         tenant_id=graph.tenant_id or _account_id(skus),
         unreadable=tuple(unreadable),
         scope=scope,
@@ -215,21 +241,27 @@ def _kind(value: Any) -> str:
     return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
-def _numbers(raw: list[Any] | None, why: str | None) -> tuple[tuple[PhoneNumber, ...] | None, str | None]:
-    """The inventory's numbers, or (None, why) when an entry cannot be read: a number missing from a list we
-    believe whole would make protection think its holder holds none."""
+def _numbers(
+    raw: list[Any] | None, why: str | None
+) -> tuple[tuple[PhoneNumber, ...] | None, str | None, tuple[FreeNumber, ...]]:
+    """The inventory's held numbers, or (None, why) when an entry cannot be read: a number missing from a list we
+    believe whole would make protection think its holder holds none; and its free numbers."""
     if raw is None:
-        return None, why
+        return None, why, ()
     found = []
+    free = []
     for item in raw:
         try:
             number = parse_number_assignment(item)
+            unheld = parse_free_number(item) if number is None else None
         except ObjectError as exc:
             label = item.get("telephoneNumber") or item.get("id") if isinstance(item, dict) else None
-            return None, f"Graph returned a numberAssignment we cannot read ({label}): {exc}"
+            return None, f"Graph returned a numberAssignment we cannot read ({label}): {exc}", ()
         if number is not None:
             found.append(number)
-    return tuple(found), None
+        elif unheld is not None:
+            free.append(unheld)
+    return tuple(found), None, tuple(free)
 
 
 async def _read_skus(graph: Graph) -> list[TenantSku]:
@@ -321,9 +353,20 @@ async def export_snapshot(
         out.write(",\n" if index else "\n")
         json.dump(group_document(group, members, direct), out)
     out.write("]")
-    numbers, _ = await read_number_assignments(graph, cloud_of(graph.connection.graph_url))
+    cloud = cloud_of(graph.connection.graph_url)
+    numbers, _ = await read_number_assignments(graph, cloud)
     if numbers is not None:  # present means "read": a snapshot without the key was not
         out.write(',\n"numberAssignments": ')
         json.dump(numbers, out)
+    configurations, in_effect = await export_user_configurations(graph, cloud, out)
+    lookups, _ = await fetch_policy_lookups(graph, cloud, sorted(in_effect)) if configurations >= 0 else (None, None)
+    if lookups is not None:  # the policies in effect for someone, by name: what getPolicyId says of each
+        out.write(',\n"policies": ')
+        json.dump(lookups, out)
     out.write("}\n")
-    return {"subscribedSkus": len(skus), "users": count, "groups": len(groups), "numbers": len(numbers or [])}
+    counts = {"subscribedSkus": len(skus), "users": count, "groups": len(groups), "numbers": len(numbers or [])}
+    if configurations >= 0:
+        counts["userConfigurations"] = configurations
+    if lookups is not None:
+        counts["policies"] = len(lookups)
+    return counts

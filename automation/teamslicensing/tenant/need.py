@@ -22,6 +22,7 @@ class TenantNeed:
     user_ids: tuple[str, ...] | None = None  # only these users; None: as `mode` says
     selection: DesiredState | None = None  # the rules a scoped read follows
     mode: ReadMode = "all"
+    user_configurations: bool = False  # each user's Teams configuration (numbers, policies in effect) too
 
     @classmethod
     def to_plan(cls, desired: DesiredState, mode: ReadMode | None = None) -> TenantNeed:
@@ -33,6 +34,7 @@ class TenantNeed:
             licensed=desired.licensed_group_names,
             selection=desired,
             mode=mode or desired.policy.read,
+            user_configurations=desired.manages_numbers or desired.manages_policies,
         )
 
     @classmethod
@@ -42,13 +44,17 @@ class TenantNeed:
         group_names: Iterable[str] = (),
         attributes: Iterable[str] = (),
         licensed: Iterable[str] = (),
+        *,
+        user_configurations: bool = False,
     ) -> TenantNeed:
-        """The users named (None: every user), with the groups and attributes a check of them rests on."""
+        """The users named (None: every user), with the groups and attributes a check of them rests on (and, with
+        `user_configurations`, their Teams configurations)."""
         return cls(
             group_names=tuple(group_names),
             attributes=frozenset(attributes),
             licensed=tuple(licensed),
             user_ids=None if user_ids is None else tuple(user_ids),
+            user_configurations=user_configurations,
         )
 
     @property

@@ -14,6 +14,7 @@ from teamslicensing.model.capability import is_guid
 from teamslicensing.model.tenant import (
     NO_ATTRIBUTES,
     USER_FIELDS,
+    FreeNumber,
     LicenseAssignment,
     PhoneNumber,
     TenantGroup,
@@ -285,11 +286,42 @@ def parse_number_assignment(obj: Any) -> PhoneNumber | None:
     target = _text(obj, "assignmentTargetId", required=False)
     if status.lower() not in _HELD_BY_ACCOUNT or not target:
         return None
+    country = _text(obj, "isoCountryCode", required=False)
     return PhoneNumber(
         number=_required(obj, "telephoneNumber").strip(),
         number_type=_text(obj, "numberType", required=False) or "unknown",
         user_id=target.strip().lower(),
         assignment_status=status,
+        category=_text(obj, "assignmentCategory", required=False),
+        country=country.strip().upper() if country else None,
+        location_id=_text(obj, "locationId", required=False) or None,
+    )
+
+
+def parse_inventory_entry(obj: Any) -> PhoneNumber | FreeNumber | None:
+    """One numberAssignment: held by a user or resource account, free, or neither (a conference bridge's...)."""
+    return parse_number_assignment(obj) or parse_free_number(obj)
+
+
+def parse_free_number(obj: Any) -> FreeNumber | None:
+    """One numberAssignment no one holds (assignmentStatus unassigned); None for any other."""
+    if not isinstance(obj, dict):
+        raise ObjectError("expected an object")
+    if (_text(obj, "assignmentStatus", required=False) or "").lower() != "unassigned":
+        return None
+    capabilities = obj.get("capabilities")
+    if capabilities is not None and not (
+        isinstance(capabilities, list) and all(isinstance(c, str) for c in capabilities)
+    ):
+        raise ObjectError("'capabilities' is not a list of strings")
+    country, city = _text(obj, "isoCountryCode", required=False), _text(obj, "city", required=False)
+    return FreeNumber(
+        number=_required(obj, "telephoneNumber").strip(),
+        number_type=_text(obj, "numberType", required=False) or "unknown",
+        country=country.strip().upper() if country else None,
+        city=city.strip() if city else None,
+        capabilities=frozenset(c.lower() for c in capabilities or ()),
+        location_id=_text(obj, "locationId", required=False) or None,
     )
 
 

@@ -1,6 +1,9 @@
 """The snapshot tenant source: a JSON file of Graph's own objects, read into the tenant types.
 
-Format: {"subscribedSkus": [subscribedSku…], "users": [user…], "groups": [{"id","displayName","members":[id…]}]}.
+Format: {"subscribedSkus": [subscribedSku…], "users": [user…], "groups": [{"id","displayName","members":[id…]}]},
+and optionally (each present means "read", absent "not read"): "numberAssignments" [numberAssignment…],
+"userConfigurations" [teamsUserConfiguration…] and "policies" [{"policyType","name","value":[policyIdentifierDetail…]}]
+(getPolicyId's answers), the last three Graph's global cloud alone serves.
 Each raw user is dropped as soon as it is parsed, so peak memory stays near that of the JSON itself, and the
 cyclic garbage collector rests while the file is read: the data has no cycles, and its passes over millions of
 fresh objects would otherwise take about half of the time.
@@ -12,26 +15,53 @@ import contextlib
 import gc
 import json
 import os
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from teamslicensing.errors import Problem, SnapshotError
 from teamslicensing.model.capability import is_guid
-from teamslicensing.model.tenant import CLOUD_NAMES, Tenant, TenantUser, UnreadableUser
+from teamslicensing.model.tenant import (
+    CLOUD_NAMES,
+    FreeNumber,
+    PhoneNumber,
+    PolicyLookup,
+    TeamsUserConfiguration,
+    Tenant,
+    TenantUser,
+    UnreadableUser,
+    policy_key,
+)
 from teamslicensing.tenant.parse import (
     Interner,
     ObjectError,
     UnreadableField,
     parse_group,
-    parse_number_assignment,
+    parse_inventory_entry,
     parse_subscribed_sku,
     parse_user,
     unreadable_user,
 )
+from teamslicensing.tenant.teamsparse import parse_policy_lookup, parse_user_configuration
 
 MAX_REPORTED_PROBLEMS = 20
+KNOWN_KEYS = frozenset(
+    {
+        "subscribedSkus",
+        "users",
+        "groups",
+        "@odata.context",
+        "exportedAt",
+        "source",
+        "cloud",
+        "numberAssignments",
+        "tenantId",
+        "userConfigurations",
+        "policies",
+    }
+)
 T = TypeVar("T")
 
 
@@ -101,25 +131,13 @@ def parse_snapshot(document: Any, name: str, attributes: Collection[str] = ()) -
 
     users = [u for u in _parse_list(document, "users", name, user_or_unreadable, problems) if u is not None]
     groups = _parse_list(document, "groups", name, lambda obj: parse_group(obj, share), problems)
-    known = {
-        "subscribedSkus",
-        "users",
-        "groups",
-        "@odata.context",
-        "exportedAt",
-        "source",
-        "cloud",
-        "numberAssignments",
-        "tenantId",
-    }
     numbers = None
+    free: tuple[FreeNumber, ...] = ()
     if "numberAssignments" in document:  # the key present means "read"; absent means "not read"
-        numbers = tuple(
-            n
-            for n in _parse_list(document, "numberAssignments", name, parse_number_assignment, problems)
-            if n is not None
-        )
-    unknown = sorted(set(document) - known)
+        entries = _parse_list(document, "numberAssignments", name, parse_inventory_entry, problems)
+        numbers = tuple(n for n in entries if isinstance(n, PhoneNumber))
+        free = tuple(n for n in entries if isinstance(n, FreeNumber))
+    unknown = sorted(set(document) - KNOWN_KEYS)
     if unknown:
         problems.append(Problem(name, 0, 0, f"unknown top-level keys: {', '.join(unknown)}"))
     _check_unique(name, "users", [u.id for u in users], problems)
@@ -127,6 +145,7 @@ def parse_snapshot(document: Any, name: str, attributes: Collection[str] = ()) -
     cloud = document.get("cloud", "global")
     if cloud not in CLOUD_NAMES:
         problems.append(Problem(name, 0, 0, f"'cloud' is {cloud!r}: use one of {', '.join(CLOUD_NAMES)}"))
+    teams_users, policies = _teams_parts(document, name, share, problems)
     tenant_id = document.get("tenantId")
     if tenant_id is not None and not (isinstance(tenant_id, str) and is_guid(tenant_id)):
         problems.append(Problem(name, 0, 0, f"'tenantId' is {tenant_id!r}: use the directory (tenant) id GUID"))
@@ -138,9 +157,36 @@ def parse_snapshot(document: Any, name: str, attributes: Collection[str] = ()) -
         groups=tuple(groups),
         cloud=str(cloud),
         numbers=numbers,
+        free_numbers=free,
         tenant_id=tenant_id.strip().lower() if isinstance(tenant_id, str) else None,
         unreadable=tuple(unreadable),
+        teams_users=teams_users,
+        policies=policies,
     )
+
+
+def _teams_parts(
+    document: dict[str, Any], name: str, share: Interner, problems: list[Problem]
+) -> tuple[Mapping[str, TeamsUserConfiguration] | None, Mapping[tuple[str, str], PolicyLookup] | None]:
+    """The Teams user configurations and policy lookups, when the snapshot holds them (None: not read): each
+    user and each (type, name) once, and only from the global cloud, the one Graph serves them in."""
+    cloud = document.get("cloud", "global")
+    teams_users = policies = None
+    for key in ("userConfigurations", "policies"):
+        if key in document and cloud != "global":
+            problems.append(Problem(name, 0, 0, f"'{key}': Graph has none in the {cloud} cloud, only in global"))
+    if "userConfigurations" in document:
+        parsed = _parse_list(
+            document, "userConfigurations", name, lambda o: parse_user_configuration(o, share), problems
+        )
+        _check_unique(name, "userConfigurations", [c.user_id for c in parsed], problems)
+        teams_users = MappingProxyType({c.user_id: c for c in parsed})
+    if "policies" in document:
+        lookups = _parse_list(document, "policies", name, parse_policy_lookup, problems)
+        keys = [policy_key(lookup.policy_type, lookup.name) for lookup in lookups]
+        _check_unique(name, "policies", [f"{kind} '{named}'" for kind, named in keys], problems)
+        policies = MappingProxyType(dict(zip(keys, lookups, strict=True)))
+    return teams_users, policies
 
 
 def _parse_list(

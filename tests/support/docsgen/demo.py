@@ -171,8 +171,9 @@ def _job_line(folder: Path) -> dict[str, Any]:
     """The runbook in apply mode, as a child process, against the demo tenant served on 127.0.0.1."""
     from tests.support.fakegraph import FakeGraph
     from tests.support.loopback import serving
+    from tests.support.shipped_demo import demo_fake_document
 
-    document = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    document = demo_fake_document()
     with serving(lambda url: FakeGraph(copy.deepcopy(document), base_url=url)) as loopback:
         env = {
             **outside_ci(),

@@ -9,6 +9,8 @@ against itself. It serves:
   `GET /groups/{id}/transitiveMembers[/microsoft.graph.user]` (paged; the document's members are transitive users);
 - `POST /users/{id|upn}/assignLicense` with Graph's validations and texts, `PATCH /users/{id|upn}`;
 - `POST /$batch` (≤ 20 items, relative URLs, per-item status and throttling, `dependsOn` → 424);
+- the Teams administration API under `/admin/teams` (numbers and their operations, policies, user configurations:
+  `teams`), in the global cloud only, as the national clouds' CSDL has it;
 - Graph's identity write quota as a sliding window, scripted 429s and 503/504s, per-request latency;
 - a token revoked before its expiry, and a seeded storm of 429s and 503s (`outages`).
 
@@ -18,8 +20,8 @@ its permissions reference (a request none of the app's `roles` grants answers 40
 
 Split by concern, as mixins over one state: `store` (the tenant: loading, accessors), `reads` (GET routes and
 paging), `writes` (PATCH and assignLicense), `batch` (JSON $batch), `quota` (write quota and scripted faults),
-`outages` (token revocation, the storm), `common` (Graph's limits and texts, replies, parsing); this module
-routes each request.
+`outages` (token revocation, the storm), `teams` (/admin/teams), `common` (Graph's limits and texts, replies,
+parsing); this module routes each request.
 
 Usage, with or without pytest::
 
@@ -53,7 +55,6 @@ from tests.support.fakegraph.common import (
     BAD_BATCH,
     BATCH_LIMIT,
     MAX_PAGE_SIZE,
-    NUMBER_ASSIGNMENTS,
     WRITE_METHODS,
     _bad_request,
     _error,
@@ -67,13 +68,15 @@ from tests.support.fakegraph.common import (
 from tests.support.fakegraph.grouplicensing import GroupLicenseRoutes
 from tests.support.fakegraph.outages import Outages, Storm
 from tests.support.fakegraph.reads import ReadRoutes
+from tests.support.fakegraph.teams import TeamsRoutes
 from tests.support.fakegraph.writes import WriteRoutes
 from tests.support.graphmetadata import DEFAULT_ROLES, guard
+from tests.support.graphmetadata.clouds import cloud_of_host, missing_segment
 
 __all__ = ["BATCH_LIMIT", "MAX_PAGE_SIZE", "FakeGraph", "Storm"]
 
 
-class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRecordRoutes, Outages):
+class FakeGraph(TeamsRoutes, BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRecordRoutes, Outages):
     """A Graph tenant in memory: reads, license writes, $batch, throttling and scripted faults."""
 
     def __init__(
@@ -93,6 +96,9 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRe
         seed: int = 0,
         roles: Iterable[str] = DEFAULT_ROLES,
         group_processing_delay: int = 0,
+        cloud: str | None = None,
+        operation_steps: int = 2,
+        teams_provisioning_lag: int = 0,
     ) -> None:
         """`page_size_limit` caps every page below the client's `$top` (Graph may return fewer than asked).
 
@@ -110,7 +116,9 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRe
         `group_processing_delay`: requests handled after a group license write before Entra processes it (see
         `grouplicensing`); a group's `directMembers` (else its `members`) are the members Entra licenses.
         The document's `pstnCalls` and `directRoutingCalls` (Graph's rows) are served by the call-record functions
-        (see `calls`; `load_calls` replaces them).
+        (see `calls`; `load_calls` replaces them). `cloud` (else the one `base_url`'s host is in): global, usgov,
+        usgovdod or china. `operation_steps`: GETs of a number operation before the one that shows it ended;
+        `teams_provisioning_lag`: requests after a license write before Teams sees it (see `teams`).
         """
         if page_size_limit < 1:
             raise ValueError("page_size_limit must be at least 1")
@@ -154,6 +162,8 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRe
         self._load_skus(document.get("subscribedSkus") or [])
         self._load_users(document.get("users") or [])
         self._load_groups(document.get("groups") or [])
+        self._load_teams(document, cloud or cloud_of_host(httpx.URL(self.base_url).host), operation_steps)
+        self.teams_provisioning_lag = teams_provisioning_lag
 
     def mount(self, router: respx.MockRouter) -> None:
         """Answer every request under `base_url` on `router` (any other host or path is left to the router)."""
@@ -245,21 +255,6 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRe
             return reply
         return self._operation(request.method, path, raw_query, body, bad, in_batch=False)
 
-    def _lose(self, reply: _Reply, fault: str) -> _Reply:
-        """The answer to a $batch whose writes took effect, spoilt as `lose_answer` scripted."""
-        responses = list(reply.body["responses"])
-        if fault == "reset":
-            return _Reply(200, None, {}, True)
-        if fault == "gateway":
-            return _error(504, "GatewayTimeout", "The gateway did not receive a response in time.")
-        if fault == "missing" and responses:
-            responses.pop()
-        elif fault == "duplicate" and responses:
-            copy = dict(responses[0])
-            copy["status"] = 500
-            responses.append(copy)
-        return _Reply(200, {"responses": responses}, reply.headers)
-
     def _response(
         self, reply: _Reply, request_id: str, client_request_id: str, path_is_batch: bool = False
     ) -> httpx.Response:
@@ -281,6 +276,9 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRe
         self, method: str, path: str, raw_query: str, body: Any, bad_body: bool, *, in_batch: bool
     ) -> _Reply:
         checked, denied = guard.admit(method, path, raw_query, body, bad_body, self.roles)
+        absent = missing_segment(self.cloud, checked.target) if checked is not None else None
+        if absent is not None:  # the cloud's Graph cannot resolve the path: before any permission is asked for
+            return _error(400, "BadRequest", f"Resource not found for the segment '{absent}'.")
         if denied is not None:
             return _error(*denied)
         write = method in WRITE_METHODS
@@ -342,8 +340,10 @@ class FakeGraph(BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRe
             calls = self._call_records(path, query)
             if calls is not None:
                 return calls if method == "GET" else _method_not_allowed()
-        if path.rstrip("/") == NUMBER_ASSIGNMENTS:
-            return self._number_assignments(query) if method == "GET" else _method_not_allowed()
+        if head == "admin":
+            teams = self._admin(method, segments, query, raw_query, body, bad_body)
+            if teams is not None:
+                return teams
         if head == "subscribedSkus" and count == 1:
             return self._subscribed_skus(query) if method == "GET" else _method_not_allowed()
         if head == "users":

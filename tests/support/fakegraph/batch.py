@@ -78,6 +78,21 @@ class BatchRoutes(WriteQuota):
         self._rng.shuffle(responses)  # Graph answers in any order: clients must match on id
         return _Reply(200, {"responses": responses})
 
+    def _lose(self, reply: _Reply, fault: str) -> _Reply:
+        """The answer to a $batch whose writes took effect, spoilt as `lose_answer` scripted."""
+        responses = list(reply.body["responses"])
+        if fault == "reset":
+            return _Reply(200, None, {}, True)
+        if fault == "gateway":
+            return _error(504, "GatewayTimeout", "The gateway did not receive a response in time.")
+        if fault == "missing" and responses:
+            responses.pop()
+        elif fault == "duplicate" and responses:
+            copy = dict(responses[0])
+            copy["status"] = 500
+            responses.append(copy)
+        return _Reply(200, {"responses": responses}, reply.headers)
+
     def _batch_response(self, item_id: str, reply: _Reply) -> Json:
         headers = dict(reply.headers)
         headers.update(self._usage_headers())

@@ -14,8 +14,6 @@ from tests.support.fakegraph.common import (
     DEFAULT_USER_PROPERTIES,
     EQ_FILTER,
     MAX_PAGE_SIZE,
-    NUMBER_PAGE_DEFAULT,
-    NUMBER_PAGE_MAX,
     SKIPTOKEN_PREFIX,
     Json,
     _bad_request,
@@ -298,23 +296,6 @@ class ReadRoutes(TenantStore):
         if advanced and reply.status == 200:
             reply.body["@odata.count"] = len(members)
         return reply
-
-    def _number_assignments(self, query: dict[str, str]) -> _Reply:
-        """The Teams numbers, paged the way the docs describe it: `$top` (500 by default, 1,000 at most) and
-        `$skip`, no @odata.nextLink."""
-        try:
-            top = int(query.get("top", NUMBER_PAGE_DEFAULT))
-            skip = int(query.get("skip", 0))
-        except ValueError:
-            return _bad_request("Invalid $top or $skip.")
-        if not 1 <= top <= NUMBER_PAGE_MAX or skip < 0:
-            return _bad_request(f"$top must be between 1 and {NUMBER_PAGE_MAX}; $skip must not be negative.")
-        numbers = self._extra.get("numberAssignments") or []
-        context = f"{self.base_url}/$metadata#admin/teams/telephoneNumberManagement/numberAssignments"
-        # a document whose numberAssignments is not a list is served as it is: the page's own examples show
-        # `"value": {…}`, and a client must survive Graph answering so
-        page = numbers[skip : skip + top] if isinstance(numbers, list) else numbers
-        return _Reply(200, {"@odata.context": context, "value": page})
 
 
 IN_FILTER = re.compile(r"\s*([A-Za-z][\w/]*)\s+in\s+(\((?:\s*'(?:[^']|'')*'\s*,?)+\))\s*", re.IGNORECASE)

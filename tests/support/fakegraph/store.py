@@ -133,6 +133,9 @@ class TenantStore:
             "groups": groups,
         }
 
+    def _licenses_written(self, user: Json, before: list[Json]) -> None:
+        """A user's licenses just changed from `before` (the Teams part keeps what Teams still sees a while)."""
+
     def user(self, reference: str) -> Json | None:
         """The current user object by id or UPN (case-insensitive), for assertions; None if unknown."""
         position = self._user_index.get(reference.lower())

@@ -92,6 +92,7 @@ class WriteRoutes(TenantStore):
         touched = set(adds) | set(removes)
         for key in touched:
             self._consumed[key] += int(_holds(new_states, key)) - int(_holds(states, key))
+        self._licenses_written(user, states)
         user["licenseAssignmentStates"] = new_states
         user["assignedLicenses"] = self._assigned(new_states, user.get("assignedLicenses") or [], touched)
         return _Reply(200, self._user_body(user))

@@ -136,7 +136,9 @@ def _action_body(graph: Model, target: Target, body: Any) -> list[str]:
     if not isinstance(body, dict):
         return [f"the body of action '{name}' is an object of its parameters"]
     problems = [f"action '{name}' has no parameter '{key}'" for key in body if key not in declared]
-    missing = [n for n, p in declared.items() if not p["optional"] and n not in body]
+    # OData 4.01 (protocol, invoking an action): a parameter that is nullable, or annotated OptionalParameter, may
+    # be left out of the body; any other must be there
+    missing = [n for n, p in declared.items() if not p["optional"] and not p["nullable"] and n not in body]
     if missing:
         problems.append(f"action '{name}' needs the parameter(s) {', '.join(missing)} in its body")
     checker = Checker(graph)

@@ -7,11 +7,12 @@ its README describes. Written, deterministically (sorted keys, one layout):
 
 - `tests/support/graphmetadata/v1.0-extract.json`: from the v1.0 CSDL, the entity sets and singletons the tool
   reaches, the entity types it touches (with their base types), every complex and enum type their properties,
-  parameters and return types use, and the actions and functions bound to those entity types;
+  parameters and return types use, and the actions and functions bound to those entity types; and what the US
+  Government and China clouds' CSDL (`v1.0-Fairfax.csdl`, `v1.0-Mooncake.csdl`) lack of all that (`national`);
 - `tests/support/graphmetadata/permissions-extract.json`: from permissions.json, for the paths the fake serves,
   the Application permissions listing each method (and whether Microsoft marks one least privileged);
 - `automation/teamslicensing/reference/data/graph-permissions.json`: the same facts for each request the package
-  makes (`teamslicensing.reference.permissions.REQUESTS`), with how many paths each permission grants in all.
+  makes (`teamslicensing.reference.graphrequests.REQUESTS`), with how many paths each permission grants in all.
 
 Each carries its provenance: Microsoft's repository, path, commit and date, and the sha256 of the file read.
 `--check` writes nothing and exits 1 when a file differs from what it would write.
@@ -20,15 +21,17 @@ Each carries its provenance: Microsoft's repository, path, commit and date, and 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
+import re
 import sys
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
-from teamslicensing.reference.permissions import REQUESTS, permission_path
+from teamslicensing.reference.graphrequests import REQUESTS
+from teamslicensing.reference.permissions import permission_path
+from tests.support.graphmetadata.csdl import EDM, OPTIONAL_PARAMETER, Csdl, Json, element_of, provenance
+from tests.support.graphmetadata.national import with_national_clouds
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
@@ -65,6 +68,11 @@ ENTITY_TYPES = (
     "microsoft.graph.teamsAdministration.teamsAdminRoot",
     "microsoft.graph.teamsAdministration.telephoneNumberManagementRoot",
     "microsoft.graph.teamsAdministration.numberAssignment",
+    "microsoft.graph.teamsAdministration.telephoneNumberLongRunningOperation",
+    "microsoft.graph.teamsAdministration.teamsPolicyAssignment",
+    "microsoft.graph.teamsAdministration.teamsPolicyUserAssignment",
+    "microsoft.graph.teamsAdministration.policyIdentifierDetail",
+    "microsoft.graph.teamsAdministration.teamsUserConfiguration",
 )
 # permissions.json's path templates (compared without regard to case) for what the fake serves
 PERMISSION_PATHS = (
@@ -79,52 +87,19 @@ PERMISSION_PATHS = (
     "/groups/{id}/transitivemembers",
     "/groups/{id}/assignlicense",
     "/admin/teams/telephonenumbermanagement/numberassignments",
+    "/admin/teams/telephonenumbermanagement/numberassignments/{id}",
+    "/admin/teams/telephonenumbermanagement/numberassignments/assignnumber",
+    "/admin/teams/telephonenumbermanagement/numberassignments/unassignnumber",
+    "/admin/teams/telephonenumbermanagement/numberassignments/updatenumber",
+    "/admin/teams/telephonenumbermanagement/operations/{id}",
+    "/admin/teams/policy/userassignments/assign",
+    "/admin/teams/policy/userassignments/unassign",
+    "/admin/teams/policy/getpolicyid",
+    "/admin/teams/userconfigurations",
+    "/admin/teams/userconfigurations/{id}",
     "/communications/callrecords/getpstncalls",
     "/communications/callrecords/getdirectroutingcalls",
 )
-
-EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
-OPTIONAL_PARAMETER = "Org.OData.Core.V1.OptionalParameter"
-Json = dict[str, Any]
-
-
-def provenance(source: dict[str, str], path: Path) -> Json:
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return {**source, "sha256": digest, "generator": "tests/support/graphmetadata/extract.py"}
-
-
-class Csdl:
-    """The CSDL's schemas, with every type name written out in full (aliases resolved)."""
-
-    def __init__(self, path: Path) -> None:
-        root = ElementTree.parse(path).getroot()
-        self.schemas = list(root.iter(f"{EDM}Schema"))
-        self.aliases = {s.get("Alias", s.get("Namespace")): s.get("Namespace", "") for s in self.schemas}
-        self.types: dict[str, tuple[str, ElementTree.Element]] = {}  # full name -> (kind, element)
-        self.operations: list[tuple[str, ElementTree.Element]] = []  # (namespace, Action or Function)
-        self.container: ElementTree.Element | None = None
-        for schema in self.schemas:
-            namespace = schema.get("Namespace", "")
-            for element in schema:
-                kind = element.tag.removeprefix(EDM)
-                if kind in ("EntityType", "ComplexType", "EnumType"):
-                    self.types[f"{namespace}.{element.get('Name')}"] = (kind, element)
-                elif kind in ("Action", "Function") and element.get("IsBound") == "true":
-                    self.operations.append((namespace, element))
-                elif kind == "EntityContainer":
-                    self.container = element
-
-    def full(self, name: str) -> str:
-        if name.startswith("Collection(") and name.endswith(")"):
-            return f"Collection({self.full(name[len('Collection(') : -1])})"
-        if name.startswith("Edm."):
-            return name
-        prefix, _, last = name.rpartition(".")
-        return f"{self.aliases.get(prefix, prefix)}.{last}"
-
-
-def element_of(type_name: str) -> str:
-    return type_name[len("Collection(") : -1] if type_name.startswith("Collection(") else type_name
 
 
 def csdl_extract(path: Path) -> Json:
@@ -270,8 +245,16 @@ def _grants(path: Path) -> tuple[dict[tuple[str, str], list[Json]], dict[str, in
                     entry: Json = {"permission": name, "least": least}
                     if also:
                         entry["alsoRequires"] = sorted(also[0])
-                    grants.setdefault((template.lower(), method.upper()), []).append(entry)
+                    listed = grants.setdefault((_template(template), method.upper()), [])
+                    if entry not in listed:
+                        listed.append(entry)
     return grants, breadth
+
+
+def _template(path: str) -> str:
+    """A path as the extracts key it: lower case, every key placeholder written `{id}` (the reference writes
+    `{id}`, `{operationId}` and the like; a request's key is a key whatever the reference calls it)."""
+    return re.sub(r"\{[^}/]*\}", "{id}", path.lower())
 
 
 def _listing(entries: list[Json]) -> list[Json]:
@@ -314,7 +297,7 @@ def rendered(document: Json) -> str:
 def outputs(metadata: Path) -> dict[Path, str]:
     csdl, permissions = metadata / "v1.0-Prod.csdl", metadata / "permissions.json"
     return {
-        CSDL_EXTRACT: rendered(csdl_extract(csdl)),
+        CSDL_EXTRACT: rendered(with_national_clouds(csdl_extract(csdl), metadata)),
         PERMISSIONS_EXTRACT: rendered(permissions_extract(permissions)),
         PACKAGE_PERMISSIONS: rendered(package_permissions(permissions)),
     }

@@ -17,9 +17,17 @@ from tests.support.graphmetadata.authorization import Unlisted, refusal
 from tests.support.graphmetadata.conformance import Checked, NonConforming, answer_problems, check_request
 
 # the roles of an app that may do everything the tool does (the fake's default): Microsoft's reference lists
-# Directory.ReadWrite.All for every directory request the tool makes except member lists
+# Directory.ReadWrite.All for every directory request the tool makes except member lists, and one role for each
+# part of the Teams administration API (numbers, policy assignment, user configurations)
 DEFAULT_ROLES = frozenset(
-    {"Directory.ReadWrite.All", "GroupMember.Read.All", "TeamsTelephoneNumber.Read.All", "CallRecords.Read.All"}
+    {
+        "Directory.ReadWrite.All",
+        "GroupMember.Read.All",
+        "TeamsTelephoneNumber.ReadWrite.All",
+        "TeamsPolicyUserAssign.ReadWrite.All",
+        "TeamsUserConfiguration.Read.All",
+        "CallRecords.Read.All",
+    }
 )
 
 _violations: list[str] = []

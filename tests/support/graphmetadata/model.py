@@ -20,6 +20,7 @@ EXTRACT = Path(__file__).resolve().parent / "v1.0-extract.json"
 # a directory extension's name (extension_{app id without hyphens}_{name}): the open types' only dynamic properties
 EXTENSION_PROPERTY = re.compile(r"extension_[0-9a-f]{32}_\w+", re.IGNORECASE)
 CALL = re.compile(r"([\w.]+)\((.*)\)", re.DOTALL)
+KEY = re.compile(r"'(?:[^']|'')*'|[\w-]+")  # a key literal: a quoted string, or a number or GUID
 
 
 class Unknown(Exception):
@@ -44,6 +45,9 @@ class Target:
     segments: list[str] = field(default_factory=list)  # as permissions.json writes paths: keys as {id}
     operation: Json | None = None
     arguments: dict[str, str] = field(default_factory=dict)
+    # how the path got here, for the national clouds (`clouds`): ("", entity set or singleton), (type, navigation
+    # property) and ("", "namespace.operation on binding"), in order
+    steps: tuple[tuple[str, str], ...] = ()
 
     def permission_paths(self) -> list[str]:
         """The path as permissions.json may write it: a function with its parameters, then without."""
@@ -115,12 +119,20 @@ class Model:
             target = Target("entity", self.singletons[head], False, [segments[0]])
         else:
             raise Unknown(f"no entity set or singleton '{segments[0]}'")
+        steps = [("", segments[0])]
         for position, segment in enumerate(segments[1:], start=2):
             if target.kind in ("property", "count", "action") or (
                 target.kind == "function" and not (target.operation or {}).get("composable")
             ):
                 raise Unknown(f"nothing can follow '{segments[position - 2]}'")
+            owner, before = target.type or "", len(target.segments)
             target = self._step(target, segment)
+            if target.operation is not None and target.kind in ("action", "function"):
+                operation = target.operation
+                steps.append(("", f"{operation['namespace']}.{operation['name']} on {operation['binding']}"))
+            else:
+                steps += [(owner, name) for name in target.segments[before:] if name != "{id}"]
+        target.steps = tuple(steps)
         return self._method_fits(method, target)
 
     def _step(self, target: Target, segment: str) -> Target:
@@ -144,6 +156,11 @@ class Model:
             if call:
                 raise Unknown(f"no function '{name}' bound to a collection of {target.type}")
             return Target("entity", target.type, False, [*target.segments, "{id}"])
+        nav = self.navigation(target.type).get(lowered) if target.type in self.structured else None
+        if call and nav is not None and element(nav["type"])[1] and KEY.fullmatch(call.group(2)):
+            # a key in parentheses (`operations('x')`, OData's canonical form, which Location headers use)
+            nav_type = element(nav["type"])[0]
+            return Target("entity", nav_type, False, [*target.segments, nav["name"], "{id}"])
         prop = self.properties(target.type).get(lowered) if target.type in self.structured else None
         if prop is not None and not call:
             prop_type, many = element(prop["type"])
