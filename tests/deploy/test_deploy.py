@@ -77,7 +77,7 @@ def test_a_package_that_fails_to_import_fails_the_deploy_with_azures_message_and
         assert deploy(azure, bundle, "--config", str(CONFIG)) == 1
         out, err = capsys.readouterr()
         assert f"pydantic_core: Failed: PackageImportFailed {message}" in err
-        assert "Deploy stopped: 10 change(s) were made before it (listed above); run it again" in out
+        assert "Deploy stopped: 10 changes were made before it (listed above); run it again" in out
         assert f"runbook {RUNBOOK} was not published" in err
         assert azure.arm.requests("POST", r"/runbooks/.*") == []
         assert azure.arm.requests("PUT", r"/runbooks/.*") == []

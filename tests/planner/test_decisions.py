@@ -56,7 +56,7 @@ def test_the_summary_counts_the_decisions_and_changes(capsys: pytest.CaptureFixt
 @pytest.mark.parametrize("who", ["carol@contoso.com", "heidi@contoso.com", "peggy@contoso.com", "dave@contoso.com"])
 def test_explain_gives_the_plan_s_own_reasons(who: str, capsys: pytest.CaptureFixture[str]) -> None:
     decision = next(d for d in demo_plan(capsys)["decisions"] if d["userPrincipalName"] == who)
-    assert main(["explain", who, CONFIG, "--snapshot", DEMO]) == 0
+    assert main(["explain", CONFIG, who, "--snapshot", DEMO]) == 0
     out = capsys.readouterr().out
     assert f"Decision: {decision['action'].upper()}" in out
     for reason in decision["reasons"]:

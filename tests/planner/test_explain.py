@@ -47,21 +47,35 @@ def test_user_and_rule_filters_show_a_part_and_keep_the_whole_plan_s_exit_code_a
 
 
 def test_explain_says_which_rule_selects_excludes_and_what_is_withheld(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["explain", "dave@contoso.com", CONFIG, "--snapshot", DEMO]) == 0
+    assert main(["explain", CONFIG, "dave@contoso.com", "--snapshot", DEMO]) == 0
     out = capsys.readouterr().out
     assert (
         "EXCLUDED: rule 'sales-voice' selects (member of group 'Voice - Sales' (transitively)) "
         "but excludes (listed by name)" in out
     )
-    assert "MCOPSTN1: direct" in out
+    assert "MCOPSTN1 (Microsoft Teams Domestic Calling Plan): direct" in out, "product names beside part numbers"
     assert "PHONE_NUMBER_AT_RISK" in out
-    assert main(["explain", "carol@contoso.com", CONFIG, "--snapshot", DEMO]) == 0
+    assert main(["explain", CONFIG, "carol@contoso.com", "--snapshot", DEMO]) == 0
     out = capsys.readouterr().out
-    assert "sales-voice: selects (listed by name): assigns" in out
-    assert "+ MCOPSTN1" in out
+    assert "sales-voice: selects (listed by name): assigns MCOEV (Microsoft Teams Phone Standard)" in out
+    assert "+ MCOPSTN1 (Microsoft Teams Domestic Calling Plan)" in out
     assert "Tenant-wide gaps" in out
-    assert main(["explain", "nobody@contoso.com", CONFIG, "--snapshot", DEMO]) == 0
-    assert "not in the tenant read" in capsys.readouterr().out
+
+
+def test_explain_of_a_user_the_tenant_lacks_exits_1_with_the_closest_names(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["explain", CONFIG, "carl@contoso.com", "--snapshot", DEMO]) == 1
+    captured = capsys.readouterr()
+    assert "carl@contoso.com: not in the tenant read" in captured.out
+    assert "did you mean 'carol@contoso.com' or 'karl@contoso.com'" in captured.err, "the closest first"
+
+
+def test_explain_in_the_old_order_still_works_and_says_it_is_deprecated(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", "carol@contoso.com", CONFIG, "--snapshot", DEMO]) == 0
+    captured = capsys.readouterr()
+    assert "+ MCOPSTN1 (Microsoft Teams Domestic Calling Plan)" in captured.out
+    assert "`explain UPN CONFIG` is deprecated: write `explain CONFIG UPN`" in captured.err
 
 
 def test_explain_names_the_managed_groups_whose_licenses_reach_the_user_or_do_not(
@@ -81,9 +95,9 @@ def test_explain_names_the_managed_groups_whose_licenses_reach_the_user_or_do_no
         "  - {group: Voice, assign: [MCOEV, MCOPSTN1], migrateDirect: true}\n",
         encoding="utf-8",
     )
-    assert main(["explain", "user000000@contoso.com", str(config), "--snapshot", str(snapshot)]) == 0
+    assert main(["explain", str(config), "user000000@contoso.com", "--snapshot", str(snapshot)]) == 0
     out = capsys.readouterr().out
     assert "Voice: direct member: Entra gives MCOEV, MCOPSTN1; migrateDirect" in out
     assert "prune may remove" not in out, "a managed group covers the user"
-    assert main(["explain", "user000002@contoso.com", str(config), "--snapshot", str(snapshot)]) == 0
+    assert main(["explain", str(config), "user000002@contoso.com", "--snapshot", str(snapshot)]) == 0
     assert "Voice: a member only through a nested group: Entra does not give them" in capsys.readouterr().out

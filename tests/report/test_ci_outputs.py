@@ -29,7 +29,7 @@ GAPS = (
 SEAT = SeatLine("sku-ev", "MCOEV", enabled=1, consumed=1, to_add=1, to_remove=0, available=0, shortfall=1)
 PLAN = Plan(changes=(CHANGE,), gaps=GAPS, seats=(SEAT,))
 SUMMARY = (
-    "Plan: 1 user to change (1 license add, 0 removals, 0 usage locations); gaps: 1 error(s), 1 warning(s), 1 info."
+    "Plan: 1 user to change (1 license add, 0 removals, 0 usage locations); gaps: 1 error, 1 warning, 1 info."
 )
 
 
@@ -65,7 +65,7 @@ def test_repeated_gaps_are_bounded_in_annotations() -> None:
     lines = list(github_annotations(Plan((), many, ())))
     assert len(lines) == 26
     assert (
-        lines[-1] == "::error title=USAGE_LOCATION_MISSING::5 more USAGE_LOCATION_MISSING gap(s): see the JSON report\n"
+        lines[-1] == "::error title=USAGE_LOCATION_MISSING::5 more USAGE_LOCATION_MISSING gaps: see the JSON report\n"
     )
 
 

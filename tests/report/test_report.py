@@ -200,7 +200,7 @@ def test_text_puts_destructive_changes_first() -> None:
     )
     assert lines[-1] == (
         "Plan: 2 users to change (1 license add, 2 removals, 1 usage location), 1 DESTRUCTIVE; "
-        "gaps: 1 error(s), 1 warning(s), 0 info."
+        "gaps: 1 error, 1 warning, 0 info."
     )
 
 
@@ -223,7 +223,7 @@ def test_html_names_every_destructive_user_above_the_changes_and_escapes_what_it
         "u9", "o'<b>neil</b>@contoso.com", None, (), (LicenseRemove("sku-ev", "MCOEV"),), (), True, ("+14255550123",)
     )
     page = render(Plan(changes=(*bystanders, hidden), gaps=GAPS, seats=(SEAT,)), "html")
-    destructive = page.index("1 destructive change(s)")
+    destructive = page.index("1 destructive change:")
     assert destructive < page.index("Changes by rule")
     named = "MCOEV (Microsoft Teams Phone Standard); loses +14255550123"
     assert f"o&#x27;&lt;b&gt;neil&lt;/b&gt;@contoso.com</b>: removes {named}" in page[destructive:]
@@ -267,7 +267,7 @@ def test_no_changes_beside_errors_is_not_called_in_sync() -> None:
     blocked = Plan(changes=(), gaps=GAPS, seats=(SEAT,))
     text = render(blocked, "text")
     assert "in the declared state" not in text
-    assert "No changes to write, but 1 error(s) and 1 warning(s) below stand" in text
+    assert "No changes to write, but 1 error and 1 warning below stand" in text
     assert "available = enabled - consumed + what removal-only changes free" in text, (
         "the seat table explains its columns"
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import subprocess
@@ -81,7 +83,8 @@ def test_skus_lists_calling_plans_by_their_teams_names(capsys: pytest.CaptureFix
 
 def test_skus_voice_filter_leaves_only_voice_skus(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["skus", "--voice"]) == 0
-    lines = capsys.readouterr().out.splitlines()[:-1]
+    header, *lines = capsys.readouterr().out.splitlines()[:-1]
+    assert header.split() == ["PART", "NUMBER", "SKU", "ID", "VOICE", "CAPABILITIES", "PRODUCT"]
     assert lines, "the catalogue has voice SKUs"
     assert all(
         any(c in line for c in ("phoneSystem", "callingPlan", "audioConferencing", "communications", "resourceAccount"))
@@ -90,6 +93,20 @@ def test_skus_voice_filter_leaves_only_voice_skus(capsys: pytest.CaptureFixture[
     assert not any(line.startswith(("SPE_E3 ", "Microsoft_Teams_Enterprise_New ")) for line in lines), (
         "Teams is no voice"
     )
+
+
+def test_skus_as_json_and_csv_say_the_same_as_the_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["skus", "--search", "Teams Phone", "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    mcoev = next(s for s in document["skus"] if s["skuPartNumber"] == "MCOEV")
+    assert mcoev["productName"] == "Microsoft Teams Phone Standard"
+    assert mcoev["capabilities"] == ["phoneSystem"]
+    assert "MCOEV" in {p["servicePlanName"] for p in mcoev["servicePlans"]}
+    assert document["count"] == len(document["skus"])
+    assert main(["skus", "--search", "Teams Phone", "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [r["skuPartNumber"] for r in rows] == [s["skuPartNumber"] for s in document["skus"]]
+    assert next(r for r in rows if r["skuPartNumber"] == "MCOEV")["capabilities"] == "phoneSystem"
 
 
 def test_plan_text_on_the_demo_tenant(

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from teamslicensing.cli.lease import writing_leased
 from teamslicensing.errors import UsageError
 from teamslicensing.exitcodes import EXIT_CHANGES, EXIT_FAILURE, EXIT_GAPS, EXIT_OK
+from teamslicensing.report.common import counted
 
 if TYPE_CHECKING:
     from teamslicensing.app import Applied, ApplyOptions, GraphAccess, PlanRun, TenantSource
@@ -38,7 +39,7 @@ def plan(args: argparse.Namespace) -> int:
     from teamslicensing.cli.ci import ci_outputs
     from teamslicensing.report import render_chunks
 
-    run = app.plan(args.config, _source(args), args.read)
+    run = app.plan(args.config, tenant_source(args), args.read)
     if args.usage:
         run = app.with_usage(run, args.usage)
     title = f"teams-licensing plan: {run.origin} against {run.source.where}"
@@ -53,7 +54,7 @@ def plan(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     meta = app.report_meta(run)
-    _write(render_chunks(shown, args.format, title=title, meta=meta), args.output, colour=args.format == "text")
+    write_output(render_chunks(shown, args.format, title=title, meta=meta), args.output, colour=args.format == "text")
     if args.out:
         app.save_plan(run, args.out)
         print(f"Plan saved to {args.out}: apply exactly it with `teams-licensing apply {args.out}`", file=sys.stderr)
@@ -68,7 +69,7 @@ def plan(args: argparse.Namespace) -> int:
 def apply(args: argparse.Namespace) -> int:
     from teamslicensing import app
 
-    source = _source(args)
+    source = tenant_source(args)
     saved = app.is_plan_file(args.config)
     if args.max_age is not None and not saved:
         raise UsageError("--max-age applies to a saved plan (apply PLANFILE), not to a configuration")
@@ -104,13 +105,13 @@ def undo(args: argparse.Namespace) -> int:
         )
         return _write_run(args, run, "undo")
 
-    source = _source(args)
+    source = tenant_source(args)
     with app.writer_lock(source):
         return writing_leased(args, source, "undo", leased)
 
 
 def reprocess(args: argparse.Namespace) -> int:
-    return writing_leased(args, _source(args), "reprocess", lambda source: _reprocess(args, source))
+    return writing_leased(args, tenant_source(args), "reprocess", lambda source: _reprocess(args, source))
 
 
 def _reprocess(args: argparse.Namespace, source: TenantSource) -> int:
@@ -126,7 +127,7 @@ def _reprocess(args: argparse.Namespace, source: TenantSource) -> int:
         return EXIT_GAPS if problems else EXIT_OK
     for target in targets:
         print(f"  ~ {target.user_principal_name}: {target.reason}")
-    _confirm(args, f"Reprocess: {len(targets)} user(s) for Entra to license again", "reprocess")
+    _confirm(args, f"Reprocess: {counted(len(targets), 'user')} for Entra to license again", "reprocess")
     audit = Path(args.audit_log) if args.audit_log else default_audit_path()
     print(f"Audit log: {audit}", file=sys.stderr)
     results = app.reprocess(source, targets, audit)
@@ -154,7 +155,7 @@ def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
     for note in run.notes:
         print(note, file=sys.stderr)
     if args.format != "json":
-        _write(
+        write_output(
             render(run.plan, args.format, title=title, meta=app.report_meta(run)),
             args.output,
             colour=args.format == "text",
@@ -167,7 +168,7 @@ def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
         if args.format == "json":
             result = None if applied is None else applied.result_json()
             chunks = plan_json_chunks(run.plan, [("result", result), ("error", error)], meta=app.report_meta(run))
-            _write(chunks, args.output)
+            write_output(chunks, args.output)
 
     try:
         options = _apply_options(args)
@@ -221,16 +222,6 @@ def export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def explain(args: argparse.Namespace) -> int:
-    from teamslicensing import app
-    from teamslicensing.plan.explain import explain_user
-
-    run = app.plan(args.config, _source(args), args.read)
-    assert run.desired is not None
-    _write("\n".join(explain_user(run.desired, run.tenant, run.plan, args.user)) + "\n", None)
-    return EXIT_OK
-
-
 def usage(args: argparse.Namespace) -> int:
     from teamslicensing import app
     from teamslicensing.app.usage import UsageWindow
@@ -238,11 +229,11 @@ def usage(args: argparse.Namespace) -> int:
     from teamslicensing.report.usage import render_usage
 
     window = UsageWindow(args.days, args.date_from, args.date_to)
-    source = _source(args)
+    source = tenant_source(args)
     report = app.usage(args.config, source, window, args.calls)
     where = args.calls or source.where
     title = f"teams-licensing usage: {report.window_from} to {report.window_to} from {where}"
-    _write(render_usage(report, args.format, title=title), args.output)
+    write_output(render_usage(report, args.format, title=title), args.output)
     return EXIT_GAPS if any(g.severity is Severity.ERROR for g in report.gaps) else EXIT_OK
 
 
@@ -278,23 +269,6 @@ def permissions(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def skus(args: argparse.Namespace) -> int:
-    from teamslicensing.model.capability import VOICE_CAPABILITIES
-    from teamslicensing.reference.catalog import load_catalog
-
-    out = sys.stdout
-    catalog = load_catalog()
-    found = catalog.search(args.search) if args.search else catalog.skus
-    if args.voice:
-        found = tuple(sku for sku in found if sku.capabilities & VOICE_CAPABILITIES)
-    width = min(max((len(sku.part_number) for sku in found), default=10), 32)  # a few part numbers run to 60
-    for sku in found:
-        capabilities = ", ".join(sorted(c.value for c in sku.capabilities)) or "-"
-        out.write(f"{sku.part_number:<{width}}  {sku.sku_id}  {capabilities:<40}  {sku.product_name}\n")
-    out.write(f"{len(found)} SKU{'s' if len(found) != 1 else ''}\n")
-    return EXIT_OK
-
-
 # ---- shared by the commands ------------------------------------------------------------------------------------
 
 
@@ -311,7 +285,7 @@ def _notice(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _source(args: argparse.Namespace) -> TenantSource:
+def tenant_source(args: argparse.Namespace) -> TenantSource:
     from teamslicensing.app import TenantSource
 
     if args.snapshot:
@@ -373,7 +347,7 @@ class _Prompt:
         return sys.stdin.readline()
 
 
-def _write(text: str | Iterable[str], output: str | None, *, colour: bool = False) -> None:
+def write_output(text: str | Iterable[str], output: str | None, *, colour: bool = False) -> None:
     """`text` (or its pieces, written one after the other) to `output`, else standard output; `colour` (the text
     report) only on a terminal (NO_COLOR off)."""
     pieces = (text,) if isinstance(text, str) else text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from teamslicensing import __version__
-from teamslicensing.cli import commands
+from teamslicensing.cli import commands, lookups
 from teamslicensing.cli.argtypes import Parser, count, day, duration
 from teamslicensing.cli.deploycmd import deploy_command
 from teamslicensing.graph.connection import CLOUDS
@@ -77,12 +77,12 @@ def _explain_command(subcommands: argparse._SubParsersAction[Parser]) -> None:
     explain = subcommands.add_parser(
         "explain", help="why a user is in or out of the plan: rules, holdings, the planned change, gaps"
     )
-    explain.add_argument("user", metavar="UPN", help="the user (UPN or object id)")
     explain.add_argument("config", metavar="CONFIG", help="desired-state YAML file")
+    explain.add_argument("user", metavar="UPN", help="the user (UPN or object id)")
     explain.add_argument("--snapshot", metavar="FILE", help="a tenant snapshot instead of Graph")
     read_option(explain)
     connection_options(explain)
-    explain.set_defaults(command=commands.explain)
+    explain.set_defaults(command=lookups.explain)
 
 
 def _apply_command(subcommands: argparse._SubParsersAction[Parser]) -> None:
@@ -198,7 +198,9 @@ def _skus_command(subcommands: argparse._SubParsersAction[Parser]) -> None:
     skus = subcommands.add_parser("skus", help="list known SKUs and their Teams voice capabilities")
     skus.add_argument("--search", metavar="TEXT", help="only SKUs whose name, id or service plans contain TEXT")
     skus.add_argument("--voice", action="store_true", help="only SKUs that carry a voice capability")
-    skus.set_defaults(command=commands.skus)
+    skus.add_argument("--format", choices=("text", "json", "csv"), default="text", help="output format")
+    skus.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
+    skus.set_defaults(command=lookups.skus)
 
 
 def permissions_command(subcommands: argparse._SubParsersAction[Parser]) -> None:

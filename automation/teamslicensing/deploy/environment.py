@@ -111,7 +111,7 @@ def remove_replaced(azure: Azure, current: str, changes: Changes) -> None:
             changes.progress(f"runtime environment {name} is kept: runbook {', '.join(sorted(users))} uses it")
             continue
         if jobs is None or jobs.get(name.lower()):
-            running = "jobs could not all be read" if jobs is None else f"{jobs[name.lower()]} job(s) still run on it"
+            running = "jobs could not all be read" if jobs is None else f"jobs still run on it: {jobs[name.lower()]}"
             changes.progress(f"runtime environment {name} is kept: {running}; a later deploy removes it")
             continue
         changes.change(f"remove runtime environment {name} (made by deploy for another bundle; no runbook uses it)")

@@ -56,7 +56,7 @@ def ensure_packages(
         pacer.done()
         started.append(name)
     if started:
-        changes.progress(f"waiting for {len(started)} package import(s) to reach Succeeded")
+        changes.progress(f"waiting for package imports to reach Succeeded: {len(started)}")
         ended = _wait(azure, environment, started, deadline, changes, running)
         _judge(ended, environment, running, azure.options.runbook)
     for key in sorted(set(existing) - set(wanted)):

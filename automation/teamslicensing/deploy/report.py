@@ -25,10 +25,19 @@ class Changes:
         print(f"    {line}", file=self.out, flush=True)
 
     def stopped(self) -> str:
-        made = f"{len(self.made)} change(s) were made before it (listed above)" if self.made else "nothing was changed"
+        made = (
+            f"{_changes(len(self.made))} {'was' if len(self.made) == 1 else 'were'} made before it (listed above)"
+            if self.made
+            else "nothing was changed"
+        )
         return f"Deploy stopped: {made}; run it again once the cause is fixed, it continues from there."
 
     def summary(self) -> str:
         if not self.made:
             return f"Deploy: no changes; {len(self.kept)} resources already as the bundle and the options want them."
-        return f"Deploy: {len(self.made)} change(s) made; {len(self.kept)} resources were already as wanted."
+        kept = "1 resource was" if len(self.kept) == 1 else f"{len(self.kept)} resources were"
+        return f"Deploy: {_changes(len(self.made))} made; {kept} already as wanted."
+
+
+def _changes(count: int) -> str:
+    return "1 change" if count == 1 else f"{count} changes"

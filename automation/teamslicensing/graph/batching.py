@@ -302,7 +302,7 @@ class BatchRun:
         pending settle with their last answer; what earlier rounds settled stands)."""
         self.graph.retries += len(self.pending)
         policy = self.graph.retry
-        wait = policy.take(seconds, f"Graph throttled {len(self.pending)} item(s) of a batch")
+        wait = policy.take(seconds, f"Graph throttled {len(self.pending)} of a batch's items")
         if wait is None:  # the run's waiting time is spent (`spent` says so, and the caller is told)
             self._hold_back(policy.spent or STOPPED)
             return False

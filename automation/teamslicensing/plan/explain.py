@@ -7,11 +7,13 @@ computed whole, so seats stay right.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from collections.abc import Collection, Iterator
 
 from teamslicensing.model.desired import DesiredState
 from teamslicensing.model.plan import Action, Decision, Gap, GapCode, Plan
 from teamslicensing.model.tenant import Tenant, TenantUser
+from teamslicensing.reference.productnames import named
 
 _GAP_CODES = frozenset(code.value for code in GapCode)
 _HEADLINES = {
@@ -56,6 +58,20 @@ def _concerns(gap: Gap, chosen: set[str], names: set[str]) -> bool:
     return gap.user_id in chosen or gap.user_principal_name.lower() in names
 
 
+def knows(tenant: Tenant, plan: Plan, who: str) -> bool:
+    """Whether `who` (UPN or id) is a user the tenant read has, or one the plan decided on (read, not readably)."""
+    key = who.strip().lower()
+    return any(key in (u.id, u.user_principal_name.lower()) for u in tenant.users) or any(
+        key in (d.user_id, d.user_principal_name.lower()) for d in plan.decisions
+    )
+
+
+def close_names(tenant: Tenant, who: str) -> list[str]:
+    """The tenant's userPrincipalNames closest to a mistyped `who`, best first (at most three)."""
+    names = {u.user_principal_name.lower(): u.user_principal_name for u in tenant.users}
+    return [names[n] for n in difflib.get_close_matches(who.strip().lower(), list(names), n=3, cutoff=0.8)]
+
+
 def explain_user(desired: DesiredState, tenant: Tenant, plan: Plan, who: str) -> Iterator[str]:
     """Why `who` (UPN or id) is in or out of the plan: the plan's decision (action, the rules that select them and
     how, every reason), what they hold and from where, and the planned change."""
@@ -89,7 +105,7 @@ def _decision_lines(desired: DesiredState, decision: Decision | None, severities
         return
     yield f"Decision: {_HEADLINES[decision.action]}"
     yield "Rules:"
-    assigns = {rule.name: ", ".join(ref.ref for ref in rule.assign) for rule in desired.rules}
+    assigns = {rule.name: ", ".join(named(ref.ref) for ref in rule.assign) for rule in desired.rules}
     for match in decision.rules:
         how = "; ".join(by.describe() for by in match.how)
         yield f"  - {match.rule}: selects ({how}): assigns {assigns.get(match.rule, '?')}"
@@ -134,7 +150,7 @@ def _holdings(tenant: Tenant, user: TenantUser) -> Iterator[str]:
         plans = f"; disabled plans: {len(assignment.disabled_plans)}" if assignment.disabled_plans else ""
         status = f"; {assignment.state}" if assignment.state and assignment.state != "Active" else ""
         error = f" ({assignment.error})" if assignment.error else ""
-        yield f"  - {names.get(assignment.sku_id, assignment.sku_id)}: {source}{plans}{status}{error}"
+        yield f"  - {named(names.get(assignment.sku_id, assignment.sku_id))}: {source}{plans}{status}{error}"
 
 
 def _planned(plan: Plan, user: TenantUser) -> Iterator[str]:
@@ -145,7 +161,12 @@ def _planned(plan: Plan, user: TenantUser) -> Iterator[str]:
         return
     if change.set_usage_location:
         yield f"  ~ usage location = {change.set_usage_location}"
-    yield from (f"  + {a.sku_part_number}" for a in change.add_licenses)
-    yield from (f"  - {r.sku_part_number}" for r in change.remove_licenses)
+    yield from (f"  + {named(a.sku_part_number)}" for a in change.add_licenses)
+    yield from (f"  - {named(r.sku_part_number)}" for r in change.remove_licenses)
+    for number in change.number_changes:
+        sign = {"assign": "+", "unassign": "-"}.get(number.action.value, "~")
+        where = f", location {number.location_id}" if number.location_id else ""
+        yield f"  {sign} number {number.number} ({number.number_type}{where})"
+    yield from (f"  + policy {p.policy_type} = {p.policy_name}" for p in change.policy_changes)
     if change.destructive:
         yield "  !! DESTRUCTIVE: takes the user's last phone-system or calling-plan plan (and number)"

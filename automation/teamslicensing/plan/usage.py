@@ -264,7 +264,7 @@ def _gaps(
         for user in sorted(idle, key=lambda u: u.user_principal_name.lower()):
             message = (
                 f"holds a Calling Plan but has no Teams number and made no PSTN call from {aggregate.window_from} to "
-                f"{aggregate.window_to}: its seat could be freed ({len(idle)} such user(s))"
+                f"{aggregate.window_to}: its seat could be freed ({len(idle)} such {_users(len(idle))})"
             )
             gaps.append(Gap(GapCode.RECLAIMABLE_LICENSE, Severity.INFO, user.user_principal_name, None, message))
     return gaps
@@ -343,3 +343,7 @@ def with_usage_gaps(plan: Plan, gaps: Iterable[Gap], tenant: Tenant) -> Plan:
         if not (gap.code is GapCode.CREDITS_NEEDED_BY_USAGE and (gap.user_principal_name or "").lower() in credited)
     ]
     return dataclasses.replace(plan, gaps=tuple(sorted((*plan.gaps, *kept), key=Gap.sort_key)))
+
+
+def _users(count: int) -> str:
+    return "user" if count == 1 else "users"

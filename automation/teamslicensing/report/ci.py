@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from teamslicensing.model.plan import Gap, Plan, Severity
-from teamslicensing.report.common import LIMITS_OVERRIDE, gap_subject, limited, refusal_text
+from teamslicensing.report.common import LIMITS_OVERRIDE, counted, gap_subject, limited, refusal_text
 
 _GITHUB_COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
@@ -22,7 +22,7 @@ def github_annotations(plan: Plan) -> Iterator[str]:
     for gap, more in limited(plan.gaps):
         command = _GITHUB_COMMAND[gap.severity]
         title = _github_property(gap.code.value)
-        text = f"{more} more {gap.code.value} gap(s): see the JSON report" if more else _gap_text(gap)
+        text = f"{counted(more, 'more ' + gap.code.value + ' gap')}: see the JSON report" if more else _gap_text(gap)
         yield f"::{command} title={title}::{github_data(text)}\n"
 
 
@@ -33,7 +33,7 @@ def azure_logissues(plan: Plan) -> Iterator[str]:
         text = azure_escape(f"apply would refuse this plan: {refusal_text(refusal)} ({LIMITS_OVERRIDE})")
         yield f"##vso[task.logissue type=error;code=applyWouldRefuse]{text}\n"
     for gap, more in limited([g for g in plan.gaps if g.severity is not Severity.INFO]):
-        text = f"{more} more {gap.code.value} gap(s): see the JSON report" if more else _gap_text(gap)
+        text = f"{counted(more, 'more ' + gap.code.value + ' gap')}: see the JSON report" if more else _gap_text(gap)
         kind = "error" if gap.severity is Severity.ERROR else "warning"
         yield f"##vso[task.logissue type={kind};code={azure_escape(gap.code.value)}]{azure_escape(text)}\n"
 

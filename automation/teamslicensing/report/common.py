@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from teamslicensing.model.plan import (
     UserChange,
 )
 from teamslicensing.model.usage import Pool
-from teamslicensing.reference.catalog import load_catalog
+from teamslicensing.reference.productnames import named, product_name
 
 # a tenant-wide problem can repeat for thousands of users: people get the first lines, JSON gets all
 MAX_LINES_PER_CODE = 25
@@ -45,7 +44,7 @@ def summary_line(plan: Plan) -> str:
     if destructive:
         text += f", {destructive:,} DESTRUCTIVE"
     errors, warnings, infos = (plan.gap_count(s) for s in (Severity.ERROR, Severity.WARNING, Severity.INFO))
-    return f"{text}; gaps: {errors:,} error(s), {warnings:,} warning(s), {infos:,} info."
+    return f"{text}; gaps: {counted(errors, 'error')}, {counted(warnings, 'warning')}, {infos:,} info."
 
 
 LIMITS_OVERRIDE = "--max-changes and --max-removals given to apply override the policy's limits"
@@ -280,8 +279,8 @@ def no_changes_line(plan: Plan) -> str:
     errors, warnings = plan.gap_count(Severity.ERROR), plan.gap_count(Severity.WARNING)
     if errors or warnings:
         return (
-            f"No changes to write, but {errors} error(s) and {warnings} warning(s) below stand: the declared "
-            "state is not reached where they say so."
+            f"No changes to write, but {counted(errors, 'error')} and {counted(warnings, 'warning')} below stand: the "
+            "declared state is not reached where they say so."
         )
     return "No changes: licenses are in the declared state."
 
@@ -289,21 +288,6 @@ def no_changes_line(plan: Plan) -> str:
 def md_cell(text: str) -> str:
     """Text made safe for one Markdown table cell."""
     return text.replace("|", "\\|").replace("\n", " ")
-
-
-@functools.cache
-def product_name(part_number: str) -> str | None:
-    """Microsoft's product name for a skuPartNumber ("Microsoft Teams Domestic Calling Plan" for MCOPSTN1, not the
-    CSV's retired "Skype for Business PSTN Domestic Calling"); None when the catalogue does not know it (a GUID, a
-    SKU newer than the CSV)."""
-    found = load_catalog().by_part_number(part_number)
-    return found[0].product_name if found and found[0].product_name else None
-
-
-def named(part_number: str) -> str:
-    """`MCOPSTN1 (Microsoft Teams Domestic Calling Plan)`, or the part number alone."""
-    name = product_name(part_number)
-    return f"{part_number} ({name})" if name and name.casefold() != part_number.casefold() else part_number
 
 
 def plan_fields_with_product_names(fields: Iterable[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:

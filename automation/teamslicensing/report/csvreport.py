@@ -8,7 +8,8 @@ import csv
 import io
 
 from teamslicensing.model.plan import Plan
-from teamslicensing.report.common import RULE_HEADER, counted, product_name, refusal_text, rule_rows
+from teamslicensing.reference.productnames import product_name
+from teamslicensing.report.common import RULE_HEADER, counted, refusal_text, rule_rows
 from teamslicensing.report.voicelines import number_text
 
 COLUMNS = ("kind", "user", "userId", "action", "skuPartNumber", "productName", "severity", "code", "detail")

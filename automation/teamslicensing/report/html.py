@@ -10,6 +10,7 @@ from html import escape
 
 from teamslicensing.model.plan import Gap, Plan, SeatLine, Severity, UserChange
 from teamslicensing.model.usage import UsageReport
+from teamslicensing.reference.productnames import product_name
 from teamslicensing.report.common import (
     LIMITS_OVERRIDE,
     RULE_HEADER,
@@ -21,7 +22,6 @@ from teamslicensing.report.common import (
     no_changes_line,
     pool_notes,
     pool_rows,
-    product_name,
     refusal_text,
     removed,
     removed_beyond_voice,
@@ -149,7 +149,7 @@ def _rule_table(plan: Plan) -> Iterator[str]:
 
 def _destructive(changes: Sequence[UserChange]) -> Iterator[str]:
     """Every user who loses a phone number, named above the rest (the groups by rule list only their first rows)."""
-    yield f"<h2 class='error'>{len(changes):,} destructive change(s): these users lose their phone number</h2>\n<ul>"
+    yield f"<h2 class='error'>{counted(len(changes), 'destructive change')}: users lose their phone number</h2>\n<ul>"
     for change in changes[:LISTED]:
         yield f"<li><b>{escape(change.user_principal_name)}</b>: {escape(removed(change))}</li>"
     if len(changes) > LISTED:

@@ -6,16 +6,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from teamslicensing.model.plan import Plan, UserChange
+from teamslicensing.reference.productnames import named
 from teamslicensing.report.common import (
     LIMITS_OVERRIDE,
     RULE_LEGEND,
     SEAT_LEGEND,
     beyond_voice,
     beyond_voice_heading,
+    counted,
     group_change_lines,
     limited,
     md_cell,
-    named,
     no_changes_line,
     refusal_text,
     removed,
@@ -115,7 +116,7 @@ def _assembled(parts: _Parts, max_rows: int | None) -> Iterator[str]:
     yield from parts.head
     if parts.destructive:
         yield "> [!CAUTION]"
-        yield f"> **{len(parts.destructive)} destructive change(s):** these users lose their phone number."
+        yield f"> **{counted(len(parts.destructive), 'destructive change')}:** users lose their phone number."
         yield from _capped(parts.destructive, max_rows)
         yield ""
     if parts.beyond_voice:

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from teamslicensing.model.plan import Plan
+from teamslicensing.reference.productnames import named
 from teamslicensing.report.common import (
     RULE_LEGEND,
     SEAT_LEGEND,
     beyond_voice,
     beyond_voice_heading,
+    counted,
     gap_sections,
     group_change_lines,
-    named,
     no_changes_line,
     refusal_lines,
     removed,
@@ -44,7 +45,7 @@ def text_lines(plan: Plan, title: str) -> Iterator[str]:
 def _body(plan: Plan) -> Iterator[str]:
     destructive = [c for c in plan.changes if c.destructive]
     if destructive:
-        yield f"!!! {len(destructive)} DESTRUCTIVE change(s): these users lose their phone number !!!"
+        yield f"!!! {counted(len(destructive), 'DESTRUCTIVE change')}: users lose their phone number !!!"
         for change in destructive:
             yield f"!!!   {change.user_principal_name}: {removed(change)}"
         yield ""

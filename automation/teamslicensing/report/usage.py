@@ -14,6 +14,7 @@ from teamslicensing.model.usage import Pool, Ranked, UsageReport
 from teamslicensing.report.ci import github_annotations
 from teamslicensing.report.common import (
     OTHER_MINUTES,
+    counted,
     gap_sections,
     gap_subject,
     limited,
@@ -187,7 +188,7 @@ def _summary(report: UsageReport) -> str:
     errors, warnings = (sum(1 for g in report.gaps if g.severity is s) for s in (Severity.ERROR, Severity.WARNING))
     return (
         f"Usage {report.window_from} to {report.window_to}: {report.calls:,} PSTN call(s), spend {spend}; "
-        f"gaps: {errors} error(s), {warnings} warning(s)."
+        f"gaps: {counted(errors, 'error')}, {counted(warnings, 'warning')}."
     )
 
 
