@@ -28,9 +28,7 @@ GAPS = (
 )
 SEAT = SeatLine("sku-ev", "MCOEV", enabled=1, consumed=1, to_add=1, to_remove=0, available=0, shortfall=1)
 PLAN = Plan(changes=(CHANGE,), gaps=GAPS, seats=(SEAT,))
-SUMMARY = (
-    "Plan: 1 user to change (1 license add, 0 removals, 0 usage locations); gaps: 1 error, 1 warning, 1 info."
-)
+SUMMARY = "Plan: 1 user to change (1 license add, 0 removals, 0 usage locations); gaps: 1 error, 1 warning, 1 info."
 
 
 @pytest.fixture(autouse=True)

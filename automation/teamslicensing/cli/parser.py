@@ -8,6 +8,7 @@ from teamslicensing import __version__
 from teamslicensing.cli import commands, lookups
 from teamslicensing.cli.argtypes import Parser, count, day, duration
 from teamslicensing.cli.deploycmd import deploy_command
+from teamslicensing.cli.helptext import add_epilogs
 from teamslicensing.graph.connection import CLOUDS
 from teamslicensing.reference.permissions import MODES
 from teamslicensing.report import FORMATS
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     _schema_command(subcommands)
     permissions_command(subcommands)
     _skus_command(subcommands)
+    add_epilogs(subcommands)
     return parser
 
 
