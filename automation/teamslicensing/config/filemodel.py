@@ -263,11 +263,11 @@ class IncludedMinutesEntry(_Model):
     destination: Destination | None = Field(
         None, description="With minutes: the one allowance this entry changes (default domestic); the rest stay."
     )
-    minutes: int | None = Field(None, ge=0, description="Minutes included per licence per month (one allowance).")
+    minutes: int | None = Field(None, ge=0, description="Minutes included per license per month (one allowance).")
     allowances: dict[Destination, Annotated[int, Field(ge=0)]] | None = Field(
         None,
         min_length=1,
-        description="The pool's allowances, destination -> minutes per licence per month (replaces the pool).",
+        description="The pool's allowances, destination -> minutes per license per month (replaces the pool).",
     )
     either_or: Switch | None = Field(
         None,

@@ -182,7 +182,7 @@ def pool_rows(pool: Pool) -> Iterator[PoolRow]:
         if allowance.included_minutes is not None:
             included = f"{allowance.included_minutes:,}"
         else:
-            included = "no licence held" if not pool.licences else "unknown plan (no forecast)"
+            included = "no license held" if not pool.licences else "unknown plan (no forecast)"
         yield PoolRow(
             pool_where(pool),
             pool.plan,

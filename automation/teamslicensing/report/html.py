@@ -262,7 +262,7 @@ def _usage_body(report: UsageReport) -> Iterator[str]:
                 yield f"<p class='warning'>{escape(f.note)}</p>"
             yield f"<p class='legend'>{escape(f.formula)}</p>\n"
     if report.pools:
-        yield "<h2>Minute pools</h2>\n<table><tr><th>Where</th><th>Plan</th><th>Destination</th><th>Licences</th>"
+        yield "<h2>Minute pools</h2>\n<table><tr><th>Where</th><th>Plan</th><th>Destination</th><th>Licenses</th>"
         yield "<th>Included</th><th>Used</th><th>Forecast</th><th>Runs out</th></tr>"
         for pool in report.pools:
             for row in pool_rows(pool):

@@ -234,7 +234,7 @@ def _text(report: UsageReport, title: str) -> Iterator[str]:
                 flag = "  RUNS OUT" if row.runs_out else ""
                 yield (
                     f"  {row.where} {row.plan} {row.destination}: {row.used:,.0f} of {row.included} in {row.month} "
-                    f"({row.licences:,} licence(s){forecast}){flag}"
+                    f"({counted(row.licences, 'license')}{forecast}){flag}"
                 )
             yield from (f"    {note}" for note in pool_notes(pool))
         yield ""
@@ -270,7 +270,7 @@ def _markdown(report: UsageReport, title: str) -> Iterator[str]:
     if report.pools:
         yield "### Minute pools"
         yield ""
-        yield "| Where | Plan | Destination | Licences | Included | Used | Forecast | Runs out |"
+        yield "| Where | Plan | Destination | Licenses | Included | Used | Forecast | Runs out |"
         yield "|---|---|---|---|---|---|---|---|"
         for pool in report.pools:
             for row in pool_rows(pool):

@@ -281,7 +281,7 @@ USAGE: dict[str, str] = {
     "pools[].countries": "usage locations the pool serves (`[]` for a tenant-wide pool)",
     "pools[].countries[]": "ISO country code",
     "pools[].tenantWide": "one pool for the whole tenant (Audio Conferencing dial-out)",
-    "pools[].licences": "licences that fill the pool",
+    "pools[].licences": "licenses that fill the pool (the field keeps its old spelling until the next version)",
     "pools[].month": "YYYY-MM",
     "pools[].eitherOr": "one allowance used up when either limit is reached (Domestic and International plans)",
     "pools[].allowances": "per destination",
