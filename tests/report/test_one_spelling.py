@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import respx
+from _pytest.capture import CaptureResult
 
 from teamslicensing.cli import main
 from tests.planner.test_usage import calls, tenant
@@ -21,7 +22,7 @@ FORMATS = ["text", "markdown", "html", "json", "csv"]
 KEY = re.compile(r"""["']licences["']|^licences$|,licences,|,licences$""", re.MULTILINE)
 
 
-def spelt_one_way(printed: pytest.CaptureResult[str]) -> bool:
+def spelt_one_way(printed: CaptureResult[str]) -> bool:
     return "licence" not in KEY.sub("", printed.out + printed.err).lower()
 
 
