@@ -99,7 +99,7 @@ class EpilogAsWritten(argparse.HelpFormatter):
     """argparse's own formatter, but the epilog keeps its lines (examples are commands, one per line)."""
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
-        if text.startswith(EPILOG_START):
+        if EPILOG_START in text.splitlines():
             return text
         return super()._fill_text(text, width, indent)
 
@@ -110,7 +110,7 @@ EPILOG_START = "examples:"
 def add_epilogs(subcommands: argparse._SubParsersAction[Parser]) -> None:
     """Every command's help ends with its examples and exit codes (a test checks no command is left out)."""
     for name, parser in subcommands.choices.items():
-        parser.epilog = epilog(name)
+        parser.epilog = f"{parser.epilog}\n\n{epilog(name)}" if parser.epilog else epilog(name)
         parser.formatter_class = EpilogAsWritten
 
 

@@ -85,7 +85,7 @@ class GroupInputs:
 
 def plan_group_licenses(inputs: GroupInputs) -> GroupPlanning:
     result = GroupPlanning()
-    names = GroupNames(inputs.tenant.groups)
+    names = GroupNames(inputs.tenant.groups, inputs.tenant.group_names.values())
     for entry in inputs.desired.group_licenses:
         group, why = names.find(entry.group)
         if group is None:

@@ -6,6 +6,7 @@ share) are returned for the planner to report; they never stop the selection of 
 
 from __future__ import annotations
 
+import difflib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
@@ -15,21 +16,42 @@ from teamslicensing.model.tenant import Tenant, TenantGroup, TenantUser
 
 
 class GroupNames:
-    """Groups by object id or unique display name, as the file names them (case-insensitive)."""
+    """Groups by object id or unique display name, as the file names them (case-insensitive); for a name none has,
+    the closest display names the source knows (`others`: names of groups read for another reason, or looked up
+    because a name was not found)."""
 
-    def __init__(self, groups: Iterable[TenantGroup]) -> None:
+    def __init__(self, groups: Iterable[TenantGroup], others: Iterable[str] = ()) -> None:
         self.by_id = {group.id: group for group in groups}
         self.by_name: dict[str, list[str]] = defaultdict(list)
         for group in self.by_id.values():
             self.by_name[group.display_name.lower()].append(group.id)
+        self.known = sorted({group.display_name for group in self.by_id.values()} | set(others))
 
     def find(self, name: str) -> tuple[TenantGroup | None, str]:
-        """The one group `name` names; else None and why ("no group has that name or id", or how many share it)."""
+        """The one group `name` names; else None and why ("no group has that name or id", with the closest names,
+        or how many share it)."""
         key = name.strip().lower()
         ids = [key] if key in self.by_id else self.by_name.get(key, [])
         if len(ids) == 1:
             return self.by_id[ids[0]], ""
-        return None, "no group has that name or id" if not ids else f"{len(ids)} groups share that name"
+        if ids:
+            return None, f"{len(ids)} groups share that name"
+        close = self.closest(name)
+        hint = f" (did you mean {' or '.join(repr(n) for n in close)}?)" if close else ""
+        return None, f"no group has that name or id{hint}"
+
+    def closest(self, name: str) -> list[str]:
+        """Up to three display names close to `name`, closest first, ignoring case, spaces and punctuation."""
+        by_key: dict[str, str] = {}
+        for known in self.known:
+            by_key.setdefault(_squeezed(known), known)
+        found = difflib.get_close_matches(_squeezed(name), list(by_key), n=3, cutoff=0.75)
+        return [by_key[key] for key in found]
+
+
+def _squeezed(name: str) -> str:
+    """`Sales UK`, `sales-uk` and `Sales_UK` alike: what a typo of a group name most often differs by."""
+    return "".join(c for c in name.lower() if c.isalnum())
 
 
 class Selection:
@@ -44,7 +66,7 @@ class Selection:
     ) -> None:
         self.users_by_id = users_by_id
         self.empty_allowed = empty_allowed  # lowercase names or ids of groups that may be empty on purpose
-        self.groups = GroupNames(tenant.groups)
+        self.groups = GroupNames(tenant.groups, tenant.group_names.values())
         self.users_by_upn = {user.user_principal_name.lower(): user.id for user in tenant.users}
         # users the source could not read are there, just not plannable: never USER_NOT_FOUND (USER_UNREADABLE)
         self.unreadable = unreadable_names(tenant)

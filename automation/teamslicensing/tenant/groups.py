@@ -6,6 +6,7 @@ Shared by the full read (`live`) and the scoped one (`scoped`); `all_of` runs re
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable, Collection, Iterable
 from typing import Any
 
@@ -135,3 +136,33 @@ async def licensing_group_names(graph: Graph, users: Iterable[Any], known: Itera
         if isinstance(body.get("displayName"), str) and body["displayName"]:
             names[group_id] = body["displayName"]
     return names
+
+
+MAX_HINTED = 5  # names no group has that get close names looked up: a typo or two, not a whole file of them
+HINTS_PER_NAME = 25
+
+
+async def similar_group_names(graph: Graph, missing: Iterable[str]) -> dict[str, str]:
+    """Id -> display name of groups that share a word with a name no group has, for the plan's did-you-mean: Graph's
+    `$search` on displayName (word prefixes, an advanced query). A courtesy: a search Graph refuses gives none."""
+    names = [name for name in missing if not is_guid(name) and len(name) <= MAX_DISPLAY_NAME][:MAX_HINTED]
+    found = await all_of(*(_similar(graph, name) for name in names))
+    return {group_id: name for hits in found for group_id, name in hits.items()}
+
+
+async def _similar(graph: Graph, name: str) -> dict[str, str]:
+    words = [word for word in re.split(r"[^0-9A-Za-z]+", name) if len(word) >= 2][:4]
+    if not words:
+        return {}
+    search = " OR ".join(f'"displayName:{word}"' for word in words)
+    url = f"/groups?$search={search}&$select=id,displayName&$top={HINTS_PER_NAME}&$count=true"
+    try:
+        document = await graph.get_json(url, ADVANCED_QUERY)
+    except GraphError:
+        return {}
+    groups = document.get("value") if isinstance(document, dict) else None
+    return {
+        str(group["id"]).lower(): group["displayName"]
+        for group in groups or []
+        if isinstance(group, dict) and isinstance(group.get("displayName"), str) and group.get("id")
+    }

@@ -37,6 +37,7 @@ from teamslicensing.tenant.groups import (
     group_members,
     licensing_group_names,
     named_groups,
+    similar_group_names,
 )
 from teamslicensing.tenant.need import TenantNeed
 from teamslicensing.tenant.parse import (
@@ -95,6 +96,7 @@ async def read_tenant(graph: Graph, need: TenantNeed) -> Tenant:
         people(), read_number_assignments(graph, cloud)
     )
     tenant = await _tenant(graph, cloud, skus, users, unreadable, groups, (raw_numbers, why), scope)
+    tenant = await _with_group_hints(graph, tenant, need.group_names)
     return await _with_teams(graph, tenant) if need.user_configurations else tenant
 
 
@@ -126,6 +128,7 @@ async def _read_parts(
     are read by id when that takes fewer requests than reading every user (a plan changing 1,000 users of a
     million-user tenant: 67 requests, not 1,001). With `user_configurations`, their Teams configurations too."""
     cloud = cloud_of(graph.connection.graph_url)
+    group_names = tuple(group_names)  # read twice: the groups, then the names none has
 
     async def people() -> tuple[list[TenantUser], list[UnreadableUser], ReadScope | None]:
         if user_ids is None:
@@ -146,7 +149,19 @@ async def _read_parts(
         read_number_assignments(graph, cloud),
     )
     tenant = await _tenant(graph, cloud, skus, users, unreadable, groups, (raw_numbers, why), scope)
+    tenant = await _with_group_hints(graph, tenant, group_names)
     return await _with_teams(graph, tenant) if user_configurations else tenant
+
+
+async def _with_group_hints(graph: Graph, tenant: Tenant, names: Iterable[str]) -> Tenant:
+    """`tenant` with the names of groups like the ones the configuration names and no group has (GROUP_NOT_FOUND's
+    did-you-mean: a live read fetches only the groups named)."""
+    have = {group.id for group in tenant.groups} | {group.display_name.lower() for group in tenant.groups}
+    missing = [name for name in names if name.strip().lower() not in have]
+    if not missing:
+        return tenant
+    hints = await similar_group_names(graph, missing)
+    return dataclasses.replace(tenant, group_names={**hints, **tenant.group_names})
 
 
 async def _with_teams(graph: Graph, tenant: Tenant) -> Tenant:

@@ -246,7 +246,14 @@ class ReadRoutes(TenantStore):
         advanced = self._advanced(query)
         if advanced and len(f"{self.base_url}/groups?{raw_query}") > URL_LIMIT:
             return _error(400, "Request_UnsupportedQuery", "The request URL is longer than 2048 characters.")
-        if "filter" in query:
+        if "search" in query:
+            if not advanced:
+                return _advanced_query_needed()
+            searched = _searched(groups, query["search"])
+            if isinstance(searched, _Reply):
+                return searched
+            groups = searched
+        elif "filter" in query:
             match = EQ_FILTER.fullmatch(query["filter"])
             if match is None or match.group(1).lower() not in ("displayname", "id"):
                 return _error(400, "Request_UnsupportedQuery", "Unsupported Query.")
@@ -358,3 +365,27 @@ def _eq_too_long(path: str, resource: str) -> _Reply:
     microsoft-graph-explorer-v4#2103)."""
     message = f"Unsupported or invalid query filter clause specified for property '{path}' of resource '{resource}'."
     return _error(400, "Request_UnsupportedQuery", message)
+
+
+SEARCH_TERM = re.compile(r'"displayName:([^"]+)"')
+
+
+def _searched(groups: Sequence[Json], expression: str) -> list[Json] | _Reply:
+    """Groups a `$search` of `"displayName:term"` clauses joined by OR selects. Graph tokenizes displayName at
+    spaces, punctuation and case changes (camelCase) and matches each term as a word prefix, ignoring case
+    ("Use the $search query parameter", v1.0; only the OR form the product sends is served)."""
+    clauses = [part.strip() for part in expression.split(" OR ")]
+    terms = [SEARCH_TERM.fullmatch(clause) for clause in clauses]
+    if not all(terms):
+        return _error(400, "Request_UnsupportedQuery", "Unsupported or invalid query filter clause specified.")
+    wanted = [t.group(1).lower() for t in terms if t is not None]
+    return [
+        g
+        for g in groups
+        if any(w.startswith(term) for w in _tokens(str(g.get("displayName") or "")) for term in wanted)
+    ]
+
+
+def _tokens(name: str) -> list[str]:
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name)
+    return [token.lower() for token in re.split(r"[^0-9A-Za-z]+", spaced) if token]
