@@ -114,10 +114,10 @@ def test_all_problems_are_reported_at_once_with_positions(tmp_path: Path) -> Non
     problems = problems_of(path)
     text = "\n".join(str(p) for p in problems)
     expected = [
-        (1, 10, "version: Input should be 1"),
+        (1, 10, "version: expected 1, found the number 2"),
         (2, 1, "unknown key 'defualts' (did you mean 'defaults'?)"),
-        (5, 10, "policy.prune: Input should be a valid boolean"),
-        (6, 15, "policy.maxChanges: Input should be greater than or equal to 0"),
+        (5, 10, "policy.prune: expected yes or no (true/false, on/off), found the text 'maybe'"),
+        (6, 15, "policy.maxChanges: expected 0 or more, found the number -1"),
         (8, 16, "unknown license 'MCOEVV'"),
         (11, 13, "rule selects nobody"),
         (12, 27, "unknown license 'NOT_A_SKU'"),
@@ -194,9 +194,10 @@ def test_wrong_types_are_named_by_path(tmp_path: Path) -> None:
     problems = problems_of(path)
     messages = {(p.line, p.column): p.message for p in problems}
     assert messages == {
-        (4, 21): "rules[0].select.users: Input should be a valid list",
+        (4, 21): "rules[0].select.users: expected a list (write `[a, b]`, or one `- item` per line), "
+        "found the text 'carol@contoso.com'",
         (4, 53): "rules[0].select.attributes: unknown key 'dept' (did you mean 'department'?)",
-        (5, 13): "rules[0].assign: Input should be a valid list",
+        (5, 13): "rules[0].assign: expected a list (write `[a, b]`, or one `- item` per line), found the text 'MCOEV'",
     }
 
 

@@ -128,7 +128,8 @@ def test_mistakes_in_the_numbers_keys_point_at_themselves(tmp_path: Path) -> Non
         "did you mean 'TeamsCallingPolicy'?",
         (10, 9): "give the numbers in a file or as rows, not both",
         (13, 59): "+14255550100 is given twice (first on line 12)",
-        (13, 87): "numbers.rows[1].numberType: Input should be 'callingPlan', 'directRouting' or 'operatorConnect'",
+        (13, 87): "numbers.rows[1].numberType: expected 'callingPlan', 'directRouting' or 'operatorConnect', found the "
+        "text 'pstn'",
     }
 
 

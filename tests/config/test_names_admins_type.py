@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import jsonschema
+import pytest
 
 from teamslicensing.config import json_schema, load_desired_state
 from teamslicensing.config.yamlsource import read_yaml_bytes
@@ -61,3 +62,35 @@ def test_a_switch_takes_yes_and_no_but_a_country_stays_norway(tmp_path: Path) ->
     assert (problem.line, problem.column) == (2, 17)
     data = read_yaml_bytes(text.encode(), "x.yaml").data  # YAML 1.2, as editors read it: NO is a string
     jsonschema.validate(data, json_schema())  # editors accept what the loader does
+
+
+@pytest.mark.parametrize(
+    ("content", "where", "said"),
+    [
+        (
+            "version: 1\nrules:\n  - name: a\n    select: {groups: [x]\n    assign: [MCOEV]\n",
+            (5, 5),
+            "the `{` opened at line 4, column 13 is not closed: a missing `}` or `,`",
+        ),
+        ("version: 1\nrules:\n\t- name: a\n", (3, 1), "(a tab? YAML indents with spaces)"),
+        ('version: 1\nrules:\n  - name: "a\n', (4, 1), "inside a quoted text opened at line 3, column 11"),
+        ("version: 1\nrules:\n  - name: a: b\n", (3, 12), "or quote a value that holds `: `"),
+        ("version: 1\n  bad: indent\n", (2, 6), "indent the key under its parent as the lines above"),
+        ("version: 1\nrules: [\n", (3, 1), "a value is missing: a `[` or `{` not closed"),
+    ],
+)
+def test_a_yaml_syntax_error_is_said_in_our_words(
+    tmp_path: Path, content: str, where: tuple[int, int], said: str
+) -> None:
+    (problem,) = problems_of(write(tmp_path, content))
+    assert (problem.line, problem.column) == where
+    assert problem.message == f"YAML syntax error: {said}" or said in problem.message
+    assert "while parsing" not in problem.message
+    assert "while scanning" not in problem.message
+
+
+def test_a_value_of_the_wrong_type_says_what_was_found_and_what_to_write(tmp_path: Path) -> None:
+    text = "version: 1\npolicy:\n  maxChanges: many\n  prune: maybe\nrules: []\n"
+    problems = {problem.line: problem.message for problem in problems_of(write(tmp_path, text))}
+    assert problems[3] == "policy.maxChanges: expected a whole number, found the text 'many'"
+    assert problems[4] == "policy.prune: expected yes or no (true/false, on/off), found the text 'maybe'"

@@ -204,7 +204,7 @@ def test_plan_with_bad_config_fails_before_reading_the_tenant(
     bad.write_text("version: 3\n")
     assert main(["plan", str(bad), "--snapshot", str(tmp_path / "does-not-exist.json")]) == 1
     err = capsys.readouterr().err
-    assert "version: Input should be 1" in err
+    assert "version: expected 1, found the number 3" in err
     assert "does-not-exist" not in err
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from teamslicensing.config.filemodel import DesiredStateFile, IncludedMinutesEntry, minutes_overrides
 from teamslicensing.config.licensehints import license_hint
 from teamslicensing.config.suggest import suggest
+from teamslicensing.config.wording import type_message
 from teamslicensing.config.yamlsource import Loc, YamlDocument
 from teamslicensing.errors import Problem
 from teamslicensing.model.capability import is_guid
@@ -39,7 +40,7 @@ def validation_problems(document: YamlDocument, exc: ValidationError) -> Iterato
             yield document.problem(key_loc, f"{_dotted(key_loc[:-1])}{detail}", key=True)
         else:
             loc = tuple(part for part in loc if not _is_union_branch(part))
-            message = error["msg"].removeprefix("Value error, ")
+            message = type_message(error) or error["msg"].removeprefix("Value error, ")
             yield document.problem(loc, f"{_dotted(loc)}{message}")
 
 

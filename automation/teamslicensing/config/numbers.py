@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from teamslicensing.config.voicemodel import NumberRow
+from teamslicensing.config.wording import type_message
 from teamslicensing.config.yamlsource import Loc, YamlDocument
 from teamslicensing.errors import Problem
 
@@ -67,7 +68,7 @@ def _rows(name: str, text: str) -> tuple[list[tuple[int, NumberRow]], list[Probl
             for error in exc.errors(include_url=False):
                 field = str(error["loc"][0]) if error["loc"] else ""
                 index = header.index(field) if field in header else 0
-                message = error["msg"].removeprefix("Value error, ")
+                message = type_message(error) or error["msg"].removeprefix("Value error, ")
                 if error["type"] == "missing":
                     message = f"missing {field}"
                 problems.append(Problem(name, line, _column(lines[line - 1], index), f"{field}: {message}"))

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from teamslicensing.config.wording import syntax_message
 from teamslicensing.errors import Problem
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
@@ -131,8 +132,7 @@ def _only_comments(text: str) -> bool:
 def _yaml_problem(name: str, exc: yaml.MarkedYAMLError) -> Problem:
     mark = exc.problem_mark or exc.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-    parts = [part for part in (exc.context, exc.problem) if part]
-    return Problem(name, line, column, "YAML syntax error: " + ", ".join(parts))
+    return Problem(name, line, column, syntax_message(exc))
 
 
 class _Converter:
