@@ -326,6 +326,7 @@ def test_schema_rejects_unknown_keys_and_documents_the_format() -> None:
         "groupLicenses",
         "includedMinutes",
         "numbers",
+        "prices",
     }
     rule = schema["$defs"]["Rule"]
     assert set(rule["required"]) == {"name", "select", "assign"}

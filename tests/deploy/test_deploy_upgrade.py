@@ -193,7 +193,7 @@ def test_an_environment_a_job_still_runs_on_is_removed_only_once_the_job_has_end
     job = azure.arm.job(RUNBOOK, before, "Running")
     azure.arm.job(RUNBOOK, before, "Completed")
     assert deploy(azure, second) == 0
-    assert f"runtime environment {before} is kept: 1 job(s) still run on it; a later deploy removes it" in (
+    assert f"runtime environment {before} is kept: 1 job still runs on it; a later deploy removes it" in (
         capsys.readouterr().out
     )
     assert before in azure.arm.environments

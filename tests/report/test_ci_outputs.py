@@ -74,7 +74,8 @@ def test_cli_plan_github_format_prints_annotations_and_summary(
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[-1].startswith("Plan: ")
-    assert all(re.fullmatch(r"::(error|warning|notice) title=[A-Z_]+::.*", line) for line in lines[:-1])
+    assert lines[-2].startswith("Report: teams-licensing "), "where the report comes from, before the summary"
+    assert all(re.fullmatch(r"::(error|warning|notice) title=[A-Z_]+::.*", line) for line in lines[:-2])
     assert any(line.startswith("::error title=USAGE_LOCATION_MISSING::") for line in lines)
     assert any(line.startswith("::notice title=") for line in lines)
 

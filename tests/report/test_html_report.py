@@ -109,6 +109,33 @@ def test_the_demo_report_opens_with_a_seat_bar_for_every_sku(tmp_path: Path) -> 
     assert "Microsoft Teams Phone Standard" in dom, "product names beside part numbers"
 
 
+def test_the_demo_with_prices_names_the_tenant_and_date_shows_the_cost_and_the_changes_before_the_gaps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1796601600")  # 2026-12-07
+    config = tmp_path / "licensing.yaml"
+    prices = (
+        "prices:\n  MCOEV: {monthly: 10.00, currency: USD}\n"
+        "  Microsoft Teams Domestic Calling Plan: {monthly: 12.00, currency: USD}\n"
+        "  MCOMEETADV: {monthly: 4.00, currency: USD}\n"
+    )
+    config.write_text((ROOT / "config" / "licensing.yaml").read_text(encoding="utf-8") + prices, encoding="utf-8")
+    html = tmp_path / "priced.html"
+    snapshot = ROOT / "config" / "examples" / "contoso-tenant.json"
+    main(["plan", str(config), "--snapshot", str(snapshot), "--format", "html", "--output", str(html)])
+    screenshot = shots(tmp_path) / "demo-priced.png"
+    dom, log = open_in_chromium(html, screenshot)
+    check_page(html, dom, log, screenshot)
+    assert "<title>teams-licensing plan — Contoso — 2026-12-07</title>" in dom
+    assert "<h2>Cost per month</h2>" in dom
+    tiles = re.findall(r"<div class=\"tile cost \w+\"><b>([^<]+)</b>([^<]+)</div>", dom)
+    labels = [label for _, label in tiles]
+    assert labels == ["added per month", "saved per month", "redundant seats", "unused seats"]
+    assert dom.index("added per month") < dom.index("<h2>Rules</h2>"), "the cost in the first tiles"
+    assert tiles[0][0] == "USD 62.00", "the seats it adds: 3 MCOEV at 10, 2 MCOPSTN1 at 12, 2 MCOMEETADV at 4"
+    assert dom.index("<h2>Changes by rule</h2>") < dom.index("<h2>Gaps</h2>")
+
+
 def test_a_hundred_thousand_user_report_stays_readable(tmp_path: Path) -> None:
     generated = write_snapshot(tmp_path / "tenant.json", users=100_000, rules=50, seed=2024)
     write_config(tmp_path / "licensing.yaml", 50, generated)

@@ -3,11 +3,21 @@ and the source. The plan is pure; the front end that ran it knows these."""
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 
 from teamslicensing import __version__
 from teamslicensing.app.core import PlanRun
 from teamslicensing.model.planjson import ReportMeta
+
+
+def generated_now() -> datetime:
+    """Now, or the time SOURCE_DATE_EPOCH fixes (the reproducible-builds convention): the documentation's examples
+    show the same report every time they are run."""
+    fixed = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if fixed.isdigit():
+        return datetime.fromtimestamp(int(fixed), timezone.utc)
+    return datetime.now(timezone.utc)
 
 
 def report_meta(run: PlanRun, now: datetime | None = None) -> ReportMeta:
@@ -16,8 +26,8 @@ def report_meta(run: PlanRun, now: datetime | None = None) -> ReportMeta:
         source = f"{run.origin} against {source}"
     return ReportMeta(
         tool_version=__version__,
-        generated_at=now or datetime.now(timezone.utc),
+        generated_at=now or generated_now(),
         tenant_id=run.tenant.tenant_id,
-        tenant_name=None,  # not read: it would take another Graph permission for a label
+        tenant_name=run.tenant.tenant_name,  # a snapshot's; a live read does not ask (another permission for a label)
         source=source,
     )

@@ -10,7 +10,9 @@ from typing import TextIO
 from teamslicensing.errors import UsageError
 from teamslicensing.model.outcome import ApplyResult
 from teamslicensing.model.plan import Plan
+from teamslicensing.model.planjson import ReportMeta
 from teamslicensing.report.ci import azure_logissues
+from teamslicensing.report.common import markdown_footer
 from teamslicensing.report.markdown import MARKDOWN_LIMIT, markdown_report
 from teamslicensing.report.outcome import azure_failures, outcome_markdown
 
@@ -19,12 +21,19 @@ AZURE_PIPELINES_ENV = "TF_BUILD"  # set to True by the Azure Pipelines agent
 STEP_SUMMARY_LIMIT = 1_048_576  # bytes GitHub takes in one step summary (GitHub docs, "Adding a job summary")
 
 
-def ci_outputs(result: Plan, title: str, outcome: ApplyResult | None = None, out: TextIO | None = None) -> None:
+def ci_outputs(
+    result: Plan,
+    title: str,
+    outcome: ApplyResult | None = None,
+    out: TextIO | None = None,
+    meta: ReportMeta | None = None,
+    verb: str = "apply",
+) -> None:
     summary_file = os.environ.get(STEP_SUMMARY_ENV)
     in_azure = bool(os.environ.get(AZURE_PIPELINES_ENV))
     if not summary_file and not in_azure:
         return
-    after = outcome_markdown(outcome) if outcome is not None else ""
+    after = ("\n" + outcome_markdown(outcome, verb) if outcome is not None else "") + markdown_footer(meta)
     # one step summary holds both: the plan gets what the outcome leaves of GitHub's limit
     room = min(MARKDOWN_LIMIT, STEP_SUMMARY_LIMIT - len(after.encode()))
     markdown = markdown_report(result, title, limit=room) + after

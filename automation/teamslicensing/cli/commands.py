@@ -58,7 +58,7 @@ def plan(args: argparse.Namespace) -> int:
     if args.out:
         app.save_plan(run, args.out)
         print(f"Plan saved to {args.out}: apply exactly it with `teams-licensing apply {args.out}`", file=sys.stderr)
-    ci_outputs(run.plan, title)
+    ci_outputs(run.plan, title, meta=meta)
     if not args.detailed_exitcode:
         return EXIT_OK
     if run.plan.has_errors:
@@ -152,11 +152,15 @@ def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
     limit_names = ("--max-changes", "--max-removals")
     run = app.with_limits(run, args.max_changes, args.max_removals, limit_names)  # what every report says it refuses
     title = f"teams-licensing {verb}: {run.origin} against {run.source.where}"
+    meta = app.report_meta(run)
     for note in run.notes:
         print(note, file=sys.stderr)
-    if args.format != "json":
+    # a report to keep (a file, or HTML, Markdown, CSV) is written once the run ended, with what happened; a
+    # terminal's text and a CI log's annotations show the plan first, before any question or write
+    after = args.format in ("html", "markdown", "csv") or (args.format == "text" and args.output is not None)
+    if args.format != "json" and not after:
         write_output(
-            render(run.plan, args.format, title=title, meta=app.report_meta(run)),
+            render(run.plan, args.format, title=title, meta=meta),
             args.output,
             colour=args.format == "text",
         )
@@ -167,7 +171,7 @@ def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
     def finish_json(error: str | None = None) -> None:
         if args.format == "json":
             result = None if applied is None else applied.result_json()
-            chunks = plan_json_chunks(run.plan, [("result", result), ("error", error)], meta=app.report_meta(run))
+            chunks = plan_json_chunks(run.plan, [("result", result), ("error", error)], meta=meta)
             write_output(chunks, args.output)
 
     try:
@@ -189,7 +193,10 @@ def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
             sys.stdout.write("".join(github_failures(applied.outcome)))
         return applied.exit_code
     finally:
-        ci_outputs(run.plan, title, None if applied is None else applied.outcome)
+        if after:
+            done = (None if applied is None else applied.outcome, verb)
+            write_output(render(run.plan, args.format, title=title, meta=meta, done=done), args.output)
+        ci_outputs(run.plan, title, None if applied is None else applied.outcome, meta=meta, verb=verb)
 
 
 def _apply_options(args: argparse.Namespace) -> ApplyOptions:

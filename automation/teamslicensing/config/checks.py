@@ -132,6 +132,10 @@ def meaning_problems(document: YamlDocument, catalog: Catalog) -> Iterator[Probl
         yield from _assignment_problems(document, loc, entry, aliases, catalog)
     yield from _prune_also_problems(document, [*rules, *entries], aliases, catalog)
     yield from _minutes_problems(document)
+    prices = data.get("prices")
+    for name in prices if isinstance(prices, dict) else ():
+        if isinstance(name, str) and name not in aliases and not _catalog_knows(name, catalog):
+            yield document.problem(("prices", name), _unknown_license(name, catalog, aliases), key=True)
 
 
 def _prune_also_problems(

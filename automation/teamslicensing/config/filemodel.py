@@ -306,6 +306,13 @@ class AvailabilityOverride(_Model):
     communications_credits: Switch | None = None
 
 
+class Price(_Model):
+    monthly: float = Field(ge=0, description="What one seat costs per month, as your agreement prices it.")
+    currency: str = Field(
+        pattern="^[A-Z]{3}$", description="ISO 4217 code of the price's currency (USD, EUR, GBP, ...)."
+    )
+
+
 class DesiredStateFile(_Model):
     """The desired state of Teams voice licensing (teams-licensing configuration, version 1)."""
 
@@ -337,6 +344,11 @@ class DesiredStateFile(_Model):
     numbers: NumbersSection | None = Field(
         None, description="Exact numbers for named users; a row wins over a rule's phoneNumber."
     )
+    prices: dict[str, Price] = Field(
+        default_factory=dict,
+        description="Monthly prices per license (an alias, skuPartNumber, product name or skuId): every report then "
+        "shows what the plan adds and saves per month, and what redundant and unused seats cost.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -356,6 +368,7 @@ _OPTIONAL_SECTIONS = (
     "groupLicenses",
     "includedMinutes",
     "numbers",
+    "prices",
 )
 
 

@@ -9,6 +9,7 @@ Then the file model is resolved against the catalogue into the planner's `model.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -28,6 +29,7 @@ from teamslicensing.config.voicemodel import NumberRow, PhoneNumberRule
 from teamslicensing.config.yamlsource import YamlReadError, read_yaml_file
 from teamslicensing.errors import ConfigError, Problem
 from teamslicensing.model.capability import Capability, is_guid
+from teamslicensing.model.cost import SkuPrice
 from teamslicensing.model.desired import (
     Acknowledgement,
     CountryOverride,
@@ -115,6 +117,10 @@ def _desired_state(
         numbers=tuple(
             ExactNumber(row.user_principal_name.strip().lower(), row.telephone_number, row.number_type, row.location_id)
             for row in rows
+        ),
+        prices=tuple(
+            SkuPrice(refs(name).ref, refs(name).sku_ids, Decimal(str(price.monthly)), price.currency)
+            for name, price in model.prices.items()
         ),
     )
 

@@ -111,7 +111,7 @@ def remove_replaced(azure: Azure, current: str, changes: Changes) -> None:
             changes.progress(f"runtime environment {name} is kept: runbook {', '.join(sorted(users))} uses it")
             continue
         if jobs is None or jobs.get(name.lower()):
-            running = "jobs could not all be read" if jobs is None else f"jobs still run on it: {jobs[name.lower()]}"
+            running = "jobs could not all be read" if jobs is None else _still_running(jobs[name.lower()])
             changes.progress(f"runtime environment {name} is kept: {running}; a later deploy removes it")
             continue
         changes.change(f"remove runtime environment {name} (made by deploy for another bundle; no runbook uses it)")
@@ -174,3 +174,7 @@ def _jobs_not_ended(azure: Azure) -> dict[str, int] | None:
                 if environment and properties.get("status") not in JOB_ENDED:
                     running[environment.lower()] = running.get(environment.lower(), 0) + 1
     return running
+
+
+def _still_running(count: int) -> str:
+    return "1 job still runs on it" if count == 1 else f"{count} jobs still run on it"

@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from teamslicensing.model.capability import Capability, is_guid
+from teamslicensing.model.cost import SkuPrice
 
 # user properties a rule may select on (Graph names; extension attributes live under onPremisesExtensionAttributes)
 SELECTABLE_ATTRIBUTES: tuple[str, ...] = (
@@ -166,6 +167,7 @@ class DesiredState:
     group_licenses: tuple[DesiredGroupLicense, ...] = ()
     included_minutes: tuple[MinutesOverride, ...] = ()  # corrections to the shipped minutes table
     numbers: tuple[ExactNumber, ...] = ()  # exact numbers for named users
+    prices: tuple[SkuPrice, ...] = ()  # monthly prices per license, for the plan's cost
 
     @property
     def manages_numbers(self) -> bool:

@@ -9,6 +9,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from teamslicensing.model.cost import CurrencyCost
 from teamslicensing.model.voicechange import NumberChange, NumberPool, PolicyChange
 
 
@@ -305,6 +306,7 @@ class Plan:
     rule_summaries: tuple[RuleSummary, ...] = ()
     decisions: tuple[Decision, ...] = ()  # one per user a rule selects or who holds a managed SKU, by UPN
     number_pools: tuple[NumberPool, ...] = ()  # per country and type: free, needed, short (numbered rules only)
+    cost: tuple[CurrencyCost, ...] = ()  # per currency, from the configuration's prices (none: no prices given)
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio.run formats the repr of its main task, result included, when it restores the

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from teamslicensing.model.cost import cost_from_json, cost_json
 from teamslicensing.model.plan import (
     Action,
     Decision,
@@ -82,6 +83,7 @@ def plan_json_fields(plan: Plan, meta: ReportMeta | None = None) -> tuple[tuple[
         ("seats", (seat_json(seat) for seat in plan.seats)),
         ("numberPools", [number_pool_json(pool) for pool in plan.number_pools]),
         ("ruleSummary", [rule_json(summary) for summary in plan.rule_summaries]),
+        *((("cost", [cost_json(cost) for cost in plan.cost]),) if plan.cost else ()),  # absent without prices
     )
 
 
@@ -243,7 +245,8 @@ def plan_from_json(document: dict[str, Any]) -> Plan:
     rules = tuple(rule_from_json(r) for r in document["ruleSummary"])
     decisions = tuple(decision_from_json(d) for d in document["decisions"])
     pools = tuple(number_pool_from_json(p) for p in document.get("numberPools", []))
-    return Plan(changes, gaps, seats, groups, rule_summaries=rules, decisions=decisions, number_pools=pools)
+    cost = tuple(cost_from_json(c) for c in document.get("cost", []))
+    return Plan(changes, gaps, seats, groups, rule_summaries=rules, decisions=decisions, number_pools=pools, cost=cost)
 
 
 def change_from_json(c: dict[str, Any]) -> UserChange:

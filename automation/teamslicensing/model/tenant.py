@@ -279,6 +279,7 @@ class Tenant:
     numbers_unavailable: str | None = None
     free_numbers: tuple[FreeNumber, ...] = ()  # the inventory's unassigned numbers (read with `numbers`)
     tenant_id: str | None = None  # lowercase directory (tenant) id, when the source says which tenant it is
+    tenant_name: str | None = None  # the organization's display name, when the source has it (a snapshot may)
     unreadable: tuple[UnreadableUser, ...] = ()  # users left out: they are in the tenant, but not readable
     scope: ReadScope | None = None  # set when only the users the plan can touch were read; None: every user
     # display names of other groups users inherit licenses from (live reads look them up; snapshots list all)

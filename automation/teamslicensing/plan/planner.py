@@ -22,6 +22,7 @@ from teamslicensing.model.desired import DesiredState
 from teamslicensing.model.plan import Gap, GapCode, Plan, UserChange
 from teamslicensing.model.tenant import Tenant, TenantUser
 from teamslicensing.plan.context import Outcome
+from teamslicensing.plan.cost import plan_cost
 from teamslicensing.plan.decisions import decisions_of
 from teamslicensing.plan.facts import PlanFacts, PlanInputError, resolve_facts, skip_reason
 from teamslicensing.plan.groupchanges import with_group_changes
@@ -105,7 +106,9 @@ def _pipeline(desired: DesiredState, tenant: Tenant, availability: Mapping[str, 
         users_after,
         tenant,
     )
-    return _judged(assembled, facts, wanted, users, outcomes)
+    judged = _judged(assembled, facts, wanted, users, outcomes)
+    # 7
+    return dataclasses.replace(judged, cost=plan_cost(judged.seats, tenant.skus, desired.prices))
 
 
 def _group_licenses(facts: PlanFacts, users_by_id: Mapping[str, TenantUser]) -> GroupPlanning:

@@ -10,14 +10,17 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from teamslicensing import __version__
+from teamslicensing.model.outcome import ApplyResult
 from teamslicensing.model.plan import Plan
 from teamslicensing.model.planjson import ReportMeta, plan_json_fields, plan_to_json
 from teamslicensing.report.ci import github_annotations
-from teamslicensing.report.common import plan_fields_with_product_names, summary_line
+from teamslicensing.report.common import markdown_footer, meta_line, plan_fields_with_product_names, summary_line
 from teamslicensing.report.csvreport import plan_csv
 from teamslicensing.report.html import html_report
 from teamslicensing.report.jsonstream import json_chunks
 from teamslicensing.report.markdown import markdown_report
+from teamslicensing.report.outcome import failure_lines, outcome_line, outcome_markdown
+from teamslicensing.report.outcomeviews import outcome_html
 from teamslicensing.report.text import text_lines
 
 FORMATS = ("text", "json", "markdown", "github", "csv", "html")
@@ -25,7 +28,10 @@ FORMATS = ("text", "json", "markdown", "github", "csv", "html")
 __all__ = ["FORMATS", "plan_json_chunks", "plan_to_json", "render", "render_chunks", "summary_line"]
 
 
-def render(plan: Plan, fmt: str, *, title: str = "", meta: ReportMeta | None = None) -> str:
+def render(plan: Plan, fmt: str, *, title: str = "", meta: ReportMeta | None = None, done: Done | None = None) -> str:
+    """The report; with `done` (an apply's or undo's outcome, and which), what happened too."""
+    if fmt != "json" and done is not None:
+        return _render_whole(plan, fmt, title, meta, done)
     return "".join(render_chunks(plan, fmt, title=title, meta=meta))
 
 
@@ -34,7 +40,7 @@ def render_chunks(plan: Plan, fmt: str, *, title: str = "", meta: ReportMeta | N
     never one string), the other formats whole."""
     if fmt == "json":
         return plan_json_chunks(plan, meta=meta)
-    return iter((_render_whole(plan, fmt, title),))
+    return iter((_render_whole(plan, fmt, title, meta),))
 
 
 def plan_json_chunks(
@@ -45,13 +51,25 @@ def plan_json_chunks(
     return json_chunks(itertools.chain(plan_fields_with_product_names(fields), extra))
 
 
-def _render_whole(plan: Plan, fmt: str, title: str) -> str:
+def _render_whole(plan: Plan, fmt: str, title: str, meta: ReportMeta | None, done: Done | None = None) -> str:
+    """The report; with `meta` (every command gives it), where it comes from: a line before the closing summary in
+    text and the GitHub log, a footer in Markdown, `meta` rows in CSV, the HTML title and a line under the heading.
+    With `done`, the outcome: first in HTML, after the plan in Markdown and text, `outcome` and `result` rows in
+    CSV."""
+    footer = f"Report: {meta_line(meta)}.\n" if meta is not None else ""
+    outcome, verb = done if done is not None else (None, "apply")
     if fmt == "csv":
-        return plan_csv(plan)
+        return plan_csv(plan, meta, outcome)
     if fmt == "html":
-        return html_report(plan, title)
+        return html_report(plan, title, meta, None if outcome is None else outcome_html(outcome, verb))
     if fmt == "markdown":
-        return markdown_report(plan, title)
+        happened = "\n" + outcome_markdown(outcome, verb) if outcome else ""
+        return markdown_report(plan, title) + happened + markdown_footer(meta)
     if fmt == "github":
-        return "".join(github_annotations(plan)) + summary_line(plan) + "\n"
-    return "\n".join(text_lines(plan, title)) + "\n"
+        return "".join(github_annotations(plan)) + footer + summary_line(plan) + "\n"
+    *lines, summary = text_lines(plan, title)  # the summary stays last, where a log's tail shows it
+    happened = "\n".join(["", outcome_line(outcome), *failure_lines(outcome), ""]) if outcome else ""
+    return "\n".join(lines) + "\n" + footer + summary + "\n" + happened
+
+
+Done = tuple[ApplyResult | None, str]  # an apply's or undo's outcome (None: nothing was written), and the verb

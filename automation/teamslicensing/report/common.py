@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import timezone
 from typing import Any
 
 from teamslicensing.model.plan import (
@@ -18,6 +19,7 @@ from teamslicensing.model.plan import (
     Severity,
     UserChange,
 )
+from teamslicensing.model.planjson import ReportMeta
 from teamslicensing.model.usage import Pool
 from teamslicensing.reference.productnames import named, product_name
 
@@ -316,3 +318,26 @@ def entry_with_product_name(entry: dict[str, Any]) -> dict[str, Any]:
         if key == "skuPartNumber":
             out["productName"] = product_name(str(value))
     return out
+
+
+def meta_line(meta: ReportMeta) -> str:
+    """`teams-licensing 1.2.0, generated 2026-12-07 09:30 UTC, tenant Contoso (7a1e…), snapshot tenant.json`: where
+    a report comes from, in every format (JSON has it as `meta`)."""
+    parts = [f"teams-licensing {meta.tool_version or '?'}"]
+    if meta.generated_at is not None:
+        parts.append(f"generated {meta.generated_at.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC")
+    parts.append(f"tenant {tenant_label(meta)}")
+    if meta.source:
+        parts.append(meta.source)
+    return ", ".join(parts)
+
+
+def tenant_label(meta: ReportMeta) -> str:
+    if meta.tenant_name and meta.tenant_id:
+        return f"{meta.tenant_name} ({meta.tenant_id})"
+    return meta.tenant_name or meta.tenant_id or "not known"
+
+
+def markdown_footer(meta: ReportMeta | None) -> str:
+    """Where a Markdown report comes from, small, at its end ("" without `meta`)."""
+    return f"\n<sub>Report: {md_cell(meta_line(meta))}.</sub>\n" if meta is not None else ""

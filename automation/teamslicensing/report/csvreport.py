@@ -1,5 +1,7 @@
-"""The plan as one CSV table for spreadsheets: a `kind` column (refusal, change, groupChange, gap, seat, rule), one
-row per reason apply would refuse the plan (first), license add or removal, usage location, gap, seat line and
+"""The plan as one CSV table for spreadsheets: a `kind` column (meta, refusal, change, groupChange, gap, cost, seat,
+rule):
+rows saying where the report comes from (tool, version, generatedAt, tenantId, tenantName, source), one row per
+reason apply would refuse the plan, license add or removal, usage location, gap, seat line and
 rule (its share of the plan: selected, changed, adds, removals, withheld, skipped)."""
 
 from __future__ import annotations
@@ -7,9 +9,13 @@ from __future__ import annotations
 import csv
 import io
 
+from teamslicensing.model.outcome import ApplyResult
 from teamslicensing.model.plan import Plan
+from teamslicensing.model.planjson import ReportMeta
 from teamslicensing.reference.productnames import product_name
 from teamslicensing.report.common import RULE_HEADER, counted, refusal_text, rule_rows
+from teamslicensing.report.costlines import cost_headline
+from teamslicensing.report.outcomeviews import outcome_rows
 from teamslicensing.report.voicelines import number_text
 
 COLUMNS = ("kind", "user", "userId", "action", "skuPartNumber", "productName", "severity", "code", "detail")
@@ -21,10 +27,17 @@ def _row(
     return [kind, *who, action, sku, product_name(sku) or "" if sku else "", severity, code, detail]
 
 
-def plan_csv(plan: Plan) -> str:
+def plan_csv(plan: Plan, meta: ReportMeta | None = None, outcome: ApplyResult | None = None) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
+    if meta is not None:  # where the report comes from, first: action names the field, detail holds its value
+        for field, value in meta.json().items():
+            writer.writerow(_row("meta", ("", ""), field, "", "" if value is None else str(value)))
+    if outcome is not None:  # what an apply did, before what it planned
+        for kind, user, status, reason in outcome_rows(outcome):
+            severity = "error" if status in ("failed", "unknown") else ""
+            writer.writerow(_row(kind, (user, ""), status, "", reason, severity))
     for refusal in plan.refusals:
         code = refusal.code.value if refusal.code else ""
         writer.writerow(_row("refusal", ("", ""), refusal.reason, "", refusal_text(refusal), "error", code))
@@ -53,6 +66,13 @@ def plan_csv(plan: Plan) -> str:
         writer.writerow(
             _row("gap", who, "", gap.sku_part_number or "", gap.message, gap.severity.value, gap.code.value)
         )
+    for cost in plan.cost:
+        writer.writerow(_row("cost", ("", ""), cost.currency, "", cost_headline(cost)))
+        for sku in cost.by_sku:
+            amounts = f"price {sku.monthly}; added {sku.added}; saved {sku.saved}; redundant {sku.redundant}"
+            writer.writerow(
+                _row("cost", ("", ""), cost.currency, sku.sku_part_number, f"{amounts}; unused {sku.unused}")
+            )
     for seat in plan.seats:
         detail = (
             f"enabled {seat.enabled}; consumed {seat.consumed}; to add {seat.to_add}; to remove {seat.to_remove}; "

@@ -4,11 +4,13 @@ gaps grouped by code and changes grouped by rule, each group a `<details>` listi
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from html import escape
 
 from teamslicensing.model.plan import Gap, Plan, SeatLine, Severity, UserChange
+from teamslicensing.model.planjson import ReportMeta
 from teamslicensing.model.usage import UsageReport
 from teamslicensing.reference.productnames import product_name
 from teamslicensing.report.common import (
@@ -19,6 +21,7 @@ from teamslicensing.report.common import (
     beyond_voice,
     beyond_voice_heading,
     counted,
+    meta_line,
     no_changes_line,
     pool_notes,
     pool_rows,
@@ -27,7 +30,9 @@ from teamslicensing.report.common import (
     removed_beyond_voice,
     rule_rows,
     summary_line,
+    tenant_label,
 )
+from teamslicensing.report.costlines import cost_html, cost_tiles
 from teamslicensing.report.voicelines import POOL_HEADER, voice_lines
 
 LISTED = 200  # users listed in one group before "N more"
@@ -46,23 +51,32 @@ border-radius:6px;padding:4px 10px}summary{cursor:pointer;font-weight:600}.error
 .seat svg{display:block}.product{color:#57606a}
 .refuse{border:2px solid #cf222e;background:#ffebe9;border-radius:8px;padding:8px 16px;margin:12px 0}
 .refuse h2{border:0;margin:4px 0;color:#cf222e}.goes{color:#1a7f37}td.n,th.n{text-align:right}
+.meta{color:#57606a;font-size:12px;margin:0 0 8px}
 """
 
 COLOURS = {"consumed": "#8c959f", "add": "#2da44e", "remove": "#fa4549", "short": "#bf8700"}
 
 
-def html_report(plan: Plan, title: str) -> str:
-    return "".join(_page(title or "teams-licensing plan", _plan_body(plan)))
+def html_report(plan: Plan, title: str, meta: ReportMeta | None = None, outcome: Iterable[str] | None = None) -> str:
+    """The page; with `meta`, its title names the tenant and the date (a browser tab, a saved file), and a line
+    under the heading says where it comes from; with `outcome` (an apply's), what happened comes first."""
+    heading = title or "teams-licensing plan"
+    if meta is None:
+        return "".join(_page(heading, itertools.chain(outcome or (), _plan_body(plan))))
+    day = f" — {meta.generated_at:%Y-%m-%d}" if meta.generated_at is not None else ""
+    tab = f"teams-licensing plan — {tenant_label(meta)}{day}"
+    where = f"<p class='meta'>{escape(meta_line(meta))}</p>\n"
+    return "".join(_page(heading, itertools.chain((where,), outcome or (), _plan_body(plan)), tab))
 
 
 def html_usage(report: UsageReport, title: str) -> str:
     return "".join(_page(title or "teams-licensing usage", _usage_body(report)))
 
 
-def _page(title: str, body: Iterator[str]) -> Iterator[str]:
+def _page(title: str, body: Iterator[str], tab: str | None = None) -> Iterator[str]:
     yield "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
     yield "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-    yield f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>\n"
+    yield f"<title>{escape(tab or title)}</title><style>{STYLE}</style></head><body>\n"
     yield f"<h1>{escape(title)}</h1>\n"
     yield from body
     yield "</body></html>\n"
@@ -82,6 +96,7 @@ def _plan_body(plan: Plan) -> Iterator[str]:
     yield _tile("removals beyond voice", len(broad), "warn" if broad else "ok")
     yield _tile("errors", errors, "bad" if errors else "ok")
     yield _tile("warnings", warnings, "warn" if warnings else "ok")
+    yield from cost_tiles(plan.cost)  # what a manager asks first
     yield "</div>\n"
     if not plan.changes and not plan.group_changes:
         yield f"<p>{escape(no_changes_line(plan))}</p>\n"
@@ -100,6 +115,8 @@ def _plan_body(plan: Plan) -> Iterator[str]:
     if plan.seats:
         yield "<h2>Seats</h2>\n"
         yield from _seat_bars(plan.seats)
+    if plan.cost:
+        yield from cost_html(plan.cost)
     if plan.number_pools:
         yield "<h2>Numbers</h2>\n<table><tr>" + "".join(f"<th>{h}</th>" for h in POOL_HEADER) + "</tr>"
         for pool in plan.number_pools:
@@ -107,6 +124,9 @@ def _plan_body(plan: Plan) -> Iterator[str]:
             style = " class='error'" if pool.short else ""
             yield f"<tr{style}>" + "".join(f"<td>{escape(str(c))}</td>" for c in cells) + "</tr>"
         yield "</table>\n"
+    if plan.changes:
+        yield "<h2>Changes by rule</h2>\n"
+        yield from _changes_by_rule(plan.changes)
     if plan.gaps:
         yield "<h2>Gaps</h2>\n"
         yield from _gap_groups(plan.gaps)
@@ -121,9 +141,6 @@ def _plan_body(plan: Plan) -> Iterator[str]:
                 f"{'; '.join(p for p in parts if p)}</li>"
             )
         yield "</ul>\n"
-    if plan.changes:
-        yield "<h2>Changes by rule</h2>\n"
-        yield from _changes_by_rule(plan.changes)
 
 
 def _refusals(plan: Plan) -> Iterator[str]:
@@ -170,6 +187,9 @@ def _sku(part_number: str) -> str:
 def _seat_bars(seats: Sequence[SeatLine]) -> Iterator[str]:
     """One bar per SKU: consumed, to add, to remove and shortfall against the seats the subscription has."""
     for seat in seats:
+        if seat.enabled == 0:
+            yield _no_seats(seat)
+            continue
         scale = max(seat.enabled, seat.consumed + seat.to_add + seat.shortfall, 1)
         width = 600
 
@@ -205,6 +225,23 @@ def _seat_bars(seats: Sequence[SeatLine]) -> Iterator[str]:
     )
 
 
+def _no_seats(seat: SeatLine) -> str:
+    """A subscription with no seat enabled (suspended, expired or deleted): a hatched bar, not a full grey one."""
+    held = f"{seat.consumed:,} still assigned" if seat.consumed else "none assigned"
+    wanted = f", <span class='error'>{seat.shortfall:,} wanted and short</span>" if seat.shortfall else ""
+    return (
+        f"<div class='seat suspended' id='seat-{escape(seat.sku_part_number)}'>{_sku(seat.sku_part_number)}: "
+        f"<span class='warning'>no seat enabled (suspended, expired or deleted subscription)</span>, {held}{wanted}"
+        f"<svg width='602' height='22' role='img' aria-label='no seats of {escape(seat.sku_part_number)}'>"
+        f"<path class='hatch' d='{HATCH}' stroke='#d0d7de' stroke-width='3'/>"
+        "<rect x='0' y='0' width='600' height='18' fill='none' stroke='#9a6700'/></svg></div>\n"
+    )
+
+
+# diagonal stripes across a 600x18 bar: drawn, not a pattern, so the page names no url() at all
+HATCH = " ".join(f"M{x} 18 L{x + 18} 0" for x in range(0, 582, 10))
+
+
 def _gap_groups(gaps: Sequence[Gap]) -> Iterator[str]:
     by_code: dict[tuple[int, str], list[Gap]] = defaultdict(list)
     for gap in gaps:
@@ -223,6 +260,9 @@ def _gap_groups(gaps: Sequence[Gap]) -> Iterator[str]:
         yield "</ul></details>\n"
 
 
+OPEN_WHEN_AT_MOST = 50  # changed users: a plan this short shows every rule's users without a click
+
+
 def _changes_by_rule(changes: Sequence[UserChange]) -> Iterator[str]:
     by_rule: dict[str, list[UserChange]] = defaultdict(list)
     for change in changes:
@@ -231,7 +271,8 @@ def _changes_by_rule(changes: Sequence[UserChange]) -> Iterator[str]:
     for rule, found in sorted(by_rule.items()):
         destructive = sum(1 for c in found if c.destructive)
         flag = f" <span class='error'>{destructive} destructive</span>" if destructive else ""
-        yield f"<details><summary>{escape(rule)} ({counted(len(found), 'user')}){flag}</summary><table>"
+        opened = " open" if len(changes) <= OPEN_WHEN_AT_MOST else ""
+        yield f"<details{opened}><summary>{escape(rule)} ({counted(len(found), 'user')}){flag}</summary><table>"
         yield "<tr><th>User</th><th>Usage location</th><th>Add</th><th>Remove</th></tr>"
         for change in found[:LISTED]:
             user = escape(change.user_principal_name)

@@ -25,6 +25,7 @@ from teamslicensing.report.common import (
     seat_table,
     summary_line,
 )
+from teamslicensing.report.costlines import COST_LEGEND, cost_lines
 from teamslicensing.report.voicelines import pool_table, voice_lines
 
 # GitHub refuses a step summary over 1 MiB (GitHub docs, "Adding a job summary"): stay below it, with room for the
@@ -169,6 +170,12 @@ def _tail(plan: Plan) -> Iterator[str]:
         yield from seat_table(plan.seats, markdown=True)
         yield ""
         yield f"<sub>{SEAT_LEGEND}</sub>"
+        yield ""
+    if plan.cost:
+        yield "### Cost per month"
+        yield ""
+        yield from cost_lines(plan.cost, markdown=True)
+        yield f"<sub>{COST_LEGEND}</sub>"
         yield ""
     if plan.number_pools:
         yield "### Numbers"

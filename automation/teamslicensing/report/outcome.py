@@ -115,10 +115,10 @@ def noted_results(results: tuple[UserResult, ...]) -> list[UserResult]:
     return sorted(noted, key=lambda r: _FIRST.get(r.status, len(_FIRST)))
 
 
-def outcome_markdown(outcome: ApplyResult) -> str:
+def outcome_markdown(outcome: ApplyResult, verb: str = "apply") -> str:
     """The outcome line (it counts the users not attempted), then each user and group not applied as planned,
     failed and unknown first (up to 200)."""
-    lines = ["### Apply", "", f"**{md_cell(outcome_line(outcome))}**", ""]
+    lines = [f"### {verb.capitalize()}", "", f"**{md_cell(outcome_line(outcome))}**", ""]
     noted = [("", r) for r in noted_results(outcome.results)]
     noted += [("group ", r) for r in noted_results(outcome.groups)]
     if noted:

@@ -22,6 +22,7 @@ from teamslicensing.report.common import (
     seat_table,
     summary_line,
 )
+from teamslicensing.report.costlines import COST_LEGEND, cost_lines
 from teamslicensing.report.voicelines import pool_table, voice_lines
 
 SCREEN = 40  # lines: a longer report says its summary first too, so the outcome is never only at the far end
@@ -87,6 +88,10 @@ def _body(plan: Plan) -> Iterator[str]:
         yield "Seats:"
         yield from seat_table(plan.seats, markdown=False)
         yield f"  ({SEAT_LEGEND})"
+        yield ""
+    if plan.cost:
+        yield f"Cost ({COST_LEGEND}):"
+        yield from cost_lines(plan.cost, markdown=False)
         yield ""
     if plan.number_pools:
         yield "Numbers (free in the inventory, needed by this plan, short):"

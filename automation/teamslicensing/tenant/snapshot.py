@@ -58,6 +58,7 @@ KNOWN_KEYS = frozenset(
         "cloud",
         "numberAssignments",
         "tenantId",
+        "tenantName",
         "userConfigurations",
         "policies",
     }
@@ -149,6 +150,9 @@ def parse_snapshot(document: Any, name: str, attributes: Collection[str] = ()) -
     tenant_id = document.get("tenantId")
     if tenant_id is not None and not (isinstance(tenant_id, str) and is_guid(tenant_id)):
         problems.append(Problem(name, 0, 0, f"'tenantId' is {tenant_id!r}: use the directory (tenant) id GUID"))
+    tenant_name = document.get("tenantName")
+    if tenant_name is not None and not (isinstance(tenant_name, str) and tenant_name.strip()):
+        problems.append(Problem(name, 0, 0, f"'tenantName' is {tenant_name!r}: use the organization's display name"))
     if problems:
         raise SnapshotError(problems[:MAX_REPORTED_PROBLEMS])
     return Tenant(
@@ -159,6 +163,7 @@ def parse_snapshot(document: Any, name: str, attributes: Collection[str] = ()) -
         numbers=numbers,
         free_numbers=free,
         tenant_id=tenant_id.strip().lower() if isinstance(tenant_id, str) else None,
+        tenant_name=tenant_name.strip() if isinstance(tenant_name, str) else None,
         unreadable=tuple(unreadable),
         teams_users=teams_users,
         policies=policies,

@@ -99,6 +99,12 @@ def _plan(page: Page, out: Outputs) -> None:
                 "applyWouldRefuse": out.refused_plan["applyWouldRefuse"],
             }
         ),
+        "",
+        "With `prices:` in the configuration (the same one: MCOEV, the Domestic Calling Plan and Audio Conferencing "
+        "in USD, MCOPSTN2 in EUR), `cost` says what the plan adds and saves per month and what redundant and unused "
+        "seats cost, one entry per currency; without prices it is absent:",
+        "",
+        *_json({"cost": out.refused_plan["cost"]}),
     )
     page.add(
         "",

@@ -96,9 +96,18 @@ def _group_files(folder: Path) -> None:
     (folder / "groups.json").write_text(json.dumps(expand_tenant(case["tenant"])), encoding="utf-8")
 
 
+PRICES = {  # list prices as an example, USD per month, and one in EUR: `cost` holds an entry per currency
+    "MCOEV": {"monthly": 10.0, "currency": "USD"},
+    "Microsoft Teams Domestic Calling Plan": {"monthly": 12.0, "currency": "USD"},
+    "MCOMEETADV": {"monthly": 4.0, "currency": "USD"},
+    "MCOPSTN2": {"monthly": 22.0, "currency": "EUR"},
+}
+
+
 def _refused_config(folder: Path) -> None:
-    """The demo configuration with a limit the plan exceeds and a protected user no one is."""
+    """The demo configuration with a limit the plan exceeds, a protected user no one is, and prices (the cost)."""
     config = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    config["prices"] = PRICES
     config["policy"]["maxChanges"] = 5
     config["policy"]["protectedUsers"] = [*config["policy"].get("protectedUsers", []), "ceo@contoso.co"]
     (folder / "refused.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")

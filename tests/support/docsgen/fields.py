@@ -175,6 +175,20 @@ PLAN: dict[str, str] = {
     **_prefixed("seats[]", _SEAT),
     "ruleSummary": "per rule: what it selects and changes",
     **_prefixed("ruleSummary[]", _RULE),
+    "cost": "with `prices:` only: per currency, what the plan costs and saves per month (seats times price)",
+    "cost[].currency": "the prices' ISO 4217 code",
+    "cost[].monthlyAdded": "the seats this plan adds, per month",
+    "cost[].monthlySaved": "the seats this plan frees, per month",
+    "cost[].redundantMonthly": "direct assignments another license already covers (`REDUNDANT_LICENSE`), per month",
+    "cost[].unusedMonthly": "seats paid for and assigned to nobody once the plan is applied (a subscription "
+    "not active is not counted), per month",
+    "cost[].bySku": "per priced SKU the tenant has",
+    "cost[].bySku[].skuPartNumber": "the SKU",
+    "cost[].bySku[].monthly": "the price of one seat",
+    "cost[].bySku[].added": "as `monthlyAdded`, for this SKU",
+    "cost[].bySku[].saved": "as `monthlySaved`, for this SKU",
+    "cost[].bySku[].redundant": "as `redundantMonthly`, for this SKU",
+    "cost[].bySku[].unused": "as `unusedMonthly`, for this SKU",
 }
 
 APPLY_RESULT: dict[str, str] = {
