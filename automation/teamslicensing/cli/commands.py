@@ -54,7 +54,13 @@ def plan(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     meta = app.report_meta(run)
-    write_output(render_chunks(shown, args.format, title=title, meta=meta), args.output, colour=args.format == "text")
+    from teamslicensing.cli.runhistory import keep, last_runs
+
+    runs = last_runs(args, run.plan, meta, "plan")
+    chunks = render_chunks(shown, args.format, title=title, meta=meta, history=runs)
+    write_output(chunks, args.output, colour=args.format == "text")
+    if runs:
+        keep(args, runs[-1])
     if args.out:
         app.save_plan(run, args.out)
         print(f"Plan saved to {args.out}: apply exactly it with `teams-licensing apply {args.out}`", file=sys.stderr)
@@ -193,9 +199,15 @@ def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
             sys.stdout.write("".join(github_failures(applied.outcome)))
         return applied.exit_code
     finally:
+        from teamslicensing.cli.runhistory import keep, last_runs
+
+        outcome = None if applied is None else applied.outcome
+        runs = last_runs(args, run.plan, meta, verb, outcome)
         if after:
-            done = (None if applied is None else applied.outcome, verb)
-            write_output(render(run.plan, args.format, title=title, meta=meta, done=done), args.output)
+            done = (outcome, verb)
+            write_output(render(run.plan, args.format, title=title, meta=meta, done=done, history=runs), args.output)
+        if runs:
+            keep(args, runs[-1])
         ci_outputs(run.plan, title, None if applied is None else applied.outcome, meta=meta, verb=verb)
 
 

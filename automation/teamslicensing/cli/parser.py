@@ -53,6 +53,7 @@ def _plan_command(subcommands: argparse._SubParsersAction[Parser]) -> None:
     plan.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
     plan.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
     plan.add_argument("--out", metavar="PLANFILE", help="also save the plan, for `apply PLANFILE` to apply exactly")
+    history_option(plan)
     plan.add_argument(
         "--detailed-exitcode",
         action="store_true",
@@ -261,8 +262,17 @@ def writing_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
     parser.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    history_option(parser)
     lease_options(parser)
     connection_options(parser)
+
+
+def history_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--history",
+        metavar="FILE",
+        help="append this run's summary to FILE (JSON Lines); HTML and Markdown reports show the last runs",
+    )
 
 
 def lease_options(parser: argparse.ArgumentParser) -> None:

@@ -6,16 +6,18 @@ Renderers read the plan and never change it. `render` picks one by the name a `-
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from teamslicensing import __version__
+from teamslicensing.model.history import RunRecord
 from teamslicensing.model.outcome import ApplyResult
 from teamslicensing.model.plan import Plan
 from teamslicensing.model.planjson import ReportMeta, plan_json_fields, plan_to_json
 from teamslicensing.report.ci import github_annotations
 from teamslicensing.report.common import markdown_footer, meta_line, plan_fields_with_product_names, summary_line
 from teamslicensing.report.csvreport import plan_csv
+from teamslicensing.report.historyviews import history_html, history_markdown
 from teamslicensing.report.html import html_report
 from teamslicensing.report.jsonstream import json_chunks
 from teamslicensing.report.markdown import markdown_report
@@ -28,19 +30,30 @@ FORMATS = ("text", "json", "markdown", "github", "csv", "html")
 __all__ = ["FORMATS", "plan_json_chunks", "plan_to_json", "render", "render_chunks", "summary_line"]
 
 
-def render(plan: Plan, fmt: str, *, title: str = "", meta: ReportMeta | None = None, done: Done | None = None) -> str:
-    """The report; with `done` (an apply's or undo's outcome, and which), what happened too."""
+def render(
+    plan: Plan,
+    fmt: str,
+    *,
+    title: str = "",
+    meta: ReportMeta | None = None,
+    done: Done | None = None,
+    history: Sequence[RunRecord] = (),
+) -> str:
+    """The report; with `done` (an apply's or undo's outcome, and which), what happened too; with `history`, the
+    last runs (HTML and Markdown)."""
     if fmt != "json" and done is not None:
-        return _render_whole(plan, fmt, title, meta, done)
-    return "".join(render_chunks(plan, fmt, title=title, meta=meta))
+        return _render_whole(plan, fmt, title, meta, done, history)
+    return "".join(render_chunks(plan, fmt, title=title, meta=meta, history=history))
 
 
-def render_chunks(plan: Plan, fmt: str, *, title: str = "", meta: ReportMeta | None = None) -> Iterator[str]:
+def render_chunks(
+    plan: Plan, fmt: str, *, title: str = "", meta: ReportMeta | None = None, history: Sequence[RunRecord] = ()
+) -> Iterator[str]:
     """The report in pieces to write one after the other: JSON element by element (a 100,000-user plan is
     never one string), the other formats whole."""
     if fmt == "json":
         return plan_json_chunks(plan, meta=meta)
-    return iter((_render_whole(plan, fmt, title, meta),))
+    return iter((_render_whole(plan, fmt, title, meta, None, history),))
 
 
 def plan_json_chunks(
@@ -51,7 +64,14 @@ def plan_json_chunks(
     return json_chunks(itertools.chain(plan_fields_with_product_names(fields), extra))
 
 
-def _render_whole(plan: Plan, fmt: str, title: str, meta: ReportMeta | None, done: Done | None = None) -> str:
+def _render_whole(
+    plan: Plan,
+    fmt: str,
+    title: str,
+    meta: ReportMeta | None,
+    done: Done | None = None,
+    history: Sequence[RunRecord] = (),
+) -> str:
     """The report; with `meta` (every command gives it), where it comes from: a line before the closing summary in
     text and the GitHub log, a footer in Markdown, `meta` rows in CSV, the HTML title and a line under the heading.
     With `done`, the outcome: first in HTML, after the plan in Markdown and text, `outcome` and `result` rows in
@@ -61,10 +81,12 @@ def _render_whole(plan: Plan, fmt: str, title: str, meta: ReportMeta | None, don
     if fmt == "csv":
         return plan_csv(plan, meta, outcome)
     if fmt == "html":
-        return html_report(plan, title, meta, None if outcome is None else outcome_html(outcome, verb))
+        first = None if outcome is None else outcome_html(outcome, verb)
+        return html_report(plan, title, meta, first, history_html(history))
     if fmt == "markdown":
         happened = "\n" + outcome_markdown(outcome, verb) if outcome else ""
-        return markdown_report(plan, title) + happened + markdown_footer(meta)
+        runs = "\n".join(["", *history_markdown(history)]) if len(history) > 1 else ""
+        return markdown_report(plan, title) + happened + runs + markdown_footer(meta)
     if fmt == "github":
         return "".join(github_annotations(plan)) + footer + summary_line(plan) + "\n"
     *lines, summary = text_lines(plan, title)  # the summary stays last, where a log's tail shows it

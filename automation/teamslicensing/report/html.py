@@ -57,16 +57,22 @@ border-radius:6px;padding:4px 10px}summary{cursor:pointer;font-weight:600}.error
 COLOURS = {"consumed": "#8c959f", "add": "#2da44e", "remove": "#fa4549", "short": "#bf8700"}
 
 
-def html_report(plan: Plan, title: str, meta: ReportMeta | None = None, outcome: Iterable[str] | None = None) -> str:
+def html_report(
+    plan: Plan,
+    title: str,
+    meta: ReportMeta | None = None,
+    outcome: Iterable[str] | None = None,
+    history: Iterable[str] = (),
+) -> str:
     """The page; with `meta`, its title names the tenant and the date (a browser tab, a saved file), and a line
     under the heading says where it comes from; with `outcome` (an apply's), what happened comes first."""
     heading = title or "teams-licensing plan"
     if meta is None:
-        return "".join(_page(heading, itertools.chain(outcome or (), _plan_body(plan))))
+        return "".join(_page(heading, itertools.chain(outcome or (), _plan_body(plan, history))))
     day = f" — {meta.generated_at:%Y-%m-%d}" if meta.generated_at is not None else ""
     tab = f"teams-licensing plan — {tenant_label(meta)}{day}"
     where = f"<p class='meta'>{escape(meta_line(meta))}</p>\n"
-    return "".join(_page(heading, itertools.chain((where,), outcome or (), _plan_body(plan)), tab))
+    return "".join(_page(heading, itertools.chain((where,), outcome or (), _plan_body(plan, history)), tab))
 
 
 def html_usage(report: UsageReport, title: str) -> str:
@@ -82,7 +88,7 @@ def _page(title: str, body: Iterator[str], tab: str | None = None) -> Iterator[s
     yield "</body></html>\n"
 
 
-def _plan_body(plan: Plan) -> Iterator[str]:
+def _plan_body(plan: Plan, history: Iterable[str] = ()) -> Iterator[str]:
     yield f"<p class='sub'>{escape(summary_line(plan))}</p>\n"
     yield from _refusals(plan)
     destructive = sum(1 for c in plan.changes if c.destructive)
@@ -124,6 +130,7 @@ def _plan_body(plan: Plan) -> Iterator[str]:
             style = " class='error'" if pool.short else ""
             yield f"<tr{style}>" + "".join(f"<td>{escape(str(c))}</td>" for c in cells) + "</tr>"
         yield "</table>\n"
+    yield from history
     if plan.changes:
         yield "<h2>Changes by rule</h2>\n"
         yield from _changes_by_rule(plan.changes)

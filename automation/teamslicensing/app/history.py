@@ -1,0 +1,82 @@
+"""`--history FILE`: every run appends one record (JSON Lines); the HTML and Markdown reports show the last ones for
+the same tenant. The file is read from its end, bounded, and every line is checked before it is shown."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from teamslicensing.errors import UsageError
+from teamslicensing.model.history import RunRecord, record_from_json, record_json, tenant_key
+from teamslicensing.model.outcome import ApplyResult
+from teamslicensing.model.plan import Plan, Severity
+from teamslicensing.model.planjson import ReportMeta
+
+READ_BYTES = 1 << 20  # the end of the file: about 2,000 runs, more than any report shows
+SHOWN = 12  # runs a report shows, this one included
+
+
+def run_record(plan: Plan, meta: ReportMeta, command: str, outcome: ApplyResult | None = None) -> RunRecord:
+    assert meta.generated_at is not None
+    return RunRecord(
+        generated_at=meta.generated_at,
+        command=command,
+        tenant=tenant_key(meta),
+        changes=len(plan.changes),
+        errors=plan.gap_count(Severity.ERROR),
+        warnings=plan.gap_count(Severity.WARNING),
+        seats=tuple((s.sku_part_number, s.consumed, s.enabled) for s in plan.seats),
+        cost=tuple(
+            (c.currency, float(c.monthly_added), float(c.monthly_saved), float(c.unused_monthly)) for c in plan.cost
+        ),
+        applied=None if outcome is None else outcome.applied,
+        failed=None if outcome is None else len(outcome.failed),
+    )
+
+
+def read_history(path: str | Path, tenant: str) -> tuple[list[RunRecord], list[str]]:
+    """The last runs for `tenant` (oldest first), and what was left out and why. A file not there yet: none."""
+    file = Path(path)
+    try:
+        with file.open("rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(size - READ_BYTES, 0))
+            tail = handle.read()
+    except FileNotFoundError:
+        return [], []
+    except OSError as exc:
+        raise UsageError(f"cannot read the history {path}: {exc.strerror or exc}") from exc
+    lines = tail.split(b"\n")
+    if size > READ_BYTES:
+        lines = lines[1:]  # cut mid-line: the first is a part
+    records: list[RunRecord] = []
+    notes: list[str] = []
+    others = 0
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = record_from_json(json.loads(raw))
+        except (ValueError, UnicodeDecodeError) as exc:
+            where = f"line {number} of its last {READ_BYTES // 1024} KB" if size > READ_BYTES else f"line {number}"
+            notes.append(f"history {path}, {where}: not a run record ({exc}): left out")
+            continue
+        if record.tenant != tenant:
+            others += 1
+            continue
+        records.append(record)
+    if others:
+        notes.append(f"history {path}: {others} {'run' if others == 1 else 'runs'} of another tenant left out")
+    return records[-(SHOWN - 1) :], notes[:5]
+
+
+def append_history(path: str | Path, record: RunRecord) -> None:
+    """One line more, on disk before the command ends."""
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record_json(record), separators=(",", ":")) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        raise UsageError(f"cannot append to the history {path}: {exc.strerror or exc}") from exc
