@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from teamslicensing.errors import UsageError
@@ -30,13 +31,14 @@ def run_record(plan: Plan, meta: ReportMeta, command: str, outcome: ApplyResult 
         cost=tuple(
             (c.currency, float(c.monthly_added), float(c.monthly_saved), float(c.unused_monthly)) for c in plan.cost
         ),
-        applied=None if outcome is None else outcome.applied,
-        failed=None if outcome is None else len(outcome.failed),
+        applied=(None if command == "plan" else 0) if outcome is None else outcome.applied,  # nothing written: 0
+        failed=(None if command == "plan" else 0) if outcome is None else len(outcome.failed),
     )
 
 
-def read_history(path: str | Path, tenant: str) -> tuple[list[RunRecord], list[str]]:
-    """The last runs for `tenant` (oldest first), and what was left out and why. A file not there yet: none."""
+def read_history(path: str | Path, tenant: str | None) -> tuple[list[RunRecord], list[str]]:
+    """The last runs for `tenant` (oldest first; None: any tenant), and what was left out and why. A file not there
+    yet: none."""
     file = Path(path)
     try:
         with file.open("rb") as handle:
@@ -62,7 +64,7 @@ def read_history(path: str | Path, tenant: str) -> tuple[list[RunRecord], list[s
             where = f"line {number} of its last {READ_BYTES // 1024} KB" if size > READ_BYTES else f"line {number}"
             notes.append(f"history {path}, {where}: not a run record ({exc}): left out")
             continue
-        if record.tenant != tenant:
+        if tenant is not None and record.tenant != tenant:
             others += 1
             continue
         records.append(record)
@@ -71,11 +73,36 @@ def read_history(path: str | Path, tenant: str) -> tuple[list[RunRecord], list[s
     return records[-(SHOWN - 1) :], notes[:5]
 
 
+def check_history(path: str | Path) -> None:
+    """Before anything is read or written: `path` can take a record (its folder exists, it is no folder itself)
+    and, if it holds anything, is a history (some line a run record): never a configuration given by mistake."""
+    file = Path(path)
+    if file.is_dir():
+        raise UsageError(f"--history {path} is a folder: give a file (it is made on the first run)")
+    if not file.parent.is_dir():
+        raise UsageError(f"--history {path}: the folder {file.parent} does not exist")
+    if not file.exists() or file.stat().st_size == 0:
+        return
+    if not read_history(path, None)[0] and not _begins_like_ours(file):
+        raise UsageError(f"--history {path} is not a teams-licensing history (no line is a run record): not touched")
+
+
+def _begins_like_ours(file: Path) -> bool:
+    """A history of one record cut short by a killed run is still ours: it begins as every record does."""
+    with file.open("rb") as handle:
+        return re.match(rb'\{"version":\s*1\b', handle.read(64)) is not None
+
+
 def append_history(path: str | Path, record: RunRecord) -> None:
-    """One line more, on disk before the command ends."""
+    """One line more, on disk before the command ends; after a line a killed run cut short, on a line of its own."""
     try:
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record_json(record), separators=(",", ":")) + "\n")
+        with open(path, "a+b") as handle:
+            end = handle.seek(0, os.SEEK_END)
+            if end:
+                handle.seek(end - 1)
+                if handle.read(1) != b"\n":
+                    handle.write(b"\n")
+            handle.write((json.dumps(record_json(record), separators=(",", ":")) + "\n").encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
     except OSError as exc:

@@ -30,6 +30,7 @@ from typing import IO, Any
 from teamslicensing import __version__
 from teamslicensing.apply.planbasis import compact, group_basis, groups_by_member, user_basis
 from teamslicensing.errors import UsageError
+from teamslicensing.model.cost import CurrencyCost, cost_from_json, cost_json
 from teamslicensing.model.desired import DesiredPolicy
 from teamslicensing.model.plan import Gap, GroupChange, Plan, RuleSummary, SeatLine, UserChange
 from teamslicensing.model.planjson import (
@@ -159,6 +160,7 @@ def _records(header: dict[str, Any], plan: Plan, tenant: Tenant) -> Iterator[dic
     yield from ({"gap": gap_json(gap)} for gap in plan.gaps)
     yield from ({"seat": seat_json(seat)} for seat in plan.seats)
     yield from ({"rule": rule_json(summary)} for summary in plan.rule_summaries)
+    yield from ({"cost": cost_json(cost)} for cost in plan.cost)
 
 
 def _write_records(out: IO[bytes], records: Iterator[dict[str, Any]], key: bytes | None) -> None:
@@ -298,6 +300,7 @@ class _Parts:
         self.gaps: list[Gap] = []
         self.seats: list[SeatLine] = []
         self.rules: list[RuleSummary] = []
+        self.costs: list[CurrencyCost] = []
 
     def one(self, value: Any) -> Any:
         return self.shared.setdefault(value, value)
@@ -330,6 +333,8 @@ class _Parts:
                 self.seats.append(seat_from_json(record[kind]))
             elif kind == "rule":
                 self.rules.append(rule_from_json(record[kind]))
+            elif kind == "cost":
+                self.costs.append(cost_from_json(record[kind]))
             else:
                 raise ValueError(f"a record of unknown kind {kind!r}")
 
@@ -341,6 +346,7 @@ class _Parts:
             seats=tuple(self.seats),
             group_changes=tuple(self.group_changes),
             rule_summaries=tuple(self.rules),
+            cost=tuple(self.costs),
         )
         config = header["config"]
         return SavedPlan(

@@ -11,11 +11,12 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from teamslicensing.cli.lease import writing_leased
+from teamslicensing.cli.output import write_output
 from teamslicensing.errors import UsageError
 from teamslicensing.exitcodes import EXIT_CHANGES, EXIT_FAILURE, EXIT_GAPS, EXIT_OK
 from teamslicensing.report.common import counted
@@ -37,8 +38,10 @@ def validate(args: argparse.Namespace) -> int:
 def plan(args: argparse.Namespace) -> int:
     from teamslicensing import app
     from teamslicensing.cli.ci import ci_outputs
+    from teamslicensing.cli.runhistory import check_history_option
     from teamslicensing.report import render_chunks
 
+    check_history_option(args)
     run = app.plan(args.config, tenant_source(args), args.read)
     if args.usage:
         run = app.with_usage(run, args.usage)
@@ -59,12 +62,12 @@ def plan(args: argparse.Namespace) -> int:
     runs = last_runs(args, run.plan, meta, "plan")
     chunks = render_chunks(shown, args.format, title=title, meta=meta, history=runs)
     write_output(chunks, args.output, colour=args.format == "text")
-    if runs:
-        keep(args, runs[-1])
     if args.out:
         app.save_plan(run, args.out)
         print(f"Plan saved to {args.out}: apply exactly it with `teams-licensing apply {args.out}`", file=sys.stderr)
     ci_outputs(run.plan, title, meta=meta)
+    if runs:
+        keep(args, runs[-1])
     if not args.detailed_exitcode:
         return EXIT_OK
     if run.plan.has_errors:
@@ -74,7 +77,9 @@ def plan(args: argparse.Namespace) -> int:
 
 def apply(args: argparse.Namespace) -> int:
     from teamslicensing import app
+    from teamslicensing.cli.runhistory import check_history_option
 
+    check_history_option(args)
     source = tenant_source(args)
     saved = app.is_plan_file(args.config)
     if args.max_age is not None and not saved:
@@ -98,6 +103,9 @@ def apply(args: argparse.Namespace) -> int:
 def undo(args: argparse.Namespace) -> int:
     from teamslicensing import app
     from teamslicensing.apply.guard import DEFAULT_MAX_REMOVALS
+    from teamslicensing.cli.runhistory import check_history_option
+
+    check_history_option(args)
     from teamslicensing.model.desired import DEFAULT_MAX_CHANGES
 
     def leased(source: TenantSource) -> int:
@@ -151,14 +159,13 @@ def _reprocess(args: argparse.Namespace, source: TenantSource) -> int:
 def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
     """Show the plan, refuse what must not be written, confirm, write, and report: shared by apply and undo."""
     from teamslicensing import app
-    from teamslicensing.cli.ci import ci_outputs
     from teamslicensing.report import plan_json_chunks, render, summary_line
     from teamslicensing.report.outcome import github_failures
 
     limit_names = ("--max-changes", "--max-removals")
     run = app.with_limits(run, args.max_changes, args.max_removals, limit_names)  # what every report says it refuses
     title = f"teams-licensing {verb}: {run.origin} against {run.source.where}"
-    meta = app.report_meta(run)
+    meta = app.report_meta(run, writes=True)
     for note in run.notes:
         print(note, file=sys.stderr)
     # a report to keep (a file, or HTML, Markdown, CSV) is written once the run ended, with what happened; a
@@ -199,16 +206,9 @@ def _write_run(args: argparse.Namespace, run: PlanRun, verb: str) -> int:
             sys.stdout.write("".join(github_failures(applied.outcome)))
         return applied.exit_code
     finally:
-        from teamslicensing.cli.runhistory import keep, last_runs
+        from teamslicensing.cli.afterrun import after_the_run
 
-        outcome = None if applied is None else applied.outcome
-        runs = last_runs(args, run.plan, meta, verb, outcome)
-        if after:
-            done = (outcome, verb)
-            write_output(render(run.plan, args.format, title=title, meta=meta, done=done, history=runs), args.output)
-        if runs:
-            keep(args, runs[-1])
-        ci_outputs(run.plan, title, None if applied is None else applied.outcome, meta=meta, verb=verb)
+        after_the_run(args, run, (title, verb, after), meta, applied, sys.exc_info()[1])
 
 
 def _apply_options(args: argparse.Namespace) -> ApplyOptions:
@@ -364,22 +364,3 @@ class _Prompt:
 
     def readline(self) -> str:
         return sys.stdin.readline()
-
-
-def write_output(text: str | Iterable[str], output: str | None, *, colour: bool = False) -> None:
-    """`text` (or its pieces, written one after the other) to `output`, else standard output; `colour` (the text
-    report) only on a terminal (NO_COLOR off)."""
-    pieces = (text,) if isinstance(text, str) else text
-    if output is None:
-        from teamslicensing.report.colour import colourize, wants_colour
-
-        paint = colour and wants_colour(sys.stdout)
-        for piece in pieces:
-            sys.stdout.write(colourize(piece) if paint else piece)
-        return
-    try:
-        with open(output, "w", encoding="utf-8") as handle:
-            for piece in pieces:
-                handle.write(piece)
-    except OSError as exc:
-        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc

@@ -7,7 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from teamslicensing.cli.commands import tenant_source, write_output
+from teamslicensing.cli.commands import tenant_source
+from teamslicensing.cli.output import write_output
 from teamslicensing.exitcodes import EXIT_FAILURE, EXIT_OK
 
 

@@ -132,10 +132,7 @@ def meaning_problems(document: YamlDocument, catalog: Catalog) -> Iterator[Probl
         yield from _assignment_problems(document, loc, entry, aliases, catalog)
     yield from _prune_also_problems(document, [*rules, *entries], aliases, catalog)
     yield from _minutes_problems(document)
-    prices = data.get("prices")
-    for name in prices if isinstance(prices, dict) else ():
-        if isinstance(name, str) and name not in aliases and not _catalog_knows(name, catalog):
-            yield document.problem(("prices", name), _unknown_license(name, catalog, aliases), key=True)
+    yield from _price_problems(document, aliases, catalog)
 
 
 def _prune_also_problems(
@@ -367,3 +364,24 @@ def _unknown_license(ref: str, catalog: Catalog, aliases: dict[str, Any], *, in_
     if not in_alias:
         where = "an alias under 'licenses', " + where
     return f"unknown license '{ref}': not {where}" + license_hint(ref, catalog, [] if in_alias else list(aliases))
+
+
+def _price_problems(document: YamlDocument, aliases: dict[str, Any], catalog: Catalog) -> Iterator[Problem]:
+    """Each price names a license the catalogue knows, and no license has two prices (one would win silently)."""
+    prices = document.data.get("prices")
+    priced: dict[str, str] = {}  # skuId or spelling -> the key that priced it first
+    for name in prices if isinstance(prices, dict) else ():
+        if not isinstance(name, str):
+            continue
+        if name not in aliases and not _catalog_knows(name, catalog):
+            yield document.problem(("prices", name), _unknown_license(name, catalog, aliases), key=True)
+            continue
+        expanded = aliases.get(name, name)
+        target = (expanded if isinstance(expanded, str) else name).strip()
+        ids = {sku.sku_id for sku in catalog.resolve(target)} or {target.lower()}
+        first = next((priced[i] for i in sorted(ids) if i in priced), None)
+        if first is not None:
+            line = document.position(("prices", first)).line
+            message = f"prices: '{name}' is the license '{first}' (line {line}) prices already: give one price each"
+            yield document.problem(("prices", name), message, key=True)
+        priced.update(dict.fromkeys(ids, name))

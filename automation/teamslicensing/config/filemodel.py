@@ -307,7 +307,9 @@ class AvailabilityOverride(_Model):
 
 
 class Price(_Model):
-    monthly: float = Field(ge=0, description="What one seat costs per month, as your agreement prices it.")
+    monthly: float = Field(
+        ge=0, le=1_000_000, description="What one seat costs per month, as your agreement prices it."
+    )
     currency: str = Field(
         pattern="^[A-Z]{3}$", description="ISO 4217 code of the price's currency (USD, EUR, GBP, ...)."
     )

@@ -11,6 +11,7 @@ from typing import Any
 from teamslicensing.model.planjson import ReportMeta
 
 HISTORY_VERSION = 1
+COMMANDS = ("plan", "apply", "undo")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +65,14 @@ def record_from_json(line: Any) -> RunRecord:
             (str(c["currency"]), _money(c["monthlyAdded"]), _money(c["monthlySaved"]), _money(c["unusedMonthly"]))
             for c in line.get("cost") or []
         )
+        command = str(line["command"])
+        if command not in COMMANDS:
+            raise ValueError(f"command {command!r} is none of {', '.join(COMMANDS)}")
+        if any(len(c) != 3 or not c.isalpha() for c, *_ in cost):
+            raise ValueError("a currency is not an ISO 4217 code")
         return RunRecord(
             at,
-            str(line["command"]),
+            command,
             str(line.get("tenant") or ""),
             _count(line["changes"]),
             _count(line["errors"]),

@@ -26,8 +26,9 @@ def plan_cost(
             continue
         seat = seat_of.get(sku.sku_id)
         added, freed, redundant = (seat.to_add, seat.to_remove, seat.redundant) if seat else (0, 0, 0)
-        paying = sku.capability_status.lower() in ("enabled", "warning")  # a suspended one is not billed
-        unused = max(sku.enabled - sku.consumed - added + freed, 0) if paying else 0
+        unused = max(sku.enabled - sku.consumed - added + freed, 0)
+        if sku.capability_status.lower() not in ("enabled", "warning"):  # not billed: nothing to save or waste
+            freed = redundant = unused = 0
         each = price.monthly
         by_currency[price.currency].append(
             SkuCost(sku.part_number, each, each * added, each * freed, each * redundant, each * Decimal(unused))

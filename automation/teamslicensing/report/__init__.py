@@ -15,14 +15,20 @@ from teamslicensing.model.outcome import ApplyResult
 from teamslicensing.model.plan import Plan
 from teamslicensing.model.planjson import ReportMeta, plan_json_fields, plan_to_json
 from teamslicensing.report.ci import github_annotations
-from teamslicensing.report.common import markdown_footer, meta_line, plan_fields_with_product_names, summary_line
+from teamslicensing.report.common import (
+    markdown_footer,
+    md_cell,
+    meta_line,
+    plan_fields_with_product_names,
+    summary_line,
+)
 from teamslicensing.report.csvreport import plan_csv
 from teamslicensing.report.historyviews import history_html, history_markdown
 from teamslicensing.report.html import html_report
 from teamslicensing.report.jsonstream import json_chunks
 from teamslicensing.report.markdown import markdown_report
 from teamslicensing.report.outcome import failure_lines, outcome_line, outcome_markdown
-from teamslicensing.report.outcomeviews import outcome_html
+from teamslicensing.report.outcomeviews import nothing_written_html, outcome_html
 from teamslicensing.report.text import text_lines
 
 FORMATS = ("text", "json", "markdown", "github", "csv", "html")
@@ -77,21 +83,31 @@ def _render_whole(
     With `done`, the outcome: first in HTML, after the plan in Markdown and text, `outcome` and `result` rows in
     CSV."""
     footer = f"Report: {meta_line(meta)}.\n" if meta is not None else ""
-    outcome, verb = done if done is not None else (None, "apply")
+    outcome, verb, why_none = done if done is not None else (None, "apply", None)
     if fmt == "csv":
-        return plan_csv(plan, meta, outcome)
+        return plan_csv(plan, meta, outcome, (verb, why_none))
     if fmt == "html":
-        first = None if outcome is None else outcome_html(outcome, verb)
+        first = outcome_html(outcome, verb) if outcome is not None else nothing_written_html(verb, why_none)
         return html_report(plan, title, meta, first, history_html(history))
     if fmt == "markdown":
-        happened = "\n" + outcome_markdown(outcome, verb) if outcome else ""
+        happened = "\n" + outcome_markdown(outcome, verb) if outcome else _nothing_markdown(verb, why_none)
         runs = "\n".join(["", *history_markdown(history)]) if len(history) > 1 else ""
         return markdown_report(plan, title) + happened + runs + markdown_footer(meta)
     if fmt == "github":
         return "".join(github_annotations(plan)) + footer + summary_line(plan) + "\n"
     *lines, summary = text_lines(plan, title)  # the summary stays last, where a log's tail shows it
-    happened = "\n".join(["", outcome_line(outcome), *failure_lines(outcome), ""]) if outcome else ""
+    lines_after = [outcome_line(outcome, verb), *failure_lines(outcome)] if outcome else _nothing(verb, why_none)
+    happened = "\n".join(["", *lines_after, ""]) if lines_after else ""
     return "\n".join(lines) + "\n" + footer + summary + "\n" + happened
 
 
-Done = tuple[ApplyResult | None, str]  # an apply's or undo's outcome (None: nothing was written), and the verb
+# an apply's or undo's outcome (None: nothing was written), the verb, and why nothing was written
+Done = tuple[ApplyResult | None, str, str | None]
+
+
+def _nothing(verb: str, why: str | None) -> list[str]:
+    return [f"{verb.capitalize()}: nothing was written: {why}"] if why else []
+
+
+def _nothing_markdown(verb: str, why: str | None) -> str:
+    return f"\n### {verb.capitalize()}\n\n**Nothing was written: {md_cell(why)}**\n" if why else ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 
 from teamslicensing.model.outcome import ApplyResult
 from teamslicensing.model.plan import Plan
@@ -27,17 +28,17 @@ def _row(
     return [kind, *who, action, sku, product_name(sku) or "" if sku else "", severity, code, detail]
 
 
-def plan_csv(plan: Plan, meta: ReportMeta | None = None, outcome: ApplyResult | None = None) -> str:
+def plan_csv(
+    plan: Plan,
+    meta: ReportMeta | None = None,
+    outcome: ApplyResult | None = None,
+    done: tuple[str, str | None] = ("apply", None),
+) -> str:
+    """The table; with `outcome` (or, in `done`, why an apply or undo wrote nothing), what happened, after `meta`."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
-    if meta is not None:  # where the report comes from, first: action names the field, detail holds its value
-        for field, value in meta.json().items():
-            writer.writerow(_row("meta", ("", ""), field, "", "" if value is None else str(value)))
-    if outcome is not None:  # what an apply did, before what it planned
-        for kind, user, status, reason in outcome_rows(outcome):
-            severity = "error" if status in ("failed", "unknown") else ""
-            writer.writerow(_row(kind, (user, ""), status, "", reason, severity))
+    writer.writerows(_head_rows(meta, outcome, done))
     for refusal in plan.refusals:
         code = refusal.code.value if refusal.code else ""
         writer.writerow(_row("refusal", ("", ""), refusal.reason, "", refusal_text(refusal), "error", code))
@@ -87,3 +88,18 @@ def plan_csv(plan: Plan, meta: ReportMeta | None = None, outcome: ApplyResult | 
         detail = f"rule {rule.rule}: " + "; ".join(f"{name} {number}" for name, number in numbers)
         writer.writerow(_row("rule", ("", ""), "", "", detail))
     return out.getvalue()
+
+
+def _head_rows(
+    meta: ReportMeta | None, outcome: ApplyResult | None, done: tuple[str, str | None]
+) -> Iterator[list[str]]:
+    """Where the report comes from (action names the field, detail holds its value), then what an apply or undo
+    did, before what it planned."""
+    if meta is not None:
+        for field, value in meta.json().items():
+            yield _row("meta", ("", ""), field, "", "" if value is None else str(value))
+    if outcome is not None:
+        for kind, user, status, reason in outcome_rows(outcome, done[0]):
+            yield _row(kind, (user, ""), status, "", reason, "error" if status in ("failed", "unknown") else "")
+    elif done[1]:
+        yield _row("outcome", ("", ""), "", "", f"{done[0].capitalize()}: nothing was written: {done[1]}")

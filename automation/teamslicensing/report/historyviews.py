@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from html import escape
 
 from teamslicensing.model.history import RunRecord
+from teamslicensing.report.common import md_cell
 
 HEADER = ("run", "command", "users changed", "errors", "warnings", "seats used", "cost per month", "applied")
 
@@ -30,7 +31,7 @@ def history_markdown(records: Sequence[RunRecord]) -> list[str]:
     if len(records) < 2:
         return []
     lines = ["### Last runs", "", "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    lines += ["| " + " | ".join(_cells(record)) + " |" for record in records]
+    lines += ["| " + " | ".join(md_cell(cell) for cell in _cells(record)) + " |" for record in records]
     return [*lines, ""]
 
 

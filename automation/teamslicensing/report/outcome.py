@@ -36,14 +36,14 @@ _STOPPED = {
 }
 
 
-def outcome_line(outcome: ApplyResult) -> str:
+def outcome_line(outcome: ApplyResult, verb: str = "apply") -> str:
     """`Apply: 12 applied, 1 failed, 30 not attempted in 4.2 s` (+ in sync, stale, unknown, and why it stopped)."""
     parts = [f"{outcome.count(APPLIED)} applied", f"{outcome.count(FAILED)} failed"]
     for status, label in ((IN_SYNC, "already in sync"), (STALE, "stale"), (UNKNOWN, "unknown")):
         if outcome.count(status):
             parts.append(f"{outcome.count(status)} {label}")
     parts.append(f"{outcome.not_attempted} not attempted")
-    line = f"Apply: {', '.join(parts)} in {outcome.seconds:.1f} s"
+    line = f"{verb.capitalize()}: {', '.join(parts)} in {outcome.seconds:.1f} s"
     if outcome.groups:
         accepted = sum(1 for g in outcome.groups if g.status == APPLIED)
         line += (
@@ -118,7 +118,7 @@ def noted_results(results: tuple[UserResult, ...]) -> list[UserResult]:
 def outcome_markdown(outcome: ApplyResult, verb: str = "apply") -> str:
     """The outcome line (it counts the users not attempted), then each user and group not applied as planned,
     failed and unknown first (up to 200)."""
-    lines = [f"### {verb.capitalize()}", "", f"**{md_cell(outcome_line(outcome))}**", ""]
+    lines = [f"### {verb.capitalize()}", "", f"**{md_cell(outcome_line(outcome, verb))}**", ""]
     noted = [("", r) for r in noted_results(outcome.results)]
     noted += [("group ", r) for r in noted_results(outcome.groups)]
     if noted:

@@ -15,7 +15,8 @@ COUNTS = ((APPLIED, "applied", "ok"), (FAILED, "failed", "bad"), (UNKNOWN, "unkn
 def outcome_html(outcome: ApplyResult, verb: str) -> Iterator[str]:
     """Tiles of what happened and a table of who was not applied as planned: above the plan, what a reader of an
     apply's report asks first."""
-    yield f"<h2>{escape(verb.capitalize())}: what happened</h2>\n<p class='sub'>{escape(outcome_line(outcome))}</p>\n"
+    yield f"<h2>{escape(verb.capitalize())}: what happened</h2>\n"
+    yield f"<p class='sub'>{escape(outcome_line(outcome, verb))}</p>\n"
     yield "<div class='tiles'>"
     for status, label, kind in COUNTS:
         count = outcome.applied if status == APPLIED else outcome.count(status)
@@ -39,10 +40,16 @@ def outcome_html(outcome: ApplyResult, verb: str) -> Iterator[str]:
         yield "</table>\n"
 
 
-def outcome_rows(outcome: ApplyResult) -> Iterator[tuple[str, str, str, str]]:
+def nothing_written_html(verb: str, why: str | None) -> Iterator[str]:
+    if why:
+        yield f"<h2>{escape(verb.capitalize())}: what happened</h2>\n"
+        yield f"<p class='refuse'>Nothing was written: {escape(why)}</p>\n"
+
+
+def outcome_rows(outcome: ApplyResult, verb: str = "apply") -> Iterator[tuple[str, str, str, str]]:
     """(kind, user, status, reason) rows for the CSV report: the outcome line, then each user and group not
     applied as planned."""
-    yield ("outcome", "", "", outcome_line(outcome))
+    yield ("outcome", "", "", outcome_line(outcome, verb))
     for result in noted_results(outcome.results):
         yield ("result", result.user_principal_name, result.status, result.reason or "")
     for result in noted_results(outcome.groups):
