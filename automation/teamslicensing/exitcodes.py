@@ -25,7 +25,7 @@ MEANINGS: dict[int, str] = {
     EXIT_CHANGES: "`plan --detailed-exitcode` only: changes are pending",
     EXIT_GAPS: "error-severity gaps remain: findings about users, not a failed run (`plan --detailed-exitcode`, "
     "`apply`/`undo` once everything was applied, `usage`, and the runbook's `exitCode` in every mode, whose job "
-    "still completes); wins over 2",
+    "still completes; `reprocess`: a group or user it names was not found); wins over 2",
     EXIT_PARTIAL: "`apply`/`undo`/`reprocess`: partial: `--limit` or `--time-budget` left users not attempted (run "
     "again), users of a saved plan or an undo were `STALE` (plan again for them), or another run held the tenant's "
     "lease for all of `--lease-wait` (nothing was read or written; `stopped.reason`: `tenantLocked`)",

@@ -23,8 +23,8 @@ from teamslicensing.exitcodes import EXIT_GAPS, EXIT_OK, for_writes
 from teamslicensing.graph import Connection
 from teamslicensing.model.outcome import ApplyResult
 from teamslicensing.model.plan import Severity
+from teamslicensing.model.words import counted
 from teamslicensing.report import summary_line
-from teamslicensing.report.common import counted
 from teamslicensing.report.joblog import job_summary, plan_counts_json
 from teamslicensing.report.outcome import outcome_json, outcome_line
 from teamslicensing.report.progress import ProgressLines

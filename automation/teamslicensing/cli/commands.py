@@ -19,7 +19,7 @@ from teamslicensing.cli.lease import writing_leased
 from teamslicensing.cli.output import write_output
 from teamslicensing.errors import UsageError
 from teamslicensing.exitcodes import EXIT_CHANGES, EXIT_FAILURE, EXIT_GAPS, EXIT_OK
-from teamslicensing.report.common import counted
+from teamslicensing.model.words import counted
 
 if TYPE_CHECKING:
     from teamslicensing.app import Applied, ApplyOptions, GraphAccess, PlanRun, TenantSource

@@ -72,26 +72,26 @@ SHORT = {
     EXIT_OK: "success",
     EXIT_FAILURE: "failure: bad input or options, sign-in, Graph or a write failed",
     EXIT_CHANGES: "changes are pending (--detailed-exitcode)",
-    EXIT_GAPS: "error-severity gaps remain",
+    EXIT_GAPS: "error-severity gaps remain (reprocess: a group or user named was not found)",
     EXIT_PARTIAL: "partial: work left (time budget, --limit, stale users, the tenant held): run again",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
     EXIT_TERMINATED: "terminated (SIGTERM)",
 }
 SIGNALS = (EXIT_INTERRUPTED, EXIT_TERMINATED)
 CODES: dict[str, tuple[int, ...]] = {
-    "validate": (EXIT_OK, EXIT_FAILURE),
+    "validate": (EXIT_OK, EXIT_FAILURE, *SIGNALS),
     "plan": (EXIT_OK, EXIT_FAILURE, EXIT_CHANGES, EXIT_GAPS, *SIGNALS),
     "explain": (EXIT_OK, EXIT_FAILURE, *SIGNALS),
     "apply": (EXIT_OK, EXIT_FAILURE, EXIT_GAPS, EXIT_PARTIAL, *SIGNALS),
     "undo": (EXIT_OK, EXIT_FAILURE, EXIT_GAPS, EXIT_PARTIAL, *SIGNALS),
-    "reprocess": (EXIT_OK, EXIT_FAILURE, EXIT_PARTIAL, *SIGNALS),
+    "reprocess": (EXIT_OK, EXIT_FAILURE, EXIT_GAPS, EXIT_PARTIAL, *SIGNALS),
     "export": (EXIT_OK, EXIT_FAILURE, *SIGNALS),
     "usage": (EXIT_OK, EXIT_FAILURE, EXIT_GAPS, *SIGNALS),
-    "bundle-runbook": (EXIT_OK, EXIT_FAILURE),
+    "bundle-runbook": (EXIT_OK, EXIT_FAILURE, *SIGNALS),
     "deploy": (EXIT_OK, EXIT_FAILURE, *SIGNALS),
-    "schema": (EXIT_OK,),
-    "permissions": (EXIT_OK, EXIT_FAILURE),
-    "skus": (EXIT_OK, EXIT_FAILURE),
+    "schema": (EXIT_OK, *SIGNALS),
+    "permissions": (EXIT_OK, EXIT_FAILURE, *SIGNALS),
+    "skus": (EXIT_OK, EXIT_FAILURE, *SIGNALS),
 }
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from teamslicensing.cli.commands import tenant_source
 from teamslicensing.cli.output import write_output
 from teamslicensing.exitcodes import EXIT_FAILURE, EXIT_OK
+from teamslicensing.model.capability import is_guid
 
 
 def explain(args: argparse.Namespace) -> int:
@@ -41,7 +42,11 @@ def _config_then_user(first: str, second: str) -> tuple[str, str]:
 
 
 def _names_a_config(argument: str) -> bool:
-    return argument.lower().endswith((".yaml", ".yml")) or Path(argument).is_file()
+    """A .yaml/.yml path, or an existing file that does not look like a user (a UPN or an object id)."""
+    if argument.lower().endswith((".yaml", ".yml")):
+        return True
+    looks_like_user = is_guid(argument) or ("@" in argument and "/" not in argument and "\\" not in argument)
+    return not looks_like_user and Path(argument).is_file()
 
 
 def skus(args: argparse.Namespace) -> int:

@@ -47,7 +47,7 @@ def _tenant_id(value: str) -> str:
 TenantId = Annotated[str, AfterValidator(_tenant_id)]
 
 # YAML 1.1 spellings of a switch admins write (`prune: yes`); only on switches, so that elsewhere `NO` stays Norway
-_SWITCH_WORDS = {"yes": True, "on": True, "no": False, "off": False}
+_SWITCH_WORDS = {"yes": True, "on": True, "true": True, "no": False, "off": False, "false": False}
 
 
 def _switch(value: Any) -> Any:
@@ -59,7 +59,10 @@ def _switch(value: Any) -> Any:
 _SWITCH_SCHEMA = {
     "anyOf": [
         {"type": "boolean"},
-        {"type": "string", "pattern": "^\\s*([Yy][Ee][Ss]|[Nn][Oo]|[Oo][Nn]|[Oo][Ff][Ff])\\s*$"},
+        {
+            "type": "string",
+            "pattern": "^\\s*([Yy][Ee][Ss]|[Nn][Oo]|[Oo][Nn]|[Oo][Ff][Ff]|[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])\\s*$",
+        },
     ]
 }
 Switch = Annotated[bool, BeforeValidator(_switch), WithJsonSchema(_SWITCH_SCHEMA)]

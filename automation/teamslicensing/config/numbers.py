@@ -92,7 +92,8 @@ def numbers_problems(document: YamlDocument) -> Iterator[Problem]:
         yield document.problem(("numbers", "file"), "give the numbers in a file or as rows, not both")
     if isinstance(rows, list):
         yield from _duplicates(document, rows)
-    for index, rule in enumerate(data.get("rules") or ()):
+    rules = data.get("rules")
+    for index, rule in enumerate(rules if isinstance(rules, list) else ()):
         if not isinstance(rule, dict) or not isinstance(rule.get("phoneNumber"), dict):
             continue
         wanted = rule["phoneNumber"].get("type")

@@ -33,12 +33,14 @@ _SYNTAX = (
 )
 
 
-def syntax_message(exc: yaml.MarkedYAMLError) -> str:
+def syntax_message(exc: yaml.MarkedYAMLError, text: str = "") -> str:
     """One line: what is wrong, where the structure began when that helps; PyYAML's own text only when it names
     something we do not know."""
     problem = exc.problem or ""
     context = exc.context_mark
     opened = f"line {context.line + 1}, column {context.column + 1}" if context is not None else "above"
+    if "cannot start any token" in problem:
+        return "YAML syntax error: " + _cannot_start(exc, text)
     for text, ours in _SYNTAX:
         if text in problem:
             return "YAML syntax error: " + ours.replace("{opened}", opened)
@@ -67,7 +69,20 @@ def type_message(error: Any) -> str | None:
     kind = _KINDS.get(str(error.get("type"))) or _bounded(error)
     if kind is None:
         return None
-    return f"expected {kind}, found {found(error.get('input'))}"
+    value = error.get("input")
+    quoted = " in quotes: remove the quotes" if isinstance(value, str) and _fits_unquoted(error, value) else ""
+    return f"expected {kind}, found {found(value)}{quoted}"
+
+
+def _fits_unquoted(error: Any, text: str) -> bool:
+    """Whether `text` is what was expected, only written in quotes (`version: "1"`, `maxChanges: "50"`)."""
+    kind, value = str(error.get("type")), text.strip()
+    if kind == "literal_error":
+        expected = str((error.get("ctx") or {}).get("expected", ""))
+        return value in [part.strip(" '") for part in expected.replace(" or ", ",").split(",")]
+    if kind.startswith(("int_", "float_")):
+        return value.lstrip("-").replace(".", "", kind.startswith("float_")).isdigit()
+    return False
 
 
 def _bounded(error: Any) -> str | None:
@@ -106,3 +121,15 @@ def found(value: Any) -> str:
     if isinstance(value, dict):
         return "a mapping"
     return type(value).__name__
+
+
+def _cannot_start(exc: yaml.MarkedYAMLError, text: str) -> str:
+    """The character no value may start with, named: a tab, or `@`, `` ` ``, `%` (which YAML reserves)."""
+    mark = exc.problem_mark
+    lines = text.splitlines()
+    line = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
+    found = line[mark.column] if mark is not None and mark.column < len(line) else ""
+    if found == "\t":
+        return "a tab: YAML indents with spaces only"
+    shown = f"`{found}`" if found else "a character"
+    return f"{shown} cannot start a value: put the value in quotes"

@@ -94,15 +94,21 @@ def read_yaml_bytes(raw: bytes, name: str) -> YamlDocument:
     text = _decode(raw, name)
     if not text.strip() or _only_comments(text):
         raise YamlReadError([Problem(name, 1, 1, "file is empty: expected a mapping with 'version: 1'")])
-    loader = _Loader(text)
+    loader: Any = None
     try:
+        loader = _Loader(text)
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        raise YamlReadError([_yaml_problem(name, exc)]) from exc
+        raise YamlReadError([_yaml_problem(name, exc, text)]) from exc
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow: placed where it stands
+        line, column = _place(text, exc.position)
+        message = f"a control character (U+{exc.character:04X}) YAML does not allow: delete it (pasted in?)"
+        raise YamlReadError([Problem(name, line, column, message)]) from exc
     except yaml.YAMLError as exc:
         raise YamlReadError([Problem(name, 1, 1, f"YAML error: {exc}")]) from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if node is None:
         raise YamlReadError([Problem(name, 1, 1, "file is empty: expected a mapping with 'version: 1'")])
     converter = _Converter(name)
@@ -129,10 +135,16 @@ def _only_comments(text: str) -> bool:
     return all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines())
 
 
-def _yaml_problem(name: str, exc: yaml.MarkedYAMLError) -> Problem:
+def _place(text: str, position: int) -> tuple[int, int]:
+    """1-based line and column of a character offset."""
+    before = text[:position]
+    return before.count("\n") + 1, position - (before.rfind("\n") + 1) + 1
+
+
+def _yaml_problem(name: str, exc: yaml.MarkedYAMLError, text: str = "") -> Problem:
     mark = exc.problem_mark or exc.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-    return Problem(name, line, column, syntax_message(exc))
+    return Problem(name, line, column, syntax_message(exc, text))
 
 
 class _Converter:
@@ -213,7 +225,10 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     if text in _BOOL:
         return _BOOL[text]
     if _INT.match(text):
-        return int(text, 0) if text[:2] in ("0o", "0x") else int(text)
+        try:
+            return int(text, 0) if text[:2] in ("0o", "0x") else int(text)
+        except ValueError:  # more digits than Python converts: no count or price is that long
+            return text
     if _FLOAT.match(text):
         return float(text)
     return text

@@ -19,6 +19,7 @@ from teamslicensing.model.plan import (
 )
 from teamslicensing.model.tenant import TenantUser
 from teamslicensing.model.voicechange import LEAVER, NumberAction
+from teamslicensing.model.words import counted
 from teamslicensing.plan.context import Outcome, Want
 from teamslicensing.plan.facts import PlanFacts
 from teamslicensing.plan.wanted import COVERED_ORDER, Wanted
@@ -134,7 +135,7 @@ def _change_reasons(
     for add in change.add_licenses:
         want = wants.get(add.sku_id)
         by = f"rule '{rules[want.order].name}'" if want is not None and want.order < COVERED_ORDER else "the rules"
-        off = f" with {len(add.disabled_plans)} plan(s) turned off" if add.disabled_plans else ""
+        off = f" with {counted(len(add.disabled_plans), 'plan')} turned off" if add.disabled_plans else ""
         if add.sku_id in direct:
             yield Reason(UPDATE_PLANS, f"{add.sku_part_number}: held; {by} declares its plans{off or ' all on'}")
         else:

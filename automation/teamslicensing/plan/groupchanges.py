@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from teamslicensing.model.plan import Gap, GapCode, Plan, Severity, UserChange
 from teamslicensing.model.tenant import Tenant, TenantUser
+from teamslicensing.model.words import counted
 from teamslicensing.plan.grouplicensing import GroupPlanning
 
 
@@ -37,9 +38,9 @@ def with_group_changes(
                 part = tenant.sku_by_id[sku_id].part_number if sku_id in tenant.sku_by_id else sku_id
                 free = max(free, 0)
                 message = (
-                    f"group '{group_change.group_name}' will license {count} member(s) with {part}, with {free} "
-                    f"seat(s) free: the group write still goes (it cannot be partial) and Entra leaves "
-                    f"{count - free} member(s) in CountViolation until seats are bought"
+                    f"group '{group_change.group_name}' will license {counted(count, 'member')} with {part}, with "
+                    f"{counted(free, 'seat')} free: the group write still goes (it cannot be partial) and Entra "
+                    f"leaves {counted(count - free, 'member')} in CountViolation until seats are bought"
                 )
                 gaps.append(Gap(GapCode.SEAT_SHORTAGE, Severity.ERROR, None, part, message, None, sku_id))
     gaps.sort(key=Gap.sort_key)

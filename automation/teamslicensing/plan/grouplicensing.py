@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from teamslicensing.model.desired import DesiredGroupLicense, DesiredState, LicenseRef
 from teamslicensing.model.plan import Gap, GapCode, GroupChange, LicenseAdd, LicenseRemove, Severity
 from teamslicensing.model.tenant import LicenseAssignment, PhoneNumber, Tenant, TenantGroup, TenantSku, TenantUser
+from teamslicensing.model.words import counted
 from teamslicensing.plan.context import configured_usage_location
 from teamslicensing.plan.numberloss import member_loses_number
 from teamslicensing.plan.selection import GroupNames
@@ -180,7 +181,7 @@ def _removals(
         if sku not in inputs.prunable:
             message = (
                 f"{label}: {_part(inputs, sku)} carries more than voice (a suite or bundle), so prune leaves it with "
-                f"the group and its {len(members)} direct member(s); name it in policy.pruneAlso to remove it"
+                f"the group and its {counted(len(members), 'direct member')}; name it in policy.pruneAlso to remove it"
             )
             result.gaps.append(Gap(GapCode.PRUNE_LIMITED_TO_VOICE, INFO, None, _part(inputs, sku), message, None, sku))
             continue
@@ -195,8 +196,8 @@ def _removals(
 def _number_gap(inputs: GroupInputs, label: str, sku: str, at_risk: list[TenantUser], doing: str) -> Gap:
     names = ", ".join(m.user_principal_name for m in at_risk[:5]) + (" …" if len(at_risk) > 5 else "")
     message = (
-        f"{label}: {doing} {_part(inputs, sku)} in the group would take the phone number of {len(at_risk)} "
-        f"member(s) ({names}): withheld; give them the plan another way first"
+        f"{label}: {doing} {_part(inputs, sku)} in the group would take the phone number of "
+        f"{counted(len(at_risk), 'member')} ({names}): withheld; give them the plan another way first"
     )
     return Gap(GapCode.PHONE_NUMBER_AT_RISK, WARNING, None, _part(inputs, sku), message, None, sku)
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from teamslicensing.model.capability import Capability
 from teamslicensing.model.tenant import CARRIER_NUMBER_TYPES, PhoneNumber, Tenant, TenantUser
+from teamslicensing.model.words import counted
 from teamslicensing.plan.holding import holding_of
 from teamslicensing.plan.voicerules import Holding, VoiceRules
 
@@ -75,7 +76,7 @@ def believed_numbers(tenant: Tenant, voice: VoiceRules) -> tuple[Numbers | None,
             )
         )
         if holders:
-            return None, f"the inventory lists no number while {holders} user(s) hold a Calling Plan"
+            return None, f"the inventory lists no number while {counted(holders, 'user')} hold a Calling Plan"
     return tenant.numbers_by_user, None
 
 

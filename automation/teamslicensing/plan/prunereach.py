@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from teamslicensing.model.plan import Gap, GapCode, Severity
 from teamslicensing.model.tenant import TenantUser
+from teamslicensing.model.words import counted
 from teamslicensing.plan.voicerules import VoiceRules
 
 
@@ -40,8 +41,8 @@ def prune_limited_gaps(
         count = holders[sku_id]
         message = (
             f"{part} carries more than voice (a suite or bundle: mail, files or Teams itself), so prune only assigns "
-            f"it: {count:,} user(s) no rule gives it to keep it; to remove it from them, name it in policy.pruneAlso "
-            "(each such removal then counts against maxRemovals)"
+            f"it: {counted(count, 'user')} no rule gives it to keep it; to remove it from them, name it in "
+            "policy.pruneAlso (each such removal then counts against maxRemovals)"
         )
         gaps.append(Gap(GapCode.PRUNE_LIMITED_TO_VOICE, Severity.INFO, None, part, message, None, sku_id))
     return gaps

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from teamslicensing.model.plan import Gap, GapCode, SeatLine, Severity
 from teamslicensing.model.tenant import TenantSku
+from teamslicensing.model.words import counted
 from teamslicensing.plan.context import Outcome, Want
 
 
@@ -156,8 +157,9 @@ def seat_lines(
             wanted = allocation.requested[sku_id] + shortfall[sku_id] + by_groups
             through = f" ({by_groups} through group license writes)" if by_groups else ""
             message = (
-                f"{short} more {sku.part_number} seat(s) needed: {wanted} new assignment(s) wanted{through}, "
-                f"{max(available, 0)} seat(s) available"
+                f"{short} more {sku.part_number} {'seat' if short == 1 else 'seats'} needed: "
+                f"{counted(wanted, 'new assignment')} wanted{through}, "
+                f"{counted(max(available, 0), 'seat')} available"
             )
             gaps.append(Gap(GapCode.SEAT_SHORTAGE, Severity.ERROR, None, sku.part_number, message, None, sku_id))
     return tuple(lines), gaps

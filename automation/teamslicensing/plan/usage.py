@@ -35,6 +35,7 @@ from teamslicensing.model.usage import (
     Ranked,
     UsageReport,
 )
+from teamslicensing.model.words import counted
 from teamslicensing.plan.pools import Month, capability_use, pool_users
 from teamslicensing.plan.pools import pools as pool_report
 from teamslicensing.reference.minutes import TABLE_DATE, MinutesTable
@@ -116,7 +117,10 @@ def funding(daily: Mapping[date, float], start: date, end: date) -> Funding:
     """The Credits funding recommendation for one currency's daily spend over [start, end] (UTC days)."""
     days = (end - start).days + 1
     if days < SHORT_WINDOW:
-        note = f"only {days} day(s) of data (fewer than {SHORT_WINDOW}): start at the minimum and look again later"
+        note = (
+            f"only {counted(days, 'day')} of data (fewer than {SHORT_WINDOW}): start at the minimum and look again "
+            "later"
+        )
         return Funding(MINIMUM, MINIMUM, MINIMUM, FORMULA, note)
     series = [daily.get(start + timedelta(days=n), 0.0) for n in range(days)]
     recharge = max(MINIMUM, _up_to_ten(_highest(series, 30)))
@@ -222,7 +226,7 @@ def _gaps(
     gaps: list[Gap] = []
     if aggregate.unreadable:
         message = (
-            f"{aggregate.unreadable:,} call row(s) had no id or no readable startDateTime and are not counted: "
+            f"{counted(aggregate.unreadable, 'call row')} had no id or no readable startDateTime and are not counted: "
             "spend and minutes may be understated"
         )
         gaps.append(Gap(GapCode.CALL_ROWS_UNREADABLE, Severity.WARNING, None, None, message))
@@ -250,8 +254,9 @@ def _gaps(
         accounts = sorted({owners[n] for n in aggregate.toll_free_numbers if n in owners})
         calls = sum(aggregate.toll_free_numbers.values())
         message = (
-            f"{calls} toll-free inbound call leg(s) in the window while the tenant has no active Communications "
-            "Credits subscription: toll-free numbers stop working without funded Credits (or NCE overage)"
+            f"{counted(calls, 'toll-free inbound call leg')} in the window while the tenant has no active "
+            "Communications Credits subscription: toll-free numbers stop working without funded Credits (or NCE "
+            "overage)"
         )
         if accounts:
             gaps.extend(Gap(GapCode.TOLL_FREE_WITHOUT_CREDITS, Severity.ERROR, upn, None, message) for upn in accounts)
@@ -297,9 +302,9 @@ def _unknown_capability_gaps(uses: Iterable[CapabilityUse]) -> list[Gap]:
         if use.known:
             continue
         message = (
-            f"{use.calls:,} call row(s), {use.minutes:,.1f} minutes, carry licenseCapability '{use.code}', which the "
-            f"tool's table of Microsoft's codes (reference data, {TABLE_DATE}) does not know: they are counted under "
-            "capabilities and drawn from no pool, so a pool may be fuller than shown"
+            f"{counted(use.calls, 'call row')}, {use.minutes:,.1f} minutes, carry licenseCapability '{use.code}', "
+            f"which the tool's table of Microsoft's codes (reference data, {TABLE_DATE}) does not know: they are "
+            "counted under capabilities and drawn from no pool, so a pool may be fuller than shown"
         )
         gaps.append(Gap(GapCode.CALL_CAPABILITY_UNKNOWN, Severity.WARNING, None, None, message))
     return gaps

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from teamslicensing.model.plan import Gap, GapCode, GroupChange, LicenseRemove, RemovalReason, Severity, UserChange
 from teamslicensing.model.tenant import Tenant, TenantUser
 from teamslicensing.model.voicechange import NumberAction
+from teamslicensing.model.words import counted
 from teamslicensing.plan.guardrails import Safety
 from teamslicensing.plan.holding import Draft, end_holding, holding_of
 from teamslicensing.plan.numberloss import Numbers, member_loses_number, number_loss
@@ -156,7 +157,8 @@ def group_verdict(
     ]
     if at_risk:
         names = ", ".join(at_risk[:5]) + (" …" if len(at_risk) > 5 else "")
-        why = f"group '{change.group_name}': it would take the phone number of {len(at_risk)} member(s) ({names})"
+        held_by = counted(len(at_risk), "member")
+        why = f"group '{change.group_name}': it would take the phone number of {held_by} ({names})"
         return _withheld(GapCode.PHONE_NUMBER_AT_RISK, Severity.WARNING, None, why)
     return change
 

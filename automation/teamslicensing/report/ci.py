@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from teamslicensing.model.plan import Gap, Plan, Severity
-from teamslicensing.report.common import LIMITS_OVERRIDE, counted, gap_subject, limited, refusal_text
+from teamslicensing.model.words import counted
+from teamslicensing.report.common import LIMITS_OVERRIDE, gap_subject, limited, refusal_text
 
 _GITHUB_COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 

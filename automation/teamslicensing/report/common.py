@@ -21,6 +21,7 @@ from teamslicensing.model.plan import (
 )
 from teamslicensing.model.planjson import ReportMeta
 from teamslicensing.model.usage import Pool
+from teamslicensing.model.words import counted
 from teamslicensing.reference.productnames import named, product_name
 
 # a tenant-wide problem can repeat for thousands of users: people get the first lines, JSON gets all
@@ -115,14 +116,6 @@ def rule_table(summaries: Sequence[RuleSummary], *, markdown: bool) -> Iterator[
         yield "  " + rule.ljust(width) + "".join(f"{n:>11,}" for n in numbers)
 
 
-def counted(count: int, noun: str) -> str:
-    """`1 user`, `100,000 users`, `2 policies`: thousands separated, as the HTML tiles show them."""
-    if count == 1:
-        return f"1 {noun}"
-    plural = noun[:-1] + "ies" if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "o", "u") else noun + "s"
-    return f"{count:,} {plural}"
-
-
 def group_change_lines(change: GroupChange) -> Iterator[str]:
     """One group's change as words: what Entra will give or take from its direct members."""
     members = f"{change.members} direct member{'s' if change.members != 1 else ''}"
@@ -212,7 +205,7 @@ def partial_month_note(pool: Pool) -> str | None:
     )
 
 
-OTHER_MINUTES = "minute(s) to destinations the pool does not cover, not drawn from it"
+OTHER_MINUTES = "minutes to destinations the pool does not cover, not drawn from it"
 
 
 def pool_notes(pool: Pool) -> list[str]:

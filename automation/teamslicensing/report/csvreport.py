@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from teamslicensing.model.outcome import ApplyResult
 from teamslicensing.model.plan import Plan
 from teamslicensing.model.planjson import ReportMeta
+from teamslicensing.model.words import counted
 from teamslicensing.reference.productnames import product_name
-from teamslicensing.report.common import RULE_HEADER, counted, refusal_text, rule_rows
+from teamslicensing.report.common import RULE_HEADER, refusal_text, rule_rows
 from teamslicensing.report.costlines import cost_headline
 from teamslicensing.report.outcomeviews import outcome_rows
 from teamslicensing.report.voicelines import number_text

@@ -12,6 +12,7 @@ from html import escape
 from teamslicensing.model.plan import Gap, Plan, SeatLine, Severity, UserChange
 from teamslicensing.model.planjson import ReportMeta
 from teamslicensing.model.usage import UsageReport
+from teamslicensing.model.words import counted
 from teamslicensing.reference.productnames import product_name
 from teamslicensing.report.common import (
     LIMITS_OVERRIDE,
@@ -20,7 +21,6 @@ from teamslicensing.report.common import (
     SEAT_LEGEND,
     beyond_voice,
     beyond_voice_heading,
-    counted,
     meta_line,
     no_changes_line,
     pool_notes,

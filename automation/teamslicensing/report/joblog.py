@@ -8,10 +8,10 @@ from typing import Any
 
 from teamslicensing.model.plan import Plan, Severity
 from teamslicensing.model.planjson import refusal_json
+from teamslicensing.model.words import counted
 from teamslicensing.report.common import (
     beyond_voice,
     beyond_voice_heading,
-    counted,
     gap_subject,
     refusal_lines,
     removed_beyond_voice,

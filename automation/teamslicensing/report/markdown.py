@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from teamslicensing.model.plan import Plan, UserChange
+from teamslicensing.model.words import counted
 from teamslicensing.reference.productnames import named
 from teamslicensing.report.common import (
     LIMITS_OVERRIDE,
@@ -13,7 +14,6 @@ from teamslicensing.report.common import (
     SEAT_LEGEND,
     beyond_voice,
     beyond_voice_heading,
-    counted,
     group_change_lines,
     limited,
     md_cell,

@@ -16,6 +16,7 @@ from teamslicensing.model.outcome import (
     ApplyResult,
     UserResult,
 )
+from teamslicensing.model.words import counted
 from teamslicensing.report.ci import azure_escape, github_data
 from teamslicensing.report.common import md_cell
 
@@ -47,7 +48,7 @@ def outcome_line(outcome: ApplyResult, verb: str = "apply") -> str:
     if outcome.groups:
         accepted = sum(1 for g in outcome.groups if g.status == APPLIED)
         line += (
-            f"; groups: {accepted} of {outcome.groups_planned} license write(s) accepted "
+            f"; groups: {accepted} of {counted(outcome.groups_planned, 'license write')} accepted "
             "(Entra licenses their members asynchronously: the next run reads the result)"
         )
         if outcome.groups_processing:
@@ -55,7 +56,7 @@ def outcome_line(outcome: ApplyResult, verb: str = "apply") -> str:
         elif outcome.groups_processing is not None:
             line += "; Entra finished processing them"
     elif outcome.groups_planned:
-        line += f"; groups: {outcome.groups_planned} license write(s) not attempted"
+        line += f"; groups: {counted(outcome.groups_planned, 'license write')} not attempted"
     if outcome.stopped is not None:
         line += f"; {_STOPPED[outcome.stopped.reason.value]}: {outcome.stopped.message}"
     if outcome.left_by_limit:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from teamslicensing.model.plan import Plan
+from teamslicensing.model.words import counted
 from teamslicensing.reference.productnames import named
 from teamslicensing.report.common import (
     RULE_LEGEND,
     SEAT_LEGEND,
     beyond_voice,
     beyond_voice_heading,
-    counted,
     gap_sections,
     group_change_lines,
     no_changes_line,

@@ -11,10 +11,10 @@ from typing import Any
 from teamslicensing.model.plan import Plan, Severity
 from teamslicensing.model.planjson import gap_json
 from teamslicensing.model.usage import Pool, Ranked, UsageReport
+from teamslicensing.model.words import counted
 from teamslicensing.report.ci import github_annotations
 from teamslicensing.report.common import (
     OTHER_MINUTES,
-    counted,
     gap_sections,
     gap_subject,
     limited,
@@ -187,7 +187,7 @@ def _summary(report: UsageReport) -> str:
     spend = ", ".join(f"{c.spend:,.2f} {c.currency}" for c in report.currencies) or "no charges"
     errors, warnings = (sum(1 for g in report.gaps if g.severity is s) for s in (Severity.ERROR, Severity.WARNING))
     return (
-        f"Usage {report.window_from} to {report.window_to}: {report.calls:,} PSTN call(s), spend {spend}; "
+        f"Usage {report.window_from} to {report.window_to}: {counted(report.calls, 'PSTN call')}, spend {spend}; "
         f"gaps: {counted(errors, 'error')}, {counted(warnings, 'warning')}."
     )
 
@@ -241,7 +241,7 @@ def _text(report: UsageReport, title: str) -> Iterator[str]:
     unknown = [u for u in report.capabilities if not u.known]
     if unknown:
         yield "Call rows with a licenseCapability the tool does not know (in no pool):"
-        yield from (f"  {u.code}: {u.calls:,} call(s), {u.minutes:,.1f} min" for u in unknown)
+        yield from (f"  {u.code}: {counted(u.calls, 'call')}, {u.minutes:,.1f} min" for u in unknown)
         yield ""
     yield from gap_sections(report.gaps, " (see --format json)")
 

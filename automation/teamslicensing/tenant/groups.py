@@ -151,7 +151,8 @@ async def similar_group_names(graph: Graph, missing: Iterable[str]) -> dict[str,
 
 
 async def _similar(graph: Graph, name: str) -> dict[str, str]:
-    words = [word for word in re.split(r"[^0-9A-Za-z]+", name) if len(word) >= 2][:4]
+    # words in any script ($search tokenizes them all); only letters and digits, so no quote reaches the search
+    words = [word for word in re.split(r"[\W_]+", name) if len(word) >= 2][:4]
     if not words:
         return {}
     search = " OR ".join(f'"displayName:{word}"' for word in words)

@@ -247,7 +247,7 @@ class ReadRoutes(TenantStore):
         if advanced and len(f"{self.base_url}/groups?{raw_query}") > URL_LIMIT:
             return _error(400, "Request_UnsupportedQuery", "The request URL is longer than 2048 characters.")
         if "search" in query:
-            if not advanced:
+            if self._headers.get("consistencylevel", "").lower() != "eventual":  # $count is not needed for it
                 return _advanced_query_needed()
             searched = _searched(groups, query["search"])
             if isinstance(searched, _Reply):
@@ -387,5 +387,6 @@ def _searched(groups: Sequence[Json], expression: str) -> list[Json] | _Reply:
 
 
 def _tokens(name: str) -> list[str]:
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name)
-    return [token.lower() for token in re.split(r"[^0-9A-Za-z]+", spaced) if token]
+    """Words of any script, split at spaces, punctuation and a lower-to-upper case change."""
+    spaced = re.sub(r"(?<=[a-zà-ÿа-я])(?=[A-ZÀ-ÞА-Я])", " ", name)
+    return [token.lower() for token in re.split(r"[\W_]+", spaced) if token]
