@@ -72,7 +72,7 @@ def test_a_switch_takes_yes_and_no_but_a_country_stays_norway(tmp_path: Path) ->
             (5, 5),
             "the `{` opened at line 4, column 13 is not closed: a missing `}` or `,`",
         ),
-        ("version: 1\nrules:\n\t- name: a\n", (3, 1), "(a tab? YAML indents with spaces)"),
+        ("version: 1\nrules:\n\t- name: a\n", (3, 1), "a tab: YAML indents with spaces only"),
         ('version: 1\nrules:\n  - name: "a\n', (4, 1), "inside a quoted text opened at line 3, column 11"),
         ("version: 1\nrules:\n  - name: a: b\n", (3, 12), "or quote a value that holds `: `"),
         ("version: 1\n  bad: indent\n", (2, 6), "indent the key under its parent as the lines above"),

@@ -159,8 +159,8 @@ def test_a_group_write_short_of_seats_still_goes_and_members_land_in_count_viola
     assert main(["plan", str(config), "--format", "json"]) == 0
     planned = json.loads(capsys.readouterr().out)
     (shortage,) = [g for g in planned["gaps"] if g["code"] == "SEAT_SHORTAGE"]
-    assert "group 'Voice' will license 5 member(s)" in shortage["message"]
-    assert "2 member(s) in CountViolation" in shortage["message"]
+    assert "group 'Voice' will license 5 members" in shortage["message"]
+    assert "2 members in CountViolation" in shortage["message"]
     assert main(["apply", str(config), "--yes", "--audit-log", str(tmp_path / "a.jsonl")]) == 3, "written; gaps remain"
     capsys.readouterr()
     fake.process_group_licenses()
@@ -373,10 +373,10 @@ def test_a_limited_wave_leaves_the_group_writes_for_a_later_run_and_says_so(
     snapshot.write_text(json.dumps(direct_holders(3, holding=3)))
     args = ["apply", str(config), "--snapshot", str(snapshot), "--yes"]
     assert main([*args, "--limit", "10", "--audit-log", str(tmp_path / "1.jsonl")]) == 4
-    assert "groups: 1 license write(s) not attempted" in capsys.readouterr().err
+    assert "groups: 1 license write not attempted" in capsys.readouterr().err
     assert json.loads(snapshot.read_text())["groups"][0]["assignedLicenses"] == []
     assert main([*args, "--audit-log", str(tmp_path / "2.jsonl")]) == 0
-    assert "groups: 1 of 1 license write(s) accepted" in capsys.readouterr().err
+    assert "groups: 1 of 1 license write accepted" in capsys.readouterr().err
     assert json.loads(snapshot.read_text())["groups"][0]["assignedLicenses"] != []
 
 
@@ -406,7 +406,7 @@ def test_a_group_write_refused_as_a_batch_is_a_failure_on_record_and_a_403_stops
     assert main(["apply", str(tmp_path / "licensing.yaml"), "--yes", "--audit-log", str(audit)]) == 1
     err = capsys.readouterr().err
     assert "Insufficient privileges." in err
-    assert "groups: 0 of 1 license write(s) accepted" in err
+    assert "groups: 0 of 1 license write accepted" in err
     records = [json.loads(line) for line in audit.read_text().splitlines()]
     (result,) = [r for r in records if r.get("kind") == "groupLicenses" and r["type"] == "result"]
     assert result["status"] == 403

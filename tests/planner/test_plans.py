@@ -539,7 +539,7 @@ def test_a_seat_shortage_beside_a_group_write_counts_what_the_group_takes(tmp_pa
         g for g in run(desired, document).gaps if g.code.value == "SEAT_SHORTAGE" and g.user_principal_name is None
     ]
     assert gap.message == (
-        "1 more MCOEV seat(s) needed: 4 new assignment(s) wanted (2 through group license writes), 3 seat(s) available"
+        "1 more MCOEV seat needed: 4 new assignments wanted (2 through group license writes), 3 seats available"
     )
 
 

@@ -293,7 +293,7 @@ def test_an_exported_calls_file_gives_the_same_report_as_the_live_read(
     assert damaged["calls"] == 55 * 40
     assert damaged["currencies"]["USD"]["spend"] == live["currencies"]["USD"]["spend"]
     (unreadable,) = [g for g in damaged["gaps"] if g["code"] == "CALL_ROWS_UNREADABLE"]
-    assert unreadable["message"].startswith("2 call row(s)")
+    assert unreadable["message"].startswith("2 call rows")
 
 
 def test_a_snapshot_without_a_calls_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

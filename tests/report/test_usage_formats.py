@@ -44,11 +44,11 @@ def test_markdown_and_html_give_the_minutes_a_pool_does_not_cover_and_whether_it
     result = dial_outs()
     markdown = render_usage(result, "markdown")
     assert "| tenant | MCOMEETADD | Zone A | 5 | 300 | 300 | 930 | **yes** |" in markdown
-    assert "tenant MCOMEETADD: 50 minute(s) to destinations the pool does not cover" in markdown
+    assert "tenant MCOMEETADD: 50 minutes to destinations the pool does not cover" in markdown
     html = render_usage(result, "html")
     assert "<th>Runs out</th>" in html
     assert "<td>930</td><td>yes</td>" in html
-    assert "tenant MCOMEETADD: 50 minute(s) to destinations the pool does not cover" in html
+    assert "tenant MCOMEETADD: 50 minutes to destinations the pool does not cover" in html
 
 
 def test_a_pool_without_other_minutes_says_nothing_of_them_but_csv_still_gives_zero() -> None:

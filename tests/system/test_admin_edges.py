@@ -99,7 +99,7 @@ def test_a_control_character_is_placed_at_its_line_and_column(
 def test_a_character_that_cannot_start_a_value_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, printed = validate(tmp_path, "version: 1\npolicy:\n  protectedUsers: [@ceo]\n", capsys)
     assert code == 1
-    assert "'@'" in printed or "`@`" in printed, printed  # today: "... (a tab? YAML indents with spaces)"
+    assert "'@'" in printed or "`@`" in printed, printed
     assert "tab" not in printed
 
 
