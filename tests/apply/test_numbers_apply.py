@@ -49,6 +49,14 @@ def records(audit: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in audit.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def applied_users(config: Path, tmp_path: Path, *, expect: int) -> dict[str, dict[str, Any]]:
+    """Apply `config` with --yes (exit `expect`); the JSON result's users not applied as planned, by UPN."""
+    out = tmp_path / "r.json"
+    args = ["apply", str(config), "--yes", "--audit-log", str(tmp_path / "a.jsonl")]
+    assert run(*args, "--format", "json", "--output", str(out)) == expect
+    return {u["userPrincipalName"]: u for u in json.loads(out.read_text(encoding="utf-8"))["result"]["users"]}
+
+
 def policies_of(fake: FakeGraph, user: str) -> dict[str, tuple[str, str]]:
     """The user's policies in effect: type -> (assignment type, name)."""
     user_object = fake.user(user)
@@ -173,22 +181,7 @@ def test_a_policy_teams_does_not_know_fails_its_users_only_and_the_rest_is_writt
     config = tmp_path / "licensing.yaml"
     config.write_text(CONFIG.replace("TeamsCallingPolicy: AllowCalling}", "TeamsCallingPolicy: NoSuchPolicy}", 1))
     fake = fake_for(voice_document(us=2, gb=1), router)
-    out = tmp_path / "r.json"
-    assert (
-        run(
-            "apply",
-            str(config),
-            "--yes",
-            "--audit-log",
-            str(tmp_path / "a.jsonl"),
-            "--format",
-            "json",
-            "--output",
-            str(out),
-        )
-        == 1
-    )
-    users = {u["userPrincipalName"]: u for u in json.loads(out.read_text(encoding="utf-8"))["result"]["users"]}
+    users = applied_users(config, tmp_path, expect=1)
     assert sorted(users) == ["user000000@contoso.com", "user000001@contoso.com"], "the US rule names it"
     assert all(
         u["status"] == "failed" and "POLICY_NOT_FOUND" in u["reason"] and "NoSuchPolicy" in u["reason"]
@@ -209,22 +202,7 @@ def test_a_failed_operation_is_that_users_failure_with_graphs_detail_and_is_not_
     document = voice_document(us=2, gb=1)
     document["emergencyLocations"] = []  # the location the configuration names is not (or no longer) validated
     fake = fake_for(document, router)
-    out = tmp_path / "r.json"
-    assert (
-        run(
-            "apply",
-            str(config),
-            "--yes",
-            "--audit-log",
-            str(tmp_path / "a.jsonl"),
-            "--format",
-            "json",
-            "--output",
-            str(out),
-        )
-        == 1
-    )
-    users = {u["userPrincipalName"]: u for u in json.loads(out.read_text(encoding="utf-8"))["result"]["users"]}
+    users = applied_users(config, tmp_path, expect=1)
     assert sorted(users) == ["user000000@contoso.com", "user000001@contoso.com"]
     for found in users.values():
         assert found["status"] == "failed"
