@@ -86,7 +86,7 @@ class GroupInputs:
 
 def plan_group_licenses(inputs: GroupInputs) -> GroupPlanning:
     result = GroupPlanning()
-    names = GroupNames(inputs.tenant.groups, inputs.tenant.group_names.values())
+    names = GroupNames.of(inputs.tenant)
     for entry in inputs.desired.group_licenses:
         group, why = names.find(entry.group)
         if group is None:

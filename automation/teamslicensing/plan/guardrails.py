@@ -46,7 +46,7 @@ def safety_of(
 
 
 def _protected_members(policy: DesiredPolicy, tenant: Tenant) -> frozenset[str]:
-    names = GroupNames(tenant.groups, tenant.group_names.values())
+    names = GroupNames.of(tenant)
     members: set[str] = set()
     for name in policy.protected_groups:
         group, why = names.find(name)

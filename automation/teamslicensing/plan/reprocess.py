@@ -30,7 +30,7 @@ def reprocess_targets(
     by_id = {user.id: user for user in tenant.users}
     by_upn = {user.user_principal_name.lower(): user for user in tenant.users}
     targets: dict[str, ReprocessTarget] = {}
-    names = GroupNames(tenant.groups, tenant.group_names.values())
+    names = GroupNames.of(tenant)
     for name in groups:
         group, why = names.find(name)
         if group is None:

@@ -27,6 +27,12 @@ class GroupNames:
             self.by_name[group.display_name.lower()].append(group.id)
         self.known = sorted({group.display_name for group in self.by_id.values()} | set(others))
 
+    @classmethod
+    def of(cls, tenant: Tenant) -> GroupNames:
+        """The tenant's groups, with the names of the others it knows (inherited licenses, or looked up because a
+        name the file gives was not found) for the did-you-mean."""
+        return cls(tenant.groups, tenant.group_names.values())
+
     def find(self, name: str) -> tuple[TenantGroup | None, str]:
         """The one group `name` names; else None and why ("no group has that name or id", with the closest names,
         or how many share it)."""
@@ -66,7 +72,7 @@ class Selection:
     ) -> None:
         self.users_by_id = users_by_id
         self.empty_allowed = empty_allowed  # lowercase names or ids of groups that may be empty on purpose
-        self.groups = GroupNames(tenant.groups, tenant.group_names.values())
+        self.groups = GroupNames.of(tenant)
         self.users_by_upn = {user.user_principal_name.lower(): user.id for user in tenant.users}
         # users the source could not read are there, just not plannable: never USER_NOT_FOUND (USER_UNREADABLE)
         self.unreadable = unreadable_names(tenant)
