@@ -1,0 +1,49 @@
+"""The greedy cover `init` uses: groups whose members are exactly (or nearly) the users holding a set of voice SKUs."""
+
+from __future__ import annotations
+
+from teamslicensing.plan.adoption import MAX_OUTSIDERS, greedy_cover
+
+NAMES = {"g-sales": "Voice - Sales", "g-uk": "Voice - UK", "g-all": "All staff", "g-small": "Sales EMEA"}
+
+
+def members(*ids: int) -> frozenset[str]:
+    return frozenset(f"u{n}" for n in ids)
+
+
+def test_two_groups_holding_the_same_skus_are_two_rules_and_nobody_is_left() -> None:
+    holders = members(*range(10))
+    cover = greedy_cover(holders, {"g-sales": members(0, 1, 2, 3, 4, 5), "g-uk": members(6, 7, 8, 9)}, NAMES)
+    assert cover.groups == ("g-sales", "g-uk"), "the larger first"
+    assert cover.left == frozenset()
+    assert cover.excluded == {}
+
+
+def test_a_group_of_everybody_is_not_used_and_a_nested_one_adds_nothing() -> None:
+    holders = members(*range(6))
+    groups = {"g-all": members(*range(100)), "g-sales": members(*range(6)), "g-small": members(0, 1)}
+    cover = greedy_cover(holders, groups, NAMES)
+    assert cover.groups == ("g-sales",), "All staff would license 94 more people; Sales EMEA adds nobody"
+
+
+def test_a_few_outsiders_are_excluded_by_name_and_who_is_left_is_said() -> None:
+    holders = members(*range(40))
+    groups = {"g-sales": members(*range(39), 500)}  # one member who holds nothing; u39 in no group
+    cover = greedy_cover(holders, groups, NAMES)
+    assert cover.groups == ("g-sales",)
+    assert cover.excluded == {"g-sales": members(500)}
+    assert cover.left == members(39)
+
+
+def test_too_many_outsiders_make_a_group_unusable() -> None:
+    holders = members(*range(200))
+    groups = {"g-sales": members(*range(200), *range(1000, 1000 + MAX_OUTSIDERS + 1))}
+    assert greedy_cover(holders, groups, NAMES).groups == ()
+
+
+def test_the_same_tenant_gives_the_same_cover_whatever_the_order() -> None:
+    holders = members(*range(4))
+    one = greedy_cover(holders, {"g-uk": members(0, 1), "g-sales": members(2, 3)}, NAMES)
+    other = greedy_cover(holders, {"g-sales": members(2, 3), "g-uk": members(0, 1)}, NAMES)
+    assert one == other
+    assert one.groups == ("g-sales", "g-uk"), "equal gains: by display name"
