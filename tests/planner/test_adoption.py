@@ -47,3 +47,25 @@ def test_the_same_tenant_gives_the_same_cover_whatever_the_order() -> None:
     other = greedy_cover(holders, {"g-sales": members(2, 3), "g-uk": members(0, 1)}, NAMES)
     assert one == other
     assert one.groups == ("g-sales", "g-uk"), "equal gains: by display name"
+
+
+def test_the_demo_holdings_group_users_by_their_voice_skus() -> None:
+    from pathlib import Path
+
+    from teamslicensing.plan.adoption import holdings
+    from teamslicensing.reference.catalog import load_catalog
+    from teamslicensing.tenant.snapshot import load_snapshot
+
+    root = Path(__file__).resolve().parents[2]
+    tenant = load_snapshot(root / "config" / "examples" / "contoso-tenant.json", frozenset())
+    found = holdings(tenant, load_catalog())
+    names = {sku.sku_id: sku.part_number for sku in tenant.skus}
+    by_users = {u.id: u.user_principal_name for u in tenant.users}
+    described = {
+        tuple(names[sku] for sku, _ in holding): sorted(by_users[u] for u in users) for holding, users in found.items()
+    }
+    assert all(holding for holding in described), "only users holding a voice SKU"
+    assert sum(len(users) for users in found.values()) == len({u for users in found.values() for u in users})
+    assert not any("SPE_E3" in parts and len(parts) == 1 for parts in described), (
+        "E3 carries no voice capability of its own"
+    )

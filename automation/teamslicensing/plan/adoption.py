@@ -10,11 +10,35 @@ written configuration still changes nobody. A group with more outsiders than `MA
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from teamslicensing.model.capability import VOICE_CAPABILITIES
+from teamslicensing.model.tenant import Tenant
+from teamslicensing.reference.catalog import Catalog
+
 MAX_OUTSIDERS = 5
 MAX_OUTSIDER_SHARE = 0.05
+
+
+Holding = tuple[tuple[str, frozenset[str]], ...]  # (skuId, disabled plan ids) of each voice SKU held, by skuId
+
+
+def holdings(tenant: Tenant, catalog: Catalog) -> dict[Holding, frozenset[str]]:
+    """Users by the voice SKUs they hold directly (a SKU carrying a voice capability, with the plans turned off):
+    one rule's worth each. Licenses from groups are Entra's to give, not a rule's."""
+    voice = {
+        sku.sku_id
+        for sku in tenant.skus
+        if (known := catalog.by_id(sku.sku_id)) and known.capabilities & VOICE_CAPABILITIES
+    }
+    found: dict[Holding, set[str]] = defaultdict(set)
+    for user in tenant.users:
+        held = tuple(sorted((sku, off) for sku, off in user.direct_licenses().items() if sku in voice))
+        if held:
+            found[held].add(user.id)
+    return {holding: frozenset(users) for holding, users in found.items()}
 
 
 @dataclass(frozen=True)
