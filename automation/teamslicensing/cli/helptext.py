@@ -40,6 +40,10 @@ EXAMPLES: dict[str, tuple[str, str]] = {
         "teams-licensing reprocess --group 'Voice - Sales'",
         "teams-licensing reprocess --user bob@contoso.com --yes",
     ),
+    "init": (
+        "teams-licensing init --snapshot config/examples/contoso-tenant.json --output contoso.yaml",
+        "teams-licensing init --output licensing.yaml",
+    ),
     "export": (
         "teams-licensing export --output tenant.json",
         "teams-licensing export --config licensing.yaml --calls calls.json --output tenant.json",
@@ -86,6 +90,7 @@ CODES: dict[str, tuple[int, ...]] = {
     "undo": (EXIT_OK, EXIT_FAILURE, EXIT_GAPS, EXIT_PARTIAL, *SIGNALS),
     "reprocess": (EXIT_OK, EXIT_FAILURE, EXIT_GAPS, EXIT_PARTIAL, *SIGNALS),
     "export": (EXIT_OK, EXIT_FAILURE, *SIGNALS),
+    "init": (EXIT_OK, EXIT_FAILURE, *SIGNALS),
     "usage": (EXIT_OK, EXIT_FAILURE, EXIT_GAPS, *SIGNALS),
     "bundle-runbook": (EXIT_OK, EXIT_FAILURE, *SIGNALS),
     "deploy": (EXIT_OK, EXIT_FAILURE, *SIGNALS),

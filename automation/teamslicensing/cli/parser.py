@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from teamslicensing import __version__
-from teamslicensing.cli import commands, lookups
+from teamslicensing.cli import commands, initcmd, lookups
 from teamslicensing.cli.argtypes import Parser, count, day, duration
 from teamslicensing.cli.deploycmd import deploy_command
 from teamslicensing.cli.helptext import add_epilogs
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     _undo_command(subcommands)
     _reprocess_command(subcommands)
     _export_command(subcommands)
+    _init_command(subcommands)
     _usage_command(subcommands)
     _bundle_command(subcommands)
     deploy_command(subcommands)
@@ -158,6 +159,19 @@ def _export_command(subcommands: argparse._SubParsersAction[Parser]) -> None:
     export.add_argument("--config", metavar="CONFIG", help="export only the groups this configuration names")
     connection_options(export)
     export.set_defaults(command=commands.export)
+
+
+def _init_command(subcommands: argparse._SubParsersAction[Parser]) -> None:
+    init = subcommands.add_parser(
+        "init", help="write a starting configuration from what the tenant holds; its plan changes nobody"
+    )
+    init.add_argument("--snapshot", metavar="FILE", help="read a tenant snapshot (JSON) instead of Graph")
+    init.add_argument(
+        "--output", metavar="FILE", default="licensing.yaml", help="configuration to write (default: licensing.yaml)"
+    )
+    init.add_argument("--force", action="store_true", help="overwrite --output if it exists")
+    connection_options(init)
+    init.set_defaults(command=initcmd.init)
 
 
 def _usage_command(subcommands: argparse._SubParsersAction[Parser]) -> None:

@@ -1,0 +1,249 @@
+"""The starting configuration `init` proposes for a tenant (pure): for each holding (the users holding the same
+stand-alone voice SKUs with the same plans off), the groups whose members are those users, then an attribute value
+(department, usage location) that holds the rest, then the rest by name. A holder no rule can explain without
+changing somebody is kept out of every rule and said, with the reason: the file's plan must change nobody.
+
+Only users the planner considers are used: disabled accounts are left alone by default (policy
+includeDisabledAccounts), so a disabled holder is not explained and a disabled member is no outsider.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from teamslicensing.model.capability import Capability
+from teamslicensing.model.tenant import Tenant, TenantUser
+from teamslicensing.model.words import counted
+from teamslicensing.plan.adoption import Holding, greedy_cover, holdings, suites_with_voice
+
+ATTRIBUTES = ("department", "usageLocation")  # the attributes an attribute rule may select on
+MIN_ATTRIBUTE_HOLDERS = 3  # an attribute value explaining fewer holders than this is no rule: name them instead
+MAX_NAMED_USERS = 50  # per holding: beyond this, a list of names is no rule an admin can keep up
+_ALIAS_NOISE = frozenset({"microsoft", "office", "365", "teams", "for", "the", "and"})
+
+
+@dataclass(frozen=True)
+class ProposedRule:
+    name: str
+    assign: tuple[str, ...]  # skuIds, in part-number order
+    disabled: Mapping[str, tuple[str, ...]]  # skuId -> service plan names turned off
+    why: str  # the comment above the rule
+    groups: tuple[str, ...] = ()  # group display names
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    users: tuple[str, ...] = ()  # userPrincipalNames
+    excluded: tuple[str, ...] = ()  # userPrincipalNames
+    explains: int = 0  # holders this rule explains
+    without_calling_plan: bool = False  # Phone System and no Calling Plan: the routing is the admin's to say
+
+
+@dataclass(frozen=True)
+class Proposal:
+    tenant_id: str | None
+    tenant_name: str | None
+    aliases: Mapping[str, str]  # skuId -> alias, for the SKUs the rules assign
+    rules: tuple[ProposedRule, ...]
+    holders: int  # users holding a stand-alone voice SKU directly
+    not_explained: Mapping[str, str]  # userPrincipalName -> why no rule selects them
+    suites: Mapping[str, int]  # skuId of a suite carrying voice -> users holding it
+    number_holders: tuple[tuple[str, str], ...]  # (userPrincipalName, number)
+
+    @property
+    def explained(self) -> int:
+        return sum(rule.explains for rule in self.rules)
+
+    def count(self, kind: str) -> int:
+        """Rules of one kind: 'groups', 'attributes' or 'users'."""
+        return sum(1 for rule in self.rules if getattr(rule, kind))
+
+
+def propose(tenant: Tenant, held_out: Mapping[str, str] | None = None) -> Proposal:
+    """The proposal for `tenant`; users in `held_out` (id -> reason) are kept out of every rule."""
+    held_out = dict(held_out or {})
+    users = {user.id: user for user in tenant.users}
+    for user in tenant.users:
+        if not user.account_enabled:
+            held_out.setdefault(user.id, "account disabled: the planner leaves it alone")
+    enabled = {uid for uid, user in users.items() if user.account_enabled}
+    groups = {g.id: g.members & enabled for g in tenant.groups if g.members_complete}
+    names = {g.id: g.display_name for g in tenant.groups}
+    found = holdings(tenant)
+    values = attribute_values(tenant.users)
+    aliases = _aliases(tenant, {sku for holding in found for sku, _ in holding})
+    rules: list[ProposedRule] = []
+    not_explained = {users[uid].user_principal_name: why for uid, why in held_out.items() if _holds(uid, found)}
+    taken: set[str] = set()
+    for holding, all_holders in sorted(found.items(), key=lambda item: (-len(item[1]), _key(item[0], tenant))):
+        holders = all_holders - held_out.keys()
+        built, unnamed = _rules_for(tenant, holding, holders, (groups, names, values), users, aliases, taken)
+        rules.extend(built)
+        not_explained.update({users[uid].user_principal_name: unnamed_reason(len(unnamed)) for uid in unnamed})
+    used = {sku for rule in rules for sku in rule.assign}
+    return Proposal(
+        tenant.tenant_id,
+        tenant.tenant_name,
+        {sku: alias for sku, alias in aliases.items() if sku in used},
+        tuple(rules),
+        sum(len(holders) for holders in found.values()),
+        dict(sorted(not_explained.items())),
+        _suite_holders(tenant),
+        _number_holders(tenant, users),
+    )
+
+
+def unnamed_reason(count: int) -> str:
+    return (
+        f"one of {count} holders of the same licenses no group or {' or '.join(ATTRIBUTES)} value holds: too many "
+        f"to name (over {MAX_NAMED_USERS}); a group of them would make one rule"
+    )
+
+
+def _rules_for(
+    tenant: Tenant,
+    holding: Holding,
+    holders: frozenset[str],
+    candidates: tuple[Mapping[str, frozenset[str]], Mapping[str, str], Mapping[str, frozenset[str]]],
+    users: Mapping[str, TenantUser],
+    aliases: Mapping[str, str],
+    taken: set[str],
+) -> tuple[list[ProposedRule], frozenset[str]]:
+    """The rules explaining one holding, and the holders none can. `candidates`: groups (id -> enabled members),
+    their names, and attribute values (`department=Sales` -> enabled users)."""
+    groups, names, every_value = candidates
+    assign = tuple(sku for sku, _ in holding)
+    disabled = {sku: _plan_names(tenant, sku, off) for sku, off in holding if off}
+    without_calling_plan = _without_calling_plan(tenant, assign)
+    what = " + ".join(aliases[sku] for sku in assign)
+
+    def rule(stem: str, why: str, explains: int, **select: object) -> ProposedRule:
+        name = _unique(_slug(stem), taken)
+        return ProposedRule(name, assign, disabled, why, explains=explains, **select)  # type: ignore[arg-type]
+
+    def upns(ids: Iterable[str]) -> tuple[str, ...]:
+        return tuple(sorted(users[uid].user_principal_name for uid in ids))
+
+    by_group = greedy_cover(holders, groups, names)
+    built = [
+        rule(
+            names[gid],
+            f"{names[gid]!r}: {counted(by_group.gained[gid], 'member')} holding {what}",
+            by_group.gained[gid],
+            groups=(names[gid],),
+            excluded=upns(by_group.excluded.get(gid, ())),
+        )
+        for gid in by_group.groups
+    ]
+    values = {key: ids for key, ids in every_value.items() if len(ids & by_group.left) >= MIN_ATTRIBUTE_HOLDERS}
+    by_value = greedy_cover(holders, values, {key: key for key in values}, by_group.left)
+    for key in by_value.groups:
+        attribute, _, value = key.partition("=")
+        explains = by_value.gained[key]
+        built.append(
+            rule(
+                f"{what} {attribute} {value}",
+                f"{attribute} {value!r}: {counted(explains, 'user')} holding {what} whom no group holds",
+                explains,
+                attributes={attribute: value},
+                excluded=upns(by_value.excluded.get(key, ())),
+            )
+        )
+    left = by_value.left
+    if left and len(left) <= MAX_NAMED_USERS:
+        why = f"{what}: {counted(len(left), 'holder')} whom no group or attribute value holds, by name"
+        built.append(rule(f"{what} users", why, len(left), users=upns(left)))
+        left = frozenset()
+    if without_calling_plan:
+        built = [_replace_routing(one) for one in built]
+    return built, left
+
+
+def _replace_routing(rule: ProposedRule) -> ProposedRule:
+    return ProposedRule(**{**rule.__dict__, "without_calling_plan": True})
+
+
+def attribute_values(users: Iterable[TenantUser]) -> dict[str, frozenset[str]]:
+    """`attribute=value` -> the enabled users with it, for every attribute an attribute rule may select on."""
+    members: dict[str, set[str]] = defaultdict(set)
+    for user in users:
+        if not user.account_enabled:
+            continue
+        for attribute in ATTRIBUTES:
+            value = user.usage_location if attribute == "usageLocation" else user.attributes.get(attribute)
+            if value:
+                members[f"{attribute}={value}"].add(user.id)
+    return {key: frozenset(ids) for key, ids in members.items()}
+
+
+def _holds(user_id: str, found: Mapping[Holding, frozenset[str]]) -> bool:
+    return any(user_id in holders for holders in found.values())
+
+
+def _key(holding: Holding, tenant: Tenant) -> tuple[str, ...]:
+    return tuple(tenant.sku_by_id[sku].part_number for sku, _ in holding)
+
+
+def _plan_names(tenant: Tenant, sku_id: str, off: frozenset[str]) -> tuple[str, ...]:
+    plans = {plan.id: plan.name for plan in tenant.sku_by_id[sku_id].service_plans}
+    return tuple(sorted(plans.get(plan_id, plan_id) for plan_id in off))
+
+
+def _without_calling_plan(tenant: Tenant, assign: tuple[str, ...]) -> bool:
+    capabilities = frozenset().union(*(tenant.sku_by_id[sku].capabilities for sku in assign))
+    return Capability.PHONE_SYSTEM in capabilities and Capability.CALLING_PLAN not in capabilities
+
+
+def _aliases(tenant: Tenant, skus: Iterable[str]) -> dict[str, str]:
+    """A short camelCase name per SKU from its product name (`Microsoft Teams Phone Standard` -> phoneStandard),
+    its part number when the catalogue has no name; unique."""
+    from teamslicensing.reference.catalog import load_catalog
+
+    catalog = load_catalog()
+    taken: set[str] = set()
+    aliases = {}
+    for sku in sorted(skus, key=lambda s: tenant.sku_by_id[s].part_number):
+        known = catalog.by_id(sku)
+        text = known.product_name if known else tenant.sku_by_id[sku].part_number
+        words = [w for w in re.split(r"[^A-Za-z0-9]+", text) if w and w.lower() not in _ALIAS_NOISE]
+        stem = (words[0].lower() + "".join(w.capitalize() for w in words[1:])) if words else "license"
+        alias = stem
+        while alias in taken:
+            alias = f"{stem}{len([t for t in taken if t.startswith(stem)]) + 1}"
+        taken.add(alias)
+        aliases[sku] = alias
+    return aliases
+
+
+def _slug(text: str) -> str:
+    """`phoneStandard + domesticCallingPlan users` -> `phone-standard-domestic-calling-plan-users`."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", text)
+    return "-".join(w.lower() for w in re.split(r"[^A-Za-z0-9]+", spaced) if w) or "rule"
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    chosen, n = name, 1
+    while chosen in taken:
+        n += 1
+        chosen = f"{name}-{n}"
+    taken.add(chosen)
+    return chosen
+
+
+def _suite_holders(tenant: Tenant) -> dict[str, int]:
+    suites = suites_with_voice(tenant)
+    counts: dict[str, int] = defaultdict(int)
+    for user in tenant.users:
+        for assignment in {a.sku_id for a in user.licenses} & suites:
+            counts[assignment] += 1
+    return dict(sorted(counts.items(), key=lambda item: tenant.sku_by_id[item[0]].part_number))
+
+
+def _number_holders(tenant: Tenant, users: Mapping[str, TenantUser]) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        sorted(
+            (users[n.user_id].user_principal_name, n.number)
+            for n in tenant.numbers or ()
+            if n.user_id in users and n.assignment_status == "userAssigned"
+        )
+    )

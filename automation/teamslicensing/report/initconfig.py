@@ -1,0 +1,146 @@
+"""The starting configuration `init` writes, as commented YAML: every choice says where it came from, and everything
+the file leaves alone (holders it cannot explain, voice from suites, numbers) is named in a comment.
+
+Strings the tenant supplies (group names, user names, attribute values) are written as JSON strings, which YAML reads
+back exactly, whatever quotes, colons or non-Latin letters they hold.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+
+from teamslicensing.model.tenant import Tenant
+from teamslicensing.model.words import counted
+from teamslicensing.plan.proposal import MAX_NAMED_USERS, Proposal
+
+LISTED_IN_COMMENTS = 200  # users named in a comment before "and N more"
+
+
+def render_init_config(proposal: Proposal, tenant: Tenant, source: str, when: datetime, version: str) -> str:
+    lines = [
+        "# yaml-language-server: $schema=./schema.json   (write it with `teams-licensing schema > schema.json`)",
+        f"# Written by `teams-licensing init` {version} on {when:%Y-%m-%d %H:%M} UTC from {source}.",
+        "# A starting point: planned as it stands it changes nobody. Read it, rename what you like, then",
+        "#   teams-licensing plan THIS-FILE      shows what it would change (nothing, until you edit it)",
+        "version: 1",
+    ]
+    if proposal.tenant_id:
+        name = f"  # {proposal.tenant_name}" if proposal.tenant_name else ""
+        lines.append(f"tenantId: {proposal.tenant_id}{name}")
+    lines += ["", *_policy(proposal), "", *_licenses(proposal, tenant), "", *_rules(proposal, tenant)]
+    lines += _left_alone(proposal, tenant)
+    return "\n".join(lines) + "\n"
+
+
+def coverage_line(proposal: Proposal) -> str:
+    """How much of the tenant's voice the rules explain, for the terminal and the file's last comment."""
+    if not proposal.holders:
+        return "init: nobody in the tenant holds a stand-alone voice license directly; the file has no rules"
+    share = proposal.explained / proposal.holders
+    kinds = ", ".join(
+        counted(proposal.count(kind), label)
+        for kind, label in (("groups", "group rule"), ("attributes", "attribute rule"), ("users", "named-user rule"))
+        if proposal.count(kind)
+    )
+    line = (
+        f"init: {counted(len(proposal.rules), 'rule')} ({kinds or 'none'}, the smallest set found) explain "
+        f"{proposal.explained:,} of {counted(proposal.holders, 'voice license holder')} ({share:.0%})"
+    )
+    missing = len(proposal.not_explained)
+    if missing:
+        names = ", ".join(list(proposal.not_explained)[:5]) + (", ..." if missing > 5 else "")
+        line += f"; {missing:,} not explained, kept out of every rule: {names}"
+    return line
+
+
+def _policy(proposal: Proposal) -> list[str]:
+    lines = [
+        "policy:",
+        "  # false: users no rule selects keep what they hold. Turn it on only once the rules say who needs what.",
+        "  prune: false",
+        "  allowNumberLoss: false",
+    ]
+    holders = proposal.number_holders
+    if holders:
+        lines.append(f"  # {counted(len(holders), 'user')} hold phone numbers; to keep every change away from one, add")
+        lines.append("  # them here:")
+        lines += [f"  #   - {upn}   # {number}" for upn, number in _some(holders)]
+        if len(holders) > LISTED_IN_COMMENTS:
+            lines.append(f"  #   ... and {len(holders) - LISTED_IN_COMMENTS:,} more")
+    return [*lines, "  protectedUsers: []"]
+
+
+def _licenses(proposal: Proposal, tenant: Tenant) -> list[str]:
+    if not proposal.aliases:
+        return ["licenses: {}"]
+    lines = ["# The stand-alone voice licenses the tenant's users hold, by a short name the rules use.", "licenses:"]
+    width = max(len(alias) for alias in proposal.aliases.values()) + len(": ")
+    parts = max(len(tenant.sku_by_id[sku].part_number) for sku in proposal.aliases)
+    for sku, alias in sorted(proposal.aliases.items(), key=lambda item: item[1]):
+        part = tenant.sku_by_id[sku].part_number
+        lines.append(f"  {alias + ':':<{width}}{part:<{parts}}   # {_product(sku, part)}")
+    return lines
+
+
+def _rules(proposal: Proposal, tenant: Tenant) -> list[str]:
+    if not proposal.rules:
+        return ["rules: []"]
+    lines = ["rules:"]
+    for rule in proposal.rules:
+        lines += [f"  # {rule.why}", f"  - name: {json.dumps(rule.name)}", "    select:"]
+        lines += _selector(rule.groups, rule.users, rule.attributes)
+        if rule.excluded:
+            lines += ["    exclude:  # members who do not hold these licenses"]
+            lines += _selector((), rule.excluded, {})
+        aliases = ", ".join(proposal.aliases[sku] for sku in rule.assign)
+        lines.append(f"    assign: [{aliases}]")
+        if rule.disabled:
+            lines.append("    disabledPlans:  # as the holders have them")
+            for sku, plans in rule.disabled.items():
+                lines.append(f"      {proposal.aliases[sku]}: [{', '.join(plans)}]")
+        if rule.without_calling_plan:
+            lines.append("    # no Calling Plan: if they call through Direct Routing or Operator Connect, say so:")
+            lines.append("    # voiceRouting: directRouting")
+    return lines
+
+
+def _selector(groups: Iterable[str], users: Iterable[str], attributes: Mapping[str, str]) -> list[str]:
+    lines = []
+    if groups := list(groups):
+        lines.append(f"      groups: [{', '.join(json.dumps(g, ensure_ascii=False) for g in groups)}]")
+    if users := list(users):
+        lines.append("      users:")
+        lines += [f"        - {json.dumps(upn, ensure_ascii=False)}" for upn in users]
+    for attribute, value in attributes.items():
+        lines.append(f"      attributes: {{{attribute}: {json.dumps(value, ensure_ascii=False)}}}")
+    return lines
+
+
+def _left_alone(proposal: Proposal, tenant: Tenant) -> list[str]:
+    lines = ["", f"# Coverage: {coverage_line(proposal).removeprefix('init: ')}"]
+    if proposal.not_explained:
+        missing = counted(len(proposal.not_explained), "user")
+        lines.append(f"# Not explained, so in no rule ({missing}); they keep what they hold:")
+        lines += [f"#   {upn}: {why}" for upn, why in _some(list(proposal.not_explained.items()))]
+        if len(proposal.not_explained) > LISTED_IN_COMMENTS:
+            lines.append(f"#   ... and {len(proposal.not_explained) - LISTED_IN_COMMENTS:,} more")
+        lines.append(f"#   (a holding's last {MAX_NAMED_USERS} users at most are named in a rule)")
+    if proposal.suites:
+        lines.append("# Voice that comes with a suite is not managed here (a rule would manage mail and files too):")
+        for sku, count in proposal.suites.items():
+            part = tenant.sku_by_id[sku].part_number
+            lines.append(f"#   {part} ({_product(sku, part)}): {counted(count, 'user')}")
+    return lines
+
+
+def _some(items: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> Iterator[tuple[str, str]]:
+    yield from list(items)[:LISTED_IN_COMMENTS]
+
+
+def _product(sku_id: str, part_number: str) -> str:
+    from teamslicensing.reference.catalog import load_catalog
+
+    known = load_catalog().by_id(sku_id)
+    return known.product_name if known else part_number

@@ -1,0 +1,167 @@
+"""`teams-licensing init`: a starting configuration from what the tenant holds, whose plan changes nobody."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from benchmarks.adoption_tenant import COMBOS, Expected, write_adoption_snapshot
+from teamslicensing import app
+from teamslicensing.app import TenantSource
+from teamslicensing.cli import main
+from teamslicensing.model.tenant import Tenant
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "config" / "examples" / "contoso-tenant.json"
+# Counted by hand from the demo snapshot (tests/planner/test_adoption.py lists each user and what they hold): the 12
+# users holding a stand-alone voice license directly.
+DEMO_HOLDERS = 12
+
+
+def run_init(snapshot: Path, output: Path, *more: str) -> int:
+    return main(["init", "--snapshot", str(snapshot), "--output", str(output), *more])
+
+
+def planned(config: Path, snapshot: Path) -> app.PlanRun:
+    return app.plan(config, TenantSource(snapshot=snapshot))
+
+
+def coverage(text: str) -> re.Match[str]:
+    found = re.search(r"explain ([\d,]+) of ([\d,]+) voice license holders \((\d+)%\)", text)
+    assert found, text
+    return found
+
+
+def test_init_on_the_demo_writes_a_valid_file_whose_plan_changes_nobody(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "contoso.yaml"
+    assert run_init(DEMO, output) == 0
+    printed = capsys.readouterr().out
+    assert coverage(printed).groups() == (str(DEMO_HOLDERS), str(DEMO_HOLDERS), "100")
+    assert "Plan: 0 users to change" in printed, "the plan of the written file is printed"
+    app.validate(output)
+    run = planned(output, DEMO)
+    assert run.plan.changes == ()
+    assert run.plan.is_empty
+    document = yaml.safe_load(output.read_text(encoding="utf-8"))
+    assert document["policy"]["prune"] is False
+    assert document["licenses"]["phoneStandard"] == "MCOEV"
+    assert {"groups": ["Phone System Users"]} in [rule["select"] for rule in document["rules"]]
+
+
+def test_the_demo_file_says_who_holds_numbers_and_what_suites_give(tmp_path: Path) -> None:
+    output = tmp_path / "contoso.yaml"
+    assert run_init(DEMO, output) == 0
+    text = output.read_text(encoding="utf-8")
+    assert "#   - alice@contoso.com   # +14255550100" in text, "number holders are listed for protectedUsers"
+    assert "#   SPE_E5 (Microsoft 365 E5): 2 users" in text
+    assert "prune: false" in text
+
+
+def test_init_never_overwrites_a_file_unless_told(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "licensing.yaml"
+    output.write_text("# mine\n", encoding="utf-8")
+    assert run_init(DEMO, output) == 1
+    assert "exists" in capsys.readouterr().err
+    assert output.read_text(encoding="utf-8") == "# mine\n"
+    assert run_init(DEMO, output, "--force") == 0
+    assert run_init(DEMO, tmp_path / "missing" / "licensing.yaml") == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert not list(tmp_path.glob("**/*.partial"))
+
+
+@pytest.fixture(scope="module")
+def fabrikam(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Expected]:
+    path = tmp_path_factory.mktemp("fabrikam") / "tenant.json"
+    return path, write_adoption_snapshot(path, 20_000)
+
+
+def test_init_on_20000_users_explains_the_teams_and_changes_nobody(
+    fabrikam: tuple[Path, Expected], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    snapshot, expected = fabrikam
+    output = tmp_path / "fabrikam.yaml"
+    assert run_init(snapshot, output) == 0
+    explained, holders, _ = coverage(capsys.readouterr().out).groups()
+    assert int(holders.replace(",", "")) == expected.holders
+    assert int(explained.replace(",", "")) == expected.holders - len(expected.disabled_holders)
+    run = planned(output, snapshot)
+    assert run.plan.is_empty
+    document = yaml.safe_load(output.read_text(encoding="utf-8"))
+    rules = {rule["name"]: rule for rule in document["rules"]}
+    groups = {rule["select"]["groups"][0]: rule for rule in rules.values() if rule["select"].get("groups")}
+    assert len(groups) == expected.teams, "one rule per voice team's group"
+    excluded = {upn for rule in groups.values() for upn in rule.get("exclude", {}).get("users", [])}
+    assert excluded == expected.drift, "members who joined and were never licensed are excluded by name"
+    named = {upn for rule in rules.values() for upn in rule["select"].get("users", [])}
+    assert named == expected.stragglers
+    assert [rule["select"] for rule in rules.values() if rule["select"].get("attributes")] == [
+        {"attributes": {"department": "Dial-in Desk"}}
+    ]
+    text = output.read_text(encoding="utf-8")
+    for upn in expected.disabled_holders:
+        assert f"#   {upn}: account disabled" in text
+
+
+def test_two_groups_holding_the_same_licenses_are_two_rules_with_the_plans_that_are_off(
+    fabrikam: tuple[Path, Expected], tmp_path: Path
+) -> None:
+    snapshot, _ = fabrikam
+    output = tmp_path / "fabrikam.yaml"
+    assert run_init(snapshot, output) == 0
+    document = yaml.safe_load(output.read_text(encoding="utf-8"))
+    by_group = {rule["select"]["groups"][0]: rule for rule in document["rules"] if rule["select"].get("groups")}
+    same = [f"Voice - Team {team:03}" for team in (0, len(COMBOS))]
+    assert by_group[same[0]]["assign"] == by_group[same[1]]["assign"] == ["domesticCallingPlan", "phoneStandard"]
+    essentials = by_group[f"Voice - Team {COMBOS.index(('MCOTEAMS_ESSENTIALS',)):03}"]
+    assert essentials["disabledPlans"] == {"phoneWithCallingPlan": ["MCOPSTN1"]}, "the calling plan stays off"
+
+
+def test_holders_too_many_to_name_are_left_out_and_said(
+    fabrikam: tuple[Path, Expected], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snapshot, expected = fabrikam
+    monkeypatch.setattr("teamslicensing.plan.proposal.MAX_NAMED_USERS", 10)
+    output = tmp_path / "fabrikam.yaml"
+    assert run_init(snapshot, output) == 0
+    printed = capsys.readouterr().out
+    missing = len(expected.stragglers) + len(expected.disabled_holders)
+    assert f"{missing:,} not explained, kept out of every rule" in printed
+    text = output.read_text(encoding="utf-8")
+    for upn in expected.stragglers:
+        assert f"#   {upn}: one of {len(expected.stragglers)} holders of the same licenses" in text
+    assert planned(output, snapshot).plan.is_empty, "left out, they keep what they hold: prune is off"
+
+
+def test_a_user_the_written_file_would_change_is_taken_out_and_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan is init's proof: if a proposal would change somebody (here one made to give carol a Calling Plan
+    she lacks), init takes them out of every rule, says why, and writes the file again."""
+    import dataclasses
+
+    from teamslicensing.app import adopt
+    from teamslicensing.plan import proposal as proposing
+
+    real = proposing.propose
+
+    def careless(tenant: Tenant, held_out: dict[str, str] | None = None) -> proposing.Proposal:
+        made = real(tenant, held_out)
+        calling = next(sku.sku_id for sku in tenant.skus if sku.part_number == "MCOPSTN1")
+        rules = tuple(
+            dataclasses.replace(rule, assign=(*rule.assign, calling)) if "carol@contoso.com" in rule.users else rule
+            for rule in made.rules
+        )
+        return dataclasses.replace(made, rules=rules, aliases={**made.aliases, calling: "domesticCallingPlan"})
+
+    monkeypatch.setattr(adopt, "propose", careless)
+    output = tmp_path / "contoso.yaml"
+    assert run_init(DEMO, output) == 0
+    printed = capsys.readouterr().out
+    assert "carol@contoso.com" in printed.splitlines()[-2], "named in the coverage line"
+    assert "#   carol@contoso.com: planned, a rule would change them (add MCOPSTN1)" in output.read_text()
+    assert planned(output, DEMO).plan.is_empty
