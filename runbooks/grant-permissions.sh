@@ -18,10 +18,11 @@
 set -euo pipefail
 
 # --- generated from teams-licensing's permission table (tests/support/permission_docs.py) ---
-MODES="plan apply usage inventory numbers policies groups all"
+MODES="plan init apply usage inventory numbers policies groups all"
 required_roles() {
   case "$1" in
     plan) echo "LicenseAssignment.Read.All User.Read.All GroupMember.Read.All" ;;
+    init) echo "LicenseAssignment.Read.All User.Read.All GroupMember.Read.All" ;;
     apply) echo "LicenseAssignment.Read.All GroupMember.Read.All User.ReadWrite.All LicenseAssignment.ReadWrite.All" ;;
     usage) echo "LicenseAssignment.Read.All User.Read.All GroupMember.Read.All CallRecord-PstnCalls.Read.All" ;;
     inventory) echo "LicenseAssignment.Read.All TeamsTelephoneNumber.Read.All" ;;
@@ -34,6 +35,7 @@ required_roles() {
 optional_roles() {
   case "$1" in
     plan) echo "TeamsTelephoneNumber.Read.All Member.Read.Hidden" ;;
+    init) echo "TeamsTelephoneNumber.Read.All Member.Read.Hidden" ;;
     apply) echo "TeamsTelephoneNumber.Read.All Member.Read.Hidden" ;;
     usage) echo "TeamsTelephoneNumber.Read.All" ;;
     inventory) echo "" ;;
@@ -47,7 +49,7 @@ accepted_instead() {  # held, any of these grants everything the role is asked f
   case "$1" in
     LicenseAssignment.Read.All) echo "Organization.Read.All Directory.Read.All Organization.ReadWrite.All Directory.ReadWrite.All" ;;
     User.Read.All) echo "Directory.Read.All User.ReadWrite.All Directory.ReadWrite.All" ;;
-    GroupMember.Read.All) echo "Group.Read.All Directory.Read.All Group.ReadWrite.All" ;;
+    GroupMember.Read.All) echo "Group.Read.All Directory.Read.All" ;;
     TeamsTelephoneNumber.Read.All) echo "TeamsTelephoneNumber.ReadWrite.All" ;;
     User.ReadWrite.All) echo "Directory.ReadWrite.All" ;;
     LicenseAssignment.ReadWrite.All) echo "Directory.ReadWrite.All" ;;

@@ -9,20 +9,26 @@ still changes somebody is a fault in `init`, reported, with the file left as the
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from teamslicensing import __version__
 from teamslicensing.app.core import PlanRun, read
+from teamslicensing.app.signals import run_stoppable
 from teamslicensing.app.source import TenantSource
 from teamslicensing.config import load_desired_state
 from teamslicensing.errors import UsageError
 from teamslicensing.model.plan import UserChange
+from teamslicensing.model.tenant import Tenant
 from teamslicensing.plan import plan as make_plan
+from teamslicensing.plan.adoption import MAX_OUTSIDERS, holdings
 from teamslicensing.plan.proposal import ATTRIBUTES, Proposal, propose
 from teamslicensing.reference.availability import load_availability
 from teamslicensing.report.initconfig import render_init_config
+from teamslicensing.tenant.adoptread import candidate_groups
+from teamslicensing.tenant.live import read_tenant
 from teamslicensing.tenant.need import TenantNeed
 
 ROUNDS = 3
@@ -41,7 +47,7 @@ def init(source: TenantSource, output: str | Path, *, force: bool = False) -> In
     `force`) and plan it."""
     output = Path(output)
     _check_output(output, force)
-    tenant = read(source, TenantNeed.users(None, attributes=[a for a in ATTRIBUTES if a != "usageLocation"]))
+    tenant = _read(source)
     now = datetime.now(timezone.utc)
     held_out: dict[str, str] = {}
     for rounds in range(1, ROUNDS + 1):
@@ -57,6 +63,25 @@ def init(source: TenantSource, output: str | Path, *, force: bool = False) -> In
         for change in planned.changes:
             held_out[change.user_id] = f"planned, a rule would change them ({_what(change)})"
     raise AssertionError("unreachable: the last round returns")
+
+
+def _read(source: TenantSource) -> Tenant:
+    """Every user with the attributes attribute rules use; from Graph, also the groups the holders are in (a
+    snapshot has its groups already)."""
+    need = TenantNeed.users(None, attributes=[a for a in ATTRIBUTES if a != "usageLocation"])
+    if source.graph is None:
+        return read(source, need)
+    graph_access = source.graph
+
+    async def read_live() -> Tenant:
+        async with graph_access.open() as graph:
+            tenant = await read_tenant(graph, need)
+            found = holdings(tenant).values()
+            largest = max(map(len, found), default=0)
+            groups = await candidate_groups(graph, found, largest + MAX_OUTSIDERS)
+        return dataclasses.replace(tenant, groups=tuple(groups))
+
+    return run_stoppable(read_live())
 
 
 def _what(change: UserChange) -> str:

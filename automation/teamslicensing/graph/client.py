@@ -162,11 +162,14 @@ class Graph:
                 raise GraphError(0, "InvalidResponse", f"the answer for {where} has a nextLink that is not a URL")
             next_url = link
 
-    async def gets(self, ids: Sequence[str], url: str) -> AsyncIterator[tuple[str, BatchResponse]]:
-        """A GET of `url` (with `{}` for the id) for each id, BATCH_LIMIT to a `$batch`: (id, answer) in order."""
+    async def gets(
+        self, ids: Sequence[str], url: str, headers: dict[str, str] | None = None
+    ) -> AsyncIterator[tuple[str, BatchResponse]]:
+        """A GET of `url` (with `{}` for the id) for each id, BATCH_LIMIT to a `$batch`: (id, answer) in order;
+        `headers` go with each item."""
         for start in range(0, len(ids), BATCH_LIMIT):
             chunk = ids[start : start + BATCH_LIMIT]
-            requests = [BatchRequest(str(n), "GET", url.format(each)) for n, each in enumerate(chunk)]
+            requests = [BatchRequest(str(n), "GET", url.format(each), headers=headers) for n, each in enumerate(chunk)]
             for each, answer in zip(chunk, await self.batch(requests), strict=True):
                 yield each, answer
 

@@ -21,6 +21,7 @@ class BatchRequest:
     method: str
     url: str  # relative to the Graph version root, e.g. /users/{id}/assignLicense
     body: dict[str, Any] | None = None
+    headers: dict[str, str] | None = None  # e.g. ConsistencyLevel for an advanced query, sent with this item only
 
 
 @dataclass(frozen=True)
@@ -126,4 +127,6 @@ def batch_item(request: BatchRequest) -> dict[str, Any]:
     if request.body is not None:
         item["headers"] = {"Content-Type": "application/json"}
         item["body"] = request.body
+    if request.headers:
+        item["headers"] = {**item.get("headers", {}), **request.headers}
     return item

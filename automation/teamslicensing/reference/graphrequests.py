@@ -51,6 +51,12 @@ REQUESTS: tuple[GraphRequest, ...] = (
     GraphRequest(
         "POST", "/users/{id}/reprocessLicenseAssignment", "`reprocess`: Entra applies a user's group licenses again"
     ),
+    GraphRequest(
+        "GET",
+        "/users/{id}/transitiveMemberOf/microsoft.graph.group",
+        "`init`: the groups voice license holders are in, the candidates for its rules",
+        ("group", BASIC_GROUP),
+    ),
     GraphRequest("GET", "/groups", "groups found by display name, with their licenses", ("group", GROUP_PROPERTIES)),
     GraphRequest(
         "GET", "/groups/{id}", "groups by id, their licenses and processing state", ("group", GROUP_PROPERTIES)

@@ -143,6 +143,13 @@ MODES: dict[str, Mode] = {
     mode.name: mode
     for mode in (
         Mode("plan", "plan, explain, export: read the tenant", _READ, (_NUMBERS,), (HIDDEN_MEMBERS,)),
+        Mode(
+            "init",
+            "init: read the tenant and the groups its voice license holders are in",
+            (*_READ, "GET /users/{id}/transitiveMemberOf/microsoft.graph.group"),
+            (_NUMBERS,),
+            (HIDDEN_MEMBERS,),
+        ),
         Mode("apply", "apply and undo: plan, then write licenses", _READ + _WRITE, (_NUMBERS,), (HIDDEN_MEMBERS,)),
         Mode("usage", "usage, export --calls: the tenant and its PSTN call records", _READ + _CALLS, (_NUMBERS,)),
         Mode("inventory", "read the Teams number inventory", (_SKUS, _NUMBERS)),

@@ -5,7 +5,8 @@ code, so that end-to-end tests and the benchmark check the product against Graph
 against itself. It serves:
 
 - `GET /subscribedSkus`, `GET /users` (`$select`, `$top` ≤ 999, `$filter=prop eq '…'`, `@odata.nextLink` paging),
-  `GET /users/{id|upn}`, `GET /groups` (`$filter=displayName eq '…'`), `GET /groups/{id}`,
+  `GET /users/{id|upn}`, `GET /users/{id|upn}/transitiveMemberOf`, `GET /groups` (`$filter=displayName eq '…'`),
+  `GET /groups/{id}`,
   `GET /groups/{id}/transitiveMembers[/microsoft.graph.user]` (paged; the document's members are transitive users);
 - `POST /users/{id|upn}/assignLicense` with Graph's validations and texts, `PATCH /users/{id|upn}`;
 - `POST /$batch` (≤ 20 items, relative URLs, per-item status and throttling, `dependsOn` → 424);
@@ -66,6 +67,7 @@ from tests.support.fakegraph.common import (
     _seconds,
 )
 from tests.support.fakegraph.grouplicensing import GroupLicenseRoutes
+from tests.support.fakegraph.memberof import MemberOfRoutes
 from tests.support.fakegraph.outages import Outages, Storm
 from tests.support.fakegraph.reads import ReadRoutes
 from tests.support.fakegraph.teams import TeamsRoutes
@@ -76,7 +78,9 @@ from tests.support.graphmetadata.clouds import cloud_of_host, missing_segment
 __all__ = ["BATCH_LIMIT", "MAX_PAGE_SIZE", "FakeGraph", "Storm"]
 
 
-class FakeGraph(TeamsRoutes, BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRecordRoutes, Outages):
+class FakeGraph(
+    TeamsRoutes, BatchRoutes, MemberOfRoutes, ReadRoutes, WriteRoutes, GroupLicenseRoutes, CallRecordRoutes, Outages
+):
     """A Graph tenant in memory: reads, license writes, $batch, throttling and scripted faults."""
 
     def __init__(
@@ -140,6 +144,7 @@ class FakeGraph(TeamsRoutes, BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseR
         self._clock = clock
         self._rng = random.Random(seed)
         self.requests: list[tuple[str, str]] = []
+        self.batched: list[tuple[str, str]] = []  # each $batch item, (method, path?query), as `requests` has them
         self.http_count = 0
         self._bearer = ""  # the token of the request being answered
         self.group_processing_delay = group_processing_delay
@@ -357,6 +362,14 @@ class FakeGraph(TeamsRoutes, BatchRoutes, ReadRoutes, WriteRoutes, GroupLicenseR
                 if method == "PATCH":
                     return self._patch_user(segments[1], body, bad_body)
                 return _method_not_allowed()
+            if segments[2] == "transitiveMemberOf" and (
+                count == 3 or (count == 4 and segments[3] == "microsoft.graph.group")
+            ):
+                return (
+                    self._member_of(segments[1], "/".join(segments), query, raw_query)
+                    if method == "GET"
+                    else _method_not_allowed()
+                )
             if count == 3 and segments[2] in ("assignLicense", "microsoft.graph.assignLicense"):
                 if method != "POST":
                     return _method_not_allowed()

@@ -23,6 +23,8 @@ from tests.support.fakegraph.quota import WriteQuota
 class BatchRoutes(WriteQuota):
     """POST /$batch."""
 
+    batched: list[tuple[str, str]]
+
     def _operation(
         self, method: str, path: str, raw_query: str, body: Any, bad_body: bool, *, in_batch: bool
     ) -> _Reply:
@@ -68,6 +70,7 @@ class BatchRoutes(WriteQuota):
             if path.rstrip("/") == "/$batch":
                 results[item["id"]] = _bad_request("Nested batch requests are not supported.", "BadRequest")
                 continue
+            self.batched.append((item["method"].upper(), path + ("?" + unquote(parts.query) if parts.query else "")))
             outer = self._headers
             self._headers = {str(k).lower(): str(v) for k, v in (item.get("headers") or {}).items()}
             results[item["id"]] = self._operation(

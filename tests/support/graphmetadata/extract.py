@@ -81,6 +81,7 @@ PERMISSION_PATHS = (
     "/users/{id}",
     "/users/{id}/assignlicense",
     "/users/{id}/reprocesslicenseassignment",
+    "/users/{id}/transitivememberof",
     "/groups",
     "/groups/{id}",
     "/groups/{id}/members",
