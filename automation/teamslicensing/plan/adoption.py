@@ -56,6 +56,36 @@ def holdings(tenant: Tenant) -> dict[Holding, frozenset[str]]:
     return {holding: frozenset(users) for holding, users in found.items()}
 
 
+class HeldIndex:
+    """Who would be left unchanged by a rule assigning a holding: for each of its SKUs, the user holds it directly
+    with the same plans off, or (plans turned off only when the holding has some) through a group alone, which the
+    planner counts as held. Such a member of a group is no outsider, whatever else they hold: prune is off, so the
+    rule adds nothing to them and takes nothing away."""
+
+    def __init__(self, tenant: Tenant) -> None:
+        voice = voice_addons(tenant)
+        self._direct: dict[str, dict[frozenset[str], set[str]]] = defaultdict(lambda: defaultdict(set))
+        self._inherited_only: dict[str, set[str]] = defaultdict(set)
+        for user in tenant.users:
+            direct = user.direct_licenses()
+            for sku, off in direct.items():
+                if sku in voice:
+                    self._direct[sku][off].add(user.id)
+            for sku in user.inherited_licenses().keys() - direct.keys():
+                if sku in voice:
+                    self._inherited_only[sku].add(user.id)
+
+    def unchanged_by(self, holding: Holding) -> frozenset[str]:
+        found: set[str] | None = None
+        for sku, off in holding:
+            by_off = self._direct.get(sku, {})
+            # a rule writes disabledPlans only for a SKU with plans off: without it, any direct copy is left as it is
+            direct = by_off.get(off, set()) if off else set().union(*by_off.values())
+            held = direct | self._inherited_only.get(sku, set())
+            found = held if found is None else found & held
+        return frozenset(found or ())
+
+
 @dataclass(frozen=True)
 class Cover:
     """The groups chosen for one holding, in the order chosen; the members each excludes; who is left."""
@@ -71,24 +101,28 @@ def greedy_cover(
     groups: Mapping[str, frozenset[str]],
     names: Mapping[str, str],
     left: frozenset[str] | None = None,
+    unchanged: frozenset[str] | None = None,
 ) -> Cover:
     """Groups (id -> members) that together hold every holder still `left` (default: all), fewest found first. Each
     step takes the group adding most holders not yet explained, then the one with fewer outsiders, then by display
-    name (so the same tenant always gives the same file). A member already explained is no outsider: selecting a
-    holder twice changes nothing."""
+    name (so the same tenant always gives the same file). Outsiders are the members outside `unchanged` (default:
+    the holders), the users the rule would leave as they are: a holder already explained is none."""
+    unchanged = holders if unchanged is None else unchanged
     remaining = set(holders if left is None else left)
     chosen: list[str] = []
     excluded: dict[str, frozenset[str]] = {}
     gained: dict[str, int] = {}
-    candidates = {gid: members for gid, members in groups.items() if members & remaining and _usable(members, holders)}
+    candidates = {
+        gid: members for gid, members in groups.items() if members & remaining and _usable(members, unchanged)
+    }
     while remaining and candidates:
-        best = min(candidates, key=lambda gid: _rank(candidates[gid], remaining, holders, names.get(gid, gid)))
+        best = min(candidates, key=lambda gid: _rank(candidates[gid], remaining, unchanged, names.get(gid, gid)))
         members = candidates.pop(best)
         if not members & remaining:
             break
         chosen.append(best)
         gained[best] = len(members & remaining)
-        outsiders = members - holders
+        outsiders = members - unchanged
         if outsiders:
             excluded[best] = frozenset(outsiders)
         remaining -= members
@@ -100,10 +134,10 @@ def outsiders_allowed(members: int) -> int:
     return min(MAX_OUTSIDERS, max(1, int(members * MAX_OUTSIDER_SHARE)))
 
 
-def _usable(members: frozenset[str], holders: frozenset[str]) -> bool:
-    return len(members - holders) <= outsiders_allowed(len(members))
+def _usable(members: frozenset[str], unchanged: frozenset[str]) -> bool:
+    return len(members - unchanged) <= outsiders_allowed(len(members))
 
 
-def _rank(members: frozenset[str], left: set[str], holders: frozenset[str], name: str) -> tuple[int, int, str]:
+def _rank(members: frozenset[str], left: set[str], unchanged: frozenset[str], name: str) -> tuple[int, int, str]:
     gained = len(members & left)
-    return -gained, len(members - holders), name.lower()
+    return -gained, len(members - unchanged), name.lower()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from teamslicensing.model.capability import Capability
 from teamslicensing.model.tenant import Tenant, TenantUser
 from teamslicensing.model.words import counted
-from teamslicensing.plan.adoption import Holding, greedy_cover, holdings, suites_with_voice
+from teamslicensing.plan.adoption import HeldIndex, Holding, greedy_cover, holdings, suites_with_voice
 
 ATTRIBUTES = ("department", "usageLocation")  # the attributes an attribute rule may select on
 MIN_ATTRIBUTE_HOLDERS = 3  # an attribute value explaining fewer holders than this is no rule: name them instead
@@ -71,15 +71,21 @@ def propose(tenant: Tenant, held_out: Mapping[str, str] | None = None) -> Propos
     names = {g.id: g.display_name for g in tenant.groups}
     found = holdings(tenant)
     values = attribute_values(tenant.users)
+    held = HeldIndex(tenant)
     aliases = _aliases(tenant, {sku for holding in found for sku, _ in holding})
     rules: list[ProposedRule] = []
     not_explained = {users[uid].user_principal_name: why for uid, why in held_out.items() if _holds(uid, found)}
     taken: set[str] = set()
     for holding, all_holders in sorted(found.items(), key=lambda item: (-len(item[1]), _key(item[0], tenant))):
         holders = all_holders - held_out.keys()
-        built, unnamed = _rules_for(tenant, holding, holders, (groups, names, values), users, aliases, taken)
+        unchanged = held.unchanged_by(holding) - held_out.keys()
+        built, unnamed = _rules_for(
+            tenant, holding, (holders, unchanged), (groups, names, values), users, aliases, taken
+        )
         rules.extend(built)
-        not_explained.update({users[uid].user_principal_name: unnamed_reason(len(unnamed)) for uid in unnamed})
+        if unnamed:
+            why = unnamed_reason(len(unnamed), _closest(unnamed, unchanged, groups, names))
+            not_explained.update(dict.fromkeys((users[uid].user_principal_name for uid in unnamed), why))
     used = {sku for rule in rules for sku in rule.assign}
     return Proposal(
         tenant.tenant_id,
@@ -93,25 +99,47 @@ def propose(tenant: Tenant, held_out: Mapping[str, str] | None = None) -> Propos
     )
 
 
-def unnamed_reason(count: int) -> str:
+def unnamed_reason(count: int, closest: str) -> str:
     return (
-        f"one of {count} holders of the same licenses no group or {' or '.join(ATTRIBUTES)} value holds: too many "
-        f"to name (over {MAX_NAMED_USERS}); a group of them would make one rule"
+        f"one of {count:,} holders of the same licenses no group or {' or '.join(ATTRIBUTES)} value holds without "
+        f"licensing others, too many to name (over {MAX_NAMED_USERS}){closest}"
+    )
+
+
+def _closest(
+    left: frozenset[str], unchanged: frozenset[str], groups: Mapping[str, frozenset[str]], names: Mapping[str, str]
+) -> str:
+    """The group most like `left` (most of them, fewest others: a Jaccard-like likeness, so that All Staff is never
+    it), and how many members a rule for it would license: what the admin would clean up for one rule to explain
+    them."""
+
+    def likeness(gid: str) -> tuple[float, str]:
+        return len(groups[gid] & left) / (len(left) + len(groups[gid] - unchanged)), names[gid]
+
+    best = max(groups, key=likeness, default=None)
+    if best is None or not groups[best] & left:
+        return ""
+    others = len(groups[best] - unchanged)
+    return (
+        f"; the closest group, {names[best]!r}, holds {len(groups[best] & left):,} of them and "
+        f"{counted(others, 'member')} a rule for it would license"
     )
 
 
 def _rules_for(
     tenant: Tenant,
     holding: Holding,
-    holders: frozenset[str],
+    who: tuple[frozenset[str], frozenset[str]],
     candidates: tuple[Mapping[str, frozenset[str]], Mapping[str, str], Mapping[str, frozenset[str]]],
     users: Mapping[str, TenantUser],
     aliases: Mapping[str, str],
     taken: set[str],
 ) -> tuple[list[ProposedRule], frozenset[str]]:
     """The rules explaining one holding, and the holders none can. `candidates`: groups (id -> enabled members),
-    their names, and attribute values (`department=Sales` -> enabled users)."""
+    their names, and attribute values (`department=Sales` -> enabled users). `who`: the holding's holders, and the
+    users a rule assigning it would leave unchanged (the holders and those who hold it otherwise)."""
     groups, names, every_value = candidates
+    holders, unchanged = who
     assign = tuple(sku for sku, _ in holding)
     disabled = {sku: _plan_names(tenant, sku, off) for sku, off in holding if off}
     without_calling_plan = _without_calling_plan(tenant, assign)
@@ -124,7 +152,7 @@ def _rules_for(
     def upns(ids: Iterable[str]) -> tuple[str, ...]:
         return tuple(sorted(users[uid].user_principal_name for uid in ids))
 
-    by_group = greedy_cover(holders, groups, names)
+    by_group = greedy_cover(holders, groups, names, unchanged=unchanged)
     built = [
         rule(
             names[gid],
@@ -136,7 +164,7 @@ def _rules_for(
         for gid in by_group.groups
     ]
     values = {key: ids for key, ids in every_value.items() if len(ids & by_group.left) >= MIN_ATTRIBUTE_HOLDERS}
-    by_value = greedy_cover(holders, values, {key: key for key in values}, by_group.left)
+    by_value = greedy_cover(holders, values, {key: key for key in values}, by_group.left, unchanged)
     for key in by_value.groups:
         attribute, _, value = key.partition("=")
         explains = by_value.gained[key]
