@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -165,3 +166,20 @@ def test_a_user_the_written_file_would_change_is_taken_out_and_named(
     assert "carol@contoso.com" in printed.splitlines()[-2], "named in the coverage line"
     assert "#   carol@contoso.com: planned, a rule would change them (add MCOPSTN1)" in output.read_text()
     assert planned(output, DEMO).plan.is_empty
+
+
+def test_a_group_whose_name_another_group_shares_is_named_by_id(tmp_path: Path) -> None:
+    """A rule selecting a shared name would select nobody (GROUP_NOT_FOUND): init names such a group by its id."""
+    document = json.loads(DEMO.read_text(encoding="utf-8"))
+    twin = {"id": "90000000-0000-4000-8000-0000000000ee", "displayName": "Phone System Users", "members": []}
+    document["groups"].append(twin)
+    snapshot, output = tmp_path / "tenant.json", tmp_path / "contoso.yaml"
+    snapshot.write_text(json.dumps(document), encoding="utf-8")
+    assert run_init(snapshot, output) == 0
+    rules = yaml.safe_load(output.read_text(encoding="utf-8"))["rules"]
+    (chosen,) = [rule for rule in rules if rule["select"].get("groups")]
+    original = next(g["id"] for g in document["groups"] if g["displayName"] == "Phone System Users" and g is not twin)
+    assert chosen["select"]["groups"] == [original]
+    run = planned(output, snapshot)
+    assert run.plan.is_empty
+    assert not [gap for gap in run.plan.gaps if gap.code.value == "GROUP_NOT_FOUND"]

@@ -10,7 +10,7 @@ includeDisabledAccounts), so a disabled holder is not explained and a disabled m
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -69,6 +69,9 @@ def propose(tenant: Tenant, held_out: Mapping[str, str] | None = None) -> Propos
     enabled = {uid for uid, user in users.items() if user.account_enabled}
     groups = {g.id: g.members & enabled for g in tenant.groups if g.members_complete}
     names = {g.id: g.display_name for g in tenant.groups}
+    shared = Counter(name.strip().lower() for name in names.values())
+    # a rule names a group by display name, unless another group has it too: then by id (the name would select none)
+    refs = {gid: name if shared[name.strip().lower()] == 1 and name.strip() else gid for gid, name in names.items()}
     found = holdings(tenant)
     values = attribute_values(tenant.users)
     held = HeldIndex(tenant)
@@ -80,7 +83,7 @@ def propose(tenant: Tenant, held_out: Mapping[str, str] | None = None) -> Propos
         holders = all_holders - held_out.keys()
         unchanged = held.unchanged_by(holding) - held_out.keys()
         built, unnamed = _rules_for(
-            tenant, holding, (holders, unchanged), (groups, names, values), users, aliases, taken
+            tenant, holding, (holders, unchanged), (groups, names, values, refs), users, aliases, taken
         )
         rules.extend(built)
         if unnamed:
@@ -130,15 +133,16 @@ def _rules_for(
     tenant: Tenant,
     holding: Holding,
     who: tuple[frozenset[str], frozenset[str]],
-    candidates: tuple[Mapping[str, frozenset[str]], Mapping[str, str], Mapping[str, frozenset[str]]],
+    candidates: tuple[Mapping[str, frozenset[str]], Mapping[str, str], Mapping[str, frozenset[str]], Mapping[str, str]],
     users: Mapping[str, TenantUser],
     aliases: Mapping[str, str],
     taken: set[str],
 ) -> tuple[list[ProposedRule], frozenset[str]]:
     """The rules explaining one holding, and the holders none can. `candidates`: groups (id -> enabled members),
-    their names, and attribute values (`department=Sales` -> enabled users). `who`: the holding's holders, and the
-    users a rule assigning it would leave unchanged (the holders and those who hold it otherwise)."""
-    groups, names, every_value = candidates
+    their names, attribute values (`department=Sales` -> enabled users), and how a rule names each group. `who`:
+    the holding's holders, and the users a rule assigning it would leave unchanged (the holders and those who hold
+    it otherwise)."""
+    groups, names, every_value, refs = candidates
     holders, unchanged = who
     assign = tuple(sku for sku, _ in holding)
     disabled = {sku: _plan_names(tenant, sku, off) for sku, off in holding if off}
@@ -156,9 +160,10 @@ def _rules_for(
     built = [
         rule(
             names[gid],
-            f"{names[gid]!r}: {counted(by_group.gained[gid], 'member')} holding {what}",
+            f"{names[gid]!r}{'' if refs[gid] != gid else ' (by id: another group has the name)'}: "
+            f"{counted(by_group.gained[gid], 'member')} holding {what}",
             by_group.gained[gid],
-            groups=(names[gid],),
+            groups=(refs[gid],),
             excluded=upns(by_group.excluded.get(gid, ())),
         )
         for gid in by_group.groups
