@@ -183,3 +183,12 @@ def test_a_group_whose_name_another_group_shares_is_named_by_id(tmp_path: Path) 
     run = planned(output, snapshot)
     assert run.plan.is_empty
     assert not [gap for gap in run.plan.gaps if gap.code.value == "GROUP_NOT_FOUND"]
+
+
+def test_the_how_to_shows_the_coverage_line_init_prints_on_the_demo(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = (ROOT / "docs" / "how-to" / "adopt-an-existing-tenant.md").read_text(encoding="utf-8")
+    (shown,) = [line for line in page.splitlines() if line.startswith("init: ")]
+    assert run_init(DEMO, tmp_path / "contoso.yaml") == 0
+    assert shown in capsys.readouterr().out.splitlines()
