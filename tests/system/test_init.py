@@ -192,3 +192,30 @@ def test_the_how_to_shows_the_coverage_line_init_prints_on_the_demo(
     (shown,) = [line for line in page.splitlines() if line.startswith("init: ")]
     assert run_init(DEMO, tmp_path / "contoso.yaml") == 0
     assert shown in capsys.readouterr().out.splitlines()
+
+
+def test_a_proposal_that_never_stops_changing_somebody_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault in init (here: every rule made to give a Calling Plan nobody holds) ends the rounds with exit 1, the
+    admin's file untouched and no trial file left behind."""
+    import dataclasses
+
+    from teamslicensing.app import adopt
+    from teamslicensing.plan import proposal as proposing
+
+    real = proposing.propose
+
+    def faulty(tenant: Tenant, held_out: dict[str, str] | None = None) -> proposing.Proposal:
+        made = real(tenant, {})  # forgets whom it was told to leave out
+        calling = next(sku.sku_id for sku in tenant.skus if sku.part_number == "MCOPSTN1")
+        rules = tuple(dataclasses.replace(rule, assign=(*rule.assign, calling)) for rule in made.rules)
+        return dataclasses.replace(made, rules=rules, aliases={**made.aliases, calling: "domesticCallingPlan"})
+
+    monkeypatch.setattr(adopt, "propose", faulty)
+    output = tmp_path / "contoso.yaml"
+    output.write_text("# mine\n", encoding="utf-8")
+    assert run_init(DEMO, output, "--force") == 1
+    assert "nothing was written" in capsys.readouterr().err
+    assert output.read_text(encoding="utf-8") == "# mine\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["contoso.yaml"]

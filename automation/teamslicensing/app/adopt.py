@@ -1,10 +1,11 @@
-"""`init`: read the tenant, propose a starting configuration that explains who holds which voice licenses, write it,
-and plan it against the very tenant it was read from.
+"""`init`: read the tenant, propose a starting configuration that explains who holds which voice licenses, and
+prove it changes nobody by planning it against the very tenant it was read from.
 
-The proposal is built so that its plan changes nobody, and the plan is what proves it: a user the written file would
-still change (the planner knows rules `init` does not, such as a usage location it would set) is kept out of every
-rule, named with the reason, and the file is written again. Two such rounds have always been enough; a third that
-still changes somebody is a fault in `init`, reported, with the file left as the last round wrote it.
+Each round writes the proposal to a trial file beside the output and plans it. A user the plan would change (the
+planner knows rules `init` does not, such as a usage location it would set), or whose change a gap holds back, is
+kept out of every rule, named with the reason, and the next round writes the file again. Only a file whose plan
+changes nobody and names no group or user the tenant lacks takes the output's place: a failure, or Ctrl-C, leaves
+whatever was there before. Rounds that never end are a fault in `init`, reported as one.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from teamslicensing.app.core import PlanRun, read
 from teamslicensing.app.signals import run_stoppable
 from teamslicensing.app.source import TenantSource
 from teamslicensing.config import load_desired_state
-from teamslicensing.errors import UsageError
-from teamslicensing.model.plan import UserChange
+from teamslicensing.errors import TeamsLicensingError, UsageError
+from teamslicensing.model.plan import Action, GapCode, Plan, UserChange
 from teamslicensing.model.tenant import Tenant
+from teamslicensing.model.words import counted
 from teamslicensing.plan import plan as make_plan
 from teamslicensing.plan.adoption import MAX_OUTSIDERS, holdings
 from teamslicensing.plan.proposal import ATTRIBUTES, Proposal, propose
@@ -32,6 +34,12 @@ from teamslicensing.tenant.live import read_tenant
 from teamslicensing.tenant.need import TenantNeed
 
 ROUNDS = 3
+# the file itself is wrong when its plan says a group or user it names is not there: a fault, never written
+UNRESOLVED = frozenset({GapCode.GROUP_NOT_FOUND, GapCode.USER_NOT_FOUND})
+
+
+class InitFault(TeamsLicensingError):
+    """The proposal failed its own proof: nothing was written."""
 
 
 @dataclass(frozen=True)
@@ -40,46 +48,76 @@ class Initialised:
     proposal: Proposal
     run: PlanRun  # the written file planned against the tenant read
     rounds: int  # how many times the file was written and planned
+    notes: tuple[str, ...] = ()  # what the read left out (a live read's groups it could not count or read)
 
 
 def init(source: TenantSource, output: str | Path, *, force: bool = False) -> Initialised:
     """Write a starting configuration for the tenant `source` reads to `output` (refused if it exists, unless
-    `force`) and plan it."""
+    `force`), once its plan changes nobody; raise InitFault, leaving `output` as it was, if it cannot."""
     output = Path(output)
     _check_output(output, force)
-    tenant = _read(source)
+    tenant, notes = _read(source)
     now = datetime.now(timezone.utc)
+    trial = output.with_name(f"{output.stem}.partial{output.suffix or '.yaml'}")
     held_out: dict[str, str] = {}
-    for rounds in range(1, ROUNDS + 1):
-        proposal = propose(tenant, held_out)
-        _write(output, render_init_config(proposal, tenant, source.where, now, __version__))
-        desired = load_desired_state(output)
-        planned = make_plan(desired, tenant, load_availability())
-        # group changes come only from groupLicenses, which init never writes: only users are taken out
-        if not planned.changes or rounds == ROUNDS:
-            policy = desired.policy
-            run = PlanRun(planned, tenant, source, str(output), policy.max_changes, policy.max_removals, desired)
-            return Initialised(output, proposal, run, rounds)
-        for change in planned.changes:
-            held_out[change.user_id] = f"planned, a rule would change them ({_what(change)})"
-    raise AssertionError("unreachable: the last round returns")
+    try:
+        for rounds in range(1, ROUNDS + 1):
+            proposal = propose(tenant, held_out)
+            _write(trial, render_init_config(proposal, tenant, source.where, now, __version__))
+            desired = load_desired_state(trial)
+            planned = make_plan(desired, tenant, load_availability())
+            _check_resolved(planned)
+            changed = _changed(planned)
+            if not changed:
+                _write(output, trial.read_text(encoding="utf-8"))
+                policy = desired.policy
+                run = PlanRun(planned, tenant, source, str(output), policy.max_changes, policy.max_removals, desired)
+                return Initialised(output, proposal, run, rounds, notes)
+            held_out.update(changed)
+    finally:
+        trial.unlink(missing_ok=True)
+    upns = {user.id: user.user_principal_name for user in tenant.users}
+    names = ", ".join(sorted(upns.get(uid, uid) for uid in changed)[:5])
+    raise InitFault(
+        f"init: after {ROUNDS} rounds its proposal still changes {counted(len(changed), 'user')} ({names}); "
+        f"nothing was written to {output}. This is a fault in init: please report it"
+    )
 
 
-def _read(source: TenantSource) -> Tenant:
+def _changed(planned: Plan) -> dict[str, str]:
+    """User id -> why, for every user the plan changes or would change but for a gap (withheld)."""
+    changed = {change.user_id: f"planned, a rule would change them ({_what(change)})" for change in planned.changes}
+    for decision in planned.decisions:
+        if decision.action is Action.WITHHELD and decision.user_id not in changed:
+            changed[decision.user_id] = "planned, a rule would change them once a gap is resolved (withheld)"
+    return changed
+
+
+def _check_resolved(planned: Plan) -> None:
+    unresolved = [gap for gap in planned.gaps if gap.code in UNRESOLVED]
+    if unresolved:
+        raise InitFault(
+            f"init: its proposal names what the tenant does not have ({unresolved[0].code.value}: "
+            f"{unresolved[0].message}); nothing was written. This is a fault in init: please report it"
+        )
+
+
+def _read(source: TenantSource) -> tuple[Tenant, tuple[str, ...]]:
     """Every user with the attributes attribute rules use; from Graph, also the groups the holders are in (a
-    snapshot has its groups already)."""
+    snapshot has its groups already), and what that read left out."""
     need = TenantNeed.users(None, attributes=[a for a in ATTRIBUTES if a != "usageLocation"])
     if source.graph is None:
-        return read(source, need)
+        return read(source, need), ()
     graph_access = source.graph
 
-    async def read_live() -> Tenant:
+    async def read_live() -> tuple[Tenant, tuple[str, ...]]:
         async with graph_access.open() as graph:
             tenant = await read_tenant(graph, need)
             found = holdings(tenant).values()
             largest = max(map(len, found), default=0)
-            groups = await candidate_groups(graph, found, largest + MAX_OUTSIDERS)
-        return dataclasses.replace(tenant, groups=tuple(groups))
+            candidates = await candidate_groups(graph, found, largest + MAX_OUTSIDERS)
+        groups = (*candidates.groups, *candidates.namesakes)
+        return dataclasses.replace(tenant, groups=groups), candidates.notes
 
     return run_stoppable(read_live())
 
@@ -104,10 +142,15 @@ def _check_output(output: Path, force: bool) -> None:
 
 
 def _write(output: Path, text: str) -> None:
-    temporary = Path(f"{output}.partial")
+    """`text` in place at once (a link: its target), or not at all, whatever stops the writing."""
+    target = output.resolve() if output.is_symlink() else output
+    temporary = Path(f"{target}.partial")
     try:
         temporary.write_text(text, encoding="utf-8")
-        temporary.replace(output)
+        temporary.replace(target)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

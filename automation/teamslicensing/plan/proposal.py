@@ -18,6 +18,7 @@ from teamslicensing.model.capability import Capability
 from teamslicensing.model.tenant import Tenant, TenantUser
 from teamslicensing.model.words import counted
 from teamslicensing.plan.adoption import HeldIndex, Holding, greedy_cover, holdings, suites_with_voice
+from teamslicensing.plan.selection import GroupNames
 
 ATTRIBUTES = ("department", "usageLocation")  # the attributes an attribute rule may select on
 MIN_ATTRIBUTE_HOLDERS = 3  # an attribute value explaining fewer holders than this is no rule: name them instead
@@ -49,6 +50,7 @@ class Proposal:
     not_explained: Mapping[str, str]  # userPrincipalName -> why no rule selects them
     suites: Mapping[str, int]  # skuId of a suite carrying voice -> users holding it
     number_holders: tuple[tuple[str, str], ...]  # (userPrincipalName, number)
+    numbers_unread: str | None = None  # why the number inventory was not read; None: it was
 
     @property
     def explained(self) -> int:
@@ -69,9 +71,7 @@ def propose(tenant: Tenant, held_out: Mapping[str, str] | None = None) -> Propos
     enabled = {uid for uid, user in users.items() if user.account_enabled}
     groups = {g.id: g.members & enabled for g in tenant.groups if g.members_complete}
     names = {g.id: g.display_name for g in tenant.groups}
-    shared = Counter(name.strip().lower() for name in names.values())
-    # a rule names a group by display name, unless another group has it too: then by id (the name would select none)
-    refs = {gid: name if shared[name.strip().lower()] == 1 and name.strip() else gid for gid, name in names.items()}
+    refs = group_references(tenant)
     found = holdings(tenant)
     values = attribute_values(tenant.users)
     held = HeldIndex(tenant)
@@ -99,7 +99,20 @@ def propose(tenant: Tenant, held_out: Mapping[str, str] | None = None) -> Propos
         dict(sorted(not_explained.items())),
         _suite_holders(tenant),
         _number_holders(tenant, users),
+        None if tenant.numbers is not None else tenant.numbers_unavailable or "the source has no number inventory",
     )
+
+
+def group_references(tenant: Tenant) -> dict[str, str]:
+    """How a rule names each group: by display name when the planner's own lookup finds exactly that group by it,
+    else by object id (a name another group shares, or that differs only in case or spaces, would select nobody)."""
+    lookup = GroupNames(tenant.groups)
+    return {
+        group.id: name
+        if (name := group.display_name.strip()) and lookup.find(group.display_name)[0] is group
+        else group.id
+        for group in tenant.groups
+    }
 
 
 def unnamed_reason(count: int, closest: str) -> str:
@@ -197,16 +210,24 @@ def _replace_routing(rule: ProposedRule) -> ProposedRule:
 
 
 def attribute_values(users: Iterable[TenantUser]) -> dict[str, frozenset[str]]:
-    """`attribute=value` -> the enabled users with it, for every attribute an attribute rule may select on."""
-    members: dict[str, set[str]] = defaultdict(set)
+    """`attribute=value` -> the enabled users with it, for every attribute an attribute rule may select on. Values
+    are matched as the planner matches them (spaces around ignored, any case): `Sales`, `sales ` and `SALES` are one
+    value, written in its most common spelling."""
+    members: dict[tuple[str, str], set[str]] = defaultdict(set)
+    spellings: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for user in users:
         if not user.account_enabled:
             continue
         for attribute in ATTRIBUTES:
             value = user.usage_location if attribute == "usageLocation" else user.attributes.get(attribute)
-            if value:
-                members[f"{attribute}={value}"].add(user.id)
-    return {key: frozenset(ids) for key, ids in members.items()}
+            if value and value.strip():
+                key = (attribute, value.strip().lower())
+                members[key].add(user.id)
+                spellings[key][value.strip()] += 1
+    return {
+        f"{attribute}={spellings[(attribute, folded)].most_common(1)[0][0]}": frozenset(ids)
+        for (attribute, folded), ids in members.items()
+    }
 
 
 def _holds(user_id: str, found: Mapping[Holding, frozenset[str]]) -> bool:
@@ -240,11 +261,7 @@ def _aliases(tenant: Tenant, skus: Iterable[str]) -> dict[str, str]:
         text = known.product_name if known else tenant.sku_by_id[sku].part_number
         words = [w for w in re.split(r"[^A-Za-z0-9]+", text) if w and w.lower() not in _ALIAS_NOISE]
         stem = (words[0].lower() + "".join(w.capitalize() for w in words[1:])) if words else "license"
-        alias = stem
-        while alias in taken:
-            alias = f"{stem}{len([t for t in taken if t.startswith(stem)]) + 1}"
-        taken.add(alias)
-        aliases[sku] = alias
+        aliases[sku] = _unique(stem, taken, separator="")
     return aliases
 
 
@@ -254,11 +271,11 @@ def _slug(text: str) -> str:
     return "-".join(w.lower() for w in re.split(r"[^A-Za-z0-9]+", spaced) if w) or "rule"
 
 
-def _unique(name: str, taken: set[str]) -> str:
+def _unique(name: str, taken: set[str], separator: str = "-") -> str:
     chosen, n = name, 1
     while chosen in taken:
         n += 1
-        chosen = f"{name}-{n}"
+        chosen = f"{name}{separator}{n}"
     taken.add(chosen)
     return chosen
 

@@ -24,7 +24,7 @@ class GroupNames:
         self.by_id = {group.id: group for group in groups}
         self.by_name: dict[str, list[str]] = defaultdict(list)
         for group in self.by_id.values():
-            self.by_name[group.display_name.lower()].append(group.id)
+            self.by_name[group.display_name.strip().lower()].append(group.id)
         self.known = sorted({group.display_name for group in self.by_id.values()} | set(others))
 
     @classmethod

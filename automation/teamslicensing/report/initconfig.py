@@ -27,18 +27,35 @@ def render_init_config(proposal: Proposal, tenant: Tenant, source: str, when: da
         "version: 1",
     ]
     if proposal.tenant_id:
-        name = f"  # {proposal.tenant_name}" if proposal.tenant_name else ""
+        name = f"  # {comment_text(proposal.tenant_name)}" if proposal.tenant_name else ""
         lines.append(f"tenantId: {proposal.tenant_id}{name}")
     lines += ["", *_policy(proposal), "", *_licenses(proposal, tenant), "", *_rules(proposal, tenant)]
     lines += _left_alone(proposal, tenant)
     return "\n".join(lines) + "\n"
 
 
+def yaml_string(text: str) -> str:
+    """`text` as a YAML double-quoted scalar that reads back exactly: JSON's escapes, and every code point YAML
+    would fold or refuse written as an escape too (DEL, C1 controls such as NEL, line separators, non-characters),
+    while letters of any script stay as they are."""
+    quoted = json.dumps(text, ensure_ascii=False)
+    return "".join(ch if ch.isprintable() or ch == " " else _escape(ch) for ch in quoted)
+
+
+def _escape(ch: str) -> str:
+    return f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}"
+
+
+def comment_text(text: str) -> str:
+    """One comment line: whatever could end it or not read as text shown as an escape."""
+    return "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in text)
+
+
 def coverage_line(proposal: Proposal) -> str:
     """How much of the tenant's voice the rules explain, for the terminal and the file's last comment."""
     if not proposal.holders:
         return "init: nobody in the tenant holds a stand-alone voice license directly; the file has no rules"
-    share = proposal.explained / proposal.holders
+    share = proposal.explained * 100 // proposal.holders  # down: 1,000 of 1,001 is 99%, never 100%
     kinds = ", ".join(
         counted(proposal.count(kind), label)
         for kind, label in (("groups", "group rule"), ("attributes", "attribute rule"), ("users", "named-user rule"))
@@ -46,7 +63,7 @@ def coverage_line(proposal: Proposal) -> str:
     )
     line = (
         f"init: {counted(len(proposal.rules), 'rule')} ({kinds or 'none'}, the smallest set found) explain "
-        f"{proposal.explained:,} of {counted(proposal.holders, 'voice license holder')} ({share:.0%})"
+        f"{proposal.explained:,} of {counted(proposal.holders, 'voice license holder')} ({share}%)"
     )
     missing = len(proposal.not_explained)
     if missing:
@@ -63,6 +80,9 @@ def _policy(proposal: Proposal) -> list[str]:
         "  allowNumberLoss: false",
     ]
     holders = proposal.number_holders
+    if proposal.numbers_unread:
+        lines.append(f"  # Phone numbers were not read ({comment_text(proposal.numbers_unread)}): add the users who")
+        lines.append("  # hold one here by hand, or run init where the number inventory can be read.")
     if holders:
         lines.append(f"  # {counted(len(holders), 'user')} hold phone numbers; to keep every change away from one, add")
         lines.append("  # them here:")
@@ -89,7 +109,7 @@ def _rules(proposal: Proposal, tenant: Tenant) -> list[str]:
         return ["rules: []"]
     lines = ["rules:"]
     for rule in proposal.rules:
-        lines += [f"  # {rule.why}", f"  - name: {json.dumps(rule.name)}", "    select:"]
+        lines += [f"  # {comment_text(rule.why)}", f"  - name: {yaml_string(rule.name)}", "    select:"]
         lines += _selector(rule.groups, rule.users, rule.attributes)
         if rule.excluded:
             lines += ["    exclude:  # members who do not hold these licenses"]
@@ -109,12 +129,12 @@ def _rules(proposal: Proposal, tenant: Tenant) -> list[str]:
 def _selector(groups: Iterable[str], users: Iterable[str], attributes: Mapping[str, str]) -> list[str]:
     lines = []
     if groups := list(groups):
-        lines.append(f"      groups: [{', '.join(json.dumps(g, ensure_ascii=False) for g in groups)}]")
+        lines.append(f"      groups: [{', '.join(yaml_string(g) for g in groups)}]")
     if users := list(users):
         lines.append("      users:")
-        lines += [f"        - {json.dumps(upn, ensure_ascii=False)}" for upn in users]
+        lines += [f"        - {yaml_string(upn)}" for upn in users]
     for attribute, value in attributes.items():
-        lines.append(f"      attributes: {{{attribute}: {json.dumps(value, ensure_ascii=False)}}}")
+        lines.append(f"      attributes: {{{attribute}: {yaml_string(value)}}}")
     return lines
 
 

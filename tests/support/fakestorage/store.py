@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
+from tests.support.fakestorage.appendblob import append_block  # it imports this module's types when called
+
 ERRORS: dict[str, tuple[int, str]] = {
     "AuthenticationFailed": (403, "Server failed to authenticate the request."),
     "InvalidAuthenticationInfo": (401, "Authentication information is not given in the correct format."),
@@ -56,6 +58,11 @@ ERRORS: dict[str, tuple[int, str]] = {
     "LeaseIdMismatchWithBlobOperation": (412, "The lease ID specified did not match the lease ID for the blob."),
     "LeaseNotPresentWithBlobOperation": (412, "There is currently no lease on the blob."),
     "LeaseLost": (412, "A lease ID was specified, but the lease for the blob has expired."),
+    "InvalidBlobType": (409, "The blob type is invalid for this operation."),
+    "BlockCountExceedsLimit": (409, "The committed block count cannot exceed the maximum limit of 50,000 blocks."),
+    "AppendPositionConditionNotMet": (412, "The append position condition specified was not met."),
+    "MaxBlobSizeConditionNotMet": (412, "The max blob size condition specified was not met."),
+    "RequestBodyTooLarge": (413, "The request body is too large and exceeds the maximum permissible limit."),
     "ServerBusy": (503, "The server is currently unable to receive requests. Please retry your request."),
 }
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)$")
@@ -97,6 +104,8 @@ class Blob:
     lease: Lease | None = None
     blocks: dict[str, bytes] = field(default_factory=dict)  # staged by Put Block, not yet committed
     metadata: dict[str, str] = field(default_factory=dict)  # x-ms-meta-NAME, set by Put Blob and Put Block List
+    kind: str = "BlockBlob"  # x-ms-blob-type: BlockBlob, or AppendBlob (`appendblob`)
+    appended: int = 0  # an append blob's committed blocks
 
 
 class BlobStore:
@@ -140,7 +149,11 @@ class BlobStore:
                 return self._put_block(key, query, headers, body)
             if method == "PUT" and comp == "blocklist":
                 return self._put_block_list(key, headers, body)
+            if method == "PUT" and comp == "appendblock":
+                return append_block(self, key, headers, body)
             if method == "PUT" and comp is None:
+                if headers.get("x-ms-blob-type") == "AppendBlob":
+                    return self._write(key, headers, body, kind="AppendBlob")
                 if headers.get("x-ms-blob-type") != "BlockBlob":
                     raise StorageFault("MissingRequiredHeader")
                 return self._write(key, headers, body)
@@ -182,7 +195,10 @@ class BlobStore:
         elif given:
             raise StorageFault("LeaseLost" if state in ("expired", "broken") else "LeaseNotPresentWithBlobOperation")
 
-    def _write(self, key: tuple[str, str], headers: dict[str, str], content: bytes) -> Reply:
+    def _write(self, key: tuple[str, str], headers: dict[str, str], content: bytes, kind: str = "BlockBlob") -> Reply:
+        """Put Blob: a block blob with `content`, or an empty append blob (Put Blob replaces any blob of any type)."""
+        if kind == "AppendBlob" and content:
+            raise StorageFault("InvalidHeaderValue")  # Content-Length must be 0 for an append blob
         blob = self.blobs.get(key)
         if blob is not None and headers.get("if-none-match") == "*":
             raise StorageFault("BlobAlreadyExists")
@@ -191,7 +207,7 @@ class BlobStore:
             blob = self.blobs[key] = Blob()
         elif self.lease_state(blob) not in ("leased", "breaking"):
             blob.lease = None  # an expired or broken lease's id is kept only until the blob is written
-        blob.content, blob.blocks = content, {}
+        blob.content, blob.blocks, blob.kind, blob.appended = content, {}, kind, 0
         blob.metadata = {
             name[len("x-ms-meta-") :]: value for name, value in headers.items() if name.startswith("x-ms-meta-")
         }
@@ -215,6 +231,8 @@ class BlobStore:
             ids = [element.text or "" for element in ET.fromstring(body)]
         except ET.ParseError:
             raise StorageFault("InvalidBlockList") from None
+        if blob is not None and blob.kind != "BlockBlob":
+            raise StorageFault("InvalidBlobType")
         if blob is None or any(block not in blob.blocks for block in ids):
             raise StorageFault("InvalidBlockList")
         content = b"".join(blob.blocks[block] for block in ids)
@@ -231,13 +249,15 @@ class BlobStore:
         state = self.lease_state(blob)
         answer = {
             **_etag(blob),
-            "x-ms-blob-type": "BlockBlob",
+            "x-ms-blob-type": blob.kind,
             "Content-Type": "application/octet-stream",
             "Accept-Ranges": "bytes",
             "x-ms-lease-state": state,
             "x-ms-lease-status": "locked" if state in ("leased", "breaking") else "unlocked",
             **{f"x-ms-meta-{name}": value for name, value in blob.metadata.items()},
         }
+        if blob.kind == "AppendBlob":
+            answer["x-ms-blob-committed-block-count"] = str(blob.appended)
         if state == "leased" and blob.lease is not None:
             answer["x-ms-lease-duration"] = "infinite" if blob.lease.ends is None else "fixed"
         wanted = headers.get("x-ms-range") or headers.get("range")

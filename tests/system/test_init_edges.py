@@ -1,5 +1,5 @@
-"""Review of `teams-licensing init`: tenant shapes where the written file is not what init promises (a valid file,
-planned as it stands, that changes nobody and whose rules explain what the coverage line says)."""
+"""`teams-licensing init` on the tenant shapes a review found it wrong on: the written file must be what init promises
+(a valid file, planned as it stands, that changes nobody, whose rules explain what the coverage line says)."""
 
 from __future__ import annotations
 
