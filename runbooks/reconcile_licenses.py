@@ -14,6 +14,7 @@ for any variable not defined, from environment variables of the same meaning, so
     TeamsLicensing_UsageDays                TEAMS_LICENSING_USAGE_DAYS                   usage mode: days (default 90)
     TeamsLicensing_AuditContainer           TEAMS_LICENSING_AUDIT_CONTAINER              blob container: audit, lease
     TeamsLicensing_LeaseWait                TEAMS_LICENSING_LEASE_WAIT                   minutes (default 10)
+    TeamsLicensing_History                  TEAMS_LICENSING_HISTORY                      run history blob (or off)
     TeamsLicensing_MaxChanges               TEAMS_LICENSING_MAX_CHANGES                  overrides policy.maxChanges
     TeamsLicensing_MaxRemovals              TEAMS_LICENSING_MAX_REMOVALS                 overrides policy.maxRemovals
     TeamsLicensing_TimeBudget               TEAMS_LICENSING_TIME_BUDGET                  minutes (default 150)
@@ -24,7 +25,10 @@ for any variable not defined, from environment variables of the same meaning, so
     TeamsLicensing_StorageToken             TEAMS_LICENSING_STORAGE_TOKEN                Storage token (tests)
 
 With an audit container, apply mode also holds the tenant's lease there (`locks/<tenant id>`) from before the
-tenant is read to the end: one job per tenant at a time, whatever sandbox each runs in.
+tenant is read to the end: one job per tenant at a time, whatever sandbox each runs in. Every plan or apply job also
+appends its summary to the run history there (`history.jsonl`, an append blob; `TeamsLicensing_History` names
+another, or `off`), after showing the tenant's last runs in its output; `teams-licensing plan --history` reads a
+downloaded copy.
 
 Output: a human summary, then one JSON line (`{"teamsLicensing": 1, ...}`) with the result, also when a write
 failed, the time budget ran out or the job was stopped (SIGTERM): what was applied, failed and not attempted. Its
@@ -59,6 +63,7 @@ MODES = ("plan", "apply", "usage")
 CLOUDS = ("global", "usgov", "usgovdod", "china")  # teamslicensing.graph.CLOUDS
 DEFAULT_TIME_BUDGET_MINUTES = 150  # Azure Automation stops a job after 3 hours (fair share): finish well before
 DEFAULT_LEASE_WAIT_MINUTES = 10  # how long apply mode waits for another job's lease on the tenant
+HISTORY_BLOB = "history.jsonl"  # each run's summary, appended in the audit container (`teams-licensing --history`)
 
 # setting -> (Automation variable, environment variable)
 SETTINGS: dict[str, tuple[str, str]] = {
@@ -70,6 +75,7 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "usage_days": ("TeamsLicensing_UsageDays", "TEAMS_LICENSING_USAGE_DAYS"),
     "audit_container": ("TeamsLicensing_AuditContainer", "TEAMS_LICENSING_AUDIT_CONTAINER"),
     "lease_wait": ("TeamsLicensing_LeaseWait", "TEAMS_LICENSING_LEASE_WAIT"),
+    "history": ("TeamsLicensing_History", "TEAMS_LICENSING_HISTORY"),
     "storage_token": ("TeamsLicensing_StorageToken", "TEAMS_LICENSING_STORAGE_TOKEN"),
     "managed_identity_client_id": (
         "TeamsLicensing_ManagedIdentityClientId",
@@ -160,7 +166,22 @@ def read_settings(
         raw["storage_token"],
         float(DEFAULT_LEASE_WAIT_MINUTES if lease_wait is None else lease_wait),
         SETTINGS,
+        history=_history(raw["history"], container),
     )
+
+
+def _history(name: str | None, container: str | None) -> str | None:
+    """The history blob's name: HISTORY_BLOB by default beside the audit logs, none with `off`."""
+    if name is not None and name.lower() in ("off", "none", "false", "no"):
+        return None
+    if container is None:
+        if name is not None:
+            raise SettingError(f"{_names('history')} needs {_names('audit_container')}: the history is kept there")
+        return None
+    name = name or HISTORY_BLOB
+    if len(name) > 1024 or name.endswith(("/", ".")) or any(ord(c) < 0x20 for c in name):
+        raise SettingError(f"{_names('history')} is {name!r}: give a blob name such as {HISTORY_BLOB} (or off)")
+    return name
 
 
 def _whole_number(raw: dict[str, str | None], key: str) -> int | None:

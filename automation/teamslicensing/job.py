@@ -51,6 +51,7 @@ class JobSettings:
     lease_wait_minutes: float = 10.0
     # setting -> (Automation variable, environment variable): how the admin changes a limit the job refuses by
     names: Mapping[str, tuple[str, str]] = field(default_factory=dict, repr=False)
+    history: str | None = None  # the append blob in the audit container each run adds its summary to
 
     def name(self, key: str, *, variable_only: bool = False) -> str:
         variable, env = self.names.get(key, (key, key))
@@ -89,6 +90,7 @@ def run_job(
         return _finish(document, exc.outcome, for_writes(exc.outcome, False), out, line)
     if run.plan.has_errors:
         print(f"Error-severity gaps remain: {summary_line(run.plan)}", file=err)
+    _keep_history(settings, run, applied.outcome if applied is not None else None, document, out, err)
     if applied is None or applied.outcome is None:  # plan mode, or nothing to apply
         return _finish(document, None, EXIT_GAPS if run.plan.has_errors else EXIT_OK, out, line)
     return _finish(document, applied.outcome, applied.exit_code, out, line)
@@ -179,6 +181,35 @@ def _store_audit(settings: JobSettings, audit: Path, document: dict[str, Any], o
     print(f"Audit log stored: {url}", file=out)
     document.update({"auditBlob": url, "auditBlobError": None})
     return None
+
+
+def _keep_history(
+    settings: JobSettings,
+    run: app.PlanRun,
+    outcome: ApplyResult | None,
+    document: dict[str, Any],
+    out: TextIO,
+    err: TextIO,
+) -> None:
+    """This run's summary appended to the history blob, after the tenant's last runs are shown in the output. A
+    history that cannot be read or added to is said, in the output and the JSON line; the run's outcome stands."""
+    if settings.history is None or settings.audit_container is None:
+        return
+    from teamslicensing.app.history import append_blob_history, blob_history, run_record
+    from teamslicensing.report.historyviews import history_text
+
+    meta = app.report_meta(run, writes=settings.mode == "apply")
+    record = run_record(run.plan, meta, settings.mode, outcome)
+    where = {"managed_identity_client_id": settings.managed_identity_client_id, "token": settings.storage_token}
+    try:
+        past, notes = blob_history(settings.audit_container, settings.history, record.tenant, **where)
+        url = append_blob_history(settings.audit_container, settings.history, record, **where)
+    except (TeamsLicensingError, OSError) as exc:
+        print(f"This run is not in the history: {exc}", file=err)
+        document.update({"historyBlob": None, "historyError": str(exc)})
+        return
+    out.writelines(f"{line}\n" for line in (*notes, *history_text([*past, record], settings.history)))
+    document.update({"historyBlob": url, "historyError": None})
 
 
 def _usage(

@@ -80,3 +80,14 @@ def test_a_configuration_stored_as_a_blob_follows_the_blob_endpoint(
     url = f"{moved}/teams-licensing-config/config/licensing.yaml"
     assert json.loads(azure.arm.variables["TeamsLicensing_Config"]["value"]) == url
     assert json.loads(azure.arm.variables["TeamsLicensing_AuditContainer"]["value"]) == f"{moved}/teams-licensing-audit"
+
+
+def test_the_run_history_is_set_up_beside_the_audit_logs_and_an_admins_choice_kept(
+    azure: FakeAzure, bundle: Path
+) -> None:
+    assert deploy(azure, bundle) == 0
+    stored = azure.arm.variables["TeamsLicensing_History"]
+    assert (stored["isEncrypted"], json.loads(stored["value"])) == (False, "history.jsonl")
+    by_hand(azure, "TeamsLicensing_History", "off", encrypted=False)
+    assert deploy(azure, bundle) == 0
+    assert json.loads(azure.arm.variables["TeamsLicensing_History"]["value"]) == "off", "the admin turned it off"

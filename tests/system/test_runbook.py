@@ -376,7 +376,8 @@ def test_plan_mode_takes_no_lease(
     status, _, _, result = run()
     assert result["mode"] == "plan"
     assert status == 3
-    assert storage.requests == []
+    assert [r for r in storage.requests if r.query.get("comp") == "lease"] == []
+    assert {r.blob for r in storage.requests} == {"history.jsonl"}, "only the run history is written"
 
 
 def test_the_job_completes_when_only_error_gaps_remain(

@@ -49,6 +49,11 @@ def read_history(path: str | Path, tenant: str | None) -> tuple[list[RunRecord],
         return [], []
     except OSError as exc:
         raise UsageError(f"cannot read the history {path}: {exc.strerror or exc}") from exc
+    return records_in(tail, size, tenant, str(path))
+
+
+def records_in(tail: bytes, size: int, tenant: str | None, path: str) -> tuple[list[RunRecord], list[str]]:
+    """The run records of a history's last READ_BYTES (`tail`, of `size` in all), each checked, for `tenant`."""
     lines = tail.split(b"\n")
     if size > READ_BYTES:
         lines = lines[1:]  # cut mid-line: the first is a part
@@ -71,6 +76,29 @@ def read_history(path: str | Path, tenant: str | None) -> tuple[list[RunRecord],
     if others:
         notes.append(f"history {path}: {others} {'run' if others == 1 else 'runs'} of another tenant left out")
     return records[-(SHOWN - 1) :], notes[:5]
+
+
+def blob_history(
+    container: str, name: str, tenant: str | None, *, managed_identity_client_id: str | None, token: str | None
+) -> tuple[list[RunRecord], list[str]]:
+    """The last runs for `tenant` kept in the append blob `name` of `container` (the runbook's history). Raises
+    BlobError (unreadable, or a blob of another kind)."""
+    from teamslicensing.graph.blobhistory import read_tail
+
+    found = read_tail(
+        container, name, READ_BYTES, managed_identity_client_id=managed_identity_client_id, access_token=token
+    )
+    return records_in(*found, tenant, f"{container}/{name}") if found is not None else ([], [])
+
+
+def append_blob_history(
+    container: str, name: str, record: RunRecord, *, managed_identity_client_id: str | None, token: str | None
+) -> str:
+    """This run's record appended to the history blob, in one Append Block; the blob's URL. Raises BlobError."""
+    from teamslicensing.graph.blobhistory import append_line
+
+    line = (json.dumps(record_json(record), separators=(",", ":")) + "\n").encode("utf-8")
+    return append_line(container, name, line, managed_identity_client_id=managed_identity_client_id, access_token=token)
 
 
 def check_history(path: str | Path) -> None:

@@ -10,7 +10,9 @@ variable's encryption cannot be changed once it exists: it is deleted and create
 
 `TeamsLicensing_Mode` is created as `plan` when it is not there, and otherwise changed only by `--mode`, so an admin
 who has moved it to `apply` is not moved back; one an admin stored encrypted cannot be read, and is left as it is.
-`TeamsLicensing_AuditContainer` names the container `deploy` creates for apply-mode audit logs.
+`TeamsLicensing_AuditContainer` names the container `deploy` creates for apply-mode audit logs, and
+`TeamsLicensing_History` the run history kept there (`history.jsonl`), created when it is not there and otherwise
+left as the admin set it (another name, or `off`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ CONFIG_VARIABLE = "TeamsLicensing_Config"
 NUMBERS_VARIABLE = "TeamsLicensing_Numbers"
 MODE_VARIABLE = "TeamsLicensing_Mode"
 AUDIT_VARIABLE = "TeamsLicensing_AuditContainer"
+HISTORY_VARIABLE = "TeamsLicensing_History"
+HISTORY_BLOB = "history.jsonl"  # the runbook's default too (runbooks/reconcile_licenses.py)
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,11 @@ def ensure_audit_container(azure: Azure, changes: Changes) -> str:
     url = f"{azure.options.blob}/{AUDIT_CONTAINER}"
     description = "where the runbook stores apply-mode audit logs"
     ensure_variable(azure, AUDIT_VARIABLE, json.dumps(url), description, changes, encrypted=False)
+    if is_set(azure, HISTORY_VARIABLE):  # an admin's own name for it, or off, is theirs to keep
+        changes.same(f"variable {HISTORY_VARIABLE}")
+    else:
+        history = "the append blob in the audit container where every plan or apply job adds its summary (off: none)"
+        ensure_variable(azure, HISTORY_VARIABLE, json.dumps(HISTORY_BLOB), history, changes, encrypted=False)
     return url
 
 

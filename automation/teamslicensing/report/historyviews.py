@@ -27,6 +27,17 @@ def _cells(record: RunRecord) -> tuple[str, ...]:
     )
 
 
+def history_text(records: Sequence[RunRecord], where: str) -> list[str]:
+    """The last runs as an aligned table, for the runbook's job output (this run last)."""
+    rows = [HEADER, *(_cells(record) for record in records)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
+    lines = [f"Last runs of this tenant ({where}):"]
+    lines += [
+        "  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+    return lines
+
+
 def history_markdown(records: Sequence[RunRecord]) -> list[str]:
     if len(records) < 2:
         return []

@@ -244,6 +244,8 @@ JOB_LINE: dict[str, str] = {
     "usage": "usage mode: the usage report, as `usage --format json` writes it",
     "auditBlob": "the blob the audit log was stored in (with `TeamsLicensing_AuditContainer`)",
     "auditBlobError": "why it could not be stored (the records are still in the job output)",
+    "historyBlob": "the run history blob this run's summary was added to (with `TeamsLicensing_History`)",
+    "historyError": "why it could not be read or added to (the run's outcome stands)",
 }
 
 _ALLOWANCE = {
