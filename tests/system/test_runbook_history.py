@@ -17,7 +17,6 @@ from tests.system.test_runbook import DEMO_TENANT, demo_document, environment, f
 __all__ = ["demo_document", "environment", "fake"]  # the fixtures these tests share with test_runbook
 
 
-
 @pytest.fixture
 def job(storage: FakeStorage, example_config: Path, monkeypatch: pytest.MonkeyPatch) -> FakeStorage:
     monkeypatch.setenv("TEAMS_LICENSING_CONFIG", str(example_config))
