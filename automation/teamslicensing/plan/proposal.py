@@ -26,6 +26,11 @@ MAX_NAMED_USERS = 50  # per holding: beyond this, a list of names is no rule an 
 _ALIAS_NOISE = frozenset({"microsoft", "office", "365", "teams", "for", "the", "and"})
 
 
+Selection = tuple[
+    tuple[str, ...], Mapping[str, str], tuple[str, ...], tuple[str, ...]
+]  # groups, attributes, users, out
+
+
 @dataclass(frozen=True)
 class ProposedRule:
     name: str
@@ -162,9 +167,12 @@ def _rules_for(
     without_calling_plan = _without_calling_plan(tenant, assign)
     what = " + ".join(aliases[sku] for sku in assign)
 
-    def rule(stem: str, why: str, explains: int, **select: object) -> ProposedRule:
+    def rule(stem: str, why: str, explains: int, select: Selection) -> ProposedRule:
         name = _unique(_slug(stem), taken)
-        return ProposedRule(name, assign, disabled, why, explains=explains, **select)  # type: ignore[arg-type]
+        groups_, attributes, named, excluded = select
+        return ProposedRule(
+            name, assign, disabled, why, groups_, attributes, named, excluded, explains, without_calling_plan
+        )
 
     def upns(ids: Iterable[str]) -> tuple[str, ...]:
         return tuple(sorted(users[uid].user_principal_name for uid in ids))
@@ -176,8 +184,7 @@ def _rules_for(
             f"{names[gid]!r}{'' if refs[gid] != gid else ' (by id: another group has the name)'}: "
             f"{counted(by_group.gained[gid], 'member')} holding {what}",
             by_group.gained[gid],
-            groups=(refs[gid],),
-            excluded=upns(by_group.excluded.get(gid, ())),
+            ((refs[gid],), {}, (), upns(by_group.excluded.get(gid, ()))),
         )
         for gid in by_group.groups
     ]
@@ -191,22 +198,15 @@ def _rules_for(
                 f"{what} {attribute} {value}",
                 f"{attribute} {value!r}: {counted(explains, 'user')} holding {what} whom no group holds",
                 explains,
-                attributes={attribute: value},
-                excluded=upns(by_value.excluded.get(key, ())),
+                ((), {attribute: value}, (), upns(by_value.excluded.get(key, ()))),
             )
         )
     left = by_value.left
     if left and len(left) <= MAX_NAMED_USERS:
         why = f"{what}: {counted(len(left), 'holder')} whom no group or attribute value holds, by name"
-        built.append(rule(f"{what} users", why, len(left), users=upns(left)))
+        built.append(rule(f"{what} users", why, len(left), ((), {}, upns(left), ())))
         left = frozenset()
-    if without_calling_plan:
-        built = [_replace_routing(one) for one in built]
     return built, left
-
-
-def _replace_routing(rule: ProposedRule) -> ProposedRule:
-    return ProposedRule(**{**rule.__dict__, "without_calling_plan": True})
 
 
 def attribute_values(users: Iterable[TenantUser]) -> dict[str, frozenset[str]]:
