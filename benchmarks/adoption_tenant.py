@@ -143,3 +143,15 @@ def _subscribed(sku: CatalogSku, consumed: int) -> dict[str, Any]:
             for p in sku.service_plans
         ],
     }
+
+
+def with_all_staff_groups(path: Path, count: int, prefix: str = "6c000000-0000-4000-8000-") -> dict[str, Any]:
+    """The snapshot at `path` with `count` more groups holding every user (all-hands, site, building groups, too
+    large to be a rule), written back; its document."""
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    everybody = [user["id"] for user in document["users"]]
+    for n in range(count):
+        name = "All Staff" if count == 1 else f"All Staff {n:03}"
+        document["groups"].append({"id": f"{prefix}{n:012x}", "displayName": name, "members": everybody})
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return document

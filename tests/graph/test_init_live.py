@@ -3,7 +3,6 @@ same tenant gives."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -12,22 +11,18 @@ import pytest
 import respx
 import yaml
 
-from benchmarks.adoption_tenant import write_adoption_snapshot
+from benchmarks.adoption_tenant import with_all_staff_groups, write_adoption_snapshot
 from teamslicensing.cli import main
 from tests.support.faults import BASE, fake_for
 
-EVERYBODY = "6a000000-0000-4000-8000-00000000ffff"
+EVERYBODY = "6c000000-0000-4000-8000-000000000000"
 
 
 @pytest.fixture(scope="module")
 def fabrikam(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     path = tmp_path_factory.mktemp("fabrikam") / "tenant.json"
     write_adoption_snapshot(path, 3_000)
-    document = json.loads(path.read_text(encoding="utf-8"))
-    everybody = [user["id"] for user in document["users"]]
-    document["groups"].append({"id": EVERYBODY, "displayName": "All Staff", "members": everybody})
-    path.write_text(json.dumps(document), encoding="utf-8")
-    return path, document
+    return path, with_all_staff_groups(path, 1, prefix=EVERYBODY[:-12])
 
 
 @pytest.mark.usefixtures("graph_token")

@@ -15,7 +15,7 @@ import pytest
 import respx
 import yaml
 
-from benchmarks.adoption_tenant import write_adoption_snapshot
+from benchmarks.adoption_tenant import with_all_staff_groups, write_adoption_snapshot
 from teamslicensing import app
 from teamslicensing.app import TenantSource
 from teamslicensing.cli import main
@@ -238,14 +238,7 @@ def fabrikam_with_wide_groups(tmp_path_factory: pytest.TempPathFactory) -> tuple
     large to be a rule): common in a tenant of any age."""
     path = tmp_path_factory.mktemp("wide") / "tenant.json"
     write_adoption_snapshot(path, 1_000)
-    document = json.loads(path.read_text(encoding="utf-8"))
-    everybody = [u["id"] for u in document["users"]]
-    for n in range(300):
-        document["groups"].append(
-            {"id": f"6c000000-0000-4000-8000-{n:012x}", "displayName": f"All Staff {n:03}", "members": everybody}
-        )
-    path.write_text(json.dumps(document), encoding="utf-8")
-    return path, document
+    return path, with_all_staff_groups(path, 300)
 
 
 @pytest.mark.usefixtures("graph_token")

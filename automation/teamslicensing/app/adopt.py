@@ -17,6 +17,7 @@ from pathlib import Path
 
 from teamslicensing import __version__
 from teamslicensing.app.core import PlanRun, read
+from teamslicensing.app.files import whole_file
 from teamslicensing.app.signals import run_stoppable
 from teamslicensing.app.source import TenantSource
 from teamslicensing.config import load_desired_state
@@ -143,14 +144,5 @@ def _check_output(output: Path, force: bool) -> None:
 
 def _write(output: Path, text: str) -> None:
     """`text` in place at once (a link: its target), or not at all, whatever stops the writing."""
-    target = output.resolve() if output.is_symlink() else output
-    temporary = Path(f"{target}.partial")
-    try:
+    with whole_file(output) as temporary:
         temporary.write_text(text, encoding="utf-8")
-        temporary.replace(target)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
