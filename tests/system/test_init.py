@@ -60,6 +60,8 @@ def test_the_demo_file_says_who_holds_numbers_and_what_suites_give(tmp_path: Pat
     text = output.read_text(encoding="utf-8")
     assert "#   - alice@contoso.com   # +14255550100" in text, "number holders are listed for protectedUsers"
     assert "#   SPE_E5 (Microsoft 365 E5): 2 users" in text
+    # erin and lena hold Communications Credits through Legacy Credits (the snapshot's licenseAssignmentStates)
+    assert "#   Legacy Credits: 2 users" in text
     assert "prune: false" in text
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from teamslicensing.model.capability import Capability
 from teamslicensing.model.tenant import Tenant, TenantUser
 from teamslicensing.model.words import counted
-from teamslicensing.plan.adoption import HeldIndex, Holding, greedy_cover, holdings, suites_with_voice
+from teamslicensing.plan.adoption import HeldIndex, Holding, greedy_cover, holdings, suites_with_voice, voice_addons
 from teamslicensing.plan.selection import GroupNames
 
 ATTRIBUTES = ("department", "usageLocation")  # the attributes an attribute rule may select on
@@ -56,6 +56,8 @@ class Proposal:
     suites: Mapping[str, int]  # skuId of a suite carrying voice -> users holding it
     number_holders: tuple[tuple[str, str], ...]  # (userPrincipalName, number)
     numbers_unread: str | None = None  # why the number inventory was not read; None: it was
+    # group-based licensing: the groups giving stand-alone voice licenses -> the users holding one through them
+    group_licensed: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def explained(self) -> int:
@@ -105,6 +107,7 @@ def propose(tenant: Tenant, held_out: Mapping[str, str] | None = None) -> Propos
         _suite_holders(tenant),
         _number_holders(tenant, users),
         None if tenant.numbers is not None else tenant.numbers_unavailable or "the source has no number inventory",
+        _group_licensed(tenant),
     )
 
 
@@ -287,6 +290,18 @@ def _suite_holders(tenant: Tenant) -> dict[str, int]:
         for assignment in {a.sku_id for a in user.licenses} & suites:
             counts[assignment] += 1
     return dict(sorted(counts.items(), key=lambda item: tenant.sku_by_id[item[0]].part_number))
+
+
+def _group_licensed(tenant: Tenant) -> dict[str, int]:
+    """Display name (else id) of each group that gives a stand-alone voice license -> how many users hold one
+    through it: Entra's to give (the file's `groupLicenses`), never a rule's."""
+    voice = voice_addons(tenant)
+    names = {**tenant.group_names, **{g.id: g.display_name for g in tenant.groups}}
+    counts: Counter[str] = Counter()
+    for user in tenant.users:
+        for group_id in {a.assigned_by_group for a in user.licenses if a.assigned_by_group and a.sku_id in voice}:
+            counts[names.get(group_id) or group_id] += 1
+    return dict(sorted(counts.items()))
 
 
 def _number_holders(tenant: Tenant, users: Mapping[str, TenantUser]) -> tuple[tuple[str, str], ...]:

@@ -147,6 +147,10 @@ def _left_alone(proposal: Proposal, tenant: Tenant) -> list[str]:
         if len(proposal.not_explained) > LISTED_IN_COMMENTS:
             lines.append(f"#   ... and {len(proposal.not_explained) - LISTED_IN_COMMENTS:,} more")
         lines.append(f"#   (a holding's last {MAX_NAMED_USERS} users at most are named in a rule)")
+    if proposal.group_licensed:
+        lines.append("# Voice licenses given by group-based licensing are Entra's, not a rule's (see groupLicenses):")
+        for group, count in proposal.group_licensed.items():
+            lines.append(f"#   {comment_text(group)}: {counted(count, 'user')}")
     if proposal.suites:
         lines.append("# Voice that comes with a suite is not managed here (a rule would manage mail and files too):")
         for sku, count in proposal.suites.items():
