@@ -63,6 +63,7 @@ MODES = ("plan", "apply", "usage")
 CLOUDS = ("global", "usgov", "usgovdod", "china")  # teamslicensing.graph.CLOUDS
 DEFAULT_TIME_BUDGET_MINUTES = 150  # Azure Automation stops a job after 3 hours (fair share): finish well before
 DEFAULT_LEASE_WAIT_MINUTES = 10  # how long apply mode waits for another job's lease on the tenant
+HISTORY_OFF = ("off", "none", "false", "no", "0", "disabled")
 HISTORY_BLOB = "history.jsonl"  # each run's summary, appended in the audit container (`teams-licensing --history`)
 
 # setting -> (Automation variable, environment variable)
@@ -171,16 +172,27 @@ def read_settings(
 
 
 def _history(name: str | None, container: str | None) -> str | None:
-    """The history blob's name: HISTORY_BLOB by default beside the audit logs, none with `off`."""
-    if name is not None and name.lower() in ("off", "none", "false", "no"):
+    """The history blob's name: HISTORY_BLOB by default beside the audit logs, none with `off`. A name is a blob in
+    the audit container ending in .jsonl: no URL, no `.`/`..` segment (the HTTP client would resolve it out of
+    the container), nothing a URL would read otherwise."""
+    if name is not None and name.lower() in HISTORY_OFF:
         return None
     if container is None:
         if name is not None:
             raise SettingError(f"{_names('history')} needs {_names('audit_container')}: the history is kept there")
         return None
     name = name or HISTORY_BLOB
-    if len(name) > 1024 or name.endswith(("/", ".")) or any(ord(c) < 0x20 for c in name):
-        raise SettingError(f"{_names('history')} is {name!r}: give a blob name such as {HISTORY_BLOB} (or off)")
+    segments = name.split("/")
+    if (
+        len(name) > 1024
+        or not name.endswith(".jsonl")
+        or any(segment in ("", ".", "..") for segment in segments)
+        or any(ord(c) < 0x20 or c in "\\?#%:" for c in name)
+    ):
+        raise SettingError(
+            f"{_names('history')} is {name!r}: give the name of a blob in the audit container ending in .jsonl "
+            f"(default {HISTORY_BLOB}), or off"
+        )
     return name
 
 

@@ -143,6 +143,7 @@ def _apply(
         else None,
     )
     if applied.refusal is not None:
+        _keep_history(settings, run, None, document, out, err)  # a run refused by its limits is a run too
         raise applied.refusal  # the reasons the summary and the JSON line gave, into the runbook's main: exit 1
     out.writelines(f"{text}\n" for text in applied.lines())
     return applied
@@ -202,11 +203,16 @@ def _keep_history(
     record = run_record(run.plan, meta, settings.mode, outcome)
     where = {"managed_identity_client_id": settings.managed_identity_client_id, "token": settings.storage_token}
     try:
-        past, notes = blob_history(settings.audit_container, settings.history, record.tenant, **where)
-        url = append_blob_history(settings.audit_container, settings.history, record, **where)
-    except (TeamsLicensingError, OSError) as exc:
-        print(f"This run is not in the history: {exc}", file=err)
-        document.update({"historyBlob": None, "historyError": str(exc)})
+        past, notes, size = blob_history(settings.audit_container, settings.history, record.tenant, **where)
+        url = append_blob_history(settings.audit_container, settings.history, record, at=size, **where)
+    except KeyboardInterrupt as exc:  # the job was stopped meanwhile (the runbook's signal guard): said, then ended
+        name = "SIGTERM" if getattr(exc, "exit_code", 130) == 143 else "SIGINT"
+        document.update({"historyBlob": None, "historyError": f"stopped by {name}"})
+        raise
+    except Exception as exc:  # the history never decides the job's outcome: whatever went wrong is said
+        message = str(exc) if isinstance(exc, (TeamsLicensingError, OSError)) else f"{type(exc).__name__}: {exc}"
+        print(f"This run is not in the history: {message}", file=err)
+        document.update({"historyBlob": None, "historyError": message})
         return
     out.writelines(f"{line}\n" for line in (*notes, *history_text([*past, record], settings.history)))
     document.update({"historyBlob": url, "historyError": None})

@@ -16,6 +16,7 @@ from teamslicensing.model.planjson import ReportMeta
 
 READ_BYTES = 1 << 20  # the end of the file: about 2,000 runs, more than any report shows
 SHOWN = 12  # runs a report shows, this one included
+MAX_RECORD_BYTES = 64 * 1024
 
 
 def run_record(plan: Plan, meta: ReportMeta, command: str, outcome: ApplyResult | None = None) -> RunRecord:
@@ -64,8 +65,10 @@ def records_in(tail: bytes, size: int, tenant: str | None, path: str) -> tuple[l
         if not raw.strip():
             continue
         try:
+            if len(raw) > MAX_RECORD_BYTES:  # a record is a few hundred bytes; a line this long was never ours
+                raise ValueError(f"{len(raw):,} bytes long")
             record = record_from_json(json.loads(raw))
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # nesting too deep: RecursionError
             where = f"line {number} of its last {READ_BYTES // 1024} KB" if size > READ_BYTES else f"line {number}"
             notes.append(f"history {path}, {where}: not a run record ({exc}): left out")
             continue
@@ -80,25 +83,35 @@ def records_in(tail: bytes, size: int, tenant: str | None, path: str) -> tuple[l
 
 def blob_history(
     container: str, name: str, tenant: str | None, *, managed_identity_client_id: str | None, token: str | None
-) -> tuple[list[RunRecord], list[str]]:
-    """The last runs for `tenant` kept in the append blob `name` of `container` (the runbook's history). Raises
-    BlobError (unreadable, or a blob of another kind)."""
+) -> tuple[list[RunRecord], list[str], int | None]:
+    """The last runs for `tenant` kept in the append blob `name` of `container` (the runbook's history), what was
+    left out, and the blob's size (None: not there yet). Raises BlobError (unreadable, or a blob of another kind)."""
     from teamslicensing.graph.blobhistory import read_tail
 
     found = read_tail(
         container, name, READ_BYTES, managed_identity_client_id=managed_identity_client_id, access_token=token
     )
-    return records_in(*found, tenant, f"{container}/{name}") if found is not None else ([], [])
+    if found is None:
+        return [], [], None
+    return (*records_in(*found, tenant, f"{container}/{name}"), found[1])
 
 
 def append_blob_history(
-    container: str, name: str, record: RunRecord, *, managed_identity_client_id: str | None, token: str | None
+    container: str,
+    name: str,
+    record: RunRecord,
+    *,
+    at: int | None,
+    managed_identity_client_id: str | None,
+    token: str | None,
 ) -> str:
-    """This run's record appended to the history blob, in one Append Block; the blob's URL. Raises BlobError."""
+    """This run's record appended to the history blob, in one Append Block at `at` (its size when read), once; the
+    blob's URL. Raises BlobError."""
     from teamslicensing.graph.blobhistory import append_line
 
     line = (json.dumps(record_json(record), separators=(",", ":")) + "\n").encode("utf-8")
-    return append_line(container, name, line, managed_identity_client_id=managed_identity_client_id, access_token=token)
+    where = {"managed_identity_client_id": managed_identity_client_id, "access_token": token}
+    return append_line(container, name, line, at=at, **where)
 
 
 def check_history(path: str | Path) -> None:

@@ -28,7 +28,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
-from tests.support.fakestorage.appendblob import append_block  # it imports this module's types when called
+from tests.support.fakestorage.appendblob import (  # they import this module's types when called
+    append_block,
+    check_conditions,
+)
 
 ERRORS: dict[str, tuple[int, str]] = {
     "AuthenticationFailed": (403, "Server failed to authenticate the request."),
@@ -58,6 +61,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "LeaseIdMismatchWithBlobOperation": (412, "The lease ID specified did not match the lease ID for the blob."),
     "LeaseNotPresentWithBlobOperation": (412, "There is currently no lease on the blob."),
     "LeaseLost": (412, "A lease ID was specified, but the lease for the blob has expired."),
+    "ConditionNotMet": (412, "The condition specified using HTTP conditional header(s) is not met."),
     "InvalidBlobType": (409, "The blob type is invalid for this operation."),
     "BlockCountExceedsLimit": (409, "The committed block count cannot exceed the maximum limit of 50,000 blocks."),
     "AppendPositionConditionNotMet": (412, "The append position condition specified was not met."),
@@ -200,8 +204,9 @@ class BlobStore:
         if kind == "AppendBlob" and content:
             raise StorageFault("InvalidHeaderValue")  # Content-Length must be 0 for an append blob
         blob = self.blobs.get(key)
-        if blob is not None and headers.get("if-none-match") == "*":
+        if blob is not None and blob.etag and headers.get("if-none-match") == "*":
             raise StorageFault("BlobAlreadyExists")
+        check_conditions(blob if blob is not None and blob.etag else None, headers)
         self._check_write_lease(blob, headers)
         if blob is None:
             blob = self.blobs[key] = Blob()

@@ -1,5 +1,5 @@
-"""Review of the runbook's run history in its audit container: each test shows a fault an Azure admin would meet
-(and fails on the commit under review)."""
+"""The runbook's run history on the edges a review found it wrong on (27d): an append whose answer was lost, a
+hostile line, SIGTERM, a refused apply, an unreachable Storage, setting values, the fake's conditional headers."""
 
 from __future__ import annotations
 
@@ -55,13 +55,12 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.usefixtures("fake")
-def test_an_append_that_timed_out_on_storage_is_retried_and_the_run_is_in_the_history_twice(
+def test_an_append_whose_answer_was_lost_is_in_the_history_once(
     job: FakeStorage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Storage's 500 OperationTimedOut means the operation "may or may not have succeeded on the server side"
-    (Azure Blob Storage error codes). The append is sent with no x-ms-blob-condition-appendpos, so the SDK's
-    retry appends the same line again: Append Block's remarks ("Avoiding duplicate or delayed appends") say a
-    single writer avoids that with appendpos or If-Match. The history then shows one plan run as two."""
+    (Azure Blob Storage error codes). Append Block's remarks ("Avoiding duplicate or delayed appends"): a writer
+    avoids a second copy with x-ms-blob-condition-appendpos. The job looks where it sent the line and finds it."""
     no_backoff(monkeypatch)
     monkeypatch.setitem(
         fakestore.ERRORS,
@@ -90,10 +89,9 @@ def test_an_append_that_timed_out_on_storage_is_retried_and_the_run_is_in_the_hi
 
 
 @pytest.mark.usefixtures("fake")
-def test_a_deeply_nested_line_in_the_history_turns_a_plan_job_into_an_internal_error(job: FakeStorage) -> None:
+def test_a_deeply_nested_line_in_the_history_is_left_out_and_the_job_ends_as_it_would(job: FakeStorage) -> None:
     """Anyone who can write to the audit container can add a line; json.loads raises RecursionError (not a
-    ValueError) on a deeply nested array, which records_in does not catch: the job ends exit 1 "internal error"
-    instead of 3 with the line left out, and this run is not appended either."""
+    ValueError) on a deeply nested array. The line is left out, and the job ends as it would have (3)."""
     nested = b"[" * 100_000 + b"]" * 100_000 + b"\n"
     append_line(job.container_url(), HISTORY, nested, managed_identity_client_id=None, access_token=STORAGE_TOKEN)
     status, _, _, result = run()
@@ -108,9 +106,8 @@ def test_a_deeply_nested_line_in_the_history_turns_a_plan_job_into_an_internal_e
 def test_sigterm_while_the_history_is_appended_after_the_writes_is_said_like_the_audit_upload(
     job: FakeStorage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every write was made; Azure stops the job while the history is appended. The audit upload in the same spot
-    keeps the apply's outcome and says `auditBlobError: "stopped by SIGTERM"`; the history lets the signal out of
-    run_job, so the JSON line says the generic "SIGTERM received outside the writes" and has no historyError."""
+    """Every write was made; Azure stops the job while the history is appended. As for the audit upload in the same
+    spot, the apply's outcome is kept and the JSON line says `historyError: "stopped by SIGTERM"`."""
     import teamslicensing.app.history as history
 
     real = history.append_blob_history
@@ -129,11 +126,11 @@ def test_sigterm_while_the_history_is_appended_after_the_writes_is_said_like_the
 
 
 @pytest.mark.usefixtures("fake")
-def test_an_apply_job_refused_by_its_limits_leaves_no_line_in_the_history(
+def test_an_apply_job_refused_by_its_limits_is_in_the_history(
     job: FakeStorage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The history is to hold "one summary per run"; a job whose apply TeamsLicensing_MaxChanges refused (exit 1,
-    nothing written) adds none, so the admin reading it sees an apply schedule that silently did nothing."""
+    """The history holds "one summary per run": a job whose apply TeamsLicensing_MaxChanges refused (exit 1,
+    nothing written) is one too, or the admin would see an apply schedule that silently did nothing."""
     monkeypatch.setenv("TEAMS_LICENSING_MODE", "apply")
     monkeypatch.setenv("TEAMS_LICENSING_MAX_CHANGES", "3")
     status, _, _, result = run()
@@ -142,13 +139,13 @@ def test_an_apply_job_refused_by_its_limits_leaves_no_line_in_the_history(
     assert job.content(HISTORY) is not None, "the refused run is in the history"
 
 
-def test_a_plan_job_waits_minutes_for_a_storage_that_does_not_answer(
+def test_a_storage_that_does_not_answer_costs_a_plan_job_seconds(
     demo_document: dict[str, Any], example_config: Path, tmp_path: Path
 ) -> None:
-    """Plan mode touched no Storage before; now, with the audit container unreachable (a firewall dropping
-    packets, a private endpoint gone), each plan job sits in the SDK's default retries (20 s connect, 60 s read,
-    3 retries 15-24 s apart) before it ends. The lease client bounds its requests (graph/lease.py); this does
-    not. A plan against the fake tenant takes a few seconds: 60 s is generous."""
+    """Plan mode touches Storage only for the history; with the audit container unreachable (a firewall dropping
+    packets, a private endpoint gone) the SDK's defaults (20 s connect, 60 s read, 3 retries 15-24 s apart) would
+    hold every plan job for minutes. Its requests are bounded as the lease's are. A plan against the fake tenant
+    takes a few seconds: 60 s is generous."""
     from tests.support.fakegraph import FakeGraph
     from tests.support.loopback import serving
 
@@ -199,13 +196,10 @@ def test_a_plan_job_waits_minutes_for_a_storage_that_does_not_answer(
 
 
 @pytest.mark.usefixtures("fake")
-def test_a_history_name_with_dot_segments_writes_outside_the_audit_container(
-    job: FakeStorage, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """TeamsLicensing_History is documented as a blob *in the audit container*; `../other/history.jsonl` passes the
-    setting's check, the SDK quotes neither `.` nor `/`, and the HTTP client drops the dot segments (RFC 3986), so
-    the job reads and appends `other/history.jsonl`, another container of the account (an identity granted at
-    account scope, or a container-scoped role on `other` too, lets it through)."""
+def test_a_history_name_with_dot_segments_is_a_bad_setting(job: FakeStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+    """TeamsLicensing_History is a blob *in the audit container*; the SDK quotes neither `.` nor `/`, and the HTTP
+    client drops dot segments (RFC 3986), so `../other/history.jsonl` would reach another container of the
+    account. It is a bad setting."""
     job.store.containers.add("other")
     monkeypatch.setenv("TEAMS_LICENSING_HISTORY", "../other/history.jsonl")
     status, _, _, result = run()
@@ -216,7 +210,7 @@ def test_a_history_name_with_dot_segments_writes_outside_the_audit_container(
 
 @pytest.mark.parametrize("value", ["0", "disabled", "off "])
 def test_values_an_admin_means_as_off_are_off_or_refused(value: str) -> None:
-    """`off`, `none`, `false` and `no` turn the history off; `0` or `disabled` quietly become a blob of that name."""
+    """Whatever an admin means as "off" is off, or refused: never quietly a blob of that name."""
     from tests.system.test_runbook import runbook
 
     container = "https://acct.blob.core.windows.net/teams-licensing-audit"
@@ -237,9 +231,8 @@ def test_values_an_admin_means_as_off_are_off_or_refused(value: str) -> None:
 
 def test_the_fake_honours_if_match_on_append_block(storage: FakeStorage) -> None:
     """Append Block (REST API): "This operation supports the use of additional conditional headers" (If-Match and
-    the others, "Specifying conditional headers for Blob service operations": 412 ConditionNotMet). The fake
-    ignores them on Append Block, so an append guarded by the ETag read before it, the way Append Block's remarks
-    say a single writer avoids duplicate appends, would pass here and fail on Azure."""
+    the others, "Specifying conditional headers for Blob service operations": 412 ConditionNotMet), as Azure
+    answers them."""
     from azure.core import MatchConditions
     from azure.core.exceptions import ResourceModifiedError
     from azure.storage.blob import ContainerClient
@@ -261,8 +254,8 @@ class _Token:
 
 
 def test_the_tutorial_no_longer_says_a_plan_job_writes_nothing() -> None:
-    """Every plan job now appends to history.jsonl in the audit container (by default, needing its Storage role);
-    the Azure Automation tutorial's step 4 still promises plan jobs write nothing and never names the history."""
+    """Every plan job appends to history.jsonl in the audit container (by default, needing its Storage role): the
+    Azure Automation tutorial says so."""
     tutorial = (Path(__file__).resolve().parents[2] / "docs" / "tutorials" / "azure-automation.md").read_text()
     assert "each job reads and reports, and writes nothing" not in tutorial
     assert "TeamsLicensing_History" in tutorial
