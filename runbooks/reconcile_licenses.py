@@ -177,8 +177,8 @@ def _history(name: str | None, container: str | None) -> str | None:
     the container), nothing a URL would read otherwise."""
     if name is not None and name.lower() in HISTORY_OFF:
         return None
-    if container is None:
-        if name is not None:
+    if container is None:  # the default name (deploy sets it) means no history without a container; another, a slip
+        if name is not None and name != HISTORY_BLOB:
             raise SettingError(f"{_names('history')} needs {_names('audit_container')}: the history is kept there")
         return None
     name = name or HISTORY_BLOB

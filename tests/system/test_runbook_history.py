@@ -102,3 +102,14 @@ def test_a_history_without_an_audit_container_is_a_setting_error(
     status, _, _, result = run()
     assert status == 1
     assert "TeamsLicensing_History / TEAMS_LICENSING_HISTORY needs TeamsLicensing_AuditContainer" in result["error"]
+
+
+def test_the_default_name_without_an_audit_container_keeps_no_history(monkeypatch: pytest.MonkeyPatch) -> None:
+    """deploy sets TeamsLicensing_History to history.jsonl; an admin who later removes the audit container gets
+    jobs without a history, not jobs that all fail (another name without a container is a slip: refused)."""
+    from tests.system.test_runbook import runbook
+
+    settings = runbook.read_settings(
+        None, {"TEAMS_LICENSING_CONFIG": "x.yaml", "TEAMS_LICENSING_HISTORY": "history.jsonl"}
+    )
+    assert settings.history is None
