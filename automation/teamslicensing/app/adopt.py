@@ -21,7 +21,8 @@ from teamslicensing.app.files import whole_file
 from teamslicensing.app.signals import run_stoppable
 from teamslicensing.app.source import TenantSource
 from teamslicensing.config import load_desired_state
-from teamslicensing.errors import TeamsLicensingError, UsageError
+from teamslicensing.errors import ConfigError, TeamsLicensingError, UsageError
+from teamslicensing.model.desired import DesiredState
 from teamslicensing.model.plan import Action, GapCode, Plan, UserChange
 from teamslicensing.model.tenant import Tenant
 from teamslicensing.model.words import counted
@@ -64,8 +65,8 @@ def init(source: TenantSource, output: str | Path, *, force: bool = False) -> In
     try:
         for rounds in range(1, ROUNDS + 1):
             proposal = propose(tenant, held_out)
-            _write(trial, render_init_config(proposal, tenant, source.where, now, __version__))
-            desired = load_desired_state(trial)
+            _write(trial, render_init_config(proposal, tenant, source.where, now, __version__, notes))
+            desired = _loaded(trial)
             planned = make_plan(desired, tenant, load_availability())
             _check_resolved(planned)
             changed = _changed(planned)
@@ -83,6 +84,16 @@ def init(source: TenantSource, output: str | Path, *, force: bool = False) -> In
         f"init: after {ROUNDS} rounds its proposal still changes {counted(len(changed), 'user')} ({names}); "
         f"nothing was written to {output}. This is a fault in init: please report it"
     )
+
+
+def _loaded(trial: Path) -> DesiredState:
+    try:
+        return load_desired_state(trial)
+    except ConfigError as exc:
+        raise InitFault(
+            f"init: the file it wrote does not load ({exc.problems[0].message if exc.problems else exc}); nothing "
+            "was written. This is a fault in init: please report it"
+        ) from exc
 
 
 def _changed(planned: Plan) -> dict[str, str]:

@@ -4,7 +4,7 @@ explains and its plan (no changes)."""
 from __future__ import annotations
 
 import argparse
-import sys
+import shlex
 
 from teamslicensing.exitcodes import EXIT_OK
 
@@ -19,12 +19,25 @@ def init(args: argparse.Namespace) -> int:
 
     done = write_starting_config(tenant_source(args), args.output, force=args.force)
     run = done.run
-    for note in done.notes:
-        print(f"init: {note}", file=sys.stderr)
     title = f"teams-licensing plan: {run.origin} against {run.source.where}"
     write_output(render_chunks(run.plan, "text", title=title, meta=report_meta(run)), None, colour=True)
     print(f"\nWrote {done.output}.")
+    for note in done.notes:  # what the live read could not see, last, where it is read (the file says it too)
+        print(f"init: the read left out {note}")
     print(coverage_line(done.proposal))
-    snapshot = f" --snapshot {args.snapshot}" if args.snapshot else ""
-    print(f"Its plan changes nobody. Next: teams-licensing plan {done.output}{snapshot}")
+    print(f"Its plan changes nobody. Next: {shlex.join(['teams-licensing', 'plan', *_same_source(args)])}")
     return EXIT_OK
+
+
+def _same_source(args: argparse.Namespace) -> list[str]:
+    """The written file and the source init read, as `plan` takes them: pasted, it plans the same tenant."""
+    words = [str(args.output)]
+    if args.snapshot:
+        return [*words, "--snapshot", str(args.snapshot)]
+    if args.cloud != "global":
+        words += ["--cloud", args.cloud]
+    if args.graph_url:
+        words += ["--graph-url", args.graph_url]
+    if args.managed_identity_client_id:
+        words += ["--managed-identity-client-id", args.managed_identity_client_id]
+    return words

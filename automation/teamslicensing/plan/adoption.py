@@ -5,8 +5,8 @@ fewest outsiders first) gives the smallest set it finds, and says so.
 
 A group may bring a few members who do not hold the holding (outsiders: people who joined and were never licensed,
 or who hold other voice licenses): the rule then excludes them by name, so the written configuration still changes
-nobody. A group is used only while its outsiders are at most `MAX_OUTSIDER_SHARE` of its members (at least one
-allowed, `MAX_OUTSIDERS` at most): a rule that excludes half its group explains nothing, and an exclude list of
+nobody. A group is used only while its outsiders are at most `MAX_OUTSIDER_SHARE` of its members (none under 34
+members, `MAX_OUTSIDERS` at most): a rule that excludes half its group explains nothing, and an exclude list of
 hundreds of names is no rule an admin can keep up.
 """
 
@@ -130,8 +130,9 @@ def greedy_cover(
 
 
 def outsiders_allowed(members: int) -> int:
-    """How many members outside the holding a group of `members` may have and still be used."""
-    return min(MAX_OUTSIDERS, max(1, int(members * MAX_OUTSIDER_SHARE)))
+    """How many members outside the holding a group of `members` may have and still be used: 3% of it, so none in a
+    group under 34 (excluding the one other member of a project group would license the next to join)."""
+    return min(MAX_OUTSIDERS, int(members * MAX_OUTSIDER_SHARE))
 
 
 def _usable(members: frozenset[str], unchanged: frozenset[str]) -> bool:

@@ -23,6 +23,7 @@ from teamslicensing.plan.selection import GroupNames
 ATTRIBUTES = ("department", "usageLocation")  # the attributes an attribute rule may select on
 MIN_ATTRIBUTE_HOLDERS = 3  # an attribute value explaining fewer holders than this is no rule: name them instead
 MAX_NAMED_USERS = 50  # per holding: beyond this, a list of names is no rule an admin can keep up
+MAX_NAME = 48  # characters of a rule's name
 _ALIAS_NOISE = frozenset({"microsoft", "office", "365", "teams", "for", "the", "and"})
 
 
@@ -74,9 +75,11 @@ def propose(tenant: Tenant, held_out: Mapping[str, str] | None = None) -> Propos
     users = {user.id: user for user in tenant.users}
     for user in tenant.users:
         if not user.account_enabled:
-            held_out.setdefault(user.id, "account disabled: the planner leaves it alone")
+            held_out.setdefault(user.id, _disabled_reason(tenant, user))
     enabled = {uid for uid, user in users.items() if user.account_enabled}
-    groups = {g.id: g.members & enabled for g in tenant.groups if g.members_complete}
+    licensing = {a.assigned_by_group for user in tenant.users for a in user.licenses if a.assigned_by_group}
+    # a group that licenses its members through Entra is no rule's selection: its next member would get both
+    groups = {g.id: g.members & enabled for g in tenant.groups if g.members_complete and g.id not in licensing}
     names = {g.id: g.display_name for g in tenant.groups}
     refs = group_references(tenant)
     found = holdings(tenant)
@@ -94,7 +97,8 @@ def propose(tenant: Tenant, held_out: Mapping[str, str] | None = None) -> Propos
         )
         rules.extend(built)
         if unnamed:
-            why = unnamed_reason(len(unnamed), _closest(unnamed, unchanged, groups, names))
+            what = " + ".join(aliases[sku] for sku, _ in holding)
+            why = unnamed_reason(len(unnamed), what, _closest(unnamed, unchanged, groups, names))
             not_explained.update(dict.fromkeys((users[uid].user_principal_name for uid in unnamed), why))
     used = {sku for rule in rules for sku in rule.assign}
     return Proposal(
@@ -123,10 +127,10 @@ def group_references(tenant: Tenant) -> dict[str, str]:
     }
 
 
-def unnamed_reason(count: int, closest: str) -> str:
+def unnamed_reason(count: int, what: str, closest: str) -> str:
     return (
-        f"one of {count:,} holders of the same licenses no group or {' or '.join(ATTRIBUTES)} value holds without "
-        f"licensing others, too many to name (over {MAX_NAMED_USERS}){closest}"
+        f"holders of {what} ({count:,}) whom no group or {' or '.join(ATTRIBUTES)} value holds without licensing "
+        f"others, too many to name (over {MAX_NAMED_USERS}){closest}"
     )
 
 
@@ -269,9 +273,13 @@ def _aliases(tenant: Tenant, skus: Iterable[str]) -> dict[str, str]:
 
 
 def _slug(text: str) -> str:
-    """`phoneStandard + domesticCallingPlan users` -> `phone-standard-domestic-calling-plan-users`."""
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", text)
-    return "-".join(w.lower() for w in re.split(r"[^A-Za-z0-9]+", spaced) if w) or "rule"
+    """`phoneStandard + domesticCallingPlan users` -> `phone-standard-domestic-calling-plan-users`, at most
+    MAX_NAME characters (cut between words: the plan's tables show rule names)."""
+    spaced = re.sub(r"(?<=[a-z])(?=[A-Z0-9])|(?<=[0-9])(?=[A-Z])", " ", text)
+    words = [w.lower() for w in re.split(r"[^A-Za-z0-9]+", spaced) if w]
+    while len(words) > 1 and len("-".join(words)) > MAX_NAME:
+        words.pop(-2 if words[-1] in ("users",) else -1)
+    return "-".join(words)[:MAX_NAME] or "rule"
 
 
 def _unique(name: str, taken: set[str], separator: str = "-") -> str:
@@ -305,10 +313,28 @@ def _group_licensed(tenant: Tenant) -> dict[str, int]:
 
 
 def _number_holders(tenant: Tenant, users: Mapping[str, TenantUser]) -> tuple[tuple[str, str], ...]:
+    """(userPrincipalName, number) of every user and resource account holding a number (a service number marked)."""
     return tuple(
         sorted(
-            (users[n.user_id].user_principal_name, n.number)
+            (
+                users[n.user_id].user_principal_name,
+                n.number + ("" if n.assignment_status == "userAssigned" else " (service number of a resource account)"),
+            )
             for n in tenant.numbers or ()
-            if n.user_id in users and n.assignment_status == "userAssigned"
+            if n.user_id in users
         )
     )
+
+
+def _disabled_reason(tenant: Tenant, user: TenantUser) -> str:
+    resource = any(
+        Capability.RESOURCE_ACCOUNT in tenant.sku_by_id[a.sku_id].capabilities
+        for a in user.licenses
+        if a.sku_id in tenant.sku_by_id
+    )
+    if resource:  # Teams makes resource accounts as disabled user objects (Microsoft's resource-account page)
+        return (
+            "a resource account (Teams makes them disabled users): the planner leaves disabled accounts alone "
+            "unless policy.includeDisabledAccounts is true"
+        )
+    return "account disabled: the planner leaves it alone (policy.includeDisabledAccounts)"

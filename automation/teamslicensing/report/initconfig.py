@@ -8,17 +8,21 @@ back exactly, whatever quotes, colons or non-Latin letters they hold.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 from teamslicensing.model.tenant import Tenant
 from teamslicensing.model.words import counted
-from teamslicensing.plan.proposal import MAX_NAMED_USERS, Proposal
+from teamslicensing.plan.proposal import Proposal
 
 LISTED_IN_COMMENTS = 200  # users named in a comment before "and N more"
+NAMED_PER_REASON = 20  # users named under each reason they are left out for
 
 
-def render_init_config(proposal: Proposal, tenant: Tenant, source: str, when: datetime, version: str) -> str:
+def render_init_config(
+    proposal: Proposal, tenant: Tenant, source: str, when: datetime, version: str, notes: Sequence[str] = ()
+) -> str:
+    """The file; `notes`: what the read left out (a live read's groups it could not count or read)."""
     lines = [
         "# yaml-language-server: $schema=./schema.json   (write it with `teams-licensing schema > schema.json`)",
         f"# Written by `teams-licensing init` {version} on {when:%Y-%m-%d %H:%M} UTC from {source}.",
@@ -31,6 +35,9 @@ def render_init_config(proposal: Proposal, tenant: Tenant, source: str, when: da
         lines.append(f"tenantId: {proposal.tenant_id}{name}")
     lines += ["", *_policy(proposal), "", *_licenses(proposal, tenant), "", *_rules(proposal, tenant)]
     lines += _left_alone(proposal, tenant)
+    if notes:
+        lines.append("# The read left out (groups it could not see are proposed for no rule):")
+        lines += [f"#   {comment_text(note)}" for note in notes]
     return "\n".join(lines) + "\n"
 
 
@@ -54,7 +61,11 @@ def comment_text(text: str) -> str:
 def coverage_line(proposal: Proposal) -> str:
     """How much of the tenant's voice the rules explain, for the terminal and the file's last comment."""
     if not proposal.holders:
-        return "init: nobody in the tenant holds a stand-alone voice license directly; the file has no rules"
+        elsewhere = sum(proposal.suites.values()) + sum(proposal.group_licensed.values())
+        also = f" ({counted(elsewhere, 'voice license')} from suites or groups: the file's end lists them)"
+        return "init: nobody holds a stand-alone voice license directly; the file has no rules" + (
+            also if elsewhere else ""
+        )
     share = proposal.explained * 100 // proposal.holders  # down: 1,000 of 1,001 is 99%, never 100%
     kinds = ", ".join(
         counted(proposal.count(kind), label)
@@ -66,16 +77,19 @@ def coverage_line(proposal: Proposal) -> str:
         f"{proposal.explained:,} of {counted(proposal.holders, 'voice license holder')} ({share}%)"
     )
     missing = len(proposal.not_explained)
-    if missing:
-        names = ", ".join(list(proposal.not_explained)[:5]) + (", ..." if missing > 5 else "")
-        line += f"; {missing:,} not explained, kept out of every rule: {names}"
+    if missing > 5:
+        line += f"; {missing:,} not explained, kept out of every rule (the file's end says who and why)"
+    elif missing:
+        line += f"; {missing:,} not explained, kept out of every rule: {', '.join(proposal.not_explained)}"
     return line
 
 
 def _policy(proposal: Proposal) -> list[str]:
     lines = [
         "policy:",
-        "  # false: users no rule selects keep what they hold. Turn it on only once the rules say who needs what.",
+        "  # false: users no rule selects keep what they hold. Before turning it on, plan with it on and read the",
+        "  # removals: it takes the licenses below from every holder in no rule"
+        + (f" (up to {len(proposal.not_explained):,} now, listed at the end)." if proposal.not_explained else "."),
         "  prune: false",
         "  allowNumberLoss: false",
     ]
@@ -95,12 +109,18 @@ def _policy(proposal: Proposal) -> list[str]:
 def _licenses(proposal: Proposal, tenant: Tenant) -> list[str]:
     if not proposal.aliases:
         return ["licenses: {}"]
-    lines = ["# The stand-alone voice licenses the tenant's users hold, by a short name the rules use.", "licenses:"]
+    from teamslicensing.reference.catalog import load_catalog
+
+    catalog = load_catalog()
+    lines = ["# The stand-alone voice licenses the rules assign, by a short name the rules use.", "licenses:"]
+    # a SKU Microsoft's catalogue (the package's copy) does not list is named by its skuId, which always loads
+    named = {sku: tenant.sku_by_id[sku].part_number if catalog.by_id(sku) else sku for sku in proposal.aliases}
     width = max(len(alias) for alias in proposal.aliases.values()) + len(": ")
-    parts = max(len(tenant.sku_by_id[sku].part_number) for sku in proposal.aliases)
+    parts = max(len(reference) for reference in named.values())
     for sku, alias in sorted(proposal.aliases.items(), key=lambda item: item[1]):
         part = tenant.sku_by_id[sku].part_number
-        lines.append(f"  {alias + ':':<{width}}{part:<{parts}}   # {_product(sku, part)}")
+        about = _product(sku, part) if catalog.by_id(sku) else f"{part}: not in the catalogue copy, named by skuId"
+        lines.append(f"  {alias + ':':<{width}}{named[sku]:<{parts}}   # {comment_text(about)}")
     return lines
 
 
@@ -142,11 +162,8 @@ def _left_alone(proposal: Proposal, tenant: Tenant) -> list[str]:
     lines = ["", f"# Coverage: {coverage_line(proposal).removeprefix('init: ')}"]
     if proposal.not_explained:
         missing = counted(len(proposal.not_explained), "user")
-        lines.append(f"# Not explained, so in no rule ({missing}); they keep what they hold:")
-        lines += [f"#   {upn}: {why}" for upn, why in _some(list(proposal.not_explained.items()))]
-        if len(proposal.not_explained) > LISTED_IN_COMMENTS:
-            lines.append(f"#   ... and {len(proposal.not_explained) - LISTED_IN_COMMENTS:,} more")
-        lines.append(f"#   (a holding's last {MAX_NAMED_USERS} users at most are named in a rule)")
+        lines.append(f"# Not explained, so in no rule ({missing}); they keep what they hold while prune is off:")
+        lines += _by_reason(proposal.not_explained)
     if proposal.group_licensed:
         lines.append("# Voice licenses given by group-based licensing are Entra's, not a rule's (see groupLicenses):")
         for group, count in proposal.group_licensed.items():
@@ -156,6 +173,21 @@ def _left_alone(proposal: Proposal, tenant: Tenant) -> list[str]:
         for sku, count in proposal.suites.items():
             part = tenant.sku_by_id[sku].part_number
             lines.append(f"#   {part} ({_product(sku, part)}): {counted(count, 'user')}")
+    return lines
+
+
+def _by_reason(not_explained: Mapping[str, str]) -> list[str]:
+    """The users left out, grouped by why (the most first), NAMED_PER_REASON names each."""
+    by_reason: dict[str, list[str]] = {}
+    for upn, why in not_explained.items():
+        by_reason.setdefault(why, []).append(upn)
+    lines = []
+    for why, upns in sorted(by_reason.items(), key=lambda item: (-len(item[1]), item[0])):
+        lines.append(f"#   {counted(len(upns), 'user')}: {comment_text(why)}")
+        shown = upns[:NAMED_PER_REASON]
+        lines += [f"#     {', '.join(shown[i : i + 4])}" for i in range(0, len(shown), 4)]
+        if len(upns) > len(shown):
+            lines.append(f"#     ... and {len(upns) - len(shown):,} more")
     return lines
 
 

@@ -119,8 +119,9 @@ def test_a_disabled_resource_account_is_said_to_be_one(tmp_path: Path) -> None:
     snap.write_text(json.dumps({"users": [account, user(2)], "groups": [], "subscribedSkus": skus}))
     output = tmp_path / "licensing.yaml"
     assert init(snap, output) == 0
-    reason = next(line for line in output.read_text(encoding="utf-8").splitlines() if line.startswith("#   aa-main@"))
-    assert "resource account" in reason.lower(), reason
+    lines = output.read_text(encoding="utf-8").splitlines()
+    named = next(n for n, line in enumerate(lines) if line.startswith("#     aa-main@"))
+    assert "resource account" in lines[named - 1].lower(), lines[named - 1]
 
 
 def test_the_next_command_init_prints_can_be_pasted_for_a_path_with_spaces(
