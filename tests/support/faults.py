@@ -43,3 +43,19 @@ def on_each_batch(fake: FakeGraph, hook: Callable[[int], Any]) -> None:
 
 def audit_records(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def sigterm_during(monkeypatch: Any, owner: Any, name: str) -> None:
+    """`owner.name` made to receive SIGTERM as it is called (Azure stopping the job right then), then to go on."""
+    import os
+    import signal
+    import time
+
+    real = getattr(owner, name)
+
+    def stopped(*args: Any, **kwargs: Any) -> Any:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.2)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, stopped)

@@ -7,6 +7,7 @@ outside the lock, so requests overlap as on a real link while the tenant itself 
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -103,3 +104,28 @@ def _handler(loopback: LoopbackGraph) -> type[BaseHTTPRequestHandler]:
             return
 
     return Handler
+
+
+@contextmanager
+def never_answering() -> Iterator[tuple[int, list[socket.socket]]]:
+    """A loopback port that accepts connections and never answers (a firewall that drops, a Storage that hangs):
+    its port, and the connections it holds so far. Everything is closed when the block ends."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield server.getsockname()[1], held
+    finally:
+        server.close()
+        for connection in held:
+            connection.close()

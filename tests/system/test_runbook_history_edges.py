@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +17,7 @@ from teamslicensing.graph.blobhistory import append_line
 from tests.conftest import STORAGE_TOKEN
 from tests.support.fakestorage import FakeStorage
 from tests.support.fakestorage import store as fakestore
+from tests.support.faults import sigterm_during
 from tests.support.shipped_demo import demo_changes
 from tests.support.tokens import entra_token
 from tests.system.test_runbook import DEMO_TENANT, demo_document, environment, fake, run
@@ -110,14 +108,7 @@ def test_sigterm_while_the_history_is_appended_after_the_writes_is_said_like_the
     spot, the apply's outcome is kept and the JSON line says `historyError: "stopped by SIGTERM"`."""
     import teamslicensing.app.history as history
 
-    real = history.append_blob_history
-
-    def stopped_while_appending(*args: Any, **kwargs: Any) -> str:
-        os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(0.2)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(history, "append_blob_history", stopped_while_appending)
+    sigterm_during(monkeypatch, history, "append_blob_history")
     monkeypatch.setenv("TEAMS_LICENSING_MODE", "apply")
     status, _, _, result = run()
     assert result["applied"] == demo_changes()
@@ -146,49 +137,33 @@ def test_a_storage_that_does_not_answer_costs_a_plan_job_seconds(
     packets, a private endpoint gone) the SDK's defaults (20 s connect, 60 s read, 3 retries 15-24 s apart) would
     hold every plan job for minutes. Its requests are bounded as the lease's are. A plan against the fake tenant
     takes a few seconds: 60 s is generous."""
-    from tests.support.fakegraph import FakeGraph
-    from tests.support.loopback import serving
-
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    held: list[socket.socket] = []
-
-    def accept_and_never_answer() -> None:
-        while True:
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                return
-
-    threading.Thread(target=accept_and_never_answer, daemon=True).start()
-    container = f"https://127.0.0.1:{server.getsockname()[1]}/devstoreaccount1/teams-licensing"
     import copy
 
-    try:
-        with serving(lambda url: FakeGraph(copy.deepcopy(demo_document), base_url=url)) as loopback:
-            env = job_environment(
-                tmp_path,
-                TEAMS_LICENSING_CONFIG=str(example_config),
-                TEAMS_LICENSING_MODE="plan",
-                TEAMS_LICENSING_GRAPH_URL=loopback.url,
-                TEAMS_LICENSING_AUDIT_CONTAINER=container,
-                TEAMS_LICENSING_STORAGE_TOKEN="storage-token-not-a-secret",
-            )
-            started = time.monotonic()
-            child = subprocess.Popen(
-                [sys.executable, str(RUNBOOK)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-            )
-            try:
-                child.communicate(timeout=float(os.environ.get("REVIEW_WAIT", "60")))
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.communicate()
-            took = time.monotonic() - started
-    finally:
-        server.close()
-        for connection in held:
-            connection.close()
+    from tests.support.fakegraph import FakeGraph
+    from tests.support.loopback import never_answering, serving
+
+    with (
+        never_answering() as (port, _),
+        serving(lambda url: FakeGraph(copy.deepcopy(demo_document), base_url=url)) as loopback,
+    ):
+        env = job_environment(
+            tmp_path,
+            TEAMS_LICENSING_CONFIG=str(example_config),
+            TEAMS_LICENSING_MODE="plan",
+            TEAMS_LICENSING_GRAPH_URL=loopback.url,
+            TEAMS_LICENSING_AUDIT_CONTAINER=f"https://127.0.0.1:{port}/devstoreaccount1/teams-licensing",
+            TEAMS_LICENSING_STORAGE_TOKEN="storage-token-not-a-secret",
+        )
+        started = time.monotonic()
+        child = subprocess.Popen(
+            [sys.executable, str(RUNBOOK)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            child.communicate(timeout=float(os.environ.get("REVIEW_WAIT", "60")))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.communicate()
+        took = time.monotonic() - started
     assert took < 60, f"the plan job was still waiting on Storage after {took:.0f} s"
 
 

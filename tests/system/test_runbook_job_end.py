@@ -9,10 +9,8 @@ import copy
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,8 @@ from tests.planner.test_plans import CASES, load_case
 from tests.planner.test_plans import run as plan_case
 from tests.support.fakegraph import FakeGraph
 from tests.support.fakestorage import FakeStorage
-from tests.support.loopback import serving
+from tests.support.faults import sigterm_during
+from tests.support.loopback import never_answering, serving
 from tests.support.shipped_demo import demo_changes
 from tests.support.tokens import entra_token
 from tests.system.test_runbook import DEMO_TENANT, demo_document, environment, fake, run  # noqa: F401
@@ -78,40 +77,23 @@ def test_the_job_judges_the_plan_with_its_own_max_changes_setting(
 def test_a_job_stopped_while_it_reads_its_configuration_blob_ends_with_the_json_line(tmp_path: Path) -> None:
     """TeamsLicensing_Config names a blob and Storage is slow to answer: SIGTERM then still ends the job with the
     JSON line (exit 143), not with a job killed mid-way and no result."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(5)
-    held: list[socket.socket] = []
-
-    def accept_and_never_answer() -> None:
-        while True:
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                return
-
-    threading.Thread(target=accept_and_never_answer, daemon=True).start()
-    url = f"https://127.0.0.1:{server.getsockname()[1]}/devstoreaccount1/config/licensing.yaml"
-    env = job_environment(
-        tmp_path,
-        TEAMS_LICENSING_CONFIG=url,
-        TEAMS_LICENSING_MODE="apply",
-        TEAMS_LICENSING_STORAGE_TOKEN="storage-token-not-a-secret",
-    )
-    child = subprocess.Popen(
-        [sys.executable, str(RUNBOOK)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
+    with never_answering() as (port, held):
+        url = f"https://127.0.0.1:{port}/devstoreaccount1/config/licensing.yaml"
+        env = job_environment(
+            tmp_path,
+            TEAMS_LICENSING_CONFIG=url,
+            TEAMS_LICENSING_MODE="apply",
+            TEAMS_LICENSING_STORAGE_TOKEN="storage-token-not-a-secret",
+        )
+        child = subprocess.Popen(
+            [sys.executable, str(RUNBOOK)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         deadline = time.monotonic() + 30
         while not held and time.monotonic() < deadline:
             time.sleep(0.05)
         assert held, "the job asked Storage for its configuration"
         child.send_signal(signal.SIGTERM)
         out, err = child.communicate(timeout=30)
-    finally:
-        server.close()
-        for connection in held:
-            connection.close()
     assert child.returncode == 143, err
     result = json.loads(out.splitlines()[-1])
     assert (result["exitCode"], result["stopped"]["reason"]) == (143, "terminated")
@@ -126,14 +108,7 @@ def test_sigterm_while_the_audit_log_is_stored_keeps_what_the_writes_did(
 ) -> None:
     """Every write was made when Azure stops the job during the audit log's upload: the JSON line still says what
     was applied (and whom it did not), that the log was not stored (it is in the job output), and exit 143."""
-    real_store = app.store_audit
-
-    def stopped_while_storing(*args: Any, **kwargs: Any) -> str:
-        os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(0.2)
-        return real_store(*args, **kwargs)
-
-    monkeypatch.setattr(app, "store_audit", stopped_while_storing)
+    sigterm_during(monkeypatch, app, "store_audit")
     monkeypatch.setenv("TEAMS_LICENSING_ACCESS_TOKEN", entra_token(DEMO_TENANT))
     monkeypatch.setenv("TEAMS_LICENSING_CONFIG", str(example_config))
     monkeypatch.setenv("TEAMS_LICENSING_MODE", "apply")

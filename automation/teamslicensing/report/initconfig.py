@@ -164,16 +164,25 @@ def _left_alone(proposal: Proposal, tenant: Tenant) -> list[str]:
         missing = counted(len(proposal.not_explained), "user")
         lines.append(f"# Not explained, so in no rule ({missing}); they keep what they hold while prune is off:")
         lines += _by_reason(proposal.not_explained)
-    if proposal.group_licensed:
-        lines.append("# Voice licenses given by group-based licensing are Entra's, not a rule's (see groupLicenses):")
-        for group, count in proposal.group_licensed.items():
-            lines.append(f"#   {comment_text(group)}: {counted(count, 'user')}")
-    if proposal.suites:
-        lines.append("# Voice that comes with a suite is not managed here (a rule would manage mail and files too):")
-        for sku, count in proposal.suites.items():
-            part = tenant.sku_by_id[sku].part_number
-            lines.append(f"#   {part} ({_product(sku, part)}): {counted(count, 'user')}")
+    lines += _counts(
+        "Voice licenses given by group-based licensing are Entra's, not a rule's (see groupLicenses):",
+        proposal.group_licensed,
+    )
+    suites = {
+        f"{tenant.sku_by_id[sku].part_number} ({_product(sku, tenant.sku_by_id[sku].part_number)})": count
+        for sku, count in proposal.suites.items()
+    }
+    lines += _counts(
+        "Voice that comes with a suite is not managed here (a rule would manage mail and files too):", suites
+    )
     return lines
+
+
+def _counts(heading: str, users: Mapping[str, int]) -> list[str]:
+    """A comment: the heading, then how many users each named thing has; nothing when there is nothing."""
+    if not users:
+        return []
+    return [f"# {heading}", *(f"#   {comment_text(what)}: {counted(count, 'user')}" for what, count in users.items())]
 
 
 def _by_reason(not_explained: Mapping[str, str]) -> list[str]:
