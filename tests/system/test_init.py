@@ -14,6 +14,7 @@ from teamslicensing import app
 from teamslicensing.app import TenantSource
 from teamslicensing.cli import main
 from teamslicensing.model.tenant import Tenant
+from teamslicensing.reference.catalog import Catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "config" / "examples" / "contoso-tenant.json"
@@ -170,8 +171,8 @@ def test_a_user_the_written_file_would_change_is_taken_out_and_named(
 
     real = proposing.propose
 
-    def careless(tenant: Tenant, held_out: dict[str, str] | None = None) -> proposing.Proposal:
-        made = real(tenant, held_out)
+    def careless(tenant: Tenant, catalog: Catalog, held_out: dict[str, str] | None = None) -> proposing.Proposal:
+        made = real(tenant, catalog, held_out)
         calling = next(sku.sku_id for sku in tenant.skus if sku.part_number == "MCOPSTN1")
         rules = tuple(
             dataclasses.replace(rule, assign=(*rule.assign, calling)) if "carol@contoso.com" in rule.users else rule
@@ -228,8 +229,8 @@ def test_a_proposal_that_never_stops_changing_somebody_writes_nothing(
 
     real = proposing.propose
 
-    def faulty(tenant: Tenant, held_out: dict[str, str] | None = None) -> proposing.Proposal:
-        made = real(tenant, {})  # forgets whom it was told to leave out
+    def faulty(tenant: Tenant, catalog: Catalog, held_out: dict[str, str] | None = None) -> proposing.Proposal:
+        made = real(tenant, catalog, {})  # forgets whom it was told to leave out
         calling = next(sku.sku_id for sku in tenant.skus if sku.part_number == "MCOPSTN1")
         rules = tuple(dataclasses.replace(rule, assign=(*rule.assign, calling)) for rule in made.rules)
         return dataclasses.replace(made, rules=rules, aliases={**made.aliases, calling: "domesticCallingPlan"})

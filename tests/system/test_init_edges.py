@@ -223,7 +223,7 @@ def test_aliases_of_skus_the_catalogue_does_not_know_are_found_without_hanging()
         }
     )
     try:
-        aliases = _aliases(tenant, tenant.sku_by_id)  # type: ignore[arg-type]
+        aliases = _aliases(tenant, tenant.sku_by_id, CATALOG)  # type: ignore[arg-type]
     except _Hang:
         pytest.fail("_aliases loops forever")
     assert len(set(aliases.values())) == 3

@@ -30,6 +30,7 @@ from teamslicensing.plan import plan as make_plan
 from teamslicensing.plan.adoption import MAX_OUTSIDERS, holdings
 from teamslicensing.plan.proposal import ATTRIBUTES, Proposal, propose
 from teamslicensing.reference.availability import load_availability
+from teamslicensing.reference.catalog import load_catalog
 from teamslicensing.report.initconfig import render_init_config
 from teamslicensing.tenant.adoptread import candidate_groups
 from teamslicensing.tenant.live import read_tenant
@@ -62,16 +63,18 @@ def init(source: TenantSource, output: str | Path, *, force: bool = False) -> In
     now = datetime.now(timezone.utc)
     trial = output.with_name(f"{output.stem}.partial{output.suffix or '.yaml'}")
     held_out: dict[str, str] = {}
+    catalog, availability = load_catalog(), load_availability()
     try:
         for rounds in range(1, ROUNDS + 1):
-            proposal = propose(tenant, held_out)
-            _write(trial, render_init_config(proposal, tenant, source.where, now, __version__, notes))
+            proposal = propose(tenant, catalog, held_out)
+            text = render_init_config(proposal, tenant, source.where, now, __version__, notes)
+            _write(trial, text)
             desired = _loaded(trial)
-            planned = make_plan(desired, tenant, load_availability())
+            planned = make_plan(desired, tenant, availability)
             _check_resolved(planned)
             changed = _changed(planned)
             if not changed:
-                _write(output, trial.read_text(encoding="utf-8"))
+                _write(output, text)
                 policy = desired.policy
                 run = PlanRun(planned, tenant, source, str(output), policy.max_changes, policy.max_removals, desired)
                 return Initialised(output, proposal, run, rounds, notes)

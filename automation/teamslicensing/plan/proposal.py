@@ -19,6 +19,7 @@ from teamslicensing.model.tenant import Tenant, TenantUser
 from teamslicensing.model.words import counted
 from teamslicensing.plan.adoption import HeldIndex, Holding, greedy_cover, holdings, suites_with_voice, voice_addons
 from teamslicensing.plan.selection import GroupNames
+from teamslicensing.reference.catalog import Catalog
 
 ATTRIBUTES = ("department", "usageLocation")  # the attributes an attribute rule may select on
 MIN_ATTRIBUTE_HOLDERS = 3  # an attribute value explaining fewer holders than this is no rule: name them instead
@@ -59,6 +60,8 @@ class Proposal:
     numbers_unread: str | None = None  # why the number inventory was not read; None: it was
     # group-based licensing: the groups giving stand-alone voice licenses -> the users holding one through them
     group_licensed: Mapping[str, int] = field(default_factory=dict)
+    # skuId -> product name, for every SKU the file names (aliases, suites); None: not in the catalogue copy
+    products: Mapping[str, str | None] = field(default_factory=dict)
 
     @property
     def explained(self) -> int:
@@ -69,8 +72,9 @@ class Proposal:
         return sum(1 for rule in self.rules if getattr(rule, kind))
 
 
-def propose(tenant: Tenant, held_out: Mapping[str, str] | None = None) -> Proposal:
-    """The proposal for `tenant`; users in `held_out` (id -> reason) are kept out of every rule."""
+def propose(tenant: Tenant, catalog: Catalog, held_out: Mapping[str, str] | None = None) -> Proposal:
+    """The proposal for `tenant` (product names from `catalog`); users in `held_out` (id -> reason) are kept out
+    of every rule."""
     held_out = dict(held_out or {})
     users = {user.id: user for user in tenant.users}
     for user in tenant.users:
@@ -85,9 +89,10 @@ def propose(tenant: Tenant, held_out: Mapping[str, str] | None = None) -> Propos
     found = holdings(tenant)
     values = attribute_values(tenant.users)
     held = HeldIndex(tenant)
-    aliases = _aliases(tenant, {sku for holding in found for sku, _ in holding})
+    aliases = _aliases(tenant, {sku for holding in found for sku, _ in holding}, catalog)
     rules: list[ProposedRule] = []
-    not_explained = {users[uid].user_principal_name: why for uid, why in held_out.items() if _holds(uid, found)}
+    holding_someone = frozenset().union(*found.values())
+    not_explained = {users[uid].user_principal_name: why for uid, why in held_out.items() if uid in holding_someone}
     taken: set[str] = set()
     for holding, all_holders in sorted(found.items(), key=lambda item: (-len(item[1]), _key(item[0], tenant))):
         holders = all_holders - held_out.keys()
@@ -101,6 +106,7 @@ def propose(tenant: Tenant, held_out: Mapping[str, str] | None = None) -> Propos
             why = unnamed_reason(len(unnamed), what, _closest(unnamed, unchanged, groups, names))
             not_explained.update(dict.fromkeys((users[uid].user_principal_name for uid in unnamed), why))
     used = {sku for rule in rules for sku in rule.assign}
+    suites = _suite_holders(tenant)
     return Proposal(
         tenant.tenant_id,
         tenant.tenant_name,
@@ -108,10 +114,11 @@ def propose(tenant: Tenant, held_out: Mapping[str, str] | None = None) -> Propos
         tuple(rules),
         sum(len(holders) for holders in found.values()),
         dict(sorted(not_explained.items())),
-        _suite_holders(tenant),
+        suites,
         _number_holders(tenant, users),
         None if tenant.numbers is not None else tenant.numbers_unavailable or "the source has no number inventory",
         _group_licensed(tenant),
+        {sku: known.product_name if (known := catalog.by_id(sku)) else None for sku in {*used, *suites}},
     )
 
 
@@ -237,10 +244,6 @@ def attribute_values(users: Iterable[TenantUser]) -> dict[str, frozenset[str]]:
     }
 
 
-def _holds(user_id: str, found: Mapping[Holding, frozenset[str]]) -> bool:
-    return any(user_id in holders for holders in found.values())
-
-
 def _key(holding: Holding, tenant: Tenant) -> tuple[str, ...]:
     return tuple(tenant.sku_by_id[sku].part_number for sku, _ in holding)
 
@@ -255,12 +258,9 @@ def _without_calling_plan(tenant: Tenant, assign: tuple[str, ...]) -> bool:
     return Capability.PHONE_SYSTEM in capabilities and Capability.CALLING_PLAN not in capabilities
 
 
-def _aliases(tenant: Tenant, skus: Iterable[str]) -> dict[str, str]:
+def _aliases(tenant: Tenant, skus: Iterable[str], catalog: Catalog) -> dict[str, str]:
     """A short camelCase name per SKU from its product name (`Microsoft Teams Phone Standard` -> phoneStandard),
     its part number when the catalogue has no name; unique."""
-    from teamslicensing.reference.catalog import load_catalog
-
-    catalog = load_catalog()
     taken: set[str] = set()
     aliases = {}
     for sku in sorted(skus, key=lambda s: tenant.sku_by_id[s].part_number):

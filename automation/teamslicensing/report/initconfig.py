@@ -109,17 +109,15 @@ def _policy(proposal: Proposal) -> list[str]:
 def _licenses(proposal: Proposal, tenant: Tenant) -> list[str]:
     if not proposal.aliases:
         return ["licenses: {}"]
-    from teamslicensing.reference.catalog import load_catalog
-
-    catalog = load_catalog()
     lines = ["# The stand-alone voice licenses the rules assign, by a short name the rules use.", "licenses:"]
     # a SKU Microsoft's catalogue (the package's copy) does not list is named by its skuId, which always loads
-    named = {sku: tenant.sku_by_id[sku].part_number if catalog.by_id(sku) else sku for sku in proposal.aliases}
+    known = {sku for sku, product in proposal.products.items() if product is not None}
+    named = {sku: tenant.sku_by_id[sku].part_number if sku in known else sku for sku in proposal.aliases}
     width = max(len(alias) for alias in proposal.aliases.values()) + len(": ")
     parts = max(len(reference) for reference in named.values())
     for sku, alias in sorted(proposal.aliases.items(), key=lambda item: item[1]):
         part = tenant.sku_by_id[sku].part_number
-        about = _product(sku, part) if catalog.by_id(sku) else f"{part}: not in the catalogue copy, named by skuId"
+        about = proposal.products.get(sku) or f"{part}: not in the catalogue copy, named by skuId"
         lines.append(f"  {alias + ':':<{width}}{named[sku]:<{parts}}   # {comment_text(about)}")
     return lines
 
@@ -169,7 +167,7 @@ def _left_alone(proposal: Proposal, tenant: Tenant) -> list[str]:
         proposal.group_licensed,
     )
     suites = {
-        f"{tenant.sku_by_id[sku].part_number} ({_product(sku, tenant.sku_by_id[sku].part_number)})": count
+        f"{(part := tenant.sku_by_id[sku].part_number)} ({proposal.products.get(sku) or part})": count
         for sku, count in proposal.suites.items()
     }
     lines += _counts(
@@ -202,10 +200,3 @@ def _by_reason(not_explained: Mapping[str, str]) -> list[str]:
 
 def _some(items: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> Iterator[tuple[str, str]]:
     yield from list(items)[:LISTED_IN_COMMENTS]
-
-
-def _product(sku_id: str, part_number: str) -> str:
-    from teamslicensing.reference.catalog import load_catalog
-
-    known = load_catalog().by_id(sku_id)
-    return known.product_name if known else part_number
