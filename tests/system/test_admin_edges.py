@@ -54,23 +54,22 @@ def test_the_demo_plan_prints_no_parenthesised_plural(capsys: pytest.CaptureFixt
 # ---- YAML and type errors ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", ["5", "true"])
-def test_rules_given_a_scalar_is_a_located_config_error_not_an_internal_error(
-    value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("version: 1\nrules: 5\n", 2),  # rules given a scalar
+        ("version: 1\nrules: true\n", 2),
+        ("version: 1\npolicy:\n  maxChanges: " + "9" * 5000 + "\n", 3),  # a number too long for Python's int()
+    ],
+    ids=["rules-5", "rules-true", "5000-digit-number"],
+)
+def test_a_value_of_the_wrong_shape_is_a_located_config_error_not_an_internal_error(
+    text: str, where: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, printed = validate(tmp_path, f"version: 1\nrules: {value}\n", capsys)
+    code, printed = validate(tmp_path, text, capsys)
     assert code == 1
     assert "internal error" not in printed
-    assert "/licensing.yaml:2:" in printed
-
-
-def test_a_number_too_long_for_python_is_a_located_config_error(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, printed = validate(tmp_path, "version: 1\npolicy:\n  maxChanges: " + "9" * 5000 + "\n", capsys)
-    assert code == 1
-    assert "internal error" not in printed
-    assert "/licensing.yaml:3:" in printed
+    assert f"/licensing.yaml:{where}:" in printed
 
 
 def test_a_quoted_true_on_a_switch_is_not_told_to_write_true(
