@@ -39,6 +39,11 @@ def test_reprocess_help_lists_the_exit_code_reprocess_gives_for_a_group_not_foun
     snapshot.write_text(DEMO_SNAPSHOT.read_text(encoding="utf-8"), encoding="utf-8")
     code = main(["reprocess", "--group", "No Such Group", "--snapshot", str(snapshot), "--yes"])
     assert code in CODES["reprocess"], f"reprocess exited {code}; its --help lists only {CODES['reprocess']}"
+    assert code == 3, "a group named that is not found: exit 3"
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["reprocess", "--help"])
+    assert "\n    3  error-severity gaps remain" in capsys.readouterr().out, "--help lists exit 3"
 
 
 # ---- plural forms -------------------------------------------------------------------------------------------------

@@ -12,10 +12,6 @@ _SYNTAX = (
     ("did not find expected ',' or '}'", "the `{` opened at {opened} is not closed: a missing `}` or `,`"),
     ("did not find expected ',' or ']'", "the `[` opened at {opened} is not closed: a missing `]` or `,`"),
     (
-        "that cannot start any token",
-        "a character YAML cannot start a value with here (a tab? YAML indents with spaces)",
-    ),
-    (
         "mapping values are not allowed",
         "a `: ` where no key can start: indent the key under its parent as the lines above, or quote a value that "
         "holds `: `",
@@ -41,8 +37,8 @@ def syntax_message(exc: yaml.MarkedYAMLError, text: str = "") -> str:
     opened = f"line {context.line + 1}, column {context.column + 1}" if context is not None else "above"
     if "cannot start any token" in problem:
         return "YAML syntax error: " + _cannot_start(exc, text)
-    for text, ours in _SYNTAX:
-        if text in problem:
+    for known, ours in _SYNTAX:
+        if known in problem:
             return "YAML syntax error: " + ours.replace("{opened}", opened)
     parts = [part for part in (exc.context, exc.problem) if part]
     return "YAML syntax error: " + ", ".join(parts)
