@@ -91,3 +91,51 @@ def test_a_history_line_of_another_command_is_left_out_and_said(
     assert main([*args, "--output", str(report)]) == 0
     assert "command 'plan | apply' is none of plan, apply, undo" in capsys.readouterr().err
     assert "plan | apply" not in report.read_text(encoding="utf-8")
+
+
+def test_a_report_that_cannot_be_written_does_not_cost_the_run_its_history_record(tmp_path: Path) -> None:
+    """--output into a folder that does not exist: the apply wrote, the report fails, the run is still in the
+    history (the record is kept before the report is written)."""
+    args, tenant, _ = apply_args(tmp_path)
+    history = tmp_path / "history.jsonl"
+    unwritable = tmp_path / "no-such-folder" / "apply.md"
+    code = main([*args, "--history", str(history), "--format", "markdown", "--output", str(unwritable)])
+    assert wrote(tenant)
+    assert code == 1, "the report could not be written"
+    (record,) = [json.loads(line) for line in history.read_text(encoding="utf-8").splitlines()]
+    assert record["command"] == "apply"
+    assert record["applied"] > 0
+
+
+@pytest.mark.parametrize("amount", ["1" + "0" * 400, "1e400", "NaN"])
+def test_an_amount_no_number_can_hold_is_a_line_left_out(amount: str, tmp_path: Path) -> None:
+    from teamslicensing.app.history import read_history
+
+    history = tmp_path / "history.jsonl"
+
+    def line(value: str) -> str:
+        return (
+            '{"version":1,"generatedAt":"2026-12-07T00:00:00Z","command":"plan","tenant":"Contoso","changes":1,'
+            f'"errors":0,"warnings":0,"seats":[],"cost":[{{"currency":"USD","monthlyAdded":{value},"monthlySaved":0,'
+            '"unusedMonthly":0}],"applied":null,"failed":null}'
+        )
+
+    history.write_text(line("8.5") + "\n", encoding="utf-8")
+    assert len(read_history(history, None)[0]) == 1, "the same line with an amount is a record"
+    history.write_text(line(amount) + "\n", encoding="utf-8")
+    records, notes = read_history(history, None)
+    assert records == []
+    assert "not a run record" in notes[0]
+
+
+@pytest.mark.parametrize("amount", ['"abc"', '"Infinity"'])
+def test_a_saved_plans_cost_that_is_no_amount_is_a_value_error(amount: str) -> None:
+    from teamslicensing.model.cost import cost_from_json
+
+    document = json.loads(
+        '{"currency":"USD","bySku":[{"skuPartNumber":"MCOEV","monthly":'
+        + amount
+        + ',"added":0,"saved":0,"redundant":0,"unused":0}]}'
+    )
+    with pytest.raises(ValueError, match="is not an amount"):
+        cost_from_json(document)

@@ -18,8 +18,8 @@ def after_the_run(
     applied: Applied | None,
     error: BaseException | None,
 ) -> None:
-    """The reports of a run that ended, however it ended: the kept report with what happened (or why nothing was
-    written), the CI summary, then the history's record (a history failing now changes nothing of the run)."""
+    """The reports of a run that ended, however it ended: the CI summary, the history's record (a history failing
+    now changes nothing of the run), then the kept report with what happened (or why nothing was written)."""
     from teamslicensing.cli.ci import ci_outputs
     from teamslicensing.cli.runhistory import keep, last_runs
     from teamslicensing.report import render
@@ -27,12 +27,13 @@ def after_the_run(
     title, verb, after = how
     outcome = None if applied is None else applied.outcome
     runs = last_runs(args, run.plan, meta, verb, outcome)
-    if after:
-        done = (outcome, verb, None if outcome is not None else _nothing_written(applied, error))
-        write_output(render(run.plan, args.format, title=title, meta=meta, done=done, history=runs), args.output)
+    # the CI summary and the history first: a report that cannot be written must not cost them
     ci_outputs(run.plan, title, outcome, meta=meta, verb=verb)
     if runs:
         keep(args, runs[-1])
+    if after:
+        done = (outcome, verb, None if outcome is not None else _nothing_written(applied, error))
+        write_output(render(run.plan, args.format, title=title, meta=meta, done=done, history=runs), args.output)
 
 
 def _nothing_written(applied: Applied | None, error: BaseException | None) -> str:

@@ -4,7 +4,7 @@ entry per currency. Amounts are seats times the monthly price; the tool knows no
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 
@@ -72,18 +72,25 @@ def cost_json(cost: CurrencyCost) -> dict[str, Any]:
 
 
 def cost_from_json(document: dict[str, Any]) -> CurrencyCost:
+    """A saved plan's cost record; ValueError for an amount that is not one (the file's reader says where)."""
     skus = tuple(
         SkuCost(
             str(s["skuPartNumber"]),
-            Decimal(str(s["monthly"])),
-            Decimal(str(s["added"])),
-            Decimal(str(s["saved"])),
-            Decimal(str(s["redundant"])),
-            Decimal(str(s["unused"])),
+            *(_decimal(s[name]) for name in ("monthly", "added", "saved", "redundant", "unused")),
         )
         for s in document["bySku"]
     )
     return CurrencyCost(str(document["currency"]), skus)
+
+
+def _decimal(value: Any) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:  # an ArithmeticError, which the file's reader would not take for a bad value
+        raise ValueError(f"{str(value)[:40]!r} is not an amount") from None
+    if not amount.is_finite():
+        raise ValueError(f"{value!r} is not an amount")
+    return amount
 
 
 def _amount(value: Decimal) -> float:

@@ -4,6 +4,7 @@ not such a record is left out, never believed."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -93,6 +94,12 @@ def _count(value: Any) -> int:
 
 
 def _money(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise ValueError(f"{value!r} is not an amount")
-    return float(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{str(value)[:40]!r} is not an amount")
+    try:
+        amount = float(value)
+    except OverflowError:  # an integer of hundreds of digits
+        raise ValueError("an amount too large to be one") from None
+    if not math.isfinite(amount):  # NaN, or 1e400 read as infinity
+        raise ValueError(f"{amount!r} is not an amount")
+    return amount
